@@ -1,0 +1,1 @@
+"""HTTP controllers. They parse, call the service layer, and let errors map to problems."""

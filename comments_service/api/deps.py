@@ -1,0 +1,48 @@
+"""Dependencies shared by controllers: the services container, the site, and the actor."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Request
+from litestar.params import Parameter
+
+from ..errors import DomainError
+from ..identity import Identity, is_guest_token, verify_sso_token
+from ..services.comments import Actor
+from ..services.container import Services
+from ..services.sites import SiteEntry
+
+SiteParam = Annotated[str | None, Parameter(query="site", required=False, max_length=64,
+                                             description="The id of the site embedding the comments.")]
+
+
+def services_of(request: Request) -> Services:
+    return request.app.state.services
+
+
+async def provide_site_entry(request: Request, site: SiteParam = None) -> SiteEntry:
+    return await services_of(request).sites.get(site)
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise DomainError("token_invalid", "The Authorization header must be 'Bearer <token>'.")
+    return token.strip()
+
+
+def identify(services: Services, entry: SiteEntry, token: str | None) -> Identity | None:
+    if token is None:
+        return None
+    if is_guest_token(token):
+        return services.keyring.verify_guest_token(token, entry.site.id)
+    return verify_sso_token(token, entry.site.id, entry.sso_secret)
+
+
+async def provide_actor(request: Request, site_entry: SiteEntry) -> Actor:
+    identity = identify(services_of(request), site_entry, bearer_token(request))
+    return Actor(identity=identity, ip=request.client.host if request.client else None)

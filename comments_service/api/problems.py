@@ -1,0 +1,88 @@
+"""The single mapper from errors to HTTP problem responses (application/problem+json)."""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from ..db.health import is_database_unavailable
+from ..errors import CATALOGUE, DomainError
+from ..logs import request_id
+
+log = logging.getLogger("comments_service.api")
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    code: str
+    title: str
+    status: int
+    detail: str
+    request_id: str | None = None
+    retry_after: int | None = None
+    errors: list[dict] | None = None
+    limit: int | None = None
+
+
+def problem_response(code: str, detail: str | None = None, *, headers: dict[str, str] | None = None,
+                     **extra) -> Response:
+    info = CATALOGUE[code]
+    known = {k: v for k, v in extra.items() if k in Problem.__struct_fields__}
+    body = Problem(code=code, title=info.message, status=info.status, detail=detail or info.message,
+                   request_id=request_id.get(), **known)
+    return Response(content=body, status_code=info.status, media_type=PROBLEM_JSON, headers=headers or {})
+
+
+def problem_bytes(code: str, detail: str | None = None) -> tuple[int, bytes]:
+    info = CATALOGUE[code]
+    body = Problem(code=code, title=info.message, status=info.status, detail=detail or info.message,
+                   request_id=request_id.get())
+    return info.status, msgspec.json.encode(body)
+
+
+def on_domain_error(_: Request, exc: DomainError) -> Response:
+    return problem_response(exc.code, exc.message, headers=exc.headers, **exc.extra)
+
+
+def on_validation_error(_: Request, exc: ValidationException) -> Response:
+    detail = str(exc.detail)
+    extra = exc.extra if isinstance(exc.extra, list) else None
+    code = "invalid_json" if "JSON" in detail or "UTF-8" in detail or "utf-8" in detail else "invalid_request"
+    message = "; ".join(f"{e.get('key', '')}: {e.get('message', '')}".strip(": ") for e in (extra or [])) or detail
+    return problem_response(code, message, errors=[{"key": str(e.get("key")), "message": str(e.get("message"))}
+                                                   for e in (extra or [])] or None)
+
+
+_STATUS_CODES = {400: "invalid_request", 401: "auth_required", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 413: "request_too_large", 429: "rate_limited", 503: "service_unavailable"}
+
+
+def on_http_exception(_: Request, exc: HTTPException) -> Response:
+    code = _STATUS_CODES.get(exc.status_code)
+    if code is None:
+        log.error("unmapped http exception", extra={"status": exc.status_code, "detail": exc.detail})
+        return problem_response("internal_error")
+    detail = str(exc.detail) if exc.status_code == 400 else None
+    if code == "invalid_request" and detail and ("JSON" in detail or "decode" in detail.lower()):
+        code = "invalid_json"
+    return problem_response(code, detail, headers=dict(exc.headers or {}))
+
+
+def on_unexpected(_: Request, exc: Exception) -> Response:
+    if is_database_unavailable(exc):
+        log.warning("database unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
+        return problem_response("service_unavailable", "The database is unreachable; try again shortly.",
+                                headers={"Retry-After": "5"})
+    log.exception("unhandled error", exc_info=exc)
+    return problem_response("internal_error")
+
+
+EXCEPTION_HANDLERS = {
+    DomainError: on_domain_error,
+    ValidationException: on_validation_error,
+    HTTPException: on_http_exception,
+    Exception: on_unexpected,
+}

@@ -1,0 +1,84 @@
+"""create_app(settings) -> Litestar: the one place where everything is wired together."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+import redis.asyncio as aioredis
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from . import __version__
+from .api.comments import PublicCommentsController
+from .api.middleware import RequestIdMiddleware, SiteCorsMiddleware
+from .api.pages import PAGE_ROUTES
+from .api.problems import EXCEPTION_HANDLERS
+from .cache import Cache, RedisGate
+from .db.pool import create_pool
+from .identity import Keyring
+from .ratelimit import RateLimiter
+from .runtime import secret_key
+from .services.comments import CommentService
+from .services.container import Services
+from .services.sites import SiteDirectory
+from .settings import Settings
+
+log = logging.getLogger("comments_service.app")
+
+
+def redis_client(settings: Settings) -> aioredis.Redis | None:
+    if not settings.redis.url:
+        return None
+    timeout = settings.redis.socket_timeout
+    return aioredis.Redis.from_url(settings.redis.url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                   health_check_interval=5, max_connections=64)
+
+
+async def build_services(settings: Settings) -> Services:
+    if not settings.database.url:
+        raise RuntimeError("COMMENTS_DATABASE_URL is not set (the run command sets it for the embedded server)")
+    pool = await create_pool(settings.database, settings.database.url)
+    client = redis_client(settings)
+    gate = RedisGate(client)
+    cache = Cache(gate, settings.redis.prefix)
+    limiter = RateLimiter(gate, settings.redis.prefix, settings.limits)
+    keyring = Keyring(secret_key(settings))
+    sites = SiteDirectory(pool, keyring)
+    comments = CommentService(pool, cache, limiter, keyring, settings.comments)
+    return Services(settings=settings, pool=pool, redis=client, gate=gate, cache=cache, limiter=limiter,
+                    keyring=keyring, sites=sites, comments=comments)
+
+
+async def close_services(services: Services) -> None:
+    if services.redis is not None:
+        await services.redis.aclose()
+    await services.pool.close()
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        services = await build_services(settings)
+        app.state.services = services
+        log.info("api started", extra={"version": __version__, "redis": bool(services.redis)})
+        try:
+            yield
+        finally:
+            await close_services(services)
+
+    return Litestar(
+        route_handlers=[PublicCommentsController, *PAGE_ROUTES],
+        lifespan=[lifespan],
+        middleware=[RequestIdMiddleware(), SiteCorsMiddleware()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.comments.max_request_bytes,
+        openapi_config=OpenAPIConfig(title="comments_service", version=__version__, path="/schema",
+                                     render_plugins=[SwaggerRenderPlugin()]),
+        logging_config=None,
+        debug=False,
+    )

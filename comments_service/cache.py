@@ -1,0 +1,194 @@
+"""Redis: versioned cache-aside pages and counts, single-flight refills, live-update fan-out.
+
+Keys carry a global epoch and the article's version: a write bumps the version and every
+instance's next read misses, so nobody hunts for keys to delete. Redis is never the only copy of
+anything; when it is down or slow (socket timeout of tens of ms) every call here degrades to "miss"
+and the caller reads PostgreSQL. A write that could not bump a version while Redis was away marks
+the cache dirty; the first successful call afterwards bumps the global epoch, which retires every
+page cached before the outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from pathlib import Path
+from typing import Awaitable, Callable
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("comments_service.cache")
+_LUA = Path(__file__).parent / "lua"
+
+
+def lua(name: str) -> str:
+    return (_LUA / f"{name}.lua").read_text()
+
+
+class CacheStats:
+    __slots__ = ("hits", "misses", "errors", "refills")
+
+    def __init__(self) -> None:
+        self.hits = self.misses = self.errors = self.refills = 0
+
+
+class RedisGate:
+    """Wraps calls to Redis: after a failure, skip Redis for a short backoff instead of paying a
+    timeout on every request; remember whether a write missed its invalidation."""
+
+    def __init__(self, client: aioredis.Redis | None, backoff_seconds: float = 1.0) -> None:
+        self.client = client
+        self.backoff_seconds = backoff_seconds
+        self._down_until = 0.0
+        self.last_error: str | None = None
+        self.dirty = False  # a version bump was lost while Redis was unreachable
+        self.on_recover: Callable[[], Awaitable[None]] | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.client is not None and time.monotonic() >= self._down_until
+
+    def failed(self, exc: BaseException) -> None:
+        self._down_until = time.monotonic() + self.backoff_seconds
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        log.warning("redis unavailable", extra={"error": self.last_error})
+
+    async def call(self, fn: Callable[[], Awaitable], default=None):
+        if not self.available:
+            return default
+        try:
+            if self.dirty and self.on_recover is not None:
+                await self.on_recover()
+                self.dirty = False
+            return await fn()
+        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+            self.failed(exc)
+            return default
+
+
+class Cache:
+    def __init__(self, gate: RedisGate, prefix: str, page_ttl: int = 300, count_ttl: int = 600) -> None:
+        self.gate = gate
+        self.prefix = prefix
+        self.page_ttl = page_ttl
+        self.count_ttl = count_ttl
+        self.stats = CacheStats()
+        self._inflight: dict[str, asyncio.Future] = {}
+        gate.on_recover = self._bump_epoch
+        client = gate.client
+        self._read_page = client.register_script(lua("read_page")) if client else None
+        self._bump = client.register_script(lua("bump")) if client else None
+
+    # keys
+    def _epoch_key(self) -> str:
+        return f"{self.prefix}epoch"
+
+    def _version_key(self, site_id: str, article: str) -> str:
+        return f"{self.prefix}v:{site_id}:{article}"
+
+    def _count_key(self, site_id: str, article: str) -> str:
+        return f"{self.prefix}count:{site_id}:{article}"
+
+    def _ttl(self, base: int) -> int:
+        # jitter spreads expiries so a popular set of pages does not expire in one instant
+        return int(base * random.uniform(0.8, 1.2))
+
+    @staticmethod
+    def _seed() -> int:
+        return int(time.time() * 1000)
+
+    # pages
+    async def get_page(self, site_id: str, article: str, suffix: str,
+                       load: Callable[[], Awaitable[bytes]]) -> bytes:
+        """Cache-aside read of one page; concurrent misses for the same key share one load."""
+        found = await self.gate.call(lambda: self._read_page(
+            keys=[self._epoch_key(), self._version_key(site_id, article)],
+            args=[f"{self.prefix}page:{site_id}:{article}:", suffix, self._seed()]))
+        if found is None:
+            self.stats.misses += 1
+            key = f"nocache:{site_id}:{article}:{suffix}"
+        else:
+            epoch, version, page = found
+            if page is not None:
+                self.stats.hits += 1
+                return page
+            self.stats.misses += 1
+            key = f"{self.prefix}page:{site_id}:{article}:{_s(epoch)}:{_s(version)}:{suffix}"
+        return await self._single_flight(key, load, store=found is not None)
+
+    async def _single_flight(self, key: str, load: Callable[[], Awaitable[bytes]], store: bool) -> bytes:
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            self.stats.refills += 1
+            page = await load()
+            future.set_result(page)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it, nobody logs "never retrieved"
+            raise
+        finally:
+            del self._inflight[key]
+        if store:
+            await self.gate.call(lambda: self.gate.client.set(key, page, ex=self._ttl(self.page_ttl)))
+        return page
+
+    async def bump(self, site_id: str, article: str) -> None:
+        """Call after a reader-visible change has committed, before answering the write."""
+        done = await self.gate.call(lambda: self._bump(keys=[self._version_key(site_id, article)],
+                                                       args=[self._seed()]), default=False)
+        count_gone = await self.gate.call(lambda: self.gate.client.delete(self._count_key(site_id, article)),
+                                          default=False)
+        if done is False or count_gone is False:
+            self.gate.dirty = True
+
+    async def _bump_epoch(self) -> None:
+        await self._bump(keys=[self._epoch_key()], args=[self._seed()])
+        # counts carry no epoch: drop them all; there are few and this only runs after an outage
+        async for key in self.gate.client.scan_iter(match=f"{self.prefix}count:*", count=1000):
+            await self.gate.client.delete(key)
+        log.info("cache epoch bumped after redis outage")
+
+    # counts
+    async def get_counts(self, site_id: str, articles: list[str],
+                         load: Callable[[list[str]], Awaitable[dict[str, int]]]) -> dict[str, int]:
+        keys = [self._count_key(site_id, a) for a in articles]
+        cached = await self.gate.call(lambda: self.gate.client.mget(keys))
+        result: dict[str, int] = {}
+        missing: list[str] = []
+        for article, value in zip(articles, cached or [None] * len(articles)):
+            if value is None:
+                missing.append(article)
+            else:
+                result[article] = int(value)
+        self.stats.hits += len(result)
+        self.stats.misses += len(missing)
+        if missing:
+            loaded = await load(missing)
+            for article in missing:
+                result[article] = loaded.get(article, 0)
+            if cached is not None:
+                async def store() -> None:
+                    pipe = self.gate.client.pipeline(transaction=False)
+                    for article in missing:
+                        pipe.set(self._count_key(site_id, article), result[article], ex=self._ttl(self.count_ttl))
+                    await pipe.execute()
+                await self.gate.call(store)
+        return result
+
+    # live updates
+    def channel(self, site_id: str, article: str) -> str:
+        return f"{self.prefix}live:{site_id}:{article}"
+
+    async def publish(self, site_id: str, article: str, message: bytes) -> None:
+        await self.gate.call(lambda: self.gate.client.publish(self.channel(site_id, article), message))
+
+
+def _s(value: bytes | str | int) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,28 @@
+"""The asyncpg pool: JSON codecs installed on every connection."""
+
+from __future__ import annotations
+
+import asyncpg
+import msgspec
+
+from ..settings import DatabaseSettings
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(type_name, encoder=lambda v: msgspec.json.encode(v).decode(),
+                                  decoder=msgspec.json.decode, schema="pg_catalog")
+
+
+async def create_pool(settings: DatabaseSettings, url: str) -> asyncpg.Pool:
+    return await asyncpg.create_pool(
+        dsn=url, min_size=settings.pool_min, max_size=settings.pool_max,
+        command_timeout=settings.command_timeout, init=_init_connection,
+        server_settings={"application_name": "comments_service"},
+    )
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    conn = await asyncpg.connect(url)
+    await _init_connection(conn)
+    return conn

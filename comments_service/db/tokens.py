@@ -1,0 +1,27 @@
+"""Moderator and admin API tokens, stored as hashes."""
+
+from __future__ import annotations
+
+import asyncpg
+
+INSERT = "INSERT INTO api_tokens (name, role, site_id, token_hash) VALUES ($1, $2, $3, $4) RETURNING id"
+LOOKUP = """UPDATE api_tokens SET last_used_at = now()
+WHERE token_hash = $1 AND revoked_at IS NULL RETURNING id, name, role, site_id"""
+REVOKE = "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL"
+LIST = "SELECT id, name, role, site_id, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id"
+
+
+async def create(conn: asyncpg.Connection, name: str, role: str, site_id: str | None, token_hash: bytes) -> int:
+    return await conn.fetchval(INSERT, name, role, site_id, token_hash)
+
+
+async def lookup(conn: asyncpg.Connection, token_hash: bytes) -> asyncpg.Record | None:
+    return await conn.fetchrow(LOOKUP, token_hash)
+
+
+async def revoke(conn: asyncpg.Connection, token_id: int) -> bool:
+    return (await conn.execute(REVOKE, token_id)).endswith(" 1")
+
+
+async def list_all(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(LIST)

@@ -1,0 +1,1 @@
+"""Pure rules and data shapes: no framework, driver or client imports."""

@@ -1,0 +1,38 @@
+"""Rate-limit rules: which actions are limited, per user and per IP, and how to override them."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Limit(msgspec.Struct, frozen=True):
+    per_seconds: float  # one request per this many seconds, sustained
+    burst: int  # requests allowed at once
+
+
+# action -> subject ("user" | "ip") -> limit
+DEFAULT_LIMITS: dict[str, dict[str, Limit]] = {
+    "post": {"user": Limit(5.0, 3), "ip": Limit(3.0, 10)},
+    "edit": {"user": Limit(3.0, 5), "ip": Limit(1.0, 20)},
+    "report": {"user": Limit(6.0, 5), "ip": Limit(2.0, 20)},
+    "vote": {"user": Limit(0.5, 20), "ip": Limit(0.1, 60)},
+    "check": {"user": Limit(1.0, 10), "ip": Limit(0.5, 30)},
+    "guest": {"ip": Limit(30.0, 5)},
+    "troubleshoot": {"ip": Limit(2.0, 10)},
+}
+
+
+def parse_limits(raw: str) -> dict[str, dict[str, Limit]]:
+    """``post.user=5:3,vote.ip=0.1:60`` (seconds per request : burst) overrides the defaults."""
+    limits = {action: dict(subjects) for action, subjects in DEFAULT_LIMITS.items()}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, _, spec = item.partition("=")
+        action, _, subject = name.partition(".")
+        seconds, _, burst = spec.partition(":")
+        if action not in limits or subject not in ("user", "ip"):
+            raise ValueError(f"unknown limit {name!r}; actions: {', '.join(limits)}; subjects: user, ip")
+        limit = Limit(float(seconds), int(burst or 1))
+        if limit.per_seconds < 0 or limit.burst < 1:
+            raise ValueError(f"limit {name!r} needs seconds >= 0 and burst >= 1")
+        limits[action][subject] = limit
+    return limits

@@ -1,0 +1,96 @@
+"""Shapes the service reads and returns. Cached pages are these Structs encoded once with msgspec."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+CommentStatus = Literal["pending_scoring", "published", "held", "rejected", "deleted"]
+SortOrder = Literal["oldest", "newest", "top"]
+
+
+class Base(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Shared options: keyword construction, unknown fields refused when decoding."""
+
+
+class Author(Base):
+    id: int
+    name: str
+
+
+class Site(Base):
+    id: str
+    name: str
+    allowed_origins: list[str]
+    guest_commenting: bool
+    allow_images: bool
+    has_sso: bool
+    settings: dict = {}
+
+
+class Article(Base):
+    id: str
+    title: str
+    url: str
+    comments_open: bool
+    premoderation: bool
+    comment_count: int
+    exists: bool = True
+
+
+class CommentView(Base):
+    id: int
+    parent_id: int | None
+    depth: int
+    author: Author | None
+    body_html: str
+    status: CommentStatus
+    created_at: datetime
+    edited_at: datetime | None = None
+    score: int = 0
+    upvotes: int = 0
+    downvotes: int = 0
+    reply_count: int = 0
+    deleted: bool = False
+    replies: list["CommentView"] = []
+    replies_cursor: str | None = None
+
+
+class ThreadPage(Base):
+    article: Article
+    sort: SortOrder
+    comments: list[CommentView]
+    next_cursor: str | None = None
+    own_pending: list[CommentView] = []
+
+
+class RepliesPage(Base):
+    comment_id: int
+    replies: list[CommentView]
+    next_cursor: str | None = None
+
+
+class CommentRow(Base):
+    """One row of the comments table as the repository returns it."""
+
+    id: int
+    article_id: int
+    parent_id: int | None
+    root_id: int | None
+    depth: int
+    path: list[int]
+    author_id: int
+    author_name: str
+    body_markdown: str
+    body_html: str
+    status: CommentStatus
+    status_reason: str | None
+    reply_count: int
+    score: int
+    upvotes: int
+    downvotes: int
+    created_at: datetime
+    edited_at: datetime | None
+    deleted_at: datetime | None

@@ -1,0 +1,46 @@
+"""Markdown in, sanitised HTML out: rendered once on write, stored, escaped nowhere else.
+
+markdown-it renders with raw HTML disabled, then nh3 (ammonia) enforces an allow-list of tags,
+attributes and URL schemes whatever the renderer produced. Both layers are needed: the renderer
+alone does not police URL schemes in every construct, and the sanitiser alone would keep
+markdown's structure out.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import nh3
+from markdown_it import MarkdownIt
+
+_BASE_TAGS = {"p", "br", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr"}
+_URL_SCHEMES = {"http", "https", "mailto"}
+_LINK_REL = "nofollow ugc noopener"
+
+
+@lru_cache(maxsize=2)
+def _markdown(allow_images: bool) -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False, "maxNesting": 20})
+    md.enable("strikethrough")
+    # headings would let a reader shout over the article; they render as plain paragraphs
+    md.disable(["heading", "lheading"])
+    if not allow_images:
+        md.disable("image")
+    return md
+
+
+def render_markdown(text: str, *, allow_images: bool = False) -> str:
+    html = _markdown(allow_images).render(text)
+    tags = _BASE_TAGS | ({"img"} if allow_images else set())
+    attributes = {"a": {"href", "title"}, "code": set(), "ol": {"start"}}
+    if allow_images:
+        attributes["img"] = {"src", "alt", "title"}
+    cleaned = nh3.clean(
+        html,
+        tags=tags,
+        attributes=attributes,
+        url_schemes=_URL_SCHEMES,
+        link_rel=_LINK_REL,
+        strip_comments=True,
+    )
+    return cleaned.strip()

@@ -1,0 +1,120 @@
+"""One error hierarchy for the whole service and the catalogue of stable error codes.
+
+Every error a client can receive has a code in ``CATALOGUE``: its HTTP status, the message the API
+returns, and a plain-language ``help`` the widget and the troubleshooter show to a reader. The
+mapper to HTTP responses lives in ``api/problems.py``; nothing else turns errors into responses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class ErrorInfo(msgspec.Struct, frozen=True):
+    status: int
+    message: str
+    help: str
+
+
+CATALOGUE: dict[str, ErrorInfo] = {
+    # request shape
+    "invalid_request": ErrorInfo(400, "The request is malformed.",
+                                 "The page sent something the server could not read. Reload the page and try again."),
+    "invalid_json": ErrorInfo(400, "The request body is not valid JSON in UTF-8.",
+                              "The page sent something the server could not read. Reload the page and try again."),
+    "invalid_characters": ErrorInfo(400, "The text contains characters that are not allowed (NUL).",
+                                    "Your comment contains an invisible character we cannot store. Retype the text or paste it as plain text."),
+    "invalid_cursor": ErrorInfo(400, "The pagination cursor is invalid.",
+                                "The list could not continue from where it was. Reload the page."),
+    "request_too_large": ErrorInfo(413, "The request body is too large.",
+                                   "What you sent is too large. Shorten your comment."),
+    "empty_body": ErrorInfo(400, "The comment is empty.", "Write something before posting."),
+    "body_too_long": ErrorInfo(400, "The comment is longer than the limit.",
+                               "Your comment is too long. Shorten it to fit the character limit."),
+    "author_name_required": ErrorInfo(400, "A guest comment needs a name.",
+                                      "Enter a name to comment as a guest."),
+    # site, article, thread
+    "site_required": ErrorInfo(400, "The site query parameter is required.",
+                               "The comment widget is not set up correctly on this page. Let the site know."),
+    "unknown_site": ErrorInfo(404, "The site is not known to this comment service.",
+                              "The comment widget is not set up correctly on this page. Let the site know."),
+    "origin_not_allowed": ErrorInfo(403, "This origin may not use the site's comments.",
+                                    "Comments are not enabled for the address you are viewing. Open the article on the news site itself."),
+    "article_not_found": ErrorInfo(404, "The article has no comments yet.",
+                                   "This article has no comment thread yet."),
+    "article_details_required": ErrorInfo(400, "The first comment on an article needs the article's url and title.",
+                                          "The comment widget is not set up correctly on this page. Let the site know."),
+    "article_closed": ErrorInfo(403, "Comments on this article are closed.",
+                                "Comments on this article are closed. You can still read the discussion."),
+    "comment_not_found": ErrorInfo(404, "The comment does not exist.",
+                                   "That comment no longer exists. It may have been deleted."),
+    "parent_not_found": ErrorInfo(400, "The comment being replied to does not exist in this article.",
+                                  "The comment you replied to is gone. Post your text as a new comment instead."),
+    "parent_not_replyable": ErrorInfo(400, "The comment being replied to cannot take replies.",
+                                      "The comment you replied to was removed. Post your text as a new comment instead."),
+    "thread_too_deep": ErrorInfo(400, "The reply would be nested deeper than allowed.",
+                                 "This conversation is nested as deep as it can go. Reply higher up the thread."),
+    # identity and permission
+    "auth_required": ErrorInfo(401, "Sign in or give a guest name to do this.",
+                               "Sign in to the news site (or enter a guest name where guests may comment) and try again."),
+    "token_invalid": ErrorInfo(401, "The sign-in token is invalid.",
+                               "Your sign-in could not be verified. Sign out and in again on the news site."),
+    "token_expired": ErrorInfo(401, "The sign-in token has expired.",
+                               "Your sign-in has expired. Reload the page; if it keeps happening, check that your device's clock is correct."),
+    "token_wrong_site": ErrorInfo(401, "The sign-in token belongs to another site.",
+                                  "Your sign-in belongs to a different site. Reload the page."),
+    "guests_not_allowed": ErrorInfo(403, "This site only accepts comments from signed-in readers.",
+                                    "This site asks readers to sign in before commenting."),
+    "not_author": ErrorInfo(403, "Only the author may change this comment.",
+                            "You can only edit or delete your own comments."),
+    "edit_window_closed": ErrorInfo(403, "The time to edit or delete this comment has passed.",
+                                    "Comments can only be edited or deleted for a short time after posting."),
+    "comment_not_editable": ErrorInfo(409, "This comment can no longer be changed.",
+                                      "This comment was removed or rejected and can no longer be changed."),
+    "forbidden": ErrorInfo(403, "You may not do this.", "Your account may not do this."),
+    "vote_own_comment": ErrorInfo(400, "You cannot vote on your own comment.", "You cannot vote on your own comment."),
+    # service state
+    "rate_limited": ErrorInfo(429, "Too many requests; retry later.",
+                              "You are doing that too quickly. Wait a moment and try again."),
+    "service_unavailable": ErrorInfo(503, "The comment service is temporarily unavailable.",
+                                     "Comments are having a problem right now. Your text is not lost: try again in a minute."),
+    "not_found": ErrorInfo(404, "Nothing here.", "That page does not exist."),
+    "method_not_allowed": ErrorInfo(405, "That method is not allowed here.",
+                                    "The page sent something the server could not read. Reload the page and try again."),
+    "internal_error": ErrorInfo(500, "Something went wrong on our side.",
+                                "Comments had an unexpected problem. Try again; if it keeps happening, report it with the reference shown."),
+}
+
+
+class DomainError(Exception):
+    """An expected failure with a stable code. The API maps it to a problem response."""
+
+    def __init__(self, code: str, message: str | None = None, *, headers: dict[str, str] | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
+        if code not in CATALOGUE:
+            raise KeyError(f"unknown error code {code!r}: add it to CATALOGUE")
+        self.code = code
+        self.info = CATALOGUE[code]
+        self.message = message or self.info.message
+        self.headers = headers or {}
+        self.extra = extra or {}
+        super().__init__(f"{code}: {self.message}")
+
+    @property
+    def status(self) -> int:
+        return self.info.status
+
+
+class RateLimited(DomainError):
+    def __init__(self, retry_after: float, action: str) -> None:
+        seconds = max(1, int(retry_after + 0.999))
+        super().__init__("rate_limited", f"Too many {action} requests; retry in {seconds} s.",
+                         headers={"Retry-After": str(seconds)},
+                         extra={"retry_after": seconds, "action": action})
+
+
+class ServiceUnavailable(DomainError):
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__("service_unavailable", message, headers={"Retry-After": "5"})

@@ -1,0 +1,135 @@
+"""Who is asking: host-site SSO JWTs, our own signed guest tokens, and moderator API tokens.
+
+- SSO: HS256 JWTs signed by the host site with its SSO secret (claims sub, name, email?, role?,
+  optionally aud = the site id). Verified against the secret of the site the request names.
+- Guests: the service signs a JWT (iss = comments_service, typ = guest) with its own secret key,
+  bound to one site and one guest user; the widget keeps it in localStorage.
+- API tokens: opaque random strings for moderators and admins, stored as SHA-256 hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import time
+from typing import Literal
+
+import jwt
+import msgspec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .errors import DomainError
+
+GUEST_ISSUER = "comments_service"
+API_TOKEN_PREFIX = "csm_"
+Role = Literal["reader", "moderator", "admin"]
+_ALGORITHMS = ["HS256"]
+_LEEWAY_SECONDS = 30
+
+
+class Identity(msgspec.Struct, frozen=True, kw_only=True):
+    """A verified reader (or moderator) of one site."""
+
+    site_id: str
+    kind: Literal["sso", "guest"]
+    external_id: str
+    name: str
+    email: str | None = None
+    role: Role = "reader"
+    user_id: int | None = None  # known for guests (the token carries it); resolved for SSO
+
+
+class Keyring:
+    """The service's secret key and what is derived from it."""
+
+    def __init__(self, secret_key: str) -> None:
+        self._signing_key = hashlib.sha256(b"guest-token:" + secret_key.encode()).digest()
+        self._aead = AESGCM(hashlib.sha256(b"site-secrets:" + secret_key.encode()).digest())
+
+    def encrypt(self, plaintext: str) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, plaintext.encode(), b"sso-secret")
+
+    def decrypt(self, blob: bytes) -> str:
+        return self._aead.decrypt(blob[:12], blob[12:], b"sso-secret").decode()
+
+    def issue_guest_token(self, site_id: str, user_id: int, name: str, ttl_days: int) -> str:
+        now = int(time.time())
+        claims = {"iss": GUEST_ISSUER, "typ": "guest", "site": site_id, "sub": str(user_id), "name": name,
+                  "iat": now, "exp": now + ttl_days * 86_400}
+        return jwt.encode(claims, self._signing_key, algorithm="HS256")
+
+    def verify_guest_token(self, token: str, site_id: str) -> Identity:
+        claims = _decode(token, self._signing_key, issuer=GUEST_ISSUER)
+        if claims.get("typ") != "guest" or not str(claims.get("sub", "")).isdigit():
+            raise DomainError("token_invalid", "The guest token is malformed.")
+        if claims.get("site") != site_id:
+            raise DomainError("token_wrong_site")
+        return Identity(site_id=site_id, kind="guest", external_id=f"guest:{claims['sub']}",
+                        name=str(claims.get("name", "Guest")), user_id=int(claims["sub"]))
+
+
+def is_guest_token(token: str) -> bool:
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return False
+    return claims.get("iss") == GUEST_ISSUER
+
+
+def verify_sso_token(token: str, site_id: str, secret: str | None) -> Identity:
+    """Verify a host-site SSO token for ``site_id``; raises token_* domain errors with a reason."""
+    try:
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise DomainError("token_invalid", "The sign-in token is not a JWT.") from None
+    audience = unverified.get("aud")
+    if audience is not None and audience != site_id and audience != [site_id]:
+        raise DomainError("token_wrong_site")
+    if secret is None:
+        raise DomainError("token_invalid", "This site does not accept sign-in tokens.")
+    try:
+        claims = _decode(token, secret.encode(), audience=site_id if audience is not None else None)
+    except DomainError as err:
+        if err.code == "token_invalid" and audience is None:
+            # A valid signature for another site looks like a forged one from here; say which it may be.
+            raise DomainError("token_invalid", "The sign-in token's signature does not match this site.") from None
+        raise
+    sub = claims.get("sub")
+    name = claims.get("name")
+    if not isinstance(sub, str) or not sub or len(sub) > 200:
+        raise DomainError("token_invalid", "The sign-in token has no valid 'sub' claim.")
+    if not isinstance(name, str) or not name.strip():
+        raise DomainError("token_invalid", "The sign-in token has no valid 'name' claim.")
+    role = claims.get("role", "reader")
+    if role not in ("reader", "moderator", "admin"):
+        role = "reader"
+    email = claims.get("email") if isinstance(claims.get("email"), str) else None
+    return Identity(site_id=site_id, kind="sso", external_id=sub, name=name.strip()[:80], email=email, role=role)
+
+
+def _decode(token: str, key: bytes, *, issuer: str | None = None, audience: str | None = None) -> dict:
+    try:
+        return jwt.decode(
+            token, key, algorithms=_ALGORITHMS, issuer=issuer, audience=audience, leeway=_LEEWAY_SECONDS,
+            options={"require": ["exp"], "verify_aud": audience is not None},
+        )
+    except jwt.ExpiredSignatureError:
+        raise DomainError("token_expired") from None
+    except jwt.InvalidAudienceError:
+        raise DomainError("token_wrong_site") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise DomainError("token_invalid", f"The sign-in token lacks the '{exc.claim}' claim.") from None
+    except jwt.PyJWTError:
+        raise DomainError("token_invalid", "The sign-in token's signature is invalid.") from None
+
+
+def new_api_token() -> tuple[str, bytes]:
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return token, hash_api_token(token)
+
+
+def hash_api_token(token: str) -> bytes:
+    # API tokens carry 256 bits of randomness, so a plain SHA-256 cannot be brute-forced
+    return hashlib.sha256(token.encode()).digest()

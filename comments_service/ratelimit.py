@@ -1,0 +1,80 @@
+"""Rate limits per user and per IP, shared through Redis (GCRA), with an in-process fallback.
+
+When Redis is unreachable each process enforces the same limits on its own (GCRA in memory).
+With N API processes a subject may then get up to N times its allowance until Redis returns:
+we choose that over refusing every write or allowing unlimited ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+from .cache import RedisGate, lua
+from .domain.limits import Limit
+from .errors import RateLimited
+
+
+class _LocalGCRA:
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._tat: OrderedDict[str, float] = OrderedDict()
+        self._max_keys = max_keys
+
+    def hit(self, key: str, limit: Limit) -> float:
+        now = time.monotonic()
+        tat = max(self._tat.get(key, now), now)
+        new_tat = tat + limit.per_seconds
+        allow_at = new_tat - limit.per_seconds * limit.burst
+        if allow_at > now:
+            return allow_at - now
+        self._tat[key] = new_tat
+        self._tat.move_to_end(key)
+        while len(self._tat) > self._max_keys:
+            self._tat.popitem(last=False)
+        return 0.0
+
+
+class RateLimiter:
+    def __init__(self, gate: RedisGate, prefix: str, limits: dict[str, dict[str, Limit]]) -> None:
+        self.gate = gate
+        self.prefix = prefix
+        self.limits = limits
+        self.local = _LocalGCRA()
+        self.rejections: dict[str, int] = {}
+        self._script = gate.client.register_script(lua("rate_limit")) if gate.client else None
+
+    async def check(self, action: str, *, user: str | None, ip: str | None) -> None:
+        """Raise RateLimited if either subject is over its limit for ``action``."""
+        for subject, value in (("user", user), ("ip", ip)):
+            limit = self.limits.get(action, {}).get(subject)
+            if limit is None or value is None or limit.per_seconds == 0:
+                continue
+            key = f"{self.prefix}rl:{action}:{subject}:{value}"
+            retry = await self._hit(key, limit)
+            if retry > 0:
+                self.rejections[action] = self.rejections.get(action, 0) + 1
+                raise RateLimited(retry, action)
+
+    async def retry_after(self, action: str, *, user: str | None, ip: str | None) -> float:
+        """Seconds until ``action`` is allowed again for these subjects, without using an allowance."""
+        worst = 0.0
+        for subject, value in (("user", user), ("ip", ip)):
+            limit = self.limits.get(action, {}).get(subject)
+            if limit is None or value is None or limit.per_seconds == 0:
+                continue
+            key = f"{self.prefix}rl:{action}:{subject}:{value}"
+            raw = await self.gate.call(lambda: self.gate.client.pttl(key))
+            if raw is not None and raw > 0:
+                stored = await self.gate.call(lambda: self.gate.client.get(key))
+                if stored is not None:
+                    now_ms = time.time() * 1000
+                    allow_at = float(stored) - limit.per_seconds * 1000 * limit.burst
+                    worst = max(worst, (allow_at - now_ms) / 1000)
+        return max(0.0, worst)
+
+    async def _hit(self, key: str, limit: Limit) -> float:
+        result = await self.gate.call(lambda: self._script(
+            keys=[key], args=[int(limit.per_seconds * 1000), limit.burst, 1]))
+        if result is None:
+            return self.local.hit(key, limit)
+        return int(result[1]) / 1000.0

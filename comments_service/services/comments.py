@@ -1,0 +1,376 @@
+"""Reading and writing threads: validation, rendering, transactions, cache versions, live events."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Awaitable, Callable
+from urllib.parse import urlsplit
+
+import asyncpg
+import msgspec
+
+from ..cache import Cache
+from ..db import articles as article_repo
+from ..db import comments as comment_repo
+from ..db import users as user_repo
+from ..db import votes as vote_repo
+from ..domain import cursor as cursors
+from ..domain.models import Article, Author, CommentRow, CommentView, RepliesPage, ThreadPage
+from ..domain.render import render_markdown
+from ..domain.thread import assemble, to_view
+from ..errors import DomainError
+from ..identity import Identity, Keyring
+from ..ratelimit import RateLimiter
+from ..settings import CommentSettings
+from .sites import SiteEntry
+
+log = logging.getLogger("comments_service.comments")
+
+_page_encoder = msgspec.json.Encoder()
+_page_decoder = msgspec.json.Decoder(ThreadPage)
+_MIN_TIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MAX_TIME = datetime(9999, 1, 1, tzinfo=timezone.utc)
+_MAX_ID = 2**63 - 1
+
+
+class Actor(msgspec.Struct, frozen=True, kw_only=True):
+    """Who makes a request: the verified identity (if any) and the client address."""
+
+    identity: Identity | None
+    ip: str | None
+
+
+class Posted(msgspec.Struct, kw_only=True):
+    comment: CommentView
+    status: str
+    message: str
+    article: Article
+    user: Author
+    guest_token: str | None = None
+
+
+class VoteTotals(msgspec.Struct, kw_only=True):
+    comment_id: int
+    score: int
+    upvotes: int
+    downvotes: int
+    your_vote: int
+
+
+# What happens to a new comment once it is stored. The scoring pipeline replaces this hook:
+# it returns "pending_scoring" and enqueues the job in the same transaction.
+Admission = Callable[[asyncpg.Connection, CommentRow], Awaitable[None]]
+
+_OUTCOME_MESSAGES = {
+    "published": "Your comment is published.",
+    "pending_scoring": "Your comment was received and is being checked.",
+    "held": "Your comment is awaiting moderation. Only you can see it until a moderator approves it.",
+    "rejected": "Your comment was not published because it breaks the community guidelines.",
+}
+
+
+def outcome_message(status: str) -> str:
+    return _OUTCOME_MESSAGES.get(status, "")
+
+
+class CommentService:
+    def __init__(self, pool: asyncpg.Pool, cache: Cache, limiter: RateLimiter, keyring: Keyring,
+                 settings: CommentSettings) -> None:
+        self.pool = pool
+        self.cache = cache
+        self.limiter = limiter
+        self.keyring = keyring
+        self.settings = settings
+        self.initial_status: Callable[[], str] = lambda: "published"
+        self.admitted: list[Admission] = []
+
+    # ---------------------------------------------------------------- reads
+    async def thread(self, entry: SiteEntry, article_ext: str, *, sort: str, cursor: str | None, limit: int,
+                     replies: int, viewer: Identity | None) -> bytes:
+        site_id = entry.site.id
+        after = self._top_after(sort, cursor)
+        suffix = f"{sort}:{cursor or ''}:{limit}:{replies}"
+
+        async def load() -> bytes:
+            async with self.pool.acquire() as conn:
+                page = await self._load_thread(conn, site_id, article_ext, sort, after, limit, replies)
+            return _page_encoder.encode(page)
+
+        body = await self.cache.get_page(site_id, article_ext, suffix, load)
+        if viewer is not None and cursor is None:
+            body = await self._with_own_unpublished(body, site_id, article_ext, viewer)
+        return body
+
+    def _top_after(self, sort: str, cursor: str | None) -> tuple:
+        if cursor is None:
+            return {"oldest": (_MIN_TIME, 0), "newest": (_MAX_TIME, _MAX_ID), "top": (2**31 - 1, _MAX_ID)}[sort]
+        try:
+            c = cursors.decode(cursor, sort)
+        except cursors.CursorError as exc:
+            raise DomainError("invalid_cursor", str(exc)) from None
+        return (c.key, c.id) if sort == "top" else (cursors.from_micros(c.key), c.id)
+
+    async def _load_thread(self, conn: asyncpg.Connection, site_id: str, article_ext: str, sort: str,
+                           after: tuple, limit: int, replies: int) -> ThreadPage:
+        record = await article_repo.get_by_external(conn, site_id, article_ext)
+        if record is None:
+            article = Article(id=article_ext, title="", url="", comments_open=True, premoderation=False,
+                              comment_count=0, exists=False)
+            return ThreadPage(article=article, sort=sort, comments=[])
+        roots = await comment_repo.top_page(conn, record["id"], sort, after, limit + 1)
+        more = len(roots) > limit
+        roots = roots[:limit]
+        nested = await self._nested_replies(conn, [r.id for r in roots if r.reply_count], replies)
+        next_cursor = None
+        if more:
+            last = roots[-1]
+            key = last.score if sort == "top" else cursors.micros(last.created_at)
+            next_cursor = cursors.encode(cursors.Cursor(sort, key, last.id))
+        return ThreadPage(article=article_repo.to_article(record), sort=sort, comments=assemble(roots, nested),
+                          next_cursor=next_cursor)
+
+    async def _nested_replies(self, conn: asyncpg.Connection, parent_ids: list[int], per_parent: int) -> list[CommentRow]:
+        """The first replies of each parent, level by level, down to ``reply_levels`` below it."""
+        found: list[CommentRow] = []
+        for _ in range(self.settings.reply_levels):
+            if not parent_ids:
+                break
+            level = await comment_repo.children_of(conn, parent_ids, per_parent)
+            found.extend(level)
+            parent_ids = [r.id for r in level if r.reply_count]
+        return found
+
+    async def _with_own_unpublished(self, body: bytes, site_id: str, article_ext: str, viewer: Identity) -> bytes:
+        async with self.pool.acquire() as conn:
+            user_id = viewer.user_id or await self._known_user_id(conn, viewer)
+            if user_id is None:
+                return body
+            record = await article_repo.get_by_external(conn, site_id, article_ext)
+            if record is None:
+                return body
+            own = await comment_repo.own_unpublished(conn, record["id"], user_id)
+        if not own:
+            return body
+        page = _page_decoder.decode(body)
+        page.own_pending = [to_view(r) for r in own]
+        return _page_encoder.encode(page)
+
+    async def replies(self, entry: SiteEntry, comment_id: int, *, cursor: str | None, limit: int,
+                      replies: int) -> RepliesPage:
+        if cursor:
+            try:
+                c = cursors.decode(cursor, "replies")
+            except cursors.CursorError as exc:
+                raise DomainError("invalid_cursor", str(exc)) from None
+            after = (cursors.from_micros(c.key), c.id)
+        else:
+            after = (_MIN_TIME, 0)
+        async with self.pool.acquire() as conn:
+            parent = await self._comment_of_site(conn, comment_id, entry.site.id)
+            rows = await comment_repo.replies_page(conn, parent.id, after, limit + 1)
+            page, more = rows[:limit], len(rows) > limit
+            nested = await self._nested_replies(conn, [r.id for r in page if r.reply_count], replies)
+        views = assemble(page, nested)
+        next_cursor = None
+        if more:
+            last = page[-1]
+            next_cursor = cursors.encode(cursors.Cursor("replies", cursors.micros(last.created_at), last.id))
+        return RepliesPage(comment_id=comment_id, replies=views, next_cursor=next_cursor)
+
+    async def counts(self, entry: SiteEntry, article_ids: list[str]) -> dict[str, int]:
+        unique = list(dict.fromkeys(article_ids))
+
+        async def load(missing: list[str]) -> dict[str, int]:
+            async with self.pool.acquire() as conn:
+                return await article_repo.counts(conn, entry.site.id, missing)
+
+        return await self.cache.get_counts(entry.site.id, unique, load)
+
+    # ---------------------------------------------------------------- writes
+    def _validate_body(self, body: str) -> str:
+        if "\x00" in body:
+            raise DomainError("invalid_characters")
+        text = body.strip()
+        if not text:
+            raise DomainError("empty_body")
+        if len(text) > self.settings.max_body_chars:
+            raise DomainError("body_too_long", f"The comment is {len(text)} characters; the limit is "
+                                               f"{self.settings.max_body_chars}.",
+                              extra={"limit": self.settings.max_body_chars})
+        return text
+
+    async def post(self, entry: SiteEntry, actor: Actor, article_ext: str, *, body: str, parent_id: int | None,
+                   author_name: str | None, article_url: str | None, article_title: str | None) -> Posted:
+        site = entry.site
+        text = self._validate_body(body)
+        identity = actor.identity
+        if identity is None:
+            if not site.guest_commenting:
+                raise DomainError("auth_required" if site.has_sso else "guests_not_allowed")
+            name = (author_name or "").strip()
+            if not name:
+                raise DomainError("author_name_required")
+            if "\x00" in name:
+                raise DomainError("invalid_characters")
+        await self.limiter.check("post", user=self._subject(identity), ip=actor.ip)
+        html = render_markdown(text, allow_images=site.allow_images)
+        guest_token = None
+        async with self.pool.acquire() as conn, conn.transaction():
+            article = await article_repo.get_by_external(conn, site.id, article_ext)
+            if article is None:
+                url, title = self._article_details(article_url, article_title)
+                article = await article_repo.get_or_create(conn, site.id, article_ext, url, title)
+            if not article["comments_open"]:
+                raise DomainError("article_closed")
+            parent = None
+            if parent_id is not None:
+                parent = await comment_repo.get(conn, parent_id, for_update=True)
+                if parent is None or parent.article_id != article["id"]:
+                    raise DomainError("parent_not_found")
+                if parent.status not in ("published",):
+                    raise DomainError("parent_not_replyable")
+                if parent.depth + 1 > self.settings.max_depth:
+                    raise DomainError("thread_too_deep", extra={"max_depth": self.settings.max_depth})
+            if identity is None:
+                user_id = await user_repo.create_guest(conn, site.id, name)
+                guest_token = self.keyring.issue_guest_token(site.id, user_id, name, self.settings.guest_token_ttl_days)
+                user = Author(id=user_id, name=name)
+            else:
+                user_id = await self._user_id(conn, identity)
+                user = Author(id=user_id, name=identity.name)
+            row = await comment_repo.insert(
+                conn, article_id=article["id"], parent=parent, author_id=user_id, body_markdown=text,
+                body_html=html, status=self.initial_status(), status_reason=None, author_ip=actor.ip,
+            )
+            for admit in self.admitted:
+                await admit(conn, row)
+            if row.status == "published":
+                await self.on_published(conn, row)
+            article = await article_repo.get_by_external(conn, site.id, article_ext)
+        if row.status == "published":
+            await self.after_visible_change(site.id, article_ext, row)
+        log.info("comment posted", extra={"comment_id": row.id, "site": site.id, "status": row.status})
+        return Posted(comment=to_view(row), status=row.status, message=outcome_message(row.status),
+                      article=article_repo.to_article(article), user=user, guest_token=guest_token)
+
+    def _article_details(self, url: str | None, title: str | None) -> tuple[str, str]:
+        if not url or not title or not title.strip():
+            raise DomainError("article_details_required")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise DomainError("article_details_required", "The article url must be an http(s) URL.")
+        return url, title.strip()
+
+    async def on_published(self, conn: asyncpg.Connection, row: CommentRow) -> None:
+        """Counters that follow a comment becoming visible (inside the publishing transaction)."""
+        await article_repo.adjust_count(conn, row.article_id, 1)
+        if row.parent_id is not None:
+            await comment_repo.adjust_reply_count(conn, row.parent_id, 1)
+
+    async def on_unpublished(self, conn: asyncpg.Connection, row: CommentRow) -> None:
+        await article_repo.adjust_count(conn, row.article_id, -1)
+        if row.parent_id is not None:
+            await comment_repo.adjust_reply_count(conn, row.parent_id, -1)
+
+    async def after_visible_change(self, site_id: str, article_ext: str, row: CommentRow | None,
+                                   event: str = "published") -> None:
+        """After commit, before answering: retire cached pages and tell live readers."""
+        await self.cache.bump(site_id, article_ext)
+        if row is not None and event == "published":
+            await self.cache.publish(site_id, article_ext, msgspec.json.encode(
+                {"type": "comment.published", "comment_id": row.id, "parent_id": row.parent_id}))
+
+    async def edit(self, entry: SiteEntry, actor: Actor, comment_id: int, body: str) -> CommentView:
+        text = self._validate_body(body)
+        identity = self._require_identity(actor)
+        await self.limiter.check("edit", user=self._subject(identity), ip=actor.ip)
+        html = render_markdown(text, allow_images=entry.site.allow_images)
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await self._own_comment_for_change(conn, entry, identity, comment_id)
+            await comment_repo.update_body(conn, row.id, text, html)
+            row = await comment_repo.get(conn, row.id)
+            article_ext = await self._article_ext(conn, row.article_id)
+        if row.status == "published":
+            await self.after_visible_change(entry.site.id, article_ext, row, event="edited")
+        return to_view(row)
+
+    async def delete(self, entry: SiteEntry, actor: Actor, comment_id: int) -> None:
+        identity = self._require_identity(actor)
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await self._own_comment_for_change(conn, entry, identity, comment_id)
+            await comment_repo.set_status(conn, row.id, "deleted", "deleted_by_author")
+            if row.status == "published":
+                await self.on_unpublished(conn, row)
+            article_ext = await self._article_ext(conn, row.article_id)
+        if row.status == "published":
+            await self.after_visible_change(entry.site.id, article_ext, row, event="deleted")
+
+    async def vote(self, entry: SiteEntry, actor: Actor, comment_id: int, value: int) -> VoteTotals:
+        identity = self._require_identity(actor)
+        await self.limiter.check("vote", user=self._subject(identity), ip=actor.ip)
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await self._comment_of_site(conn, comment_id, entry.site.id, for_update=True)
+            if row.status != "published":
+                raise DomainError("comment_not_found")
+            user_id = await self._user_id(conn, identity)
+            if row.author_id == user_id:
+                raise DomainError("vote_own_comment")
+            score, up, down = await vote_repo.cast(conn, row.id, user_id, value)
+            article_ext = await self._article_ext(conn, row.article_id)
+        await self.after_visible_change(entry.site.id, article_ext, row, event="voted")
+        return VoteTotals(comment_id=row.id, score=score, upvotes=up, downvotes=down, your_vote=value)
+
+    # ---------------------------------------------------------------- helpers
+    @staticmethod
+    def _subject(identity: Identity | None) -> str | None:
+        if identity is None:
+            return None
+        return f"{identity.site_id}:{identity.kind}:{identity.user_id or identity.external_id}"
+
+    @staticmethod
+    def _require_identity(actor: Actor) -> Identity:
+        if actor.identity is None:
+            raise DomainError("auth_required")
+        return actor.identity
+
+    async def _user_id(self, conn: asyncpg.Connection, identity: Identity) -> int:
+        if identity.kind == "guest":
+            if identity.user_id is None or not await user_repo.guest_exists(conn, identity.user_id, identity.site_id):
+                raise DomainError("token_invalid", "The guest token refers to no guest of this site.")
+            return identity.user_id
+        return await user_repo.ensure_sso_user(conn, identity.site_id, identity.external_id, identity.name,
+                                               identity.email, identity.role)
+
+    async def user_id_of(self, identity: Identity) -> int | None:
+        async with self.pool.acquire() as conn:
+            return await self._known_user_id(conn, identity)
+
+    async def _known_user_id(self, conn: asyncpg.Connection, identity: Identity) -> int | None:
+        if identity.kind == "guest":
+            return identity.user_id
+        return await user_repo.sso_user_id(conn, identity.site_id, identity.external_id)
+
+    async def _comment_of_site(self, conn: asyncpg.Connection, comment_id: int, site_id: str, *,
+                               for_update: bool = False) -> CommentRow:
+        row = await comment_repo.get(conn, comment_id, for_update=for_update)
+        if row is None or await article_repo.site_of(conn, row.article_id) != site_id:
+            raise DomainError("comment_not_found")
+        return row
+
+    async def _own_comment_for_change(self, conn: asyncpg.Connection, entry: SiteEntry, identity: Identity,
+                                      comment_id: int) -> CommentRow:
+        row = await self._comment_of_site(conn, comment_id, entry.site.id, for_update=True)
+        user_id = await self._known_user_id(conn, identity)
+        if user_id is None or row.author_id != user_id:
+            raise DomainError("not_author")
+        if row.status in ("deleted", "rejected"):
+            raise DomainError("comment_not_editable")
+        if datetime.now(timezone.utc) - row.created_at > timedelta(seconds=self.settings.edit_window_seconds):
+            raise DomainError("edit_window_closed",
+                              extra={"edit_window_seconds": self.settings.edit_window_seconds})
+        return row
+
+    @staticmethod
+    async def _article_ext(conn: asyncpg.Connection, article_id: int) -> str:
+        return await article_repo.external_id_of(conn, article_id)

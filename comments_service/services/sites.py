@@ -1,0 +1,80 @@
+"""Site lookup with a short in-process cache: every public request names its site."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+import asyncpg
+import msgspec
+
+from ..db import sites as site_repo
+from ..domain.models import Site
+from ..errors import DomainError
+from ..identity import Keyring
+
+
+class SiteEntry(msgspec.Struct, frozen=True):
+    site: Site
+    sso_secret: str | None
+    loaded_at: float
+
+
+def normalise_origin(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) origin")
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
+    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+
+
+class SiteDirectory:
+    def __init__(self, pool: asyncpg.Pool, keyring: Keyring, ttl_seconds: float = 10.0) -> None:
+        self.pool = pool
+        self.keyring = keyring
+        self.ttl = ttl_seconds
+        self._entries: dict[str, SiteEntry] = {}
+
+    async def get(self, site_id: str | None) -> SiteEntry:
+        if not site_id:
+            raise DomainError("site_required")
+        entry = self._entries.get(site_id)
+        if entry is not None and time.monotonic() - entry.loaded_at < self.ttl:
+            return entry
+        if len(site_id) > 64:
+            raise DomainError("unknown_site")
+        async with self.pool.acquire() as conn:
+            found = await site_repo.get(conn, site_id)
+        if found is None:
+            raise DomainError("unknown_site")
+        site, secret_enc = found
+        secret = self.keyring.decrypt(secret_enc) if secret_enc is not None else None
+        entry = SiteEntry(site=site, sso_secret=secret, loaded_at=time.monotonic())
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[site_id] = entry
+        return entry
+
+    def forget(self, site_id: str) -> None:
+        self._entries.pop(site_id, None)
+
+    @staticmethod
+    def origin_allowed(site: Site, origin: str | None) -> bool:
+        """Requests without an Origin (same-origin GETs, servers, curl) are allowed; browsers send one."""
+        if origin is None:
+            return True
+        try:
+            return normalise_origin(origin) in site.allowed_origins
+        except ValueError:
+            return False
+
+    async def save(self, conn: asyncpg.Connection, *, site_id: str, name: str, origins: list[str],
+                   sso_secret: str | None, guests: bool, allow_images: bool = False,
+                   settings: dict | None = None) -> None:
+        await site_repo.upsert(
+            conn, site_id=site_id, name=name, origins=[normalise_origin(o) for o in origins],
+            sso_secret_enc=self.keyring.encrypt(sso_secret) if sso_secret else None, guests=guests,
+            allow_images=allow_images, settings=settings,
+        )
+        self.forget(site_id)

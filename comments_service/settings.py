@@ -1,0 +1,200 @@
+"""Typed settings, read once from ``COMMENTS_*`` environment variables.
+
+Settings are grouped by concern. Every value is converted and checked here so that a bad value
+stops the start with a message naming the variable, instead of failing later somewhere deep.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import msgspec
+
+from .domain.limits import DEFAULT_LIMITS, Limit, parse_limits
+
+PREFIX = "COMMENTS_"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+class ServerSettings(msgspec.Struct, frozen=True):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "INFO"
+    log_json: bool = True
+    public_url: str = "http://127.0.0.1:8000"
+
+
+class DatabaseSettings(msgspec.Struct, frozen=True):
+    url: str | None = None
+    pool_min: int = 2
+    pool_max: int = 10
+    command_timeout: float = 10.0
+    data_dir: str = str(REPO_ROOT / ".data")
+    migrations_dir: str = str(REPO_ROOT / "migrations")
+
+
+class RedisSettings(msgspec.Struct, frozen=True):
+    url: str | None = None
+    prefix: str = "cs:"
+    socket_timeout: float = 0.05
+
+
+class CommentSettings(msgspec.Struct, frozen=True):
+    max_body_chars: int = 10_000
+    max_request_bytes: int = 64 * 1024
+    max_depth: int = 6
+    edit_window_seconds: int = 900
+    page_size: int = 20
+    max_page_size: int = 100
+    replies_per_comment: int = 5
+    reply_levels: int = 3
+    guest_token_ttl_days: int = 365
+
+
+class SecuritySettings(msgspec.Struct, frozen=True):
+    secret_key: str | None = None
+
+
+class Settings(msgspec.Struct, frozen=True):
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    comments: CommentSettings = CommentSettings()
+    security: SecuritySettings = SecuritySettings()
+    limits: dict[str, dict[str, Limit]] = msgspec.field(default_factory=lambda: DEFAULT_LIMITS)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        return cls(
+            server=_group(env, ServerSettings, {
+                "HOST": ("host", str),
+                "PORT": ("port", _port),
+                "WORKERS": ("workers", _positive_int),
+                "LOG_LEVEL": ("log_level", _log_level),
+                "LOG_JSON": ("log_json", _bool),
+                "PUBLIC_URL": ("public_url", _url(("http", "https"))),
+            }),
+            database=_group(env, DatabaseSettings, {
+                "DATABASE_URL": ("url", _url(("postgres", "postgresql"))),
+                "DATABASE_POOL_MIN": ("pool_min", _positive_int),
+                "DATABASE_POOL_MAX": ("pool_max", _positive_int),
+                "DATABASE_COMMAND_TIMEOUT": ("command_timeout", _positive_float),
+                "DATA_DIR": ("data_dir", str),
+                "MIGRATIONS_DIR": ("migrations_dir", str),
+            }),
+            redis=_group(env, RedisSettings, {
+                "REDIS_URL": ("url", _url(("redis", "rediss", "unix"))),
+                "REDIS_PREFIX": ("prefix", str),
+                "REDIS_TIMEOUT": ("socket_timeout", _positive_float),
+            }),
+            comments=_group(env, CommentSettings, {
+                "MAX_BODY_CHARS": ("max_body_chars", _positive_int),
+                "MAX_REQUEST_BYTES": ("max_request_bytes", _positive_int),
+                "MAX_DEPTH": ("max_depth", _positive_int),
+                "EDIT_WINDOW_SECONDS": ("edit_window_seconds", _non_negative_int),
+                "PAGE_SIZE": ("page_size", _positive_int),
+                "MAX_PAGE_SIZE": ("max_page_size", _positive_int),
+                "REPLIES_PER_COMMENT": ("replies_per_comment", _non_negative_int),
+                "REPLY_LEVELS": ("reply_levels", _positive_int),
+            }),
+            security=_group(env, SecuritySettings, {
+                "SECRET_KEY": ("secret_key", _secret),
+            }),
+            limits=_one(env, "RATE_LIMITS", parse_limits, DEFAULT_LIMITS),
+        )
+
+
+def _group(env: Mapping[str, str], struct: type, fields: dict[str, tuple[str, Callable[[str], Any]]]):
+    values: dict[str, Any] = {}
+    for suffix, (field, convert) in fields.items():
+        name = PREFIX + suffix
+        raw = env.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[field] = convert(raw)
+        except (ValueError, TypeError) as exc:
+            raise SettingsError(f"{name}={raw!r} is invalid: {exc}") from None
+    group = struct(**values)
+    if isinstance(group, DatabaseSettings) and group.pool_min > group.pool_max:
+        raise SettingsError(f"{PREFIX}DATABASE_POOL_MIN must not exceed {PREFIX}DATABASE_POOL_MAX")
+    return group
+
+
+def _one(env: Mapping[str, str], suffix: str, convert: Callable[[str], Any], default: Any) -> Any:
+    name = PREFIX + suffix
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return convert(raw)
+    except (ValueError, TypeError) as exc:
+        raise SettingsError(f"{name}={raw!r} is invalid: {exc}") from None
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("must be a positive integer")
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be zero or a positive integer")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 < value < 65536:
+        raise ValueError("must be a port number between 1 and 65535")
+    return value
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    return level
+
+
+def _secret(raw: str) -> str:
+    if len(raw) < 32:
+        raise ValueError("must be at least 32 characters")
+    return raw
+
+
+def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:
+    def convert(raw: str) -> str:
+        scheme, sep, rest = raw.partition("://")
+        if not sep or scheme.lower() not in schemes or not rest:
+            raise ValueError(f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")
+        return raw
+
+    return convert

@@ -1,0 +1,1 @@
+/* count script: filled in by the widget work */
