@@ -1,0 +1,396 @@
+"""The moderation policy: scores + text + who/where -> published, held or rejected. Pure.
+
+No I/O and no framework, driver or model imports: the scoring worker calls :func:`decide` with a
+comment's toxicity scores (``None`` when no model could score it), its text, a
+:class:`PolicyContext` (article and author facts the worker looked up) and the site's
+:class:`PolicyConfig` (``PolicyConfig.from_site_settings(site.settings)``). The returned
+:class:`Decision` carries the outcome, a stable reason code, what triggered it and the scores, and
+is stored with the comment.
+
+Order of the rules (first match wins):
+
+1. moderators publish (``moderator``);
+2. a banned word or phrase rejects (``banned_word``);
+3. a score at or above a label's reject threshold rejects (``toxicity_reject``);
+4. article premoderation holds everything (``premoderation``), trusted users too unless the site
+   exempts them;
+5. trusted users publish (``trusted_user``);
+6. user rules hold: put on premoderation by a moderator (``user_premoderated``), too many recent
+   rejections (``user_recent_rejections``), a new account's first N comments (``new_account``),
+   guests on sites that premoderate guests (``guest_premoderated``);
+7. no scores, or only the fallback model's, with ``fail_closed``: hold (``model_unavailable``);
+   without ``fail_closed`` the fallback's scores are judged with ``fallback_thresholds``;
+8. a score at or above a label's hold threshold holds (``toxicity_hold``);
+9. a suspect word or phrase holds (``suspect_word``);
+10. otherwise publish (``ok``).
+
+Word lists match whole words, case-insensitively, through common obfuscation: accents and
+look-alike letters, digit/symbol substitution ("sh1t", "$hit", "@ss"), repeated letters
+("fuuuck"), one starred letter ("f*ck") and letters spaced out consistently ("f u c k",
+"f.u.c.k"). A list entry may be a phrase ("know where you live") and may end in ``*`` to match any
+word starting with it ("fuck*"). A match made only of digits and symbols ("455") never counts.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from typing import Any, Literal, Mapping
+
+import msgspec
+
+Outcome = Literal["published", "held", "rejected"]
+
+# Reason codes (stable: stored with comments, shown to moderators, used by the API).
+OK = "ok"
+MODERATOR = "moderator"
+TRUSTED_USER = "trusted_user"
+BANNED_WORD = "banned_word"
+SUSPECT_WORD = "suspect_word"
+TOXICITY_REJECT = "toxicity_reject"
+TOXICITY_HOLD = "toxicity_hold"
+PREMODERATION = "premoderation"
+USER_PREMODERATED = "user_premoderated"
+USER_RECENT_REJECTIONS = "user_recent_rejections"
+NEW_ACCOUNT = "new_account"
+GUEST_PREMODERATED = "guest_premoderated"
+MODEL_UNAVAILABLE = "model_unavailable"
+
+REASONS = (OK, MODERATOR, TRUSTED_USER, BANNED_WORD, SUSPECT_WORD, TOXICITY_REJECT, TOXICITY_HOLD,
+           PREMODERATION, USER_PREMODERATED, USER_RECENT_REJECTIONS, NEW_ACCOUNT,
+           GUEST_PREMODERATED, MODEL_UNAVAILABLE)
+# Reasons that are about the text itself (what a reader can fix by editing).
+CONTENT_REASONS = frozenset({BANNED_WORD, SUSPECT_WORD, TOXICITY_REJECT, TOXICITY_HOLD})
+
+NUDGE_MESSAGE = ("Your comment may break our community guidelines and is likely to be held for "
+                 "review. You can edit it or submit it for review.")
+
+
+class LabelThresholds(msgspec.Struct, frozen=True, kw_only=True):
+    """Scores at or above ``reject`` reject; at or above ``hold`` hold. ``None`` disables."""
+
+    hold: float | None = None
+    reject: float | None = None
+
+
+# Defaults for a news site on detoxify's labels (original/unbiased/multilingual). Rare but grave
+# labels (threat, identity attack, severe toxicity) act at lower scores; obscenity alone is only
+# held, never auto-rejected. Labels a scorer does not produce are simply not checked.
+DEFAULT_THRESHOLDS: dict[str, LabelThresholds] = {
+    "toxicity": LabelThresholds(hold=0.6, reject=0.9),
+    "severe_toxicity": LabelThresholds(hold=0.3, reject=0.6),
+    "obscene": LabelThresholds(hold=0.7, reject=None),
+    "threat": LabelThresholds(hold=0.3, reject=0.7),
+    "insult": LabelThresholds(hold=0.6, reject=0.9),
+    "identity_attack": LabelThresholds(hold=0.3, reject=0.7),
+    "sexual_explicit": LabelThresholds(hold=0.5, reject=0.9),
+}
+
+# The fallback (alt-profanity-check) is a profanity detector: it scores violent but civil news
+# talk ("killed in the bombing") around 0.5 and real profanity near 1.0.
+DEFAULT_FALLBACK_THRESHOLDS: dict[str, LabelThresholds] = {
+    "toxicity": LabelThresholds(hold=0.75, reject=0.98),
+}
+
+DEFAULT_BANNED_WORDS: tuple[str, ...] = (
+    # slurs
+    "nigger*", "nigga*", "faggot*", "kike", "kikes", "spic", "spics", "wetback*", "tranny",
+    "trannies", "raghead*", "towelhead*",
+    # incitement to self-harm
+    "kill yourself", "kill urself", "kys", "hang yourself", "neck yourself",
+)
+DEFAULT_SUSPECT_WORDS: tuple[str, ...] = (
+    # profanity
+    "fuck*", "motherfuck*", "shit", "shits", "shitty", "bullshit", "shithead*", "cunt*",
+    "bitch*", "bastard*", "asshole*", "arsehole*", "dickhead*", "prick", "twat*",
+    "wanker*", "whore*", "slut*", "piss off",
+    # insults
+    "idiot*", "moron*", "retard*", "imbecile*", "cretin*", "scum*", "dumbass*",
+    "loser*", "shut up", "subhuman*", "vermin",
+    # threats and wishes of violence without a swear word
+    "know where you live", "find where you live", "coming for you", "watch your back",
+    "you will pay", "deserve to die", "deserves to die", "deserve to be shot",
+    "deserve to be hanged", "deserve to be killed", "should be shot", "should be hanged",
+    "should be killed", "should be executed", "put a bullet in", "hope you die",
+    "hope you get killed", "hope you get raped", "i will kill", "i'll kill", "ill kill you",
+    "gonna kill you", "go die",
+    # identity attacks
+    "go back to where you came from", "go back where you came from", "your kind",
+)
+
+
+class PolicyContext(msgspec.Struct, frozen=True, kw_only=True):
+    """Facts about where and by whom a comment was written, looked up by the caller."""
+
+    article_premoderation: bool = False
+    user_is_moderator: bool = False
+    user_trusted: bool = False
+    user_premoderated: bool = False
+    user_recent_rejections: int = 0
+    # published (or approved) comments the author already has; None when unknown
+    user_published_count: int | None = None
+    is_guest: bool = False
+    # the scores come from the offline fallback scorer, not the configured model
+    model_fallback: bool = False
+
+
+class PolicyConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """A site's moderation policy. ``PolicyConfig()`` is a sensible news-site default."""
+
+    thresholds: dict[str, LabelThresholds] = msgspec.field(
+        default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    fallback_thresholds: dict[str, LabelThresholds] = msgspec.field(
+        default_factory=lambda: dict(DEFAULT_FALLBACK_THRESHOLDS))
+    banned_words: tuple[str, ...] = DEFAULT_BANNED_WORDS
+    suspect_words: tuple[str, ...] = DEFAULT_SUSPECT_WORDS
+    fail_closed: bool = True
+    hold_after_recent_rejections: int = 2  # 0 disables
+    new_account_hold_first: int = 0  # hold a new account's first N comments; 0 disables
+    premoderate_guests: bool = False
+    trusted_exempt_premoderation: bool = False
+
+    @classmethod
+    def from_site_settings(cls, settings: Mapping[str, Any] | None, *,
+                           fail_closed: bool = True) -> "PolicyConfig":
+        """Build from a site's jsonb settings (the ``moderation`` object, or the whole settings
+        object holding one). Unknown keys are ignored; bad values raise ValueError naming the key.
+
+        Keys: ``thresholds`` {label: {hold, reject}} (merged over the defaults; a label set to
+        null is disabled), ``fallback_thresholds`` (same shape), ``banned_words`` and
+        ``suspect_words`` (added to the defaults unless ``default_word_lists`` is false),
+        ``fail_closed`` (defaults to the service-wide setting passed here),
+        ``hold_after_recent_rejections``, ``new_account_hold_first``, ``premoderate_guests``,
+        ``trusted_exempt_premoderation``.
+        """
+        data: Mapping[str, Any] = settings or {}
+        if isinstance(data.get("moderation"), Mapping):
+            data = data["moderation"]
+        prefix = "moderation."
+        kwargs: dict[str, Any] = {"fail_closed": fail_closed}
+        for key, default in (("thresholds", DEFAULT_THRESHOLDS),
+                             ("fallback_thresholds", DEFAULT_FALLBACK_THRESHOLDS)):
+            if key in data:
+                kwargs[key] = _merge_thresholds(default, data[key], prefix + key)
+        use_defaults = data.get("default_word_lists", True)
+        if not isinstance(use_defaults, bool):
+            raise ValueError(f"{prefix}default_word_lists: expected true or false")
+        for key, default in (("banned_words", DEFAULT_BANNED_WORDS),
+                             ("suspect_words", DEFAULT_SUSPECT_WORDS)):
+            extra = data.get(key, [])
+            if not isinstance(extra, list) or not all(isinstance(w, str) and w.strip() for w in extra):
+                raise ValueError(f"{prefix}{key}: expected a list of non-empty strings")
+            words = (tuple(default) if use_defaults else ()) + tuple(w.strip() for w in extra)
+            kwargs[key] = tuple(dict.fromkeys(words))
+        for key in ("fail_closed", "premoderate_guests", "trusted_exempt_premoderation"):
+            if key in data:
+                if not isinstance(data[key], bool):
+                    raise ValueError(f"{prefix}{key}: expected true or false")
+                kwargs[key] = data[key]
+        for key in ("hold_after_recent_rejections", "new_account_hold_first"):
+            if key in data:
+                value = data[key]
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    raise ValueError(f"{prefix}{key}: expected an integer >= 0")
+                kwargs[key] = value
+        return cls(**kwargs)
+
+
+class Decision(msgspec.Struct, frozen=True, kw_only=True):
+    """What happens to a comment and why. ``label`` names the score that triggered a
+    toxicity decision, ``term`` the word-list entry that matched."""
+
+    outcome: Outcome
+    reason: str
+    label: str | None = None
+    term: str | None = None
+    scores: dict[str, float] | None = None
+
+
+def decide(scores: Mapping[str, float] | None, text: str, ctx: PolicyContext,
+           cfg: PolicyConfig) -> Decision:
+    """Apply the policy (see the module docstring for the order of the rules)."""
+    score_copy = dict(scores) if scores is not None else None
+
+    def make(outcome: Outcome, reason: str, label: str | None = None,
+             term: str | None = None) -> Decision:
+        return Decision(outcome=outcome, reason=reason, label=label, term=term, scores=score_copy)
+
+    if ctx.user_is_moderator:
+        return make("published", MODERATOR)
+    if (term := find_term(text, cfg.banned_words)) is not None:
+        return make("rejected", BANNED_WORD, term=term)
+
+    degraded = score_copy is None or ctx.model_fallback
+    thresholds = cfg.fallback_thresholds if ctx.model_fallback else cfg.thresholds
+    if score_copy is not None:
+        if (label := _over(score_copy, thresholds, "reject")) is not None:
+            return make("rejected", TOXICITY_REJECT, label=label)
+
+    if ctx.article_premoderation and not (ctx.user_trusted and cfg.trusted_exempt_premoderation):
+        return make("held", PREMODERATION)
+    if ctx.user_trusted:
+        return make("published", TRUSTED_USER)
+    if ctx.user_premoderated:
+        return make("held", USER_PREMODERATED)
+    if cfg.hold_after_recent_rejections and ctx.user_recent_rejections >= cfg.hold_after_recent_rejections:
+        return make("held", USER_RECENT_REJECTIONS)
+    if (cfg.new_account_hold_first and ctx.user_published_count is not None
+            and ctx.user_published_count < cfg.new_account_hold_first):
+        return make("held", NEW_ACCOUNT)
+    if cfg.premoderate_guests and ctx.is_guest:
+        return make("held", GUEST_PREMODERATED)
+
+    if degraded and cfg.fail_closed:
+        return make("held", MODEL_UNAVAILABLE)
+    if score_copy is not None:
+        if (label := _over(score_copy, thresholds, "hold")) is not None:
+            return make("held", TOXICITY_HOLD, label=label)
+    if (term := find_term(text, cfg.suspect_words)) is not None:
+        return make("held", SUSPECT_WORD, term=term)
+    return make("published", OK)
+
+
+def nudge(decision: Decision) -> bool:
+    """Should the reader be warned before posting? True when the text itself would be held or
+    rejected (not for reasons about the user, the article or the model)."""
+    return decision.outcome != "published" and decision.reason in CONTENT_REASONS
+
+
+def nudge_message(decision: Decision) -> str | None:
+    """The message the widget shows, or None. Never reveals scores, labels or thresholds."""
+    return NUDGE_MESSAGE if nudge(decision) else None
+
+
+def _over(scores: Mapping[str, float], thresholds: Mapping[str, LabelThresholds],
+          kind: Literal["hold", "reject"]) -> str | None:
+    """The label whose score is furthest over its threshold, or None."""
+    best: tuple[float, str] | None = None
+    for label, limits in thresholds.items():
+        limit = getattr(limits, kind)
+        score = scores.get(label)
+        if limit is None or score is None:
+            continue
+        if score >= limit and (best is None or score - limit > best[0]):
+            best = (score - limit, label)
+    return None if best is None else best[1]
+
+
+def _merge_thresholds(default: Mapping[str, LabelThresholds], raw: Any,
+                      where: str) -> dict[str, LabelThresholds]:
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: expected an object of label -> {{hold, reject}}")
+    merged = dict(default)
+    for label, value in raw.items():
+        if value is None:
+            merged.pop(label, None)
+            continue
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{where}.{label}: expected {{hold, reject}}")
+        base = merged.get(label, LabelThresholds())
+        limits: dict[str, float | None] = {"hold": base.hold, "reject": base.reject}
+        for kind in ("hold", "reject"):
+            if kind in value:
+                v = value[kind]
+                if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
+                                      or not 0.0 <= v <= 1.0):
+                    raise ValueError(f"{where}.{label}.{kind}: expected a number in 0..1 or null")
+                limits[kind] = None if v is None else float(v)
+        if limits["hold"] is not None and limits["reject"] is not None and limits["hold"] > limits["reject"]:
+            raise ValueError(f"{where}.{label}: hold must not exceed reject")
+        merged[label] = LabelThresholds(hold=limits["hold"], reject=limits["reject"])
+    return merged
+
+
+# ---------------------------------------------------------------- word matching with obfuscation
+
+_LEET: dict[str, str] = {
+    "a": "a@4", "b": "b8", "c": "c(", "e": "e3€", "g": "g9", "i": "i1!|", "l": "l1|",
+    "o": "o0", "s": "s5$", "t": "t7+", "u": "uv", "z": "z2", "x": "x", "k": "k",
+}
+_CONFUSABLES = str.maketrans({
+    # Cyrillic and Greek look-alikes
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "і": "i", "к": "k",
+    "м": "m", "т": "t", "в": "b", "н": "h", "ο": "o", "α": "a", "ι": "i", "κ": "k", "ν": "v",
+    # full-width and typographic forms are handled by NFKC
+})
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060\ufeff]")
+_SEP = r"[\s.\-_·•,/\\~]+"
+_WORDCHAR = r"[^\W_]"
+
+
+def normalize(text: str) -> str:
+    """Lowercase, fold compatibility forms, accents and look-alike letters, drop invisible
+    characters. Lengths may change; used only for matching."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text)
+    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    return text.lower().translate(_CONFUSABLES)
+
+
+def _char_class(ch: str) -> str:
+    return "[" + "".join(re.escape(c) for c in _LEET.get(ch, ch)) + "]"
+
+
+def _word_pattern(word: str, prefix: bool) -> str:
+    letters = [c for c in word if not c.isspace()]
+    classes = [_char_class(c) if c.isalnum() else re.escape(c) for c in letters]
+    # compact: each letter may repeat; any letter after the first may be a '*'
+    compact = "".join(
+        (f"{cls}+" if i == 0 else f"(?:{cls}+|\\*)") for i, cls in enumerate(classes))
+    pattern = compact
+    if len(classes) >= 3:
+        spaced = _SEP.join(f"{cls}+" for cls in classes)
+        pattern = f"(?:{compact}|{spaced})"
+    if prefix:
+        pattern += r"[\w*@$!|]*"
+    return pattern
+
+
+@functools.lru_cache(maxsize=64)
+def _compile(terms: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    compiled = []
+    for term in terms:
+        raw = normalize(term.strip())
+        prefix = raw.endswith("*")
+        words = raw.rstrip("*").split()
+        if not words:
+            continue
+        body = r"[\W_]+".join(
+            _word_pattern(w, prefix and i == len(words) - 1) for i, w in enumerate(words))
+        compiled.append((term, re.compile(rf"(?<!{_WORDCHAR}){body}(?!{_WORDCHAR})")))
+    return tuple(compiled)
+
+
+def _plausible(match: str) -> bool:
+    """Reject matches with no real letter ("455") or more than one starred letter ("f***")."""
+    return any(c.isalpha() for c in match) and match.count("*") <= 1
+
+
+def find_term(text: str, terms: tuple[str, ...] | list[str]) -> str | None:
+    """The first list entry found in ``text`` (see the module docstring for the matching
+    rules), or None."""
+    if not terms or not text:
+        return None
+    norm = normalize(text)
+    for term, regex in _compile(tuple(terms)):
+        for m in regex.finditer(norm):
+            if _plausible(m.group(0)):
+                return term
+    return None
+
+
+_SPACED_RUN = re.compile(r"(?<![^\W_])(?:[^\W_][\s.\-_·•]){2,}[^\W_](?![^\W_])")
+_REPEATS = re.compile(r"([^\W\d_])\1{2,}")
+_LEET_WORD = re.compile(r"[\w@$!|+€*]*[a-z][\w@$!|+€*]*")
+_UNLEET = str.maketrans({"@": "a", "4": "a", "8": "b", "3": "e", "€": "e", "9": "g", "1": "i",
+                         "!": "i", "|": "l", "0": "o", "5": "s", "$": "s", "7": "t", "+": "t"})
+
+
+def deobfuscate(text: str) -> str:
+    """A best-effort plain spelling of obfuscated text ("f u c k" -> "fuck", "sh1t" -> "shit",
+    "fuuuck" -> "fuck") for classifiers that only know plain words."""
+    norm = normalize(text)
+    norm = _SPACED_RUN.sub(lambda m: re.sub(r"[\s.\-_·•]", "", m.group(0)), norm)
+    norm = _LEET_WORD.sub(lambda m: m.group(0).translate(_UNLEET) if not m.group(0).isdigit() else m.group(0), norm)
+    return _REPEATS.sub(r"\1", norm)

@@ -1,0 +1,123 @@
+"""Toxicity settings (``COMMENTS_TOXICITY_*``), a msgspec Struct the main Settings embeds."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal, Mapping
+
+import msgspec
+
+VARIANTS = ("original", "unbiased", "multilingual", "original-small", "unbiased-small")
+BACKENDS = ("detoxify", "onnx")
+LONG_TEXT_MODES = ("split", "truncate")
+
+ENV_PREFIX = "COMMENTS_TOXICITY_"
+
+
+def default_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(base) / "comments_service" / "toxicity")
+
+
+class ToxicitySettings(msgspec.Struct, frozen=True, kw_only=True):
+    """How the scoring worker loads its model.
+
+    backend     "detoxify" (PyTorch, the reference) or "onnx" (the same checkpoint exported to
+                ONNX and quantised to int8, cached in ``cache_dir``; falls back to detoxify).
+    variant     which detoxify model: original, unbiased, multilingual, original-small,
+                unbiased-small. Without ``checkpoint`` it is downloaded on first use where the
+                network allows; with ``checkpoint`` it only names the model.
+    checkpoint  a local detoxify checkpoint file (trusted: it is a full pickle).
+    config_dir  local folder with the architecture's config.json and tokenizer files (offline).
+    cache_dir   where ONNX exports are kept, keyed by the checkpoint's hash.
+    threads     intra-op threads of the model (torch / onnxruntime); 0 = library default.
+    batch_size  most comments per model call.
+    fail_closed hold comments for a moderator when no real model is available.
+    long_text   "split": comments over 512 tokens are scored in windows and each label takes
+                its maximum; "truncate": only the first 512 tokens are scored.
+    max_chunks  most windows per comment in split mode (the rest is not scored).
+    """
+
+    backend: Literal["detoxify", "onnx"] = "detoxify"
+    variant: str = "original"
+    checkpoint: str | None = None
+    config_dir: str | None = None
+    device: str = "cpu"
+    cache_dir: str = msgspec.field(default_factory=default_cache_dir)
+    threads: int = 0
+    batch_size: int = 32
+    fail_closed: bool = True
+    long_text: Literal["split", "truncate"] = "split"
+    max_chunks: int = 8
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"toxicity backend must be one of {BACKENDS}, not {self.backend!r}")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"toxicity variant must be one of {VARIANTS}, not {self.variant!r}")
+        if self.long_text not in LONG_TEXT_MODES:
+            raise ValueError(f"toxicity long_text must be one of {LONG_TEXT_MODES}")
+        if self.threads < 0 or self.batch_size < 1 or self.max_chunks < 1:
+            raise ValueError("toxicity threads must be >= 0, batch_size and max_chunks >= 1")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "ToxicitySettings":
+        """Read ``COMMENTS_TOXICITY_*``; a bad value raises ValueError naming the variable.
+
+        Paths are not checked here: a missing checkpoint is a model that cannot load, which
+        the service survives (the fallback scorer takes over and diagnostics say why)."""
+        env = os.environ if env is None else env
+        kwargs: dict[str, object] = {}
+
+        def get(name: str) -> str | None:
+            raw = env.get(ENV_PREFIX + name)
+            if raw is None or raw.strip() == "":
+                return None
+            return raw.strip()
+
+        def bad(name: str, raw: str, expected: str) -> ValueError:
+            return ValueError(f"{ENV_PREFIX}{name}={raw!r}: expected {expected}")
+
+        if (raw := get("BACKEND")) is not None:
+            if raw.lower() not in BACKENDS:
+                raise bad("BACKEND", raw, " or ".join(BACKENDS))
+            kwargs["backend"] = raw.lower()
+        if (raw := get("VARIANT")) is not None:
+            if raw.lower() not in VARIANTS:
+                raise bad("VARIANT", raw, "one of " + ", ".join(VARIANTS))
+            kwargs["variant"] = raw.lower()
+        if (raw := get("CHECKPOINT")) is not None:
+            kwargs["checkpoint"] = raw
+        if (raw := get("CONFIG_DIR")) is not None:
+            kwargs["config_dir"] = raw
+        if (raw := get("DEVICE")) is not None:
+            kwargs["device"] = raw
+        if (raw := get("CACHE_DIR")) is not None:
+            kwargs["cache_dir"] = raw
+        for name, field, minimum in (("THREADS", "threads", 0), ("BATCH_SIZE", "batch_size", 1),
+                                     ("MAX_CHUNKS", "max_chunks", 1)):
+            if (raw := get(name)) is not None:
+                try:
+                    value = int(raw)
+                except ValueError:
+                    raise bad(name, raw, f"an integer >= {minimum}") from None
+                if value < minimum:
+                    raise bad(name, raw, f"an integer >= {minimum}")
+                kwargs[field] = value
+        if (raw := get("FAIL_CLOSED")) is not None:
+            kwargs["fail_closed"] = _parse_bool(raw, ENV_PREFIX + "FAIL_CLOSED")
+        if (raw := get("LONG_TEXT")) is not None:
+            if raw.lower() not in LONG_TEXT_MODES:
+                raise bad("LONG_TEXT", raw, " or ".join(LONG_TEXT_MODES))
+            kwargs["long_text"] = raw.lower()
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+
+def _parse_bool(raw: str, name: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={raw!r}: expected true or false")

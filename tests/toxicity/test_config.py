@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import pytest
+
+from comments_service.toxicity import ToxicitySettings
+
+
+def test_defaults():
+    s = ToxicitySettings.from_env({})
+    assert s.backend == "detoxify" and s.variant == "original" and s.checkpoint is None
+    assert s.fail_closed is True and s.batch_size >= 1 and s.long_text == "split"
+    assert "comments_service" in s.cache_dir
+
+
+def test_reads_all_variables(tmp_path):
+    env = {
+        "COMMENTS_TOXICITY_BACKEND": "onnx", "COMMENTS_TOXICITY_VARIANT": "original-small",
+        "COMMENTS_TOXICITY_CHECKPOINT": str(tmp_path / "m.ckpt"),
+        "COMMENTS_TOXICITY_CONFIG_DIR": str(tmp_path), "COMMENTS_TOXICITY_CACHE_DIR": str(tmp_path / "c"),
+        "COMMENTS_TOXICITY_THREADS": "2", "COMMENTS_TOXICITY_BATCH_SIZE": "8",
+        "COMMENTS_TOXICITY_FAIL_CLOSED": "false", "COMMENTS_TOXICITY_LONG_TEXT": "truncate",
+    }
+    s = ToxicitySettings.from_env(env)
+    assert (s.backend, s.variant, s.threads, s.batch_size, s.fail_closed, s.long_text) == (
+        "onnx", "original-small", 2, 8, False, "truncate")
+    assert s.checkpoint == str(tmp_path / "m.ckpt") and s.cache_dir == str(tmp_path / "c")
+
+
+@pytest.mark.parametrize("name,value", [
+    ("BACKEND", "tensorflow"), ("VARIANT", "huge"), ("THREADS", "-1"), ("THREADS", "two"),
+    ("BATCH_SIZE", "0"), ("FAIL_CLOSED", "maybe"), ("LONG_TEXT", "drop"),
+])
+def test_bad_values_name_the_variable(name, value):
+    with pytest.raises(ValueError, match=f"COMMENTS_TOXICITY_{name}"):
+        ToxicitySettings.from_env({f"COMMENTS_TOXICITY_{name}": value})
