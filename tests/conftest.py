@@ -1,0 +1,109 @@
+"""Shared fixtures: this run's storage, a migrated database, the app, sites and readers."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import AsyncIterator
+
+import jwt
+import pytest
+import redis.asyncio as aioredis
+from litestar.testing import AsyncTestClient
+
+from comments_service.app import create_app
+from comments_service.db.pool import connect
+from comments_service.settings import Settings
+from tests.storage import TestStorage
+
+SSO_SECRET = "sso-secret-for-tests-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def storage() -> TestStorage:
+    store = TestStorage()
+    store.start()
+    yield store
+    store.stop()
+
+
+@pytest.fixture(scope="session")
+async def database(storage: TestStorage) -> AsyncIterator[str]:
+    from comments_service.db.migrations import migrate
+
+    url = await storage.create_database()
+    conn = await connect(url)
+    try:
+        await migrate(conn, Settings().database.migrations_dir)
+    finally:
+        await conn.close()
+    yield url
+    await storage.drop_database()
+    client = aioredis.Redis.from_url(storage.redis_url)
+    async for key in client.scan_iter(match=storage.redis_prefix + "*", count=1000):
+        await client.delete(key)
+    await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def settings(storage: TestStorage, database: str) -> Settings:
+    return Settings.from_env(storage.env())
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    app = create_app(settings)
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def services(client: AsyncTestClient):
+    return client.app.state.services
+
+
+@pytest.fixture
+async def db(database: str):
+    conn = await connect(database)
+    yield conn
+    await conn.close()
+
+
+class SiteHandle:
+    """A freshly created site and helpers to act as its readers."""
+
+    def __init__(self, site_id: str, origin: str) -> None:
+        self.id = site_id
+        self.origin = origin
+        self.sso_secret = SSO_SECRET
+
+    def sso_token(self, sub: str = "reader-1", name: str = "Reader One", role: str | None = None,
+                  expires_in: int = 3600, secret: str | None = None, **claims) -> str:
+        payload = {"sub": sub, "name": name, "exp": int(time.time()) + expires_in, **claims}
+        if role:
+            payload["role"] = role
+        return jwt.encode(payload, secret or self.sso_secret, algorithm="HS256")
+
+    def auth(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    def q(self, **params) -> dict:
+        return {"site": self.id, **params}
+
+
+async def make_site(services, db, *, guests: bool = True, sso: bool = True, images: bool = False,
+                    origin: str | None = None) -> SiteHandle:
+    site_id = "s" + secrets.token_hex(5)
+    origin = origin or f"https://{site_id}.example"
+    await services.sites.save(db, site_id=site_id, name=f"Site {site_id}", origins=[origin],
+                              sso_secret=SSO_SECRET if sso else None, guests=guests, allow_images=images)
+    return SiteHandle(site_id, origin)
+
+
+@pytest.fixture
+async def site(services, db) -> SiteHandle:
+    return await make_site(services, db)
+
+
+def article_body(text: str, **extra) -> dict:
+    return {"body": text, "article_url": "https://news.example/a", "article_title": "An article", **extra}
