@@ -81,6 +81,7 @@ class Cache:
         client = gate.client
         self._read_page = client.register_script(lua("read_page")) if client else None
         self._bump = client.register_script(lua("bump")) if client else None
+        self._read_counts = client.register_script(lua("read_counts")) if client else None
 
     # keys
     def _epoch_key(self) -> str:
@@ -89,8 +90,9 @@ class Cache:
     def _version_key(self, site_id: str, article: str) -> str:
         return f"{self.prefix}v:{site_id}:{article}"
 
-    def _count_key(self, site_id: str, article: str) -> str:
-        return f"{self.prefix}count:{site_id}:{article}"
+    def _count_prefix(self, site_id: str, article: str) -> str:
+        # completed with ":{epoch}:{version}" (see lua/read_counts.lua)
+        return f"{self.prefix}count:{site_id}:{article}:"
 
     def _ttl(self, base: int) -> int:
         # jitter spreads expiries so a popular set of pages does not expire in one instant
@@ -143,41 +145,49 @@ class Cache:
         """Call after a reader-visible change has committed, before answering the write."""
         done = await self.gate.call(lambda: self._bump(keys=[self._version_key(site_id, article)],
                                                        args=[self._seed()]), default=False)
-        count_gone = await self.gate.call(lambda: self.gate.client.delete(self._count_key(site_id, article)),
-                                          default=False)
-        if done is False or count_gone is False:
+        if done is False:
             self.gate.dirty = True
 
     async def _bump_epoch(self) -> None:
+        # pages and counts both carry the epoch, so this one write retires everything cached
+        # before the outage
         await self._bump(keys=[self._epoch_key()], args=[self._seed()])
-        # counts carry no epoch: drop them all; there are few and this only runs after an outage
-        async for key in self.gate.client.scan_iter(match=f"{self.prefix}count:*", count=1000):
-            await self.gate.client.delete(key)
         log.info("cache epoch bumped after redis outage")
 
     # counts
     async def get_counts(self, site_id: str, articles: list[str],
                          load: Callable[[list[str]], Awaitable[dict[str, int]]]) -> dict[str, int]:
-        keys = [self._count_key(site_id, a) for a in articles]
-        cached = await self.gate.call(lambda: self.gate.client.mget(keys))
+        """Counts are versioned like pages: a count read from PostgreSQL before a write committed
+        is stored under the version that write's bump retired, so it can never be served after it."""
+        if not articles:
+            return {}
+        prefixes = [self._count_prefix(site_id, a) for a in articles]
+        found = await self.gate.call(lambda: self._read_counts(
+            keys=[self._epoch_key(), *(self._version_key(site_id, a) for a in articles)],
+            args=[self._seed(), *prefixes]))
         result: dict[str, int] = {}
-        missing: list[str] = []
-        for article, value in zip(articles, cached or [None] * len(articles)):
-            if value is None:
-                missing.append(article)
-            else:
-                result[article] = int(value)
+        missing: list[int] = []
+        if found is None:
+            missing = list(range(len(articles)))
+        else:
+            epoch, versions, cached = found
+            for i, value in enumerate(cached):
+                if value is None:
+                    missing.append(i)
+                else:
+                    result[articles[i]] = int(value)
         self.stats.hits += len(result)
         self.stats.misses += len(missing)
         if missing:
-            loaded = await load(missing)
-            for article in missing:
-                result[article] = loaded.get(article, 0)
-            if cached is not None:
+            loaded = await load([articles[i] for i in missing])
+            for i in missing:
+                result[articles[i]] = loaded.get(articles[i], 0)
+            if found is not None:
                 async def store() -> None:
                     pipe = self.gate.client.pipeline(transaction=False)
-                    for article in missing:
-                        pipe.set(self._count_key(site_id, article), result[article], ex=self._ttl(self.count_ttl))
+                    for i in missing:
+                        key = f"{prefixes[i]}{_s(epoch)}:{_s(versions[i])}"
+                        pipe.set(key, result[articles[i]], ex=self._ttl(self.count_ttl))
                     await pipe.execute()
                 await self.gate.call(store)
         return result

@@ -107,3 +107,51 @@ async def site(services, db) -> SiteHandle:
 
 def article_body(text: str, **extra) -> dict:
     return {"body": text, "article_url": "https://news.example/a", "article_title": "An article", **extra}
+
+
+class LiveApp:
+    """The real app served over TCP by uvicorn inside the test's own event loop: requests really run
+    concurrently (AsyncTestClient serialises them), come from 127.0.0.1 (per-IP limits apply), and the
+    test may reach the app's services in the same loop."""
+
+    def __init__(self, app, url: str) -> None:
+        self.app = app
+        self.url = url
+
+    @property
+    def services(self):
+        return self.app.state.services
+
+    def http(self, **kwargs):
+        import httpx
+
+        return httpx.AsyncClient(base_url=self.url, timeout=30, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def serve(storage: TestStorage, database: str):
+    """``async with serve(COMMENTS_X="...") as live:`` runs an app configured like the test app, with overrides."""
+    import asyncio
+    from contextlib import asynccontextmanager
+
+    import uvicorn
+
+    @asynccontextmanager
+    async def run(**env: str) -> AsyncIterator[LiveApp]:
+        app = create_app(Settings.from_env(storage.env(**env)))
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_config=None,
+                                               access_log=False))
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the test server stopped while starting")
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        try:
+            yield LiveApp(app, f"http://127.0.0.1:{port}")
+        finally:
+            server.should_exit = True
+            await task
+
+    return run
