@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
 from litestar import Request
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from ..errors import DomainError
 from ..identity import Identity, is_guest_token, verify_sso_token
@@ -13,7 +14,7 @@ from ..services.comments import Actor
 from ..services.container import Services
 from ..services.sites import SiteEntry
 
-SiteParam = Annotated[str | None, Parameter(query="site", required=False, max_length=64,
+SiteParam = Annotated[str | None, QueryParameter(name="site", required=False, max_length=64,
                                              description="The id of the site embedding the comments.")]
 
 
@@ -45,4 +46,13 @@ def identify(services: Services, entry: SiteEntry, token: str | None) -> Identit
 
 async def provide_actor(request: Request, site_entry: SiteEntry) -> Actor:
     identity = identify(services_of(request), site_entry, bearer_token(request))
-    return Actor(identity=identity, ip=request.client.host if request.client else None)
+    return Actor(identity=identity, ip=client_ip(request))
+
+
+def client_ip(request: Request) -> str | None:
+    """The peer address, when it is one (unix sockets and test clients have none)."""
+    host = request.client.host if request.client else None
+    try:
+        return str(ipaddress.ip_address(host)) if host else None
+    except ValueError:
+        return None

@@ -71,6 +71,11 @@ def on_http_exception(_: Request, exc: HTTPException) -> Response:
     return problem_response(code, detail, headers=dict(exc.headers or {}))
 
 
+def on_undecodable(_: Request, exc: UnicodeDecodeError) -> Response:
+    # Litestar's JSON reader lets a body that is not UTF-8 escape as a bare UnicodeDecodeError
+    return problem_response("invalid_json", f"The request body is not valid UTF-8 ({exc.reason} at byte {exc.start}).")
+
+
 def on_unexpected(_: Request, exc: Exception) -> Response:
     if is_database_unavailable(exc):
         log.warning("database unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
@@ -84,5 +89,6 @@ EXCEPTION_HANDLERS = {
     DomainError: on_domain_error,
     ValidationException: on_validation_error,
     HTTPException: on_http_exception,
+    UnicodeDecodeError: on_undecodable,
     Exception: on_unexpected,
 }

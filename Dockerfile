@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# comments_service: API (`comments-service serve`) and scoring worker (`comments-service worker`).
+
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+# the CPU build of torch first, so nothing pulls a multi-GB CUDA build
+RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
+COPY pyproject.toml README.md ./
+COPY comments_service ./comments_service
+RUN pip install "torch==2.13.0" .
+
+FROM python:3.11-slim-bookworm AS runtime
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    COMMENTS_HOST=0.0.0.0 \
+    COMMENTS_PORT=8000 \
+    COMMENTS_MIGRATIONS_DIR=/app/migrations \
+    COMMENTS_DATA_DIR=/app/data
+RUN groupadd --system app && useradd --system --gid app --home-dir /app --no-create-home app
+WORKDIR /app
+COPY --from=build /opt/venv /opt/venv
+COPY migrations ./migrations
+RUN mkdir -p /app/data && chown app:app /app/data
+USER app
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=2).status == 200 else 1)"]
+CMD ["comments-service", "serve"]

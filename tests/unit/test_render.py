@@ -1,0 +1,39 @@
+from comments_service.domain.render import render_markdown
+from tests.html_safety import tags_of, unsafe_parts
+
+
+def test_markdown_renders_emphasis_links_and_code():
+    html = render_markdown("Some *emphasis*, `code` and [a link](https://example.org/x).")
+    assert "<em>emphasis</em>" in html
+    assert "<code>code</code>" in html
+    assert 'href="https://example.org/x"' in html
+    assert 'rel="nofollow ugc noopener"' in html
+
+
+def test_raw_html_is_not_passed_through():
+    html = render_markdown('<script>alert(1)</script><b onclick="x()">bold</b>')
+    assert unsafe_parts(html) == []
+    assert [tag for tag, _ in tags_of(html)] == ["p"]
+    assert "&lt;script&gt;" in html
+
+
+def test_dangerous_link_schemes_are_dropped():
+    for url in ("javascript:alert(1)", "data:text/html;base64,PHNjcmlwdD4=", "vbscript:msgbox(1)",
+                "JaVaScRiPt:alert(1)", "jav&#x09;ascript:alert(1)"):
+        html = render_markdown(f"[click]({url}) and <{url}>")
+        assert unsafe_parts(html) == [], html
+
+
+def test_images_only_when_the_site_allows_them():
+    md = "![chart](https://example.org/c.png)"
+    assert "<img" not in render_markdown(md)
+    assert '<img src="https://example.org/c.png"' in render_markdown(md, allow_images=True)
+
+
+def test_headings_render_as_paragraphs():
+    assert "<h1" not in render_markdown("# SHOUTING")
+
+
+def test_deep_nesting_is_bounded():
+    html = render_markdown(">" * 5000 + " deep")
+    assert html.count("<blockquote>") <= 25
