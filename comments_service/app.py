@@ -13,6 +13,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from . import __version__
 from .api.comments import PublicCommentsController
+from .api.live import LiveController, live_lifespan
 from .api.middleware import RequestIdMiddleware, SiteCorsMiddleware
 from .api.pages import PAGE_ROUTES
 from .api.problems import EXCEPTION_HANDLERS
@@ -72,8 +73,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await close_services(services)
 
     return Litestar(
-        route_handlers=[PublicCommentsController, *PAGE_ROUTES],
-        lifespan=[lifespan],
+        route_handlers=[PublicCommentsController, LiveController, *PAGE_ROUTES],
+        lifespan=[lifespan, live_lifespan],
         middleware=[RequestIdMiddleware(), SiteCorsMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.comments.max_request_bytes,

@@ -56,6 +56,7 @@ class CommentSettings(msgspec.Struct, frozen=True):
     replies_per_comment: int = 5
     reply_levels: int = 3
     guest_token_ttl_days: int = 365
+    live_heartbeat_seconds: float = 15.0  # keeps proxies from closing idle live-update streams
 
 
 class SecuritySettings(msgspec.Struct, frozen=True):
@@ -104,6 +105,7 @@ class Settings(msgspec.Struct, frozen=True):
                 "MAX_PAGE_SIZE": ("max_page_size", _positive_int),
                 "REPLIES_PER_COMMENT": ("replies_per_comment", _non_negative_int),
                 "REPLY_LEVELS": ("reply_levels", _positive_int),
+                "LIVE_HEARTBEAT_SECONDS": ("live_heartbeat_seconds", _positive_float),
             }),
             security=_group(env, SecuritySettings, {
                 "SECRET_KEY": ("secret_key", _secret),

@@ -1,0 +1,221 @@
+"""Live updates: Server-Sent Events per article, fed from Redis pub/sub.
+
+One pattern subscription per process (not one Redis connection per reader): a reader task fans
+each published event out to the local queues of the streams watching that article. Comment events
+are rare next to reads, so receiving every article's events in every process costs little, and it
+keeps the connection pool of the cache free however many readers hold a stream open.
+
+When Redis is unreachable the endpoint answers 503 and the widget polls instead; when the
+subscription breaks, every stream ends so that browsers reconnect (and fall back to polling while
+Redis is away). Streams also end promptly on shutdown: uvicorn waits for open connections before
+running lifespan shutdown, so a SIGTERM/SIGINT hook closes the streams first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from contextlib import asynccontextmanager, contextmanager
+from typing import Annotated, AsyncIterator, Iterator
+
+import redis.asyncio as aioredis
+from litestar import Controller, Litestar, Request, get
+from litestar.di import Provide
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from redis.exceptions import RedisError
+
+from ..errors import ServiceUnavailable
+from ..services.sites import SiteEntry
+from .comments import _article_key
+from .deps import provide_site_entry, services_of
+
+log = logging.getLogger("comments_service.live")
+
+_CLOSED = None  # queue sentinel: the stream must end
+QUEUE_SIZE = 256
+RETRY_MS = 3000  # what browsers wait before reconnecting a dropped stream
+
+
+class LiveHub:
+    """This process's one pattern subscription and the local streams it feeds."""
+
+    def __init__(self, redis_url: str | None, pattern: str, connect_timeout: float = 1.0) -> None:
+        self.redis_url = redis_url
+        self.pattern = pattern
+        self.connect_timeout = connect_timeout
+        self._streams: dict[str, set[asyncio.Queue]] = {}
+        self._reader: asyncio.Task | None = None
+        self._client: aioredis.Redis | None = None
+        self._lock = asyncio.Lock()
+        self.closing = False
+
+    @property
+    def streams(self) -> int:
+        return sum(len(queues) for queues in self._streams.values())
+
+    async def _ensure_reader(self) -> None:
+        async with self._lock:
+            if self._reader is not None and not self._reader.done():
+                return
+            if not self.redis_url:
+                raise ServiceUnavailable("Live updates need Redis, which is not configured; poll instead.")
+            # pub/sub blocks on reads by design, so this client has no socket timeout of its own
+            client = aioredis.Redis.from_url(self.redis_url, socket_connect_timeout=self.connect_timeout,
+                                             health_check_interval=30)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await asyncio.wait_for(pubsub.psubscribe(self.pattern), self.connect_timeout * 2)
+            except (RedisError, OSError, asyncio.TimeoutError) as exc:
+                await pubsub.aclose()
+                await client.aclose()
+                log.warning("live updates unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
+                raise ServiceUnavailable("Live updates are unavailable right now; poll instead.") from None
+            self._client = client
+            self._reader = asyncio.create_task(self._read(client, pubsub), name="live-hub-reader")
+
+    async def _read(self, client: aioredis.Redis, pubsub) -> None:
+        try:
+            while True:
+                message = await pubsub.get_message(timeout=5.0)
+                if message is None or message.get("type") != "pmessage":
+                    continue
+                channel = message["channel"]
+                channel = channel.decode() if isinstance(channel, bytes) else channel
+                for queue in list(self._streams.get(channel, ())):
+                    try:
+                        queue.put_nowait(message["data"])
+                    except asyncio.QueueFull:
+                        # a reader this far behind reconnects and reloads rather than stalling others
+                        self._end(queue)
+        except asyncio.CancelledError:
+            raise
+        except (RedisError, OSError) as exc:
+            log.warning("live subscription lost", extra={"error": f"{type(exc).__name__}: {exc}"})
+        finally:
+            self.end_all()
+            try:
+                await pubsub.aclose()
+                await client.aclose()
+            except (RedisError, OSError):
+                pass
+
+    @staticmethod
+    def _end(queue: asyncio.Queue) -> None:
+        while True:
+            try:
+                queue.put_nowait(_CLOSED)
+                return
+            except asyncio.QueueFull:
+                queue.get_nowait()
+
+    def end_all(self) -> None:
+        for queues in self._streams.values():
+            for queue in queues:
+                self._end(queue)
+
+    async def ready(self) -> None:
+        if self.closing:
+            raise ServiceUnavailable("The server is restarting; reconnect shortly.")
+        await self._ensure_reader()
+
+    @asynccontextmanager
+    async def watch(self, channel: str) -> AsyncIterator[asyncio.Queue]:
+        queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self._streams.setdefault(channel, set()).add(queue)
+        if self._reader is None or self._reader.done():
+            self._end(queue)  # the subscription broke in between: end at once, the browser reconnects
+        try:
+            yield queue
+        finally:
+            queues = self._streams.get(channel)
+            if queues is not None:
+                queues.discard(queue)
+                if not queues:
+                    del self._streams[channel]
+
+    def shutdown_soon(self) -> None:
+        self.closing = True
+        self.end_all()
+
+    async def close(self) -> None:
+        self.shutdown_soon()
+        if self._reader is not None:
+            self._reader.cancel()
+            try:
+                await self._reader
+            except (asyncio.CancelledError, RedisError, OSError):
+                pass
+
+
+def hub_of(request: Request) -> LiveHub:
+    return request.app.state.live_hub
+
+
+@contextmanager
+def _close_streams_on_signals(hub: LiveHub, loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(sig, frame) -> None:
+        loop.call_soon_threadsafe(hub.shutdown_soon)
+        before = previous.get(sig)
+        if callable(before):
+            before(sig, frame)
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, before in previous.items():
+            if signal.getsignal(sig) is handler:
+                signal.signal(sig, before)
+
+
+@asynccontextmanager
+async def live_lifespan(app: Litestar) -> AsyncIterator[None]:
+    services = app.state.services
+    hub = LiveHub(services.settings.redis.url, services.cache.channel("*", "*"))
+    app.state.live_hub = hub
+    with _close_streams_on_signals(hub, asyncio.get_running_loop()):
+        try:
+            yield
+        finally:
+            await hub.close()
+
+
+class LiveController(Controller):
+    path = "/api/v1"
+    tags = ["live"]
+    dependencies = {"site_entry": Provide(provide_site_entry)}
+
+    @get("/articles/{article_id:str}/events", summary="Live events of an article (Server-Sent Events)")
+    async def events(self, request: Request, site_entry: SiteEntry,
+                     article_id: Annotated[str, Parameter(max_length=200)]) -> ServerSentEvent:
+        services = services_of(request)
+        hub = hub_of(request)
+        channel = services.cache.channel(site_entry.site.id, _article_key(article_id))
+        heartbeat = services.settings.comments.live_heartbeat_seconds
+        # connect before answering, so that "Redis is away" is a 503 the widget can see and poll
+        await hub.ready()
+
+        async def stream() -> AsyncIterator[ServerSentEventMessage]:
+            async with hub.watch(channel) as queue:
+                # "ready" follows the subscription: nothing published after it is missed
+                yield ServerSentEventMessage(event="ready", data='{"type":"ready"}', retry=RETRY_MS)
+                while True:
+                    try:
+                        item = await asyncio.wait_for(queue.get(), heartbeat)
+                    except asyncio.TimeoutError:
+                        yield ServerSentEventMessage(comment="heartbeat")
+                        continue
+                    if item is _CLOSED:
+                        return
+                    yield ServerSentEventMessage(data=item.decode() if isinstance(item, bytes) else item)
+
+        return ServerSentEvent(stream(), headers={"Cache-Control": "no-store"})

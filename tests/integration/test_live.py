@@ -1,0 +1,154 @@
+"""Live updates over Server-Sent Events, against a real server process (streams need a real socket)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import make_site
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve(storage, **env) -> Iterator[tuple[str, subprocess.Popen]]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "comments_service.cli", "serve", "--port", str(port)],
+                            env={**os.environ, **storage.env(**env)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+            try:
+                if httpx.get(base + "/embed.js", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.2)
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        proc.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def server(storage, database) -> Iterator[tuple[str, subprocess.Popen]]:
+    with serve(storage, COMMENTS_LIVE_HEARTBEAT_SECONDS="0.5") as running:
+        yield running
+
+
+def events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
+    """(field, value) pairs of an event stream, comments as ("comment", text)."""
+    for line in lines:
+        if line.startswith(":"):
+            yield "comment", line[1:].strip()
+        elif line:
+            field, _, value = line.partition(":")
+            yield field, value.strip()
+
+
+def next_data(stream: Iterator[tuple[str, str]]) -> dict:
+    for field, value in stream:
+        if field == "data":
+            return json.loads(value)
+    raise AssertionError("stream ended without data")
+
+
+async def test_published_comment_reaches_an_open_stream(server, services, db):
+    base, _ = server
+    site = await make_site(services, db)
+    url = f"{base}/api/v1/articles/live-1/events"
+    with httpx.Client(base_url=base, timeout=10) as http, \
+            http.stream("GET", url, params={"site": site.id}, headers={"Origin": site.origin}) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["access-control-allow-origin"] == site.origin
+        stream = events(response.iter_lines())
+        assert next_data(stream) == {"type": "ready"}
+        posted = http.post("/api/v1/articles/live-1/comments", params={"site": site.id}, json={
+            "body": "Live from the border", "author_name": "Ana", "article_url": "https://news.example/a",
+            "article_title": "A"})
+        assert posted.status_code == 201, posted.text
+        comment = posted.json()["comment"]
+        if posted.json()["status"] != "published":
+            pytest.fail(f"the comment was not published at once ({posted.json()['status']}); "
+                        "this test needs a site whose comments publish")
+        assert next_data(stream) == {"type": "comment.published", "comment_id": comment["id"], "parent_id": None}
+
+
+async def test_other_articles_events_do_not_leak_and_heartbeats_keep_idle_streams_alive(server, services, db):
+    base, _ = server
+    site = await make_site(services, db)
+    with httpx.Client(base_url=base, timeout=10) as http, \
+            http.stream("GET", "/api/v1/articles/quiet/events", params={"site": site.id}) as response:
+        stream = events(response.iter_lines())
+        assert next_data(stream) == {"type": "ready"}
+        http.post("/api/v1/articles/busy/comments", params={"site": site.id}, json={
+            "body": "Elsewhere", "author_name": "Bo", "article_url": "https://news.example/b", "article_title": "B"})
+        seen = []
+        for field, value in stream:
+            seen.append((field, value))
+            if field == "comment":
+                break
+        assert seen[-1] == ("comment", "heartbeat")
+        assert not [pair for pair in seen if pair[0] == "data"]
+
+
+async def test_unknown_site_is_refused_before_streaming(server):
+    base, _ = server
+    response = httpx.get(f"{base}/api/v1/articles/a/events", params={"site": "no-such-site"}, timeout=5)
+    assert response.status_code == 404
+    assert response.json()["code"] == "unknown_site"
+
+
+async def test_without_redis_the_widget_is_told_to_poll(storage, database, services, db):
+    site = await make_site(services, db)
+    with serve(storage, COMMENTS_REDIS_URL=f"redis://127.0.0.1:{_free_port()}/0") as (base, _):
+        response = httpx.get(f"{base}/api/v1/articles/a/events", params={"site": site.id}, timeout=10)
+        assert response.status_code == 503
+        assert response.json()["code"] == "service_unavailable"
+        assert "retry-after" in response.headers
+        # reading still works: live updates are the only thing missing
+        assert httpx.get(f"{base}/api/v1/articles/a/comments", params={"site": site.id}, timeout=10).status_code == 200
+
+
+async def test_open_streams_end_promptly_when_the_server_stops(storage, database, services, db):
+    site = await make_site(services, db)
+    with serve(storage) as (base, proc):
+        with httpx.Client(base_url=base, timeout=10) as http, \
+                http.stream("GET", "/api/v1/articles/a/events", params={"site": site.id}) as response:
+            stream = events(response.iter_lines())
+            assert next_data(stream) == {"type": "ready"}
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            for _ in stream:
+                pass  # the server ends the stream; it does not hang until the graceful timeout
+            assert time.monotonic() - started < 5
+        # uvicorn re-raises the signal it handled once shut down, hence -SIGTERM rather than 0
+        assert proc.wait(10) in (0, -signal.SIGTERM)
+        assert b"Traceback" not in proc.stderr.read()
