@@ -14,9 +14,11 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from . import __version__
 from .api.comments import PublicCommentsController
 from .api.live import LiveController, live_lifespan
+from .api.moderation import ModerationController
 from .api.middleware import RequestIdMiddleware, SiteCorsMiddleware
 from .api.pages import PAGE_ROUTES
 from .api.problems import EXCEPTION_HANDLERS
+from .api.reports import ReportsController
 from .cache import Cache, RedisGate
 from .db.pool import create_pool
 from .identity import Keyring
@@ -24,6 +26,7 @@ from .ratelimit import RateLimiter
 from .runtime import secret_key
 from .services.comments import CommentService
 from .services.container import Services
+from .services.moderation import ModerationService
 from .services.sites import SiteDirectory
 from .settings import Settings
 
@@ -49,8 +52,11 @@ async def build_services(settings: Settings) -> Services:
     keyring = Keyring(secret_key(settings))
     sites = SiteDirectory(pool, keyring)
     comments = CommentService(pool, cache, limiter, keyring, settings.comments)
+    moderation = ModerationService(pool, cache, limiter, sites, comments)
+    comments.post_checks.append(moderation.check_post)
+    comments.article_view = moderation.article_view
     return Services(settings=settings, pool=pool, redis=client, gate=gate, cache=cache, limiter=limiter,
-                    keyring=keyring, sites=sites, comments=comments)
+                    keyring=keyring, sites=sites, comments=comments, moderation=moderation)
 
 
 async def close_services(services: Services) -> None:
@@ -73,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await close_services(services)
 
     return Litestar(
-        route_handlers=[PublicCommentsController, LiveController, *PAGE_ROUTES],
+        route_handlers=[PublicCommentsController, ModerationController, ReportsController, LiveController, *PAGE_ROUTES],
         lifespan=[lifespan, live_lifespan],
         middleware=[RequestIdMiddleware(), SiteCorsMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,

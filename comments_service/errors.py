@@ -75,6 +75,25 @@ CATALOGUE: dict[str, ErrorInfo] = {
                                       "This comment was removed or rejected and can no longer be changed."),
     "forbidden": ErrorInfo(403, "You may not do this.", "Your account may not do this."),
     "vote_own_comment": ErrorInfo(400, "You cannot vote on your own comment.", "You cannot vote on your own comment."),
+    # moderation
+    "user_banned": ErrorInfo(403, "You are banned from commenting on this site.",
+                             "A moderator has banned your account from commenting on this site, for a time or until "
+                             "lifted. You can still read the discussion. Contact the site if you think this is a mistake."),
+    "already_reported": ErrorInfo(409, "You have already reported this comment.",
+                                  "You already reported this comment; moderators will review it. Each reader can "
+                                  "report a comment once."),
+    "already_decided": ErrorInfo(409, "Another moderator has already decided this comment.",
+                                 "Someone decided this comment a moment ago; the queue shows its current state. "
+                                 "To change that decision, act on it from the approved or rejected view."),
+    "not_decidable": ErrorInfo(409, "This comment cannot be moderated in its current state.",
+                               "The comment was deleted by its author or is still being checked; reload the queue."),
+    "nothing_to_undo": ErrorInfo(409, "There is no recent decision on this comment to undo.",
+                                 "Only the latest decision on a comment can be undone, within ten minutes and only "
+                                 "while nobody has changed it since."),
+    "user_not_found": ErrorInfo(404, "The user does not exist.", "That user is not known to this site."),
+    # troubleshooting
+    "problem_report_not_found": ErrorInfo(404, "The problem report does not exist.",
+                                          "That problem report is not in the list; it may belong to another site."),
     # service state
     "rate_limited": ErrorInfo(429, "Too many requests; retry later.",
                               "You are doing that too quickly. Wait a moment and try again."),

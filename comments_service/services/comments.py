@@ -61,6 +61,8 @@ class VoteTotals(msgspec.Struct, kw_only=True):
 # What happens to a new comment once it is stored. The scoring pipeline replaces this hook:
 # it returns "pending_scoring" and enqueues the job in the same transaction.
 Admission = Callable[[asyncpg.Connection, CommentRow], Awaitable[None]]
+PostCheck = Callable[[asyncpg.Connection, SiteEntry, asyncpg.Record, int], Awaitable[None]]
+ArticleView = Callable[[asyncpg.Connection, str, asyncpg.Record, Article], Awaitable[Article]]
 
 _OUTCOME_MESSAGES = {
     "published": "Your comment is published.",
@@ -84,6 +86,11 @@ class CommentService:
         self.settings = settings
         self.initial_status: Callable[[], str] = lambda: "published"
         self.admitted: list[Admission] = []
+        # Run inside the posting transaction before the insert (conn, site, article record, author
+        # user id); each may refuse by raising DomainError (moderation: bans, article auto-close).
+        self.post_checks: list[PostCheck] = []
+        # How a thread page shows its article (moderation: auto-closed articles read as closed).
+        self.article_view: ArticleView | None = None
 
     # ---------------------------------------------------------------- reads
     async def thread(self, entry: SiteEntry, article_ext: str, *, sort: str, cursor: str | None, limit: int,
@@ -127,7 +134,10 @@ class CommentService:
             last = roots[-1]
             key = last.score if sort == "top" else cursors.micros(last.created_at)
             next_cursor = cursors.encode(cursors.Cursor(sort, key, last.id))
-        return ThreadPage(article=article_repo.to_article(record), sort=sort, comments=assemble(roots, nested),
+        article = article_repo.to_article(record)
+        if self.article_view is not None:
+            article = await self.article_view(conn, site_id, record, article)
+        return ThreadPage(article=article, sort=sort, comments=assemble(roots, nested),
                           next_cursor=next_cursor)
 
     async def _nested_replies(self, conn: asyncpg.Connection, parent_ids: list[int], per_parent: int) -> list[CommentRow]:
@@ -239,6 +249,8 @@ class CommentService:
             else:
                 user_id = await self._user_id(conn, identity)
                 user = Author(id=user_id, name=identity.name)
+            for check in self.post_checks:
+                await check(conn, entry, article, user_id)
             row = await comment_repo.insert(
                 conn, article_id=article["id"], parent=parent, author_id=user_id, body_markdown=text,
                 body_html=html, status=self.initial_status(), status_reason=None, author_ip=actor.ip,

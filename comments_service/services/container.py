@@ -12,6 +12,7 @@ from ..identity import Keyring
 from ..ratelimit import RateLimiter
 from ..settings import Settings
 from .comments import CommentService
+from .moderation import ModerationService
 from .sites import SiteDirectory
 
 
@@ -26,3 +27,4 @@ class Services:
     keyring: Keyring
     sites: SiteDirectory
     comments: CommentService
+    moderation: ModerationService

@@ -1,0 +1,209 @@
+"""Moderation queues and decisions, user standing (bans, trust, premoderation), article settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+
+import asyncpg
+
+# ------------------------------------------------------------------ queues
+_QUEUE_COLUMNS = """c.id, c.site_id, c.article_id, c.parent_id, c.depth, c.author_id, c.body_markdown, c.body_html,
+    c.status, c.status_reason, c.toxicity, c.toxicity_model, comment_max_score(c.toxicity) AS max_score,
+    c.open_reports, c.created_at, c.edited_at, c.moderated_at, c.moderated_by"""
+# each predicate repeats its partial index's WHERE clause so that the planner can use the index
+_STATE = {
+    "held": "c.status = 'held'",
+    "reported": "c.status = 'published' AND c.open_reports > 0 AND c.open_reports >= {threshold}",
+    "approved": "c.status = 'published' AND c.moderated_at IS NOT NULL",
+    "rejected": "c.status = 'rejected'",
+}
+_SCORE = "comment_max_score(c.toxicity)"
+
+
+@lru_cache(maxsize=64)
+def queue_sql(state: str, sort: str, by_site: bool, by_article: bool) -> tuple[str, tuple[str, ...]]:
+    """The keyset page query for one queue view, and the names of its parameters in order."""
+    names: list[str] = []
+
+    def param(name: str, cast: str = "") -> str:
+        names.append(name)
+        return f"${len(names)}{cast}"
+
+    where = []
+    if by_site:
+        where.append(f"c.site_id = {param('site_id')}")
+    if by_article:
+        where.append(f"c.article_id = {param('article_id')}")
+    where.append(_STATE[state].format(threshold=param("threshold") if state == "reported" else ""))
+    if sort == "oldest":
+        where.append(f"(c.created_at, c.id) > ({param('after_time')}, {param('after_id')})")
+        order = "c.created_at, c.id"
+    else:
+        where.append(f"({_SCORE}, c.id) < ({param('after_score', '::real')}, {param('after_id')})")
+        order = f"{_SCORE} DESC, c.id DESC"
+    sql = f"SELECT {_QUEUE_COLUMNS} FROM comments c WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {param('limit')}"
+    return sql, tuple(names)
+
+
+COUNT_WAITING = """
+SELECT (SELECT count(*) FROM comments c WHERE c.site_id = $1 AND c.status = 'held') AS held,
+       (SELECT count(*) FROM comments c WHERE c.site_id = $1 AND c.status = 'published' AND c.open_reports > 0
+            AND c.open_reports >= $2) AS reported"""
+COUNT_WAITING_ALL = """
+SELECT (SELECT count(*) FROM comments c WHERE c.status = 'held') AS held,
+       (SELECT count(*) FROM comments c WHERE c.status = 'published' AND c.open_reports > 0
+            AND c.open_reports >= $1) AS reported"""
+ARTICLES_BY_ID = """SELECT id, site_id, external_id, title, url, comments_open, premoderation, auto_close, created_at
+FROM articles WHERE id = ANY($1::bigint[])"""
+PARENTS_BY_ID = """SELECT c.id, c.status, c.body_html, u.display_name AS author_name
+FROM comments c JOIN users u ON u.id = c.author_id WHERE c.id = ANY($1::bigint[])"""
+AUTHORS_BY_ID = """
+SELECT u.id, u.display_name, u.kind, u.trusted, u.premoderate, b.until AS banned_until,
+       (b.user_id IS NOT NULL AND (b.until IS NULL OR b.until > now())) AS banned,
+       h.published, h.held, h.rejected
+FROM users u
+LEFT JOIN bans b ON b.site_id = u.site_id AND b.user_id = u.id
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE status = 'published') AS published,
+           count(*) FILTER (WHERE status = 'held') AS held,
+           count(*) FILTER (WHERE status = 'rejected') AS rejected
+    FROM comments WHERE author_id = u.id) h
+WHERE u.id = ANY($1::bigint[])"""
+OPEN_REPORTS_OF = """SELECT comment_id, reason, note FROM reports
+WHERE comment_id = ANY($1::bigint[]) AND resolved_action_id IS NULL ORDER BY comment_id, id"""
+
+
+async def queue_page(conn: asyncpg.Connection, state: str, sort: str, *, site_id: str | None,
+                     article_id: int | None, threshold: int, after: tuple, limit: int) -> list[asyncpg.Record]:
+    sql, names = queue_sql(state, sort, site_id is not None, article_id is not None)
+    values = {"site_id": site_id, "article_id": article_id, "threshold": threshold, "after_time": after[0],
+              "after_score": after[0], "after_id": after[1], "limit": limit}
+    return await conn.fetch(sql, *(values[n] for n in names))
+
+
+async def count_waiting(conn: asyncpg.Connection, site_id: str | None, threshold: int) -> asyncpg.Record:
+    if site_id is None:
+        return await conn.fetchrow(COUNT_WAITING_ALL, threshold)
+    return await conn.fetchrow(COUNT_WAITING, site_id, threshold)
+
+
+async def articles_by_id(conn: asyncpg.Connection, ids: list[int]) -> dict[int, asyncpg.Record]:
+    return {r["id"]: r for r in await conn.fetch(ARTICLES_BY_ID, ids)} if ids else {}
+
+
+async def parents_by_id(conn: asyncpg.Connection, ids: list[int]) -> dict[int, asyncpg.Record]:
+    return {r["id"]: r for r in await conn.fetch(PARENTS_BY_ID, ids)} if ids else {}
+
+
+async def authors_by_id(conn: asyncpg.Connection, ids: list[int]) -> dict[int, asyncpg.Record]:
+    return {r["id"]: r for r in await conn.fetch(AUTHORS_BY_ID, ids)} if ids else {}
+
+
+async def open_reports_of(conn: asyncpg.Connection, comment_ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(OPEN_REPORTS_OF, comment_ids) if comment_ids else []
+
+
+# ------------------------------------------------------------------ decisions
+MODERATION_STATE = """SELECT site_id, open_reports, moderated_at, moderated_by FROM comments WHERE id = $1"""
+APPLY_DECISION = """UPDATE comments SET status = $2, status_reason = $3, moderated_at = now(), moderated_by = $4,
+    open_reports = 0, reported_at = NULL WHERE id = $1 RETURNING moderated_at"""
+RESTORE = """UPDATE comments SET status = $2, status_reason = $3, moderated_at = $4, moderated_by = $5,
+    open_reports = $6, reported_at = $7 WHERE id = $1"""
+RESOLVE_REPORTS = "UPDATE reports SET resolved_action_id = $2 WHERE comment_id = $1 AND resolved_action_id IS NULL"
+REOPEN_REPORTS = """WITH reopened AS (UPDATE reports SET resolved_action_id = NULL WHERE resolved_action_id = $1
+    RETURNING created_at) SELECT count(*) AS n, min(created_at) AS first FROM reopened"""
+COMMENTS_OF_AUTHOR_TO_REJECT = """SELECT id FROM comments WHERE author_id = $1 AND site_id = $2
+    AND status IN ('pending_scoring', 'held', 'published') ORDER BY id"""
+
+
+async def moderation_state(conn: asyncpg.Connection, comment_id: int) -> asyncpg.Record:
+    return await conn.fetchrow(MODERATION_STATE, comment_id)
+
+
+async def apply_decision(conn: asyncpg.Connection, comment_id: int, status: str, reason: str | None,
+                         actor_id: str) -> datetime:
+    return await conn.fetchval(APPLY_DECISION, comment_id, status, reason, actor_id)
+
+
+async def restore(conn: asyncpg.Connection, comment_id: int, *, status: str, reason: str | None,
+                  moderated_at: datetime | None, moderated_by: str | None, open_reports: int,
+                  reported_at: datetime | None) -> None:
+    await conn.execute(RESTORE, comment_id, status, reason, moderated_at, moderated_by, open_reports, reported_at)
+
+
+async def resolve_reports(conn: asyncpg.Connection, comment_id: int, action_id: int) -> int:
+    return int((await conn.execute(RESOLVE_REPORTS, comment_id, action_id)).split()[-1])
+
+
+async def reopen_reports(conn: asyncpg.Connection, action_id: int) -> tuple[int, datetime | None]:
+    row = await conn.fetchrow(REOPEN_REPORTS, action_id)
+    return row["n"], row["first"]
+
+
+async def comments_to_reject(conn: asyncpg.Connection, user_id: int, site_id: str) -> list[int]:
+    return [r["id"] for r in await conn.fetch(COMMENTS_OF_AUTHOR_TO_REJECT, user_id, site_id)]
+
+
+# ------------------------------------------------------------------ users
+USER = "SELECT id, site_id, kind, display_name, trusted, premoderate FROM users WHERE id = $1"
+USER_FOR_UPDATE = USER + " FOR UPDATE"
+SET_USER_FLAGS = """UPDATE users SET trusted = coalesce($2, trusted), premoderate = coalesce($3, premoderate)
+WHERE id = $1"""
+ACTIVE_BAN = "SELECT until, reason FROM bans WHERE site_id = $1 AND user_id = $2 AND (until IS NULL OR until > now())"
+UPSERT_BAN = """INSERT INTO bans (site_id, user_id, until, reason, note, created_by) VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (site_id, user_id) DO UPDATE SET until = EXCLUDED.until, reason = EXCLUDED.reason, note = EXCLUDED.note,
+    created_by = EXCLUDED.created_by, created_at = now()"""
+DELETE_BAN = "DELETE FROM bans WHERE site_id = $1 AND user_id = $2 RETURNING until"
+
+
+async def user(conn: asyncpg.Connection, user_id: int, *, for_update: bool = False) -> asyncpg.Record | None:
+    return await conn.fetchrow(USER_FOR_UPDATE if for_update else USER, user_id)
+
+
+async def set_user_flags(conn: asyncpg.Connection, user_id: int, trusted: bool | None,
+                         premoderate: bool | None) -> None:
+    await conn.execute(SET_USER_FLAGS, user_id, trusted, premoderate)
+
+
+async def active_ban(conn: asyncpg.Connection, site_id: str, user_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(ACTIVE_BAN, site_id, user_id)
+
+
+async def upsert_ban(conn: asyncpg.Connection, site_id: str, user_id: int, until: datetime | None,
+                     reason: str | None, note: str | None, created_by: str) -> None:
+    await conn.execute(UPSERT_BAN, site_id, user_id, until, reason, note, created_by)
+
+
+async def delete_ban(conn: asyncpg.Connection, site_id: str, user_id: int) -> bool:
+    return await conn.fetchrow(DELETE_BAN, site_id, user_id) is not None
+
+
+# ------------------------------------------------------------------ articles and sites
+ARTICLE_FOR_UPDATE = """SELECT id, site_id, external_id, comments_open, premoderation, auto_close, created_at
+FROM articles WHERE site_id = $1 AND external_id = $2 FOR UPDATE"""
+UPDATE_ARTICLE = """UPDATE articles SET comments_open = coalesce($2, comments_open),
+    premoderation = coalesce($3, premoderation),
+    -- a moderator who opens an article explicitly overrides the site's auto-close age
+    auto_close = CASE WHEN $2 IS TRUE THEN false ELSE auto_close END,
+    version = version + 1
+WHERE id = $1 RETURNING id, site_id, external_id, comments_open, premoderation, auto_close, created_at"""
+ARTICLE_CLOSURE = "SELECT auto_close, created_at FROM articles WHERE id = $1"
+MERGE_SITE_SETTINGS = "UPDATE sites SET settings = settings || $2::jsonb WHERE id = $1 RETURNING settings"
+
+
+async def article_for_update(conn: asyncpg.Connection, site_id: str, external_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(ARTICLE_FOR_UPDATE, site_id, external_id)
+
+
+async def update_article(conn: asyncpg.Connection, article_id: int, comments_open: bool | None,
+                         premoderation: bool | None) -> asyncpg.Record:
+    return await conn.fetchrow(UPDATE_ARTICLE, article_id, comments_open, premoderation)
+
+
+async def article_closure(conn: asyncpg.Connection, article_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(ARTICLE_CLOSURE, article_id)
+
+
+async def merge_site_settings(conn: asyncpg.Connection, site_id: str, settings: dict) -> dict | None:
+    return await conn.fetchval(MERGE_SITE_SETTINGS, site_id, settings)

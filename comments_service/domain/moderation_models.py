@@ -1,0 +1,162 @@
+"""Shapes the moderation service returns: queue items, decisions, user standing, audit entries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .models import Base
+
+
+class QueueArticle(Base):
+    id: str  # the site's own article id
+    title: str
+    url: str
+    comments_open: bool
+    premoderation: bool
+
+
+class QueueParent(Base):
+    id: int
+    author_name: str
+    body_html: str
+    status: str
+
+
+class AuthorHistory(Base):
+    id: int
+    name: str
+    kind: str
+    published: int = 0
+    held: int = 0
+    rejected: int = 0
+    banned: bool = False
+    banned_until: datetime | None = None
+    trusted: bool = False
+    premoderate: bool = False
+
+
+class ReportSummary(Base):
+    count: int
+    reasons: dict[str, int]
+    notes: list[str] = []
+
+
+class QueueComment(Base):
+    id: int
+    site_id: str
+    parent_id: int | None
+    depth: int
+    body_html: str
+    body_markdown: str
+    status: str
+    status_reason: str | None
+    created_at: datetime
+    edited_at: datetime | None = None
+    scores: dict[str, float] | None = None
+    max_score: float | None = None
+    model: str | None = None
+    moderated_at: datetime | None = None
+    moderated_by: str | None = None
+
+
+class QueueItem(Base):
+    comment: QueueComment
+    article: QueueArticle
+    author: AuthorHistory
+    parent: QueueParent | None = None
+    reports: ReportSummary | None = None
+
+
+class QueuePage(Base):
+    state: str
+    sort: str
+    items: list[QueueItem]
+    next_cursor: str | None = None
+
+
+class QueueCounts(Base):
+    held: int
+    reported: int
+
+
+class DecisionResult(Base):
+    comment_id: int
+    outcome: str  # approved | rejected | undone | unchanged | error
+    status: str | None = None
+    changed: bool = False
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    error: str | None = None  # a catalogue code, for bulk results
+    message: str | None = None
+
+
+class BulkResult(Base):
+    action: str
+    results: list[DecisionResult]
+    succeeded: int
+    failed: int
+
+
+class UserStanding(Base):
+    user_id: int
+    site_id: str
+    name: str
+    kind: str
+    banned: bool
+    banned_until: datetime | None = None
+    ban_reason: str | None = None
+    premoderated: bool = False
+    trusted: bool = False
+
+
+class BanResult(Base):
+    standing: UserStanding
+    rejected_comments: int = 0
+
+
+class ArticleSettings(Base):
+    id: str
+    site_id: str
+    comments_open: bool  # effective: includes auto-close
+    premoderation: bool
+    auto_close: bool
+    closes_at: datetime | None = None
+
+
+class AuditEntry(Base):
+    id: int
+    site_id: str
+    actor_id: str
+    actor_name: str
+    action: str
+    created_at: datetime
+    comment_id: int | None = None
+    user_id: int | None = None
+    article_id: int | None = None
+    before_status: str | None = None
+    after_status: str | None = None
+    reason: str | None = None
+    note: str | None = None
+    details: dict | None = None
+
+
+class AuditPage(Base):
+    entries: list[AuditEntry]
+    next_cursor: str | None = None
+
+
+class ReasonCode(Base):
+    code: str
+    label: str
+
+
+class ReasonCodes(Base):
+    reject: list[ReasonCode]
+    report: list[ReasonCode]
+    hold: list[ReasonCode]
+
+
+class ReportReceipt(Base):
+    comment_id: int
+    reason: str
+    state: str
