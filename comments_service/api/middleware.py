@@ -22,6 +22,9 @@ from .problems import PROBLEM_JSON, problem_bytes
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _PUBLIC_PREFIX = "/api/v1/"
 _PRIVATE_PREFIXES = ("/api/v1/moderation", "/api/v1/diagnostics")
+# The troubleshooter answers every origin (it reports a refused origin as one of its checks), and
+# lets the page read the answer: it returns nothing about anyone but the token's own holder.
+_ANSWERS_ANY_ORIGIN = "/api/v1/troubleshoot"
 ALLOW_HEADERS = "authorization, content-type, x-request-id"
 ALLOW_METHODS = "GET, POST, PATCH, DELETE, OPTIONS"
 EXPOSE_HEADERS = "x-request-id, retry-after"
@@ -63,6 +66,9 @@ class SiteCorsMiddleware(ASGIMiddleware):
         if origin is None or not path.startswith(_PUBLIC_PREFIX) or path.startswith(_PRIVATE_PREFIXES):
             await next_app(scope, receive, send)
             return
+        if path == _ANSWERS_ANY_ORIGIN:
+            await self._any_origin(scope, receive, send, next_app, origin)
+            return
         site_id = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get("site") or [None])[0]
         directory = scope["litestar_app"].state.services.sites
         try:
@@ -78,6 +84,24 @@ class SiteCorsMiddleware(ASGIMiddleware):
         if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
             await send({"type": "http.response.start", "status": 204, "headers": [
                 *cors, (b"access-control-allow-methods", ALLOW_METHODS.encode()),
+                (b"access-control-allow-headers", ALLOW_HEADERS.encode()), (b"access-control-max-age", b"600")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *cors]
+            await send(message)
+
+        await next_app(scope, receive, send_with_cors)
+
+    @staticmethod
+    async def _any_origin(scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, origin: str) -> None:
+        cors = [(b"access-control-allow-origin", origin.encode()), (b"vary", b"Origin"),
+                (b"access-control-expose-headers", EXPOSE_HEADERS.encode())]
+        if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
+            await send({"type": "http.response.start", "status": 204, "headers": [
+                *cors, (b"access-control-allow-methods", b"GET, OPTIONS"),
                 (b"access-control-allow-headers", ALLOW_HEADERS.encode()), (b"access-control-max-age", b"600")]})
             await send({"type": "http.response.body", "body": b""})
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -11,6 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from ..db.health import is_database_unavailable
 from ..errors import CATALOGUE, DomainError
 from ..logs import request_id
+from ..metrics import record_error
 
 log = logging.getLogger("comments_service.api")
 PROBLEM_JSON = "application/problem+json"
@@ -30,6 +32,7 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
 def problem_response(code: str, detail: str | None = None, *, headers: dict[str, str] | None = None,
                      **extra) -> Response:
     info = CATALOGUE[code]
+    record_error(code)  # diagnostics' "recent errors by code" and comments_errors_total
     known = {k: v for k, v in extra.items() if k in Problem.__struct_fields__}
     body = Problem(code=code, title=info.message, status=info.status, detail=detail or info.message,
                    request_id=request_id.get(), **known)
@@ -38,6 +41,7 @@ def problem_response(code: str, detail: str | None = None, *, headers: dict[str,
 
 def problem_bytes(code: str, detail: str | None = None) -> tuple[int, bytes]:
     info = CATALOGUE[code]
+    record_error(code)
     body = Problem(code=code, title=info.message, status=info.status, detail=detail or info.message,
                    request_id=request_id.get())
     return info.status, msgspec.json.encode(body)
@@ -77,6 +81,12 @@ def on_undecodable(_: Request, exc: UnicodeDecodeError) -> Response:
 
 
 def on_unexpected(_: Request, exc: Exception) -> Response:
+    if isinstance(exc, (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)):
+        # a NUL (or untranslatable) character in any text that reached a query is the client's input
+        return problem_response("invalid_characters")
+    if isinstance(exc, asyncpg.DataError):  # SQLSTATE 22: input that fits no column (an id beyond int64)
+        log.warning("data exception", extra={"error": f"{type(exc).__name__}: {exc}"})
+        return problem_response("invalid_request", "A value in the request is out of range.")
     if is_database_unavailable(exc):
         log.warning("database unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
         return problem_response("service_unavailable", "The database is unreachable; try again shortly.",

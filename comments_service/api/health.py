@@ -1,0 +1,28 @@
+"""Liveness and readiness probes (application/health+json, IETF health check draft)."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Request, Response, get
+
+from .deps import services_of
+
+HEALTH_JSON = "application/health+json"
+_LIVE = msgspec.json.encode({"status": "pass"})
+
+
+@get("/health/live", summary="The process answers (no dependency checks)", tags=["operations"])
+async def live() -> Response:
+    return Response(content=_LIVE, media_type=HEALTH_JSON, headers={"Cache-Control": "no-store"})
+
+
+@get("/health/ready", summary="Ready to serve: PostgreSQL, Redis, the model and the scoring queue",
+     tags=["operations"])
+async def ready(request: Request) -> Response:
+    result = await services_of(request).health.readiness()
+    # warn still serves (Redis down: reads come from PostgreSQL; model on its fallback): only fail is 503
+    return Response(content=msgspec.json.encode(result), media_type=HEALTH_JSON,
+                    status_code=503 if result.status == "fail" else 200, headers={"Cache-Control": "no-store"})
+
+
+HEALTH_ROUTES = [live, ready]

@@ -1,0 +1,71 @@
+"""Read-only queries for health, diagnostics and the troubleshooter over the comments table.
+
+The comment status column is the queue's truth whatever the scoring pipeline keeps beside it:
+``pending_scoring`` waits for the model, ``held`` waits for a moderator.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+QUEUE_DEPTHS = """
+SELECT status, count(*) AS n, extract(epoch FROM now() - min(created_at)) AS oldest_seconds
+FROM comments WHERE status IN ('pending_scoring', 'held') GROUP BY status"""
+OLDEST_PENDING_SECONDS = """
+SELECT extract(epoch FROM now() - min(created_at)) FROM comments WHERE status = 'pending_scoring'"""
+# this reader's latest comments on one article: only the author's own rows, only what a reader may know
+READER_RECENT = """
+SELECT c.id, c.status, c.status_reason, c.created_at FROM comments c
+WHERE c.article_id = $1 AND c.author_id = $2 ORDER BY c.created_at DESC, c.id DESC LIMIT $3"""
+COMMENT_FACTS = """
+SELECT c.id, c.author_id, c.status, c.status_reason, c.created_at, a.site_id, a.external_id AS article_external_id
+FROM comments c JOIN articles a ON a.id = c.article_id WHERE c.id = $1"""
+
+
+class QueueDepth(msgspec.Struct, kw_only=True):
+    status: str
+    depth: int
+    oldest_seconds: float | None
+
+
+class OwnComment(msgspec.Struct, kw_only=True):
+    id: int
+    status: str
+    status_reason: str | None
+    created_at: datetime
+
+
+class CommentFacts(msgspec.Struct, kw_only=True):
+    id: int
+    author_id: int
+    status: str
+    status_reason: str | None
+    created_at: datetime
+    site_id: str
+    article_external_id: str
+
+
+async def queue_depths(conn: asyncpg.Connection) -> dict[str, QueueDepth]:
+    found = {r["status"]: QueueDepth(status=r["status"], depth=r["n"],
+                                     oldest_seconds=float(r["oldest_seconds"]) if r["oldest_seconds"] is not None else None)
+             for r in await conn.fetch(QUEUE_DEPTHS)}
+    for status in ("pending_scoring", "held"):
+        found.setdefault(status, QueueDepth(status=status, depth=0, oldest_seconds=None))
+    return found
+
+
+async def oldest_pending_seconds(conn: asyncpg.Connection) -> float | None:
+    value = await conn.fetchval(OLDEST_PENDING_SECONDS)
+    return float(value) if value is not None else None
+
+
+async def reader_recent(conn: asyncpg.Connection, article_id: int, author_id: int, limit: int = 10) -> list[OwnComment]:
+    return [OwnComment(**dict(r)) for r in await conn.fetch(READER_RECENT, article_id, author_id, limit)]
+
+
+async def comment_facts(conn: asyncpg.Connection, comment_id: int) -> CommentFacts | None:
+    record = await conn.fetchrow(COMMENT_FACTS, comment_id)
+    return CommentFacts(**dict(record)) if record else None

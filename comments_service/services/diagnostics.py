@@ -1,0 +1,212 @@
+"""The operator's diagnostics report: one document with what is usually asked first."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import msgspec
+
+from .. import __version__
+from ..db import migrations as migration_repo
+from ..db import observability as obs
+from ..db.health import is_database_unavailable
+from ..metrics import ERROR_RECORD
+from ..settings import REPO_ROOT
+from .container import Services
+from .health import HealthMonitor
+
+
+class PoolUsage(msgspec.Struct, kw_only=True):
+    size: int | None = None
+    in_use: int | None = None
+    idle: int | None = None
+    max: int | None = None
+
+
+class PostgresInfo(msgspec.Struct, kw_only=True):
+    reachable: bool
+    round_trip_ms: float | None
+    error: str | None
+    pool: PoolUsage
+
+
+class RedisInfo(msgspec.Struct, kw_only=True):
+    configured: bool
+    reachable: bool
+    round_trip_ms: float | None
+    error: str | None
+    last_error: str | None
+    cache_dirty: bool
+    pool: PoolUsage
+
+
+class CacheInfo(msgspec.Struct, kw_only=True):
+    hits: int
+    misses: int
+    hit_ratio: float | None
+    refills: int
+
+
+class QueueInfo(msgspec.Struct, kw_only=True):
+    depth: dict[str, int]
+    oldest_pending_seconds: float | None
+    oldest_held_seconds: float | None
+
+
+class ScoringInfo(msgspec.Struct, kw_only=True):
+    live_workers: int
+    throughput_per_min: float
+    jobs_scored: int
+    latency_ms: dict[str, float]
+    note: str | None = None
+
+
+class ModelInfo(msgspec.Struct, kw_only=True):
+    model_id: str | None
+    backend: str | None
+    variant: str | None
+    source: str | None
+    load_seconds: float | None
+    is_fallback: bool
+    fallback_reason: str | None
+    reported_by: str | None
+    reported_at: datetime | None
+
+
+class ErrorCount(msgspec.Struct, kw_only=True):
+    total: int
+    last_hour: int
+    last_seen: datetime
+
+
+class Diagnostics(msgspec.Struct, kw_only=True):
+    version: str
+    build: str | None
+    migration_level: int | None
+    migrations_available: int
+    started_at: datetime
+    uptime_seconds: float
+    process_id: int
+    postgres: PostgresInfo
+    redis: RedisInfo
+    cache: CacheInfo
+    queue: QueueInfo | None
+    scoring: ScoringInfo | None
+    model: ModelInfo | None
+    rate_limit_rejections: dict[str, int]
+    errors_by_code: dict[str, ErrorCount]
+    notes: list[str]
+
+
+def build_id() -> str | None:
+    """COMMENTS_BUILD when the deployment sets it, else the checkout's commit (read, not executed)."""
+    if os.environ.get("COMMENTS_BUILD"):
+        return os.environ["COMMENTS_BUILD"]
+    head = REPO_ROOT / ".git" / "HEAD"
+    try:
+        ref = head.read_text().strip()
+        if ref.startswith("ref: "):
+            target = REPO_ROOT / ".git" / ref[5:]
+            if target.exists():
+                return target.read_text().strip()[:12]
+            packed = REPO_ROOT / ".git" / "packed-refs"
+            for line in packed.read_text().splitlines() if packed.exists() else []:
+                if line.endswith(" " + ref[5:]):
+                    return line.split()[0][:12]
+            return None
+        return ref[:12]
+    except OSError:
+        return None
+
+
+def _pg_pool(pool) -> PoolUsage:
+    size, idle = pool.get_size(), pool.get_idle_size()
+    return PoolUsage(size=size, idle=idle, in_use=size - idle, max=pool.get_max_size())
+
+
+def _redis_pool(client) -> PoolUsage:
+    if client is None:
+        return PoolUsage()
+    cp = client.connection_pool
+    # redis-py keeps these as private lists; read defensively so a client upgrade degrades to None
+    in_use = getattr(cp, "_in_use_connections", None)
+    available = getattr(cp, "_available_connections", None)
+    return PoolUsage(size=(len(in_use) + len(available)) if in_use is not None and available is not None else None,
+                     in_use=len(in_use) if in_use is not None else None,
+                     idle=len(available) if available is not None else None,
+                     max=getattr(cp, "max_connections", None))
+
+
+async def diagnostics(services: Services, monitor: HealthMonitor) -> Diagnostics:
+    notes: list[str] = []
+    pg = await monitor.postgres()
+    rd = await monitor.redis_probe()
+    level = queue = scoring = model = None
+    if pg.ok:
+        try:
+            async with services.pool.acquire() as conn:
+                level = await migration_repo.current_level(conn)
+                depths = await obs.queue_depths(conn)
+                state = await monitor.model(conn)
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                raise
+            pg.ok, pg.error = False, f"{type(exc).__name__}: {exc}"
+        else:
+            queue = QueueInfo(depth={s: d.depth for s, d in depths.items()},
+                              oldest_pending_seconds=_round(depths["pending_scoring"].oldest_seconds),
+                              oldest_held_seconds=_round(depths["held"].oldest_seconds))
+            scoring, model = _scoring(state, notes)
+    stats = services.cache.stats
+    looked_up = stats.hits + stats.misses
+    recent = ERROR_RECORD.recent()
+    errors = {code: ErrorCount(total=total, last_hour=recent.get(code, 0),
+                               last_seen=datetime.fromtimestamp(ERROR_RECORD.last_seen[code], timezone.utc))
+              for code, total in sorted(ERROR_RECORD.totals.items())}
+    notes.append("Cache, rate-limit and error counts are this process's since it started; "
+                 "/metrics aggregates every process.")
+    available = migration_repo.discover(services.settings.database.migrations_dir)
+    return Diagnostics(
+        version=__version__, build=build_id(), migration_level=level,
+        migrations_available=max((m.version for m in available), default=0),
+        started_at=monitor.started_at, uptime_seconds=round(monitor.uptime_seconds, 1), process_id=os.getpid(),
+        postgres=PostgresInfo(reachable=pg.ok, round_trip_ms=pg.ms, error=pg.error, pool=_pg_pool(services.pool)),
+        redis=RedisInfo(configured=rd is not None, reachable=bool(rd and rd.ok), round_trip_ms=rd.ms if rd else None,
+                        error=rd.error if rd else None, last_error=services.gate.last_error,
+                        cache_dirty=services.gate.dirty, pool=_redis_pool(services.redis)),
+        cache=CacheInfo(hits=stats.hits, misses=stats.misses, refills=stats.refills,
+                        hit_ratio=round(stats.hits / looked_up, 4) if looked_up else None),
+        queue=queue, scoring=scoring, model=model,
+        rate_limit_rejections=dict(services.limiter.rejections), errors_by_code=errors, notes=notes,
+    )
+
+
+def _scoring(state, notes: list[str]) -> tuple[ScoringInfo, ModelInfo | None]:
+    if not state.known:
+        notes.append("No scoring worker has reported to worker_status in the last 2 minutes.")
+        return ScoringInfo(live_workers=0, throughput_per_min=0.0, jobs_scored=0, latency_ms={},
+                           note="no live scoring worker"), None
+    workers = state.workers
+    # the slowest worker's percentiles: a fleet is as slow as its worst member for the comments it takes
+    latency: dict[str, float] = {}
+    for w in workers:
+        for key, value in (w.latency_ms or {}).items():
+            if isinstance(value, (int, float)):
+                latency[key] = max(latency.get(key, 0.0), float(value))
+    scoring = ScoringInfo(live_workers=len(workers), throughput_per_min=round(sum(w.throughput_per_min for w in workers), 2),
+                          jobs_scored=sum(w.jobs_scored for w in workers), latency_ms=latency)
+    chosen = next((w for w in workers if not w.is_fallback), workers[0])
+    m = chosen.model
+    model = ModelInfo(model_id=m.get("model_id"), backend=m.get("backend"), variant=m.get("variant"),
+                      source=m.get("source"), load_seconds=m.get("load_seconds"), is_fallback=chosen.is_fallback,
+                      fallback_reason=m.get("fallback_reason"), reported_by=chosen.worker_id,
+                      reported_at=chosen.heartbeat_at)
+    return scoring, model
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 1) if value is not None else None
+
+

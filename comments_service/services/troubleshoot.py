@@ -1,0 +1,441 @@
+"""The reader's troubleshooter: "why can't I comment?" answered as a list of plain-language checks.
+
+What a reader may learn here is only what concerns them: their own sign-in, their own comments and
+standing, the article's public settings and whether the service is degraded. Other readers'
+comments are described only as far as any visitor can see them (visible or not), never their
+author, status reason, scores, thresholds, word lists, moderator notes, IPs or emails; and a
+restriction moderators keep hidden from its subject (a shadow restriction) is never mentioned.
+
+Checks that correspond to an API error carry its catalogue ``code`` and explain it with the
+catalogue's ``help``, so the widget, the API and the troubleshooter always say the same thing.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+import asyncpg
+import jwt
+import msgspec
+
+from .. import __version__
+from ..db import articles as article_repo
+from ..db import observability as obs
+from ..db import problem_reports as report_repo
+from ..domain.policy import BANNED_WORD, SUSPECT_WORD, TOXICITY_HOLD, TOXICITY_REJECT
+from ..errors import CATALOGUE, DomainError
+from ..identity import Identity, is_guest_token, verify_sso_token
+from .comments import CommentService
+from .container import Services
+from .health import HealthMonitor
+from .sites import SiteEntry
+
+CheckStatus = Literal["ok", "warn", "problem", "info"]
+_RANK = {"ok": 0, "info": 0, "warn": 1, "problem": 2}
+CLOCK_SKEW_WARN_SECONDS = 120
+LANGUAGE_REASONS = frozenset({BANNED_WORD, SUSPECT_WORD, TOXICITY_REJECT, TOXICITY_HOLD})
+CLIENT_CHECK_KEYS = {"cookies": "Cookies", "local_storage": "Local storage", "third_party_cookies": "Third-party cookies"}
+CLIENT_CHECK_VALUES = ("ok", "blocked", "unavailable", "unknown")
+
+
+class Check(msgspec.Struct, kw_only=True, omit_defaults=True):
+    id: str
+    status: CheckStatus
+    title: str
+    explanation: str
+    action: str | None = None
+    code: str | None = None  # the error catalogue's code this check corresponds to
+    data: dict[str, Any] | None = None
+
+
+class TroubleshootResult(msgspec.Struct, kw_only=True):
+    summary: Literal["ok", "warn", "problem"]
+    version: str
+    server_time: datetime
+    request_id: str | None
+    site: str | None
+    article_id: str | None
+    comment_id: int | None
+    checks: list[Check]
+
+
+class TroubleshootQuery(msgspec.Struct, kw_only=True):
+    site: str | None
+    article_id: str | None
+    comment_id: int | None
+    origin: str | None
+    token: str | None
+    token_header_error: DomainError | None
+    ip: str | None
+    client_check: str | None
+    client_time_ms: int | None
+    request_id: str | None
+
+
+class OwnCommentView(msgspec.Struct, kw_only=True):
+    id: int
+    state: Literal["published", "being_checked", "awaiting_moderation", "not_published", "deleted"]
+    category: str
+    explanation: str
+    created_at: datetime
+
+
+def _catalogued(check_id: str, status: CheckStatus, title: str, code: str, *, action: str | None = None,
+                data: dict | None = None) -> Check:
+    return Check(id=check_id, status=status, title=title, explanation=CATALOGUE[code].help, action=action,
+                 code=code, data=data)
+
+
+def explain_own_comment(status: str, reason: str | None) -> tuple[str, str, str]:
+    """(state, category, explanation) of the reader's own comment; coarse on purpose."""
+    reason = reason or ""
+    if status == "published":
+        return "published", "published", "Published: everyone can see it."
+    if status == "pending_scoring":
+        return "being_checked", "being_checked", "Being checked: it usually appears within a few seconds."
+    if status == "held":
+        return ("awaiting_moderation", "awaiting_moderation",
+                "Awaiting moderation: a moderator will review it. Until then only you can see it.")
+    if status == "rejected":
+        if "spam" in reason.lower():
+            return "not_published", "rejected_spam", "Not published: it looked like spam or advertising."
+        if reason in LANGUAGE_REASONS:
+            return ("not_published", "rejected_language",
+                    "Not published: its language breaks the community guidelines. You can post a reworded comment.")
+        return "not_published", "rejected_guidelines", "Not published: it breaks the community guidelines."
+    if reason == "deleted_by_author":
+        return "deleted", "deleted_by_you", "Deleted by you."
+    return "deleted", "removed", "Removed by a moderator."
+
+
+class Troubleshooter:
+    def __init__(self, services: Services, monitor: HealthMonitor) -> None:
+        self.services = services
+        self.monitor = monitor
+
+    async def run(self, q: TroubleshootQuery) -> TroubleshootResult:
+        now = datetime.now(timezone.utc)
+        checks: list[Check] = [Check(
+            id="api", status="ok", title="Comment service",
+            explanation=f"The comment service is reachable (version {__version__}).", data={"version": __version__})]
+        entry = await self._site(q, checks)
+        if entry is not None:
+            checks.append(self._origin(entry, q.origin))
+        checks.append(self._clock(now, q.client_time_ms))
+        identity = self._token(entry, q, checks)
+        user_id = None
+        if identity is not None:
+            user_id = await self.services.comments.user_id_of(identity)
+        article = None
+        if entry is not None and q.article_id:
+            article = await self._article(entry, q.article_id, checks)
+        if entry is not None and identity is not None and user_id is not None:
+            await self._standing(entry.site.id, user_id, checks)
+        checks.append(await self._rate_limit(identity, q.ip))
+        if article is not None and user_id is not None:
+            await self._recent(article["id"], user_id, checks)
+        if entry is not None and q.comment_id is not None:
+            await self._comment(entry, q.comment_id, user_id, checks)
+        checks.append(await self._service())
+        checks.append(self._browser(q.client_check))
+        summary = max((c.status for c in checks), key=_RANK.__getitem__)
+        return TroubleshootResult(summary="ok" if summary == "info" else summary, version=__version__,
+                                  server_time=now, request_id=q.request_id, site=q.site, article_id=q.article_id,
+                                  comment_id=q.comment_id, checks=checks)
+
+    # ---------------------------------------------------------------- checks
+    async def _site(self, q: TroubleshootQuery, checks: list[Check]) -> SiteEntry | None:
+        try:
+            entry = await self.services.sites.get(q.site)
+        except DomainError as err:
+            checks.append(_catalogued("site", "problem", "Site set-up", err.code,
+                                      action="Tell the news site that its comment widget is misconfigured."))
+            return None
+        checks.append(Check(id="site", status="ok", title="Site set-up",
+                            explanation=f"Comments are set up for {entry.site.name}."))
+        return entry
+
+    def _origin(self, entry: SiteEntry, origin: str | None) -> Check:
+        if origin is None:
+            return Check(id="origin", status="info", title="Page address",
+                         explanation="Your browser did not say which page asked; that is normal when this check "
+                                     "is opened directly rather than from the comment box.")
+        if self.services.sites.origin_allowed(entry.site, origin):
+            return Check(id="origin", status="ok", title="Page address",
+                         explanation=f"Comments are allowed on pages at {origin}.", data={"origin": origin})
+        return _catalogued("origin", "problem", "Page address", "origin_not_allowed", data={"origin": origin},
+                           action="Open the article on the news site's own address (not a copy, proxy or "
+                                  "translation service).")
+
+    @staticmethod
+    def _clock(now: datetime, client_time_ms: int | None) -> Check:
+        data: dict[str, Any] = {"server_time": now.isoformat(), "server_time_ms": int(now.timestamp() * 1000)}
+        if client_time_ms is None:
+            return Check(id="clock", status="info", title="Clock", data=data,
+                         explanation="This is the server's time; if your device's clock is far off, sign-in can fail.")
+        skew = (client_time_ms - data["server_time_ms"]) / 1000
+        data["skew_seconds"] = round(skew, 1)
+        if abs(skew) > CLOCK_SKEW_WARN_SECONDS:
+            direction = "ahead of" if skew > 0 else "behind"
+            return Check(id="clock", status="warn", title="Clock", data=data,
+                         explanation=f"Your device's clock is about {abs(skew) / 60:.0f} minutes {direction} the "
+                                     "correct time, which can make your sign-in look expired.",
+                         action="Turn on automatic date and time in your device's settings, then reload the page.")
+        return Check(id="clock", status="ok", title="Clock", data=data,
+                     explanation="Your device's clock matches the server's.")
+
+    def _token(self, entry: SiteEntry | None, q: TroubleshootQuery, checks: list[Check]) -> Identity | None:
+        title = "Sign-in"
+        if q.token_header_error is not None:
+            checks.append(_catalogued("token", "problem", title, q.token_header_error.code))
+            return None
+        if q.token is None:
+            if entry is None:
+                checks.append(Check(id="token", status="info", title=title, explanation="You are not signed in."))
+            elif entry.site.guest_commenting:
+                checks.append(Check(id="token", status="info", title=title,
+                                    explanation="You are not signed in. You can comment as a guest by giving a name, "
+                                                "or sign in to the news site."))
+            else:
+                checks.append(_catalogued("token", "info", title, "auth_required"))
+            return None
+        if entry is None:
+            checks.append(Check(id="token", status="info", title=title,
+                                explanation="Your sign-in cannot be checked until the site is known."))
+            return None
+        try:
+            identity = self._identify(entry, q.token)
+        except DomainError as err:
+            data = None
+            if err.code == "token_expired":
+                data = _expiry(q.token)
+            checks.append(_catalogued("token", "problem", title, err.code, data=data))
+            return None
+        kind = "a guest" if identity.kind == "guest" else "a reader"
+        checks.append(Check(id="token", status="ok", title=title,
+                            explanation=f"You are signed in as {identity.name} ({kind}).",
+                            data={"name": identity.name, "kind": identity.kind, **(_expiry(q.token) or {})}))
+        return identity
+
+    async def _article(self, entry: SiteEntry, article_ext: str, checks: list[Check]) -> asyncpg.Record | None:
+        async with self.services.pool.acquire() as conn:
+            record = await article_repo.get_by_external(conn, entry.site.id, article_ext)
+            closes_at = await _closes_at(conn, entry, record) if record is not None else None
+        if record is None:
+            checks.append(Check(id="article", status="info", title="Article", code="article_not_found",
+                                explanation=CATALOGUE["article_not_found"].help + " The first comment starts it."))
+            return None
+        if not record["comments_open"] or (closes_at is not None and closes_at <= datetime.now(timezone.utc)):
+            data = {"closed_at": closes_at.isoformat()} if record["comments_open"] and closes_at else None
+            checks.append(_catalogued("article", "problem", "Article", "article_closed", data=data))
+        elif closes_at is not None:
+            checks.append(Check(id="article", status="ok", title="Article", data={"closes_at": closes_at.isoformat()},
+                                explanation="Comments on this article are open until "
+                                            f"{closes_at.isoformat(timespec='minutes')}."))
+        else:
+            checks.append(Check(id="article", status="ok", title="Article",
+                                explanation="Comments on this article are open."))
+        if record["premoderation"]:
+            checks.append(Check(id="article_premoderation", status="info", title="Article moderation",
+                                explanation="Every comment on this article is reviewed by a moderator before it "
+                                            "appears, so yours will not show to others straight away."))
+        return record
+
+    async def _standing(self, site_id: str, user_id: int, checks: list[Check]) -> None:
+        moderation = getattr(self.services, "moderation", None)
+        lookup = getattr(moderation, "user_standing", None)
+        if lookup is None:
+            return
+        standing = await lookup(site_id, user_id)
+        if standing is None:
+            checks.append(Check(id="account", status="ok", title="Your account",
+                                explanation="Your account has no restrictions."))
+            return
+        banned_until = _field(standing, "banned_until")
+        banned = bool(_field(standing, "banned")) or banned_until is not None
+        # a restriction the moderators chose to keep from its subject stays hidden here too
+        premoderated = bool(_field(standing, "premoderated")) and not _field(standing, "shadow")
+        if banned:
+            until = f" until {banned_until.isoformat()}" if isinstance(banned_until, datetime) else ""
+            checks.append(Check(id="account", status="problem", title="Your account",
+                                explanation=f"Your account is suspended from commenting on this site{until}.",
+                                action="If you think this is a mistake, report the problem below.",
+                                data={"banned_until": banned_until.isoformat()} if isinstance(banned_until, datetime)
+                                else None))
+        elif premoderated:
+            checks.append(Check(id="account", status="info", title="Your account",
+                                explanation="A moderator reviews your comments before they appear."))
+        else:
+            checks.append(Check(id="account", status="ok", title="Your account",
+                                explanation="Your account has no restrictions."))
+
+    async def _rate_limit(self, identity: Identity | None, ip: str | None) -> Check:
+        retry = await self.services.limiter.retry_after("post", user=CommentService._subject(identity), ip=ip)
+        if retry > 0:
+            seconds = max(1, int(retry + 0.999))
+            return _catalogued("rate_limit", "warn", "Posting pace", "rate_limited",
+                               action=f"You can post again in {seconds} seconds.", data={"retry_after": seconds})
+        return Check(id="rate_limit", status="ok", title="Posting pace", explanation="You can post now.")
+
+    async def _recent(self, article_id: int, user_id: int, checks: list[Check]) -> None:
+        async with self.services.pool.acquire() as conn:
+            own = await obs.reader_recent(conn, article_id, user_id)
+        if not own:
+            checks.append(Check(id="recent_comments", status="info", title="Your comments here",
+                                explanation="You have not commented on this article yet."))
+            return
+        views = [_own_view(c) for c in own]
+        waiting = sum(v.state in ("being_checked", "awaiting_moderation") for v in views)
+        refused = sum(v.state == "not_published" for v in views)
+        parts = [f"{len(views)} recent comment{'s' if len(views) != 1 else ''}"]
+        if waiting:
+            parts.append(f"{waiting} waiting to appear")
+        if refused:
+            parts.append(f"{refused} not published")
+        checks.append(Check(id="recent_comments", status="warn" if waiting or refused else "ok",
+                            title="Your comments here", explanation=", ".join(parts) + ".",
+                            data={"comments": msgspec.to_builtins(views)}))
+
+    async def _comment(self, entry: SiteEntry, comment_id: int, user_id: int | None, checks: list[Check]) -> None:
+        async with self.services.pool.acquire() as conn:
+            facts = await obs.comment_facts(conn, comment_id)
+        if facts is not None and facts.site_id == entry.site.id and user_id is not None and facts.author_id == user_id:
+            view = _own_view(facts)
+            status: CheckStatus = {"published": "ok", "being_checked": "info", "awaiting_moderation": "warn",
+                                   "not_published": "warn", "deleted": "info"}[view.state]
+            checks.append(Check(id="comment", status=status, title="Your comment", explanation=view.explanation,
+                                data={"comment": msgspec.to_builtins(view)}))
+            return
+        # Not the reader's own: say only what any visitor sees. Held, rejected, removed and unknown
+        # comments get the same answer so the reply reveals nothing about them.
+        visible = facts is not None and facts.site_id == entry.site.id and facts.status == "published"
+        checks.append(Check(
+            id="comment", status="info", title="That comment",
+            explanation=("That comment is visible to everyone. " if visible else
+                         "That comment is not visible to you. ")
+            + "Details are only shown to a comment's author when they are signed in."))
+
+    async def _service(self) -> Check:
+        ready = await self.monitor.readiness()
+        status = {name: checks[0].status for name, checks in ready.checks.items()}
+        problems: list[str] = []
+        if status.get("postgres:responseTime") == "fail":
+            return _catalogued("service", "problem", "Service status", "service_unavailable")
+        if status.get("redis:responseTime") == "warn":
+            problems.append("comments may load more slowly than usual")
+        if status.get("toxicity:model") == "warn" or status.get("scoring:queueAge") == "warn":
+            problems.append("new comments may take longer to appear, and more of them are reviewed by a moderator")
+        if problems:
+            return Check(id="service", status="warn", title="Service status",
+                         explanation="The comment service is running with reduced capacity: " + "; ".join(problems)
+                                     + ". Nothing you post is lost.")
+        return Check(id="service", status="ok", title="Service status",
+                     explanation="The comment service is working normally.")
+
+    @staticmethod
+    def _browser(raw: str | None) -> Check:
+        if not raw:
+            return Check(id="browser", status="info", title="Your browser",
+                         explanation="The comment box did not send its browser check.")
+        found: dict[str, str] = {}
+        for part in raw.split(","):
+            key, _, value = part.strip().partition("=")
+            if key in CLIENT_CHECK_KEYS and value in CLIENT_CHECK_VALUES:
+                found[key] = value
+        if not found:
+            return Check(id="browser", status="info", title="Your browser",
+                         explanation="The comment box's browser check could not be read.")
+        blocked = [CLIENT_CHECK_KEYS[k] for k, v in found.items() if v in ("blocked", "unavailable")]
+        if found.get("local_storage") in ("blocked", "unavailable"):
+            return Check(id="browser", status="problem", title="Your browser", data={"client_check": found},
+                         explanation="Your browser blocks local storage for this page, so the comment box cannot "
+                                     "remember your guest name or show you your comments awaiting moderation.",
+                         action="Allow site data for this news site in your browser's privacy settings, or leave "
+                                "private browsing, then reload.")
+        if blocked:
+            return Check(id="browser", status="info", title="Your browser", data={"client_check": found},
+                         explanation=f"{' and '.join(blocked)} are blocked; the comment box works without them.")
+        return Check(id="browser", status="ok", title="Your browser", data={"client_check": found},
+                     explanation="Your browser lets the comment box store what it needs.")
+
+    # ---------------------------------------------------------------- reports
+    def _identify(self, entry: SiteEntry, token: str) -> Identity:
+        """The same verification every request gets (api/deps.identify), without importing the API."""
+        if is_guest_token(token):
+            return self.services.keyring.verify_guest_token(token, entry.site.id)
+        return verify_sso_token(token, entry.site.id, entry.sso_secret)
+
+    async def file_report(self, q: TroubleshootQuery, *, description: str, user_agent: str | None) -> tuple[str, TroubleshootResult]:
+        entry = await self.services.sites.get(q.site)
+        identity = None
+        if q.token is not None and q.token_header_error is None:
+            try:
+                identity = self._identify(entry, q.token)
+            except DomainError:
+                identity = None  # an expired sign-in is likely the very problem being reported
+        await self.services.limiter.check("troubleshoot", user=CommentService._subject(identity), ip=q.ip)
+        user_id = await self.services.comments.user_id_of(identity) if identity else None
+        result = await self.run(q)
+        stored = msgspec.to_builtins(result)
+        async with self.services.pool.acquire() as conn:
+            for _ in range(3):
+                reference = new_reference()
+                try:
+                    await report_repo.insert(
+                        conn, reference=reference, site_id=entry.site.id, user_id=user_id,
+                        article_external_id=q.article_id, comment_id=q.comment_id, description=description,
+                        troubleshoot=stored, user_agent=(user_agent or "")[:500] or None, request_id=q.request_id)
+                    return reference, result
+                except asyncpg.UniqueViolationError:
+                    continue
+        raise RuntimeError("could not allocate a problem report reference")
+
+
+def new_reference() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
+    return "CS-" + "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+def _own_view(row) -> OwnCommentView:
+    state, category, explanation = explain_own_comment(row.status, row.status_reason)
+    return OwnCommentView(id=row.id, state=state, category=category, explanation=explanation,
+                          created_at=row.created_at)
+
+
+def _expiry(token: str) -> dict | None:
+    try:
+        exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    except jwt.PyJWTError:
+        return None
+    if not isinstance(exp, (int, float)):
+        return None
+    return {"expires_at": datetime.fromtimestamp(exp, timezone.utc).isoformat(),
+            "expires_in_seconds": int(exp - time.time())}
+
+
+async def _closes_at(conn: asyncpg.Connection, entry: SiteEntry, record: asyncpg.Record) -> datetime | None:
+    """When the site's auto-close shuts this article (None: it does not), per the moderation rules."""
+    try:
+        from ..db import moderation as mod_repo
+        from ..domain import moderation as rules
+    except ImportError:  # moderation not installed in this build: articles close only by hand
+        return None
+    days = rules.auto_close_days(entry.site.settings or {})
+    if days is None:
+        return None
+    closure = await mod_repo.article_closure(conn, record["id"])
+    if closure is None or not closure["auto_close"]:
+        return None
+    return closure["created_at"] + timedelta(days=days)
+
+
+def _field(obj: Any, name: str) -> Any:
+    """Read a field of a record or struct that may not have it (columns added by later migrations)."""
+    if isinstance(obj, asyncpg.Record):
+        return obj.get(name)
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)

@@ -1,0 +1,97 @@
+"""Liveness and readiness: the IETF health+json shape, 200 on pass/warn, 503 when PostgreSQL is
+unreachable, and a short-lived cached result."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.integration.ops_support import TcpProxy, forget_workers, other_app, report_worker
+
+HEALTH_JSON = "application/health+json"
+CHECKS = {"postgres:responseTime", "redis:responseTime", "toxicity:model", "scoring:queueAge"}
+
+
+async def _fresh_ready(client):
+    await asyncio.sleep(1.6)  # past the cached result of any earlier probe
+    return await client.get("/health/ready")
+
+
+async def test_live_answers_without_dependencies(client):
+    r = await client.get("/health/live")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith(HEALTH_JSON)
+    assert r.json() == {"status": "pass"}
+
+
+async def test_ready_reports_each_dependency(client, db):
+    await forget_workers(db)
+    await report_worker(db, model_id="detoxify-original@abc123")
+    r = await _fresh_ready(client)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith(HEALTH_JSON)
+    body = r.json()
+    assert body["status"] == "pass", body
+    assert set(body["checks"]) == CHECKS
+    pg = body["checks"]["postgres:responseTime"][0]
+    assert pg["status"] == "pass" and pg["observedUnit"] == "ms" and pg["observedValue"] >= 0
+    assert body["checks"]["redis:responseTime"][0]["status"] == "pass"
+    assert body["checks"]["toxicity:model"][0]["observedValue"] == "detoxify-original@abc123"
+    assert body["checks"]["scoring:queueAge"][0]["observedUnit"] == "s"
+
+
+async def test_model_on_fallback_warns_but_stays_ready(client, db):
+    await forget_workers(db)
+    await report_worker(db, model_id="profanity-check-1.9 (fallback)", is_fallback=True,
+                        reason="checkpoint not found")
+    r = await _fresh_ready(client)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "warn"
+    model = body["checks"]["toxicity:model"][0]
+    assert model["status"] == "warn" and "checkpoint not found" in model["output"]
+
+
+async def test_no_worker_warns(client, db):
+    await forget_workers(db)
+    r = await _fresh_ready(client)
+    assert r.status_code == 200
+    assert r.json()["checks"]["toxicity:model"][0]["status"] == "warn"
+
+
+async def test_result_is_cached_briefly(client, db):
+    await forget_workers(db)
+    first = await _fresh_ready(client)
+    assert first.json()["checks"]["toxicity:model"][0]["status"] == "warn"
+    await report_worker(db, model_id="detoxify-original@cached")
+    again = await client.get("/health/ready")
+    assert again.json() == first.json()  # served from the cached result: the new worker is not seen yet
+    later = await _fresh_ready(client)
+    assert later.json()["checks"]["toxicity:model"][0]["observedValue"] == "detoxify-original@cached"
+
+
+async def test_redis_down_is_a_warning(storage, db):
+    await forget_workers(db)
+    await report_worker(db, model_id="detoxify-original@abc123")
+    async with other_app(storage, COMMENTS_REDIS_URL="redis://127.0.0.1:1/0") as other:
+        r = await other.get("/health/ready")
+        assert r.status_code == 200
+        body = r.json()
+        assert body["status"] == "warn"
+        redis_check = body["checks"]["redis:responseTime"][0]
+        assert redis_check["status"] == "warn" and "PostgreSQL" in redis_check["output"]
+
+
+async def test_postgres_unreachable_fails_with_503(storage, database):
+    proxy = TcpProxy(storage.database_url())
+    url = await proxy.start()
+    async with other_app(storage, COMMENTS_DATABASE_URL=url, COMMENTS_DATABASE_POOL_MIN="1") as other:
+        assert (await other.get("/health/ready")).status_code == 200
+        await proxy.cut()
+        await asyncio.sleep(1.6)
+        r = await other.get("/health/ready")
+        assert r.status_code == 503, r.text
+        body = r.json()
+        assert body["status"] == "fail"
+        assert body["checks"]["postgres:responseTime"][0]["status"] == "fail"
+        live = await other.get("/health/live")
+        assert live.status_code == 200
