@@ -94,7 +94,9 @@ class ModerationController(Controller):
         return await services_of(request).moderation.counts(staff, site)
 
     @get("/reason-codes", summary="Reason codes for rejections, reader reports and automatic holds")
-    async def reason_codes(self, request: Request, staff: Staff) -> ReasonCodes:
+    async def reason_codes(self, request: Request, staff: Staff, site: SiteParam = None) -> ReasonCodes:
+        if site:
+            staff.require_site(site)
         return services_of(request).moderation.reason_codes()
 
     @post("/comments/{comment_id:int}/decision", summary="Approve, reject or undo the last decision",
@@ -104,9 +106,11 @@ class ModerationController(Controller):
             staff, comment_id, data.action, reason=data.reason, note=data.note, override=data.override)
 
     @post("/decisions", summary="Approve or reject many comments; results per id", status_code=200)
-    async def decide_many(self, request: Request, staff: Staff, data: BulkDecision) -> BulkResult:
+    async def decide_many(self, request: Request, staff: Staff, data: BulkDecision,
+                          site: SiteParam = None) -> BulkResult:
         return await services_of(request).moderation.decide_many(
-            staff, data.comment_ids, data.action, reason=data.reason, note=data.note, override=data.override)
+            staff, data.comment_ids, data.action, reason=data.reason, note=data.note, override=data.override,
+            site_id=site)
 
     @get("/users/{user_id:int}", summary="A user's standing: ban, premoderation, trust")
     async def user(self, request: Request, staff: Staff, user_id: int) -> UserStanding:

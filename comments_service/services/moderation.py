@@ -182,9 +182,10 @@ class ModerationService:
 
     async def decide_many(self, staff: StaffLike, comment_ids: list[int], action: str, *,
                           reason: str | None = None, note: str | None = None,
-                          override: bool = False) -> BulkResult:
+                          override: bool = False, site_id: str | None = None) -> BulkResult:
         """Each comment in its own short transaction: one failure never undoes the others, and
         locks are held for one row at a time."""
+        self._scope(staff, site_id)
         self._check_action(action, reason)
         results: list[DecisionResult] = []
         visible: list[_Visible] = []
