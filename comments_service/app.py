@@ -13,12 +13,16 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from . import __version__
 from .api.comments import PublicCommentsController
+from .api.diagnostics import DIAGNOSTICS_ROUTES, RequestMetricsMiddleware
+from .api.health import HEALTH_ROUTES
 from .api.live import LiveController, live_lifespan
 from .api.moderation import ModerationController
 from .api.middleware import RequestIdMiddleware, SiteCorsMiddleware
 from .api.pages import PAGE_ROUTES
 from .api.problems import EXCEPTION_HANDLERS
+from .api.troubleshoot import TROUBLESHOOT_CONTROLLERS
 from .api.reports import ReportsController
+from .api.toxicity import ToxicityController
 from .cache import Cache, RedisGate
 from .db.pool import create_pool
 from .identity import Keyring
@@ -26,7 +30,10 @@ from .ratelimit import RateLimiter
 from .runtime import secret_key
 from .services.comments import CommentService
 from .services.container import Services
+from .services.health import HealthMonitor
 from .services.moderation import ModerationService
+from .services.nudge import NudgeService
+from .services.scoring import ScoringService
 from .services.sites import SiteDirectory
 from .settings import Settings
 
@@ -55,11 +62,18 @@ async def build_services(settings: Settings) -> Services:
     moderation = ModerationService(pool, cache, limiter, sites, comments)
     comments.post_checks.append(moderation.check_post)
     comments.article_view = moderation.article_view
+    scoring = ScoringService(pool, comments, settings)
+    if settings.scoring.enabled:
+        scoring.install()
+    nudge = NudgeService(limiter, settings.comments)
     return Services(settings=settings, pool=pool, redis=client, gate=gate, cache=cache, limiter=limiter,
-                    keyring=keyring, sites=sites, comments=comments, moderation=moderation)
+                    keyring=keyring, sites=sites, comments=comments, moderation=moderation, scoring=scoring, nudge=nudge,
+                    health=HealthMonitor(pool, client, gate, settings))
 
 
 async def close_services(services: Services) -> None:
+    await services.scoring.close()
+    services.nudge.close()
     if services.redis is not None:
         await services.redis.aclose()
     await services.pool.close()
@@ -79,9 +93,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await close_services(services)
 
     return Litestar(
-        route_handlers=[PublicCommentsController, ModerationController, ReportsController, LiveController, *PAGE_ROUTES],
+        route_handlers=[PublicCommentsController, ModerationController, ReportsController, ToxicityController, LiveController, *PAGE_ROUTES,
+                        *HEALTH_ROUTES, *DIAGNOSTICS_ROUTES, *TROUBLESHOOT_CONTROLLERS],
         lifespan=[lifespan, live_lifespan],
-        middleware=[RequestIdMiddleware(), SiteCorsMiddleware()],
+        middleware=[RequestMetricsMiddleware(), RequestIdMiddleware(), SiteCorsMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.comments.max_request_bytes,
         openapi_config=OpenAPIConfig(title="comments_service", version=__version__, path="/schema",

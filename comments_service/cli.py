@@ -120,6 +120,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """The scoring worker: the only process kind that loads the toxicity model."""
+    from .workers.scoring import run_worker
+
+    settings = _settings()
+    asyncio.run(_migrate(_require_db(settings), settings.database.migrations_dir))
+    if not settings.scoring.enabled:
+        print("comments-service worker: COMMENTS_SCORING is off; nothing to score", file=sys.stderr)
+    asyncio.run(run_worker(settings))
+    return 0
+
+
 def _require_db(settings: Settings) -> str:
     if not settings.database.url:
         print("comments-service: COMMENTS_DATABASE_URL is not set (use `comments-service run` for the embedded "
@@ -170,7 +182,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run_children() -> list[list[str]]:
     """The processes `run` supervises."""
-    return [["serve"]]
+    # the worker prints whether the real model or the offline fallback scores comments
+    return [["serve"], ["worker"]]
 
 
 def _stop_children(children: list[subprocess.Popen]) -> None:
@@ -299,6 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
     serve.set_defaults(func=cmd_serve)
+    sub.add_parser("worker", help="score queued comments with the toxicity model (COMMENTS_DATABASE_URL "
+                                  "required)").set_defaults(func=cmd_worker)
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="create the demo site, article and comments").set_defaults(func=cmd_demo)
 

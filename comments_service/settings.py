@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping
 import msgspec
 
 from .domain.limits import DEFAULT_LIMITS, Limit, parse_limits
+from .toxicity.config import ToxicitySettings
 
 PREFIX = "COMMENTS_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +60,18 @@ class CommentSettings(msgspec.Struct, frozen=True):
     live_heartbeat_seconds: float = 15.0  # keeps proxies from closing idle live-update streams
 
 
+class ScoringSettings(msgspec.Struct, frozen=True):
+    """The scoring pipeline (issue 4). Off: new comments publish at once, unscored."""
+
+    enabled: bool = True
+    decision_wait_ms: int = 300  # how long a POST waits for the worker's decision before "pending"
+    lease_seconds: float = 30.0  # a claimed job whose worker died is taken over after this
+    poll_seconds: float = 1.0  # workers also wake on NOTIFY; polling covers missed wake-ups and sweeps
+    max_attempts: int = 5  # a comment whose scoring failed this often is held for a moderator
+    recent_rejection_days: int = 7  # the window of "recent rejections" the policy counts
+    model_retry_seconds: float = 10.0  # first retry of a failed model load; doubles up to 10 min
+
+
 class SecuritySettings(msgspec.Struct, frozen=True):
     secret_key: str | None = None
 
@@ -69,6 +82,8 @@ class Settings(msgspec.Struct, frozen=True):
     redis: RedisSettings = RedisSettings()
     comments: CommentSettings = CommentSettings()
     security: SecuritySettings = SecuritySettings()
+    scoring: ScoringSettings = ScoringSettings()
+    toxicity: ToxicitySettings = msgspec.field(default_factory=ToxicitySettings)
     limits: dict[str, dict[str, Limit]] = msgspec.field(default_factory=lambda: DEFAULT_LIMITS)
 
     @classmethod
@@ -110,6 +125,16 @@ class Settings(msgspec.Struct, frozen=True):
             security=_group(env, SecuritySettings, {
                 "SECRET_KEY": ("secret_key", _secret),
             }),
+            scoring=_group(env, ScoringSettings, {
+                "SCORING": ("enabled", _bool),
+                "DECISION_WAIT_MS": ("decision_wait_ms", _non_negative_int),
+                "SCORING_LEASE_SECONDS": ("lease_seconds", _positive_float),
+                "SCORING_POLL_SECONDS": ("poll_seconds", _positive_float),
+                "SCORING_MAX_ATTEMPTS": ("max_attempts", _positive_int),
+                "SCORING_RECENT_REJECTION_DAYS": ("recent_rejection_days", _positive_int),
+                "SCORING_MODEL_RETRY_SECONDS": ("model_retry_seconds", _positive_float),
+            }),
+            toxicity=_toxicity(env),
             limits=_one(env, "RATE_LIMITS", parse_limits, DEFAULT_LIMITS),
         )
 
@@ -140,6 +165,13 @@ def _one(env: Mapping[str, str], suffix: str, convert: Callable[[str], Any], def
         return convert(raw)
     except (ValueError, TypeError) as exc:
         raise SettingsError(f"{name}={raw!r} is invalid: {exc}") from None
+
+
+def _toxicity(env: Mapping[str, str]) -> ToxicitySettings:
+    try:
+        return ToxicitySettings.from_env(env)
+    except ValueError as exc:  # the message names the COMMENTS_TOXICITY_* variable
+        raise SettingsError(str(exc)) from None
 
 
 def _positive_int(raw: str) -> int:

@@ -155,3 +155,21 @@ def serve(storage: TestStorage, database: str):
             await task
 
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_detoxify(tmp_path_factory) -> tuple[str, str]:
+    """(checkpoint, config_dir) of a tiny Detoxify-format BERT built offline in a subprocess (this
+    process never imports torch); for tests that start real `comments-service worker` processes."""
+    import os
+    import subprocess
+    import sys
+
+    directory = tmp_path_factory.mktemp("tiny-detoxify-worker")
+    script = ("import sys; from comments_service.toxicity.testing import build_tiny_checkpoint; "
+              "c, d = build_tiny_checkpoint(sys.argv[1]); print(c); print(d)")
+    out = subprocess.run([sys.executable, "-c", script, str(directory)], check=True, capture_output=True, text=True,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+                         timeout=600)
+    checkpoint, config_dir = out.stdout.strip().splitlines()[-2:]
+    return checkpoint, config_dir

@@ -84,6 +84,9 @@ class TestStorage:
             "COMMENTS_REDIS_PREFIX": self.redis_prefix,
             "COMMENTS_SECRET_KEY": "test-secret-key-" + "x" * 32,
             "COMMENTS_LOG_LEVEL": "WARNING",
+            # comments publish at once unless a test runs the scoring pipeline (it passes "on" and
+            # starts `comments-service worker` processes of its own)
+            "COMMENTS_SCORING": "off",
             # generous limits: tests of the limits themselves set their own
             "COMMENTS_RATE_LIMITS": "post.user=0:1,post.ip=0:1,edit.user=0:1,edit.ip=0:1,vote.user=0:1,"
                                     "vote.ip=0:1,report.user=0:1,report.ip=0:1,check.user=0:1,check.ip=0:1,"

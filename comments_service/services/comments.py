@@ -86,6 +86,9 @@ class CommentService:
         self.settings = settings
         self.initial_status: Callable[[], str] = lambda: "published"
         self.admitted: list[Admission] = []
+        # After the insert committed: may wait briefly for a pending comment's first decision and
+        # return the comment as it is then (the scoring pipeline sets it).
+        self.settle: Callable[[CommentRow], Awaitable[CommentRow]] | None = None
         # Run inside the posting transaction before the insert (conn, site, article record, author
         # user id); each may refuse by raising DomainError (moderation: bans, article auto-close).
         self.post_checks: list[PostCheck] = []
@@ -262,6 +265,8 @@ class CommentService:
             article = await article_repo.get_by_external(conn, site.id, article_ext)
         if row.status == "published":
             await self.after_visible_change(site.id, article_ext, row)
+        elif row.status == "pending_scoring" and self.settle is not None:
+            row = await self.settle(row)
         log.info("comment posted", extra={"comment_id": row.id, "site": site.id, "status": row.status})
         return Posted(comment=to_view(row), status=row.status, message=outcome_message(row.status),
                       article=article_repo.to_article(article), user=user, guest_token=guest_token)

@@ -12,7 +12,10 @@ from ..identity import Keyring
 from ..ratelimit import RateLimiter
 from ..settings import Settings
 from .comments import CommentService
+from .health import HealthMonitor
 from .moderation import ModerationService
+from .nudge import NudgeService
+from .scoring import ScoringService
 from .sites import SiteDirectory
 
 
@@ -28,3 +31,6 @@ class Services:
     sites: SiteDirectory
     comments: CommentService
     moderation: ModerationService
+    scoring: ScoringService
+    nudge: NudgeService
+    health: HealthMonitor

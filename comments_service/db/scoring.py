@@ -1,0 +1,201 @@
+"""The scoring queue (scoring_jobs) and the first decision on each comment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+# Channel a worker LISTENs on: a new job was committed. Payload empty: it only wakes workers.
+JOBS_CHANNEL = "scoring_jobs"
+# Channel API processes LISTEN on: comments got their first decision. Payload "id:status,...".
+DECIDED_CHANNEL = "comment_decided"
+NOTIFY_PAYLOAD_MAX = 7000  # PostgreSQL refuses payloads of 8000 bytes or more
+
+ENQUEUE = f"""
+WITH job AS (INSERT INTO scoring_jobs (comment_id) VALUES ($1) ON CONFLICT (comment_id) DO NOTHING RETURNING 1)
+SELECT pg_notify('{JOBS_CHANNEL}', '') FROM job"""
+# Oldest first, SKIP LOCKED so that concurrent workers each take different rows without waiting.
+CLAIM = """
+WITH picked AS (
+    SELECT comment_id FROM scoring_jobs WHERE state = 'queued'
+    ORDER BY created_at, comment_id LIMIT $2 FOR UPDATE SKIP LOCKED)
+UPDATE scoring_jobs j SET state = 'claimed', claimed_by = $1, attempts = j.attempts + 1,
+    claim_expires_at = now() + make_interval(secs => $3)
+FROM picked WHERE j.comment_id = picked.comment_id
+RETURNING j.comment_id, j.attempts"""
+RELEASE_EXPIRED = """
+UPDATE scoring_jobs SET state = 'queued', claimed_by = NULL, claim_expires_at = NULL
+WHERE state = 'claimed' AND claim_expires_at < now() RETURNING comment_id, claimed_by"""
+RELEASE_MINE = """
+UPDATE scoring_jobs SET state = 'queued', claimed_by = NULL, claim_expires_at = NULL
+WHERE state = 'claimed' AND claimed_by = $1 AND comment_id = ANY($2::bigint[])"""
+# Locks the jobs and keeps only those this worker still holds: a worker whose lease expired and
+# was taken over gets nothing back and must not write a decision.
+COMPLETE = """
+UPDATE scoring_jobs SET state = 'done', scored_at = now(), claim_expires_at = NULL, model_id = $3,
+    last_error = $4
+WHERE comment_id = ANY($1::bigint[]) AND state = 'claimed' AND claimed_by = $2
+RETURNING comment_id"""
+REQUEUE = """
+UPDATE scoring_jobs SET state = 'queued', claimed_by = NULL, claim_expires_at = NULL
+WHERE comment_id = ANY($1::bigint[])"""
+
+# Everything the policy needs about a batch of comments, in one round trip.
+CONTEXTS = """
+SELECT c.id, c.article_id, c.parent_id, c.body_markdown, c.status, c.edited_at, c.author_id,
+       extract(epoch FROM now() - c.created_at) AS age,
+       a.external_id AS article_ext, a.premoderation, a.site_id, s.settings AS site_settings,
+       u.kind AS user_kind, u.role AS user_role, u.trusted, u.premoderate,
+       (SELECT count(*) FROM comments r WHERE r.author_id = c.author_id AND r.status = 'rejected'
+            AND r.created_at > now() - make_interval(days => $2)) AS recent_rejections,
+       (SELECT count(*) FROM comments p WHERE p.author_id = c.author_id AND p.status = 'published') AS published
+FROM comments c
+JOIN articles a ON a.id = c.article_id
+JOIN sites s ON s.id = a.site_id
+JOIN users u ON u.id = c.author_id
+WHERE c.id = ANY($1::bigint[])"""
+# Only a comment still waiting for its first decision, with the text that was scored, changes.
+DECIDE = """
+UPDATE comments SET status = $2, status_reason = $3, toxicity = $4, toxicity_model = $5, decision_detail = $6
+WHERE id = $1 AND status = 'pending_scoring' AND edited_at IS NOT DISTINCT FROM $7
+RETURNING id"""
+STATUS_OF = "SELECT status FROM comments WHERE id = $1"
+
+# Each count reads one of the partial indexes, so the stats cost nothing as done jobs pile up.
+QUEUE_STATS = """
+SELECT (SELECT count(*) FROM scoring_jobs WHERE state = 'queued') AS queued,
+       (SELECT count(*) FROM scoring_jobs WHERE state = 'claimed') AS claimed,
+       (SELECT count(*) FROM scoring_jobs WHERE state = 'claimed' AND claim_expires_at < now()) AS expired_claims,
+       coalesce(extract(epoch FROM now() - least(
+           (SELECT min(created_at) FROM scoring_jobs WHERE state = 'queued'),
+           (SELECT min(created_at) FROM scoring_jobs WHERE state = 'claimed'))), 0) AS oldest_age,
+       (SELECT count(*) FROM scoring_jobs WHERE state IN ('queued', 'claimed') AND attempts > 1) AS retried"""
+RECENT_STATS = """
+SELECT count(*) AS scored,
+       coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM scored_at - created_at)), 0) AS p50,
+       coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM scored_at - created_at)), 0) AS p99
+FROM scoring_jobs WHERE state = 'done' AND scored_at > now() - make_interval(secs => $1)"""
+
+class Job(msgspec.Struct, frozen=True):
+    comment_id: int
+    attempts: int
+
+
+class ScoringContext(msgspec.Struct, frozen=True, kw_only=True):
+    """A comment waiting for its decision and the facts the policy needs about it."""
+
+    comment_id: int
+    article_id: int
+    parent_id: int | None
+    text: str
+    status: str
+    edited_at: datetime | None
+    author_id: int
+    article_ext: str
+    article_premoderation: bool
+    site_id: str
+    site_settings: dict
+    user_kind: str
+    user_role: str
+    user_trusted: bool
+    user_premoderated: bool
+    recent_rejections: int
+    published: int
+    age_seconds: float = 0.0  # since the comment was posted, when the worker read it
+
+
+class QueueStats(msgspec.Struct, frozen=True, kw_only=True):
+    queued: int
+    claimed: int
+    expired_claims: int
+    oldest_age_seconds: float
+    retried: int
+    scored_last_5m: int
+    p50_seconds_last_5m: float
+    p99_seconds_last_5m: float
+
+
+async def enqueue(conn: asyncpg.Connection, comment_id: int) -> None:
+    await conn.execute(ENQUEUE, comment_id)
+
+
+async def claim(conn: asyncpg.Connection, worker_id: str, limit: int, lease_seconds: float) -> list[Job]:
+    rows = await conn.fetch(CLAIM, worker_id, limit, float(lease_seconds))
+    return sorted((Job(r["comment_id"], r["attempts"]) for r in rows), key=lambda j: j.comment_id)
+
+
+async def release_expired(conn: asyncpg.Connection) -> list[tuple[int, str]]:
+    return [(r["comment_id"], r["claimed_by"]) for r in await conn.fetch(RELEASE_EXPIRED)]
+
+
+async def release_mine(conn: asyncpg.Connection, worker_id: str, comment_ids: list[int]) -> None:
+    await conn.execute(RELEASE_MINE, worker_id, comment_ids)
+
+
+async def complete(conn: asyncpg.Connection, worker_id: str, comment_ids: list[int], model_id: str,
+                   error: str | None = None) -> set[int]:
+    rows = await conn.fetch(COMPLETE, comment_ids, worker_id, model_id, error)
+    return {r["comment_id"] for r in rows}
+
+
+async def requeue(conn: asyncpg.Connection, comment_ids: list[int]) -> None:
+    await conn.execute(REQUEUE, comment_ids)
+
+
+async def contexts(conn: asyncpg.Connection, comment_ids: list[int], recent_days: int) -> dict[int, ScoringContext]:
+    rows = await conn.fetch(CONTEXTS, comment_ids, recent_days)
+    return {r["id"]: ScoringContext(
+        comment_id=r["id"], article_id=r["article_id"], parent_id=r["parent_id"], text=r["body_markdown"],
+        status=r["status"], edited_at=r["edited_at"], author_id=r["author_id"], article_ext=r["article_ext"],
+        article_premoderation=r["premoderation"], site_id=r["site_id"], site_settings=r["site_settings"] or {},
+        user_kind=r["user_kind"], user_role=r["user_role"], user_trusted=r["trusted"],
+        user_premoderated=r["premoderate"], recent_rejections=r["recent_rejections"], published=r["published"],
+        age_seconds=float(r["age"]),
+    ) for r in rows}
+
+
+async def decide(conn: asyncpg.Connection, comment_id: int, *, status: str, reason: str,
+                 scores: dict[str, float] | None, model_id: str, detail: dict[str, Any] | None,
+                 edited_at: datetime | None) -> bool:
+    """Write the first decision; False when the comment was edited, decided or removed meanwhile."""
+    return await conn.fetchval(DECIDE, comment_id, status, reason, scores, model_id, detail, edited_at) is not None
+
+
+async def status_of(conn: asyncpg.Connection, comment_id: int) -> str | None:
+    return await conn.fetchval(STATUS_OF, comment_id)
+
+
+async def notify_decided(conn: asyncpg.Connection, decided: list[tuple[int, str]]) -> None:
+    """Tell API processes waiting on these comments (one NOTIFY per payload-sized chunk)."""
+    chunk: list[str] = []
+    size = 0
+    for comment_id, status in decided:
+        item = f"{comment_id}:{status}"
+        if chunk and size + len(item) + 1 > NOTIFY_PAYLOAD_MAX:
+            await conn.execute("SELECT pg_notify($1, $2)", DECIDED_CHANNEL, ",".join(chunk))
+            chunk, size = [], 0
+        chunk.append(item)
+        size += len(item) + 1
+    if chunk:
+        await conn.execute("SELECT pg_notify($1, $2)", DECIDED_CHANNEL, ",".join(chunk))
+
+
+def parse_decided(payload: str) -> list[tuple[int, str]]:
+    out = []
+    for item in filter(None, payload.split(",")):
+        comment_id, _, status = item.partition(":")
+        if comment_id.isdigit() and status:
+            out.append((int(comment_id), status))
+    return out
+
+
+async def queue_stats(conn: asyncpg.Connection, window_seconds: float = 300.0) -> QueueStats:
+    q = await conn.fetchrow(QUEUE_STATS)
+    r = await conn.fetchrow(RECENT_STATS, float(window_seconds))
+    return QueueStats(queued=q["queued"], claimed=q["claimed"], expired_claims=q["expired_claims"],
+                      oldest_age_seconds=round(float(q["oldest_age"]), 3), retried=q["retried"],
+                      scored_last_5m=r["scored"], p50_seconds_last_5m=round(float(r["p50"]), 4),
+                      p99_seconds_last_5m=round(float(r["p99"]), 4))

@@ -1,0 +1,91 @@
+"""The nudge before posting: would this text likely be held? Cheap, and never loads torch.
+
+API processes must not load the toxicity model, so the nudge judges the text with the offline
+fallback scorer (alt-profanity-check, ~2 ms, loaded once in a thread) plus the site's word lists and
+the same policy the worker applies, with the fallback thresholds. That is a good screen for what a
+reader can fix by editing; the worker's decision remains the one that counts. Scores, labels and
+thresholds never leave this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import msgspec
+
+from ..domain.policy import PolicyConfig, PolicyContext, decide, nudge, nudge_message
+from ..errors import DomainError
+from ..ratelimit import RateLimiter
+from ..settings import CommentSettings
+from .comments import Actor, CommentService
+from .sites import SiteEntry
+
+log = logging.getLogger("comments_service.nudge")
+
+
+class Nudge(msgspec.Struct, frozen=True, kw_only=True):
+    likely_held: bool
+    message: str | None = None
+
+
+class NudgeService:
+    def __init__(self, limiter: RateLimiter, settings: CommentSettings) -> None:
+        self.limiter = limiter
+        self.settings = settings
+        # one thread: the scorer is not safe for concurrent calls, and its calls take ~2 ms
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nudge")
+        self._scorer: Any = None
+        self._unavailable: str | None = None
+        self._lock = asyncio.Lock()
+
+    async def _scorer_or_none(self) -> Any:
+        if self._scorer is not None or self._unavailable is not None:
+            return self._scorer
+        async with self._lock:
+            if self._scorer is None and self._unavailable is None:
+                try:
+                    self._scorer = await asyncio.get_running_loop().run_in_executor(self._executor, _load)
+                except Exception as exc:  # alt-profanity-check missing or broken: word lists still work
+                    self._unavailable = f"{type(exc).__name__}: {exc}"
+                    log.warning("nudge scorer unavailable; word lists only", extra={"error": self._unavailable})
+        return self._scorer
+
+    async def check(self, entry: SiteEntry, actor: Actor, body: str) -> Nudge:
+        text = self._validate(body)
+        await self.limiter.check("check", user=CommentService._subject(actor.identity), ip=actor.ip)
+        scorer = await self._scorer_or_none()
+        scores = None
+        if scorer is not None:
+            scores = (await asyncio.get_running_loop().run_in_executor(
+                self._executor, scorer.score_batch, [text]))[0]
+        try:
+            cfg = PolicyConfig.from_site_settings(entry.site.settings, fail_closed=False)
+        except ValueError:
+            cfg = PolicyConfig(fail_closed=False)
+        # fail_closed off: the fallback's scores are judged with the fallback thresholds instead of
+        # holding everything, which is the point of a nudge
+        cfg = msgspec.structs.replace(cfg, fail_closed=False)
+        decision = decide(scores, text, PolicyContext(model_fallback=True), cfg)
+        return Nudge(likely_held=nudge(decision), message=nudge_message(decision))
+
+    def _validate(self, body: str) -> str:
+        if "\x00" in body:
+            raise DomainError("invalid_characters")
+        text = body.strip()
+        if not text:
+            raise DomainError("empty_body")
+        if len(text) > self.settings.max_body_chars:
+            raise DomainError("body_too_long", extra={"limit": self.settings.max_body_chars})
+        return text
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _load() -> Any:
+    from ..toxicity.fallback import FallbackScorer
+
+    return FallbackScorer("the API's nudge uses the offline screen; the worker scores with the model")

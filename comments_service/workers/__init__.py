@@ -1,0 +1,1 @@
+"""Background processes: the scoring worker (`comments-service worker`)."""

@@ -1,0 +1,326 @@
+"""The scoring worker: claims batches of queued comments, scores each batch in one model call
+off the event loop, applies the moderation policy and writes the decisions.
+
+One process = one event loop (asyncpg, Redis) + one scoring thread (the model is CPU-bound and not
+safe for concurrent calls) + one loading thread (retrying a model that failed to load, while the
+fallback keeps scoring). Run as many processes as throughput needs: claims use FOR UPDATE SKIP
+LOCKED, so two workers never take the same job, and a claim is a lease, so a killed worker's jobs
+are taken over once it expires. The batch is whatever is queued, up to the batch size: one comment
+when idle (lowest latency), full batches under a backlog (highest throughput).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import sys
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+
+import asyncpg
+
+from ..db import scoring as scoring_repo
+from ..db import worker_status
+from ..domain.policy import Decision, PolicyConfig, PolicyContext, decide
+from ..services.container import Services
+from ..services.scoring import SCORING_FAILED, Verdict
+from ..settings import Settings
+
+log = logging.getLogger("comments_service.worker")
+
+HEARTBEAT_SECONDS = 5.0
+MAX_MODEL_RETRY_SECONDS = 600.0
+FAILURES_BEFORE_FALLBACK = 3
+
+
+def rss_bytes() -> int | None:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _percentiles(values: deque) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+    return {"p50": at(0.5), "p95": at(0.95), "p99": at(0.99)}
+
+
+def _fallback_scorer(reason: str) -> Any:
+    try:
+        from ..toxicity.fallback import FallbackScorer
+
+        return FallbackScorer(reason)
+    except Exception as exc:  # alt-profanity-check missing: hold everything
+        from ..toxicity import NullScorer
+
+        return NullScorer(f"{reason}; fallback scorer unavailable: {exc!r}")
+
+
+class ScoringWorker:
+    def __init__(self, services: Services, settings: Settings) -> None:
+        self.services = services
+        self.settings = settings
+        self.config = settings.scoring
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
+        self.started_at = datetime.now(timezone.utc)
+        self.scorer: Any = None
+        self.batch_size = settings.toxicity.batch_size
+        self._score_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="score")
+        self._load_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-load")
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._listen: asyncpg.Connection | None = None
+        self._policies: dict[str, tuple[dict, PolicyConfig]] = {}
+        self._failures = 0
+        self.scored = 0
+        self.batches = 0
+        self._batch_ms: deque = deque(maxlen=500)
+        self._decision_ms: deque = deque(maxlen=2000)
+        self._decided_at: deque = deque(maxlen=10_000)
+
+    # ------------------------------------------------------------ lifecycle
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.scorer = await loop.run_in_executor(self._load_thread, self._load)
+        self._announce()
+        retry = asyncio.create_task(self._retry_model()) if self.scorer.is_fallback else None
+        beat = asyncio.create_task(self._heartbeats())
+        try:
+            await self._start_listening()
+            await self._report()
+            await self._loop()
+        finally:
+            for task in (retry, beat):
+                if task is not None:
+                    task.cancel()
+            await self._shutdown()
+
+    def _load(self) -> Any:
+        from ..toxicity import load_scorer
+
+        return load_scorer(self.settings.toxicity)
+
+    def _announce(self) -> None:
+        s = self.scorer
+        if s.is_fallback:
+            line = (f"comments-service worker: toxicity model UNAVAILABLE ({s.fallback_reason}); scoring with the "
+                    f"offline fallback {s.model_id}; "
+                    + ("comments are held for a moderator (fail closed)" if self.settings.toxicity.fail_closed
+                       else "comments are judged with the fallback thresholds (fail open)")
+                    + f"; retrying the model every {self.config.model_retry_seconds:g}s and more")
+            log.warning("scoring with the fallback scorer", extra={"worker": self.id, "model_id": s.model_id,
+                                                                   "reason": s.fallback_reason})
+        else:
+            line = (f"comments-service worker: scoring with the model {s.model_id} ({s.backend}, {s.source}, "
+                    f"loaded in {s.load_seconds:.1f}s, RSS {(rss_bytes() or 0) / 2**20:.0f} MiB)")
+            log.info("scoring with the model", extra={"worker": self.id, "model_id": s.model_id,
+                                                     "backend": s.backend, "source": s.source})
+        print(line, file=sys.stderr, flush=True)
+
+    async def _start_listening(self) -> None:
+        try:
+            self._listen = await asyncpg.connect(self.settings.database.url,
+                                                 server_settings={"application_name": "comments_service_worker"})
+            await self._listen.add_listener(scoring_repo.JOBS_CHANNEL, lambda *_: self._wake.set())
+        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+            # polling still finds every job, only later
+            log.warning("worker cannot LISTEN; polling only", extra={"error": f"{type(exc).__name__}: {exc}"})
+            self._listen = None
+
+    async def _shutdown(self) -> None:
+        if self._listen is not None and not self._listen.is_closed():
+            await self._listen.close()
+        try:
+            async with self.services.pool.acquire() as conn:
+                await worker_status.forget(conn, self.id)
+        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            pass
+        self._score_thread.shutdown(wait=False, cancel_futures=True)
+        self._load_thread.shutdown(wait=False, cancel_futures=True)
+
+    # ------------------------------------------------------------ the loop
+    async def _loop(self) -> None:
+        next_sweep = 0.0
+        while not self._stop.is_set():
+            try:
+                if time.monotonic() >= next_sweep:
+                    await self._sweep()
+                    next_sweep = time.monotonic() + self.config.poll_seconds
+                self._wake.clear()
+                async with self.services.pool.acquire() as conn:
+                    jobs = await scoring_repo.claim(conn, self.id, self.batch_size, self.config.lease_seconds)
+                if jobs:
+                    await self._process(jobs)
+                    continue
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.config.poll_seconds)
+                except asyncio.TimeoutError:
+                    pass
+            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # the database went away: claimed jobs come back when their leases expire
+                log.warning("scoring loop: database error; retrying", extra={"error": f"{type(exc).__name__}: {exc}"})
+                await asyncio.sleep(min(5.0, self.config.poll_seconds * 2))
+
+    async def _sweep(self) -> None:
+        async with self.services.pool.acquire() as conn:
+            released = await scoring_repo.release_expired(conn)
+        if released:
+            log.warning("expired scoring claims released", extra={
+                "count": len(released), "workers": sorted({w for _, w in released if w})})
+            self._wake.set()
+
+    async def _process(self, jobs: list[scoring_repo.Job]) -> None:
+        started = time.perf_counter()
+        ids = [j.comment_id for j in jobs]
+        attempts = {j.comment_id: j.attempts for j in jobs}
+        async with self.services.pool.acquire() as conn:
+            contexts = await scoring_repo.contexts(conn, ids, self.config.recent_rejection_days)
+        # a comment decided by a moderator or deleted meanwhile only closes its job
+        finished = [i for i in ids if i not in contexts or contexts[i].status != "pending_scoring"]
+        todo = [contexts[i] for i in ids if i not in finished]
+        exhausted = [c for c in todo if attempts[c.comment_id] > self.config.max_attempts]
+        to_score = [c for c in todo if attempts[c.comment_id] <= self.config.max_attempts]
+        scorer = self.scorer
+        scores, error = await self._score(scorer, [c.text for c in to_score])
+        fallback = bool(scorer.is_fallback)
+        verdicts = [Verdict(context=c, decision=self._decide(c, s, fallback), model_fallback=fallback)
+                    for c, s in zip(to_score, scores)]
+        verdicts += [Verdict(context=c, decision=Decision(outcome="held", reason=SCORING_FAILED))
+                     for c in exhausted]
+        applied = await self.services.scoring.apply(self.id, scorer.model_id, verdicts, finished=finished,
+                                                    error=error)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self.batches += 1
+        self.scored += len(applied.decided)
+        self._batch_ms.append(elapsed_ms)
+        now = time.monotonic()
+        for c in to_score + exhausted:
+            self._decision_ms.append(c.age_seconds * 1000 + elapsed_ms)
+        self._decided_at.extend([now] * len(applied.decided))
+        log.info("batch decided", extra={"worker": self.id, "size": len(jobs), "ms": round(elapsed_ms, 1),
+                                         "decided": applied.decided, "model_id": scorer.model_id})
+
+    async def _score(self, scorer: Any, texts: list[str]) -> tuple[list[dict[str, float] | None], str | None]:
+        if not texts:
+            return [], None
+        if not scorer.labels:  # NullScorer: nothing can judge the text
+            return [None] * len(texts), None
+        try:
+            scores = await asyncio.get_running_loop().run_in_executor(self._score_thread, scorer.score_batch, texts)
+            self._failures = 0
+            return list(scores), None
+        except Exception as exc:
+            self._failures += 1
+            error = f"{type(exc).__name__}: {exc}"
+            log.error("scoring failed; the batch is decided without scores", exc_info=exc,
+                      extra={"worker": self.id, "model_id": scorer.model_id, "failures": self._failures})
+            if self._failures >= FAILURES_BEFORE_FALLBACK and not scorer.is_fallback:
+                self.scorer = _fallback_scorer(f"model failed {self._failures} times in a row: {error}")
+                self._announce()
+                asyncio.get_running_loop().create_task(self._retry_model())
+            return [None] * len(texts), error
+
+    def _decide(self, c: scoring_repo.ScoringContext, scores: dict[str, float] | None, fallback: bool) -> Decision:
+        ctx = PolicyContext(
+            article_premoderation=c.article_premoderation, user_is_moderator=c.user_role in ("moderator", "admin"),
+            user_trusted=c.user_trusted, user_premoderated=c.user_premoderated,
+            user_recent_rejections=c.recent_rejections, user_published_count=c.published,
+            is_guest=c.user_kind == "guest", model_fallback=fallback)
+        return decide(scores, c.text, ctx, self._policy(c.site_id, c.site_settings))
+
+    def _policy(self, site_id: str, site_settings: dict) -> PolicyConfig:
+        cached = self._policies.get(site_id)
+        if cached is not None and cached[0] == site_settings:
+            return cached[1]
+        try:
+            cfg = PolicyConfig.from_site_settings(site_settings, fail_closed=self.settings.toxicity.fail_closed)
+        except ValueError as exc:
+            log.error("invalid moderation settings; using the defaults", extra={"site": site_id, "error": str(exc)})
+            cfg = PolicyConfig(fail_closed=self.settings.toxicity.fail_closed)
+        self._policies[site_id] = (site_settings, cfg)
+        return cfg
+
+    # ------------------------------------------------------------ model retries and reports
+    async def _retry_model(self) -> None:
+        delay = self.config.model_retry_seconds
+        loop = asyncio.get_running_loop()
+        while self.scorer.is_fallback and not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), delay)
+                return
+            except asyncio.TimeoutError:
+                pass
+            candidate = await loop.run_in_executor(self._load_thread, self._load)
+            if not candidate.is_fallback:
+                self.scorer = candidate
+                self._failures = 0
+                log.warning("toxicity model loaded after retry", extra={"worker": self.id,
+                                                                          "model_id": candidate.model_id})
+                self._announce()
+                await self._report()
+                return
+            self.scorer = candidate  # same fallback, fresh reason
+            delay = min(delay * 2, MAX_MODEL_RETRY_SECONDS)
+            log.warning("toxicity model still unavailable", extra={
+                "worker": self.id, "reason": candidate.fallback_reason, "next_retry_seconds": delay})
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                await self._report()
+            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("worker heartbeat failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+
+    def report(self) -> worker_status.WorkerStatus:
+        cutoff = time.monotonic() - 60
+        per_min = sum(1 for t in self._decided_at if t >= cutoff)
+        model = dict(self.scorer.describe())
+        model.update(rss_bytes=rss_bytes(), batch_size=self.batch_size,
+                     fail_closed=self.settings.toxicity.fail_closed)
+        latency = {f"batch_{k}": v for k, v in _percentiles(self._batch_ms).items()}
+        latency.update({f"decision_{k}": v for k, v in _percentiles(self._decision_ms).items()})
+        return worker_status.WorkerStatus(
+            worker_id=self.id, hostname=socket.gethostname(), pid=os.getpid(), started_at=self.started_at,
+            model=model, is_fallback=bool(self.scorer.is_fallback), jobs_scored=self.scored, batches=self.batches,
+            latency_ms=latency, throughput_per_min=float(per_min))
+
+    async def _report(self) -> None:
+        async with self.services.pool.acquire() as conn:
+            await worker_status.report(conn, self.report())
+
+
+async def run_worker(settings: Settings) -> None:
+    """`comments-service worker`: until SIGTERM/SIGINT, then finish the batch in hand and exit."""
+    import signal
+
+    from ..app import build_services, close_services
+
+    services = await build_services(settings)
+    worker = ScoringWorker(services, settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stop)
+    try:
+        await worker.run()
+    finally:
+        await close_services(services)

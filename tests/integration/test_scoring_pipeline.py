@@ -1,0 +1,163 @@
+"""The scoring pipeline through HTTP: a real `comments-service worker` process with the tiny
+offline detoxify checkpoint decides every comment; the POST answers with the decision."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import article_body, make_site
+from tests.integration.scoring_support import (NO_THRESHOLDS, scoring_app, set_site_policy, start_worker,
+                                               wait_decided, wait_ready)
+
+
+@pytest.fixture(scope="module")
+async def worker(storage, database, tiny_detoxify, tmp_path_factory):
+    from comments_service.db.pool import connect
+
+    checkpoint, config_dir = tiny_detoxify
+    running = start_worker(storage, tmp_path_factory.mktemp("workers"), checkpoint, config_dir)
+    conn = await connect(database)
+    try:
+        yield running, await wait_ready(conn, running)
+    finally:
+        await conn.close()
+        assert running.stop() == 0, running.log()[-3000:]
+
+
+@pytest.fixture(scope="module")
+async def api(storage, database, worker):
+    # generous wait: the machine running the tests is slow and shared; the 300 ms default is
+    # measured in bench/e2e_scoring.py
+    async with scoring_app(storage, COMMENTS_DECISION_WAIT_MS="10000") as client:
+        yield client
+
+
+@pytest.fixture
+async def scored_site(services, db):
+    site = await make_site(services, db)
+    await set_site_policy(db, site.id, NO_THRESHOLDS)
+    return site
+
+
+async def post(api, site, text, sub="reader-1", article="a1", **extra):
+    response = await api.post(f"/api/v1/articles/{article}/comments", params=site.q(),
+                              json=article_body(text, **extra), headers=site.auth(site.sso_token(sub=sub)))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_civil_comment_is_scored_by_the_model_and_published(api, scored_site, db, worker):
+    _, status = worker
+    posted = await post(api, scored_site, "Three civilians were killed in the bombing, officials said.")
+    assert posted["status"] == "published" and posted["comment"]["status"] == "published"
+    assert posted["message"] == "Your comment is published."
+    row = await db.fetchrow("SELECT status_reason, toxicity, toxicity_model FROM comments WHERE id = $1",
+                            posted["comment"]["id"])
+    assert row["status_reason"] == "ok"
+    assert row["toxicity_model"] == status["model"]["model_id"] and row["toxicity_model"].startswith("detoxify-")
+    assert set(row["toxicity"]) >= {"toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack"}
+    thread = (await api.get("/api/v1/articles/a1/comments", params=scored_site.q())).json()
+    assert [c["id"] for c in thread["comments"]] == [posted["comment"]["id"]]
+    assert thread["article"]["comment_count"] == 1
+    counts = (await api.post("/api/v1/counts", params=scored_site.q(), json={"article_ids": ["a1"]})).json()
+    assert counts["counts"] == {"a1": 1}
+
+
+async def test_banned_word_is_rejected_and_never_shown(api, scored_site, db):
+    posted = await post(api, scored_site, "k y s, nobody wants you here")
+    assert posted["status"] == "rejected"
+    assert "community guidelines" in posted["message"]
+    row = await db.fetchrow("SELECT status_reason, decision_detail FROM comments WHERE id = $1",
+                            posted["comment"]["id"])
+    assert row["status_reason"] == "banned_word" and row["decision_detail"] == {"term": "kys"}
+    thread = (await api.get("/api/v1/articles/a1/comments", params=scored_site.q())).json()
+    assert thread["comments"] == [] and thread["article"]["comment_count"] == 0
+
+
+async def test_held_comment_is_shown_to_its_author_only_as_awaiting_moderation(api, scored_site, db):
+    posted = await post(api, scored_site, "What an idiot the minister is.", sub="author")
+    assert posted["status"] == "held"
+    assert "awaiting moderation" in posted["message"]
+    assert await db.fetchval("SELECT status_reason FROM comments WHERE id = $1", posted["comment"]["id"]) \
+        == "suspect_word"
+    as_author = (await api.get("/api/v1/articles/a1/comments", params=scored_site.q(),
+                               headers=scored_site.auth(scored_site.sso_token(sub="author")))).json()
+    assert as_author["comments"] == []
+    assert [(c["id"], c["status"]) for c in as_author["own_pending"]] == [(posted["comment"]["id"], "held")]
+    as_other = (await api.get("/api/v1/articles/a1/comments", params=scored_site.q(),
+                              headers=scored_site.auth(scored_site.sso_token(sub="other")))).json()
+    assert as_other["comments"] == [] and as_other["own_pending"] == []
+
+
+async def test_premoderated_article_holds_and_trusted_user_publishes(api, scored_site, db):
+    first = await post(api, scored_site, "First!", article="pre")
+    assert first["status"] == "published"
+    await db.execute("UPDATE articles SET premoderation = true WHERE site_id = $1 AND external_id = 'pre'",
+                     scored_site.id)
+    held = await post(api, scored_site, "A perfectly civil remark.", article="pre")
+    assert held["status"] == "held"
+    assert await db.fetchval("SELECT status_reason FROM comments WHERE id = $1", held["comment"]["id"]) \
+        == "premoderation"
+    # a trusted user's suspect wording publishes on an ordinary article
+    await post(api, scored_site, "hello", sub="trusted")
+    await db.execute("UPDATE users SET trusted = true WHERE site_id = $1 AND external_id = 'trusted'",
+                     scored_site.id)
+    trusted = await post(api, scored_site, "Shut up, the idiot figures are wrong.", sub="trusted")
+    assert trusted["status"] == "published"
+    assert await db.fetchval("SELECT status_reason FROM comments WHERE id = $1", trusted["comment"]["id"]) \
+        == "trusted_user"
+
+
+async def test_recent_rejections_hold_the_next_comment(api, scored_site, db):
+    for _ in range(2):
+        assert (await post(api, scored_site, "kys", sub="troll"))["status"] == "rejected"
+    after = await post(api, scored_site, "A calm and civil comment this time.", sub="troll")
+    assert after["status"] == "held"
+    assert await db.fetchval("SELECT status_reason FROM comments WHERE id = $1", after["comment"]["id"]) \
+        == "user_recent_rejections"
+
+
+async def test_reply_published_by_the_worker_counts_on_its_parent(api, scored_site, db):
+    parent = await post(api, scored_site, "Parent comment.", article="r")
+    reply = await post(api, scored_site, "A civil reply.", article="r", parent_id=parent["comment"]["id"])
+    assert reply["status"] == "published"
+    thread = (await api.get("/api/v1/articles/r/comments", params=scored_site.q())).json()
+    assert thread["comments"][0]["reply_count"] == 1
+    assert [r["id"] for r in thread["comments"][0]["replies"]] == [reply["comment"]["id"]]
+    assert thread["article"]["comment_count"] == 2
+
+
+async def test_without_waiting_the_post_answers_pending_and_the_decision_follows(storage, scored_site, db, worker):
+    async with scoring_app(storage, COMMENTS_DECISION_WAIT_MS="0") as quick:
+        posted = await post(quick, scored_site, "Is the bridge open to cyclists yet?", article="q")
+        assert posted["status"] == "pending_scoring"
+        assert posted["message"] == "Your comment was received and is being checked."
+        statuses = await wait_decided(db, [posted["comment"]["id"]], timeout=60)
+        assert statuses == {posted["comment"]["id"]: "published"}
+        thread = (await quick.get("/api/v1/articles/q/comments", params=scored_site.q())).json()
+        assert [c["id"] for c in thread["comments"]] == [posted["comment"]["id"]]
+
+
+async def test_queue_and_model_status_for_diagnostics(api, scored_site, worker, settings):
+    from comments_service.db.pool import create_pool
+    from comments_service.services.scoring import ScoringService
+
+    _, status = worker
+    await post(api, scored_site, "Something to score.", article="diag")
+    # the app's pool belongs to the test client's event loop: read through a pool of our own
+    pool = await create_pool(settings.database, settings.database.url)
+    try:
+        report = await ScoringService(pool, None, settings).status()
+    finally:
+        await pool.close()
+    assert report.model.state == "model"
+    assert report.model.model_ids == [status["model"]["model_id"]]
+    assert report.queue.queued == 0 and report.queue.scored_last_5m >= 1
+    mine = [w for w in report.workers if w["worker_id"] == status["worker_id"]]
+    assert mine and mine[0]["model"]["rss_bytes"] > 50 * 2**20 and mine[0]["is_fallback"] is False
+
+
+async def test_scoring_off_publishes_directly(client, site):
+    response = await client.post("/api/v1/articles/off/comments", params=site.q(),
+                                 json=article_body("Unscored."), headers=site.auth(site.sso_token()))
+    assert response.json()["status"] == "published"
