@@ -38,6 +38,21 @@ async def count_js() -> Response:
     return _asset(_WIDGET / "count.js")
 
 
+@get("/moderation", include_in_schema=False)
+async def moderation_page() -> Response:
+    return _asset(_WIDGET / "moderation.html", max_age=0)
+
+
+@get("/moderation.js", include_in_schema=False)
+async def moderation_js() -> Response:
+    return _asset(_WIDGET / "moderation.js", max_age=60)
+
+
+@get("/moderation.css", include_in_schema=False)
+async def moderation_css() -> Response:
+    return _asset(_WIDGET / "moderation.css", max_age=60)
+
+
 @get("/demo", include_in_schema=False)
 async def demo_page() -> Response:
     return _asset(_DEMO / "article.html", max_age=0)
@@ -48,4 +63,4 @@ async def index() -> Response:
     return Response(content=b"", status_code=302, headers={"Location": "/demo"})
 
 
-PAGE_ROUTES = [embed_js, embed_css, count_js, demo_page, index]
+PAGE_ROUTES = [embed_js, embed_css, count_js, moderation_page, moderation_js, moderation_css, demo_page, index]

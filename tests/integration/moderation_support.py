@@ -45,6 +45,9 @@ async def seed_comment(services, db: asyncpg.Connection, site_id: str, *, articl
     if created_at is not None:
         await db.execute("UPDATE comments SET created_at = $2 WHERE id = $1", row.id, created_at)
     if status == "published":
-        # counters only: the app's Redis client lives on the app's loop, and tests seed before reading
-        await services.comments.on_published(db, row)
+        # the counters a publication moves (CommentService.on_published); tests seed before reading,
+        # so no cached page needs retiring
+        await article_repo.adjust_count(db, row.article_id, 1)
+        if parent is not None:
+            await comment_repo.adjust_reply_count(db, parent.id, 1)
     return await comment_repo.get(db, row.id)

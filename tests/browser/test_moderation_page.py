@@ -1,0 +1,109 @@
+"""The moderator page in headless Chromium against a real service process: sign in with a
+CLI-created token, clear a queue of seeded comments by keyboard, then check the database and the
+public thread."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+
+from comments_service.db.pool import connect
+from tests.browser.conftest import REPO
+from tests.integration.moderation_support import reader, seed_comment
+
+pytestmark = pytest.mark.browser
+
+
+def in_db(server, work):
+    async def run():
+        conn = await connect(server.database_url)
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(run())).result()
+
+
+def cli_token(server, site_id: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "comments_service.cli", "token", "create", "--role", "moderator",
+                           "--site", site_id, "--name", "browser-test"], cwd=REPO, env=server.env,
+                          capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout.strip()
+
+
+def test_moderator_clears_the_queue_by_keyboard(live_server, context):
+    server = live_server
+    site_id = server.create_site("http://news.test")
+    base = datetime.now(timezone.utc) - timedelta(hours=1)
+
+    async def seed(conn):
+        author = await reader(conn, site_id, name="Commenter")
+        shown = await seed_comment(None, conn, site_id, article="art-mod", status="published", reason=None,
+                                   body="Already published", created_at=base)
+        held = [await seed_comment(None, conn, site_id, article="art-mod", author_id=author, body=f"Held {i}",
+                                   scores={"toxicity": 0.6 + i / 100}, created_at=base + timedelta(minutes=1 + i))
+                for i in range(4)]
+        return shown.id, [h.id for h in held]
+
+    shown, (c1, c2, c3, c4) = in_db(server, seed)
+    token = cli_token(server, site_id)
+
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.url + "/moderation")
+    page.fill("#login-token", token)
+    page.fill("#login-site", site_id)
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("#queue li.item")
+    assert page.locator("#queue li.item").count() == 4
+    page.wait_for_function("document.getElementById('count-held').textContent === '4'")
+    first = page.locator("#queue li.item").first
+    assert "Held 0" in first.inner_text() and "Model score above the hold threshold" in first.inner_text()
+
+    # the token survives a reload of the tab (sessionStorage), not the tab itself
+    page.reload()
+    page.wait_for_selector("#queue li.item")
+    assert page.locator("#login").is_hidden()
+
+    def wait_status(text: str) -> None:
+        page.wait_for_function("t => document.getElementById('status').textContent.includes(t)", arg=text)
+
+    page.keyboard.press("a")                      # approve c1
+    wait_status(f"Approved #{c1}")
+    page.keyboard.press("r")                      # reject c2 ...
+    wait_status(f"Rejected #{c2}")
+    page.wait_for_selector("#undo:not([hidden])")
+    page.keyboard.press("u")                      # ... and take it back
+    wait_status(f"Undone #{c2}")
+    assert page.locator("#queue li.item").count() == 3
+    for key in ("j", "x", "k", "x"):              # select c3 and c2
+        page.keyboard.press(key)
+    assert page.locator("#queue li.item.selected").count() == 2
+    page.keyboard.press("Shift+R")                # reject the selection
+    wait_status("2 rejected")
+    page.keyboard.press("a")                      # approve c4
+    wait_status(f"Approved #{c4}")
+    page.wait_for_selector("#empty:not([hidden])")
+    page.wait_for_function("document.getElementById('count-held').textContent === '0'")
+    assert errors == []
+
+    async def outcome(conn):
+        rows = await conn.fetch("SELECT id, status FROM comments WHERE id = ANY($1::bigint[])", [c1, c2, c3, c4])
+        audit = await conn.fetch("SELECT action FROM moderation_actions WHERE comment_id = $1 ORDER BY id", c2)
+        return {r["id"]: r["status"] for r in rows}, [a["action"] for a in audit]
+
+    statuses, c2_audit = in_db(server, outcome)
+    assert statuses == {c1: "published", c2: "rejected", c3: "rejected", c4: "published"}
+    assert c2_audit == ["reject", "undo", "reject"]
+    thread = httpx.get(f"{server.url}/api/v1/articles/art-mod/comments", params={"site": site_id}, timeout=10)
+    assert [c["id"] for c in thread.json()["comments"]] == [shown, c1, c4]
+    assert thread.json()["article"]["comment_count"] == 3
