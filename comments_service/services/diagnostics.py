@@ -60,6 +60,8 @@ class ScoringInfo(msgspec.Struct, kw_only=True):
     throughput_per_min: float
     jobs_scored: int
     latency_ms: dict[str, float]
+    # the scoring_jobs queue as the pipeline reports it (claims, expired leases, retries, recent latency)
+    jobs: dict | None = None
     note: str | None = None
 
 
@@ -159,6 +161,9 @@ async def diagnostics(services: Services, monitor: HealthMonitor) -> Diagnostics
                               oldest_pending_seconds=_round(depths["pending_scoring"].oldest_seconds),
                               oldest_held_seconds=_round(depths["held"].oldest_seconds))
             scoring, model = _scoring(state, notes)
+            pipeline = getattr(services, "scoring", None)
+            if pipeline is not None and hasattr(pipeline, "status"):
+                scoring.jobs = msgspec.to_builtins((await pipeline.status()).queue)
     stats = services.cache.stats
     looked_up = stats.hits + stats.misses
     recent = ERROR_RECORD.recent()

@@ -25,6 +25,7 @@ from .. import __version__
 from ..db import articles as article_repo
 from ..db import observability as obs
 from ..db import problem_reports as report_repo
+from ..db import users as user_repo
 from ..domain.policy import BANNED_WORD, SUSPECT_WORD, TOXICITY_HOLD, TOXICITY_REJECT
 from ..errors import CATALOGUE, DomainError
 from ..identity import Identity, is_guest_token, verify_sso_token
@@ -377,7 +378,7 @@ class Troubleshooter:
             except DomainError:
                 identity = None  # an expired sign-in is likely the very problem being reported
         await self.services.limiter.check("troubleshoot", user=CommentService._subject(identity), ip=q.ip)
-        user_id = await self.services.comments.user_id_of(identity) if identity else None
+        user_id = await self._reporter_id(identity) if identity else None
         result = await self.run(q)
         stored = msgspec.to_builtins(result)
         async with self.services.pool.acquire() as conn:
@@ -392,6 +393,15 @@ class Troubleshooter:
                 except asyncpg.UniqueViolationError:
                     continue
         raise RuntimeError("could not allocate a problem report reference")
+
+
+    async def _reporter_id(self, identity: Identity) -> int | None:
+        """A signed-in reporter who never commented gets their user row now, so moderators see who wrote."""
+        if identity.kind == "guest":
+            return identity.user_id
+        async with self.services.pool.acquire() as conn:
+            return await user_repo.ensure_sso_user(conn, identity.site_id, identity.external_id, identity.name,
+                                                   identity.email, identity.role)
 
 
 def new_reference() -> str:

@@ -1,0 +1,92 @@
+"""GET /metrics: Prometheus text, per route template, cache and limit counters, queue depth, and the
+worker-facing functions aggregated across processes through PROMETHEUS_MULTIPROC_DIR."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+from tests.conftest import article_body
+from tests.integration.ops_support import other_app
+
+
+def sample(text: str, name: str, **labels: str) -> float | None:
+    for line in text.splitlines():
+        if not line.startswith(name):
+            continue
+        m = re.match(r"^([a-z_]+)(?:\{(.*)\})? (\S+)$", line)
+        if not m or m[1] != name:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', m[2] or ""))
+        if all(found.get(k) == v for k, v in labels.items()):
+            return float(m[3])
+    return None
+
+
+async def test_metrics_by_route_template_cache_and_queue(client, site):
+    article = "metrics-article-8812"
+    before = (await client.get("/metrics")).text
+    hits_before = sample(before, "comments_cache_hits_total") or 0.0
+    for _ in range(3):
+        assert (await client.get(f"/api/v1/articles/{article}/comments", params=site.q())).status_code == 200
+    r = await client.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    text = r.text
+    route = "/api/v1/articles/{article_id}/comments"
+    assert sample(text, "comments_http_requests_total", method="GET", route=route, status="200") >= 3
+    assert sample(text, "comments_http_request_duration_seconds_count", method="GET", route=route) >= 3
+    assert article not in text  # raw paths never become labels
+    assert sample(text, "comments_cache_hits_total") >= hits_before + 2
+    assert sample(text, "comments_cache_misses_total") >= 1
+    assert sample(text, "comments_queue_depth", status="pending_scoring") is not None
+    assert sample(text, "comments_queue_depth", status="held") is not None
+
+
+async def test_error_codes_and_rate_limit_rejections_are_counted(storage, site, database):
+    async with other_app(storage, COMMENTS_RATE_LIMITS="post.user=600:1,post.ip=0:1") as limited:
+        token = site.sso_token(sub="metrics-fast")
+        before = (await limited.get("/metrics")).text
+        rejected_before = sample(before, "comments_rate_limit_rejections_total", action="post") or 0.0
+        codes_before = sample(before, "comments_errors_total", code="rate_limited") or 0.0
+        for expected in (201, 429):
+            r = await limited.post("/api/v1/articles/m-art/comments", params=site.q(), headers=site.auth(token),
+                                   json=article_body("fast"))
+            assert r.status_code == expected
+        text = (await limited.get("/metrics")).text
+        assert sample(text, "comments_rate_limit_rejections_total", action="post") == rejected_before + 1
+        assert sample(text, "comments_errors_total", code="rate_limited") == codes_before + 1
+
+
+def test_worker_functions_aggregate_across_processes(tmp_path):
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+
+    def run(code: str) -> str:
+        done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True,
+                              timeout=60, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("""
+        from comments_service import metrics
+        metrics.observe_scoring_batch(size=8, seconds=0.2)
+        metrics.observe_decision("held", "toxicity_hold", waited_seconds=1.5)
+    """)
+    run("""
+        from comments_service import metrics
+        metrics.observe_scoring_batch(size=4, seconds=0.1)
+        metrics.observe_decision("published", "ok", waited_seconds=0.3)
+        metrics.observe_decision("published", "ok")
+    """)
+    text = run("""
+        import sys
+        from comments_service import metrics
+        sys.stdout.write(metrics.render().decode())
+    """)
+    assert sample(text, "comments_scoring_batch_size_count") == 2
+    assert sample(text, "comments_scoring_batch_size_sum") == 12
+    assert sample(text, "comments_decisions_total", outcome="published", reason="ok") == 2
+    assert sample(text, "comments_decisions_total", outcome="held", reason="toxicity_hold") == 1
+    assert sample(text, "comments_scoring_wait_seconds_count") == 2
