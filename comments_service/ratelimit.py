@@ -68,7 +68,8 @@ class RateLimiter:
                 stored = await self.gate.call(lambda: self.gate.client.get(key))
                 if stored is not None:
                     now_ms = time.time() * 1000
-                    allow_at = float(stored) - limit.per_seconds * 1000 * limit.burst
+                    # the next request would be admitted once its own arrival fits in the burst
+                    allow_at = float(stored) + limit.per_seconds * 1000 * (1 - limit.burst)
                     worst = max(worst, (allow_at - now_ms) / 1000)
         return max(0.0, worst)
 

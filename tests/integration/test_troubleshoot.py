@@ -139,9 +139,6 @@ async def test_banned_reader(client, site, db):
     assert "secret moderator note" not in r.text
 
 
-@pytest.mark.xfail(strict=True, reason="RateLimiter.retry_after (ratelimit.py, not this module's) computes the "
-                                       "allowed-at time one interval early, so it always answers 0 for a "
-                                       "subject that is out of allowance; reported to the lead with the fix")
 async def test_rate_limited_reader_is_told_when_to_retry(client, site, storage):
     from tests.integration.ops_support import other_app
 
