@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from html.parser import HTMLParser
 
@@ -29,8 +28,10 @@ class _Collector(HTMLParser):
             if name.startswith("on"):
                 self.problems.append(f"event handler {name}")
             if name in _URL_ATTRS:
-                # as the URL parser does: drop tabs/newlines anywhere, C0 controls and spaces at the ends
-                cleaned = re.sub(r"[\t\n\r]", "", html.unescape(value)).strip(_C0_AND_SPACE)
+                # as the URL parser does: drop tabs/newlines anywhere, C0 controls and spaces at the ends.
+                # HTMLParser has already decoded character references in attribute values (as a browser
+                # does, once); decoding again would flag harmless relative URLs such as "&#106;avascript:".
+                cleaned = re.sub(r"[\t\n\r]", "", value).strip(_C0_AND_SPACE)
                 scheme = _SCHEME.match(cleaned)
                 if scheme and scheme.group(1).lower() not in _SAFE_SCHEMES:
                     self.problems.append(f"{name}={value!r}")
