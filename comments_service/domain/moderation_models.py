@@ -77,6 +77,7 @@ class QueuePage(Base):
 class QueueCounts(Base):
     held: int
     reported: int
+    cap: int  # counts stop here: "cap" means "cap or more"
 
 
 class DecisionResult(Base):

@@ -154,7 +154,7 @@ class ModerationService:
         threshold = rules.report_threshold(await self._site_settings(scope))
         async with self.pool.acquire() as conn:
             row = await mod_repo.count_waiting(conn, scope, threshold)
-        return QueueCounts(held=row["held"], reported=row["reported"])
+        return QueueCounts(held=row["held"], reported=row["reported"], cap=mod_repo.COUNT_CAP)
 
     @staticmethod
     def reason_codes() -> ReasonCodes:

@@ -306,8 +306,9 @@
   function refreshCounts() {
     if (!session) return;
     call("GET", "/counts").then(function (c) {
-      $("count-held").textContent = c.held;
-      $("count-reported").textContent = c.reported;
+      var show = function (n) { return n >= c.cap ? c.cap + "+" : String(n); };
+      $("count-held").textContent = show(c.held);
+      $("count-reported").textContent = show(c.reported);
     }).catch(function () { /* the next poll tries again */ });
   }
 
