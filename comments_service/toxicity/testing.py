@@ -10,9 +10,9 @@ The config directory holds ``config.json`` (num_labels 6) and the tokenizer file
 
 * :func:`build_tiny_checkpoint` — a tiny BERT (hidden 32, 2 layers) with a WordPiece vocabulary
   trained with the ``tokenizers`` library on generated sentences. Loads and predicts in about a
-  second. With ``spread=True`` its classifier is rescaled so that scores spread across 0..1 over
-  varied comments (a random model's scores all sit near 0.5, which proves nothing when comparing
-  runtimes).
+  second. With ``spread=True`` it is first trained for a few seconds towards made-up soft
+  targets, so that its scores spread across 0..1 over varied comments (a random model's scores
+  all sit near 0.5, which proves nothing when comparing runtimes).
 * :func:`build_random_checkpoint` — random weights with the real architectures' dimensions
   (``bert-base`` for *original*, ``albert-base-v2`` for *original-small*) for benchmarks.
 * :func:`sample_comments` — a deterministic, varied set of comments (civil, news vocabulary,
@@ -77,8 +77,15 @@ def sample_comments(n: int = 240, seed: int = 7) -> list[str]:
     base = _CIVIL + _ABUSE
     while len(out) < n:
         kind = len(out) % 8
-        if kind < 3:
+        if kind == 0:
             out.append(rng.choice(base))
+        elif kind == 1:
+            opener = rng.choice(["Honestly, ", "Well ", "So ", "Sorry but ", "LOL ", "", "Yes. "])
+            out.append(opener + rng.choice(base) + rng.choice(["", " Really.", "!!", " Sad.", " :)"]))
+        elif kind == 2:
+            words = rng.choice(base).split()
+            words[rng.randrange(len(words))] = rng.choice(_WORDS)
+            out.append(" ".join(words))
         elif kind == 3:
             a, b = rng.sample(base, 2)
             out.append(f"{a} {b}")
@@ -104,23 +111,33 @@ def _corpus() -> list[str]:
     return lines
 
 
-def _write_tokenizer(config_dir: Path, vocab_size: int) -> None:
+def _write_tokenizer(config_dir: Path, vocab_size: int, vocab_file: str | Path | None = None) -> int:
+    """Write a BertTokenizer folder (vocab.txt, tokenizer.json, tokenizer_config.json) and return
+    its vocabulary size: a WordPiece vocabulary trained here, or ``vocab_file`` if given."""
+    import shutil
+
     from tokenizers import BertWordPieceTokenizer
     from transformers import BertTokenizer
 
-    trainer_tok = BertWordPieceTokenizer(lowercase=True)
-    trainer_tok.train_from_iterator(
-        _corpus(),
-        vocab_size=vocab_size,
-        min_frequency=1,
-        special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
-        limit_alphabet=200,
-    )
     config_dir.mkdir(parents=True, exist_ok=True)
-    trainer_tok.save_model(str(config_dir))  # vocab.txt
-    tok = BertTokenizer(vocab_file=str(config_dir / "vocab.txt"), do_lower_case=True, model_max_length=512)
+    if vocab_file is not None:
+        shutil.copyfile(vocab_file, config_dir / "vocab.txt")
+    else:
+        trainer_tok = BertWordPieceTokenizer(lowercase=True)
+        trainer_tok.train_from_iterator(
+            _corpus(),
+            vocab_size=vocab_size,
+            min_frequency=1,
+            special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
+            limit_alphabet=200,
+        )
+        trainer_tok.save_model(str(config_dir))  # vocab.txt
+    tok = BertTokenizer.from_pretrained(str(config_dir), do_lower_case=True, model_max_length=512)
+    if len(tok.get_vocab()) < 100:  # a silently empty vocabulary would make every token [UNK]
+        raise RuntimeError(f"tokenizer in {config_dir} has only {len(tok.get_vocab())} tokens")
     tok.save_pretrained(str(config_dir))
     _ensure_max_length(config_dir)
+    return len(tok.get_vocab())
 
 
 def _ensure_max_length(config_dir: Path, max_length: int = 512) -> None:
@@ -168,8 +185,7 @@ def build_tiny_checkpoint(
 
     directory = Path(directory)
     config_dir = directory / "config"
-    _write_tokenizer(config_dir, vocab_size=1000)
-    vocab_size = sum(1 for _ in (config_dir / "vocab.txt").open())
+    vocab_size = _write_tokenizer(config_dir, vocab_size=1000)
     config = BertConfig(
         vocab_size=vocab_size,
         hidden_size=hidden_size,
@@ -178,33 +194,48 @@ def build_tiny_checkpoint(
         intermediate_size=hidden_size * 2,
         max_position_embeddings=512,
         num_labels=len(ORIGINAL_CLASSES),
-        initializer_range=0.2 if spread else 0.02,
     )
     config.save_pretrained(str(config_dir))
     torch.manual_seed(seed)
     model = BertForSequenceClassification(config).eval()
     if spread:
-        _spread_classifier(model, BertTokenizer.from_pretrained(str(config_dir)), seed)
+        _train_to_spread(model, BertTokenizer.from_pretrained(str(config_dir)), seed)
     state_dict = {k: v.clone() for k, v in model.state_dict().items()}
     ckpt = directory / "tiny.ckpt"
     _save_checkpoint(ckpt, "BertForSequenceClassification", "BertTokenizer", "bert-base-uncased", state_dict)
     return ckpt, config_dir
 
 
-def _spread_classifier(model: Any, tokenizer: Any, seed: int) -> None:
-    """Rescale the classifier so each label's logits have mean ``offset`` and std ~2.2 over a
-    varied set of comments: sigmoid scores then cover most of 0..1."""
+def _train_to_spread(model: Any, tokenizer: Any, seed: int, steps: int = 200) -> None:
+    """Train briefly towards soft targets made from random per-token weights, so scores spread
+    across 0..1 and depend on the text the way a trained model's do. (Rescaling a random
+    model's classifier instead makes scores spread but also amplifies quantisation noise far
+    beyond what a trained model shows, so runtime comparisons on it would prove nothing.)"""
     import torch
+    import torch.nn.functional as F
 
-    texts = sample_comments(300, seed=seed + 100)
-    with torch.no_grad():
-        enc = tokenizer(texts, return_tensors="pt", truncation=True, padding=True)
-        logits = model(**enc).logits
-        mean, std = logits.mean(0), logits.std(0).clamp_min(1e-6)
-        scale = 2.2 / std
-        offsets = torch.tensor([0.0, -1.0, 0.5, -0.5, 1.0, -1.5])[: logits.shape[1]]
-        model.classifier.weight.mul_(scale[:, None])
-        model.classifier.bias.copy_((model.classifier.bias - mean) * scale + offsets)
+    gen = torch.Generator().manual_seed(seed)
+    rng = random.Random(seed)
+    texts = sample_comments(600, seed=seed + 1000)
+    enc = tokenizer(texts, add_special_tokens=False, truncation=True, max_length=48)["input_ids"]
+    n_labels = model.config.num_labels
+    weights = torch.randn(len(tokenizer.get_vocab()), n_labels, generator=gen) * 3.5
+    # most comments score low on the rarer labels, as with a real model
+    offsets = torch.tensor([-1.0, -3.5, -2.0, -3.5, -1.5, -3.5][:n_labels] + [-1.0] * max(0, n_labels - 6))
+    targets = torch.stack([
+        torch.sigmoid(weights[ids].sum(0) / max(len(ids), 1) ** 0.5 + offsets) if ids
+        else torch.sigmoid(offsets) for ids in enc])
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    model.train()
+    for _ in range(steps):
+        idx = [rng.randrange(len(texts)) for _ in range(32)]
+        batch = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,
+                          truncation=True, max_length=48)
+        loss = F.binary_cross_entropy_with_logits(model(**batch).logits, targets[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
 
 
 ARCHITECTURES = {

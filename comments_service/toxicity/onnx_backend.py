@@ -1,0 +1,275 @@
+"""The ONNX Runtime int8 backend: the detoxify checkpoint, exported once, quantised, cached.
+
+Build (first start for a checkpoint, needs torch): the checkpoint is loaded by detoxify's own
+loading code (``detoxify_backend.load_detoxify_model``), exported with torch's TorchScript ONNX
+exporter (opset 17, dynamic batch and sequence axes), passed through onnxruntime's transformer
+optimizer (fuses attention; without it ALBERT's shared layers quantise to almost nothing) and
+dynamically quantised to int8 (``DefaultTensorType=FLOAT`` so shape-less optimizer outputs
+quantise). The tokenizer is saved as ``tokenizer.json`` beside it. Everything lands in
+``<cache_dir>/<variant>-<key>/`` where key hashes the checkpoint file, the config dir and the
+export recipe; it is written to a temporary folder and renamed into place, so concurrent workers
+never see half an export.
+
+Serving (every later start): only numpy, tokenizers and onnxruntime are imported (no torch): the
+same tokenizer, truncation to 512 tokens, padding to the longest comment of the batch, sigmoid
+per label, the same labels as detoxify. Long comments are split into windows like the detoxify
+backend does.
+
+Failure anywhere raises; ``load_scorer`` then uses the detoxify backend and says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from .base import (MAX_TOKENS, ModelUnavailable, describe, dir_sha256, file_sha256,
+                   merge_windows, plan_windows)
+from .config import ToxicitySettings
+
+log = logging.getLogger(__name__)
+
+EXPORT_RECIPE = "torchscript-opset17+ort-optimizer+dynamic-int8/v1"
+MODEL_FILE = "model.int8.onnx"
+META_FILE = "meta.json"
+
+
+def _cached_sha256(path: Path, cache_dir: Path) -> str:
+    """sha256 of a (large) checkpoint, remembered by path, size and mtime in the cache dir."""
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    index = cache_dir / "checkpoint-hashes.json"
+    try:
+        known = json.loads(index.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if key in known:
+        return known[key]
+    digest = file_sha256(path)
+    known[key] = digest
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = index.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known))
+        os.replace(tmp, index)
+    except OSError:
+        pass
+    return digest
+
+
+def _checkpoint_path(settings: ToxicitySettings) -> Path | None:
+    if settings.checkpoint:
+        return Path(settings.checkpoint)
+    import torch
+    from detoxify.detoxify import MODEL_URLS
+
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / MODEL_URLS[settings.variant].rsplit("/", 1)[-1]
+    return cached if cached.is_file() else None
+
+
+def export_key(checkpoint_sha: str, config_dir: str | None) -> str:
+    digest = hashlib.sha256()
+    digest.update(checkpoint_sha.encode())
+    digest.update((dir_sha256(config_dir) if config_dir else "hub").encode())
+    digest.update(EXPORT_RECIPE.encode())
+    return digest.hexdigest()
+
+
+def build_onnx_int8(settings: ToxicitySettings, target: Path, detox: Any | None = None) -> dict[str, Any]:
+    """Export, optimise, quantise the configured checkpoint into ``target`` (created here).
+    Returns the meta dict. Needs torch, detoxify, onnx and onnxruntime."""
+    import onnx
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from .detoxify_backend import load_detoxify_model
+
+    t0 = time.perf_counter()
+    if detox is None:
+        detox, _facts = load_detoxify_model(settings)
+    model, tokenizer = detox.model.eval(), detox.tokenizer
+    config = model.config
+    input_names = [n for n in ("input_ids", "attention_mask", "token_type_ids")
+                   if n in tokenizer.model_input_names]
+
+    class Logits(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *args: Any) -> Any:
+            return self.inner(**dict(zip(input_names, args))).logits
+
+    sample = tokenizer(["a sample comment to trace", "short"], return_tensors="pt", padding=True)
+    args = tuple(sample[n] for n in input_names)
+    axes = {n: {0: "batch", 1: "sequence"} for n in input_names}
+    axes["logits"] = {0: "batch"}
+    work = Path(tempfile.mkdtemp(prefix="export-", dir=target.parent))
+    try:
+        fp32 = work / "model.fp32.onnx"
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer chatter about constant-folded shapes
+            torch.onnx.export(Logits(model), args, str(fp32), input_names=input_names,
+                              output_names=["logits"], dynamic_axes=axes, opset_version=17,
+                              do_constant_folding=True, dynamo=False)
+        t_export = time.perf_counter() - t0
+        to_quantise = fp32
+        optimized = False
+        try:
+            from onnxruntime.transformers.optimizer import optimize_model
+
+            opt = optimize_model(str(fp32), model_type="bert",
+                                 num_heads=int(config.num_attention_heads),
+                                 hidden_size=int(config.hidden_size))
+            opt_path = work / "model.opt.onnx"
+            opt.save_model_to_file(str(opt_path))
+            to_quantise, optimized = opt_path, True
+        except Exception as exc:  # the plain export still quantises (less well for ALBERT)
+            log.warning("onnxruntime transformer optimizer failed, quantising the plain export: %r", exc)
+        target.mkdir(parents=True)
+        quantize_dynamic(str(to_quantise), str(target / MODEL_FILE), weight_type=QuantType.QInt8,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    tokenizer.backend_tokenizer.save(str(target / "tokenizer.json"))
+    meta = {
+        "recipe": EXPORT_RECIPE,
+        "labels": list(detox.class_names),
+        "input_names": input_names,
+        "max_length": int(min(MAX_TOKENS, tokenizer.model_max_length)),
+        "pad_id": int(tokenizer.pad_token_id or 0),
+        "pad_token": str(tokenizer.pad_token),
+        "pad_type_id": int(getattr(tokenizer, "pad_token_type_id", 0) or 0),
+        "optimized": optimized,
+        "export_seconds": round(t_export, 2),
+        "build_seconds": round(time.perf_counter() - t0, 2),
+        "versions": {"torch": str(torch.__version__), "onnx": onnx.__version__},
+    }
+    (target / META_FILE).write_text(json.dumps(meta, indent=2))
+    return meta
+
+
+class OnnxScorer:
+    """Scores with onnxruntime (CPU) on the int8 export of the configured checkpoint."""
+
+    backend = "onnx"
+    is_fallback = False
+    fallback_reason: str | None = None
+
+    def __init__(self, settings: ToxicitySettings) -> None:
+        import numpy as np
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        start = time.perf_counter()
+        self.settings = settings
+        self.variant = settings.variant
+        cache_dir = Path(settings.cache_dir).expanduser()
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        ckpt = _checkpoint_path(settings)
+        detox = None
+        if ckpt is None:  # not downloaded yet: let detoxify fetch it, then export
+            from .detoxify_backend import load_detoxify_model
+
+            detox, _ = load_detoxify_model(settings)
+            ckpt = _checkpoint_path(settings)
+            if ckpt is None:
+                raise ModelUnavailable("detoxify loaded but its checkpoint file was not found to hash")
+        if not ckpt.is_file():
+            raise ModelUnavailable(f"checkpoint file not found: {ckpt}")
+        if settings.config_dir and not (Path(settings.config_dir) / "config.json").is_file():
+            raise ModelUnavailable(f"config dir has no config.json: {settings.config_dir}")
+        self.checkpoint = str(ckpt)
+        self.checkpoint_sha256 = _cached_sha256(ckpt, cache_dir)
+        key = export_key(self.checkpoint_sha256, settings.config_dir)
+        self.export_dir = cache_dir / f"{settings.variant}-{key[:16]}"
+        if (self.export_dir / META_FILE).is_file():
+            self.source = "onnx-cache"
+        else:
+            self.source = "onnx-export"
+            staging = cache_dir / f".build-{key[:16]}-{os.getpid()}"
+            shutil.rmtree(staging, ignore_errors=True)
+            try:
+                build_onnx_int8(settings, staging, detox)
+                try:
+                    os.replace(staging, self.export_dir)
+                except OSError:  # another worker finished first: use its export
+                    if not (self.export_dir / META_FILE).is_file():
+                        raise
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            log.info("exported %s to %s", ckpt, self.export_dir)
+        meta = json.loads((self.export_dir / META_FILE).read_text())
+        self.meta = meta
+        self.labels = tuple(meta["labels"])
+        self.input_names = list(meta["input_names"])
+        self.max_length = int(meta["max_length"])
+
+        self._tok = Tokenizer.from_file(str(self.export_dir / "tokenizer.json"))
+        self._tok.enable_truncation(max_length=self.max_length)
+        self._tok.enable_padding(pad_id=meta["pad_id"], pad_token=meta["pad_token"],
+                                 pad_type_id=meta["pad_type_id"])
+        self._plain = Tokenizer.from_file(str(self.export_dir / "tokenizer.json"))
+        self._plain.no_truncation()
+        self._plain.no_padding()
+
+        opts = ort.SessionOptions()
+        if settings.threads > 0:
+            opts.intra_op_num_threads = settings.threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(str(self.export_dir / MODEL_FILE), sess_options=opts,
+                                             providers=["CPUExecutionProvider"])
+        self._np = np
+        self.model_id = f"onnx-int8-detoxify-{self.variant}@{self.checkpoint_sha256[:12]}"
+        self.versions = {"onnxruntime": ort.__version__, **meta.get("versions", {})}
+        self.load_seconds = time.perf_counter() - start
+
+    def _offsets(self, texts: list[str]) -> list[list[tuple[int, int]]]:
+        return [list(e.offsets) for e in self._plain.encode_batch(texts, add_special_tokens=False)]
+
+    def _run(self, texts: list[str]) -> list[dict[str, float]]:
+        np = self._np
+        encs = self._tok.encode_batch(texts)
+        arrays = {
+            "input_ids": np.array([e.ids for e in encs], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encs], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encs], dtype=np.int64),
+        }
+        (logits,) = self._session.run(["logits"], {n: arrays[n] for n in self.input_names})
+        probs = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        return [dict(zip(self.labels, map(float, row))) for row in probs]
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        """Token ids as the model sees them (diagnostics and tests)."""
+        return [e.ids for e in self._tok.encode_batch(texts)]
+
+    def score_batch(self, texts: list[str]) -> list[dict[str, float]]:
+        if not texts:
+            return []
+        if self.settings.long_text == "split":
+            pieces, owner = plan_windows(texts, self._offsets, self.settings.max_chunks)
+        else:
+            pieces, owner = list(texts), list(range(len(texts)))
+        scored: list[dict[str, float]] = []
+        size = self.settings.batch_size
+        for start in range(0, len(pieces), size):
+            scored.extend(self._run(pieces[start:start + size]))
+        return merge_windows(len(texts), owner, scored)
+
+    def describe(self) -> dict[str, Any]:
+        return describe(self, checkpoint=self.checkpoint, checkpoint_sha256=self.checkpoint_sha256,
+                        export_dir=str(self.export_dir), versions=self.versions,
+                        max_length=self.max_length, threads=self.settings.threads,
+                        batch_size=self.settings.batch_size, long_text=self.settings.long_text,
+                        optimized=self.meta.get("optimized"),
+                        build_seconds=self.meta.get("build_seconds"))

@@ -1,0 +1,116 @@
+"""ONNX Runtime int8 backend: export + quantise + cache, agreement with detoxify (issue 9)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+
+import msgspec
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from comments_service.domain.policy import PolicyConfig, PolicyContext, decide
+from comments_service.toxicity import load_scorer
+from comments_service.toxicity.base import file_sha256
+from comments_service.toxicity.testing import sample_comments
+
+
+@pytest.fixture(scope="module")
+def onnx_settings(tiny_settings):
+    return msgspec.structs.replace(tiny_settings, backend="onnx")
+
+
+@pytest.fixture(scope="module")
+def onnx_scorer(onnx_settings):
+    scorer = load_scorer(onnx_settings)
+    assert scorer.backend == "onnx", scorer.fallback_reason
+    return scorer
+
+
+@pytest.fixture(scope="module")
+def comments():
+    texts = sample_comments(240, seed=11)
+    assert len(set(texts)) >= 200
+    return texts
+
+
+def test_identity_and_cache(onnx_scorer, onnx_settings, tiny_model):
+    sha = file_sha256(tiny_model[0])
+    assert onnx_scorer.model_id == f"onnx-int8-detoxify-original@{sha[:12]}"
+    assert onnx_scorer.labels == ("toxicity", "severe_toxicity", "obscene", "threat", "insult",
+                                  "identity_attack")
+    assert onnx_scorer.source in ("onnx-export", "onnx-cache") and not onnx_scorer.is_fallback
+    info = onnx_scorer.describe()
+    assert info["checkpoint_sha256"] == sha and info["export_dir"].startswith(onnx_settings.cache_dir)
+    assert info["versions"]["onnxruntime"]
+    msgspec.json.encode(info)
+    again = load_scorer(onnx_settings)
+    assert again.source == "onnx-cache" and again.model_id == onnx_scorer.model_id
+    assert again.describe()["export_dir"] == info["export_dir"]
+
+
+def test_same_tokenisation_as_detoxify(onnx_scorer, detoxify_scorer, comments):
+    texts = comments[:60] + ["word " * 1000]
+    ref = detoxify_scorer.detox.tokenizer(texts, truncation=True, padding=True)["input_ids"]
+    assert onnx_scorer.encode(texts) == ref
+    assert max(len(ids) for ids in ref) == 512
+
+
+def test_int8_agrees_with_detoxify(onnx_scorer, detoxify_scorer, comments):
+    ref = detoxify_scorer.score_batch(comments)
+    got = onnx_scorer.score_batch(comments)
+    labels = detoxify_scorer.labels
+    a = np.array([[s[label] for label in labels] for s in ref])
+    b = np.array([[s[label] for label in labels] for s in got])
+    # the checkpoint's scores really spread: a random model's would all sit near 0.5
+    assert a.min() < 0.1 and a.max() > 0.9
+    assert (a.std(axis=0) > 0.1).sum() >= 3, a.std(axis=0)
+    worst = np.abs(a - b).max(axis=0)
+    assert (worst <= 0.02).all(), dict(zip(labels, worst.round(4)))
+    # decisions at the default thresholds (word lists off, so the scores decide)
+    cfg = PolicyConfig(banned_words=(), suspect_words=())
+    ctx = PolicyContext()
+    ref_out = [decide(s, "", ctx, cfg).outcome for s in ref]
+    got_out = [decide(s, "", ctx, cfg).outcome for s in got]
+    mix = Counter(ref_out)
+    assert all(mix[o] >= len(comments) * 0.05 for o in ("published", "held", "rejected")), mix
+    agree = sum(x == y for x, y in zip(ref_out, got_out)) / len(comments)
+    assert agree >= 0.99, agree
+
+
+def test_long_comments_and_edge_cases(onnx_scorer):
+    out = onnx_scorer.score_batch(["x" * 20000, "", "word " * 3000, "ok"])
+    assert len(out) == 4 and all(len(s) == 6 for s in out)
+    assert onnx_scorer.score_batch([]) == []
+    # dynamic int8 scales activations per batch: a comment's score moves slightly with its
+    # batch mates, well within the agreement bound
+    assert onnx_scorer.score_batch(["ok"])[0] == pytest.approx(out[3], abs=0.02)
+
+
+def test_cached_model_serves_without_torch(onnx_scorer, onnx_settings):
+    code = (
+        "import sys, msgspec\n"
+        "from comments_service.toxicity import ToxicitySettings, load_scorer\n"
+        f"s = msgspec.json.decode({msgspec.json.encode(onnx_settings)!r}, type=ToxicitySettings)\n"
+        "sc = load_scorer(s)\n"
+        "assert sc.backend == 'onnx' and sc.source == 'onnx-cache', sc.describe()\n"
+        "sc.score_batch(['hello there', 'x' * 3000])\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "print('ok')\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "ok" in res.stdout, res.stderr[-2000:]
+
+
+def test_export_failure_falls_back_to_detoxify(onnx_settings, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache dir should be")
+    scorer = load_scorer(msgspec.structs.replace(onnx_settings, cache_dir=str(blocker / "cache")))
+    assert scorer.backend == "detoxify" and not scorer.is_fallback
+    assert scorer.fallback_reason and "onnx backend failed" in scorer.fallback_reason
+    assert scorer.describe()["fallback_reason"] == scorer.fallback_reason
+    assert len(scorer.score_batch(["still scoring"])) == 1
