@@ -181,6 +181,8 @@ class CommentService:
             after = (_MIN_TIME, 0)
         async with self.pool.acquire() as conn:
             parent = await self._comment_of_site(conn, comment_id, entry.site.id)
+            if parent.status not in ("published", "deleted"):  # hidden comments read as missing
+                raise DomainError("comment_not_found")
             rows = await comment_repo.replies_page(conn, parent.id, after, limit + 1)
             page, more = rows[:limit], len(rows) > limit
             nested = await self._nested_replies(conn, [r.id for r in page if r.reply_count], replies)
@@ -239,7 +241,8 @@ class CommentService:
             parent = None
             if parent_id is not None:
                 parent = await comment_repo.get(conn, parent_id, for_update=True)
-                if parent is None or parent.article_id != article["id"]:
+                # a hidden (held, pending, rejected) parent reads as missing: no probing for hidden comments
+                if parent is None or parent.article_id != article["id"] or parent.status not in ("published", "deleted"):
                     raise DomainError("parent_not_found")
                 if parent.status not in ("published",):
                     raise DomainError("parent_not_replyable")
