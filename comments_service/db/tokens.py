@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import asyncpg
 
 INSERT = "INSERT INTO api_tokens (name, role, site_id, token_hash) VALUES ($1, $2, $3, $4) RETURNING id"
-LOOKUP = """UPDATE api_tokens SET last_used_at = now()
-WHERE token_hash = $1 AND revoked_at IS NULL RETURNING id, name, role, site_id"""
+LOOKUP = "SELECT id, name, role, site_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+# written at most once a minute: a write on every moderator request costs more than the request
+TOUCH = """UPDATE api_tokens SET last_used_at = now()
+WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')"""
 REVOKE = "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL"
 LIST = "SELECT id, name, role, site_id, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id"
 
@@ -16,7 +20,11 @@ async def create(conn: asyncpg.Connection, name: str, role: str, site_id: str | 
 
 
 async def lookup(conn: asyncpg.Connection, token_hash: bytes) -> asyncpg.Record | None:
-    return await conn.fetchrow(LOOKUP, token_hash)
+    row = await conn.fetchrow(LOOKUP, token_hash)
+    last = row["last_used_at"] if row is not None else None
+    if row is not None and (last is None or datetime.now(timezone.utc) - last > timedelta(minutes=1)):
+        await conn.execute(TOUCH, row["id"])
+    return row
 
 
 async def revoke(conn: asyncpg.Connection, token_id: int) -> bool:
