@@ -338,6 +338,10 @@ def build_parser() -> argparse.ArgumentParser:
     trevoke = token.add_parser("revoke", help="revoke a token")
     trevoke.add_argument("token_id", type=int)
     trevoke.set_defaults(func=cmd_token_revoke)
+
+    from .services.export import register as register_export
+
+    register_export(sub)
     return parser
 
 
