@@ -55,6 +55,8 @@ async def build_services(settings: Settings) -> Services:
     client = redis_client(settings)
     gate = RedisGate(client)
     cache = Cache(gate, settings.redis.prefix)
+    if client is not None and settings.redis.local_cache:
+        cache.enable_local(settings.redis.url, settings.redis.socket_timeout)
     limiter = RateLimiter(gate, settings.redis.prefix, settings.limits)
     keyring = Keyring(secret_key(settings))
     sites = SiteDirectory(pool, keyring)
@@ -72,6 +74,7 @@ async def build_services(settings: Settings) -> Services:
 
 
 async def close_services(services: Services) -> None:
+    await services.cache.close()
     await services.scoring.close()
     services.nudge.close()
     if services.redis is not None:

@@ -20,6 +20,8 @@ from typing import Awaitable, Callable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from .local_cache import ALL, LocalCache
+
 log = logging.getLogger("comments_service.cache")
 _LUA = Path(__file__).parent / "lua"
 
@@ -29,10 +31,10 @@ def lua(name: str) -> str:
 
 
 class CacheStats:
-    __slots__ = ("hits", "misses", "errors", "refills")
+    __slots__ = ("hits", "misses", "errors", "refills", "local_hits")
 
     def __init__(self) -> None:
-        self.hits = self.misses = self.errors = self.refills = 0
+        self.hits = self.misses = self.errors = self.refills = self.local_hits = 0
 
 
 class RedisGate:
@@ -81,11 +83,34 @@ class Cache:
         client = gate.client
         self._read_page = client.register_script(lua("read_page")) if client else None
         self._bump = client.register_script(lua("bump")) if client else None
+        self._bump_article = client.register_script(lua("bump_article")) if client else None
         self._read_counts = client.register_script(lua("read_counts")) if client else None
+        self.local: LocalCache | None = None  # first level, see local_cache.py
+
+    def enable_local(self, url: str, connect_timeout: float) -> None:
+        """Start this process's in-process copy, kept honest by the invalidation channel."""
+        client = aioredis.Redis.from_url(url, socket_timeout=max(1.0, connect_timeout),
+                                         socket_connect_timeout=connect_timeout)
+        self.local = LocalCache(client, self._invalidation_channel())
+        self.local.start()
+
+    async def close(self) -> None:
+        if self.local is not None:
+            await self.local.close()
+
+    def _local(self) -> LocalCache | None:
+        # a lost bump (dirty) or a failing Redis means invalidations may be missing: Redis decides
+        local = self.local
+        if local is None or not local.connected or self.gate.dirty or not self.gate.available:
+            return None
+        return local
 
     # keys
     def _epoch_key(self) -> str:
         return f"{self.prefix}epoch"
+
+    def _invalidation_channel(self) -> str:
+        return f"{self.prefix}invalidate"
 
     def _version_key(self, site_id: str, article: str) -> str:
         return f"{self.prefix}v:{site_id}:{article}"
@@ -106,6 +131,14 @@ class Cache:
     async def get_page(self, site_id: str, article: str, suffix: str,
                        load: Callable[[], Awaitable[bytes]]) -> bytes:
         """Cache-aside read of one page; concurrent misses for the same key share one load."""
+        local = self._local()
+        if local is not None:
+            body = local.page(site_id, article, suffix)
+            if body is not None:
+                self.stats.hits += 1
+                self.stats.local_hits += 1
+                return body
+            generation = local.generation
         found = await self.gate.call(lambda: self._read_page(
             keys=[self._epoch_key(), self._version_key(site_id, article)],
             args=[f"{self.prefix}page:{site_id}:{article}:", suffix, self._seed()]))
@@ -116,10 +149,15 @@ class Cache:
             epoch, version, page = found
             if page is not None:
                 self.stats.hits += 1
+                if local is not None:
+                    local.put_page(site_id, article, suffix, page, generation)
                 return page
             self.stats.misses += 1
             key = f"{self.prefix}page:{site_id}:{article}:{_s(epoch)}:{_s(version)}:{suffix}"
-        return await self._single_flight(key, load, store=found is not None)
+        page = await self._single_flight(key, load, store=found is not None)
+        if local is not None and found is not None:
+            local.put_page(site_id, article, suffix, page, generation)
+        return page
 
     async def _single_flight(self, key: str, load: Callable[[], Awaitable[bytes]], store: bool) -> bytes:
         pending = self._inflight.get(key)
@@ -143,8 +181,13 @@ class Cache:
 
     async def bump(self, site_id: str, article: str) -> None:
         """Call after a reader-visible change has committed, before answering the write."""
-        done = await self.gate.call(lambda: self._bump(keys=[self._version_key(site_id, article)],
-                                                       args=[self._seed()]), default=False)
+        done = await self.gate.call(lambda: self._bump_article(
+            keys=[self._version_key(site_id, article)],
+            args=[self._seed(), self._invalidation_channel(), LocalCache.message(site_id, article)]), default=False)
+        if self.local is not None:
+            # after the new version is in Redis: a reader of this process that read the old one is
+            # refused when it tries to store it (generation check); other processes hear it on pub/sub
+            self.local.invalidate(site_id, article)
         if done is False:
             self.gate.dirty = True
 
@@ -152,6 +195,9 @@ class Cache:
         # pages and counts both carry the epoch, so this one write retires everything cached
         # before the outage
         await self._bump(keys=[self._epoch_key()], args=[self._seed()])
+        await self.gate.client.publish(self._invalidation_channel(), ALL)
+        if self.local is not None:
+            self.local.clear()
         log.info("cache epoch bumped after redis outage")
 
     # counts
@@ -161,6 +207,14 @@ class Cache:
         is stored under the version that write's bump retired, so it can never be served after it."""
         if not articles:
             return {}
+        local = self._local()
+        if local is not None:
+            generation = local.generation
+            known = {a: local.count(site_id, a) for a in articles}
+            if None not in known.values():
+                self.stats.hits += len(known)
+                self.stats.local_hits += len(known)
+                return known  # type: ignore[return-value]
         prefixes = [self._count_prefix(site_id, a) for a in articles]
         found = await self.gate.call(lambda: self._read_counts(
             keys=[self._epoch_key(), *(self._version_key(site_id, a) for a in articles)],
@@ -190,6 +244,8 @@ class Cache:
                         pipe.set(key, result[articles[i]], ex=self._ttl(self.count_ttl))
                     await pipe.execute()
                 await self.gate.call(store)
+        if local is not None and found is not None:
+            local.put_counts(site_id, result, generation)
         return result
 
     # live updates

@@ -45,6 +45,8 @@ class RedisSettings(msgspec.Struct, frozen=True):
     url: str | None = None
     prefix: str = "cs:"
     socket_timeout: float = 0.05
+    # in-process first-level copy of hot pages and counts, invalidated over pub/sub (local_cache.py)
+    local_cache: bool = True
 
 
 class CommentSettings(msgspec.Struct, frozen=True):
@@ -110,6 +112,7 @@ class Settings(msgspec.Struct, frozen=True):
                 "REDIS_URL": ("url", _url(("redis", "rediss", "unix"))),
                 "REDIS_PREFIX": ("prefix", str),
                 "REDIS_TIMEOUT": ("socket_timeout", _positive_float),
+                "REDIS_LOCAL_CACHE": ("local_cache", _bool),
             }),
             comments=_group(env, CommentSettings, {
                 "MAX_BODY_CHARS": ("max_body_chars", _positive_int),

@@ -232,3 +232,86 @@ async def test_own_pending_comments_only_for_their_author(client, services, site
     finally:
         await r.aclose()
     assert stored and all(b"awaiting a moderator" not in s for s in stored)
+
+
+# ---------------------------------------------------------------- the in-process first level
+async def until(predicate, what: str, seconds: float = 20.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+async def other(serve, live):
+    """A second API process' worth of app (own in-process cache, own subscription), same Redis and DB."""
+    async with serve() as running:
+        await until(lambda: running.services.cache.local.connected and live.services.cache.local.connected,
+                    "both invalidation subscriptions")
+        yield running
+
+
+async def test_local_copy_serves_hot_pages_and_is_dropped_by_any_instance_write(client, services, site, other):
+    article = new_article()
+    await post(client, site, article, "one")
+    async with other.http() as b:
+        await page(b, site, article)
+        local_hits = other.services.cache.stats.local_hits
+        assert len((await page(b, site, article))["comments"]) == 1
+        assert other.services.cache.stats.local_hits == local_hits + 1, "the second read should be in-process"
+
+        heard = other.services.cache.local.invalidations
+        await post(client, site, article, "two", sub="reader-2")  # written through the first instance
+        await until(lambda: other.services.cache.local.invalidations > heard, "the invalidation message")
+        assert len((await page(b, site, article))["comments"]) == 2
+        counts = await b.post("/api/v1/counts", params=site.q(), json={"article_ids": [article]})
+        assert counts.json()["counts"] == {article: 2}
+
+
+async def test_a_read_that_raced_a_write_is_not_kept(services, site):
+    """The generation check: a page read before an invalidation is refused when stored after it."""
+    local = services.cache.local
+    article = new_article()
+    before = local.generation
+    await services.cache.bump(site.id, article)
+    local.put_page(site.id, article, "oldest::20:5", b"stale", before)
+    assert local.page(site.id, article, "oldest::20:5") is None
+    local.put_page(site.id, article, "oldest::20:5", b"fresh", local.generation)
+    assert local.page(site.id, article, "oldest::20:5") == b"fresh"
+
+
+async def test_concurrent_writes_and_reads_never_lose_a_write(client, services, site, other):
+    """Writers post while readers hammer the same page on two instances: each writer's own next read
+    shows its comment (same instance), and once the invalidations have arrived both instances agree
+    with PostgreSQL."""
+    article = new_article()
+    await post(client, site, article, "seed")
+    stop = asyncio.Event()
+
+    async def reader(http) -> int:
+        reads = 0
+        while not stop.is_set():
+            await page(http, site, article, limit=100)
+            reads += 1
+        return reads
+
+    async def writer(i: int) -> None:
+        for j in range(4):
+            mine = await post(client, site, article, f"w{i}-{j}", sub=f"writer-{i}")
+            assert mine["id"] in by_id(await page(client, site, article, limit=100)), "read-your-write failed"
+
+    async with other.http() as b:
+        readers = [asyncio.create_task(reader(h)) for h in (client, client, b, b)]
+        await asyncio.gather(*(writer(i) for i in range(6)))
+        stop.set()
+        assert all(n > 0 for n in await asyncio.gather(*readers))
+        heard = other.services.cache.local.invalidations
+        await post(client, site, article, "last", sub="writer-last")
+        await until(lambda: other.services.cache.local.invalidations > heard, "the last invalidation")
+        expected = 1 + 6 * 4 + 1
+        for http in (client, b):
+            body = await page(http, site, article, limit=100)
+            assert len(body["comments"]) == expected and body["article"]["comment_count"] == expected
+            counts = await http.post("/api/v1/counts", params=site.q(), json={"article_ids": [article]})
+            assert counts.json()["counts"] == {article: expected}

@@ -106,8 +106,14 @@ async def test_outage_and_recovery(serve, db, second_redis):
         assert len(await bodies()) == 1 and await count() == 1
         assert services.cache.stats.hits == hits + 2  # page and count both came from Redis
 
+        local = services.cache.local
         second_redis.stop()
-        # down: reads from PostgreSQL, writes succeed, nothing errors
+        # down: the in-process copy is dropped with the subscription; reads from PostgreSQL, writes
+        # succeed, nothing errors
+        deadline = time.monotonic() + 10
+        while local.connected:
+            assert time.monotonic() < deadline, "the in-process cache should go off with the subscription"
+            await asyncio.sleep(0.02)
         assert len(await bodies()) == 1
         during = await write("during the outage", "reader-2")
         assert services.gate.dirty, "a write whose version bump was lost must mark the cache dirty"
@@ -130,6 +136,10 @@ async def test_outage_and_recovery(serve, db, second_redis):
                 break
             assert time.monotonic() < deadline, "the cache did not recover"
             await asyncio.sleep(0.1)
+        while not local.connected:
+            assert time.monotonic() < deadline, "the in-process cache should come back by itself"
+            await asyncio.sleep(0.05)
+        assert len(await bodies()) == 2 and await count() == 2
         assert (await write("after", "reader-1"))["id"]
         assert len(await bodies()) == 3 and await count() == 3
 
