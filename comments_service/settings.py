@@ -72,6 +72,8 @@ class ScoringSettings(msgspec.Struct, frozen=True):
     max_attempts: int = 5  # a comment whose scoring failed this often is held for a moderator
     recent_rejection_days: int = 7  # the window of "recent rejections" the policy counts
     model_retry_seconds: float = 10.0  # first retry of a failed model load; doubles up to 10 min
+    # scoring is background work: on a shared machine the API's readers get the CPU first
+    worker_nice: int = 10
 
 
 class SecuritySettings(msgspec.Struct, frozen=True):
@@ -136,6 +138,7 @@ class Settings(msgspec.Struct, frozen=True):
                 "SCORING_MAX_ATTEMPTS": ("max_attempts", _positive_int),
                 "SCORING_RECENT_REJECTION_DAYS": ("recent_rejection_days", _positive_int),
                 "SCORING_MODEL_RETRY_SECONDS": ("model_retry_seconds", _positive_float),
+                "SCORING_WORKER_NICE": ("worker_nice", _non_negative_int),
             }),
             toxicity=_toxicity(env),
             limits=_one(env, "RATE_LIMITS", parse_limits, DEFAULT_LIMITS),

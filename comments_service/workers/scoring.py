@@ -179,6 +179,11 @@ class ScoringWorker:
                 # the database went away: claimed jobs come back when their leases expire
                 log.warning("scoring loop: database error; retrying", extra={"error": f"{type(exc).__name__}: {exc}"})
                 await asyncio.sleep(min(5.0, self.config.poll_seconds * 2))
+            except Exception as exc:
+                # a bug or a comment that breaks something: its claim expires, it is retried, and
+                # after max_attempts it is held for a moderator instead of stopping the worker
+                log.exception("scoring batch failed", exc_info=exc, extra={"worker": self.id})
+                await asyncio.sleep(self.config.poll_seconds)
 
     async def _sweep(self) -> None:
         async with self.services.pool.acquire() as conn:
@@ -315,6 +320,11 @@ async def run_worker(settings: Settings) -> None:
 
     from ..app import build_services, close_services
 
+    if settings.scoring.worker_nice:
+        try:
+            os.nice(settings.scoring.worker_nice)
+        except OSError as exc:
+            log.warning("could not lower the worker's CPU priority", extra={"error": str(exc)})
     services = await build_services(settings)
     worker = ScoringWorker(services, settings)
     loop = asyncio.get_running_loop()
