@@ -1,48 +1,484 @@
-/* comments_service widget (minimal foundation version; the full widget replaces it). */
-(function () {
-  var script = document.currentScript || document.querySelector('script[data-site][src*="embed.js"]');
-  var base = new URL(script.src).origin, d = script.dataset;
-  var root = document.getElementById(d.container || 'comments');
-  var q = '?site=' + encodeURIComponent(d.site);
-  var api = base + '/api/v1';
-  function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text != null) e.textContent = text; return e; }
-  function render(c) {
-    var li = el('li', 'cs-comment');
-    li.appendChild(el('strong', null, c.author ? c.author.name : '[deleted]'));
-    var body = el('div', 'cs-body');
-    body.innerHTML = c.body_html; /* sanitised on the server */
-    li.appendChild(body);
-    if (c.replies && c.replies.length) { var ul = el('ul'); c.replies.forEach(function (r) { ul.appendChild(render(r)); }); li.appendChild(ul); }
-    return li;
+/* comments_service widget. Embed: <div id="comments"></div> + <script src=".../embed.js" async
+   data-site data-article-id data-article-url data-article-title [data-sso-token] [data-theme] [data-container]>.
+   Plain ES2017, no build step, no runtime downloads. Everything renders inside a Shadow DOM so host CSS
+   and ours never meet. Comment bodies are the server's sanitised HTML; everything else goes in as text. */
+(() => {
+'use strict';
+// Every string a reader can see, in one table: a host page may override any of them with
+// window.commentsServiceStrings = {key: "..."} before the script loads (translation).
+const S = Object.assign({
+  heading: '{n} comments', heading1: '1 comment', heading0: 'Comments',
+  sort: 'Sort by', oldest: 'Oldest first', newest: 'Newest first', top: 'Top rated',
+  loading: 'Loading comments…', loadFailed: 'Comments could not be loaded.', retry: 'Try again',
+  empty: 'No comments yet. Start the conversation.',
+  more: 'Load more comments', moreReplies: 'Show {n} more replies', moreReplies1: 'Show 1 more reply',
+  continueThread: 'Continue this thread', reply: 'Reply', edit: 'Edit', del: 'Delete', cancel: 'Cancel',
+  save: 'Save', post: 'Post comment', postReply: 'Post reply', posting: 'Posting…',
+  yourComment: 'Your comment', yourReply: 'Your reply', yourName: 'Your name',
+  as: 'Commenting as {name}', notYou: 'Not you?', deleted: 'This comment was deleted.', edited: 'edited',
+  editedAt: 'Edited {time}', pending: 'Awaiting moderation', checking: 'Being checked',
+  pendingNote: 'Only you can see this until it is approved.',
+  up: 'Upvote', down: 'Downvote', score: 'Score {n}',
+  chars: '{n} / {max} characters', tooLong: 'Too long by {n} characters',
+  help: 'Formatting help', helpText: '*italic*  **bold**  [link](https://example.com)  > quote  `code`  - list',
+  nudge: 'Your comment may break our community guidelines. You can edit it or submit it for review.',
+  nudgeEdit: 'Edit my comment', nudgeSubmit: 'Submit for review',
+  published: 'Your comment is published.', held: 'Your comment is awaiting moderation. Only you can see it until a moderator approves it.',
+  pending_scoring: 'Your comment was received and is being checked.',
+  rejected: 'Your comment was not published because it breaks the community guidelines.',
+  reason: 'Reason: {r}.', retryIn: 'You can try again in {t}.', seconds: '{n} seconds', minutes: '{n} minutes',
+  ref: 'Reference: {id}', offline: 'Could not reach the comment service. Check your connection and try again.',
+  failed: 'Something went wrong. Try again.', closed: 'Comments on this article are closed.',
+  confirmDelete: 'Delete this comment? This cannot be undone.', removed: 'Your comment was deleted.',
+  saved: 'Your changes are saved.', nameNeeded: 'Enter a name to comment as a guest.',
+  newOne: '1 new comment — show', newMany: '{n} new comments — show',
+  issues: 'Having issues with commenting?', checkingIssues: 'Checking…', issuesTitle: 'Commenting check',
+  ok: 'OK', warn: 'Warning', fail: 'Problem', info: 'Info', close: 'Close',
+  storageOk: 'Your browser lets this page remember you.', storageBad: 'Your browser blocks storage for this page, so you will be asked for your name each time. Allow site data for this site, or leave private browsing.',
+  cookieOk: 'Cookies are enabled.', cookieBad: 'Cookies are blocked in this browser. Commenting works without them, but your news site\'s sign-in may not.',
+  localChecks: 'This browser', troubleUnavailable: 'The automatic check is not available right now.',
+  report: 'Still stuck? Describe the problem', reportSend: 'Send report', reportThanks: 'Thank you. Your reference number is {id}.',
+  reasons: {language: 'offensive language', toxicity: 'offensive language', spam: 'spam', banned_words: 'words that are not allowed',
+    off_topic: 'off topic', links: 'too many links', premoderation: 'all comments here are reviewed first'},
+}, window.commentsServiceStrings || {});
+const t = (k, v) => String(S[k] == null ? k : S[k]).replace(/\{(\w+)\}/g, (_, n) => v && v[n] != null ? v[n] : '');
+
+const script = document.currentScript || document.querySelector('script[data-site][src*="embed.js"]');
+const d = script.dataset, site = d.site, articleId = d.articleId;
+const base = new URL(script.src, location.href).origin, api = base + '/api/v1';
+const MAX = +d.maxChars || 10000, EDIT_MS = (+d.editWindow || 900) * 1000, INDENT = 4;
+const GUEST_KEY = 'cs-guest:' + site, MD_KEY = 'cs-md:' + site;
+let host = document.getElementById(d.container || 'comments');
+if (!host) { host = document.createElement('div'); script.parentNode.insertBefore(host, script); }
+if (host.shadowRoot) return; // loaded twice
+const root = host.attachShadow({mode: 'open'});
+
+// --- storage (may be blocked: Safari private mode, strict settings) ---
+const store = {
+  get(k) { try { return localStorage.getItem(k); } catch (e) { return null; } },
+  set(k, v) { try { v == null ? localStorage.removeItem(k) : localStorage.setItem(k, v); return true; } catch (e) { return false; } },
+};
+let token = d.ssoToken || store.get(GUEST_KEY);
+let me = null; // {id, name} once known
+const md = JSON.parse(store.get(MD_KEY) || '{}'); // own comments' markdown, for editing without loss
+
+// --- DOM helpers: text only; the single innerHTML below takes the server's sanitised body_html ---
+function h(tag, props, ...kids) {
+  const e = document.createElement(tag);
+  for (const k in props || {}) {
+    const v = props[k];
+    if (v == null || v === false) continue;
+    if (k === 'text') e.textContent = v;
+    else if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? '' : v);
   }
-  function load() {
-    fetch(api + '/articles/' + encodeURIComponent(d.articleId) + '/comments' + q).then(function (r) { return r.json(); }).then(function (page) {
-      list.textContent = '';
-      page.comments.forEach(function (c) { list.appendChild(render(c)); });
-      count.textContent = page.article.comment_count + ' comments';
-    });
+  for (const c of kids) if (c != null && c !== false) e.append(c);
+  return e;
+}
+let uid = 0;
+const id = (p) => 'cs-' + p + '-' + (++uid);
+
+// --- HTTP ---
+function call(method, path, body) {
+  const headers = {Accept: 'application/json'};
+  if (token) headers.Authorization = 'Bearer ' + token;
+  if (body) headers['Content-Type'] = 'application/json';
+  const url = api + path + (path.includes('?') ? '&' : '?') + 'site=' + encodeURIComponent(site);
+  return fetch(url, {method, headers, body: body && JSON.stringify(body), cache: 'no-cache'}).then((r) =>
+    (r.status === 204 ? Promise.resolve(null) : r.json().catch(() => null)).then((j) => {
+      if (r.ok) return j;
+      const err = new Error('http ' + r.status);
+      Object.assign(err, {status: r.status, problem: j || {}, rid: r.headers.get('X-Request-ID'), retry: r.headers.get('Retry-After')});
+      throw err;
+    }), (e) => { e.offline = true; throw e; });
+}
+const artPath = '/articles/' + encodeURIComponent(articleId);
+
+function duration(s) { s = Math.max(1, Math.ceil(+s)); return s < 120 ? t('seconds', {n: s}) : t('minutes', {n: Math.ceil(s / 60)}); }
+// The reader-facing explanation of an error: the server's own help text for its code, how long to
+// wait when rate limited, and the request id to quote when reporting it.
+function explain(err) {
+  if (err.offline) return [t('offline')];
+  const p = err.problem, lines = [p.help || p.detail || p.title || t('failed')];
+  const retry = err.retry || p.retry_after;
+  if (p.code === 'rate_limited' && retry) lines.push(t('retryIn', {t: duration(retry)}));
+  const rid = err.rid || p.request_id;
+  if (rid) lines.push(t('ref', {id: rid}));
+  return lines;
+}
+function say(el, lines, kind) {
+  el.textContent = '';
+  el.className = 'status' + (kind ? ' ' + kind : '');
+  [].concat(lines).forEach((l, i) => el.append(h(i ? 'span' : 'strong', {class: i ? 'sub' : null, text: l})));
+}
+
+// --- time ---
+const lang = document.documentElement.lang || navigator.language || 'en';
+const rtf = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(lang, {numeric: 'auto'}) : null;
+function ago(iso) {
+  const s = (new Date(iso) - Date.now()) / 1000, a = Math.abs(s);
+  if (!rtf) return new Date(iso).toLocaleString(lang);
+  if (a < 45) return rtf.format(0, 'second');
+  for (const [u, n] of [['minute', 60], ['hour', 3600], ['day', 86400], ['month', 2592000], ['year', 31536000]].reverse())
+    if (a >= n * 0.95) return rtf.format(Math.round(s / n), u);
+  return rtf.format(Math.round(s / 60), 'minute');
+}
+const exact = (iso) => new Date(iso).toLocaleString(lang, {dateStyle: 'full', timeStyle: 'short'});
+const timeEl = (iso) => h('time', {datetime: iso, title: exact(iso), text: ago(iso)});
+
+// --- state ---
+let sort = ['oldest', 'newest', 'top'].includes(d.sort) ? d.sort : 'oldest';
+let article = null, nextCursor = null, known = 0;
+const nodes = new Map(); // comment id -> rendered element
+const votes = {};
+const fresh = new Set(); // published ids announced live and not yet shown
+
+// --- skeleton ---
+const css = h('link', {rel: 'stylesheet', href: base + '/embed.css'});
+const title = h('h2', {class: 'title', id: id('h'), text: t('heading0')});
+const sortSel = h('select', {id: id('sort'), onchange: () => { sort = sortSel.value; load(); }},
+  ...['oldest', 'newest', 'top'].map((v) => h('option', {value: v, text: t(v), selected: v === sort})));
+const bar = h('div', {class: 'bar'}, title, h('label', {class: 'sortl', for: sortSel.id, text: t('sort')}), sortSel);
+const liveBar = h('button', {type: 'button', class: 'live', hidden: true, onclick: () => load(true)});
+const formSlot = h('div', {class: 'main-form'});
+const list = h('div', {class: 'list', role: 'list'});
+const moreBtn = h('button', {type: 'button', class: 'more', hidden: true, text: t('more'), onclick: () => page(nextCursor)});
+const listStatus = h('p', {class: 'status', role: 'status'});
+const issues = h('div', {class: 'issues'});
+const issuesBtn = h('button', {type: 'button', class: 'link', text: t('issues'), 'aria-expanded': 'false', onclick: () => troubleshoot()});
+issues.append(issuesBtn);
+const wrap = h('section', {class: 'cs', 'aria-labelledby': title.id}, bar, formSlot, liveBar, listStatus, list, moreBtn, issues);
+root.append(css, wrap);
+
+// Theme follows the host: data-theme on the script or on <html>, else the reader's colour scheme.
+function theme() { host.setAttribute('data-theme', d.theme || document.documentElement.dataset.theme || 'auto'); }
+theme();
+if (!d.theme && window.MutationObserver) new MutationObserver(theme).observe(document.documentElement, {attributes: true, attributeFilter: ['data-theme']});
+
+// --- rendering ---
+function heading() {
+  const n = article ? article.comment_count : 0;
+  title.textContent = !article ? t('heading0') : n === 1 ? t('heading1') : t('heading', {n});
+}
+function mine(c) { return me && c.author && c.author.id === me.id; }
+function editable(c) { return mine(c) && !c.deleted && Date.now() - new Date(c.created_at) < EDIT_MS; }
+
+function comment(c) {
+  const el = h('article', {class: 'c', role: 'listitem', id: 'cs-c-' + c.id, 'data-id': c.id, 'data-depth': c.depth});
+  const replies = h('div', {class: 'replies' + (c.depth + 1 >= INDENT ? ' flat' : '')});
+  fill(el, c, replies);
+  (c.replies || []).forEach((r) => replies.append(comment(r)));
+  if (c.replies_cursor != null) replies.append(moreReplies(c, c.replies_cursor));
+  nodes.set(c.id, el);
+  el._c = c;
+  return el;
+}
+
+// The comment's own parts; its replies container survives re-rendering after an edit.
+function fill(el, c, replies) {
+  replies = replies || el.querySelector(':scope > .replies');
+  el.textContent = '';
+  el.classList.toggle('deleted', !!c.deleted);
+  const held = c.status === 'held' || c.status === 'pending_scoring';
+  el.classList.toggle('held', held);
+  const head = h('header', null,
+    h('span', {class: 'author', text: c.author ? c.author.name : ''}), ' ', timeEl(c.created_at),
+    c.edited_at && h('span', {class: 'edited', title: t('editedAt', {time: exact(c.edited_at)}), text: ' · ' + t('edited')}),
+    held && h('span', {class: 'badge', title: t('pendingNote'), text: t(c.status === 'held' ? 'pending' : 'checking')}));
+  const body = h('div', {class: 'body'});
+  if (c.deleted) body.append(h('em', {text: t('deleted')}));
+  else body.innerHTML = c.body_html; // sanitised by the server (nh3) when the comment was written
+  const foot = h('footer');
+  if (!c.deleted && c.status === 'published') {
+    const score = h('span', {class: 'score', 'aria-label': t('score', {n: c.score}), text: String(c.score)});
+    const vote = (v) => h('button', {type: 'button', class: 'vote' + (votes[c.id] === v ? ' on' : ''), 'aria-label': t(v > 0 ? 'up' : 'down'),
+      'aria-pressed': String(votes[c.id] === v), text: v > 0 ? '▲' : '▼', onclick: () => castVote(el, v)});
+    foot.append(vote(1), score, vote(-1));
+    if (article && article.comments_open) foot.append(h('button', {type: 'button', class: 'link', text: t('reply'), onclick: () => openReply(el)}));
   }
-  var count = el('h2', 'cs-count', 'Comments');
-  var form = el('form', 'cs-form');
-  var name = el('input'); name.placeholder = 'Your name'; name.setAttribute('aria-label', 'Your name');
-  var text = el('textarea'); text.setAttribute('aria-label', 'Your comment');
-  var submit = el('button', null, 'Post'); submit.type = 'submit';
-  var status = el('p', 'cs-status'); status.setAttribute('role', 'status');
-  form.append(name, text, submit, status);
-  var list = el('ul', 'cs-list');
-  root.append(count, form, list);
-  form.addEventListener('submit', function (ev) {
-    ev.preventDefault();
-    var headers = { 'Content-Type': 'application/json' };
-    var token = localStorage.getItem('cs-guest-' + d.site);
-    if (token) headers.Authorization = 'Bearer ' + token;
-    fetch(api + '/articles/' + encodeURIComponent(d.articleId) + '/comments' + q, {
-      method: 'POST', headers: headers,
-      body: JSON.stringify({ body: text.value, author_name: token ? null : name.value, article_url: d.articleUrl, article_title: d.articleTitle })
-    }).then(function (r) { return r.json(); }).then(function (res) {
-      if (res.guest_token) localStorage.setItem('cs-guest-' + d.site, res.guest_token);
-      status.textContent = res.message || res.detail; if (res.comment) { text.value = ''; load(); }
-    });
+  if (editable(c)) {
+    foot.append(h('button', {type: 'button', class: 'link', text: t('edit'), onclick: () => openEdit(el)}),
+      h('button', {type: 'button', class: 'link', text: t('del'), onclick: () => remove(el)}));
+  }
+  el.append(head, body, foot, h('p', {class: 'status', role: 'status'}), h('div', {class: 'slot'}), replies);
+}
+
+function moreReplies(c, cursor) {
+  const shown = (c.replies || []).length, left = Math.max(1, c.reply_count - shown);
+  const deep = c.depth + 1 >= INDENT && !shown;
+  const btn = h('button', {type: 'button', class: 'more small', text: deep ? t('continueThread') + ' →' : left === 1 ? t('moreReplies1') : t('moreReplies', {n: left})});
+  btn.onclick = () => {
+    btn.disabled = true;
+    call('GET', '/comments/' + c.id + '/replies' + (cursor ? '?cursor=' + encodeURIComponent(cursor) : '')).then((p) => {
+      p.replies.forEach((r) => { if (!nodes.has(r.id)) btn.before(comment(r)); });
+      c.replies = (c.replies || []).concat(p.replies);
+      if (p.next_cursor) { cursor = p.next_cursor; btn.disabled = false; btn.textContent = t('moreReplies', {n: Math.max(1, c.reply_count - c.replies.length)}); } else btn.remove();
+    }, (e) => { btn.disabled = false; say(statusOf(btn.closest('.c')), explain(e), 'error'); });
+  };
+  return btn;
+}
+const statusOf = (el) => el.querySelector(':scope > .status');
+
+// --- loading ---
+function load(fromLive) {
+  fresh.clear(); liveBar.hidden = true;
+  if (!fromLive) say(listStatus, t('loading'));
+  return call('GET', artPath + '/comments?sort=' + sort).then((p) => {
+    list.textContent = ''; nodes.clear();
+    render(p);
+    (p.own_pending || []).forEach(placeOwn);
+    if (!list.children.length) say(listStatus, t('empty')); else say(listStatus, '');
+  }, (e) => {
+    say(listStatus, [t('loadFailed')].concat(explain(e)), 'error');
+    listStatus.append(h('button', {type: 'button', class: 'link', text: t('retry'), onclick: () => load()}));
   });
-  load();
+}
+function page(cursor) {
+  moreBtn.disabled = true;
+  return call('GET', artPath + '/comments?sort=' + sort + '&cursor=' + encodeURIComponent(cursor)).then((p) => { render(p); moreBtn.disabled = false; },
+    (e) => { moreBtn.disabled = false; say(listStatus, explain(e), 'error'); });
+}
+function render(p) {
+  const first = !article;
+  article = p.article; known = article.comment_count; heading();
+  if (first || !formSlot.firstChild || formSlot._open !== article.comments_open) mainForm();
+  p.comments.forEach((c) => { if (!nodes.has(c.id)) list.append(comment(c)); });
+  nextCursor = p.next_cursor; moreBtn.hidden = !nextCursor;
+}
+// The reader's own held comments: shown where they would appear, visible only to them.
+function placeOwn(c) {
+  if (nodes.has(c.id)) return;
+  const parent = c.parent_id && nodes.get(c.parent_id);
+  const el = comment(c);
+  if (parent) parent.querySelector(':scope > .replies').append(el); else list.prepend(el);
+}
+function mainForm() {
+  formSlot.textContent = '';
+  formSlot._open = article.comments_open;
+  formSlot.append(article.comments_open ? form({}) : h('p', {class: 'notice', text: t('closed')}));
+}
+
+// --- writing ---
+function form(o) {
+  // o: {parent: element} for a reply, {edit: element} for an edit, {} for a new comment
+  const f = h('form', {class: 'form', novalidate: true});
+  const ta = h('textarea', {id: id('ta'), rows: o.parent || o.edit ? 3 : 4, 'aria-describedby': ''});
+  const count = h('span', {class: 'count', id: id('n'), 'aria-live': 'polite'});
+  const status = h('p', {class: 'status', role: 'status'});
+  const nudge = h('div', {class: 'nudge', role: 'alert', hidden: true});
+  const submit = h('button', {type: 'submit', class: 'primary', text: t(o.edit ? 'save' : o.parent ? 'postReply' : 'post')});
+  ta.setAttribute('aria-describedby', count.id);
+  let nameIn = null, nudged = null;
+  f.append(h('label', {for: ta.id, text: t(o.parent ? 'yourReply' : 'yourComment')}), ta);
+  if (!o.edit) {
+    if (token) {
+      if (me) f.prepend(asLine());
+    } else {
+      nameIn = h('input', {id: id('name'), autocomplete: 'nickname', maxlength: 80, value: store.get(GUEST_KEY + ':name') || ''});
+      f.prepend(h('div', {class: 'name'}, h('label', {for: nameIn.id, text: t('yourName')}), nameIn));
+    }
+  }
+  const tally = () => {
+    const n = [...ta.value.trim()].length, over = n - MAX;
+    count.textContent = over > 0 ? t('tooLong', {n: over}) : t('chars', {n: n.toLocaleString(lang), max: MAX.toLocaleString(lang)});
+    count.classList.toggle('over', over > 0); submit.disabled = over > 0;
+    if (nudged !== null && nudged !== ta.value) { nudge.hidden = true; nudged = null; }
+  };
+  ta.addEventListener('input', tally);
+  if (o.edit) ta.value = md[o.edit._c.id] || o.edit.querySelector(':scope > .body').innerText.trim();
+  tally();
+  const helpBox = h('details', {class: 'help'}, h('summary', {text: t('help')}), h('code', {text: t('helpText')}));
+  const actions = h('div', {class: 'actions'}, submit);
+  if (o.parent || o.edit) actions.append(h('button', {type: 'button', text: t('cancel'), onclick: () => { const b = (o.parent || o.edit).querySelector('footer button'); f.remove(); b && b.focus(); }}));
+  f.append(h('div', {class: 'meta'}, count, helpBox), nudge, actions, status);
+
+  function send(skipNudge) {
+    const text = ta.value.trim();
+    if (!text) { say(status, t('failed')); return; }
+    if (nameIn && !nameIn.value.trim()) { say(status, t('nameNeeded'), 'error'); nameIn.focus(); return; }
+    submit.disabled = true; say(status, t('posting'));
+    const check = o.edit || skipNudge ? Promise.resolve(null) : call('POST', '/toxicity/check', {body: text}).catch(() => null);
+    check.then((r) => {
+      if (r && r.likely_held) { // the nudge: the reader decides, nothing is sent yet
+        nudged = ta.value; submit.disabled = false; say(status, '');
+        nudge.textContent = '';
+        nudge.append(h('p', {text: r.message || t('nudge')}),
+          h('button', {type: 'button', text: t('nudgeEdit'), onclick: () => { nudge.hidden = true; ta.focus(); }}),
+          h('button', {type: 'button', class: 'primary', text: t('nudgeSubmit'), onclick: () => { nudge.hidden = true; send(true); }}));
+        nudge.hidden = false; nudge.querySelector('button').focus();
+        return;
+      }
+      return (o.edit ? editSend(o.edit, text) : postSend(o, text, nameIn)).then((done) => {
+        say(status, done.lines, done.kind);
+        if (done.clear) { ta.value = ''; tally(); if (o.parent || o.edit) setTimeout(() => f.remove(), done.kind === 'ok' ? 0 : 4000); }
+        submit.disabled = false;
+      });
+    }).catch((e) => { submit.disabled = false; say(status, explain(e), 'error'); });
+  }
+  f.addEventListener('submit', (ev) => { ev.preventDefault(); send(false); });
+  f._ta = ta;
+  return f;
+}
+
+function postSend(o, text, nameIn) {
+  const body = {body: text, article_url: d.articleUrl || location.href, article_title: d.articleTitle || document.title};
+  if (o.parent) body.parent_id = o.parent._c.id;
+  if (nameIn) { body.author_name = nameIn.value.trim(); store.set(GUEST_KEY + ':name', body.author_name); }
+  return call('POST', artPath + '/comments', body).then((res) => {
+    if (res.guest_token) { token = res.guest_token; store.set(GUEST_KEY, token); }
+    if (res.user) me = res.user;
+    const c = res.comment, st = res.status;
+    if (st !== 'rejected') { md[c.id] = text; remember(); }
+    if (res.article) article = res.article;
+    const lines = [res.message || t(st) || t('published')];
+    if (st === 'rejected') {
+      const r = res.reason || res.reason_category || c.status_reason;
+      if (r) lines.push(t('reason', {r: S.reasons[r] || r}));
+      return {lines, kind: 'error', clear: false};
+    }
+    if (st === 'published') { known += 1; fresh.delete(c.id); }
+    c.status = st;
+    const el = comment(c);
+    if (o.parent) o.parent.querySelector(':scope > .replies').append(el);
+    else if (sort === 'oldest' && nextCursor) {} // it belongs on a later page; the count says it is there
+    else if (sort === 'oldest') list.append(el); else list.prepend(el);
+    heading();
+    // a first guest comment made the reader known: the name field becomes "Commenting as"
+    if (nameIn && me) { nameIn.parentNode.replaceWith(asLine()); if (o.parent) mainForm(); }
+    setTimeout(() => el.scrollIntoView && el.scrollIntoView({block: 'nearest'}), 0);
+    return {lines, kind: st === 'published' ? 'ok' : 'info', clear: true};
+  });
+}
+function editSend(el, text) {
+  return call('PATCH', '/comments/' + el._c.id, {body: text}).then((c) => {
+    md[c.id] = text; remember();
+    el._c = Object.assign(el._c, c, {replies: el._c.replies}); fill(el, el._c);
+    say(statusOf(el), t('saved'), 'ok');
+    return {lines: t('saved'), kind: 'ok', clear: true};
+  });
+}
+function remember() { // the newest few are enough: older ones are past the edit window
+  Object.keys(md).sort((a, b) => b - a).slice(20).forEach((k) => delete md[k]);
+  store.set(MD_KEY, JSON.stringify(md));
+}
+function openReply(el) {
+  const slot = el.querySelector(':scope > .slot');
+  if (!slot.firstChild) slot.append(form({parent: el}));
+  slot.firstChild._ta.focus();
+}
+function openEdit(el) {
+  const slot = el.querySelector(':scope > .slot');
+  slot.textContent = '';
+  const f = form({edit: el});
+  slot.append(f); f._ta.focus();
+}
+function remove(el) {
+  if (!confirm(t('confirmDelete'))) return;
+  call('DELETE', '/comments/' + el._c.id).then(() => {
+    const c = Object.assign(el._c, {deleted: true, status: 'deleted', author: null, body_html: ''});
+    fill(el, c); say(statusOf(el), t('removed'), 'ok');
+  }, (e) => say(statusOf(el), explain(e), 'error'));
+}
+function castVote(el, v) {
+  const c = el._c, value = votes[c.id] === v ? 0 : v;
+  call('POST', '/comments/' + c.id + '/votes', {value}).then((r) => {
+    votes[c.id] = r.your_vote; Object.assign(c, {score: r.score, upvotes: r.upvotes, downvotes: r.downvotes});
+    fill(el, c);
+    el.querySelector('.vote' + (v > 0 ? '' : ':last-of-type')).focus();
+  }, (e) => say(statusOf(el), explain(e), 'error'));
+}
+function asLine() { return h('p', {class: 'as'}, t('as', {name: me.name}) + ' ', d.ssoToken ? null : h('button', {type: 'button', class: 'link', text: t('notYou'), onclick: signOut})); }
+function signOut() { token = null; me = null; store.set(GUEST_KEY, null); mainForm(); }
+
+// --- identity ---
+function whoAmI() {
+  if (!token) return Promise.resolve();
+  return call('GET', '/me').then((r) => { me = r.user; }, (e) => {
+    // a guest token from another deployment or an expired one: start again as a new guest
+    if (e.status === 401 && !d.ssoToken) { token = null; store.set(GUEST_KEY, null); }
+  });
+}
+
+// --- live updates: SSE, with polling and reconnection when the stream is unavailable ---
+let es = null, backoff = 2000, pollTimer = null;
+function announce() {
+  const n = fresh.size;
+  liveBar.hidden = !n;
+  liveBar.textContent = n === 1 ? t('newOne') : t('newMany', {n});
+}
+function onEvent(m) {
+  let ev; try { ev = JSON.parse(m.data); } catch (e) { return; }
+  if (ev.type !== 'comment.published') return;
+  const el = nodes.get(ev.comment_id);
+  if (el) { // our own comment just cleared scoring or moderation
+    if (el._c.status !== 'published') { known += 1; el._c.status = 'published'; fill(el, el._c); }
+    return;
+  }
+  fresh.add(ev.comment_id); announce();
+}
+// Polling is the fallback: the published count tells how many comments arrived meanwhile.
+function poll() {
+  call('GET', artPath + '/comments?sort=' + sort + '&limit=1&replies=0').then((p) => {
+    const n = p.article.comment_count - known;
+    if (n > 0) { for (let i = 0; fresh.size < n; i++) fresh.add('p' + i); announce(); }
+  }, () => {});
+}
+function live() {
+  if (!window.EventSource) { pollTimer = pollTimer || setInterval(poll, 30000); return; }
+  es = new EventSource(api + artPath + '/events?site=' + encodeURIComponent(site));
+  es.addEventListener('ready', () => { backoff = 2000; if (pollTimer) { clearInterval(pollTimer); pollTimer = null; poll(); } });
+  es.onmessage = onEvent;
+  es.onerror = () => {
+    // CONNECTING: the browser retries by itself. CLOSED: the server refused (503 without Redis):
+    // poll meanwhile and try the stream again later, backing off.
+    if (es.readyState !== 2) return;
+    es.close(); es = null;
+    pollTimer = pollTimer || setInterval(poll, 30000);
+    setTimeout(live, backoff); backoff = Math.min(backoff * 2, 120000);
+  };
+}
+document.addEventListener('visibilitychange', () => { if (!document.hidden && !es) poll(); });
+setInterval(() => root.querySelectorAll('time').forEach((e) => { e.textContent = ago(e.getAttribute('datetime')); }), 60000);
+
+// --- "having issues with commenting?" ---
+function selfCheck() {
+  let storage = false, cookies = false;
+  try { localStorage.setItem('cs-check', '1'); storage = localStorage.getItem('cs-check') === '1'; localStorage.removeItem('cs-check'); } catch (e) {}
+  try { document.cookie = 'cs_check=1; SameSite=Lax; path=/'; cookies = navigator.cookieEnabled && document.cookie.includes('cs_check=1'); document.cookie = 'cs_check=; max-age=0; path=/'; } catch (e) {}
+  return {storage, cookies};
+}
+let panel = null;
+function troubleshoot() {
+  if (panel) { panel.remove(); panel = null; issuesBtn.setAttribute('aria-expanded', 'false'); return; }
+  issuesBtn.setAttribute('aria-expanded', 'true');
+  const local = selfCheck(), client = 'cookies=' + (local.cookies ? 'ok' : 'blocked') + ',local_storage=' + (local.storage ? 'ok' : 'blocked');
+  const out = h('ul', {class: 'checks'}), status = h('p', {class: 'status', role: 'status', text: t('checkingIssues')});
+  panel = h('div', {class: 'panel', role: 'region', 'aria-label': t('issuesTitle')}, h('h3', {text: t('issuesTitle')}), status, out);
+  issues.append(panel);
+  const row = (st, title, text, action) => out.append(h('li', {class: 'check ' + st},
+    h('span', {class: 'st', text: t({pass: 'ok', ok: 'ok', warn: 'warn', problem: 'fail', fail: 'fail'}[st] || 'info')}), ' ',
+    h('strong', {text: title}), text && h('p', {text}), action && h('p', {class: 'action', text: action})));
+  const own = [...nodes.values()].filter((el) => mine(el._c)).map((el) => el._c.id).sort((a, b) => b - a)[0];
+  const q = {article_id: articleId, comment_id: own, client_check: client, client_time: Date.now()};
+  call('GET', '/troubleshoot?' + Object.keys(q).filter((k) => q[k] != null).map((k) => k + '=' + encodeURIComponent(q[k])).join('&')).then((r) => {
+    say(status, ''); (r.checks || []).forEach((c) => row(c.status, c.title, c.explanation, c.action));
+  }, (e) => { // the server's check is unavailable: still show what this browser found
+    say(status, e.status === 404 && e.problem.code !== 'unknown_site' ? t('troubleUnavailable') : explain(e), 'error');
+    row(local.storage ? 'ok' : 'problem', t('localChecks'), t(local.storage ? 'storageOk' : 'storageBad'));
+    row(local.cookies ? 'ok' : 'warn', t('localChecks'), t(local.cookies ? 'cookieOk' : 'cookieBad'));
+  }).then(() => panel && panel.append(reportForm(q)));
+}
+function reportForm(q) {
+  const ta = h('textarea', {id: id('rep'), rows: 3}), status = h('p', {class: 'status', role: 'status'});
+  return h('form', {class: 'form', onsubmit: (ev) => {
+    ev.preventDefault();
+    if (!ta.value.trim()) return;
+    call('POST', '/troubleshoot/reports', Object.assign({description: ta.value.trim()}, q, {client_time: Date.now()}))
+      .then((res) => { say(status, res.message || t('reportThanks', {id: res.reference}), 'ok'); ta.value = ''; }, (e) => say(status, explain(e), 'error'));
+  }}, h('label', {for: ta.id, text: t('report')}), ta, h('div', {class: 'actions'}, h('button', {type: 'submit', text: t('reportSend')})), status);
+}
+
+whoAmI().then(load).then(live);
+window.commentsService = {reload: load}; // lets a host page refresh after its own sign-in
 })();

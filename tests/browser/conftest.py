@@ -34,7 +34,10 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+                 "--disable-component-update", "--disable-sync",
+                 # host pages come from Playwright's router, the service from 127.0.0.1: without this,
+                 # Chromium's local-network-access prompt (no one to answer it) blocks the embed
+                 "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests"]
 
 
 def free_port() -> int:
@@ -111,6 +114,26 @@ class LiveServer:
             finally:
                 await conn.close()
         self._run(run)
+
+    def moderate_article(self, site: str, article: str, **changes: bool) -> None:
+        """Close an article or premoderate it the way a moderator does (the cache follows)."""
+        if not getattr(self, "_staff_token", None):
+            from comments_service.db import tokens
+            from comments_service.identity import new_api_token
+
+            token, digest = new_api_token()
+
+            async def run() -> None:
+                conn = await connect(self.database_url)
+                try:
+                    await tokens.create(conn, "browser-tests", "admin", None, digest)
+                finally:
+                    await conn.close()
+            self._run(run)
+            self._staff_token = token
+        response = httpx.patch(f"{self.url}/api/v1/moderation/articles/{article}", params={"site": site},
+                               json=changes, headers={"Authorization": f"Bearer {self._staff_token}"}, timeout=10)
+        assert response.status_code == 200, response.text
 
     def create_site(self, origin: str, *, guests: bool = True, sso_secret: str | None = None) -> str:
         site_id = "b" + secrets.token_hex(5)
