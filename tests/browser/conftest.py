@@ -117,6 +117,10 @@ class LiveServer:
 
     def moderate_article(self, site: str, article: str, **changes: bool) -> None:
         """Close an article or premoderate it the way a moderator does (the cache follows)."""
+        self.as_staff("PATCH", f"/api/v1/moderation/articles/{article}", site, changes)
+
+    def as_staff(self, method: str, path: str, site: str, body: dict) -> dict:
+        """A moderation API call with an admin token made for this server."""
         if not getattr(self, "_staff_token", None):
             from comments_service.db import tokens
             from comments_service.identity import new_api_token
@@ -131,9 +135,10 @@ class LiveServer:
                     await conn.close()
             self._run(run)
             self._staff_token = token
-        response = httpx.patch(f"{self.url}/api/v1/moderation/articles/{article}", params={"site": site},
-                               json=changes, headers={"Authorization": f"Bearer {self._staff_token}"}, timeout=10)
+        response = httpx.request(method, self.url + path, params={"site": site}, json=body,
+                                 headers={"Authorization": f"Bearer {self._staff_token}"}, timeout=10)
         assert response.status_code == 200, response.text
+        return response.json()
 
     def create_site(self, origin: str, *, guests: bool = True, sso_secret: str | None = None) -> str:
         site_id = "b" + secrets.token_hex(5)

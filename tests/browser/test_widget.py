@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 import re
 import time
 
@@ -309,6 +311,21 @@ def test_closed_article_says_so_and_errors_show_help_and_reference(live_server, 
     page.reload()
     expect(page.get_by_text("Comments on this article are closed."))
     assert page.locator("#comments").get_by_label("Your comment").count() == 0
+
+
+def test_banned_reader_sees_why_they_cannot_post(live_server, context, news_site):
+    page = context.new_page()
+    host_page(page, live_server, news_site, "banned-flow")
+    expect(page.get_by_text("No comments yet"))
+    post_as_guest(page, "Before the ban", name="Troll")
+    expect(page.get_by_text("Your comment is published."))
+    token = page.evaluate(f"localStorage.getItem('cs-guest:{news_site}')")
+    user_id = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["sub"]
+    live_server.as_staff("POST", f"/api/v1/moderation/users/{user_id}/ban", news_site, {"duration_days": 1})
+    post_as_guest(page, "After the ban")
+    status = expect(page.locator("#comments .main-form .status.error"))
+    assert "banned" in status.inner_text().lower()
+    assert "Reference:" in status.inner_text()
 
 
 def test_rate_limited_reader_is_told_when_to_retry(storage, database, context):
