@@ -39,6 +39,14 @@ UPDATE scoring_jobs SET state = 'done', scored_at = now(), claim_expires_at = NU
     last_error = $4
 WHERE comment_id = ANY($1::bigint[]) AND state = 'claimed' AND claimed_by = $2
 RETURNING comment_id"""
+# an edited comment scored before: its finished job goes back to the queue as new
+REQUEUE_OR_ENQUEUE = f"""
+WITH job AS (
+    INSERT INTO scoring_jobs (comment_id) VALUES ($1)
+    ON CONFLICT (comment_id) DO UPDATE SET state = 'queued', attempts = 0, claimed_by = NULL,
+        claim_expires_at = NULL, created_at = now(), scored_at = NULL, last_error = NULL
+    RETURNING 1)
+SELECT pg_notify('{JOBS_CHANNEL}', '') FROM job"""
 REQUEUE = """
 UPDATE scoring_jobs SET state = 'queued', claimed_by = NULL, claim_expires_at = NULL
 WHERE comment_id = ANY($1::bigint[])"""
@@ -139,6 +147,10 @@ async def complete(conn: asyncpg.Connection, worker_id: str, comment_ids: list[i
                    error: str | None = None) -> set[int]:
     rows = await conn.fetch(COMPLETE, comment_ids, worker_id, model_id, error)
     return {r["comment_id"] for r in rows}
+
+
+async def requeue_or_enqueue(conn: asyncpg.Connection, comment_id: int) -> None:
+    await conn.execute(REQUEUE_OR_ENQUEUE, comment_id)
 
 
 async def requeue(conn: asyncpg.Connection, comment_ids: list[int]) -> None:

@@ -89,6 +89,8 @@ class CommentService:
         # After the insert committed: may wait briefly for a pending comment's first decision and
         # return the comment as it is then (the scoring pipeline sets it).
         self.settle: Callable[[CommentRow], Awaitable[CommentRow]] | None = None
+        # the scoring pipeline sends edited text back through the queue (inside the edit transaction)
+        self.edit_admission: Callable[[asyncpg.Connection, CommentRow], Awaitable[CommentRow]] | None = None
         # Run inside the posting transaction before the insert (conn, site, article record, author
         # user id); each may refuse by raising DomainError (moderation: bans, article auto-close).
         self.post_checks: list[PostCheck] = []
@@ -307,12 +309,17 @@ class CommentService:
         await self.limiter.check("edit", user=self._subject(identity), ip=actor.ip)
         html = render_markdown(text, allow_images=entry.site.allow_images)
         async with self.pool.acquire() as conn, conn.transaction():
-            row = await self._own_comment_for_change(conn, entry, identity, comment_id)
-            await comment_repo.update_body(conn, row.id, text, html)
-            row = await comment_repo.get(conn, row.id)
+            before = await self._own_comment_for_change(conn, entry, identity, comment_id)
+            await comment_repo.update_body(conn, before.id, text, html)
+            row = await comment_repo.get(conn, before.id)
+            if self.edit_admission is not None:
+                # new words are judged like a new comment: an edit must not slip abuse past scoring
+                row = await self.edit_admission(conn, row)
             article_ext = await self._article_ext(conn, row.article_id)
-        if row.status == "published":
+        if before.status == "published":
             await self.after_visible_change(entry.site.id, article_ext, row, event="edited")
+        if row.status == "pending_scoring" and self.settle is not None:
+            row = await self.settle(row)
         return to_view(row)
 
     async def delete(self, entry: SiteEntry, actor: Actor, comment_id: int) -> None:

@@ -159,10 +159,21 @@ class ScoringService:
         self.comments.initial_status = lambda: "pending_scoring"
         self.comments.admitted.append(self.admit)
         self.comments.settle = self.settle
+        self.comments.edit_admission = self.readmit
 
     async def admit(self, conn: asyncpg.Connection, row: CommentRow) -> None:
         if row.status == "pending_scoring":
             await scoring_repo.enqueue(conn, row.id)
+
+    async def readmit(self, conn: asyncpg.Connection, row: CommentRow) -> CommentRow:
+        """An edited comment leaves the thread until its new text is scored."""
+        if row.status not in ("published", "held"):
+            return row
+        if row.status == "published":
+            await self.comments.on_unpublished(conn, row)
+        await comment_repo.set_status(conn, row.id, "pending_scoring", None)
+        await scoring_repo.requeue_or_enqueue(conn, row.id)
+        return await comment_repo.get(conn, row.id)
 
     async def settle(self, row: CommentRow) -> CommentRow:
         """After the insert committed: wait briefly for the decision, then read the comment."""

@@ -74,6 +74,19 @@ async def test_banned_word_is_rejected_and_never_shown(api, scored_site, db):
     assert thread["comments"] == [] and thread["article"]["comment_count"] == 0
 
 
+async def test_an_edit_is_scored_again_and_cannot_slip_abuse_into_the_thread(api, scored_site, db):
+    token = scored_site.sso_token(sub="editor")
+    posted = await post(api, scored_site, "The border posts reopened this week.", sub="editor", article="edits")
+    assert posted["status"] == "published"
+    cid = posted["comment"]["id"]
+    edited = await api.patch(f"/api/v1/comments/{cid}", params=scored_site.q(), headers=scored_site.auth(token),
+                             json={"body": "k y s, nobody wants you here"})
+    assert edited.status_code == 200 and edited.json()["status"] == "rejected", edited.text
+    thread = (await api.get("/api/v1/articles/edits/comments", params=scored_site.q())).json()
+    assert thread["comments"] == [] and thread["article"]["comment_count"] == 0
+    assert await db.fetchval("SELECT status FROM comments WHERE id = $1", cid) == "rejected"
+
+
 async def test_held_comment_is_shown_to_its_author_only_as_awaiting_moderation(api, scored_site, db):
     posted = await post(api, scored_site, "What an idiot the minister is.", sub="author")
     assert posted["status"] == "held"
