@@ -272,6 +272,9 @@ class CommentService:
             await self.after_visible_change(site.id, article_ext, row)
         elif row.status == "pending_scoring" and self.settle is not None:
             row = await self.settle(row)
+            if row.status == "published":  # the worker's decision moved the article's count
+                async with self.pool.acquire() as conn:
+                    article = await article_repo.get_by_external(conn, site.id, article_ext)
         log.info("comment posted", extra={"comment_id": row.id, "site": site.id, "status": row.status})
         return Posted(comment=to_view(row), status=row.status, message=outcome_message(row.status),
                       article=article_repo.to_article(article), user=user, guest_token=guest_token)
