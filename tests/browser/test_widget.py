@@ -9,6 +9,7 @@ import re
 import time
 
 import httpx
+import jwt
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -119,6 +120,22 @@ def test_guest_posts_a_comment_and_a_reply_and_is_remembered(live_server, contex
     expect(page.get_by_text("Commenting as Ana"))
     assert page.locator("#comments").get_by_label("Your name").count() == 0
     assert errors == []
+
+
+def test_signed_in_reader_comments_with_the_host_pages_sso_token(live_server, context):
+    secret = "browser-sso-secret-0123456789abcdef"
+    site = live_server.create_site(NEWS, guests=False, sso_secret=secret)
+    token = jwt.encode({"sub": "u-77", "name": "Signed Reader", "exp": int(time.time()) + 600}, secret,
+                       algorithm="HS256")
+    page = context.new_page()
+    host_page(page, live_server, site, "sso-flow", attrs=f'data-sso-token="{token}"')
+    expect(page.get_by_text("No comments yet"))
+    assert page.locator("#comments").get_by_label("Your name").count() == 0
+    post_as_guest(page, "Posted with my newsroom account")
+    mine = expect(widget_comments(page).filter(has_text="newsroom account"))
+    assert mine.locator(".author").inner_text() == "Signed Reader"
+    assert mine.get_by_role("button", name="Edit").count() == 1
+    assert page.evaluate(f"localStorage.getItem('cs-guest:{site}')") is None  # SSO readers need no guest token
 
 
 def test_character_count_follows_the_draft_and_blocks_overlong_text(live_server, context, news_site):
