@@ -337,7 +337,7 @@ function postSend(o, text, nameIn) {
       if (r) lines.push(t('reason', {r: S.reasons[r] || r}));
       return {lines, kind: 'error', clear: false};
     }
-    if (st === 'published') { known += 1; fresh.delete(c.id); }
+    if (st === 'published') { known += 1; fresh.delete(c.id); announce(); } // its live event may have come first
     c.status = st;
     const el = comment(c);
     if (o.parent) o.parent.querySelector(':scope > .replies').append(el);
@@ -385,7 +385,7 @@ function castVote(el, v) {
   call('POST', '/comments/' + c.id + '/votes', {value}).then((r) => {
     votes[c.id] = r.your_vote; Object.assign(c, {score: r.score, upvotes: r.upvotes, downvotes: r.downvotes});
     fill(el, c);
-    el.querySelector('.vote' + (v > 0 ? '' : ':last-of-type')).focus();
+    el.querySelectorAll(':scope > footer .vote')[v > 0 ? 0 : 1].focus();
   }, (e) => say(statusOf(el), explain(e), 'error'));
 }
 function asLine() { return h('p', {class: 'as'}, t('as', {name: me.name}) + ' ', d.ssoToken ? null : h('button', {type: 'button', class: 'link', text: t('notYou'), onclick: signOut})); }

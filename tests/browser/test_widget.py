@@ -138,6 +138,20 @@ def test_signed_in_reader_comments_with_the_host_pages_sso_token(live_server, co
     assert page.evaluate(f"localStorage.getItem('cs-guest:{site}')") is None  # SSO readers need no guest token
 
 
+def test_reader_votes_on_someone_elses_comment(live_server, context, news_site):
+    api_post(live_server, news_site, "votes", "Worth an upvote")
+    page = context.new_page()
+    host_page(page, live_server, news_site, "votes")
+    theirs = expect(widget_comments(page).filter(has_text="Worth an upvote"))
+    post_as_guest(page, "I am here too")  # votes need an identity: a guest gets one with a first comment
+    expect(page.get_by_text("Your comment is published."))
+    theirs.get_by_role("button", name="Upvote").click()
+    expect(theirs.locator(".score", has_text="1"))
+    assert theirs.get_by_role("button", name="Upvote").get_attribute("aria-pressed") == "true"
+    theirs.get_by_role("button", name="Upvote").click()  # pressing again withdraws the vote
+    expect(theirs.locator(".score", has_text="0"))
+
+
 def test_character_count_follows_the_draft_and_blocks_overlong_text(live_server, context, news_site):
     page = context.new_page()
     host_page(page, live_server, news_site, "count-flow")
