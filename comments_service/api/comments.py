@@ -54,7 +54,8 @@ class PublicCommentsController(Controller):
             site_entry, actor, _article_key(article_id), body=data.body, parent_id=data.parent_id,
             author_name=data.author_name, article_url=data.article_url, article_title=data.article_title)
         return PostedComment(comment=posted.comment, status=posted.status, message=posted.message,
-                             article=posted.article, user=posted.user, guest_token=posted.guest_token)
+                             article=posted.article, user=posted.user, guest_token=posted.guest_token,
+                             reason_category=posted.reason_category)
 
     @patch("/comments/{comment_id:int}", summary="Edit one's own comment within the edit window")
     async def edit(self, request: Request, site_entry: SiteEntry, actor: Actor, comment_id: int,

@@ -43,6 +43,7 @@ class PostedComment(Base):
     article: Article
     user: Author
     guest_token: str | None = None
+    reason_category: str | None = None  # coarse, for held/rejected: e.g. rejected_language, rejected_spam
 
 
 class Me(Base):

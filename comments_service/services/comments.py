@@ -16,6 +16,7 @@ from ..db import comments as comment_repo
 from ..db import users as user_repo
 from ..db import votes as vote_repo
 from ..domain import cursor as cursors
+from ..domain.outcomes import explain_own_comment
 from ..domain.models import Article, Author, CommentRow, CommentView, RepliesPage, ThreadPage
 from ..domain.render import render_markdown
 from ..domain.thread import assemble, to_view
@@ -48,6 +49,7 @@ class Posted(msgspec.Struct, kw_only=True):
     article: Article
     user: Author
     guest_token: str | None = None
+    reason_category: str | None = None
 
 
 class VoteTotals(msgspec.Struct, kw_only=True):
@@ -276,8 +278,10 @@ class CommentService:
                 async with self.pool.acquire() as conn:
                     article = await article_repo.get_by_external(conn, site.id, article_ext)
         log.info("comment posted", extra={"comment_id": row.id, "site": site.id, "status": row.status})
+        category = explain_own_comment(row.status, row.status_reason)[1] if row.status in ("held", "rejected") else None
         return Posted(comment=to_view(row), status=row.status, message=outcome_message(row.status),
-                      article=article_repo.to_article(article), user=user, guest_token=guest_token)
+                      article=article_repo.to_article(article), user=user, guest_token=guest_token,
+                      reason_category=category)
 
     def _article_details(self, url: str | None, title: str | None) -> tuple[str, str]:
         if not url or not title or not title.strip():

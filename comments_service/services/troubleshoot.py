@@ -26,7 +26,7 @@ from ..db import articles as article_repo
 from ..db import observability as obs
 from ..db import problem_reports as report_repo
 from ..db import users as user_repo
-from ..domain.policy import BANNED_WORD, SUSPECT_WORD, TOXICITY_HOLD, TOXICITY_REJECT
+from ..domain.outcomes import explain_own_comment
 from ..errors import CATALOGUE, DomainError
 from ..identity import Identity, is_guest_token, verify_sso_token
 from .comments import CommentService
@@ -37,7 +37,6 @@ from .sites import SiteEntry
 CheckStatus = Literal["ok", "warn", "problem", "info"]
 _RANK = {"ok": 0, "info": 0, "warn": 1, "problem": 2}
 CLOCK_SKEW_WARN_SECONDS = 120
-LANGUAGE_REASONS = frozenset({BANNED_WORD, SUSPECT_WORD, TOXICITY_REJECT, TOXICITY_HOLD})
 CLIENT_CHECK_KEYS = {"cookies": "Cookies", "local_storage": "Local storage", "third_party_cookies": "Third-party cookies"}
 CLIENT_CHECK_VALUES = ("ok", "blocked", "unavailable", "unknown")
 
@@ -88,28 +87,6 @@ def _catalogued(check_id: str, status: CheckStatus, title: str, code: str, *, ac
                 data: dict | None = None) -> Check:
     return Check(id=check_id, status=status, title=title, explanation=CATALOGUE[code].help, action=action,
                  code=code, data=data)
-
-
-def explain_own_comment(status: str, reason: str | None) -> tuple[str, str, str]:
-    """(state, category, explanation) of the reader's own comment; coarse on purpose."""
-    reason = reason or ""
-    if status == "published":
-        return "published", "published", "Published: everyone can see it."
-    if status == "pending_scoring":
-        return "being_checked", "being_checked", "Being checked: it usually appears within a few seconds."
-    if status == "held":
-        return ("awaiting_moderation", "awaiting_moderation",
-                "Awaiting moderation: a moderator will review it. Until then only you can see it.")
-    if status == "rejected":
-        if "spam" in reason.lower():
-            return "not_published", "rejected_spam", "Not published: it looked like spam or advertising."
-        if reason in LANGUAGE_REASONS:
-            return ("not_published", "rejected_language",
-                    "Not published: its language breaks the community guidelines. You can post a reworded comment.")
-        return "not_published", "rejected_guidelines", "Not published: it breaks the community guidelines."
-    if reason == "deleted_by_author":
-        return "deleted", "deleted_by_you", "Deleted by you."
-    return "deleted", "removed", "Removed by a moderator."
 
 
 class Troubleshooter:

@@ -39,7 +39,8 @@ const S = Object.assign({
   localChecks: 'This browser', troubleUnavailable: 'The automatic check is not available right now.',
   report: 'Still stuck? Describe the problem', reportSend: 'Send report', reportThanks: 'Thank you. Your reference number is {id}.',
   reasons: {language: 'offensive language', toxicity: 'offensive language', spam: 'spam', banned_words: 'words that are not allowed',
-    off_topic: 'off topic', links: 'too many links', premoderation: 'all comments here are reviewed first'},
+    off_topic: 'off topic', links: 'too many links', premoderation: 'all comments here are reviewed first',
+    rejected_language: 'offensive language', rejected_spam: 'spam', rejected_guidelines: 'the community guidelines'},
 }, window.commentsServiceStrings || {});
 const t = (k, v) => String(S[k] == null ? k : S[k]).replace(/\{(\w+)\}/g, (_, n) => v && v[n] != null ? v[n] : '');
 
@@ -333,7 +334,7 @@ function postSend(o, text, nameIn) {
     if (res.article) article = res.article;
     const lines = [res.message || t(st) || t('published')];
     if (st === 'rejected') {
-      const r = res.reason || res.reason_category || c.status_reason;
+      const r = res.reason_category;
       if (r) lines.push(t('reason', {r: S.reasons[r] || r}));
       return {lines, kind: 'error', clear: false};
     }

@@ -65,8 +65,9 @@ async def test_civil_comment_is_scored_by_the_model_and_published(api, scored_si
 
 async def test_banned_word_is_rejected_and_never_shown(api, scored_site, db):
     posted = await post(api, scored_site, "k y s, nobody wants you here")
-    assert posted["status"] == "rejected"
+    assert posted["status"] == "rejected" and posted["reason_category"] == "rejected_language"
     assert "community guidelines" in posted["message"]
+    assert "kys" not in posted["message"] and "banned_word" not in str(posted)  # the word list stays private
     row = await db.fetchrow("SELECT status_reason, decision_detail FROM comments WHERE id = $1",
                             posted["comment"]["id"])
     assert row["status_reason"] == "banned_word" and row["decision_detail"] == {"term": "kys"}

@@ -1,0 +1,28 @@
+"""What a reader may be told about their own comment: a coarse state and category, never the
+scores, thresholds, word lists or moderator notes behind it."""
+
+from __future__ import annotations
+
+from .policy import CONTENT_REASONS
+
+
+def explain_own_comment(status: str, reason: str | None) -> tuple[str, str, str]:
+    """(state, category, explanation) of the reader's own comment; coarse on purpose."""
+    reason = reason or ""
+    if status == "published":
+        return "published", "published", "Published: everyone can see it."
+    if status == "pending_scoring":
+        return "being_checked", "being_checked", "Being checked: it usually appears within a few seconds."
+    if status == "held":
+        return ("awaiting_moderation", "awaiting_moderation",
+                "Awaiting moderation: a moderator will review it. Until then only you can see it.")
+    if status == "rejected":
+        if "spam" in reason.lower():
+            return "not_published", "rejected_spam", "Not published: it looked like spam or advertising."
+        if reason in CONTENT_REASONS:
+            return ("not_published", "rejected_language",
+                    "Not published: its language breaks the community guidelines. You can post a reworded comment.")
+        return "not_published", "rejected_guidelines", "Not published: it breaks the community guidelines."
+    if reason == "deleted_by_author":
+        return "deleted", "deleted_by_you", "Deleted by you."
+    return "deleted", "removed", "Removed by a moderator."
