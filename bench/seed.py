@@ -137,7 +137,9 @@ async def seed(name: str, total: int, seed_value: int, batch: int) -> None:
         with tqdm(total=total, unit="comment", unit_scale=True, desc=name) as bar:
             for article_id, (ext, size) in enumerate(sizes, start=1):
                 start = now - timedelta(days=rng.uniform(0, 365), seconds=size * 8)
-                records, published = article_comments(article_id, size, next_id, start, rng)
+                # each article's own generator: a named article is the same thread in every database
+                records, published = article_comments(article_id, size, next_id, start,
+                                                      random.Random(f"{seed_value}:{ext}"))
                 next_id += size
                 articles.append((article_id, SITE_ID, ext, f"https://news.example/{ext}", f"Story {ext}",
                                  published, start))

@@ -1,0 +1,345 @@
+"""Read-path benchmark: R1 hot page, R2 cold page, R3 counts, R4 mixed, B0 the limit, side by side.
+
+    apt-get install -y wrk                      # the load generator (C, cheap on 2 cores)
+    python -m bench.seed --comments 1000000     # cs_bench_1m
+    python -m bench.seed --comments 10000       # cs_bench_10k
+    python -m bench.reads --compare-servers --duration 8     # pick the ASGI server and worker count
+    python -m bench.reads --server uvicorn --workers 1 --duration 15 --repeat 2 --out bench/results_reads.json
+
+HTTP scenarios run with wrk against the API and against B0 (bench/b0.py: a bare Litestar app on the
+same server and settings returning the API's own bytes from memory), alternating so that both see
+the same background load. R2 (cold page) is timed in-process: the article's cache version is bumped
+before each call, as a write would, and ``CommentService.thread`` is timed from the Redis miss
+through the SQL, the encoding and the store. RSS of every server process is sampled throughout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import jwt
+import psutil
+
+from .common import BIG_ARTICLE, HOT_ARTICLE, ORIGIN, SECRET_KEY, SITE_ID, SSO_SECRET, database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+PREFIX = "csbench:"
+NO_LIMITS = ",".join(f"{a}.{s}=0:1" for a, s in (
+    ("post", "user"), ("post", "ip"), ("edit", "user"), ("edit", "ip"), ("vote", "user"), ("vote", "ip"),
+    ("report", "user"), ("report", "ip"), ("check", "user"), ("check", "ip"), ("guest", "ip"),
+    ("troubleshoot", "ip")))
+PAGE_PATH = f"/api/v1/articles/{HOT_ARTICLE}/comments?site={SITE_ID}"
+COUNTS_PATH = f"/api/v1/counts?site={SITE_ID}"
+FRONT_PAGE = [f"a{i:06d}" for i in range(0, 100, 2)]  # 50 articles
+
+
+def api_env(db: str) -> dict[str, str]:
+    return {**os.environ, "COMMENTS_DATABASE_URL": database_url(db), "COMMENTS_REDIS_URL": REDIS_URL,
+            "COMMENTS_REDIS_PREFIX": PREFIX, "COMMENTS_SECRET_KEY": SECRET_KEY, "COMMENTS_LOG_LEVEL": "WARNING",
+            "COMMENTS_RATE_LIMITS": NO_LIMITS, "PYTHONPATH": str(ROOT),
+            # posts publish at once (no scoring worker in this bench): every R4 post invalidates the
+            # hot page, the hardest case for the read cache
+            "COMMENTS_SCORING": "off"}
+
+
+async def migrate_all(*dbs: str) -> None:
+    from comments_service.db.migrations import migrate
+    from comments_service.db.pool import connect
+    from comments_service.settings import Settings
+
+    for db in dbs:
+        conn = await connect(database_url(db))
+        try:
+            await migrate(conn, Settings().database.migrations_dir)
+        finally:
+            await conn.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One ASGI server process (uvicorn or granian) for ``target``, with its workers' RSS sampled."""
+
+    def __init__(self, kind: str, target: str, workers: int, env: dict[str, str], factory: bool) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        if kind == "uvicorn":
+            cmd = [PY, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(self.port), "--workers",
+                   str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level",
+                   "warning", *(["--factory"] if factory else [])]
+        else:
+            cmd = [PY, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(self.port),
+                   "--workers", str(workers), "--loop", "uvloop", "--runtime-mode", "st", "--no-access-log",
+                   "--log-level", "warning", *(["--factory"] if factory else []), target]
+        self.cmd = cmd
+        self.process = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
+        self.peak: dict[int, float] = {}
+        self._stop = threading.Event()
+
+    def wait_ready(self, path: str) -> None:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + path, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not start: {' '.join(self.cmd)}")
+                time.sleep(0.2)
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def workers(self) -> list[psutil.Process]:
+        try:
+            root = psutil.Process(self.process.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def rss(self) -> dict[int, float]:
+        out = {}
+        for p in self.workers():
+            try:
+                out[p.pid] = p.memory_info().rss / 2**20
+            except psutil.NoSuchProcess:
+                pass
+        return out
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            for pid, mb in self.rss().items():
+                self.peak[pid] = max(self.peak.get(pid, 0.0), mb)
+
+    def stop(self) -> None:
+        self._stop.set()
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+# ------------------------------------------------------------------ wrk
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    return float(m[1]) * _UNITS[m[2]]
+
+
+def wrk(url: str, duration: float, connections: int, script: str | None = None, threads: int = 2) -> dict:
+    cmd = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{int(duration)}s", "--latency",
+           "--timeout", "5s"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])}
+    for pct in ("50", "90", "99"):
+        result[f"p{pct}_ms"] = _ms(re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", out, re.M)[1])
+    errors = re.search(r"Socket errors: (.*)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["errors"] = (errors[1] if errors else "") + (f" non2xx={non2xx[1]}" if non2xx else "")
+    result["requests"] = int(re.search(r"(\d+) requests in", out)[1])
+    return result
+
+
+def lua_post_json(path: Path, body: bytes) -> str:
+    path.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body.decode())}\n'
+                    'wrk.headers["Content-Type"] = "application/json"\n')
+    return str(path)
+
+
+def lua_posts(path: Path, delay_ms: float, users: int = 2000) -> str:
+    """Posts to the hot article from rotating SSO users, one request every ``delay_ms`` per connection."""
+    now = int(time.time())
+    tokens = [jwt.encode({"sub": f"bench-{i}", "name": f"Bench {i}", "exp": now + 7200}, SSO_SECRET,
+                         algorithm="HS256") for i in range(users)]
+    lines = ["local tokens = {" + ",".join(json.dumps(t) for t in tokens) + "}", "local n = 0",
+             'wrk.method = "POST"', 'wrk.headers["Content-Type"] = "application/json"',
+             f"function delay() return {delay_ms:.2f} end",
+             "function request()", "  n = n + 1",
+             '  local body = \'{"body":"bench comment \' .. n .. \'"}\'',
+             '  return wrk.format(nil, nil, {["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1], '
+             '["Content-Type"] = "application/json"}, body)', "end"]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+# ------------------------------------------------------------------ R2, in process
+async def cold_page(db: str, duration: float) -> dict:
+    from comments_service.app import build_services, close_services
+    from comments_service.settings import Settings
+
+    env = {k: v for k, v in api_env(db).items() if k.startswith("COMMENTS_")}
+    services = await build_services(Settings.from_env(env))
+    try:
+        entry = await services.sites.get(SITE_ID)
+        times: list[float] = []
+        size = 0
+        end = time.monotonic() + duration
+        while time.monotonic() < end:
+            await services.cache.bump(SITE_ID, BIG_ARTICLE)  # retire the cached page, as a write does
+            t0 = time.perf_counter()
+            body = await services.comments.thread(entry, BIG_ARTICLE, sort="oldest", cursor=None, limit=20,
+                                                  replies=5, viewer=None)
+            times.append((time.perf_counter() - t0) * 1000)
+            size = len(body)
+            assert services.cache.stats.hits == 0
+    finally:
+        await close_services(services)
+    times.sort()
+    return {"db": db, "calls": len(times), "p50_ms": statistics.median(times),
+            "p99_ms": times[int(len(times) * 0.99)], "bytes": size}
+
+
+# ------------------------------------------------------------------ HTTP scenarios
+def fetch(url: str, body: bytes | None = None) -> bytes:
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"} if body else {})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.read()
+
+
+def http_pass(api: Server, b0: Server, duration: float, tmp: Path) -> dict:
+    counts_body = json.dumps({"article_ids": FRONT_PAGE}).encode()
+    counts_lua = lua_post_json(tmp / "counts.lua", counts_body)
+    res: dict = {}
+    res["B0_page"] = wrk(b0.url + PAGE_PATH, duration, 32)
+    res["R1"] = wrk(api.url + PAGE_PATH, duration, 32)
+    res["B0_counts"] = wrk(b0.url + COUNTS_PATH, duration, 32, counts_lua)
+    res["R3"] = wrk(api.url + COUNTS_PATH, duration, 32, counts_lua)
+    # R4: 32 reading connections, and 16 posting connections paced towards 5% of all requests (a
+    # post's latency under load slows them below that; the share reached is reported)
+    post_rate = res["R1"]["rps"] * 0.05 / 0.95
+    posters = 16
+    posts_lua = lua_posts(tmp / "posts.lua", delay_ms=posters * 1000.0 / max(post_rate, 1.0))
+    box: dict = {}
+    poster = threading.Thread(target=lambda: box.update(wrk(api.url + PAGE_PATH, duration, posters, posts_lua)))
+    poster.start()
+    reads = wrk(api.url + PAGE_PATH, duration, 32)
+    poster.join()
+    res["R4_reads"] = reads
+    res["R4_posts"] = box
+    res["R4_post_share"] = box["requests"] / (box["requests"] + reads["requests"])
+    return res
+
+
+def start_pair(kind: str, workers: int, db: str, tmp: Path) -> tuple[Server, Server]:
+    api = Server(kind, "comments_service.app:create_app", workers, api_env(db), factory=True)
+    api.wait_ready(PAGE_PATH)
+    page = fetch(api.url + PAGE_PATH)
+    counts = fetch(api.url + COUNTS_PATH, json.dumps({"article_ids": FRONT_PAGE}).encode())
+    (tmp / "page.json").write_bytes(page)
+    (tmp / "counts.json").write_bytes(counts)
+    env = {**os.environ, "BENCH_B0_PAGE": str(tmp / "page.json"), "BENCH_B0_COUNTS": str(tmp / "counts.json"),
+           "PYTHONPATH": str(ROOT)}
+    b0 = Server(kind, "bench.b0:app", workers, env, factory=False)
+    b0.wait_ready(PAGE_PATH)
+    assert fetch(b0.url + PAGE_PATH) == fetch(api.url + PAGE_PATH), "B0 must send the API's bytes"
+    return api, b0
+
+
+def summary(res: dict) -> dict:
+    s = {"R1/B0": res["R1"]["rps"] / res["B0_page"]["rps"], "R3/B0": res["R3"]["rps"] / res["B0_counts"]["rps"],
+         "R4p99/R1p99": res["R4_reads"]["p99_ms"] / res["R1"]["p99_ms"]}
+    return {k: round(v, 3) for k, v in s.items()}
+
+
+def compare_servers(db: str, duration: float) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        for kind, workers in (("uvicorn", 1), ("granian", 1), ("uvicorn", 2), ("granian", 2)):
+            api, b0 = start_pair(kind, workers, db, tmp)
+            try:
+                r = {"server": kind, "workers": workers, "B0": wrk(b0.url + PAGE_PATH, duration, 32),
+                     "R1": wrk(api.url + PAGE_PATH, duration, 32)}
+            finally:
+                api.stop(), b0.stop()
+            print(json.dumps(r), flush=True)
+            rows.append(r)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.reads", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", default="cs_bench_1m")
+    parser.add_argument("--small-db", default="cs_bench_10k")
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per scenario (>= 15 for records)")
+    parser.add_argument("--repeat", type=int, default=2, help="HTTP passes on the same servers (RSS growth)")
+    parser.add_argument("--compare-servers", action="store_true")
+    parser.add_argument("--out", default=None, help="write the results as JSON here")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install -y wrk")
+    asyncio.run(migrate_all(args.db, args.small_db))
+    info = {"machine": {"cpus": os.cpu_count(), "model": _cpu_model(), "load_before": os.getloadavg()},
+            "duration_s": args.duration, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    if args.compare_servers:
+        info["compare"] = compare_servers(args.db, args.duration)
+    else:
+        info["server"] = {"kind": args.server, "workers": args.workers}
+        info["R2"] = [asyncio.run(cold_page(db, args.duration)) for db in (args.db, args.small_db)]
+        info["R2"].append({"ratio_1m_over_10k": round(info["R2"][0]["p50_ms"] / info["R2"][1]["p50_ms"], 3)})
+        print(json.dumps(info["R2"]), flush=True)
+        with tempfile.TemporaryDirectory() as d:
+            tmp = Path(d)
+            api, b0 = start_pair(args.server, args.workers, args.db, tmp)
+            try:
+                info["rss_mb_idle"] = api.rss()
+                info["passes"] = []
+                for i in range(args.repeat):
+                    res = http_pass(api, b0, args.duration, tmp)
+                    res["summary"] = summary(res)
+                    res["rss_mb_after"] = api.rss()
+                    info["passes"].append(res)
+                    print(json.dumps(res), flush=True)
+                info["rss_mb_peak"] = api.peak
+            finally:
+                api.stop(), b0.stop()
+    info["load_after"] = os.getloadavg()
+    text = json.dumps(info, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+if __name__ == "__main__":
+    main()
