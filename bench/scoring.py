@@ -1,0 +1,427 @@
+"""Scoring benchmark: runtimes side by side on BERT-base and ALBERT-base-v2, and the moderation
+quality of the offline pipeline on a labelled evaluation set.
+
+    .venv/bin/python -m bench.scoring all            # everything; writes bench/RESULTS_scoring.md
+    .venv/bin/python -m bench.scoring speed --arch bert-base
+    .venv/bin/python -m bench.scoring eval           # eval set only (fast, no torch model)
+
+speed: for each architecture a Detoxify-format checkpoint with random weights is built offline
+(transformers config constructed in code, bert-base-uncased's real vocab.txt when found, see
+``--vocab``), then each runtime is measured in its own fresh process (so RSS is that runtime's
+alone): detoxify's predict() (our detoxify backend), torch dynamic int8 (quantize_dynamic on
+nn.Linear, same predict()), and our ONNX int8 backend served from its cache (no torch import).
+Per runtime: ms per comment at batch 1, 8 and 32, comments/s of one worker (batch 32), RSS after
+loading and peak. The ONNX export+optimise+quantise is timed in a separate process with an empty
+cache. Then whole-machine throughput of the ONNX int8 backend: one worker with 2 threads against
+two workers with 1 thread each, running at the same time.
+
+eval: bench/eval_set.jsonl (civil news comments with violent vocabulary, and abuse of several
+kinds) through the offline fallback scorer (alt-profanity-check), the word lists with obfuscation
+handling and the policy, as the worker runs it when detoxify is unavailable.
+
+Random weights make the scores meaningless: the speed part is about time and memory only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "RESULTS_scoring.md"
+EVAL_SET = Path(__file__).resolve().parent / "eval_set.jsonl"
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "comments_service"
+DEFAULT_VOCAB = CACHE / "bert-base-uncased-vocab.txt"
+ARCHS = ("bert-base", "albert-base-v2")
+MODES = ("detoxify", "torch-int8", "onnx-int8")
+BATCHES = (1, 8, 32)
+
+
+def bench_texts(n: int = 256) -> list[str]:
+    """Typical news comments: one to three sentences (no giant ones: those are split anyway)."""
+    from comments_service.toxicity.testing import sample_comments
+
+    return [t for t in sample_comments(n * 3, seed=5) if 20 <= len(t) <= 400][:n]
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def _peak_mb() -> float:
+    """This process's peak RSS (VmHWM; ru_maxrss would include the parent's before exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _settings(ckpt: str, config: str, threads: int, cache: str, backend: str = "detoxify"):
+    from comments_service.toxicity import ToxicitySettings
+
+    variant = "original-small" if "albert" in Path(ckpt).name else "original"
+    return ToxicitySettings(backend=backend, variant=variant, checkpoint=ckpt, config_dir=config, threads=threads,
+                            cache_dir=cache, batch_size=32, long_text="truncate")
+
+
+def _load(mode: str, ckpt: str, config: str, threads: int, cache: str):
+    start = time.perf_counter()
+    extra: dict[str, float] = {}
+    if mode == "onnx-int8":
+        from comments_service.toxicity.onnx_backend import OnnxScorer
+
+        scorer = OnnxScorer(_settings(ckpt, config, threads, cache, "onnx"))
+    else:
+        from comments_service.toxicity.detoxify_backend import DetoxifyScorer
+
+        scorer = DetoxifyScorer(_settings(ckpt, config, threads, cache))
+        if mode == "torch-int8":
+            import torch
+
+            q0 = time.perf_counter()
+            scorer.detox.model = torch.ao.quantization.quantize_dynamic(
+                scorer.detox.model, {torch.nn.Linear}, dtype=torch.qint8)
+            extra["quantise_seconds"] = round(time.perf_counter() - q0, 2)
+    return scorer, time.perf_counter() - start, extra
+
+
+def child_measure(args: argparse.Namespace) -> None:
+    scorer, load_s, extra = _load(args.mode, args.ckpt, args.config, args.threads, args.cache)
+    rss_loaded = _rss_mb()
+    texts = bench_texts()
+    out: dict[str, object] = {"mode": args.mode, "load_seconds": round(load_s, 2),
+                              "rss_loaded_mb": round(rss_loaded), "model_id": scorer.model_id,
+                              "torch_imported": "torch" in sys.modules, **extra}
+    for batch in BATCHES:
+        scorer.score_batch(texts[:batch])  # warm-up
+        done = calls = 0
+        start = time.perf_counter()
+        while (time.perf_counter() - start < args.seconds or calls < 3) and calls < 200:
+            offset = (calls * batch) % (len(texts) - batch)
+            scorer.score_batch(texts[offset:offset + batch])
+            done += batch
+            calls += 1
+        elapsed = time.perf_counter() - start
+        out[f"ms_per_comment_b{batch}"] = round(1000 * elapsed / done, 2)
+    out["comments_per_s"] = round(1000 / out["ms_per_comment_b32"], 1)
+    out["rss_peak_mb"] = round(_peak_mb())
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+def child_export(args: argparse.Namespace) -> None:
+    from comments_service.toxicity.onnx_backend import OnnxScorer
+
+    start = time.perf_counter()
+    scorer = OnnxScorer(_settings(args.ckpt, args.config, args.threads, args.cache, "onnx"))
+    total = time.perf_counter() - start
+    meta = scorer.meta
+    print("RESULT " + json.dumps({
+        "total_seconds": round(total, 1), "build_seconds": meta["build_seconds"],
+        "export_seconds": meta["export_seconds"], "optimized": meta["optimized"],
+        "source": scorer.source, "peak_mb": round(_peak_mb()),
+        "int8_mb": round((scorer.export_dir / "model.int8.onnx").stat().st_size / 2**20),
+        "checkpoint_mb": round(Path(args.ckpt).stat().st_size / 2**20),
+    }), flush=True)
+
+
+def child_throughput(args: argparse.Namespace) -> None:
+    scorer, _, _ = _load(args.mode, args.ckpt, args.config, args.threads, args.cache)
+    texts = bench_texts()
+    scorer.score_batch(texts[:32])
+    # start together: wait for the shared start time
+    while time.time() < args.start_at:
+        time.sleep(0.01)
+    done = calls = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < args.seconds:
+        offset = (calls * 32) % (len(texts) - 32)
+        scorer.score_batch(texts[offset:offset + 32])
+        done += 32
+        calls += 1
+    print("RESULT " + json.dumps({"comments": done, "seconds": time.perf_counter() - start}), flush=True)
+
+
+def _run_child(argv: list[str], timeout: float = 900) -> dict:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "TOKENIZERS_PARALLELISM": "false"}
+    res = subprocess.run([sys.executable, "-m", "bench.scoring", *argv], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=timeout)
+    for line in res.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"child {argv} failed ({res.returncode}):\n{res.stderr[-3000:]}")
+
+
+def _spawn_child(argv: list[str]) -> subprocess.Popen:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    return subprocess.Popen([sys.executable, "-m", "bench.scoring", *argv], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _collect(proc: subprocess.Popen) -> dict:
+    out, err = proc.communicate(timeout=900)
+    for line in out.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"child failed:\n{err[-3000:]}")
+
+
+def build_models(archs: list[str], vocab: Path | None) -> dict[str, tuple[str, str]]:
+    from comments_service.toxicity.testing import build_random_checkpoint
+
+    models = {}
+    for arch in archs:
+        directory = CACHE / "bench" / arch
+        ckpt, config = directory / f"{arch}.ckpt", directory / "config"
+        if not ckpt.is_file():
+            print(f"building random {arch} checkpoint in {directory}", flush=True)
+            ckpt, config = build_random_checkpoint(directory, arch, vocab_file=vocab)
+        models[arch] = (str(ckpt), str(config))
+    return models
+
+
+def run_speed(args: argparse.Namespace) -> dict:
+    vocab = Path(args.vocab) if args.vocab else (DEFAULT_VOCAB if DEFAULT_VOCAB.is_file() else None)
+    models = build_models(args.arch, vocab)
+    results: dict = {"vocab": str(vocab) if vocab else "built-in small vocabulary", "archs": {}}
+    from transformers import AutoTokenizer
+
+    for arch, (ckpt, config) in models.items():
+        tok = AutoTokenizer.from_pretrained(config)
+        lengths = [len(ids) for ids in tok(bench_texts())["input_ids"]]
+        arch_res: dict = {"mean_tokens": round(sum(lengths) / len(lengths), 1), "modes": {}}
+        cache = CACHE / "bench" / "onnx-cache" / arch
+        shutil.rmtree(cache, ignore_errors=True)  # time a first export
+        print(f"[{arch}] export + quantise (fresh cache)", flush=True)
+        arch_res["export"] = _run_child(["_export", "--ckpt", ckpt, "--config", config,
+                                         "--threads", str(args.threads), "--cache", str(cache)])
+        for mode in MODES:
+            print(f"[{arch}] {mode}", flush=True)
+            arch_res["modes"][mode] = _run_child([
+                "_measure", "--mode", mode, "--ckpt", ckpt, "--config", config,
+                "--threads", str(args.threads), "--cache", str(cache),
+                "--seconds", str(args.seconds)])
+            print("   ", arch_res["modes"][mode], flush=True)
+        results["archs"][arch] = arch_res
+    # 1 worker x 2 threads vs 2 workers x 1 thread (ONNX int8 and detoxify, BERT-base)
+    arch = "bert-base" if "bert-base" in models else args.arch[0]
+    ckpt, config = models[arch]
+    cache = str(CACHE / "bench" / "onnx-cache" / arch)
+    layouts = {}
+    for mode in ("onnx-int8", "detoxify"):
+        for workers, threads in ((1, 2), (2, 1)):
+            start_at = time.time() + (25 if mode == "detoxify" else 8)
+            procs = [_spawn_child(["_throughput", "--mode", mode, "--ckpt", ckpt, "--config", config,
+                                   "--threads", str(threads), "--cache", cache,
+                                   "--seconds", str(args.throughput_seconds),
+                                   "--start-at", str(start_at)]) for _ in range(workers)]
+            outs = [_collect(p) for p in procs]
+            rate = sum(o["comments"] / o["seconds"] for o in outs)
+            layouts[f"{mode}: {workers} worker(s) x {threads} thread(s)"] = round(rate, 1)
+            print(f"   {mode} {workers}x{threads}: {rate:.1f} comments/s", flush=True)
+    results["layouts"] = {"arch": arch, "rates": layouts}
+    return results
+
+
+# ----------------------------------------------------------------------------- eval set
+
+def run_eval() -> dict:
+    from comments_service.domain.policy import PolicyConfig, PolicyContext, decide
+    from comments_service.toxicity.fallback import FallbackScorer
+
+    rows = [json.loads(line) for line in EVAL_SET.read_text().splitlines() if line.strip()]
+    texts = [r["text"] for r in rows]
+    scorer = FallbackScorer("benchmark")
+    t0 = time.perf_counter()
+    scores = scorer.score_batch(texts)
+    score_ms = 1000 * (time.perf_counter() - t0) / len(texts)
+    fallback_ctx = PolicyContext(model_fallback=True)
+    no_lists = dict(banned_words=(), suspect_words=())
+    pipelines = {
+        "fallback + word lists + policy (fail open)": (
+            lambda s, t: decide(s, t, fallback_ctx, PolicyConfig(fail_closed=False))),
+        "fallback + word lists + policy (fail closed, default)": (
+            lambda s, t: decide(s, t, fallback_ctx, PolicyConfig(fail_closed=True))),
+        "word lists + policy only (no model, fail open)": (
+            lambda s, t: decide(None, t, PolicyContext(), PolicyConfig(fail_closed=False))),
+        "fallback model + policy, no word lists (fail open)": (
+            lambda s, t: decide(s, t, fallback_ctx, PolicyConfig(fail_closed=False, **no_lists))),
+    }
+    out: dict = {"n": len(rows), "fallback_ms_per_comment": round(score_ms, 3), "pipelines": {},
+                 "model_id": scorer.model_id}
+    for name, fn in pipelines.items():
+        by_kind: dict[str, Counter] = defaultdict(Counter)
+        misses, false_holds = [], []
+        for row, s in zip(rows, scores):
+            d = fn(s, row["text"])
+            by_kind[(row["label"], row["kind"])][d.outcome] += 1
+            if row["label"] == "abusive" and d.outcome == "published":
+                misses.append(row["text"])
+            if row["label"] == "civil" and d.outcome != "published":
+                false_holds.append(f"{row['text']} [{d.outcome}: {d.reason}"
+                                   f"{' ' + d.term if d.term else ''}{' ' + d.label if d.label else ''}]")
+        out["pipelines"][name] = {
+            "by_kind": {f"{label}/{kind}": dict(c) for (label, kind), c in sorted(by_kind.items())},
+            "abusive_published": misses, "civil_not_published": false_holds,
+        }
+    return out
+
+
+def agreement_tiny() -> dict:
+    """The ONNX int8 vs detoxify agreement on the tiny trained checkpoint (as the test does)."""
+    import tempfile
+
+    import numpy as np
+
+    from comments_service.domain.policy import PolicyConfig, PolicyContext, decide
+    from comments_service.toxicity import ToxicitySettings, load_scorer
+    from comments_service.toxicity.testing import build_tiny_checkpoint, sample_comments
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt, config = build_tiny_checkpoint(tmp, spread=True)
+        s = ToxicitySettings(checkpoint=str(ckpt), config_dir=str(config), threads=1,
+                             cache_dir=str(Path(tmp) / "cache"))
+        ref_scorer = load_scorer(s)
+        got_scorer = load_scorer(ToxicitySettings(**{**{f: getattr(s, f) for f in s.__struct_fields__},
+                                                    "backend": "onnx"}))
+        texts = sample_comments(240, seed=11)
+        ref, got = ref_scorer.score_batch(texts), got_scorer.score_batch(texts)
+    labels = ref_scorer.labels
+    a = np.array([[x[lb] for lb in labels] for x in ref])
+    b = np.array([[x[lb] for lb in labels] for x in got])
+    cfg = PolicyConfig(banned_words=(), suspect_words=())
+    dr = [decide(x, "", PolicyContext(), cfg).outcome for x in ref]
+    dg = [decide(x, "", PolicyContext(), cfg).outcome for x in got]
+    return {"n": len(texts), "max_abs_diff": dict(zip(labels, np.abs(a - b).max(0).round(4).tolist())),
+            "score_std": dict(zip(labels, a.std(0).round(2).tolist())),
+            "decision_agreement": round(sum(x == y for x, y in zip(dr, dg)) / len(dr), 4),
+            "decision_mix": dict(Counter(dr))}
+
+
+# ----------------------------------------------------------------------------- report
+
+def render(speed: dict | None, evaluation: dict | None, agreement: dict | None, argv: list[str]) -> str:
+    lines = ["## Scoring: runtimes and offline moderation quality", "",
+             f"Command: `.venv/bin/python -m bench.scoring {' '.join(argv)}`", "",
+             f"Machine: {os.cpu_count()} shared CPU cores ({platform.processor() or platform.machine()}), "
+             f"Python {platform.python_version()}; other engineers' jobs were running at the same time, so "
+             "expect ±20% between runs.", ""]
+    if speed:
+        lines += ["### Runtimes on random-weight checkpoints of the real architectures", "",
+                  "Checkpoints built offline in Detoxify format (transformers config constructed in code, random "
+                  f"weights, tokenizer vocabulary: {speed['vocab']}). Each runtime measured in its own "
+                  "process with 2 intra-op threads; typical news comments (one to three sentences). "
+                  "RSS after loading / peak while scoring. Scores of random weights mean nothing.", ""]
+        for arch, res in speed["archs"].items():
+            exp = res["export"]
+            lines += [f"**{arch}** (mean {res['mean_tokens']} tokens per comment; checkpoint "
+                      f"{exp['checkpoint_mb']} MB, int8 ONNX {exp['int8_mb']} MB)", "",
+                      "| runtime | ms/comment b1 | b8 | b32 | comments/s (1 worker, b32) | RSS loaded | RSS peak | load s |",
+                      "|---|---|---|---|---|---|---|---|"]
+            base = res["modes"]["detoxify"]["comments_per_s"]
+            for mode, m in res["modes"].items():
+                speedup = f" ({m['comments_per_s'] / base:.1f}x)" if mode != "detoxify" else ""
+                lines.append(f"| {mode} | {m['ms_per_comment_b1']} | {m['ms_per_comment_b8']} | "
+                             f"{m['ms_per_comment_b32']} | {m['comments_per_s']}{speedup} | "
+                             f"{m['rss_loaded_mb']} MB | {m['rss_peak_mb']} MB | {m['load_seconds']} |")
+            tq = res["modes"]["torch-int8"].get("quantise_seconds")
+            lines += ["", f"Export + optimise + int8 quantise (first start for a checkpoint, cached after): "
+                      f"{exp['build_seconds']} s ({exp['export_seconds']} s of it torch.onnx.export; "
+                      f"{exp['total_seconds']} s including loading the checkpoint through detoxify; "
+                      f"transformer optimizer applied: {exp['optimized']}; peak RSS {exp['peak_mb']} MB). "
+                      f"Later starts load the cached int8 model without importing torch "
+                      f"(load {res['modes']['onnx-int8']['load_seconds']} s). torch quantize_dynamic: {tq} s at every start.", ""]
+        lay = speed["layouts"]
+        lines += [f"**Whole machine, {lay['arch']}, batch 32, workers running at the same time:**", "",
+                  "| layout | comments/s |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in lay["rates"].items()]
+        lines.append("")
+    if agreement:
+        lines += ["### ONNX int8 vs detoxify agreement (tiny trained checkpoint, as in tests/toxicity)", "",
+                  f"{agreement['n']} varied comments; per-label score spread (std) {agreement['score_std']}; "
+                  f"max |int8 - detoxify| per label {agreement['max_abs_diff']} (bound 0.02); decision "
+                  f"agreement at default thresholds {agreement['decision_agreement']:.1%} "
+                  f"(detoxify's decisions: {agreement['decision_mix']}).", ""]
+    if evaluation:
+        lines += ["### Offline pipeline on the evaluation set (bench/eval_set.jsonl)", "",
+                  f"{evaluation['n']} comments: civil news comments (war_vocabulary: killed, bombing, "
+                  "terrorists, ISIS...; general: including mild words like 'stupid', 'damn', 'Scunthorpe') "
+                  "and abuse by kind. Scorer: "
+                  f"{evaluation['model_id']} ({evaluation['fallback_ms_per_comment']} ms/comment in one batch), "
+                  "default word lists and thresholds. 'kept out' = held or rejected.", ""]
+        for name, p in evaluation["pipelines"].items():
+            lines += [f"**{name}**", "", "| set | n | published | held | rejected |", "|---|---|---|---|---|"]
+            tot: dict[str, Counter] = defaultdict(Counter)
+            for key, c in p["by_kind"].items():
+                n = sum(c.values())
+                tot[key.split("/")[0]].update(c)
+                lines.append(f"| {key} | {n} | {c.get('published', 0)} | {c.get('held', 0)} | {c.get('rejected', 0)} |")
+            ab, cv = tot["abusive"], tot["civil"]
+            lines += ["", f"Abusive kept out of the published thread: {ab['held'] + ab['rejected']}/{sum(ab.values())} "
+                      f"({ab['rejected']} rejected). Civil comments not published: "
+                      f"{cv['held'] + cv['rejected']}/{sum(cv.values())}.", ""]
+            if p["abusive_published"]:
+                lines += ["Abuse that got through: " + "; ".join(f"“{t}”" for t in p["abusive_published"]), ""]
+            if p["civil_not_published"] and len(p["civil_not_published"]) <= 15:
+                lines += ["Civil comments held: " + "; ".join(f"“{t}”" for t in p["civil_not_published"]), ""]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="bench.scoring")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    for name in ("all", "speed", "eval"):
+        p = sub.add_parser(name)
+        p.add_argument("--arch", action="append", choices=ARCHS)
+        p.add_argument("--vocab", help=f"a bert vocab.txt (default {DEFAULT_VOCAB} if present)")
+        p.add_argument("--threads", type=int, default=2)
+        p.add_argument("--seconds", type=float, default=3.0, help="time per batch size per runtime")
+        p.add_argument("--throughput-seconds", type=float, default=15.0)
+        p.add_argument("--no-write", action="store_true")
+    for name in ("_measure", "_export", "_throughput"):
+        p = sub.add_parser(name)
+        p.add_argument("--mode", choices=MODES, default="onnx-int8")
+        p.add_argument("--ckpt", required=True)
+        p.add_argument("--config", required=True)
+        p.add_argument("--threads", type=int, default=2)
+        p.add_argument("--cache", required=True)
+        p.add_argument("--seconds", type=float, default=3.0)
+        p.add_argument("--start-at", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    if args.cmd == "_measure":
+        return child_measure(args)
+    if args.cmd == "_export":
+        return child_export(args)
+    if args.cmd == "_throughput":
+        return child_throughput(args)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    args.arch = args.arch or list(ARCHS)
+    speed = run_speed(args) if args.cmd in ("all", "speed") else None
+    evaluation = run_eval() if args.cmd in ("all", "eval") else None
+    agreement = agreement_tiny() if args.cmd == "all" else None
+    text = render(speed, evaluation, agreement, argv)
+    print(text)
+    if not args.no_write:
+        RESULTS.write_text(text)
+        (CACHE / "bench").mkdir(parents=True, exist_ok=True)
+        (CACHE / "bench" / "last_results.json").write_text(
+            json.dumps({"speed": speed, "eval": evaluation, "agreement": agreement}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
