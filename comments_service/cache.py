@@ -210,11 +210,11 @@ class Cache:
         local = self._local()
         if local is not None:
             generation = local.generation
-            known = {a: local.count(site_id, a) for a in articles}
-            if None not in known.values():
+            known = local.counts(site_id, articles)
+            if known is not None:
                 self.stats.hits += len(known)
                 self.stats.local_hits += len(known)
-                return known  # type: ignore[return-value]
+                return known
         prefixes = [self._count_prefix(site_id, a) for a in articles]
         found = await self.gate.call(lambda: self._read_counts(
             keys=[self._epoch_key(), *(self._version_key(site_id, a) for a in articles)],

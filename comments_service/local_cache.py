@@ -60,13 +60,19 @@ class LocalCache:
         self._pages.setdefault((site_id, article), {})[suffix] = (body, time.monotonic())
         self._entries += 1
 
-    def count(self, site_id: str, article: str) -> int | None:
+    def counts(self, site_id: str, articles: list[str]) -> dict[str, int] | None:
+        """All of these counts, or None when any is missing (the caller asks Redis for the lot)."""
         if not self.connected:
             return None
-        found = self._counts.get((site_id, article))
-        if found is None or time.monotonic() - found[1] > self.max_age:
-            return None
-        return found[0]
+        oldest = time.monotonic() - self.max_age
+        get = self._counts.get
+        found: dict[str, int] = {}
+        for article in articles:
+            entry = get((site_id, article))
+            if entry is None or entry[1] < oldest:
+                return None
+            found[article] = entry[0]
+        return found
 
     def put_counts(self, site_id: str, counts: dict[str, int], generation: int) -> None:
         if not self.connected or generation != self.generation:
