@@ -138,14 +138,16 @@ class DetoxifyScorer:
             pieces, owner = plan_windows(texts, self._offsets, self.settings.max_chunks)
         else:
             pieces, owner = list(texts), list(range(len(texts)))
-        scored: list[dict[str, float]] = []
+        # similar lengths together: predict() pads each call to its longest comment
+        order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
+        scored: list[dict[str, float]] = [{} for _ in pieces]
         size = self.settings.batch_size
-        for start in range(0, len(pieces), size):
-            batch = pieces[start:start + size]
-            result = self.detox.predict(batch)
-            for j in range(len(batch)):
-                scored.append({label: float(values if isinstance(values, float) else values[j])
-                               for label, values in result.items()})
+        for start in range(0, len(order), size):
+            idx = order[start:start + size]
+            result = self.detox.predict([pieces[i] for i in idx])
+            for j, i in enumerate(idx):
+                scored[i] = {label: float(values if isinstance(values, float) else values[j])
+                             for label, values in result.items()}
         return merge_windows(len(texts), owner, scored)
 
     def describe(self) -> dict[str, Any]:

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 EXPORT_RECIPE = "torchscript-opset17+ort-optimizer+dynamic-int8/v1"
 MODEL_FILE = "model.int8.onnx"
 META_FILE = "meta.json"
+PADDED_TOKEN_BUDGET = 4096  # most (comments x padded length) per model call
 
 
 def _cached_sha256(path: Path, cache_dir: Path) -> str:
@@ -215,8 +216,8 @@ class OnnxScorer:
 
         self._tok = Tokenizer.from_file(str(self.export_dir / "tokenizer.json"))
         self._tok.enable_truncation(max_length=self.max_length)
-        self._tok.enable_padding(pad_id=meta["pad_id"], pad_token=meta["pad_token"],
-                                 pad_type_id=meta["pad_type_id"])
+        self._tok.no_padding()  # padded per sub-batch in _run, after sorting by length
+        self.pad_id, self.pad_type_id = int(meta["pad_id"]), int(meta["pad_type_id"])
         self._plain = Tokenizer.from_file(str(self.export_dir / "tokenizer.json"))
         self._plain.no_truncation()
         self._plain.no_padding()
@@ -237,20 +238,42 @@ class OnnxScorer:
     def _offsets(self, texts: list[str]) -> list[list[tuple[int, int]]]:
         return [list(e.offsets) for e in self._plain.encode_batch(texts, add_special_tokens=False)]
 
-    def _run(self, texts: list[str]) -> list[dict[str, float]]:
+    def _forward(self, encs: list[Any]) -> Any:
+        """One model call on encodings padded to the longest of them; returns probabilities."""
         np = self._np
-        encs = self._tok.encode_batch(texts)
-        arrays = {
-            "input_ids": np.array([e.ids for e in encs], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encs], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encs], dtype=np.int64),
-        }
+        width = max(len(e.ids) for e in encs)
+        ids = np.full((len(encs), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(encs), width), dtype=np.int64)
+        types = np.full((len(encs), width), self.pad_type_id, dtype=np.int64)
+        for row, e in enumerate(encs):
+            n = len(e.ids)
+            ids[row, :n], mask[row, :n], types[row, :n] = e.ids, e.attention_mask, e.type_ids
+        arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         (logits,) = self._session.run(["logits"], {n: arrays[n] for n in self.input_names})
-        probs = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
-        return [dict(zip(self.labels, map(float, row))) for row in probs]
+        return 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+
+    def _run(self, texts: list[str]) -> list[dict[str, float]]:
+        """Tokenise once, sort by length and call the model on sub-batches of similar length
+        (at most batch_size comments and PADDED_TOKEN_BUDGET tokens each), so short comments
+        do not pay for a long one's padding."""
+        encs = self._tok.encode_batch(texts)
+        order = sorted(range(len(encs)), key=lambda i: len(encs[i].ids))
+        out: list[dict[str, float] | None] = [None] * len(encs)
+        start = 0
+        while start < len(order):
+            end = start + 1
+            while (end < len(order) and end - start < self.settings.batch_size
+                   and (end - start + 1) * len(encs[order[end]].ids) <= PADDED_TOKEN_BUDGET):
+                end += 1
+            chunk = order[start:end]
+            probs = self._forward([encs[i] for i in chunk])
+            for i, row in zip(chunk, probs):
+                out[i] = dict(zip(self.labels, map(float, row)))
+            start = end
+        return out  # type: ignore[return-value]
 
     def encode(self, texts: list[str]) -> list[list[int]]:
-        """Token ids as the model sees them (diagnostics and tests)."""
+        """Token ids as the model sees them, unpadded (diagnostics and tests)."""
         return [e.ids for e in self._tok.encode_batch(texts)]
 
     def score_batch(self, texts: list[str]) -> list[dict[str, float]]:
@@ -260,11 +283,7 @@ class OnnxScorer:
             pieces, owner = plan_windows(texts, self._offsets, self.settings.max_chunks)
         else:
             pieces, owner = list(texts), list(range(len(texts)))
-        scored: list[dict[str, float]] = []
-        size = self.settings.batch_size
-        for start in range(0, len(pieces), size):
-            scored.extend(self._run(pieces[start:start + size]))
-        return merge_windows(len(texts), owner, scored)
+        return merge_windows(len(texts), owner, self._run(pieces))
 
     def describe(self) -> dict[str, Any]:
         return describe(self, checkpoint=self.checkpoint, checkpoint_sha256=self.checkpoint_sha256,
