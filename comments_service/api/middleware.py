@@ -79,29 +79,21 @@ class SiteCorsMiddleware(ASGIMiddleware):
         if not directory.origin_allowed(entry.site, origin):
             await self._refuse(send, "origin_not_allowed", f"The site {entry.site.id!r} does not allow {origin}.")
             return
-        cors = [(b"access-control-allow-origin", origin.encode()), (b"vary", b"Origin"),
-                (b"access-control-expose-headers", EXPOSE_HEADERS.encode())]
-        if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
-            await send({"type": "http.response.start", "status": 204, "headers": [
-                *cors, (b"access-control-allow-methods", ALLOW_METHODS.encode()),
-                (b"access-control-allow-headers", ALLOW_HEADERS.encode()), (b"access-control-max-age", b"600")]})
-            await send({"type": "http.response.body", "body": b""})
-            return
-
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *cors]
-            await send(message)
-
-        await next_app(scope, receive, send_with_cors)
+        await self._with_cors(scope, receive, send, next_app, origin, ALLOW_METHODS)
 
     @staticmethod
     async def _any_origin(scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, origin: str) -> None:
+        await SiteCorsMiddleware._with_cors(scope, receive, send, next_app, origin, "GET, OPTIONS")
+
+    @staticmethod
+    async def _with_cors(scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, origin: str,
+                         methods: str) -> None:
+        """Answer a preflight, or pass the request on and add CORS headers to its response."""
         cors = [(b"access-control-allow-origin", origin.encode()), (b"vary", b"Origin"),
                 (b"access-control-expose-headers", EXPOSE_HEADERS.encode())]
         if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
             await send({"type": "http.response.start", "status": 204, "headers": [
-                *cors, (b"access-control-allow-methods", b"GET, OPTIONS"),
+                *cors, (b"access-control-allow-methods", methods.encode()),
                 (b"access-control-allow-headers", ALLOW_HEADERS.encode()), (b"access-control-max-age", b"600")]})
             await send({"type": "http.response.body", "body": b""})
             return

@@ -78,6 +78,19 @@ def outcome_message(status: str) -> str:
     return _OUTCOME_MESSAGES.get(status, "")
 
 
+def validate_body(body: str, max_chars: int) -> str:
+    """The text of a comment as it will be stored, or the reason it cannot be."""
+    if "\x00" in body:
+        raise DomainError("invalid_characters")
+    text = body.strip()
+    if not text:
+        raise DomainError("empty_body")
+    if len(text) > max_chars:
+        raise DomainError("body_too_long", f"The comment is {len(text)} characters; the limit is {max_chars}.",
+                          extra={"limit": max_chars})
+    return text
+
+
 class CommentService:
     def __init__(self, pool: asyncpg.Pool, cache: Cache, limiter: RateLimiter, keyring: Keyring,
                  settings: CommentSettings) -> None:
@@ -208,16 +221,7 @@ class CommentService:
 
     # ---------------------------------------------------------------- writes
     def _validate_body(self, body: str) -> str:
-        if "\x00" in body:
-            raise DomainError("invalid_characters")
-        text = body.strip()
-        if not text:
-            raise DomainError("empty_body")
-        if len(text) > self.settings.max_body_chars:
-            raise DomainError("body_too_long", f"The comment is {len(text)} characters; the limit is "
-                                               f"{self.settings.max_body_chars}.",
-                              extra={"limit": self.settings.max_body_chars})
-        return text
+        return validate_body(body, self.settings.max_body_chars)
 
     async def post(self, entry: SiteEntry, actor: Actor, article_ext: str, *, body: str, parent_id: int | None,
                    author_name: str | None, article_url: str | None, article_title: str | None) -> Posted:

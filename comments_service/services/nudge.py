@@ -17,10 +17,9 @@ from typing import Any
 import msgspec
 
 from ..domain.policy import PolicyConfig, PolicyContext, decide, nudge, nudge_message
-from ..errors import DomainError
 from ..ratelimit import RateLimiter
 from ..settings import CommentSettings
-from .comments import Actor, CommentService
+from .comments import Actor, CommentService, validate_body
 from .sites import SiteEntry
 
 log = logging.getLogger("comments_service.nudge")
@@ -72,14 +71,7 @@ class NudgeService:
         return Nudge(likely_held=nudge(decision), message=nudge_message(decision))
 
     def _validate(self, body: str) -> str:
-        if "\x00" in body:
-            raise DomainError("invalid_characters")
-        text = body.strip()
-        if not text:
-            raise DomainError("empty_body")
-        if len(text) > self.settings.max_body_chars:
-            raise DomainError("body_too_long", extra={"limit": self.settings.max_body_chars})
-        return text
+        return validate_body(body, self.settings.max_body_chars)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -13,7 +13,6 @@ import secrets
 import time
 
 import httpx
-import pytest
 
 from tests.conftest import article_body, make_site
 from tests.security.servers import RedisProcess, ServerProcess
