@@ -8,12 +8,12 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from ..domain.models import Author, CommentView, RepliesPage, ThreadPage
+from ..domain.models import Author, CommentView, PostedComment, RepliesPage, ThreadPage, VoteResult
 from ..errors import DomainError
 from ..services.comments import Actor
 from ..services.sites import SiteEntry
 from .deps import provide_actor, provide_site_entry, services_of
-from .schemas import CommentCreate, CommentUpdate, CountsRequest, CountsResponse, Me, PostedComment, VoteCreate, VoteResult
+from .schemas import CommentCreate, CommentUpdate, CountsRequest, CountsResponse, Me, VoteCreate
 
 Limit = Annotated[int | None, Parameter(ge=1, le=100, required=False, description="Page size.")]
 Replies = Annotated[int | None, Parameter(ge=0, le=20, required=False, description="Replies shown per comment.")]
@@ -50,12 +50,9 @@ class PublicCommentsController(Controller):
     @post("/articles/{article_id:str}/comments", summary="Post a comment or a reply", status_code=201)
     async def create(self, request: Request, site_entry: SiteEntry, actor: Actor,
                      article_id: Annotated[str, Parameter(max_length=200)], data: CommentCreate) -> PostedComment:
-        posted = await services_of(request).comments.post(
+        return await services_of(request).comments.post(
             site_entry, actor, _article_key(article_id), body=data.body, parent_id=data.parent_id,
             author_name=data.author_name, article_url=data.article_url, article_title=data.article_title)
-        return PostedComment(comment=posted.comment, status=posted.status, message=posted.message,
-                             article=posted.article, user=posted.user, guest_token=posted.guest_token,
-                             reason_category=posted.reason_category)
 
     @patch("/comments/{comment_id:int}", summary="Edit one's own comment within the edit window")
     async def edit(self, request: Request, site_entry: SiteEntry, actor: Actor, comment_id: int,
@@ -69,9 +66,7 @@ class PublicCommentsController(Controller):
     @post("/comments/{comment_id:int}/votes", summary="Vote a comment up or down", status_code=200)
     async def vote(self, request: Request, site_entry: SiteEntry, actor: Actor, comment_id: int,
                    data: VoteCreate) -> VoteResult:
-        totals = await services_of(request).comments.vote(site_entry, actor, comment_id, data.value)
-        return VoteResult(comment_id=totals.comment_id, score=totals.score, upvotes=totals.upvotes,
-                          downvotes=totals.downvotes, your_vote=totals.your_vote)
+        return await services_of(request).comments.vote(site_entry, actor, comment_id, data.value)
 
     @post("/counts", summary="Comment counts for many articles", status_code=200)
     async def counts(self, request: Request, site_entry: SiteEntry, data: CountsRequest) -> CountsResponse:

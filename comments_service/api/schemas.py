@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import msgspec
 from msgspec import Meta
 
-from ..domain.models import Article, Author, Base, CommentView
+from ..domain.models import Author, Base
 
 ArticleKey = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
 
@@ -36,30 +35,8 @@ class CountsResponse(Base):
     counts: dict[str, int]
 
 
-class PostedComment(Base):
-    comment: CommentView
-    status: str
-    message: str
-    article: Article
-    user: Author
-    guest_token: str | None = None
-    reason_category: str | None = None  # coarse, for held/rejected: e.g. rejected_language, rejected_spam
-
-
 class Me(Base):
     user: Author | None
     kind: str | None
     role: str
 
-
-class VoteResult(Base):
-    comment_id: int
-    score: int
-    upvotes: int
-    downvotes: int
-    your_vote: int
-
-
-def convert(value: msgspec.Struct, target: type):
-    """Copy a service-layer Struct into its API twin (same field names)."""
-    return msgspec.convert(msgspec.structs.asdict(value), target, from_attributes=True)

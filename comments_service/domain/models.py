@@ -94,3 +94,23 @@ class CommentRow(Base):
     created_at: datetime
     edited_at: datetime | None
     deleted_at: datetime | None
+
+
+class PostedComment(Base):
+    """The answer to a new comment: its outcome and, for guests, the token to edit it later."""
+
+    comment: CommentView
+    status: str
+    message: str
+    article: Article
+    user: Author
+    guest_token: str | None = None
+    reason_category: str | None = None  # coarse, for held/rejected: e.g. rejected_language, rejected_spam
+
+
+class VoteResult(Base):
+    comment_id: int
+    score: int
+    upvotes: int
+    downvotes: int
+    your_vote: int

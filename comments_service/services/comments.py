@@ -17,7 +17,8 @@ from ..db import users as user_repo
 from ..db import votes as vote_repo
 from ..domain import cursor as cursors
 from ..domain.outcomes import explain_own_comment
-from ..domain.models import Article, Author, CommentRow, CommentView, RepliesPage, ThreadPage
+from ..domain.models import (Article, Author, CommentRow, CommentView, PostedComment, RepliesPage, ThreadPage,
+                             VoteResult)
 from ..domain.render import render_markdown
 from ..domain.thread import assemble, to_view
 from ..errors import DomainError
@@ -40,24 +41,6 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
 
     identity: Identity | None
     ip: str | None
-
-
-class Posted(msgspec.Struct, kw_only=True):
-    comment: CommentView
-    status: str
-    message: str
-    article: Article
-    user: Author
-    guest_token: str | None = None
-    reason_category: str | None = None
-
-
-class VoteTotals(msgspec.Struct, kw_only=True):
-    comment_id: int
-    score: int
-    upvotes: int
-    downvotes: int
-    your_vote: int
 
 
 # What happens to a new comment once it is stored. The scoring pipeline replaces this hook:
@@ -224,7 +207,7 @@ class CommentService:
         return validate_body(body, self.settings.max_body_chars)
 
     async def post(self, entry: SiteEntry, actor: Actor, article_ext: str, *, body: str, parent_id: int | None,
-                   author_name: str | None, article_url: str | None, article_title: str | None) -> Posted:
+                   author_name: str | None, article_url: str | None, article_title: str | None) -> PostedComment:
         site = entry.site
         text = self._validate_body(body)
         identity = actor.identity
@@ -283,7 +266,7 @@ class CommentService:
                     article = await article_repo.get_by_external(conn, site.id, article_ext)
         log.info("comment posted", extra={"comment_id": row.id, "site": site.id, "status": row.status})
         category = explain_own_comment(row.status, row.status_reason)[1] if row.status in ("held", "rejected") else None
-        return Posted(comment=to_view(row), status=row.status, message=outcome_message(row.status),
+        return PostedComment(comment=to_view(row), status=row.status, message=outcome_message(row.status),
                       article=article_repo.to_article(article), user=user, guest_token=guest_token,
                       reason_category=category)
 
@@ -344,7 +327,7 @@ class CommentService:
         if row.status == "published":
             await self.after_visible_change(entry.site.id, article_ext, row, event="deleted")
 
-    async def vote(self, entry: SiteEntry, actor: Actor, comment_id: int, value: int) -> VoteTotals:
+    async def vote(self, entry: SiteEntry, actor: Actor, comment_id: int, value: int) -> VoteResult:
         identity = self._require_identity(actor)
         await self.limiter.check("vote", user=self._subject(identity), ip=actor.ip)
         async with self.pool.acquire() as conn, conn.transaction():
@@ -357,7 +340,7 @@ class CommentService:
             score, up, down = await vote_repo.cast(conn, row.id, user_id, value)
             article_ext = await self._article_ext(conn, row.article_id)
         await self.after_visible_change(entry.site.id, article_ext, row, event="voted")
-        return VoteTotals(comment_id=row.id, score=score, upvotes=up, downvotes=down, your_vote=value)
+        return VoteResult(comment_id=row.id, score=score, upvotes=up, downvotes=down, your_vote=value)
 
     # ---------------------------------------------------------------- helpers
     @staticmethod
