@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import re
@@ -311,6 +312,8 @@ def main() -> None:
     info = {"machine": {"cpus": os.cpu_count(), "model": _cpu_model(), "load_before": os.getloadavg()},
             "duration_s": args.duration, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     if args.compare_servers:
+        if importlib.util.find_spec("granian") is None:
+            sys.exit("the comparison needs granian: .venv/bin/pip install granian 'torch==2.13.0'")
         info["compare"] = compare_servers(args.db, args.duration)
     else:
         info["server"] = {"kind": args.server, "workers": args.workers}
