@@ -31,7 +31,7 @@ def lua(name: str) -> str:
 
 
 class CacheStats:
-    __slots__ = ("hits", "misses", "errors", "refills", "local_hits")
+    __slots__ = ("hits", "misses", "errors", "refills", "local_hits", "__weakref__")
 
     def __init__(self) -> None:
         self.hits = self.misses = self.errors = self.refills = self.local_hits = 0

@@ -18,6 +18,7 @@ import math
 import os
 import threading
 import time
+import weakref
 from collections import deque
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -78,8 +79,9 @@ class CounterSync:
     this forwards their growth to Prometheus after each request instead of reaching into them."""
 
     def __init__(self) -> None:
-        self._hits = self._misses = 0
-        self._rejections: dict[str, int] = {}
+        # high-water marks per app instance (keyed by its cache stats): several apps in one
+        # process (tests, benchmarks) must not hide each other's growth
+        self._marks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def sync(self, cache_stats, rejections: dict[str, int]) -> None:
@@ -87,17 +89,21 @@ class CounterSync:
             self._sync(cache_stats, rejections)
 
     def _sync(self, cache_stats, rejections: dict[str, int]) -> None:
-        if cache_stats.hits > self._hits:
-            CACHE_HITS.inc(cache_stats.hits - self._hits)
-            self._hits = cache_stats.hits
-        if cache_stats.misses > self._misses:
-            CACHE_MISSES.inc(cache_stats.misses - self._misses)
-            self._misses = cache_stats.misses
+        marks = self._marks.get(cache_stats)
+        if marks is None:
+            marks = self._marks[cache_stats] = {"hits": 0, "misses": 0, "rejections": {}}
+        if cache_stats.hits > marks["hits"]:
+            CACHE_HITS.inc(cache_stats.hits - marks["hits"])
+            marks["hits"] = cache_stats.hits
+        if cache_stats.misses > marks["misses"]:
+            CACHE_MISSES.inc(cache_stats.misses - marks["misses"])
+            marks["misses"] = cache_stats.misses
+        seen_rejections = marks["rejections"]
         for action, count in list(rejections.items()):
-            seen = self._rejections.get(action, 0)
+            seen = seen_rejections.get(action, 0)
             if count > seen:
                 RATE_LIMITED.labels(action).inc(count - seen)
-                self._rejections[action] = count
+                seen_rejections[action] = count
 
 
 COUNTER_SYNC = CounterSync()
