@@ -63,9 +63,17 @@ def render() -> bytes:
 
 
 # ---------------------------------------------------------------- API side
+_REQUEST_SERIES: dict[tuple[str, str, int], tuple] = {}
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    HTTP_REQUESTS.labels(method, route, str(status)).inc()
-    HTTP_LATENCY.labels(method, route).observe(seconds)
+    # labels() hashes and locks on every call; the few (method, route, status) series are kept
+    series = _REQUEST_SERIES.get((method, route, status))
+    if series is None:
+        series = _REQUEST_SERIES[(method, route, status)] = (
+            HTTP_REQUESTS.labels(method, route, str(status)), HTTP_LATENCY.labels(method, route))
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def set_queue(depths: dict[str, int], oldest_pending_seconds: float | None) -> None:
@@ -82,9 +90,15 @@ class CounterSync:
         # high-water marks per app instance (keyed by its cache stats): several apps in one
         # process (tests, benchmarks) must not hide each other's growth
         self._marks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._last = 0.0
         self._lock = threading.Lock()
 
-    def sync(self, cache_stats, rejections: dict[str, int]) -> None:
+    def sync(self, cache_stats, rejections: dict[str, int], force: bool = False) -> None:
+        # scrapes come seconds apart: forwarding twice a second is as good as on every request
+        now = time.monotonic()
+        if not force and now - self._last < 0.5:
+            return
+        self._last = now
         with self._lock:
             self._sync(cache_stats, rejections)
 

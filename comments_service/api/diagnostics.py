@@ -36,6 +36,7 @@ async def get_metrics(request: Request) -> Response:
         # a scrape must still answer when PostgreSQL is away: the request metrics matter most then
         if not is_database_unavailable(exc):
             raise
+    metrics.COUNTER_SYNC.sync(services.cache.stats, services.limiter.rejections, force=True)
     return Response(content=metrics.render(), media_type=metrics.CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 

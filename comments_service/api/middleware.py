@@ -7,8 +7,8 @@ does not allow is refused before any handler runs.
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from urllib.parse import parse_qs
 
 from litestar.enums import ScopeType
@@ -42,7 +42,7 @@ class RequestIdMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         incoming = _header(scope, b"x-request-id")
-        rid = incoming if incoming and _INCOMING_ID.match(incoming) else uuid.uuid4().hex
+        rid = incoming if incoming and _INCOMING_ID.match(incoming) else os.urandom(16).hex()
         token = request_id.set(rid)
         scope.setdefault("state", {})["request_id"] = rid
 
