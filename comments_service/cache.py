@@ -31,10 +31,10 @@ def lua(name: str) -> str:
 
 
 class CacheStats:
-    __slots__ = ("hits", "misses", "errors", "refills", "local_hits", "__weakref__")
+    __slots__ = ("hits", "misses", "errors", "refills", "local_hits", "local_joins", "__weakref__")
 
     def __init__(self) -> None:
-        self.hits = self.misses = self.errors = self.refills = self.local_hits = 0
+        self.hits = self.misses = self.errors = self.refills = self.local_hits = self.local_joins = 0
 
 
 class RedisGate:
@@ -132,37 +132,80 @@ class Cache:
                        load: Callable[[], Awaitable[bytes]]) -> bytes:
         """Cache-aside read of one page; concurrent misses for the same key share one load."""
         local = self._local()
-        if local is not None:
-            body = local.page(site_id, article, suffix)
-            if body is not None:
-                self.stats.hits += 1
-                self.stats.local_hits += 1
-                return body
-            generation = local.generation
+        if local is None:
+            return await self._get_page(site_id, article, suffix, load, None)
+        body = local.page(site_id, article, suffix)
+        if body is not None:
+            self.stats.hits += 1
+            self.stats.local_hits += 1
+            return body
+        generation = local.generation
+        pending = local.pending(site_id, article, suffix, generation)
+        if pending is not None:
+            # another reader of this process is already looking this page up, since the latest
+            # invalidation: wait for it rather than ask Redis again (after a write to a hot
+            # article, every reader arriving during the refill would otherwise make its own
+            # Redis round trip). Counted as a miss: this reader found no copy.
+            self.stats.misses += 1
+            self.stats.local_joins += 1
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this reader was cancelled
+                return await self.get_page(site_id, article, suffix, load)  # the one it waited for was
+        future = local.begin(site_id, article, suffix, generation)
+
+        def ready(page: bytes) -> None:
+            local.put_page(site_id, article, suffix, page, generation)
+            if not future.done():
+                future.set_result(page)  # joiners need not wait for the store in Redis
+
+        try:
+            page = await self._get_page(site_id, article, suffix, load, ready)
+            if not future.done():
+                future.set_result(page)
+            return page
+        except asyncio.CancelledError:
+            future.cancel()  # joiners look the page up themselves
+            raise
+        except BaseException as exc:
+            if not future.done():
+                future.set_exception(exc)
+                future.exception()  # mark retrieved: joiners re-raise it, nobody logs "never retrieved"
+            raise
+        finally:
+            local.end(site_id, article, suffix, future)
+
+    async def _get_page(self, site_id: str, article: str, suffix: str, load: Callable[[], Awaitable[bytes]],
+                        ready: Callable[[bytes], None] | None) -> bytes:
+        """Redis, then a single-flight load on a miss. ``ready`` (given only while the first level
+        is in use) gets the page as soon as it is known, before it is stored in Redis; it is not
+        called for a page that Redis could not be asked about (that one is never kept)."""
         found = await self.gate.call(lambda: self._read_page(
             keys=[self._epoch_key(), self._version_key(site_id, article)],
             args=[f"{self.prefix}page:{site_id}:{article}:", suffix, self._seed()]))
         if found is None:
             self.stats.misses += 1
-            key = f"nocache:{site_id}:{article}:{suffix}"
-        else:
-            epoch, version, page = found
-            if page is not None:
-                self.stats.hits += 1
-                if local is not None:
-                    local.put_page(site_id, article, suffix, page, generation)
-                return page
-            self.stats.misses += 1
-            key = f"{self.prefix}page:{site_id}:{article}:{_s(epoch)}:{_s(version)}:{suffix}"
-        page = await self._single_flight(key, load, store=found is not None)
-        if local is not None and found is not None:
-            local.put_page(site_id, article, suffix, page, generation)
-        return page
+            return await self._single_flight(f"nocache:{site_id}:{article}:{suffix}", load, store=False)
+        epoch, version, page = found
+        if page is not None:
+            self.stats.hits += 1
+            if ready is not None:
+                ready(page)
+            return page
+        self.stats.misses += 1
+        key = f"{self.prefix}page:{site_id}:{article}:{_s(epoch)}:{_s(version)}:{suffix}"
+        return await self._single_flight(key, load, store=True, ready=ready)
 
-    async def _single_flight(self, key: str, load: Callable[[], Awaitable[bytes]], store: bool) -> bytes:
+    async def _single_flight(self, key: str, load: Callable[[], Awaitable[bytes]], store: bool,
+                             ready: Callable[[bytes], None] | None = None) -> bytes:
         pending = self._inflight.get(key)
         if pending is not None:
-            return await asyncio.shield(pending)
+            page = await asyncio.shield(pending)
+            if ready is not None:
+                ready(page)
+            return page
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
@@ -175,6 +218,8 @@ class Cache:
             raise
         finally:
             del self._inflight[key]
+        if ready is not None:
+            ready(page)
         if store:
             await self.gate.call(lambda: self.gate.client.set(key, page, ex=self._ttl(self.page_ttl)))
         return page

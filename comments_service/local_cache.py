@@ -39,6 +39,10 @@ class LocalCache:
         self.generation = 0
         self.invalidations = 0
         self._pages: dict[tuple[str, str], dict[str, tuple[bytes, float]]] = {}
+        # page lookups in progress in this process (Redis, and PostgreSQL on a miss), by page, with
+        # the generation each began at: a reader that misses the copy at that same generation waits
+        # for the lookup instead of starting its own (see Cache.get_page)
+        self._pending: dict[tuple[str, str, str], tuple[int, asyncio.Future]] = {}
         self._counts: dict[tuple[str, str], tuple[int, float]] = {}
         self._entries = 0
         self._task: asyncio.Task | None = None
@@ -59,6 +63,28 @@ class LocalCache:
             self.clear()
         self._pages.setdefault((site_id, article), {})[suffix] = (body, time.monotonic())
         self._entries += 1
+
+    def pending(self, site_id: str, article: str, suffix: str, generation: int) -> asyncio.Future | None:
+        """The lookup of this page that began at ``generation``, if one is in progress.
+
+        Waiting for it is as safe as reading a copy stored at that generation: no invalidation has
+        arrived since it began, so what it returns was read after every change this process has
+        been told of. A lookup that began before the latest invalidation is never joined."""
+        found = self._pending.get((site_id, article, suffix))
+        if found is None or found[0] != generation or not self.connected:
+            return None
+        return found[1]
+
+    def begin(self, site_id: str, article: str, suffix: str, generation: int) -> asyncio.Future:
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._pending[(site_id, article, suffix)] = (generation, future)
+        return future
+
+    def end(self, site_id: str, article: str, suffix: str, future: asyncio.Future) -> None:
+        key = (site_id, article, suffix)
+        found = self._pending.get(key)
+        if found is not None and found[1] is future:
+            del self._pending[key]
 
     def counts(self, site_id: str, articles: list[str]) -> dict[str, int] | None:
         """All of these counts, or None when any is missing (the caller asks Redis for the lot)."""

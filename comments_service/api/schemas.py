@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from msgspec import Meta
 
 from ..domain.models import Author, Base
 
-ArticleKey = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
+# No control characters in an article id. Checked once per request over all the ids (see
+# CountsRequest) rather than as a per-item ``pattern``: msgspec's per-string regex was 20 µs of a
+# 50-id counts request, about a fifth of its whole in-process time.
+ArticleKey = Annotated[str, Meta(min_length=1, max_length=200, description="No control characters.")]
+_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 class CommentCreate(Base):
@@ -29,6 +34,12 @@ class VoteCreate(Base):
 
 class CountsRequest(Base):
     article_ids: Annotated[list[ArticleKey], Meta(min_length=1, max_length=500)]
+
+    def __post_init__(self) -> None:
+        # msgspec turns this ValueError into a validation error (400 invalid_request), as a pattern would
+        if _CONTROL.search("".join(self.article_ids)):
+            bad = next(i for i, a in enumerate(self.article_ids) if _CONTROL.search(a))
+            raise ValueError(f"article_ids[{bad}] contains control characters")
 
 
 class CountsResponse(Base):

@@ -13,7 +13,8 @@ SELECT_BY_ID_FOR_UPDATE = f"SELECT {_COLUMNS} FROM articles WHERE id = $1 FOR UP
 INSERT_IF_ABSENT = f"""
 INSERT INTO articles (site_id, external_id, url, title) VALUES ($1, $2, $3, $4)
 ON CONFLICT (site_id, external_id) DO NOTHING RETURNING {_COLUMNS}"""
-ADJUST_COUNT = "UPDATE articles SET comment_count = comment_count + $2, version = version + 1 WHERE id = $1"
+ADJUST_COUNT = f"""UPDATE articles SET comment_count = comment_count + $2, version = version + 1 WHERE id = $1
+RETURNING {_COLUMNS}"""
 BUMP_VERSION = "UPDATE articles SET version = version + 1 WHERE id = $1 RETURNING version"
 SITE_OF = "SELECT site_id FROM articles WHERE id = $1"
 EXTERNAL_ID_OF = "SELECT external_id FROM articles WHERE id = $1"
@@ -36,8 +37,9 @@ async def get_or_create(conn: asyncpg.Connection, site_id: str, external_id: str
     return row
 
 
-async def adjust_count(conn: asyncpg.Connection, article_id: int, delta: int) -> None:
-    await conn.execute(ADJUST_COUNT, article_id, delta)
+async def adjust_count(conn: asyncpg.Connection, article_id: int, delta: int) -> asyncpg.Record | None:
+    """The article's row as the update left it (the poster's answer needs it: no second read)."""
+    return await conn.fetchrow(ADJUST_COUNT, article_id, delta)
 
 
 async def bump_version(conn: asyncpg.Connection, article_id: int) -> int:

@@ -41,6 +41,55 @@ SELECT r.* FROM unnest($1::bigint[]) AS p(id) CROSS JOIN LATERAL (
     SELECT {_COLUMNS} FROM comments c JOIN users u ON u.id = c.author_id
     WHERE c.parent_id = p.id AND {_VISIBLE}
     ORDER BY c.created_at, c.id LIMIT $2) r"""
+
+# A whole first-level thread page in one statement (one round trip): the article, the top-level
+# page (one row more than asked, for the next cursor), and the first N replies of each shown
+# comment, level by level down to ``levels`` below it, each parent read through its own index
+# range (comments_replies) as CHILDREN_OF does. The article comes first as a header row (lvl -1)
+# whose comment columns are NULL; comment rows carry NULL article columns. No row: no article.
+_COMMENT_TYPES = (("id", "bigint"), ("article_id", "bigint"), ("parent_id", "bigint"), ("root_id", "bigint"),
+                  ("depth", "smallint"), ("path", "bigint[]"), ("author_id", "bigint"), ("author_name", "text"),
+                  ("body_markdown", "text"), ("body_html", "text"), ("status", "text"), ("status_reason", "text"),
+                  ("reply_count", "integer"), ("score", "integer"), ("upvotes", "integer"), ("downvotes", "integer"),
+                  ("created_at", "timestamptz"), ("edited_at", "timestamptz"), ("deleted_at", "timestamptz"))
+_ARTICLE_TYPES = (("id", "bigint"), ("site_id", "text"), ("external_id", "text"), ("url", "text"), ("title", "text"),
+                  ("comments_open", "boolean"), ("premoderation", "boolean"), ("comment_count", "integer"),
+                  ("version", "bigint"), ("created_at", "timestamptz"))
+ARTICLE_FIELDS = tuple(name for name, _ in _ARTICLE_TYPES)
+_TOP_ORDER = {"oldest": ("c.created_at, c.id", "(c.created_at, c.id) > ($3, $4)"),
+              "newest": ("c.created_at DESC, c.id DESC", "(c.created_at, c.id) < ($3, $4)"),
+              "top": ("c.score DESC, c.id DESC", "(c.score, c.id) < ($3, $4)")}
+
+
+def _thread_page_sql(sort: str) -> str:
+    order, keyset = _TOP_ORDER[sort]
+    tree_cols = ", ".join(f"t.{n}" for n, _ in _COMMENT_TYPES)
+    null_comment = ", ".join(f"NULL::{t} AS {n}" for n, t in _COMMENT_TYPES)
+    article_cols = ", ".join(f"a.{n} AS a_{n}" for n, _ in _ARTICLE_TYPES)
+    null_article = ", ".join(f"NULL::{t} AS a_{n}" for n, t in _ARTICLE_TYPES)
+    return f"""
+WITH RECURSIVE
+art AS (SELECT {", ".join(ARTICLE_FIELDS)} FROM articles WHERE site_id = $1 AND external_id = $2),
+roots AS (
+    SELECT {_COLUMNS}, row_number() OVER (ORDER BY {order}) AS ord
+    FROM comments c JOIN users u ON u.id = c.author_id
+    WHERE c.article_id = (SELECT id FROM art) AND c.parent_id IS NULL AND {_VISIBLE} AND {keyset}
+    ORDER BY {order} LIMIT $5),
+tree AS (
+    SELECT r.*, 0 AS lvl FROM roots r
+    UNION ALL
+    SELECT ch.*, 0::bigint, t.lvl + 1 FROM tree t CROSS JOIN LATERAL (
+        SELECT {_COLUMNS} FROM comments c JOIN users u ON u.id = c.author_id
+        WHERE c.parent_id = t.id AND {_VISIBLE}
+        ORDER BY c.created_at, c.id LIMIT $6) ch
+    WHERE t.reply_count > 0 AND t.lvl < $7 AND (t.lvl > 0 OR t.ord <= $8))
+SELECT -1 AS lvl, 0::bigint AS ord, {null_comment}, {article_cols} FROM art a
+UNION ALL
+SELECT t.lvl, t.ord, {tree_cols}, {null_article} FROM tree t
+ORDER BY lvl, ord"""
+
+
+THREAD_PAGE = {sort: _thread_page_sql(sort) for sort in _TOP_ORDER}
 REPLIES_PAGE = f"""
 SELECT {_COLUMNS} FROM comments c JOIN users u ON u.id = c.author_id
 WHERE c.parent_id = $1 AND {_VISIBLE} AND (c.created_at, c.id) > ($2, $3)
@@ -82,6 +131,24 @@ async def children_of(conn: asyncpg.Connection, parent_ids: list[int], per_paren
     if not parent_ids or per_parent <= 0:
         return []
     return [to_row(r) for r in await conn.fetch(CHILDREN_OF, parent_ids, per_parent)]
+
+
+async def thread_page(conn: asyncpg.Connection, site_id: str, article_ext: str, sort: str, after: tuple,
+                      limit: int, per_parent: int, levels: int
+                      ) -> tuple[dict | None, list[CommentRow], list[CommentRow]]:
+    """The article (as a dict of the articles columns), up to ``limit + 1`` top-level comments in
+    page order, and the replies shown under the first ``limit`` of them (any order)."""
+    records = await conn.fetch(THREAD_PAGE[sort], site_id, article_ext, after[0], after[1], limit + 1,
+                               max(per_parent, 0), max(levels, 0), limit)
+    if not records:
+        return None, [], []
+    head = records[0]
+    article = {name: head[f"a_{name}"] for name in ARTICLE_FIELDS}
+    roots: list[CommentRow] = []
+    replies: list[CommentRow] = []
+    for r in records[1:]:
+        (roots if r["lvl"] == 0 else replies).append(to_row(r))
+    return article, roots, replies
 
 
 async def replies_page(conn: asyncpg.Connection, parent_id: int, after: tuple[datetime, int], limit: int) -> list[CommentRow]:

@@ -123,15 +123,16 @@ class CommentService:
 
     async def _load_thread(self, conn: asyncpg.Connection, site_id: str, article_ext: str, sort: str,
                            after: tuple, limit: int, replies: int) -> ThreadPage:
-        record = await article_repo.get_by_external(conn, site_id, article_ext)
+        # one statement, one round trip: the article, the top-level page and the reply levels
+        # (a refill after every write to a hot article; each round trip waits its turn on a busy loop)
+        record, roots, nested = await comment_repo.thread_page(conn, site_id, article_ext, sort, after, limit,
+                                                               replies, self.settings.reply_levels)
         if record is None:
             article = Article(id=article_ext, title="", url="", comments_open=True, premoderation=False,
                               comment_count=0, exists=False)
             return ThreadPage(article=article, sort=sort, comments=[])
-        roots = await comment_repo.top_page(conn, record["id"], sort, after, limit + 1)
         more = len(roots) > limit
         roots = roots[:limit]
-        nested = await self._nested_replies(conn, [r.id for r in roots if r.reply_count], replies)
         next_cursor = None
         if more:
             last = roots[-1]
@@ -255,8 +256,11 @@ class CommentService:
             for admit in self.admitted:
                 await admit(conn, row)
             if row.status == "published":
-                await self.on_published(conn, row)
-            article = await article_repo.get_by_external(conn, site.id, article_ext)
+                # the count update returns the article row: one statement fewer while this
+                # transaction holds the (hot) article's row lock
+                article = await self.on_published(conn, row)
+            else:
+                article = await article_repo.get_by_external(conn, site.id, article_ext)
         if row.status == "published":
             await self.after_visible_change(site.id, article_ext, row)
         elif row.status == "pending_scoring" and self.settle is not None:
@@ -278,11 +282,13 @@ class CommentService:
             raise DomainError("article_details_required", "The article url must be an http(s) URL.")
         return url, title.strip()
 
-    async def on_published(self, conn: asyncpg.Connection, row: CommentRow) -> None:
-        """Counters that follow a comment becoming visible (inside the publishing transaction)."""
-        await article_repo.adjust_count(conn, row.article_id, 1)
+    async def on_published(self, conn: asyncpg.Connection, row: CommentRow) -> asyncpg.Record:
+        """Counters that follow a comment becoming visible (inside the publishing transaction).
+        Returns the article's row as updated."""
+        article = await article_repo.adjust_count(conn, row.article_id, 1)
         if row.parent_id is not None:
             await comment_repo.adjust_reply_count(conn, row.parent_id, 1)
+        return article
 
     async def on_unpublished(self, conn: asyncpg.Connection, row: CommentRow) -> None:
         await article_repo.adjust_count(conn, row.article_id, -1)
