@@ -37,8 +37,7 @@ class PublicCommentsController(Controller):
         body = await services.comments.thread(
             site_entry, _article_key(article_id), sort=sort, cursor=cursor, limit=limit or cfg.page_size,
             replies=cfg.replies_per_comment if replies is None else replies, viewer=actor.identity)
-        return Response(content=body, media_type="application/json",
-                        headers={"Cache-Control": "private, max-age=0" if actor.identity else "public, max-age=2"})
+        return JSONBytes(body, "private, max-age=0" if actor.identity else "public, max-age=2")
 
     @get("/comments/{comment_id:int}/replies", summary="Read more replies of one comment")
     async def replies(self, request: Request, site_entry: SiteEntry, comment_id: int, cursor: Cursor = None,

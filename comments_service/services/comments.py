@@ -224,7 +224,15 @@ class CommentService:
         html = render_markdown(text, allow_images=site.allow_images)
         guest_token = None
         async with self.pool.acquire() as conn, conn.transaction():
-            article = await article_repo.get_by_external(conn, site.id, article_ext)
+            poster_id = None
+            if identity is not None and identity.kind == "sso" and parent_id is None:
+                # the article and the poster's user row in one statement (rows are locked in the same
+                # order as before: the user's, then the article's at the count; a reply keeps the
+                # old sequence, whose parent row lock comes before the user's, as in a vote)
+                article, poster_id = await article_repo.with_sso_user(
+                    conn, site.id, article_ext, identity.external_id, identity.name, identity.email, identity.role)
+            else:
+                article = await article_repo.get_by_external(conn, site.id, article_ext)
             if article is None:
                 url, title = self._article_details(article_url, article_title)
                 article = await article_repo.get_or_create(conn, site.id, article_ext, url, title)
@@ -245,7 +253,7 @@ class CommentService:
                 guest_token = self.keyring.issue_guest_token(site.id, user_id, name, self.settings.guest_token_ttl_days)
                 user = Author(id=user_id, name=name)
             else:
-                user_id = await self._user_id(conn, identity)
+                user_id = poster_id or await self._user_id(conn, identity)
                 user = Author(id=user_id, name=identity.name)
             for check in self.post_checks:
                 await check(conn, entry, article, user_id)
