@@ -4,12 +4,14 @@ checks issue 8 asks of the 30-minute soak.
     python -m bench.soak --duration 1800 --rate 50            # the recorded soak (30 min)
     python -m bench.soak --duration 20 --rate 20              # a smoke run
     python -m bench.soak --duration 1800 --rate 50 --scoring  # with scoring workers (needs the model)
+    python -m bench.soak --duration 1800 --rate 50 --scoring --checkpoint CKPT --config-dir DIR --out soak.json
 
 It creates its own database (dropped at the end unless --keep), migrates it, creates the bench site,
 starts one `comments-service serve` (and, with --scoring, `--workers` scoring workers) and drives an
 open-loop mix at --rate requests/s: 75% thread reads (three sorts, the first pages), 10% posts (a
 quarter of them replies), 8% votes, 5% counts, 2% reply pages. Every --window seconds it records
-p50/p99 latency, errors and the RSS of every service process.
+p50/p99 latency (all requests, and reads alone: with scoring on a POST waits up to
+COMMENTS_DECISION_WAIT_MS for its decision), errors and the RSS of every service process.
 
 Pass/fail (exit 1 on failure): no error (5xx, transport error, unexpected 4xx); p99 stable (the last
 window's p99 at most 2x the median window p99, with a 50 ms floor); RSS of every process flat
@@ -100,6 +102,7 @@ class Load:
         self.http = http
         self.comments: dict[str, list[int]] = {a: [] for a in ARTICLES}
         self.window: list[float] = []
+        self.read_window: list[float] = []
         self.errors: list[str] = []
         self.requests = 0
 
@@ -153,6 +156,8 @@ class Load:
             self.errors.append(f"transport: {type(exc).__name__}: {exc}")
         self.requests += 1
         self.window.append(time.perf_counter() - started)
+        if roll < 0.75:
+            self.read_window.append(self.window[-1])
 
 
 async def soak(args) -> int:
@@ -164,6 +169,11 @@ async def soak(args) -> int:
            "COMMENTS_LOG_LEVEL": "WARNING", "COMMENTS_SCORING": "on" if args.scoring else "off",
            "COMMENTS_RATE_LIMITS": ",".join(f"{a}.{s}=0:1" for a in ("post", "edit", "vote", "report", "check")
                                             for s in ("user", "ip"))}
+    if args.checkpoint:  # a local detoxify checkpoint and its config folder, loaded offline
+        env.update({"COMMENTS_TOXICITY_CHECKPOINT": args.checkpoint, "COMMENTS_TOXICITY_CONFIG_DIR": args.config_dir,
+                    "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
+    if args.threads:
+        env["COMMENTS_TOXICITY_THREADS"] = str(args.threads)
     exe = [sys.executable, "-m", "comments_service.cli"]
     procs = {"api": subprocess.Popen([*exe, "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=REPO,
                                      env=env)}
@@ -184,6 +194,15 @@ async def soak(args) -> int:
             if time.monotonic() > deadline:
                 raise RuntimeError("the API did not start")
             await asyncio.sleep(0.2)
+        if args.scoring:  # the model loads before the load starts, so the warm-up window measures a loaded worker
+            conn = await connect(url)
+            try:
+                while await conn.fetchval("SELECT count(*) FROM worker_status") < args.workers:
+                    if time.monotonic() > deadline + 180:
+                        raise RuntimeError("the scoring workers did not report in")
+                    await asyncio.sleep(0.5)
+            finally:
+                await conn.close()
         rng = random.Random(args.seed)
         async with httpx.AsyncClient(base_url=base, timeout=10,
                                      limits=httpx.Limits(max_connections=64)) as http:
@@ -203,24 +222,26 @@ async def soak(args) -> int:
                     w = {"t": round(time.monotonic() - started), "requests": len(load.window),
                          "p50_ms": round(percentile(load.window, 0.5) * 1000, 1),
                          "p99_ms": round(percentile(load.window, 0.99) * 1000, 1),
+                         "read_p50_ms": round(percentile(load.read_window, 0.5) * 1000, 1),
+                         "read_p99_ms": round(percentile(load.read_window, 0.99) * 1000, 1),
                          "errors": len(load.errors), "rss_kb": {n: rss_kb(p.pid) for n, p in procs.items()}}
+                    if args.scoring:
+                        w["queue"] = await queue_depth(url)
                     windows.append(w)
                     print(json.dumps(w), flush=True)
                     load.window = []
+                    load.read_window = []
                     next_window += args.window
             await asyncio.gather(*pending)
         drained = True
+        queue: dict = {}
         if args.scoring:
-            conn = await connect(url)
-            try:
-                for _ in range(120):
-                    left = await conn.fetchval("SELECT count(*) FROM scoring_jobs WHERE state <> 'done'")
-                    if left == 0:
-                        break
-                    await asyncio.sleep(1)
-                drained = left == 0
-            finally:
-                await conn.close()
+            for _ in range(120):
+                queue = await queue_depth(url)
+                if queue["jobs_not_done"] == 0 and queue["pending_scoring"] == 0:
+                    break
+                await asyncio.sleep(1)
+            drained = queue["jobs_not_done"] == 0 and queue["pending_scoring"] == 0
         measured = windows[args.warmup_windows:] or windows
         p99s = [w["p99_ms"] for w in measured]
         p99_ok = bool(p99s) and p99s[-1] <= max(50.0, 2 * statistics.median(p99s))
@@ -230,9 +251,16 @@ async def soak(args) -> int:
             rss_growth[name] = round((last - first) / first * 100, 1) if first else None
         rss_ok = all(g is not None and g < 10 for g in rss_growth.values())
         result = {"duration_s": args.duration, "rate": args.rate, "requests": load.requests,
-                  "errors": len(load.errors), "first_errors": load.errors[:5], "p99_ms_windows": p99s,
-                  "p99_stable": p99_ok, "rss_growth_pct": rss_growth, "rss_flat": rss_ok, "queue_drained": drained}
+                  "posted": sum(len(ids) for ids in load.comments.values()),
+                  "errors": len(load.errors), "first_errors": load.errors[:5],
+                  "p50_ms_windows": [w["p50_ms"] for w in measured], "p99_ms_windows": p99s,
+                  "read_p99_ms_windows": [w["read_p99_ms"] for w in measured],
+                  "p99_stable": p99_ok, "rss_kb_start": measured[0]["rss_kb"], "rss_kb_end": measured[-1]["rss_kb"],
+                  "rss_growth_pct": rss_growth, "rss_flat": rss_ok, "queue_end": queue, "queue_drained": drained}
         print(json.dumps(result, indent=1))
+        if args.out:
+            Path(args.out).write_text(json.dumps({"args": vars(args), "windows": windows, "result": result},
+                                                 indent=1))
         return 0 if (not load.errors and p99_ok and rss_ok and drained) else 1
     finally:
         for p in procs.values():
@@ -244,6 +272,28 @@ async def soak(args) -> int:
                 p.kill()
         if not args.keep:
             await drop(db_name)
+            await forget_keys(args.redis, env["COMMENTS_REDIS_PREFIX"])
+
+
+async def queue_depth(url: str) -> dict:
+    conn = await connect(url)
+    try:
+        row = await conn.fetchrow("""SELECT (SELECT count(*) FROM scoring_jobs WHERE state <> 'done') AS jobs_not_done,
+            (SELECT count(*) FROM comments WHERE status = 'pending_scoring') AS pending_scoring""")
+        return dict(row)
+    finally:
+        await conn.close()
+
+
+async def forget_keys(redis_url: str, prefix: str) -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        async for key in client.scan_iter(match=prefix + "*", count=1000):
+            await client.delete(key)
+    finally:
+        await client.aclose()
 
 
 def main() -> int:
@@ -256,6 +306,10 @@ def main() -> int:
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--scoring", action="store_true", help="scoring on, with scoring workers")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--checkpoint", help="COMMENTS_TOXICITY_CHECKPOINT for the workers (offline)")
+    parser.add_argument("--config-dir", help="COMMENTS_TOXICITY_CONFIG_DIR (with --checkpoint)")
+    parser.add_argument("--threads", type=int, default=0, help="COMMENTS_TOXICITY_THREADS (0: library default)")
+    parser.add_argument("--out", help="write the windows and the result to this JSON file")
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--keep", action="store_true", help="keep the soak database")
     return asyncio.run(soak(parser.parse_args()))
