@@ -259,8 +259,8 @@ def http_pass(api: Server, b0: Server, duration: float, tmp: Path) -> dict:
     res["B0_counts"] = wrk(b0.url + COUNTS_PATH, duration, 32, counts_lua)
     res["R3"] = wrk(api.url + COUNTS_PATH, duration, 32, counts_lua)
     # R4: 32 connections read the hot page while posts run at 5/95 of the read rate, so that posts
-    # are 5% of all requests. Posts slow the reads, so the rate is found by measuring, in two short
-    # warm-ups of the mixed load (see post_rate_for). The poster is open loop (a schedule of slots,
+    # are 5% of all requests. Posts slow the reads, so the rate is found by measuring, in four
+    # short (3 s) warm-ups of the mixed load (see post_rate_for). The poster is open loop (a schedule of slots,
     # see lua_posts), so slow posts cannot push the share up; the share reached is reported. R4
     # posts to the hot article itself, so every post retires the page being read (a story
     # breaking); R4b spreads the same posts over 200 other articles (the site's write load, the hot
@@ -268,7 +268,7 @@ def http_pass(api: Server, b0: Server, duration: float, tmp: Path) -> dict:
     others = [f"a{i:06d}" for i in range(1, 400, 2)]
     for name, targets in (("R4", [HOT_ARTICLE]), ("R4b", others)):
         warmups: list[dict] = []
-        rate = post_rate_for(api, res["R1"]["rps"], min(4.0, duration), targets, tmp / f"posts_{name}_w.lua",
+        rate = post_rate_for(api, res["R1"]["rps"], min(3.0, duration), targets, tmp / f"posts_{name}_w.lua",
                              warmups)
         mixed = mixed_run(api, duration, rate, targets, tmp / f"posts_{name}.lua")
         res[f"{name}_reads"] = mixed["reads"]
@@ -295,26 +295,35 @@ def mixed_run(api: Server, duration: float, rate: float, targets: list[str], scr
 
 
 def post_rate_for(api: Server, r1_rps: float, seconds: float, targets: list[str], script: Path,
-                  log: list[dict]) -> float:
-    """The post rate that makes posts 5% of requests: the fixed point of r = 5/95 x reads/s(r).
+                  log: list[dict], steps: int = 3) -> float:
+    """The post rate that makes posts 5% of requests: the root of 5/95 x reads/s(r) - r.
 
     Reads/s falls as the post rate rises, so the first guess (5/95 of R1, the read rate with no
-    posts) is too high and 5/95 of the reads measured under it too low: the two bracket the
-    answer. One secant step between them, clamped to the bracket, gives the rate recorded.
+    posts) is too high and 5/95 of the reads measured under it too low: the two bracket the root.
+    Each further short run of the mixed load (``steps - 1`` of them) narrows the bracket by regula
+    falsi; the rate recorded is the interpolation within the last bracket.
     """
     def excess(rate: float) -> float:
         mixed = mixed_run(api, seconds, rate, targets, script)
         log.append({"post_rate": round(rate, 1), "reads_rps": mixed["reads"]["rps"], "share": mixed["share"]})
         return mixed["reads"]["rps"] * POST_SHARE / (1 - POST_SHARE) - rate
 
-    r0 = r1_rps * POST_SHARE / (1 - POST_SHARE)
-    g0 = excess(r0)
-    r1 = max(r0 + g0, 1.0)
-    g1 = excess(r1)
-    if g1 == g0:
-        return r1
-    r2 = r1 - g1 * (r1 - r0) / (g1 - g0)
-    return min(max(r2, min(r0, r1)), max(r0, r1))
+    hi = r1_rps * POST_SHARE / (1 - POST_SHARE)
+    g_hi = excess(hi)
+    if g_hi >= 0:
+        return hi
+    lo = max(hi + g_hi, 1.0)
+    g_lo = excess(lo)
+    for _ in range(steps - 1):
+        if g_lo <= 0:  # reads were slower still at the lower rate (noise): nothing to interpolate
+            return lo
+        mid = lo + g_lo * (hi - lo) / (g_lo - g_hi)
+        g_mid = excess(mid)
+        if g_mid >= 0:
+            lo, g_lo = mid, g_mid
+        else:
+            hi, g_hi = mid, g_mid
+    return lo + g_lo * (hi - lo) / (g_lo - g_hi) if g_lo > 0 else lo
 
 
 def start_pair(kind: str, workers: int, db: str, tmp: Path) -> tuple[Server, Server]:
