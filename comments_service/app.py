@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -89,6 +90,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = await build_services(settings)
         app.state.services = services
+        # everything allocated so far (modules, pools, compiled schemas) lives as long as the
+        # process: keep it out of the collector's full passes, which otherwise stall every
+        # request in flight for tens of milliseconds under load
+        gc.collect()
+        gc.freeze()
         log.info("api started", extra={"version": __version__, "redis": bool(services.redis)})
         try:
             yield
@@ -96,8 +102,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await close_services(services)
 
     return Litestar(
-        route_handlers=[PublicCommentsController, ModerationController, ReportsController, ToxicityController, LiveController, *PAGE_ROUTES,
-                        *HEALTH_ROUTES, *DIAGNOSTICS_ROUTES, *TROUBLESHOOT_CONTROLLERS],
+        route_handlers=[PublicCommentsController, ModerationController, ReportsController, ToxicityController,
+                        LiveController, *PAGE_ROUTES, *HEALTH_ROUTES, *DIAGNOSTICS_ROUTES, *TROUBLESHOOT_CONTROLLERS],
         lifespan=[lifespan, live_lifespan],
         middleware=[RequestMetricsMiddleware(), RequestIdMiddleware(), SiteCorsMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,
