@@ -315,12 +315,83 @@
   setInterval(function () {
     if (!session || $("app").hidden) return;
     refreshCounts();
-    if (!items.length && pending === 0) reload();
+    if (!items.length && pending === 0 && $("problems").hidden) reload();
   }, POLL_MS);
+
+  // ------------------------------------------------------------------ problem reports
+  // Readers' "having issues with commenting?" reports, with what the troubleshooter found for them.
+  function showProblems(on) {
+    $("problems").hidden = !on;
+    $("queue").hidden = on;
+    $("empty").hidden = true;
+    $("more").hidden = on || !view.cursor;
+    $("problems-tab").setAttribute("aria-pressed", String(on));
+    if (on) {
+      Array.prototype.forEach.call($("states").querySelectorAll("button"), function (o) {
+        o.setAttribute("aria-pressed", "false");
+      });
+      loadProblems();
+    }
+  }
+
+  function loadProblems() {
+    call("GET", "/problem-reports", { status: "open" }).then(function (page) {
+      var list = $("problem-list");
+      list.textContent = "";
+      page.reports.forEach(function (report) { list.appendChild(renderProblem(report)); });
+      $("problems-empty").hidden = page.reports.length > 0;
+    }).catch(function (err) { status(err.message, true); });
+  }
+
+  function renderProblem(report) {
+    var li = el("li", "item problem");
+    var head = el("div", "meta");
+    head.appendChild(el("strong", null, report.reference));
+    head.appendChild(el("span", null, " · " + new Date(report.created_at).toLocaleString() + " · " +
+      (report.reader ? report.reader.name || ("reader #" + report.reader.id) : "not signed in") +
+      (report.article_id ? " · article " + report.article_id : "") +
+      (report.comment_id ? " · comment #" + report.comment_id : "")));
+    li.appendChild(head);
+    li.appendChild(el("p", "body", report.description));
+    if (report.summary) li.appendChild(el("p", "reason", report.summary));
+    var details = el("details");
+    details.appendChild(el("summary", null, "What the troubleshooter found"));
+    var checks = el("ul");
+    report.checks.slice().sort(function (a, b) { return rank(a.status) - rank(b.status); }).forEach(function (c) {
+      checks.appendChild(el("li", "check " + c.status, c.status + ": " + c.title + " — " + c.explanation));
+    });
+    details.appendChild(checks);
+    details.appendChild(el("p", "meta", "Browser: " + (report.user_agent || "unknown") +
+                                        " · request id " + (report.request_id || "–")));
+    li.appendChild(details);
+    var resolution = el("input");
+    resolution.setAttribute("aria-label", "Resolution for " + report.reference);
+    resolution.placeholder = "What was done (optional)";
+    var close = el("button", null, "Close");
+    close.type = "button";
+    close.addEventListener("click", function () {
+      call("POST", "/problem-reports/" + report.id + "/close", null,
+           { resolution: resolution.value.trim() || null }).then(function () {
+        li.remove();
+        status("Closed " + report.reference);
+        $("problems-empty").hidden = $("problem-list").children.length > 0;
+      }).catch(function (err) { status(err.message, true); });
+    });
+    var actions = el("div", "actions");
+    actions.appendChild(resolution);
+    actions.appendChild(close);
+    li.appendChild(actions);
+    return li;
+  }
+
+  function rank(checkStatus) { return { problem: 0, warn: 1, info: 2, ok: 3 }[checkStatus] || 4; }
+
+  $("problems-tab").addEventListener("click", function () { showProblems($("problems").hidden); });
 
   // ------------------------------------------------------------------ controls
   Array.prototype.forEach.call($("states").querySelectorAll("button"), function (b) {
     b.addEventListener("click", function () {
+      showProblems(false);
       view.state = b.dataset.state;
       Array.prototype.forEach.call($("states").querySelectorAll("button"), function (o) {
         o.setAttribute("aria-pressed", String(o === b));
@@ -336,7 +407,7 @@
   $("undo-button").addEventListener("click", undo);
 
   document.addEventListener("keydown", function (ev) {
-    if ($("app").hidden || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if ($("app").hidden || !$("problems").hidden || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     var tag = (ev.target && ev.target.tagName) || "";
     if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return;
     var handled = true;

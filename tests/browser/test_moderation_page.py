@@ -107,3 +107,40 @@ def test_moderator_clears_the_queue_by_keyboard(live_server, context):
     thread = httpx.get(f"{server.url}/api/v1/articles/art-mod/comments", params={"site": site_id}, timeout=10)
     assert [c["id"] for c in thread.json()["comments"]] == [shown, c1, c4]
     assert thread.json()["article"]["comment_count"] == 3
+
+
+def test_moderator_reads_and_closes_a_readers_problem_report(live_server, context):
+    server = live_server
+    site_id = server.create_site("http://reports.test")
+    filed = httpx.post(f"{server.url}/api/v1/troubleshoot/reports", params={"site": site_id},
+                       json={"description": "My comment vanished after I pressed Post", "article_id": "art-x"},
+                       headers={"User-Agent": "TestBrowser/1.0"}, timeout=10)
+    assert filed.status_code == 201, filed.text
+    reference = filed.json()["reference"]
+    token = cli_token(server, site_id)
+
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.url + "/moderation")
+    page.fill("#login-token", token)
+    page.fill("#login-site", site_id)
+    page.click("#login button[type=submit]")
+    page.click("#problems-tab")
+    item = page.locator("#problem-list li.problem", has_text=reference)
+    item.wait_for()
+    assert "My comment vanished" in item.inner_text()
+    item.locator("summary").click()
+    assert "TestBrowser/1.0" in item.inner_text() and "article" in item.inner_text().lower()
+    page.keyboard.press("a")  # queue shortcuts are off while reading reports: nothing is approved
+    item.get_by_label(f"Resolution for {reference}").fill("Explained premoderation to the reader")
+    item.get_by_role("button", name="Close").click()
+    page.wait_for_function("t => document.getElementById('status').textContent.includes(t)", arg=f"Closed {reference}")
+    assert page.locator("#problem-list li.problem", has_text=reference).count() == 0
+    assert errors == []
+
+    async def stored(conn):
+        return await conn.fetchrow("SELECT status, resolution FROM problem_reports WHERE reference = $1", reference)
+
+    row = in_db(server, stored)
+    assert row["status"] == "closed" and row["resolution"] == "Explained premoderation to the reader"
