@@ -31,7 +31,10 @@ class ToxicitySettings(msgspec.Struct, frozen=True, kw_only=True):
     checkpoint  a local detoxify checkpoint file (trusted: it is a full pickle).
     config_dir  local folder with the architecture's config.json and tokenizer files (offline).
     cache_dir   where ONNX exports are kept, keyed by the checkpoint's hash.
-    threads     intra-op threads of the model (torch / onnxruntime); 0 = library default.
+    threads     intra-op threads of the model (torch / onnxruntime); 0 = library default (all
+                cores). Default 1: on 2 shared cores two 1-thread workers scored 12-36% more than
+                one 2-thread worker with either backend, and one 1-thread worker leaves a core
+                to the API (bench/RESULTS_scoring.md); run one worker process per core.
     batch_size  most comments per model call.
     fail_closed hold comments for a moderator when no real model is available.
     long_text   "split": comments over 512 tokens are scored in windows and each label takes
@@ -45,7 +48,7 @@ class ToxicitySettings(msgspec.Struct, frozen=True, kw_only=True):
     config_dir: str | None = None
     device: str = "cpu"
     cache_dir: str = msgspec.field(default_factory=default_cache_dir)
-    threads: int = 0
+    threads: int = 1
     batch_size: int = 32
     fail_closed: bool = True
     long_text: Literal["split", "truncate"] = "split"

@@ -205,7 +205,9 @@ class ScoringWorker:
         exhausted = [c for c in todo if attempts[c.comment_id] > self.config.max_attempts]
         to_score = [c for c in todo if attempts[c.comment_id] <= self.config.max_attempts]
         scorer = self.scorer
+        score_started = time.perf_counter()
         scores, error = await self._score(scorer, [c.text for c in to_score])
+        score_ms = (time.perf_counter() - score_started) * 1000
         fallback = bool(scorer.is_fallback)
         verdicts = [Verdict(context=c, decision=self._decide(c, s, fallback), model_fallback=fallback)
                     for c, s in zip(to_score, scores)]
@@ -221,8 +223,11 @@ class ScoringWorker:
         for c in to_score + exhausted:
             self._decision_ms.append(c.age_seconds * 1000 + elapsed_ms)
         self._decided_at.extend([now] * len(applied.decided))
+        # size: the batch is whatever was queued, up to batch_size (1 when idle, full under a backlog);
+        # ms: claim to decisions written; score_ms: the model call alone
         log.info("batch decided", extra={"worker": self.id, "size": len(jobs), "ms": round(elapsed_ms, 1),
-                                         "decided": applied.decided, "model_id": scorer.model_id})
+                                         "score_ms": round(score_ms, 1), "decided": applied.decided,
+                                         "model_id": scorer.model_id})
 
     async def _score(self, scorer: Any, texts: list[str]) -> tuple[list[dict[str, float] | None], str | None]:
         if not texts:
