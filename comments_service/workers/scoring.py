@@ -164,6 +164,10 @@ class ScoringWorker:
             try:
                 if time.monotonic() >= next_sweep:
                     await self._sweep()
+                    if self._listen is None or self._listen.is_closed():
+                        # a restarted PostgreSQL dropped the LISTEN session: without it new jobs
+                        # wait for the next poll instead of waking the worker at once
+                        await self._start_listening()
                     next_sweep = time.monotonic() + self.config.poll_seconds
                 self._wake.clear()
                 async with self.services.pool.acquire() as conn:

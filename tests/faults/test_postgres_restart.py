@@ -255,7 +255,13 @@ async def test_postgres_restarted_during_mixed_load(storage, tmp_path):
             after = [c for c in calls if c.start > marks["recovered"] + 0.5]
             assert [c for c in after if c.kind == "post"] and all(c.status in (200, 201) for c in after), after
 
+            # the worker opens its LISTEN session again (it re-checks on every poll)
+            deadline = time.monotonic() + 10
             listeners_after = await _worker_listeners(url)
+            while listeners_after < 1 and time.monotonic() < deadline:
+                await asyncio.sleep(0.3)
+                listeners_after = await _worker_listeners(url)
+            assert listeners_after >= 1, "the worker did not LISTEN again after the restart"
 
             # --- nothing lost, nothing doubled, everything decided by the worker that lived through it
             db = await connect(url)
