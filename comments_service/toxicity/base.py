@@ -126,3 +126,17 @@ class Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.start
+
+
+def score_in_windows(texts: list[str], long_text: str, max_chunks: int,
+                     offsets_of: Callable[[list[str]], list[Offsets]],
+                     run: Callable[[list[str]], list[dict[str, float]]]) -> list[dict[str, float]]:
+    """Score ``texts`` with ``run``; in "split" mode comments longer than one model window are
+    scored window by window and each label keeps its highest score."""
+    if not texts:
+        return []
+    if long_text == "split":
+        pieces, owner = plan_windows(texts, offsets_of, max_chunks)
+    else:
+        pieces, owner = list(texts), list(range(len(texts)))
+    return merge_windows(len(texts), owner, run(pieces))

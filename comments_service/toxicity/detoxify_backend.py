@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import (CLASS_RENAMES, MAX_TOKENS, ModelUnavailable, describe, file_sha256,
-                   merge_windows, plan_windows)
+                   score_in_windows)
 from .config import ToxicitySettings
 
 log = logging.getLogger(__name__)
@@ -132,12 +132,9 @@ class DetoxifyScorer:
         return [list(map(tuple, o)) for o in enc["offset_mapping"]]
 
     def score_batch(self, texts: list[str]) -> list[dict[str, float]]:
-        if not texts:
-            return []
-        if self.settings.long_text == "split":
-            pieces, owner = plan_windows(texts, self._offsets, self.settings.max_chunks)
-        else:
-            pieces, owner = list(texts), list(range(len(texts)))
+        return score_in_windows(texts, self.settings.long_text, self.settings.max_chunks, self._offsets, self._run)
+
+    def _run(self, pieces: list[str]) -> list[dict[str, float]]:
         # similar lengths together: predict() pads each call to its longest comment
         order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
         scored: list[dict[str, float]] = [{} for _ in pieces]
@@ -148,7 +145,7 @@ class DetoxifyScorer:
             for j, i in enumerate(idx):
                 scored[i] = {label: float(values if isinstance(values, float) else values[j])
                              for label, values in result.items()}
-        return merge_windows(len(texts), owner, scored)
+        return scored
 
     def describe(self) -> dict[str, Any]:
         return describe(self, checkpoint=self.checkpoint, checkpoint_sha256=self.checkpoint_sha256,

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import (MAX_TOKENS, ModelUnavailable, describe, dir_sha256, file_sha256,
-                   merge_windows, plan_windows)
+                   score_in_windows)
 from .config import ToxicitySettings
 
 log = logging.getLogger(__name__)
@@ -277,13 +277,7 @@ class OnnxScorer:
         return [e.ids for e in self._tok.encode_batch(texts)]
 
     def score_batch(self, texts: list[str]) -> list[dict[str, float]]:
-        if not texts:
-            return []
-        if self.settings.long_text == "split":
-            pieces, owner = plan_windows(texts, self._offsets, self.settings.max_chunks)
-        else:
-            pieces, owner = list(texts), list(range(len(texts)))
-        return merge_windows(len(texts), owner, self._run(pieces))
+        return score_in_windows(texts, self.settings.long_text, self.settings.max_chunks, self._offsets, self._run)
 
     def describe(self) -> dict[str, Any]:
         return describe(self, checkpoint=self.checkpoint, checkpoint_sha256=self.checkpoint_sha256,
