@@ -39,6 +39,18 @@ def cli_token(server, site_id: str) -> str:
     return done.stdout.strip()
 
 
+def signed_in_page(context, server, token: str, site_id: str):
+    """The moderator page after signing in, and the list its script errors are collected in."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.url + "/moderation")
+    page.fill("#login-token", token)
+    page.fill("#login-site", site_id)
+    page.click("#login button[type=submit]")
+    return page, errors
+
+
 def test_moderator_clears_the_queue_by_keyboard(live_server, context):
     server = live_server
     site_id = server.create_site("http://news.test")
@@ -56,13 +68,7 @@ def test_moderator_clears_the_queue_by_keyboard(live_server, context):
     shown, (c1, c2, c3, c4) = in_db(server, seed)
     token = cli_token(server, site_id)
 
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.url + "/moderation")
-    page.fill("#login-token", token)
-    page.fill("#login-site", site_id)
-    page.click("#login button[type=submit]")
+    page, errors = signed_in_page(context, server, token, site_id)
     page.wait_for_selector("#queue li.item")
     assert page.locator("#queue li.item").count() == 4
     page.wait_for_function("document.getElementById('count-held').textContent === '4'")
@@ -119,13 +125,7 @@ def test_moderator_reads_and_closes_a_readers_problem_report(live_server, contex
     reference = filed.json()["reference"]
     token = cli_token(server, site_id)
 
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.url + "/moderation")
-    page.fill("#login-token", token)
-    page.fill("#login-site", site_id)
-    page.click("#login button[type=submit]")
+    page, errors = signed_in_page(context, server, token, site_id)
     page.click("#problems-tab")
     item = page.locator("#problem-list li.problem", has_text=reference)
     item.wait_for()
