@@ -15,20 +15,8 @@ import time
 import httpx
 
 from tests.conftest import article_body, make_site
+from tests.faults.support import db_ids, thread_ids
 from tests.security.servers import RedisProcess, ServerProcess
-
-
-async def thread_ids(http, site, article) -> list[int]:
-    r = await http.get(f"/api/v1/articles/{article}/comments", params=site.q(limit=100, replies=0, sort="newest"))
-    assert r.status_code == 200, r.text
-    return [c["id"] for c in r.json()["comments"]]
-
-
-async def db_ids(db, site, article) -> list[int]:
-    rows = await db.fetch("""SELECT c.id FROM comments c JOIN articles a ON a.id = c.article_id
-        WHERE a.site_id = $1 AND a.external_id = $2 AND c.parent_id IS NULL AND c.status = 'published'
-        ORDER BY c.created_at DESC, c.id DESC LIMIT 100""", site.id, article)
-    return [r["id"] for r in rows]
 
 
 async def test_redis_stopped_and_restarted_during_mixed_load(storage, services, db):

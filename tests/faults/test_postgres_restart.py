@@ -41,6 +41,7 @@ from comments_service.services.sites import SiteDirectory
 from comments_service.settings import Settings
 from tests.conftest import SSO_SECRET, SiteHandle, article_body
 from tests.integration.scoring_support import start_worker, wait_ready
+from tests.faults.support import db_ids, thread_ids
 from tests.security.servers import ServerProcess, ThrowawayPostgres
 
 CLIENT_TIMEOUT = 10.0
@@ -62,19 +63,6 @@ class Call:
     retry_after: str | None = None
     body: str | None = None
     outcome: str | None = None  # a 201's comment status (published, or pending_scoring if not decided yet)
-
-
-async def _thread_ids(http, site, article) -> list[int]:
-    r = await http.get(f"/api/v1/articles/{article}/comments", params=site.q(limit=100, replies=0, sort="newest"))
-    assert r.status_code == 200, r.text
-    return [c["id"] for c in r.json()["comments"]]
-
-
-async def _db_ids(db, site, article) -> list[int]:
-    rows = await db.fetch("""SELECT c.id FROM comments c JOIN articles a ON a.id = c.article_id
-        WHERE a.site_id = $1 AND a.external_id = $2 AND c.parent_id IS NULL AND c.status = 'published'
-        ORDER BY c.created_at DESC, c.id DESC LIMIT 100""", site.id, article)
-    return [r["id"] for r in rows]
 
 
 def _fatal(sqlstate: str, message: str) -> bytes:
@@ -285,7 +273,7 @@ async def test_postgres_restarted_during_mixed_load(storage, tmp_path):
                 assert all(len(ids) == 1 for ids in by_body.values())
                 assert {row["status"] for row in rows} <= {"published", "held", "rejected"}
                 # the cache tells what PostgreSQL holds; the counter equals the published rows
-                assert await _thread_ids(http, site, ARTICLE) == await _db_ids(db, site, ARTICLE)
+                assert await thread_ids(http, site, ARTICLE) == await db_ids(db, site, ARTICLE)
                 published = sum(1 for row in rows if row["status"] == "published")
                 count = await db.fetchval("SELECT comment_count FROM articles WHERE site_id = $1 AND external_id = $2",
                                           site.id, ARTICLE)

@@ -1,0 +1,16 @@
+"""What the fault tests compare after a fault: the served thread against PostgreSQL's rows."""
+
+from __future__ import annotations
+
+
+async def thread_ids(http, site, article) -> list[int]:
+    r = await http.get(f"/api/v1/articles/{article}/comments", params=site.q(limit=100, replies=0, sort="newest"))
+    assert r.status_code == 200, r.text
+    return [c["id"] for c in r.json()["comments"]]
+
+
+async def db_ids(db, site, article) -> list[int]:
+    rows = await db.fetch("""SELECT c.id FROM comments c JOIN articles a ON a.id = c.article_id
+        WHERE a.site_id = $1 AND a.external_id = $2 AND c.parent_id IS NULL AND c.status = 'published'
+        ORDER BY c.created_at DESC, c.id DESC LIMIT 100""", site.id, article)
+    return [r["id"] for r in rows]
