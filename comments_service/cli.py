@@ -12,12 +12,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Awaitable, Callable, Iterator, TypeVar
+
+import asyncpg
 
 from . import __version__, logs
 from .settings import Settings, SettingsError
 
 log = logging.getLogger("comments_service.cli")
+T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -88,15 +91,21 @@ def _with_env(settings: Settings, env: dict[str, str]) -> Settings:
     return Settings.from_env(merged)
 
 
-async def _migrate(url: str, directory: str) -> list[str]:
-    from .db.migrations import migrate
+async def on_database(url: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Run ``work`` on one connection of its own (CLI commands need no pool)."""
     from .db.pool import connect
 
     conn = await connect(url)
     try:
-        return [f"{m.version:04d}_{m.name}" for m in await migrate(conn, directory)]
+        return await work(conn)
     finally:
         await conn.close()
+
+
+async def _migrate(url: str, directory: str) -> list[str]:
+    from .db.migrations import migrate
+
+    return [f"{m.version:04d}_{m.name}" for m in await on_database(url, lambda conn: migrate(conn, directory))]
 
 
 # ---------------------------------------------------------------- commands
@@ -213,18 +222,14 @@ def _ignore_signals() -> Iterator[None]:
 
 def cmd_site_create(args: argparse.Namespace) -> int:
     async def create(url: str, settings: Settings) -> None:
-        from .db.pool import connect
         from .identity import Keyring
         from .runtime import secret_key
         from .services.sites import SiteDirectory
 
-        conn = await connect(url)
-        try:
-            directory = SiteDirectory(None, Keyring(secret_key(settings)))  # type: ignore[arg-type]
-            await directory.save(conn, site_id=args.id, name=args.name or args.id, origins=args.origin,
-                                 sso_secret=args.sso_secret, guests=args.guests, allow_images=args.images)
-        finally:
-            await conn.close()
+        directory = SiteDirectory(None, Keyring(secret_key(settings)))  # type: ignore[arg-type]
+        await on_database(url, lambda conn: directory.save(
+            conn, site_id=args.id, name=args.name or args.id, origins=args.origin, sso_secret=args.sso_secret,
+            guests=args.guests, allow_images=args.images))
 
     settings = _settings()
     with _stop_on_signals(), _storage(settings, need_redis=False) as env:
@@ -242,15 +247,10 @@ def cmd_site_create(args: argparse.Namespace) -> int:
 def cmd_token_create(args: argparse.Namespace) -> int:
     async def create(url: str) -> str:
         from .db import tokens
-        from .db.pool import connect
         from .identity import new_api_token
 
         token, digest = new_api_token()
-        conn = await connect(url)
-        try:
-            await tokens.create(conn, args.name, args.role, args.site, digest)
-        finally:
-            await conn.close()
+        await on_database(url, lambda conn: tokens.create(conn, args.name, args.role, args.site, digest))
         return token
 
     settings = _settings()
@@ -264,38 +264,22 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
 
 def cmd_token_list(args: argparse.Namespace) -> int:
-    async def listing(url: str) -> list:
-        from .db import tokens
-        from .db.pool import connect
-
-        conn = await connect(url)
-        try:
-            return await tokens.list_all(conn)
-        finally:
-            await conn.close()
+    from .db import tokens
 
     settings = _settings()
     with _stop_on_signals(), _storage(settings, need_redis=False) as env:
-        for row in asyncio.run(listing(env["COMMENTS_DATABASE_URL"])):
+        for row in asyncio.run(on_database(env["COMMENTS_DATABASE_URL"], tokens.list_all)):
             state = "revoked" if row["revoked_at"] else "active"
             print(f"{row['id']}\t{row['role']}\t{row['site_id'] or '*'}\t{state}\t{row['name']}")
     return 0
 
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
-    async def revoke(url: str) -> bool:
-        from .db import tokens
-        from .db.pool import connect
-
-        conn = await connect(url)
-        try:
-            return await tokens.revoke(conn, args.token_id)
-        finally:
-            await conn.close()
+    from .db import tokens
 
     settings = _settings()
     with _stop_on_signals(), _storage(settings, need_redis=False) as env:
-        done = asyncio.run(revoke(env["COMMENTS_DATABASE_URL"]))
+        done = asyncio.run(on_database(env["COMMENTS_DATABASE_URL"], lambda conn: tokens.revoke(conn, args.token_id)))
     print(f"token {args.token_id} {'revoked' if done else 'was not active'}")
     return 0 if done else 1
 

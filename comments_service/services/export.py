@@ -76,18 +76,11 @@ def cmd_export(args) -> int:
     import asyncio
     import sys
 
-    from ..cli import _require_db, _settings
-    from ..db.pool import connect
-
-    async def run() -> dict:
-        conn = await connect(_require_db(_settings()))
-        try:
-            return await export_scope(conn, args.site, args.article)
-        finally:
-            await conn.close()
+    from ..cli import _require_db, _settings, on_database
 
     try:
-        data = asyncio.run(run())
+        data = asyncio.run(on_database(_require_db(_settings()),
+                                       lambda conn: export_scope(conn, args.site, args.article)))
     except ExportError as exc:
         print(f"comments-service: {exc}", file=sys.stderr)
         return 1
@@ -101,19 +94,14 @@ def cmd_import(args) -> int:
     import asyncio
     import sys
 
-    from ..cli import _migrate, _require_db, _settings
-    from ..db.pool import connect
+    from ..cli import _migrate, _require_db, _settings, on_database
 
     settings = _settings()
     url = _require_db(settings)
 
     async def run() -> dict[str, int]:
         await _migrate(url, settings.database.migrations_dir)
-        conn = await connect(url)
-        try:
-            return await import_data(conn, read(args.infile))
-        finally:
-            await conn.close()
+        return await on_database(url, lambda conn: import_data(conn, read(args.infile)))
 
     try:
         restored = asyncio.run(run())
