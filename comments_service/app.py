@@ -14,11 +14,11 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from . import __version__
 from .api.comments import PublicCommentsController
-from .api.diagnostics import DIAGNOSTICS_ROUTES, RequestMetricsMiddleware
+from .api.diagnostics import DIAGNOSTICS_ROUTES
 from .api.health import HEALTH_ROUTES
 from .api.live import LiveController, live_lifespan
 from .api.moderation import ModerationController
-from .api.middleware import RequestIdMiddleware, SiteCorsMiddleware
+from .api.middleware import EdgeMiddleware
 from .api.pages import PAGE_ROUTES
 from .api.problems import EXCEPTION_HANDLERS
 from .api.troubleshoot import TROUBLESHOOT_CONTROLLERS
@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[PublicCommentsController, ModerationController, ReportsController, ToxicityController,
                         LiveController, *PAGE_ROUTES, *HEALTH_ROUTES, *DIAGNOSTICS_ROUTES, *TROUBLESHOOT_CONTROLLERS],
         lifespan=[lifespan, live_lifespan],
-        middleware=[RequestMetricsMiddleware(), RequestIdMiddleware(), SiteCorsMiddleware()],
+        middleware=[EdgeMiddleware],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.comments.max_request_bytes,
         openapi_config=OpenAPIConfig(title="comments_service", version=__version__, path="/schema",

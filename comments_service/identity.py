@@ -70,20 +70,28 @@ class Keyring:
                         name=str(claims.get("name", "Guest")), user_id=int(claims["sub"]))
 
 
-def is_guest_token(token: str) -> bool:
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return False
-    return claims.get("iss") == GUEST_ISSUER
+def verify_bearer_token(keyring: Keyring, token: str, site_id: str, sso_secret: str | None) -> Identity:
+    """A guest token of ours or the site's SSO token, verified for ``site_id``: the one place every
+    route and the troubleshooter turn a bearer token into an identity. One unverified read of the
+    claims picks the kind (a post used to parse its token three times)."""
+    unverified = _unverified_claims(token)
+    if unverified.get("iss") == GUEST_ISSUER:
+        return keyring.verify_guest_token(token, site_id)
+    return verify_sso_token(token, site_id, sso_secret, unverified)
 
 
-def verify_sso_token(token: str, site_id: str, secret: str | None) -> Identity:
-    """Verify a host-site SSO token for ``site_id``; raises token_* domain errors with a reason."""
+def _unverified_claims(token: str) -> dict:
     try:
-        unverified = jwt.decode(token, options={"verify_signature": False})
+        return jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         raise DomainError("token_invalid", "The sign-in token is not a JWT.") from None
+
+
+def verify_sso_token(token: str, site_id: str, secret: str | None, unverified: dict | None = None) -> Identity:
+    """Verify a host-site SSO token for ``site_id``; raises token_* domain errors with a reason.
+    ``unverified``: the token's claims as already read without checking the signature."""
+    if unverified is None:
+        unverified = _unverified_claims(token)
     audience = unverified.get("aud")
     if audience is not None and audience != site_id and audience != [site_id]:
         raise DomainError("token_wrong_site")

@@ -10,7 +10,7 @@ from litestar import Request
 from litestar.params import QueryParameter
 
 from ..errors import DomainError
-from ..identity import Identity, is_guest_token, verify_sso_token
+from ..identity import Identity, verify_bearer_token
 from ..services.comments import Actor
 from ..services.container import Services
 from ..services.sites import SiteEntry
@@ -41,14 +41,16 @@ def bearer_token(request: Request) -> str | None:
 def identify(services: Services, entry: SiteEntry, token: str | None) -> Identity | None:
     if token is None:
         return None
-    if is_guest_token(token):
-        return services.keyring.verify_guest_token(token, entry.site.id)
-    return verify_sso_token(token, entry.site.id, entry.sso_secret)
+    return verify_bearer_token(services.keyring, token, entry.site.id, entry.sso_secret)
+
+
+def actor_of(request: Request, site_entry: SiteEntry) -> Actor:
+    identity = identify(services_of(request), site_entry, bearer_token(request))
+    return Actor(identity=identity, ip=client_ip(request))
 
 
 async def provide_actor(request: Request, site_entry: SiteEntry) -> Actor:
-    identity = identify(services_of(request), site_entry, bearer_token(request))
-    return Actor(identity=identity, ip=client_ip(request))
+    return actor_of(request, site_entry)
 
 
 def client_ip(request: Request) -> str | None:

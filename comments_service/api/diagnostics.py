@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 from litestar import Request, Response, get
 from litestar.di import Provide
-from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import metrics
 from ..db import observability as obs
@@ -38,32 +33,6 @@ async def get_metrics(request: Request) -> Response:
             raise
     metrics.COUNTER_SYNC.sync(services.cache.stats, services.limiter.rejections, force=True)
     return Response(content=metrics.render(), media_type=metrics.CONTENT_TYPE, headers={"Cache-Control": "no-store"})
-
-
-class RequestMetricsMiddleware(ASGIMiddleware):
-    """Counts and times every routed request by its route template (never the raw path, whose ids
-    would make a new time series per comment)."""
-
-    scopes = (ScopeType.HTTP,)
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        start = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await next_app(scope, receive, send_with_status)
-        finally:
-            route = scope.get("path_template") or "unmatched"
-            metrics.observe_request(scope.get("method", "GET"), route, status, time.perf_counter() - start)
-            services = getattr(scope["litestar_app"].state, "services", None)
-            if services is not None:
-                metrics.COUNTER_SYNC.sync(services.cache.stats, services.limiter.rejections)
 
 
 DIAGNOSTICS_ROUTES = [get_diagnostics, get_metrics]

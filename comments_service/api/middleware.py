@@ -1,4 +1,8 @@
-"""Request ids and per-site CORS, as ASGI middleware around every route.
+"""The edge of every HTTP request: request metrics, request ids and per-site CORS.
+
+One plain ASGI middleware does all three in a single pass over the headers and a single send
+wrapper. They were three Litestar middlewares; each layer cost a wrapper call and a send closure on
+every request, about a tenth of a cached thread page's time in the process.
 
 CORS cannot be a static list here: each site names its own allowed origins, and every public
 request names its site in the ``site`` query parameter. A browser request whose Origin the site
@@ -9,12 +13,12 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from urllib.parse import parse_qs
 
-from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from .. import metrics
 from ..errors import DomainError
 from ..logs import request_id
 from .problems import PROBLEM_JSON, problem_bytes
@@ -25,89 +29,97 @@ _PRIVATE_PREFIXES = ("/api/v1/moderation", "/api/v1/diagnostics")
 # The troubleshooter answers every origin (it reports a refused origin as one of its checks), and
 # lets the page read the answer: it returns nothing about anyone but the token's own holder.
 _ANSWERS_ANY_ORIGIN = "/api/v1/troubleshoot"
-ALLOW_HEADERS = "authorization, content-type, x-request-id"
-ALLOW_METHODS = "GET, POST, PATCH, DELETE, OPTIONS"
-EXPOSE_HEADERS = "x-request-id, retry-after"
+ALLOW_HEADERS = b"authorization, content-type, x-request-id"
+ALLOW_METHODS = b"GET, POST, PATCH, DELETE, OPTIONS"
+ANY_ORIGIN_METHODS = b"GET, OPTIONS"
+EXPOSE_HEADERS = b"x-request-id, retry-after"
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return value.decode("latin-1")
-    return None
+class EdgeMiddleware:
+    """Times and counts every routed request by its route template (never the raw path, whose ids
+    would make a new time series per comment), gives it a request id (the caller's when it is
+    well-formed) and answers or decorates cross-origin requests by the site's own origins."""
 
+    __slots__ = ("app",)
 
-class RequestIdMiddleware(ASGIMiddleware):
-    scopes = (ScopeType.HTTP,)
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        incoming = _header(scope, b"x-request-id")
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        incoming = origin = preflight = None
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                incoming = value.decode("latin-1")
+            elif key == b"origin":
+                origin = value
+            elif key == b"access-control-request-method":
+                preflight = value
         rid = incoming if incoming and _INCOMING_ID.match(incoming) else os.urandom(16).hex()
         token = request_id.set(rid)
         scope.setdefault("state", {})["request_id"] = rid
+        extra = [(b"x-request-id", rid.encode())]
+        status = 500
 
-        async def send_with_id(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         try:
-            await next_app(scope, receive, send_with_id)
+            if origin is not None and _cross_origin_route(scope["path"]):
+                refusal, methods = await _site_cors(scope, origin.decode("latin-1"))
+                if refusal is not None:
+                    await _refuse(send_with_headers, *refusal)
+                    return
+                extra += [(b"access-control-allow-origin", origin), (b"vary", b"Origin"),
+                          (b"access-control-expose-headers", EXPOSE_HEADERS)]
+                if scope["method"] == "OPTIONS" and preflight:
+                    await _preflight(send_with_headers, methods)
+                    return
+            await self.app(scope, receive, send_with_headers)
         finally:
             request_id.reset(token)
+            metrics.observe_request(scope["method"], scope.get("path_template") or "unmatched", status,
+                                    time.perf_counter() - start)
+            services = getattr(scope["litestar_app"].state, "services", None)
+            if services is not None:
+                metrics.COUNTER_SYNC.sync(services.cache.stats, services.limiter.rejections)
 
 
-class SiteCorsMiddleware(ASGIMiddleware):
-    scopes = (ScopeType.HTTP,)
+def _cross_origin_route(path: str) -> bool:
+    return path.startswith(_PUBLIC_PREFIX) and not path.startswith(_PRIVATE_PREFIXES)
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        path: str = scope["path"]
-        origin = _header(scope, b"origin")
-        if origin is None or not path.startswith(_PUBLIC_PREFIX) or path.startswith(_PRIVATE_PREFIXES):
-            await next_app(scope, receive, send)
-            return
-        if path == _ANSWERS_ANY_ORIGIN:
-            await self._any_origin(scope, receive, send, next_app, origin)
-            return
-        site_id = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get("site") or [None])[0]
-        directory = scope["litestar_app"].state.services.sites
-        try:
-            entry = await directory.get(site_id)
-        except DomainError as err:
-            await self._refuse(send, err.code, err.message)
-            return
-        if not directory.origin_allowed(entry.site, origin):
-            await self._refuse(send, "origin_not_allowed", f"The site {entry.site.id!r} does not allow {origin}.")
-            return
-        await self._with_cors(scope, receive, send, next_app, origin, ALLOW_METHODS)
 
-    @staticmethod
-    async def _any_origin(scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, origin: str) -> None:
-        await SiteCorsMiddleware._with_cors(scope, receive, send, next_app, origin, "GET, OPTIONS")
+async def _site_cors(scope: Scope, origin: str) -> tuple[tuple[str, str] | None, bytes]:
+    """(code, detail) of a refusal or None, and the methods a preflight may allow."""
+    if scope["path"] == _ANSWERS_ANY_ORIGIN:
+        return None, ANY_ORIGIN_METHODS
+    site_id = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get("site") or [None])[0]
+    directory = scope["litestar_app"].state.services.sites
+    try:
+        entry = await directory.get(site_id)
+    except DomainError as err:
+        return (err.code, err.message), ALLOW_METHODS
+    if not directory.origin_allowed(entry.site, origin):
+        return ("origin_not_allowed", f"The site {entry.site.id!r} does not allow {origin}."), ALLOW_METHODS
+    return None, ALLOW_METHODS
 
-    @staticmethod
-    async def _with_cors(scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, origin: str,
-                         methods: str) -> None:
-        """Answer a preflight, or pass the request on and add CORS headers to its response."""
-        cors = [(b"access-control-allow-origin", origin.encode()), (b"vary", b"Origin"),
-                (b"access-control-expose-headers", EXPOSE_HEADERS.encode())]
-        if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
-            await send({"type": "http.response.start", "status": 204, "headers": [
-                *cors, (b"access-control-allow-methods", methods.encode()),
-                (b"access-control-allow-headers", ALLOW_HEADERS.encode()), (b"access-control-max-age", b"600")]})
-            await send({"type": "http.response.body", "body": b""})
-            return
 
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *cors]
-            await send(message)
+async def _preflight(send: Send, methods: bytes) -> None:
+    await send({"type": "http.response.start", "status": 204, "headers": [
+        (b"access-control-allow-methods", methods), (b"access-control-allow-headers", ALLOW_HEADERS),
+        (b"access-control-max-age", b"600")]})
+    await send({"type": "http.response.body", "body": b""})
 
-        await next_app(scope, receive, send_with_cors)
 
-    @staticmethod
-    async def _refuse(send: Send, code: str, detail: str) -> None:
-        status, body = problem_bytes(code, detail)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"vary", b"Origin")]})
-        await send({"type": "http.response.body", "body": body})
+async def _refuse(send: Send, code: str, detail: str) -> None:
+    status, body = problem_bytes(code, detail)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"vary", b"Origin")]})
+    await send({"type": "http.response.body", "body": body})

@@ -14,10 +14,17 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
                                   decoder=msgspec.json.decode, schema="pg_catalog")
 
 
+async def _no_session_state(conn: asyncpg.Connection) -> None:
+    """Pooled connections never carry session state: LISTEN and advisory locks live on dedicated
+    connections, and nothing here runs SET or opens cursors. So the default reset query (one more
+    round trip on every release, two or three per post) is skipped; asyncpg itself still rolls
+    back an open transaction and drops listeners before calling this."""
+
+
 async def create_pool(settings: DatabaseSettings, url: str) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         dsn=url, min_size=settings.pool_min, max_size=settings.pool_max,
-        command_timeout=settings.command_timeout, init=_init_connection,
+        command_timeout=settings.command_timeout, init=_init_connection, reset=_no_session_state,
         server_settings={"application_name": "comments_service"},
     )
 

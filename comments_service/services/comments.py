@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
 from typing import Awaitable, Callable
@@ -95,7 +94,6 @@ class CommentService:
         self.post_checks: list[PostCheck] = []
         # How a thread page shows its article (moderation: auto-closed articles read as closed).
         self.article_view: ArticleView | None = None
-        self._releasing: set[asyncio.Task] = set()  # connections on their way back to the pool
 
     # ---------------------------------------------------------------- reads
     async def thread(self, entry: SiteEntry, article_ext: str, *, sort: str, cursor: str | None, limit: int,
@@ -105,31 +103,14 @@ class CommentService:
         suffix = f"{sort}:{cursor or ''}:{limit}:{replies}"
 
         async def load() -> bytes:
-            conn = await self.pool.acquire()
-            try:
+            async with self.pool.acquire() as conn:
                 page = await self._load_thread(conn, site_id, article_ext, sort, after, limit, replies)
-            except BaseException:
-                await self.pool.release(conn)
-                raise
-            # the pool resets a released connection with one more query: readers waiting for this
-            # refill need not wait for that round trip too
-            self._release_later(conn)
             return _page_encoder.encode(page)
 
         body = await self.cache.get_page(site_id, article_ext, suffix, load)
         if viewer is not None and cursor is None:
             body = await self._with_own_unpublished(body, site_id, article_ext, viewer)
         return body
-
-    def _release_later(self, conn: asyncpg.Connection) -> None:
-        task = asyncio.get_running_loop().create_task(self.pool.release(conn))
-        self._releasing.add(task)
-        task.add_done_callback(self._released)
-
-    def _released(self, task: asyncio.Task) -> None:
-        self._releasing.discard(task)
-        if not task.cancelled() and task.exception() is not None:  # the pool has closed the connection
-            log.warning("connection release failed", extra={"error": repr(task.exception())})
 
     def _top_after(self, sort: str, cursor: str | None) -> tuple:
         if cursor is None:

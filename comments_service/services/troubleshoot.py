@@ -28,7 +28,7 @@ from ..db import problem_reports as report_repo
 from ..db import users as user_repo
 from ..domain.outcomes import explain_own_comment
 from ..errors import CATALOGUE, DomainError
-from ..identity import Identity, is_guest_token, verify_sso_token
+from ..identity import Identity, verify_bearer_token
 from .comments import CommentService
 from .container import Services
 from .health import HealthMonitor
@@ -341,10 +341,7 @@ class Troubleshooter:
 
     # ---------------------------------------------------------------- reports
     def _identify(self, entry: SiteEntry, token: str) -> Identity:
-        """The same verification every request gets (api/deps.identify), without importing the API."""
-        if is_guest_token(token):
-            return self.services.keyring.verify_guest_token(token, entry.site.id)
-        return verify_sso_token(token, entry.site.id, entry.sso_secret)
+        return verify_bearer_token(self.services.keyring, token, entry.site.id, entry.sso_secret)
 
     async def file_report(self, q: TroubleshootQuery, *, description: str, user_agent: str | None) -> tuple[str, TroubleshootResult]:
         entry = await self.services.sites.get(q.site)
