@@ -16,6 +16,7 @@ pytest.importorskip("onnx")
 from comments_service.domain.policy import PolicyConfig, PolicyContext, decide
 from comments_service.toxicity import load_scorer
 from comments_service.toxicity.base import file_sha256
+from comments_service.toxicity.onnx_backend import plan_sub_batches
 from comments_service.toxicity.testing import sample_comments
 
 
@@ -51,6 +52,32 @@ def test_identity_and_cache(onnx_scorer, onnx_settings, tiny_model):
     again = load_scorer(onnx_settings)
     assert again.source == "onnx-cache" and again.model_id == onnx_scorer.model_id
     assert again.describe()["export_dir"] == info["export_dir"]
+
+
+def test_export_fuses_attention_and_quantises_it(onnx_scorer):
+    """Eager-attention export: the optimizer fuses every layer's attention (quantised to
+    QAttention); the slow SkipLayerNormalization/BiasGelu fusions stay out of the file."""
+    import onnx
+
+    fused = onnx_scorer.meta["fused"]
+    assert fused.get("Attention") == 2 and fused.get("EmbedLayerNormalization") == 1, fused
+    graph = onnx.load(str(onnx_scorer.export_dir / "model.int8.onnx"))
+    ops = Counter(node.op_type for node in graph.graph.node)
+    assert ops["QAttention"] == 2 and ops["MatMulInteger"] >= 4, ops
+    assert not ops["SkipLayerNormalization"] and not ops["BiasGelu"], ops
+
+
+def test_sub_batches_cut_where_padding_costs_more_than_a_call():
+    lengths = [10] * 31 + [60]
+    spans = plan_sub_batches(lengths, max_batch=32)
+    assert spans == [(0, 31), (31, 32)]  # the long comment alone: 31 x 50 padding saved
+    assert plan_sub_batches([12, 12, 13, 13], max_batch=32) == [(0, 4)]  # one call beats four
+    assert plan_sub_batches([], max_batch=32) == []
+    # every comment exactly once, in order, within max_batch and the padded-token budget
+    lengths = sorted([5, 7, 9, 200, 11, 30, 512, 512, 18, 18, 19, 40] * 5)
+    spans = plan_sub_batches(lengths, max_batch=8, budget=1024)
+    assert [i for a, b in spans for i in range(a, b)] == list(range(len(lengths)))
+    assert all(b - a <= 8 and ((b - a) * lengths[b - 1] <= 1024 or b - a == 1) for a, b in spans)
 
 
 def test_same_tokenisation_as_detoxify(onnx_scorer, detoxify_scorer, comments):
