@@ -19,12 +19,12 @@ import jwt
 import msgspec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from . import hs256
 from .errors import DomainError
 
 GUEST_ISSUER = "comments_service"
 API_TOKEN_PREFIX = "csm_"
 Role = Literal["reader", "moderator", "admin"]
-_ALGORITHMS = ["HS256"]
 _LEEWAY_SECONDS = 30
 
 
@@ -82,8 +82,8 @@ def verify_bearer_token(keyring: Keyring, token: str, site_id: str, sso_secret: 
 
 def _unverified_claims(token: str) -> dict:
     try:
-        return jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
+        return hs256.unverified_claims(token)
+    except hs256.TokenError:
         raise DomainError("token_invalid", "The sign-in token is not a JWT.") from None
 
 
@@ -119,17 +119,18 @@ def verify_sso_token(token: str, site_id: str, secret: str | None, unverified: d
 
 def _decode(token: str, key: bytes, *, issuer: str | None = None, audience: str | None = None) -> dict:
     try:
-        return jwt.decode(
-            token, key, algorithms=_ALGORITHMS, issuer=issuer, audience=audience, leeway=_LEEWAY_SECONDS,
-            options={"require": ["exp"], "verify_aud": audience is not None},
-        )
-    except jwt.ExpiredSignatureError:
-        raise DomainError("token_expired") from None
-    except jwt.InvalidAudienceError:
-        raise DomainError("token_wrong_site") from None
-    except jwt.MissingRequiredClaimError as exc:
-        raise DomainError("token_invalid", f"The sign-in token lacks the '{exc.claim}' claim.") from None
-    except jwt.PyJWTError:
+        return hs256.verify(token, key, issuer=issuer, audience=audience, leeway=_LEEWAY_SECONDS)
+    except hs256.TokenError as err:
+        if err.kind == "expired":
+            raise DomainError("token_expired") from None
+        if err.kind == "audience":
+            raise DomainError("token_wrong_site") from None
+        if err.kind == "missing_claim":
+            raise DomainError("token_invalid", f"The sign-in token lacks the '{err.claim}' claim.") from None
+        if err.kind == "immature":
+            raise DomainError("token_invalid", f"The sign-in token is not valid yet (its '{err.claim}').") from None
+        if err.kind == "malformed":
+            raise DomainError("token_invalid", "The sign-in token is malformed.") from None
         raise DomainError("token_invalid", "The sign-in token's signature is invalid.") from None
 
 
