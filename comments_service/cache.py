@@ -224,17 +224,24 @@ class Cache:
             await self.gate.call(lambda: self.gate.client.set(key, page, ex=self._ttl(self.page_ttl)))
         return page
 
-    async def bump(self, site_id: str, article: str) -> None:
-        """Call after a reader-visible change has committed, before answering the write."""
+    async def bump(self, site_id: str, article: str, live_event: bytes | None = None) -> None:
+        """Call after a reader-visible change has committed, before answering the write.
+        ``live_event``: published to the article's live readers in the same round trip."""
+        args = [self._seed(), self._invalidation_channel(), LocalCache.message(site_id, article)]
+        if live_event is not None:
+            args += [self.channel(site_id, article), live_event]
         done = await self.gate.call(lambda: self._bump_article(
-            keys=[self._version_key(site_id, article)],
-            args=[self._seed(), self._invalidation_channel(), LocalCache.message(site_id, article)]), default=False)
-        if self.local is not None:
-            # after the new version is in Redis: a reader of this process that read the old one is
-            # refused when it tries to store it (generation check); other processes hear it on pub/sub
-            self.local.invalidate(site_id, article)
+            keys=[self._version_key(site_id, article)], args=args), default=False)
+        self.forget_local(site_id, article)
         if done is False:
             self.gate.dirty = True
+
+    def forget_local(self, site_id: str, article: str) -> None:
+        """Drop this process's copy of an article. After a bump: once the new version is in Redis, a
+        reader of this process that read the old one is refused when it tries to store it (generation
+        check); other processes hear it on pub/sub, and drop it too when a live event arrives."""
+        if self.local is not None:
+            self.local.invalidate(site_id, article)
 
     async def _bump_epoch(self) -> None:
         # pages and counts both carry the epoch, so this one write retires everything cached
@@ -296,9 +303,6 @@ class Cache:
     # live updates
     def channel(self, site_id: str, article: str) -> str:
         return f"{self.prefix}live:{site_id}:{article}"
-
-    async def publish(self, site_id: str, article: str, message: bytes) -> None:
-        await self.gate.call(lambda: self.gate.client.publish(self.channel(site_id, article), message))
 
 
 def _s(value: bytes | str | int) -> str:

@@ -18,7 +18,7 @@ import logging
 import signal
 import threading
 from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated, AsyncIterator, Iterator
+from typing import Annotated, AsyncIterator, Callable, Iterator
 
 import redis.asyncio as aioredis
 from litestar import Controller, Litestar, Request, get
@@ -42,11 +42,17 @@ RETRY_MS = 3000  # what browsers wait before reconnecting a dropped stream
 class LiveHub:
     """This process's one pattern subscription and the local streams it feeds."""
 
-    def __init__(self, redis_url: str | None, pattern: str, connect_timeout: float = 1.0) -> None:
+    def __init__(self, redis_url: str | None, pattern: str, connect_timeout: float = 1.0,
+                 forget_local: Callable[[str, str], None] | None = None) -> None:
         self.redis_url = redis_url
         self.pattern = pattern
         self.connect_timeout = connect_timeout
+        # an event can reach this process before the invalidation that preceded it (they arrive on
+        # different connections): the article's in-process copy is dropped before readers hear of
+        # it, so that the reload they make on the event cannot get the page from before it
+        self.forget_local = forget_local
         self._streams: dict[str, set[asyncio.Queue]] = {}
+        self._articles: dict[str, tuple[str, str]] = {}  # watched channel -> (site id, article id)
         self._reader: asyncio.Task | None = None
         self._client: aioredis.Redis | None = None
         self._lock = asyncio.Lock()
@@ -84,6 +90,9 @@ class LiveHub:
                     continue
                 channel = message["channel"]
                 channel = channel.decode() if isinstance(channel, bytes) else channel
+                article = self._articles.get(channel)
+                if article is not None and self.forget_local is not None:
+                    self.forget_local(*article)
                 for queue in list(self._streams.get(channel, ())):
                     try:
                         queue.put_nowait(message["data"])
@@ -122,9 +131,10 @@ class LiveHub:
         await self._ensure_reader()
 
     @asynccontextmanager
-    async def watch(self, channel: str) -> AsyncIterator[asyncio.Queue]:
+    async def watch(self, channel: str, site_id: str, article_id: str) -> AsyncIterator[asyncio.Queue]:
         queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
         self._streams.setdefault(channel, set()).add(queue)
+        self._articles[channel] = (site_id, article_id)
         if self._reader is None or self._reader.done():
             self._end(queue)  # the subscription broke in between: end at once, the browser reconnects
         try:
@@ -135,6 +145,7 @@ class LiveHub:
                 queues.discard(queue)
                 if not queues:
                     del self._streams[channel]
+                    del self._articles[channel]
 
     def shutdown_soon(self) -> None:
         self.closing = True
@@ -180,7 +191,7 @@ def _close_streams_on_signals(hub: LiveHub, loop: asyncio.AbstractEventLoop) -> 
 @asynccontextmanager
 async def live_lifespan(app: Litestar) -> AsyncIterator[None]:
     services = app.state.services
-    hub = LiveHub(services.settings.redis.url, services.cache.channel("*", "*"))
+    hub = LiveHub(services.settings.redis.url, services.cache.channel("*", "*"), forget_local=services.cache.forget_local)
     app.state.live_hub = hub
     with _close_streams_on_signals(hub, asyncio.get_running_loop()):
         try:
@@ -199,13 +210,14 @@ class LiveController(Controller):
                      article_id: Annotated[str, Parameter(max_length=200)]) -> ServerSentEvent:
         services = services_of(request)
         hub = hub_of(request)
-        channel = services.cache.channel(site_entry.site.id, _article_key(article_id))
+        article_key = _article_key(article_id)
+        channel = services.cache.channel(site_entry.site.id, article_key)
         heartbeat = services.settings.comments.live_heartbeat_seconds
         # connect before answering, so that "Redis is away" is a 503 the widget can see and poll
         await hub.ready()
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
-            async with hub.watch(channel) as queue:
+            async with hub.watch(channel, site_entry.site.id, article_key) as queue:
                 # "ready" follows the subscription: nothing published after it is missed
                 yield ServerSentEventMessage(event="ready", data='{"type":"ready"}', retry=RETRY_MS)
                 while True:

@@ -306,10 +306,10 @@ class CommentService:
     async def after_visible_change(self, site_id: str, article_ext: str, row: CommentRow | None,
                                    event: str = "published") -> None:
         """After commit, before answering: retire cached pages and tell live readers."""
-        await self.cache.bump(site_id, article_ext)
+        live = None
         if row is not None and event == "published":
-            await self.cache.publish(site_id, article_ext, msgspec.json.encode(
-                {"type": "comment.published", "comment_id": row.id, "parent_id": row.parent_id}))
+            live = msgspec.json.encode({"type": "comment.published", "comment_id": row.id, "parent_id": row.parent_id})
+        await self.cache.bump(site_id, article_ext, live)
 
     async def edit(self, entry: SiteEntry, actor: Actor, comment_id: int, body: str) -> CommentView:
         text = self._validate_body(body)

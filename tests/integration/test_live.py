@@ -152,3 +152,29 @@ async def test_open_streams_end_promptly_when_the_server_stops(storage, database
         # uvicorn re-raises the signal it handled once shut down, hence -SIGTERM rather than 0
         assert proc.wait(10) in (0, -signal.SIGTERM)
         assert b"Traceback" not in proc.stderr.read()
+
+
+async def test_an_event_drops_the_articles_in_process_copy_before_any_stream_hears_of_it(storage):
+    """The invalidation and the live event reach a process on different connections; a widget that
+    reloads on the event must not be served this process's copy from before the change."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from comments_service.api.live import LiveHub
+
+    channel_of = lambda article: f"{storage.redis_prefix}live:site-1:{article}"
+    forgotten: list[tuple[str, str, int]] = []
+    hub = LiveHub(storage.redis_url, channel_of("*"),
+                  forget_local=lambda site, article: forgotten.append((site, article, queue.qsize())))
+    client = aioredis.Redis.from_url(storage.redis_url)
+    try:
+        await hub.ready()
+        async with hub.watch(channel_of("a:1"), "site-1", "a:1") as queue:
+            await client.publish(channel_of("other"), b'{"type":"comment.published"}')  # nobody here watches it
+            await client.publish(channel_of("a:1"), b'{"type":"comment.published"}')
+            assert await asyncio.wait_for(queue.get(), 5) == b'{"type":"comment.published"}'
+        assert forgotten == [("site-1", "a:1", 0)]  # before the event was queued, and only for the watched one
+    finally:
+        await client.aclose()
+        await hub.close()
