@@ -7,9 +7,10 @@ quality of the offline pipeline on a labelled evaluation set.
 
 speed: for each architecture a Detoxify-format checkpoint with random weights is built offline
 (transformers config constructed in code, bert-base-uncased's real vocab.txt: see ``find_vocab``;
-the vocabulary decides how many tokens a comment becomes, so every number depends on it), then each runtime is measured in its own fresh process (so RSS is that runtime's
-alone): detoxify's predict() (our detoxify backend), torch dynamic int8 (quantize_dynamic on
-nn.Linear, same predict()), and our ONNX int8 backend served from its cache (no torch import).
+the vocabulary decides how many tokens a comment becomes, so every number depends on it), then
+each runtime is measured in its own fresh process (so RSS is that runtime's alone): detoxify's
+predict() (our detoxify backend), torch dynamic int8 (quantize_dynamic on nn.Linear, same
+predict()), and our ONNX int8 backend served from its cache (no torch import).
 Per runtime: ms per comment at batch 1, 8 and 32 (the same 32 comments per round, fastest of
 --rounds rounds, since the machine is shared), comments/s of one worker (batch 32), RSS after
 loading and peak. The ONNX export+optimise+quantise is timed in a separate process with an empty
