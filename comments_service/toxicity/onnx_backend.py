@@ -23,6 +23,7 @@ Failure anywhere raises; ``load_scorer`` then uses the detoxify backend and says
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import logging
@@ -54,6 +55,9 @@ CALL_COST_TOKENS = 16
 # 768 SkipLayerNormalization, ~15% of BERT-base's time): neither our optimizer pass nor the
 # session may fuse them. The arithmetic is the same, so the scores are too.
 SLOW_FUSIONS = ("SkipLayerNormFusion", "BiasGeluFusion")
+# After a call this large (long comments: typical batches of 32 pad to ~800 tokens), freed
+# activation buffers are returned to the OS (~1 ms, against ~150 ms for such a call).
+TRIM_AFTER_PADDED_TOKENS = 1024
 
 
 def _cached_sha256(path: Path, cache_dir: Path) -> str:
@@ -95,6 +99,17 @@ def export_key(checkpoint_sha: str, config_dir: str | None) -> str:
     digest.update((dir_sha256(config_dir) if config_dir else "hub").encode())
     digest.update(EXPORT_RECIPE.encode())
     return digest.hexdigest()
+
+
+def _return_freed_memory() -> None:
+    """Give the heap's free pages back to the OS. glibc keeps what onnxruntime freed while
+    loading (the weights as read from the file, replaced by their prepacked copies): BERT-base's
+    worker measured 263 MB loaded without this, 189 MB with it), and the activations of a large
+    batch (310 MB after 8 comments of 512 tokens, 193 MB with it)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 def _use_eager_attention(model: Any) -> None:
@@ -301,6 +316,7 @@ class OnnxScorer:
         self._session = ort.InferenceSession(str(self.export_dir / MODEL_FILE), sess_options=opts,
                                              providers=["CPUExecutionProvider"],
                                              disabled_optimizers=list(SLOW_FUSIONS))
+        _return_freed_memory()
         self._np = np
         self.model_id = f"onnx-int8-detoxify-{self.variant}@{self.checkpoint_sha256[:12]}"
         self.versions = {"onnxruntime": ort.__version__, **meta.get("versions", {})}
@@ -328,13 +344,16 @@ class OnnxScorer:
         that ``plan_sub_batches`` chooses, so short comments do not pay for a long one's padding."""
         encs = self._tok.encode_batch(texts)
         order = sorted(range(len(encs)), key=lambda i: len(encs[i].ids))
-        spans = plan_sub_batches([len(encs[i].ids) for i in order], self.settings.batch_size)
+        lengths = [len(encs[i].ids) for i in order]
+        spans = plan_sub_batches(lengths, self.settings.batch_size)
         out: list[dict[str, float] | None] = [None] * len(encs)
         for start, end in spans:
             chunk = order[start:end]
             probs = self._forward([encs[i] for i in chunk])
             for i, row in zip(chunk, probs):
                 out[i] = dict(zip(self.labels, map(float, row)))
+        if sum((end - start) * lengths[end - 1] for start, end in spans) > TRIM_AFTER_PADDED_TOKENS:
+            _return_freed_memory()
         return out  # type: ignore[return-value]
 
     def encode(self, texts: list[str]) -> list[list[int]]:
