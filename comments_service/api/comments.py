@@ -53,11 +53,15 @@ class PublicCommentsController(Controller):
             replies=cfg.replies_per_comment if replies is None else replies)
 
     @post("/articles/{article_id:str}/comments", summary="Post a comment or a reply", status_code=201)
-    async def create(self, request: Request, site_entry: SiteEntry, actor: Actor,
-                     article_id: Annotated[str, Parameter(max_length=200)], data: CommentCreate) -> PostedComment:
-        return await services_of(request).comments.post(
-            site_entry, actor, _article_key(article_id), body=data.body, parent_id=data.parent_id,
-            author_name=data.author_name, article_url=data.article_url, article_title=data.article_title)
+    async def create(self, request: Request, article_id: Annotated[str, Parameter(max_length=200)],
+                     data: CommentCreate, site: SiteParam = None) -> PostedComment:
+        # resolved in the handler, as for thread(): a breaking story's posts share one process with its readers
+        services = services_of(request)
+        site_entry = await services.sites.get(site)
+        return await services.comments.post(
+            site_entry, actor_of(request, site_entry), _article_key(article_id), body=data.body,
+            parent_id=data.parent_id, author_name=data.author_name, article_url=data.article_url,
+            article_title=data.article_title)
 
     @patch("/comments/{comment_id:int}", summary="Edit one's own comment within the edit window")
     async def edit(self, request: Request, site_entry: SiteEntry, actor: Actor, comment_id: int,
