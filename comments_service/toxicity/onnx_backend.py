@@ -1,15 +1,20 @@
 """The ONNX Runtime int8 backend: the detoxify checkpoint, exported once, quantised, cached.
 
-Build (first start for a checkpoint, needs torch): the checkpoint is loaded by detoxify's own
-loading code (``detoxify_backend.load_detoxify_model``), exported with torch's TorchScript ONNX
-exporter (opset 17, dynamic batch and sequence axes; eager attention, which the optimizer can
-fuse), passed through onnxruntime's transformer optimizer (fuses attention; without it ALBERT's
-shared layers quantise to almost nothing; two slow fusions left out, see SLOW_FUSIONS) and
-dynamically quantised to int8 per channel (``DefaultTensorType=FLOAT`` so shape-less optimizer
-outputs quantise). The tokenizer is saved as ``tokenizer.json`` beside it. Everything lands in
+Build (first start for a checkpoint, needs torch): in a child process
+(``python -m comments_service.toxicity.onnx_export``), so that torch, detoxify's model and the
+export's peak memory (a few GB for BERT-base) never stay in the worker, and an out-of-memory kill
+takes down only the child (and a worker killed mid-export takes its child with it). The
+checkpoint is loaded by detoxify's own loading code (``detoxify_backend.load_detoxify_model``),
+exported with torch's TorchScript ONNX exporter (opset 17, dynamic batch and sequence axes;
+eager attention, which the optimizer can fuse), passed through onnxruntime's transformer optimizer
+(fuses attention; without it ALBERT's shared layers quantise to almost nothing; two slow fusions
+left out, see SLOW_FUSIONS) and dynamically quantised to int8 per channel
+(``DefaultTensorType=FLOAT`` so shape-less optimizer outputs quantise). The tokenizer is saved as
+``tokenizer.json`` beside it. Everything lands in
 ``<cache_dir>/<variant>-<key>/`` where key hashes the checkpoint file, the config dir and the
-export recipe; it is written to a temporary folder and renamed into place, so concurrent workers
-never see half an export.
+export recipe; the child writes it to a temporary folder that the worker renames into place, so
+concurrent workers never see half an export. A child that fails, is killed or runs past
+EXPORT_TIMEOUT_SECONDS raises ModelUnavailable with the end of its output.
 
 Serving (every later start): only numpy, tokenizers and onnxruntime are imported (no torch): the
 same tokenizer, truncation to 512 tokens, sigmoid per label, the same labels as detoxify. A
@@ -29,9 +34,14 @@ import json
 import logging
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 import warnings
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +68,20 @@ SLOW_FUSIONS = ("SkipLayerNormFusion", "BiasGeluFusion")
 # After a call this large (long comments: typical batches of 32 pad to ~800 tokens), freed
 # activation buffers are returned to the OS (~1 ms, against ~150 ms for such a call).
 TRIM_AFTER_PADDED_TOKENS = 1024
+# The export child: BERT-base takes ~25 s on two idle cores; generous for a busy, slow machine.
+EXPORT_TIMEOUT_SECONDS = 1800.0
+EXPORT_MODULE = "comments_service.toxicity.onnx_export"
+PARENT_ENV = "COMMENTS_TOXICITY_EXPORT_PARENT"  # the worker's pid: the child dies with it
+# detoxify 0.5.4's MODEL_URLS, file names only (torch.hub keeps downloads under these names):
+# copied so that a worker serving a cached export never imports detoxify (which imports torch).
+# tests/toxicity checks them against detoxify's.
+DETOXIFY_CHECKPOINT_FILES = {
+    "original": "toxic_original-c1212f89.ckpt",
+    "unbiased": "toxic_debiased-c7548aa0.ckpt",
+    "multilingual": "multilingual_debiased-0b549669.ckpt",
+    "original-small": "original-albert-0e1d6498.ckpt",
+    "unbiased-small": "unbiased-albert-c8519128.ckpt",
+}
 
 
 def _cached_sha256(path: Path, cache_dir: Path) -> str:
@@ -83,14 +107,88 @@ def _cached_sha256(path: Path, cache_dir: Path) -> str:
     return digest
 
 
+def torch_hub_dir() -> Path:
+    """``torch.hub.get_dir()`` without importing torch (same environment variables)."""
+    if "torch" in sys.modules:  # honours torch.hub.set_dir()
+        return Path(sys.modules["torch"].hub.get_dir())
+    cache = os.getenv("XDG_CACHE_HOME", os.path.join("~", ".cache"))
+    return Path(os.path.expanduser(os.getenv("TORCH_HOME", os.path.join(cache, "torch")))) / "hub"
+
+
 def _checkpoint_path(settings: ToxicitySettings) -> Path | None:
     if settings.checkpoint:
         return Path(settings.checkpoint)
-    import torch
-    from detoxify.detoxify import MODEL_URLS
-
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / MODEL_URLS[settings.variant].rsplit("/", 1)[-1]
+    cached = torch_hub_dir() / "checkpoints" / DETOXIFY_CHECKPOINT_FILES[settings.variant]
     return cached if cached.is_file() else None
+
+
+def export_command(settings: ToxicitySettings, target: Path) -> list[str]:
+    """The export child's command line (tests replace it with one that fails)."""
+    import msgspec
+
+    return [sys.executable, "-m", EXPORT_MODULE, msgspec.json.encode(settings).decode(), str(target)]
+
+
+def export_in_child(settings: ToxicitySettings, target: Path,
+                    timeout: float | None = None) -> None:
+    """Build the export into ``target`` in a child process and wait for it; its output is logged
+    line by line. Raises ModelUnavailable (with the end of its output) when it fails, is killed
+    (an out-of-memory kill: SIGKILL) or runs past the timeout."""
+    timeout = EXPORT_TIMEOUT_SECONDS if timeout is None else timeout
+    checkpoint = settings.checkpoint or f"detoxify '{settings.variant}'"
+    log.info("exporting %s to ONNX int8 in a child process (once per checkpoint; BERT-base: ~25 s, "
+             "a few GB of memory)", checkpoint)
+    start = time.perf_counter()
+    tail: deque[str] = deque(maxlen=40)
+    try:
+        # no progress bars in the worker's log
+        env = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "TQDM_DISABLE": "1", "TOKENIZERS_PARALLELISM": "false",
+               **os.environ, PARENT_ENV: str(os.getpid())}
+        proc = subprocess.Popen(export_command(settings, target), env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                errors="replace")
+    except OSError as exc:
+        raise ModelUnavailable(f"cannot start the ONNX export child: {exc!r}") from exc
+
+    def relay() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip()
+            if line:
+                tail.append(line)
+                log.info("onnx export: %s", line)
+
+    reader = threading.Thread(target=relay, name="onnx-export-log", daemon=True)
+    reader.start()
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        code = None
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    reader.join(timeout=5)
+    seconds = time.perf_counter() - start
+    if code == 0:
+        log.info("ONNX export of %s done in %.1fs", checkpoint, seconds)
+        return
+    if code is None:
+        what = f"timed out after {timeout:g}s"
+    elif code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        what = f"killed by {name}" + (" (out of memory?)" if -code == signal.SIGKILL else "")
+    else:
+        what = f"exited with {code}"
+    last = " | ".join(list(tail)[-3:])[-600:]
+    log.warning("ONNX export of %s failed after %.1fs: the child %s; its last output:\n%s",
+                checkpoint, seconds, what, "\n".join(tail) or "(none)")
+    raise ModelUnavailable(f"ONNX export child {what}" + (f": {last}" if last else ""))
 
 
 def export_key(checkpoint_sha: str, config_dir: str | None) -> str:
@@ -169,6 +267,7 @@ def build_onnx_int8(settings: ToxicitySettings, target: Path, detox: Any | None 
     t0 = time.perf_counter()
     if detox is None:
         detox, _facts = load_detoxify_model(settings)
+        log.info("checkpoint loaded in %.1fs", time.perf_counter() - t0)
     model, tokenizer = detox.model.eval(), detox.tokenizer
     config = model.config
     _use_eager_attention(model)
@@ -196,6 +295,7 @@ def build_onnx_int8(settings: ToxicitySettings, target: Path, detox: Any | None 
                               output_names=["logits"], dynamic_axes=axes, opset_version=17,
                               do_constant_folding=True, dynamo=False)
         t_export = time.perf_counter() - t0
+        log.info("torch.onnx.export done at %.1fs", t_export)
         to_quantise = fp32
         optimized, fused = False, {}
         try:
@@ -211,6 +311,7 @@ def build_onnx_int8(settings: ToxicitySettings, target: Path, detox: Any | None 
             fused = {op: n for op, n in opt.get_fused_operator_statistics().items() if n}
         except Exception as exc:  # the plain export still quantises (less well for ALBERT)
             log.warning("onnxruntime transformer optimizer failed, quantising the plain export: %r", exc)
+        log.info("optimised (%s) at %.1fs", fused or "no fusions", time.perf_counter() - t0)
         target.mkdir(parents=True)
         quantize_dynamic(str(to_quantise), str(target / MODEL_FILE), weight_type=QuantType.QInt8,
                          # one scale per output column: on 4 x 240 comments of the tiny spread
@@ -236,6 +337,7 @@ def build_onnx_int8(settings: ToxicitySettings, target: Path, detox: Any | None 
         "versions": {"torch": str(torch.__version__), "onnx": onnx.__version__},
     }
     (target / META_FILE).write_text(json.dumps(meta, indent=2))
+    log.info("quantised to int8 at %.1fs", meta["build_seconds"])
     return meta
 
 
@@ -255,40 +357,43 @@ class OnnxScorer:
         self.settings = settings
         self.variant = settings.variant
         cache_dir = Path(settings.cache_dir).expanduser()
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        ckpt = _checkpoint_path(settings)
-        detox = None
-        if ckpt is None:  # not downloaded yet: let detoxify fetch it, then export
-            from .detoxify_backend import load_detoxify_model
-
-            detox, _ = load_detoxify_model(settings)
-            ckpt = _checkpoint_path(settings)
-            if ckpt is None:
-                raise ModelUnavailable("detoxify loaded but its checkpoint file was not found to hash")
-        if not ckpt.is_file():
+        ckpt = _checkpoint_path(settings)  # None: not downloaded yet, the export child fetches it
+        if ckpt is not None and not ckpt.is_file():
             raise ModelUnavailable(f"checkpoint file not found: {ckpt}")
         if settings.config_dir and not (Path(settings.config_dir) / "config.json").is_file():
             raise ModelUnavailable(f"config dir has no config.json: {settings.config_dir}")
-        self.checkpoint = str(ckpt)
-        self.checkpoint_sha256 = _cached_sha256(ckpt, cache_dir)
-        key = export_key(self.checkpoint_sha256, settings.config_dir)
-        self.export_dir = cache_dir / f"{settings.variant}-{key[:16]}"
-        if (self.export_dir / META_FILE).is_file():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        export_dir = self._export_dir(cache_dir, ckpt) if ckpt is not None else None
+        if export_dir is not None and (export_dir / META_FILE).is_file():
             self.source = "onnx-cache"
         else:
             self.source = "onnx-export"
-            staging = cache_dir / f".build-{key[:16]}-{os.getpid()}"
+            # torch, detoxify and the export's peak memory stay in the child
+            # (its work files go inside ``staging`` too, so that a killed child leaves nothing behind)
+            staging = cache_dir / f".build-{os.getpid()}-{threading.get_ident()}"
             shutil.rmtree(staging, ignore_errors=True)
+            built = staging / "export"
             try:
-                build_onnx_int8(settings, staging, detox)
+                staging.mkdir()
+                export_in_child(settings, built)
+                if not (built / META_FILE).is_file():
+                    raise ModelUnavailable("the ONNX export child exited without writing the export")
+                if export_dir is None:
+                    ckpt = _checkpoint_path(settings)
+                    if ckpt is None:
+                        raise ModelUnavailable("detoxify loaded but its checkpoint file was not found to hash")
+                    export_dir = self._export_dir(cache_dir, ckpt)
                 try:
-                    os.replace(staging, self.export_dir)
+                    os.replace(built, export_dir)
                 except OSError:  # another worker finished first: use its export
-                    if not (self.export_dir / META_FILE).is_file():
+                    if not (export_dir / META_FILE).is_file():
                         raise
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
-            log.info("exported %s to %s", ckpt, self.export_dir)
+            log.info("exported %s to %s", ckpt, export_dir)
+        assert ckpt is not None
+        self.checkpoint = str(ckpt)
+        self.export_dir = export_dir
         meta = json.loads((self.export_dir / META_FILE).read_text())
         self.meta = meta
         self.labels = tuple(meta["labels"])
@@ -321,6 +426,11 @@ class OnnxScorer:
         self.model_id = f"onnx-int8-detoxify-{self.variant}@{self.checkpoint_sha256[:12]}"
         self.versions = {"onnxruntime": ort.__version__, **meta.get("versions", {})}
         self.load_seconds = time.perf_counter() - start
+
+    def _export_dir(self, cache_dir: Path, ckpt: Path) -> Path:
+        self.checkpoint_sha256 = _cached_sha256(ckpt, cache_dir)
+        key = export_key(self.checkpoint_sha256, self.settings.config_dir)
+        return cache_dir / f"{self.settings.variant}-{key[:16]}"
 
     def _offsets(self, texts: list[str]) -> list[list[tuple[int, int]]]:
         return [list(e.offsets) for e in self._plain.encode_batch(texts, add_special_tokens=False)]

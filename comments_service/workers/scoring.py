@@ -134,6 +134,10 @@ class ScoringWorker:
                     f"loaded in {s.load_seconds:.1f}s, RSS {(rss_bytes() or 0) / 2**20:.0f} MiB)")
             log.info("scoring with the model", extra={"worker": self.id, "model_id": s.model_id,
                                                      "backend": s.backend, "source": s.source})
+            if s.fallback_reason:  # e.g. detoxify standing in for an onnx backend whose export failed
+                line += f"; instead of the {self.settings.toxicity.backend} backend: {s.fallback_reason}"
+                log.warning("scoring with a stand-in backend", extra={"worker": self.id, "model_id": s.model_id,
+                                                                      "reason": s.fallback_reason})
         print(line, file=sys.stderr, flush=True)
 
     async def _start_listening(self) -> None:

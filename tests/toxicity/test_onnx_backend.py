@@ -1,10 +1,15 @@
-"""ONNX Runtime int8 backend: export + quantise + cache, agreement with detoxify (issue 9)."""
+"""ONNX Runtime int8 backend: export (in a child process) + quantise + cache, agreement with
+detoxify, fallback to detoxify when the export fails (issue 9)."""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import msgspec
 import numpy as np
@@ -14,22 +19,67 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
 from comments_service.domain.policy import PolicyConfig, PolicyContext, decide
-from comments_service.toxicity import load_scorer
+from comments_service.toxicity import ToxicitySettings, load_scorer
+from comments_service.toxicity import onnx_backend
 from comments_service.toxicity.base import file_sha256
 from comments_service.toxicity.onnx_backend import plan_sub_batches
 from comments_service.toxicity.testing import sample_comments
 
 
-@pytest.fixture(scope="module")
-def onnx_settings(tiny_settings):
-    return msgspec.structs.replace(tiny_settings, backend="onnx")
+def load_in_subprocess(settings: ToxicitySettings) -> dict:
+    """load_scorer and one batch in a fresh process: its describe() and which heavy modules it
+    imported."""
+    code = (
+        "import json, logging, sys, msgspec\n"
+        "logging.basicConfig(level=logging.INFO)\n"
+        "from comments_service.toxicity import ToxicitySettings, load_scorer\n"
+        "s = msgspec.json.decode(sys.argv[1], type=ToxicitySettings)\n"
+        "sc = load_scorer(s)\n"
+        "n = len(sc.score_batch(['hello there', 'x' * 3000]))\n"
+        "heavy = sorted(m for m in ('torch', 'transformers', 'detoxify') if m in sys.modules)\n"
+        "print('RESULT ' + json.dumps({'describe': sc.describe(), 'scored': n, 'heavy': heavy}))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code, msgspec.json.encode(settings).decode()],
+                         capture_output=True, text=True, timeout=300)
+    lines = [line for line in res.stdout.splitlines() if line.startswith("RESULT ")]
+    assert res.returncode == 0 and lines, res.stderr[-3000:]
+    return {**json.loads(lines[-1][7:]), "log": res.stderr}
 
 
 @pytest.fixture(scope="module")
-def onnx_scorer(onnx_settings):
+def onnx_settings(tiny_settings, tmp_path_factory):
+    return msgspec.structs.replace(tiny_settings, backend="onnx",
+                                   cache_dir=str(tmp_path_factory.mktemp("onnx-export-cache")))
+
+
+@pytest.fixture(scope="module")
+def first_start(onnx_settings):
+    """The first start for the checkpoint (empty cache), in a process of its own."""
+    assert not any(Path(onnx_settings.cache_dir).iterdir())
+    return load_in_subprocess(onnx_settings)
+
+
+@pytest.fixture(scope="module")
+def onnx_scorer(onnx_settings, first_start):
     scorer = load_scorer(onnx_settings)
     assert scorer.backend == "onnx", scorer.fallback_reason
     return scorer
+
+
+def test_first_start_exports_in_a_child_and_never_imports_torch(first_start, onnx_settings):
+    info = first_start["describe"]
+    assert info["backend"] == "onnx" and info["source"] == "onnx-export", info
+    assert not info["is_fallback"] and info["fallback_reason"] is None
+    assert first_start["scored"] == 2
+    assert first_start["heavy"] == [], f"the worker process imported {first_start['heavy']}"
+    # progress in the worker's log: start, the child's own lines, done with seconds
+    log = first_start["log"]
+    assert "in a child process" in log and "onnx export: quantised to int8" in log, log[-3000:]
+    assert "ONNX export of" in log and "done in" in log
+    # the export is in place, nothing half-built is left behind
+    cache = Path(onnx_settings.cache_dir)
+    assert (Path(info["export_dir"]) / "model.int8.onnx").is_file()
+    assert not [p.name for p in cache.iterdir() if p.name.startswith(".build-")]
 
 
 @pytest.fixture(scope="module")
@@ -119,18 +169,33 @@ def test_long_comments_and_edge_cases(onnx_scorer):
 
 
 def test_cached_model_serves_without_torch(onnx_scorer, onnx_settings):
-    code = (
-        "import sys, msgspec\n"
-        "from comments_service.toxicity import ToxicitySettings, load_scorer\n"
-        f"s = msgspec.json.decode({msgspec.json.encode(onnx_settings)!r}, type=ToxicitySettings)\n"
-        "sc = load_scorer(s)\n"
-        "assert sc.backend == 'onnx' and sc.source == 'onnx-cache', sc.describe()\n"
-        "sc.score_batch(['hello there', 'x' * 3000])\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
-        "print('ok')\n"
-    )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0 and "ok" in res.stdout, res.stderr[-2000:]
+    again = load_in_subprocess(onnx_settings)
+    assert again["describe"]["source"] == "onnx-cache", again["describe"]
+    assert again["heavy"] == [] and again["scored"] == 2
+    assert "child process" not in again["log"]
+
+
+def test_hub_dir_and_checkpoint_names_match_torch_and_detoxify(tmp_path):
+    """The worker finds a downloaded variant without importing torch or detoxify."""
+    from detoxify.detoxify import MODEL_URLS
+
+    assert onnx_backend.DETOXIFY_CHECKPOINT_FILES == {v: u.rsplit("/", 1)[-1] for v, u in MODEL_URLS.items()}
+    envs = [{}, {"TORCH_HOME": str(tmp_path / "th")}, {"XDG_CACHE_HOME": str(tmp_path / "xdg")}]
+    code = ("import json, os, sys\n"
+            "from comments_service.toxicity.onnx_backend import torch_hub_dir\n"
+            "envs = json.loads(sys.argv[1])\n"
+            "def under(env, fn):\n"
+            "    for k in ('TORCH_HOME', 'XDG_CACHE_HOME'):\n"
+            "        os.environ.pop(k, None)\n"
+            "    os.environ.update(env)\n"
+            "    return str(fn())\n"
+            "mine = [under(env, torch_hub_dir) for env in envs]\n"
+            "assert 'torch' not in sys.modules\n"
+            "import torch\n"
+            "theirs = [under(env, torch.hub.get_dir) for env in envs]\n"
+            "assert mine == theirs, (mine, theirs)\n")
+    res = subprocess.run([sys.executable, "-c", code, json.dumps(envs)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
 
 
 def test_export_failure_falls_back_to_detoxify(onnx_settings, tmp_path):
@@ -141,3 +206,36 @@ def test_export_failure_falls_back_to_detoxify(onnx_settings, tmp_path):
     assert scorer.fallback_reason and "onnx backend failed" in scorer.fallback_reason
     assert scorer.describe()["fallback_reason"] == scorer.fallback_reason
     assert len(scorer.score_batch(["still scoring"])) == 1
+
+
+@pytest.mark.parametrize("child,expected", [
+    # an out-of-memory kill
+    ("import os, signal; print('loading the checkpoint', flush=True); os.kill(os.getpid(), signal.SIGKILL)",
+     "killed by SIGKILL"),
+    ("import sys; print('loading the checkpoint'); sys.stderr.write('MemoryError: cannot allocate\\n'); sys.exit(3)",
+     "exited with 3: loading the checkpoint | MemoryError: cannot allocate"),
+    ("import time; time.sleep(60)", "timed out after 1s"),
+    ("pass", "exited without writing the export"),
+])
+def test_export_child_that_dies_falls_back_to_detoxify(onnx_settings, tmp_path, monkeypatch, caplog, child, expected):
+    """Item 5 of issue 9: the export child fails, is killed or hangs; the worker keeps scoring
+    with detoxify and says why in its log and in describe() (diagnostics)."""
+    monkeypatch.setattr(onnx_backend, "export_command", lambda settings, target: [sys.executable, "-c", child])
+    monkeypatch.setattr(onnx_backend, "EXPORT_TIMEOUT_SECONDS", 1.0)
+    cache = tmp_path / "cache"
+    with caplog.at_level(logging.INFO, logger="comments_service.toxicity"):
+        scorer = load_scorer(msgspec.structs.replace(onnx_settings, cache_dir=str(cache)))
+    assert scorer.backend == "detoxify" and not scorer.is_fallback
+    reason = scorer.describe()["fallback_reason"]
+    assert reason.startswith("onnx backend failed (") and expected in reason, reason
+    assert "in a child process" in caplog.text, caplog.text
+    assert "onnx toxicity backend failed, using the detoxify backend" in caplog.text and expected in caplog.text
+    assert len(scorer.score_batch(["still scoring"])) == 1
+    assert not [p.name for p in cache.iterdir() if p.name != "checkpoint-hashes.json"]  # nothing left behind
+
+
+def test_missing_checkpoint_gives_fallback_with_both_reasons(tmp_path):
+    scorer = load_scorer(ToxicitySettings(backend="onnx", checkpoint=str(tmp_path / "nope.ckpt"),
+                                          config_dir=str(tmp_path), cache_dir=str(tmp_path / "cache")))
+    assert scorer.is_fallback and "onnx backend failed" in scorer.fallback_reason
+    assert "nope.ckpt" in scorer.fallback_reason

@@ -1,0 +1,69 @@
+"""The ONNX export child: ``python -m comments_service.toxicity.onnx_export SETTINGS_JSON TARGET``.
+
+Run by ``OnnxScorer`` on the first start for a checkpoint (``onnx_backend.export_in_child``):
+loads the checkpoint with detoxify's code (downloading it first when the variant is not cached
+yet), exports, optimises and quantises it into TARGET (``onnx_backend.build_onnx_int8``). torch,
+the model and the export's peak memory live and die with this process; the worker then loads the
+result without importing torch. Progress goes to stderr; exit status 0 when TARGET is complete.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+
+def _peak_rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _die_with_parent() -> None:
+    """A worker killed mid-export takes this child with it (Linux PR_SET_PDEATHSIG): set here, not
+    in a preexec_fn, which is unsafe in the worker's threaded process."""
+    parent = os.environ.get("COMMENTS_TOXICITY_EXPORT_PARENT")
+    if not parent:
+        return
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(parent):  # the worker died before the line above
+        sys.exit("the worker that started this export is gone")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    _die_with_parent()
+    # our progress lines; the libraries' INFO chatter (the quantiser logs every tensor) stays out
+    # of the worker's log
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
+    logging.getLogger("comments_service").setLevel(logging.INFO)
+    import msgspec
+
+    from .config import ToxicitySettings
+    from .onnx_backend import build_onnx_int8
+
+    settings = msgspec.json.decode(argv[0], type=ToxicitySettings)
+    start = time.perf_counter()
+    meta = build_onnx_int8(settings, Path(argv[1]))
+    print(f"built in {time.perf_counter() - start:.1f}s (export {meta['export_seconds']}s, "
+          f"optimised: {meta['optimized']}), peak RSS {_peak_rss_mb():.0f} MB", file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
