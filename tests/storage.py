@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import tempfile
 from pathlib import Path
@@ -35,6 +36,9 @@ class TestStorage:
         self.redis_url = os.environ.get("COMMENTS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
         self.database = f"cs_test_{RUN_ID}"
         self.redis_prefix = f"cs_test_{RUN_ID}:"
+        # ONNX exports (the default toxicity backend) of the test checkpoints: this run's own
+        # folder, never the user's cache
+        self.toxicity_cache_dir = str(Path(tempfile.gettempdir()) / f"cs-test-toxicity-{RUN_ID}")
 
     def start(self) -> None:
         parts = urlsplit(self.admin_url)
@@ -55,6 +59,7 @@ class TestStorage:
     def stop(self) -> None:
         for server in reversed(self._embedded):
             server.stop()
+        shutil.rmtree(self.toxicity_cache_dir, ignore_errors=True)
 
     def database_url(self, database: str | None = None) -> str:
         parts = urlsplit(self.admin_url)
@@ -87,6 +92,7 @@ class TestStorage:
             # comments publish at once unless a test runs the scoring pipeline (it passes "on" and
             # starts `comments-service worker` processes of its own)
             "COMMENTS_SCORING": "off",
+            "COMMENTS_TOXICITY_CACHE_DIR": self.toxicity_cache_dir,
             # generous limits: tests of the limits themselves set their own
             "COMMENTS_RATE_LIMITS": "post.user=0:1,post.ip=0:1,edit.user=0:1,edit.ip=0:1,vote.user=0:1,"
                                     "vote.ip=0:1,report.user=0:1,report.ip=0:1,check.user=0:1,check.ip=0:1,"

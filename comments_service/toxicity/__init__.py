@@ -17,14 +17,16 @@ Scorer (protocol, ``base.Scorer``): ``model_id: str`` ("detoxify-original@<sha12
 ``fallback_reason`` (also set when the onnx backend failed and detoxify stands in),
 ``score_batch(texts) -> list[dict[str, float]]`` and ``describe() -> dict``.
 
-Backends (``COMMENTS_TOXICITY_BACKEND``):
+Backends (``COMMENTS_TOXICITY_BACKEND``; ``config.DEFAULT_BACKEND`` when unset):
 
-* ``detoxify`` — detoxify's own loading code and predict(); downloads the variant on first use
-  where the network allows, or loads ``COMMENTS_TOXICITY_CHECKPOINT`` with
+* ``onnx`` (the default) — the same checkpoint (loaded by detoxify's code) exported to ONNX once,
+  in a child process (``onnx_export``), quantised to int8 and cached under
+  ``COMMENTS_TOXICITY_CACHE_DIR`` keyed by the checkpoint's sha256; the worker scores with
+  onnxruntime on the CPU and never imports torch. Falls back to ``detoxify`` when the export
+  fails, with the reason in ``fallback_reason``.
+* ``detoxify`` — the reference: detoxify's own loading code and predict(); downloads the variant
+  on first use where the network allows, or loads ``COMMENTS_TOXICITY_CHECKPOINT`` with
   ``COMMENTS_TOXICITY_CONFIG_DIR`` fully offline.
-* ``onnx`` — the same checkpoint (loaded by detoxify's code) exported to ONNX once, quantised to
-  int8 and cached under ``COMMENTS_TOXICITY_CACHE_DIR`` keyed by the checkpoint's sha256; scores
-  with onnxruntime on the CPU without importing torch once cached. Falls back to ``detoxify``.
 * fallback — alt-profanity-check on the text and its de-obfuscated form, when no model loads.
 
 Long comments: split into windows of at most 512 tokens, each label's score is the maximum over

@@ -13,6 +13,11 @@ BACKENDS = ("detoxify", "onnx")
 LONG_TEXT_MODES = ("split", "truncate")
 
 ENV_PREFIX = "COMMENTS_TOXICITY_"
+# The backend when COMMENTS_TOXICITY_BACKEND is not set: "onnx" (issue 9: ~6x detoxify's sustained
+# comments/s at ~1/4 of its RSS, bench/RESULTS_scoring.md) or "detoxify" (the reference).
+DEFAULT_BACKEND: Literal["detoxify", "onnx"] = "onnx"
+# model_id prefix per backend (tests and tools telling them apart)
+MODEL_ID_PREFIXES = {"detoxify": "detoxify-", "onnx": "onnx-int8-detoxify-"}
 
 
 def default_cache_dir() -> str:
@@ -23,8 +28,10 @@ def default_cache_dir() -> str:
 class ToxicitySettings(msgspec.Struct, frozen=True, kw_only=True):
     """How the scoring worker loads its model.
 
-    backend     "detoxify" (PyTorch, the reference) or "onnx" (the same checkpoint exported to
-                ONNX and quantised to int8, cached in ``cache_dir``; falls back to detoxify).
+    backend     "onnx" (DEFAULT_BACKEND: the same checkpoint exported to ONNX and quantised to
+                int8 once, in a child process, cached in ``cache_dir``; serves without torch;
+                falls back to detoxify when the export fails) or "detoxify" (PyTorch, the
+                reference).
     variant     which detoxify model: original, unbiased, multilingual, original-small,
                 unbiased-small. Without ``checkpoint`` it is downloaded on first use where the
                 network allows; with ``checkpoint`` it only names the model.
@@ -42,7 +49,7 @@ class ToxicitySettings(msgspec.Struct, frozen=True, kw_only=True):
     max_chunks  most windows per comment in split mode (the rest is not scored).
     """
 
-    backend: Literal["detoxify", "onnx"] = "detoxify"
+    backend: Literal["detoxify", "onnx"] = DEFAULT_BACKEND
     variant: str = "original"
     checkpoint: str | None = None
     config_dir: str | None = None

@@ -39,7 +39,8 @@ def test_run_serves_the_demo_on_embedded_storage_and_stops_cleanly(tmp_path, sto
     data_dir = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTS_")}
     env.update({"COMMENTS_DATA_DIR": str(data_dir), "COMMENTS_PORT": str(port),
-                "COMMENTS_PUBLIC_URL": f"http://127.0.0.1:{port}", "COMMENTS_LOG_LEVEL": "WARNING"})
+                "COMMENTS_PUBLIC_URL": f"http://127.0.0.1:{port}", "COMMENTS_LOG_LEVEL": "WARNING",
+                "COMMENTS_TOXICITY_CACHE_DIR": str(tmp_path / "toxicity-cache")})  # ONNX exports
     log = (tmp_path / "run.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "comments_service.cli", "run"], env=env, stdout=log,
                             stderr=subprocess.STDOUT)

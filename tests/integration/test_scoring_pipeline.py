@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from comments_service.toxicity.config import DEFAULT_BACKEND, MODEL_ID_PREFIXES
 from tests.conftest import article_body, make_site
 from tests.integration.scoring_support import (NO_THRESHOLDS, scoring_app, set_site_policy, start_worker,
                                                wait_decided, wait_ready)
+
+DEFAULT_MODEL_PREFIX = MODEL_ID_PREFIXES[DEFAULT_BACKEND]  # onnx-int8-detoxify- by default
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +57,8 @@ async def test_civil_comment_is_scored_by_the_model_and_published(api, scored_si
     row = await db.fetchrow("SELECT status_reason, toxicity, toxicity_model FROM comments WHERE id = $1",
                             posted["comment"]["id"])
     assert row["status_reason"] == "ok"
-    assert row["toxicity_model"] == status["model"]["model_id"] and row["toxicity_model"].startswith("detoxify-")
+    assert row["toxicity_model"] == status["model"]["model_id"]
+    assert row["toxicity_model"].startswith(DEFAULT_MODEL_PREFIX) and status["model"]["backend"] == DEFAULT_BACKEND
     assert set(row["toxicity"]) >= {"toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack"}
     thread = (await api.get("/api/v1/articles/a1/comments", params=scored_site.q())).json()
     assert [c["id"] for c in thread["comments"]] == [posted["comment"]["id"]]

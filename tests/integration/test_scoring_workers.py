@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from comments_service.toxicity.config import DEFAULT_BACKEND, MODEL_ID_PREFIXES
 from tests.conftest import article_body, make_site
 from tests.integration.scoring_support import (NO_THRESHOLDS, scoring_app, set_site_policy, start_worker,
                                                wait_decided, wait_ready)
@@ -18,6 +19,8 @@ from tests.integration.scoring_support import (NO_THRESHOLDS, scoring_app, set_s
 # ~9,000 characters: several 512-token windows per comment, so that a batch takes long enough
 # for the test to catch the worker in the middle of it
 LONG = " ".join(["The council met again to discuss the budget for the new bridge and the flood defences."] * 100)
+
+DEFAULT_MODEL_PREFIX = MODEL_ID_PREFIXES[DEFAULT_BACKEND]  # onnx-int8-detoxify- by default
 
 
 @pytest.fixture
@@ -173,6 +176,6 @@ async def test_model_unavailable_holds_says_why_and_recovers(storage, scored_sit
             published = await post("Another civil comment, now with the model back.")
             assert published["status"] == "published"
             assert (await db.fetchval("SELECT toxicity_model FROM comments WHERE id = $1",
-                                      published["comment"]["id"])).startswith("detoxify-")
+                                      published["comment"]["id"])).startswith(DEFAULT_MODEL_PREFIX)
     finally:
         assert worker.stop() == 0, worker.log()[-2000:]

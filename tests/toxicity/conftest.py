@@ -29,10 +29,11 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def tiny_settings(tiny_model, tmp_path_factory):
+    """The detoxify backend (the reference) on the tiny checkpoint; ONNX exports in a temp dir."""
     from comments_service.toxicity import ToxicitySettings
 
     ckpt, config_dir = tiny_model
-    return ToxicitySettings(checkpoint=str(ckpt), config_dir=str(config_dir), threads=1,
+    return ToxicitySettings(backend="detoxify", checkpoint=str(ckpt), config_dir=str(config_dir), threads=1,
                             batch_size=16, cache_dir=str(tmp_path_factory.mktemp("onnx-cache")))
 
 

@@ -3,11 +3,13 @@ from __future__ import annotations
 import pytest
 
 from comments_service.toxicity import ToxicitySettings
+from comments_service.toxicity.config import DEFAULT_BACKEND
 
 
 def test_defaults():
     s = ToxicitySettings.from_env({})
-    assert s.backend == "detoxify" and s.variant == "original" and s.checkpoint is None
+    assert DEFAULT_BACKEND in ("onnx", "detoxify")
+    assert s.backend == DEFAULT_BACKEND and s.variant == "original" and s.checkpoint is None
     assert s.fail_closed is True and s.batch_size >= 1 and s.long_text == "split"
     assert "comments_service" in s.cache_dir
 
@@ -24,6 +26,11 @@ def test_reads_all_variables(tmp_path):
     assert (s.backend, s.variant, s.threads, s.batch_size, s.fail_closed, s.long_text) == (
         "onnx", "original-small", 2, 8, False, "truncate")
     assert s.checkpoint == str(tmp_path / "m.ckpt") and s.cache_dir == str(tmp_path / "c")
+
+
+@pytest.mark.parametrize("value", ["detoxify", "onnx", " ONNX "])
+def test_either_backend_selectable(value):
+    assert ToxicitySettings.from_env({"COMMENTS_TOXICITY_BACKEND": value}).backend == value.strip().lower()
 
 
 @pytest.mark.parametrize("name,value", [

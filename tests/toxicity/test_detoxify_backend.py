@@ -15,6 +15,11 @@ from comments_service.toxicity.testing import sample_comments
 LABELS = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
 
 
+def reference(**kwargs) -> ToxicitySettings:
+    """The detoxify backend (onnx is the default)."""
+    return ToxicitySettings(backend="detoxify", **kwargs)
+
+
 def test_loads_offline_from_checkpoint_and_config_dir(detoxify_scorer, tiny_model):
     ckpt, _ = tiny_model
     s = detoxify_scorer
@@ -76,7 +81,7 @@ def test_tokenizer_without_model_max_length_still_truncates(tiny_model, tmp_path
     tok_cfg = json.loads((bare / "tokenizer_config.json").read_text())
     tok_cfg.pop("model_max_length", None)
     (bare / "tokenizer_config.json").write_text(json.dumps(tok_cfg))
-    scorer = load_scorer(ToxicitySettings(checkpoint=str(ckpt), config_dir=str(bare),
+    scorer = load_scorer(reference(checkpoint=str(ckpt), config_dir=str(bare),
                                           long_text="truncate", threads=1))
     assert not scorer.is_fallback, scorer.fallback_reason
     assert scorer.describe()["max_length"] == 512
@@ -84,7 +89,7 @@ def test_tokenizer_without_model_max_length_still_truncates(tiny_model, tmp_path
 
 
 def test_missing_checkpoint_gives_fallback_with_reason(tmp_path):
-    scorer = load_scorer(ToxicitySettings(checkpoint=str(tmp_path / "nope.ckpt"),
+    scorer = load_scorer(reference(checkpoint=str(tmp_path / "nope.ckpt"),
                                           config_dir=str(tmp_path)))
     assert scorer.is_fallback and scorer.backend == "fallback"
     assert "nope.ckpt" in scorer.fallback_reason
@@ -95,10 +100,10 @@ def test_missing_checkpoint_gives_fallback_with_reason(tmp_path):
 def test_corrupt_checkpoint_gives_fallback(tmp_path, tiny_model):
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(b"not a checkpoint")
-    scorer = load_scorer(ToxicitySettings(checkpoint=str(bad), config_dir=str(tiny_model[1])))
+    scorer = load_scorer(reference(checkpoint=str(bad), config_dir=str(tiny_model[1])))
     assert scorer.is_fallback and "bad.ckpt" in scorer.fallback_reason
 
 
 def test_config_dir_without_config_json_gives_fallback(tmp_path, tiny_model):
-    scorer = load_scorer(ToxicitySettings(checkpoint=str(tiny_model[0]), config_dir=str(tmp_path)))
+    scorer = load_scorer(reference(checkpoint=str(tiny_model[0]), config_dir=str(tmp_path)))
     assert scorer.is_fallback and "config.json" in scorer.fallback_reason
