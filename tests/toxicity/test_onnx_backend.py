@@ -234,6 +234,27 @@ def test_export_child_that_dies_falls_back_to_detoxify(onnx_settings, tmp_path, 
     assert not [p.name for p in cache.iterdir() if p.name != "checkpoint-hashes.json"]  # nothing left behind
 
 
+def test_concurrent_first_starts_share_one_export(onnx_scorer, onnx_settings, tmp_path, monkeypatch):
+    """Two workers starting on an empty cache both export (each in its own child and staging
+    folder); the first rename wins, the other uses its export; nothing half-built is left."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from comments_service.toxicity.onnx_backend import OnnxScorer
+
+    built = str(onnx_scorer.export_dir)  # a fake child copies the real export, slowly
+    child = "import shutil, sys, time; time.sleep(0.5); shutil.copytree(sys.argv[1], sys.argv[2])"
+    monkeypatch.setattr(onnx_backend, "export_command",
+                        lambda settings, target: [sys.executable, "-c", child, built, str(target)])
+    settings = msgspec.structs.replace(onnx_settings, cache_dir=str(tmp_path / "cache"))
+    with ThreadPoolExecutor(2) as pool:
+        scorers = list(pool.map(lambda _: OnnxScorer(settings), range(2)))
+    assert [s.source for s in scorers] == ["onnx-export", "onnx-export"]
+    assert scorers[0].export_dir == scorers[1].export_dir
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(
+        ["checkpoint-hashes.json", scorers[0].export_dir.name])
+    assert scorers[0].score_batch(["ok"])[0] == pytest.approx(scorers[1].score_batch(["ok"])[0])
+
+
 def test_missing_checkpoint_gives_fallback_with_both_reasons(tmp_path):
     scorer = load_scorer(ToxicitySettings(backend="onnx", checkpoint=str(tmp_path / "nope.ckpt"),
                                           config_dir=str(tmp_path), cache_dir=str(tmp_path / "cache")))
