@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
 # comments_service: API (`comments-service serve`) and scoring worker (`comments-service worker`).
+# The worker's model files (the detoxify checkpoint and its ONNX int8 export) live under /app/data:
+# mount a volume there so that a first start's export is done once, not on every start.
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -18,7 +20,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     COMMENTS_HOST=0.0.0.0 \
     COMMENTS_PORT=8000 \
     COMMENTS_MIGRATIONS_DIR=/app/migrations \
-    COMMENTS_DATA_DIR=/app/data
+    COMMENTS_DATA_DIR=/app/data \
+    COMMENTS_TOXICITY_CACHE_DIR=/app/data/toxicity \
+    TORCH_HOME=/app/data/torch
 RUN groupadd --system app && useradd --system --gid app --home-dir /app --no-create-home app
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
