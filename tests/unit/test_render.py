@@ -37,3 +37,30 @@ def test_headings_render_as_paragraphs():
 def test_deep_nesting_is_bounded():
     html = render_markdown(">" * 5000 + " deep")
     assert html.count("<blockquote>") <= 25
+
+
+def test_plain_lines_take_the_short_path_with_the_parsers_result():
+    """One-line comments of letters, digits and plain punctuation skip markdown-it and nh3; the
+    result must be byte for byte what the full path gives, whatever the mix."""
+    import random
+
+    from comments_service.domain import render
+
+    alphabet = "abcXYZéßЖ中0189 ,.;:?!'\"()%/@$-"
+    rng = random.Random(7)
+    samples = ["a", "Yes.", "a - b", "Hi! (yes)", "mail me: ana@example.com", "see http://x.example/a?b",
+               "It's 100% \"true\" - really", "Troops 2. returned", "Ab1) c", "x -- y", "Über: 3/4", "a :-)"]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60))) for _ in range(4000)]
+    plain = [s for s in samples if render._plain_line(s)]
+    assert len(plain) > 500  # the generator really exercises the short path
+    for text in plain:
+        for images in (False, True):
+            assert render_markdown(text, allow_images=images) == render._render(text, images), text
+
+
+def test_markdown_looking_lines_take_the_full_path():
+    from comments_service.domain import render
+
+    for text in ["- item", "1. first", "> quote", "# title", "a *b*", "a_b_", "a `b`", "a [b](c)", "a &amp; b",
+                 "a <b>", "a ~~b~~", "a\\b", "a\nb", " a", "a ", "a  b", "😀 hi", "a\u00a0b", "<script>"]:
+        assert not render._plain_line(text), text
