@@ -157,14 +157,9 @@ def _rss_mb() -> float:
 
 
 def _peak_mb() -> float:
-    """This process's peak RSS (VmHWM; ru_maxrss would include the parent's before exec)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from comments_service.procmem import peak_rss_bytes
+
+    return peak_rss_bytes() / 2**20
 
 
 def _settings(ckpt: str, config: str, threads: int, cache: str, backend: str = "detoxify"):

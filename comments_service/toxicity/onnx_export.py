@@ -18,16 +18,6 @@ import time
 from pathlib import Path
 
 
-def _peak_rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 def _die_with_parent() -> None:
     """A worker killed mid-export takes this child with it (Linux PR_SET_PDEATHSIG): set here, not
     in a preexec_fn, which is unsafe in the worker's threaded process."""
@@ -54,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("comments_service").setLevel(logging.INFO)
     import msgspec
 
+    from ..procmem import peak_rss_bytes
     from .config import ToxicitySettings
     from .onnx_backend import build_onnx_int8
 
@@ -61,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     meta = build_onnx_int8(settings, Path(argv[1]))
     print(f"built in {time.perf_counter() - start:.1f}s (export {meta['export_seconds']}s, "
-          f"optimised: {meta['optimized']}), peak RSS {_peak_rss_mb():.0f} MB", file=sys.stderr, flush=True)
+          f"optimised: {meta['optimized']}), peak RSS {peak_rss_bytes() / 2**20:.0f} MB", file=sys.stderr, flush=True)
     return 0
 
 

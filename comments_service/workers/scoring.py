@@ -28,6 +28,7 @@ import asyncpg
 from ..db import scoring as scoring_repo
 from ..db import worker_status
 from ..domain.policy import Decision, PolicyConfig, PolicyContext, decide
+from ..procmem import rss_bytes
 from ..services.container import Services
 from ..services.scoring import SCORING_FAILED, Verdict
 from ..settings import Settings
@@ -37,16 +38,6 @@ log = logging.getLogger("comments_service.worker")
 HEARTBEAT_SECONDS = 5.0
 MAX_MODEL_RETRY_SECONDS = 600.0
 FAILURES_BEFORE_FALLBACK = 3
-
-
-def rss_bytes() -> int | None:
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _percentiles(values: deque) -> dict[str, float]:
