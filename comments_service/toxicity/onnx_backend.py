@@ -185,7 +185,8 @@ def export_in_child(settings: ToxicitySettings, target: Path,
         what = f"killed by {name}" + (" (out of memory?)" if -code == signal.SIGKILL else "")
     else:
         what = f"exited with {code}"
-    last = " | ".join(list(tail)[-3:])[-600:]
+    # the child's last line says why (an exception's own line); the whole tail goes to the log
+    last = tail[-1][-600:] if tail else ""
     log.warning("ONNX export of %s failed after %.1fs: the child %s; its last output:\n%s",
                 checkpoint, seconds, what, "\n".join(tail) or "(none)")
     raise ModelUnavailable(f"ONNX export child {what}" + (f": {last}" if last else ""))

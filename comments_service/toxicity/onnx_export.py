@@ -45,12 +45,17 @@ def main(argv: list[str] | None = None) -> int:
     import msgspec
 
     from ..procmem import peak_rss_bytes
+    from .base import ModelUnavailable
     from .config import ToxicitySettings
     from .onnx_backend import build_onnx_int8
 
     settings = msgspec.json.decode(argv[0], type=ToxicitySettings)
     start = time.perf_counter()
-    meta = build_onnx_int8(settings, Path(argv[1]))
+    try:
+        meta = build_onnx_int8(settings, Path(argv[1]))
+    except ModelUnavailable as exc:  # an expected failure (no checkpoint, no network): one line, no traceback
+        print(f"ModelUnavailable: {exc}", file=sys.stderr, flush=True)
+        return 1
     print(f"built in {time.perf_counter() - start:.1f}s (export {meta['export_seconds']}s, "
           f"optimised: {meta['optimized']}), peak RSS {peak_rss_bytes() / 2**20:.0f} MB", file=sys.stderr, flush=True)
     return 0
