@@ -14,3 +14,13 @@ async def db_ids(db, site, article) -> list[int]:
         WHERE a.site_id = $1 AND a.external_id = $2 AND c.parent_id IS NULL AND c.status = 'published'
         ORDER BY c.created_at DESC, c.id DESC LIMIT 100""", site.id, article)
     return [r["id"] for r in rows]
+
+
+def assert_stored_once(rows, accepted: dict[str, int]) -> None:
+    """Every comment the API accepted (body -> id) is stored exactly once, and no body twice."""
+    by_body: dict[str, list[int]] = {}
+    for row in rows:
+        by_body.setdefault(row["body_markdown"], []).append(row["id"])
+    for body, comment_id in accepted.items():
+        assert by_body.get(body) == [comment_id], (body, by_body.get(body))
+    assert all(len(ids) == 1 for ids in by_body.values())

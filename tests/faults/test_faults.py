@@ -15,7 +15,7 @@ import time
 import httpx
 
 from tests.conftest import article_body, make_site
-from tests.faults.support import db_ids, thread_ids
+from tests.faults.support import assert_stored_once, db_ids, thread_ids
 from tests.security.servers import RedisProcess, ServerProcess
 
 
@@ -133,12 +133,7 @@ async def test_api_killed_during_a_burst_of_posts(storage, services, db):
     assert any(o not in ("201",) for o in outcomes), "the kill landed after the burst; nothing was interrupted"
     rows = await db.fetch("""SELECT c.id, c.body_markdown FROM comments c JOIN articles a ON a.id = c.article_id
         WHERE a.site_id = $1 AND a.external_id = $2""", site.id, article)
-    by_body: dict[str, list[int]] = {}
-    for r in rows:
-        by_body.setdefault(r["body_markdown"], []).append(r["id"])
-    for body, comment_id in accepted.items():
-        assert by_body.get(body) == [comment_id], (body, by_body.get(body))
-    assert all(len(ids) == 1 for ids in by_body.values())
+    assert_stored_once(rows, accepted)
     # the counters agree with the rows after the restart
     count = await db.fetchval("SELECT comment_count FROM articles WHERE site_id = $1 AND external_id = $2",
                               site.id, article)

@@ -41,7 +41,7 @@ from comments_service.services.sites import SiteDirectory
 from comments_service.settings import Settings
 from tests.conftest import SSO_SECRET, SiteHandle, article_body
 from tests.integration.scoring_support import start_worker, wait_ready
-from tests.faults.support import db_ids, thread_ids
+from tests.faults.support import assert_stored_once, db_ids, thread_ids
 from tests.security.servers import ServerProcess, ThrowawayPostgres
 
 CLIENT_TIMEOUT = 10.0
@@ -265,12 +265,7 @@ async def test_postgres_restarted_during_mixed_load(storage, tmp_path):
                 rows = await db.fetch("""SELECT c.id, c.body_markdown, c.status FROM comments c
                     JOIN articles a ON a.id = c.article_id WHERE a.site_id = $1 AND a.external_id = $2""",
                                       site.id, ARTICLE)
-                by_body: dict[str, list[int]] = {}
-                for row in rows:
-                    by_body.setdefault(row["body_markdown"], []).append(row["id"])
-                for body, comment_id in accepted.items():
-                    assert by_body.get(body) == [comment_id], (body, by_body.get(body))
-                assert all(len(ids) == 1 for ids in by_body.values())
+                assert_stored_once(rows, accepted)
                 assert {row["status"] for row in rows} <= {"published", "held", "rejected"}
                 # the cache tells what PostgreSQL holds; the counter equals the published rows
                 assert await thread_ids(http, site, ARTICLE) == await db_ids(db, site, ARTICLE)
