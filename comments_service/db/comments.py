@@ -24,17 +24,6 @@ inserted AS (
 SELECT {_COLUMNS} FROM inserted c JOIN users u ON u.id = c.author_id"""
 SELECT_ONE = f"SELECT {_COLUMNS} FROM comments c JOIN users u ON u.id = c.author_id WHERE c.id = $1"
 SELECT_ONE_FOR_UPDATE = SELECT_ONE + " FOR UPDATE OF c"
-TOP_PAGE = {
-    "oldest": f"""SELECT {_COLUMNS} FROM comments c JOIN users u ON u.id = c.author_id
-        WHERE c.article_id = $1 AND c.parent_id IS NULL AND {_VISIBLE} AND (c.created_at, c.id) > ($2, $3)
-        ORDER BY c.created_at, c.id LIMIT $4""",
-    "newest": f"""SELECT {_COLUMNS} FROM comments c JOIN users u ON u.id = c.author_id
-        WHERE c.article_id = $1 AND c.parent_id IS NULL AND {_VISIBLE} AND (c.created_at, c.id) < ($2, $3)
-        ORDER BY c.created_at DESC, c.id DESC LIMIT $4""",
-    "top": f"""SELECT {_COLUMNS} FROM comments c JOIN users u ON u.id = c.author_id
-        WHERE c.article_id = $1 AND c.parent_id IS NULL AND {_VISIBLE} AND (c.score, c.id) < ($2, $3)
-        ORDER BY c.score DESC, c.id DESC LIMIT $4""",
-}
 # the first $2 replies of each parent, oldest first, each parent read through its own index range
 CHILDREN_OF = f"""
 SELECT r.* FROM unnest($1::bigint[]) AS p(id) CROSS JOIN LATERAL (
@@ -121,10 +110,6 @@ async def insert(conn: asyncpg.Connection, *, article_id: int, parent: CommentRo
 async def get(conn: asyncpg.Connection, comment_id: int, *, for_update: bool = False) -> CommentRow | None:
     record = await conn.fetchrow(SELECT_ONE_FOR_UPDATE if for_update else SELECT_ONE, comment_id)
     return to_row(record) if record else None
-
-
-async def top_page(conn: asyncpg.Connection, article_id: int, sort: str, after: tuple, limit: int) -> list[CommentRow]:
-    return [to_row(r) for r in await conn.fetch(TOP_PAGE[sort], article_id, after[0], after[1], limit)]
 
 
 async def children_of(conn: asyncpg.Connection, parent_ids: list[int], per_parent: int) -> list[CommentRow]:
