@@ -36,7 +36,7 @@ from pathlib import Path
 import jwt
 import psutil
 
-from .common import BIG_ARTICLE, HOT_ARTICLE, ORIGIN, SECRET_KEY, SITE_ID, SSO_SECRET, database_url
+from .common import BIG_ARTICLE, HOT_ARTICLE, SECRET_KEY, SITE_ID, SSO_SECRET, database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
