@@ -250,14 +250,20 @@ def fetch(url: str, body: bytes | None = None) -> bytes:
         return r.read()
 
 
-def http_pass(api: Server, b0: Server, duration: float, tmp: Path) -> dict:
+SCENARIOS = ("B0", "R1", "R2", "R3", "R4", "R4b")
+
+
+def http_pass(api: Server, b0: Server, duration: float, tmp: Path, only: set[str] = set(SCENARIOS)) -> dict:
     counts_body = json.dumps({"article_ids": FRONT_PAGE}).encode()
     counts_lua = lua_post_json(tmp / "counts.lua", counts_body)
     res: dict = {}
-    res["B0_page"] = wrk(b0.url + PAGE_PATH, duration, 32)
-    res["R1"] = wrk(api.url + PAGE_PATH, duration, 32)
-    res["B0_counts"] = wrk(b0.url + COUNTS_PATH, duration, 32, counts_lua)
-    res["R3"] = wrk(api.url + COUNTS_PATH, duration, 32, counts_lua)
+    if "B0" in only:
+        res["B0_page"] = wrk(b0.url + PAGE_PATH, duration, 32)
+    res["R1"] = wrk(api.url + PAGE_PATH, duration, 32)  # always: R4's post rate is derived from it
+    if "B0" in only:
+        res["B0_counts"] = wrk(b0.url + COUNTS_PATH, duration, 32, counts_lua)
+    if "R3" in only:
+        res["R3"] = wrk(api.url + COUNTS_PATH, duration, 32, counts_lua)
     # R4: 32 connections read the hot page while posts run at 5/95 of the read rate, so that posts
     # are 5% of all requests. Posts slow the reads, so the rate is found by measuring, in four
     # short (3 s) warm-ups of the mixed load (see post_rate_for). The poster is open loop (a schedule of slots,
@@ -267,23 +273,44 @@ def http_pass(api: Server, b0: Server, duration: float, tmp: Path) -> dict:
     # page intact).
     others = [f"a{i:06d}" for i in range(1, 400, 2)]
     for name, targets in (("R4", [HOT_ARTICLE]), ("R4b", others)):
+        if name not in only:
+            continue
         warmups: list[dict] = []
         rate = post_rate_for(api, res["R1"]["rps"], min(3.0, duration), targets, tmp / f"posts_{name}_w.lua",
                              warmups)
-        mixed = mixed_run(api, duration, rate, targets, tmp / f"posts_{name}.lua")
+        # the 3 s warm-ups place the rate within about ±1 point of share; a run that lands outside
+        # 5 ± 0.3% is repeated at a corrected rate (half the proportional step in log terms: the
+        # share moves more than in proportion near saturation), at most SHARE_TRIES runs, each
+        # recorded in *_tries. The result is the first run within the band, else the run closest
+        # to 5% (chosen by the share it reached, never by its latencies)
+        tries: list[dict] = []
+        runs: list[tuple[float, dict]] = []
+        for _ in range(SHARE_TRIES):
+            mixed = mixed_run(api, duration, rate, targets, tmp / f"posts_{name}.lua")
+            tries.append({"post_rate": round(rate, 1), "share": mixed["share"],
+                          "reads_p99_ms": mixed["reads"]["p99_ms"]})
+            runs.append((rate, mixed))
+            if abs(mixed["share"] - POST_SHARE) <= SHARE_TOLERANCE or name == "R4b" or not mixed["share"]:
+                break
+            rate *= (POST_SHARE / mixed["share"]) ** 0.5
+        rate, mixed = min(runs, key=lambda run: abs(run[1]["share"] - POST_SHARE))
         res[f"{name}_reads"] = mixed["reads"]
         res[f"{name}_posts"] = mixed["posts"]
         res[f"{name}_post_rate"] = round(rate, 1)
         res[f"{name}_post_share"] = mixed["share"]
         res[f"{name}_warmups"] = warmups
+        res[f"{name}_tries"] = tries
     return res
 
 
 POST_SHARE = 0.05
-# 16 poster connections are plenty for R4 (~250 posts/s at ~15 ms each); R4b's rate is capped by
-# the server, not by them: at 48 connections R4b reached the same ~2.8% share with posts queued for
-# ~240 ms and a worse read tail (runs of 2026-11-27 12:30 and 12:38)
-POSTERS = 16
+SHARE_TOLERANCE = 0.003
+SHARE_TRIES = 3
+# Poster connections: a post waits its turn behind the 32 readers at each of its awaits (two
+# statements, the Redis bump, the response), so at 5% it takes ~70-120 ms and 16 connections
+# capped R4's share near 3% (2026-12-02); 32 carry the rate. R4b's rate is capped by the server,
+# not by them (runs of 2026-11-27 12:30 and 12:38).
+POSTERS = 32
 
 
 def mixed_run(api: Server, duration: float, rate: float, targets: list[str], script: Path) -> dict:
@@ -345,10 +372,10 @@ def start_pair(kind: str, workers: int, db: str, tmp: Path) -> tuple[Server, Ser
 
 
 def summary(res: dict) -> dict:
-    s = {"R1/B0": res["R1"]["rps"] / res["B0_page"]["rps"], "R3/B0": res["R3"]["rps"] / res["B0_counts"]["rps"],
-         "R4p99/R1p99": res["R4_reads"]["p99_ms"] / res["R1"]["p99_ms"],
-         "R4b_p99/R1p99": res["R4b_reads"]["p99_ms"] / res["R1"]["p99_ms"]}
-    return {k: round(v, 3) for k, v in s.items()}
+    ratios = {"R1/B0": ("R1", "rps", "B0_page", "rps"), "R3/B0": ("R3", "rps", "B0_counts", "rps"),
+              "R4p99/R1p99": ("R4_reads", "p99_ms", "R1", "p99_ms"),
+              "R4b_p99/R1p99": ("R4b_reads", "p99_ms", "R1", "p99_ms")}
+    return {name: round(res[a][x] / res[b][y], 3) for name, (a, x, b, y) in ratios.items() if a in res and b in res}
 
 
 def compare_servers(db: str, duration: float) -> list[dict]:
@@ -377,7 +404,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="HTTP passes on the same servers (RSS growth)")
     parser.add_argument("--compare-servers", action="store_true")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
+    parser.add_argument("--only", default=",".join(SCENARIOS),
+                        help="comma-separated subset of the scenarios, for quick iterations (records run all)")
     args = parser.parse_args()
+    only = set(args.only.split(","))
+    if only - set(SCENARIOS):
+        sys.exit(f"unknown scenarios: {sorted(only - set(SCENARIOS))}; known: {', '.join(SCENARIOS)}")
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
     asyncio.run(migrate_all(args.db, args.small_db))
@@ -389,9 +421,10 @@ def main() -> None:
         info["compare"] = compare_servers(args.db, args.duration)
     else:
         info["server"] = {"kind": args.server, "workers": args.workers}
-        info["R2"] = [asyncio.run(cold_page(db, args.duration)) for db in (args.db, args.small_db)]
-        info["R2"].append({"ratio_1m_over_10k": round(info["R2"][0]["p50_ms"] / info["R2"][1]["p50_ms"], 3)})
-        print(json.dumps(info["R2"]), flush=True)
+        if "R2" in only:
+            info["R2"] = [asyncio.run(cold_page(db, args.duration)) for db in (args.db, args.small_db)]
+            info["R2"].append({"ratio_1m_over_10k": round(info["R2"][0]["p50_ms"] / info["R2"][1]["p50_ms"], 3)})
+            print(json.dumps(info["R2"]), flush=True)
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d)
             api, b0 = start_pair(args.server, args.workers, args.db, tmp)
@@ -399,7 +432,7 @@ def main() -> None:
                 info["rss_mb_idle"] = api.rss()
                 info["passes"] = []
                 for i in range(args.repeat):
-                    res = http_pass(api, b0, args.duration, tmp)
+                    res = http_pass(api, b0, args.duration, tmp, only)
                     res["summary"] = summary(res)
                     res["rss_mb_after"] = api.rss()
                     info["passes"].append(res)

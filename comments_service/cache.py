@@ -1,8 +1,10 @@
 """Redis: versioned cache-aside pages and counts, single-flight refills, live-update fan-out.
 
 Keys carry a global epoch and the article's version: a write bumps the version and every
-instance's next read misses, so nobody hunts for keys to delete. Redis is never the only copy of
-anything; when it is down or slow (socket timeout of tens of ms) every call here degrades to "miss"
+instance's next read misses, so nobody hunts for keys to delete. A page is kept in two parts
+(domain/page_parts.py): the article header under the version, and the rest under the version or,
+when an append cannot change it, under the structure version, which appends do not bump. Redis is
+never the only copy of anything; when it is down or slow (socket timeout of tens of ms) every call here degrades to "miss"
 and the caller reads PostgreSQL. A write that could not bump a version while Redis was away marks
 the cache dirty; the first successful call afterwards bumps the global epoch, which retires every
 page cached before the outage.
@@ -20,6 +22,7 @@ from typing import Awaitable, Callable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from .domain.page_parts import Header, PageParts, join
 from .local_cache import ALL, LocalCache
 
 log = logging.getLogger("comments_service.cache")
@@ -115,6 +118,10 @@ class Cache:
     def _version_key(self, site_id: str, article: str) -> str:
         return f"{self.prefix}v:{site_id}:{article}"
 
+    def _structure_key(self, site_id: str, article: str) -> str:
+        # bumped by every change but an append (domain/page_parts.py)
+        return f"{self.prefix}s:{site_id}:{article}"
+
     def _count_prefix(self, site_id: str, article: str) -> str:
         # completed with ":{epoch}:{version}" (see lua/read_counts.lua)
         return f"{self.prefix}count:{site_id}:{article}:"
@@ -128,18 +135,21 @@ class Cache:
         return int(time.time() * 1000)
 
     # pages
-    async def get_page(self, site_id: str, article: str, suffix: str,
-                       load: Callable[[], Awaitable[bytes]]) -> bytes:
-        """Cache-aside read of one page; concurrent misses for the same key share one load."""
+    async def get_page(self, site_id: str, article: str, suffix: str, load: Callable[[], Awaitable[PageParts]],
+                       load_header: Callable[[], Awaitable[Header]]) -> bytes:
+        """Cache-aside read of one page; concurrent misses for the same key share one load.
+
+        ``load`` reads the whole page from PostgreSQL, ``load_header`` only its article header (what
+        an append changes; see domain/page_parts.py)."""
         local = self._local()
         if local is None:
-            return await self._get_page(site_id, article, suffix, load, None)
+            return await self._get_page(site_id, article, suffix, load, load_header, None)
         body = local.page(site_id, article, suffix)
         if body is not None:
             self.stats.hits += 1
             self.stats.local_hits += 1
             return body
-        generation = local.generation
+        generation, structure = local.generation, local.structure
         pending = local.pending(site_id, article, suffix, generation)
         if pending is not None:
             # another reader of this process is already looking this page up, since the latest
@@ -153,16 +163,22 @@ class Cache:
             except asyncio.CancelledError:
                 if not pending.cancelled():
                     raise  # this reader was cancelled
-                return await self.get_page(site_id, article, suffix, load)  # the one it waited for was
+                return await self.get_page(site_id, article, suffix, load, load_header)  # the one it waited for was
         future = local.begin(site_id, article, suffix, generation)
+        tail = local.tail(site_id, article, suffix)  # kept across an append: only the header is missing
 
-        def ready(page: bytes) -> None:
-            local.put_page(site_id, article, suffix, page, generation)
-            if not future.done():
-                future.set_result(page)  # joiners need not wait for the store in Redis
+        def ready(header: Header, found: PageParts | None) -> None:
+            local.put_header(site_id, article, header, generation)
+            if found is not None:
+                local.put_tail(site_id, article, suffix, found.tail, found.lasting, generation, structure)
+            if not future.done():  # joiners need not wait for the store in Redis
+                future.set_result(join(header.body, tail if found is None else found.tail))
 
         try:
-            page = await self._get_page(site_id, article, suffix, load, ready)
+            if tail is None:
+                page = await self._get_page(site_id, article, suffix, load, load_header, ready)
+            else:
+                page = join((await self._get_header(site_id, article, load_header, ready)).body, tail)
             if not future.done():
                 future.set_result(page)
             return page
@@ -177,71 +193,138 @@ class Cache:
         finally:
             local.end(site_id, article, suffix, future)
 
-    async def _get_page(self, site_id: str, article: str, suffix: str, load: Callable[[], Awaitable[bytes]],
-                        ready: Callable[[bytes], None] | None) -> bytes:
-        """Redis, then a single-flight load on a miss. ``ready`` (given only while the first level
-        is in use) gets the page as soon as it is known, before it is stored in Redis; it is not
-        called for a page that Redis could not be asked about (that one is never kept)."""
+    def _page_prefix(self, site_id: str, article: str) -> str:
+        # completed with "{epoch}:{version}:h" (header), "{epoch}:{version}:{suffix}" or
+        # "{epoch}:s{structure}:{suffix}" (tails; see lua/read_page.lua)
+        return f"{self.prefix}page:{site_id}:{article}:"
+
+    def _page_keys(self, site_id: str, article: str) -> list[str]:
+        return [self._epoch_key(), self._version_key(site_id, article), self._structure_key(site_id, article)]
+
+    async def _get_page(self, site_id: str, article: str, suffix: str, load: Callable[[], Awaitable[PageParts]],
+                        load_header: Callable[[], Awaitable[Header]],
+                        ready: Callable[[Header, PageParts | None], None] | None) -> bytes:
+        """Redis, then a single-flight load of what it lacks. ``ready`` (given only while the first
+        level is in use) gets the parts as soon as they are known, before they are stored in Redis;
+        it is not called for a page that Redis could not be asked about (that one is never kept)."""
+        prefix = self._page_prefix(site_id, article)
         found = await self.gate.call(lambda: self._read_page(
-            keys=[self._epoch_key(), self._version_key(site_id, article)],
-            args=[f"{self.prefix}page:{site_id}:{article}:", suffix, self._seed()]))
+            keys=self._page_keys(site_id, article), args=[prefix, suffix, self._seed()]))
         if found is None:
             self.stats.misses += 1
-            return await self._single_flight(f"nocache:{site_id}:{article}:{suffix}", load, store=False)
-        epoch, version, page = found
-        if page is not None:
-            self.stats.hits += 1
-            if ready is not None:
-                ready(page)
-            return page
+            parts, _ = await self._single_flight(f"nocache:{site_id}:{article}:{suffix}", load)
+            return join(parts.header.body, parts.tail)
+        epoch, version, structure, stored, tail, lasting = found
+        base = f"{prefix}{_s(epoch)}:"
+        header_key = f"{base}{_s(version)}:h"
+        if tail is not None:
+            if stored is None:
+                self.stats.misses += 1
+                header, leader = await self._single_flight(header_key, load_header)
+                if ready is not None:
+                    ready(header, PageParts(header, tail, bool(lasting)))
+                if leader:
+                    await self._store({header_key: _stored_header(header)})
+            else:
+                self.stats.hits += 1
+                header = _header(stored)
+                if ready is not None:
+                    ready(header, PageParts(header, tail, bool(lasting)))
+            return join(header.body, tail)
         self.stats.misses += 1
-        key = f"{self.prefix}page:{site_id}:{article}:{_s(epoch)}:{_s(version)}:{suffix}"
-        return await self._single_flight(key, load, store=True, ready=ready)
+        parts, leader = await self._single_flight(f"{base}{_s(version)}:s{_s(structure)}:{suffix}", load)
+        if ready is not None:
+            ready(parts.header, parts)
+        if leader:
+            tail_key = f"{base}s{_s(structure)}:{suffix}" if parts.lasting else f"{base}{_s(version)}:{suffix}"
+            await self._store({tail_key: parts.tail} if stored is not None else
+                              {tail_key: parts.tail, header_key: _stored_header(parts.header)})
+        return join(parts.header.body, parts.tail)
 
-    async def _single_flight(self, key: str, load: Callable[[], Awaitable[bytes]], store: bool,
-                             ready: Callable[[bytes], None] | None = None) -> bytes:
+    async def _get_header(self, site_id: str, article: str, load_header: Callable[[], Awaitable[Header]],
+                          ready: Callable[[Header, PageParts | None], None]) -> Header:
+        """The article header alone (this process still holds the page's lasting tail)."""
+        prefix = self._page_prefix(site_id, article)
+        found = await self.gate.call(lambda: self._read_page(
+            keys=self._page_keys(site_id, article), args=[prefix, "", self._seed()]))
+        if found is None:
+            self.stats.misses += 1
+            header, _ = await self._single_flight(f"nocache:{site_id}:{article}:h", load_header)
+            return header
+        epoch, version, _, stored = found
+        if stored is not None:
+            self.stats.hits += 1
+            header = _header(stored)
+            ready(header, None)
+            return header
+        self.stats.misses += 1
+        header_key = f"{prefix}{_s(epoch)}:{_s(version)}:h"
+        header, leader = await self._single_flight(header_key, load_header)
+        ready(header, None)
+        if leader:
+            await self._store({header_key: _stored_header(header)})
+        return header
+
+    async def _single_flight(self, key: str, load: Callable[[], Awaitable]) -> tuple:
+        """(what ``load`` returned, whether this caller ran it); callers of one key at one time share
+        one load."""
         pending = self._inflight.get(key)
         if pending is not None:
-            page = await asyncio.shield(pending)
-            if ready is not None:
-                ready(page)
-            return page
+            return await asyncio.shield(pending), False
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             self.stats.refills += 1
-            page = await load()
-            future.set_result(page)
+            value = await load()
+            future.set_result(value)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters re-raise it, nobody logs "never retrieved"
             raise
         finally:
             del self._inflight[key]
-        if ready is not None:
-            ready(page)
-        if store:
-            await self.gate.call(lambda: self.gate.client.set(key, page, ex=self._ttl(self.page_ttl)))
-        return page
+        return value, True
 
-    async def bump(self, site_id: str, article: str, live_event: bytes | None = None) -> None:
+    async def _store(self, values: dict[str, bytes]) -> None:
+        async def store() -> None:
+            if len(values) == 1:
+                [(key, value)] = values.items()
+                await self.gate.client.set(key, value, ex=self._ttl(self.page_ttl))
+                return
+            pipe = self.gate.client.pipeline(transaction=False)
+            for key, value in values.items():
+                pipe.set(key, value, ex=self._ttl(self.page_ttl))
+            await pipe.execute()
+
+        await self.gate.call(store)
+
+    async def bump(self, site_id: str, article: str, live_event: bytes | None = None, *,
+                   appended: Header | None = None) -> None:
         """Call after a reader-visible change has committed, before answering the write.
-        ``live_event``: published to the article's live readers in the same round trip."""
-        args = [self._seed(), self._invalidation_channel(), LocalCache.message(site_id, article)]
+        ``appended``: given only for an append (domain/page_parts.py), the article's header as the
+        append left it: lasting tails are kept, and every process takes this header instead of
+        reading it again. ``live_event``: published to the article's live readers in the same
+        round trip."""
+        structural = appended is None
+        args = [self._seed(), "1" if structural else "0", self._invalidation_channel(),
+                LocalCache.message(site_id, article, appended)]
         if live_event is not None:
             args += [self.channel(site_id, article), live_event]
         done = await self.gate.call(lambda: self._bump_article(
-            keys=[self._version_key(site_id, article)], args=args), default=False)
-        self.forget_local(site_id, article)
+            keys=[self._version_key(site_id, article), self._structure_key(site_id, article)], args=args),
+            default=False)
+        self.forget_local(site_id, article, structural, appended)
         if done is False:
             self.gate.dirty = True
 
-    def forget_local(self, site_id: str, article: str) -> None:
-        """Drop this process's copy of an article. After a bump: once the new version is in Redis, a
-        reader of this process that read the old one is refused when it tries to store it (generation
-        check); other processes hear it on pub/sub, and drop it too when a live event arrives."""
+    def forget_local(self, site_id: str, article: str, structural: bool = True, header: Header | None = None,
+                     version: int | None = None) -> None:
+        """Drop this process's copy of an article (after an append, only what it changed; see
+        LocalCache.invalidate). After a bump: once the new version is in Redis, a reader of this
+        process that read the old one is refused when it tries to store it (generation check);
+        other processes hear it on pub/sub, and drop it too when a live event arrives."""
         if self.local is not None:
-            self.local.invalidate(site_id, article)
+            self.local.invalidate(site_id, article, structural, header, version)
 
     async def _bump_epoch(self) -> None:
         # pages and counts both carry the epoch, so this one write retires everything cached
@@ -303,6 +386,16 @@ class Cache:
     # live updates
     def channel(self, site_id: str, article: str) -> str:
         return f"{self.prefix}live:{site_id}:{article}"
+
+
+def _stored_header(header: Header) -> bytes:
+    # the version goes with the header, so that a process can tell which of two is newer
+    return b"%d\x00%s" % (header.version, header.body)
+
+
+def _header(stored: bytes) -> Header:
+    version, _, body = stored.partition(b"\x00")
+    return Header(body, int(version))
 
 
 def _s(value: bytes | str | int) -> str:

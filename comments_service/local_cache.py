@@ -4,10 +4,15 @@ Copies are dropped when any process bumps an article's version (announced on a R
 channel by the same Lua call that bumps it) and all of them are dropped whenever the subscription
 is not known to be connected: messages sent while it was down are lost, so nothing cached before
 can be trusted. A copy is only used while the subscription is up; otherwise reads go to Redis.
+Pages are kept in their two parts (domain/page_parts.py): an append drops the tails that are not
+lasting and replaces the header with the one its writer read under the article's row lock (sent
+with the invalidation: article ids and JSON hold no NUL, the separator), when it is the newest
+this process knows of; any other change drops everything the process holds of the article.
 
-Correctness under concurrent writes rests on a generation counter: a reader notes it before asking
+Correctness under concurrent writes rests on generation counters: a reader notes them before asking
 Redis (or PostgreSQL) and stores what it got only if no invalidation arrived meanwhile, so a page
-read just before a write can never be stored after that write's invalidation was processed. In the
+read just before a write can never be stored after that write's invalidation was processed (for a
+lasting tail, no invalidation other than an append's, which cannot have changed it). In the
 writing process the copy is dropped before the write answers; other processes drop theirs when the
 message arrives (pub/sub delivery, well under a millisecond on one host). ``max_age`` bounds how
 long a copy can outlive a message lost without the connection being seen to fail.
@@ -22,9 +27,25 @@ import time
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from .domain.page_parts import Header, join
+
 log = logging.getLogger("comments_service.local_cache")
 
 ALL = b"*"
+
+
+class _Article:
+    """This process's copy of one article's pages, in parts (domain/page_parts.py)."""
+
+    __slots__ = ("header", "version", "tails", "pages")
+
+    def __init__(self) -> None:
+        self.header: tuple[bytes, float] | None = None
+        # the newest article version this process knows of, once a header read from Redis or
+        # PostgreSQL established it (None: unknown, so no header handed over by a writer is taken)
+        self.version: int | None = None
+        self.tails: dict[str, tuple[bytes, bool, float]] = {}  # suffix -> (tail, lasting, stored at)
+        self.pages: dict[str, tuple[bytes, float]] = {}  # suffix -> (header + tail, the older one's time)
 
 
 class LocalCache:
@@ -36,9 +57,11 @@ class LocalCache:
         self.max_age = max_age
         self.liveness = liveness  # seconds without a pong before the subscription is presumed dead
         self.connected = False
+        # bumped by every invalidation; ``structure`` only by those that retire lasting tails too
         self.generation = 0
+        self.structure = 0
         self.invalidations = 0
-        self._pages: dict[tuple[str, str], dict[str, tuple[bytes, float]]] = {}
+        self._articles: dict[tuple[str, str], _Article] = {}
         # page lookups in progress in this process (Redis, and PostgreSQL on a miss), by page, with
         # the generation each began at: a reader that misses the copy at that same generation waits
         # for the lookup instead of starting its own (see Cache.get_page)
@@ -49,20 +72,58 @@ class LocalCache:
 
     # ------------------------------------------------------------ reads and fills
     def page(self, site_id: str, article: str, suffix: str) -> bytes | None:
+        """The whole page, when both of its parts are here and fresh."""
         if not self.connected:
             return None
-        found = self._pages.get((site_id, article), {}).get(suffix)
-        if found is None or time.monotonic() - found[1] > self.max_age:
+        entry = self._articles.get((site_id, article))
+        if entry is None:
+            return None
+        found = entry.pages.get(suffix)
+        now = time.monotonic()
+        if found is not None and now - found[1] <= self.max_age:
+            return found[0]
+        header, tail = entry.header, entry.tails.get(suffix)
+        if header is None or tail is None or now - min(header[1], tail[2]) > self.max_age:
+            return None
+        body = join(header[0], tail[0])
+        entry.pages[suffix] = (body, min(header[1], tail[2]))
+        return body
+
+    def tail(self, site_id: str, article: str, suffix: str) -> bytes | None:
+        """The page's tail when it is here and fresh (after an append it waits for a new header)."""
+        if not self.connected:
+            return None
+        entry = self._articles.get((site_id, article))
+        found = entry.tails.get(suffix) if entry is not None else None
+        if found is None or time.monotonic() - found[2] > self.max_age:
             return None
         return found[0]
 
-    def put_page(self, site_id: str, article: str, suffix: str, body: bytes, generation: int) -> None:
+    def put_header(self, site_id: str, article: str, header: Header, generation: int) -> None:
         if not self.connected or generation != self.generation:
             return  # an invalidation arrived since this reader asked: what it holds may predate it
+        entry = self._entry(site_id, article)
+        if entry.version is not None and header.version < entry.version:
+            return
+        entry.header, entry.version = (header.body, time.monotonic()), header.version
+        entry.pages.clear()
+
+    def put_tail(self, site_id: str, article: str, suffix: str, tail: bytes, lasting: bool, generation: int,
+                 structure: int) -> None:
+        # a lasting tail read before an append is still that page's tail after it: only the
+        # invalidations that retire lasting tails refuse it
+        if not self.connected or (structure != self.structure if lasting else generation != self.generation):
+            return
         if self._entries >= self.max_entries:
             self.clear()
-        self._pages.setdefault((site_id, article), {})[suffix] = (body, time.monotonic())
+        self._entry(site_id, article).tails[suffix] = (tail, lasting, time.monotonic())
         self._entries += 1
+
+    def _entry(self, site_id: str, article: str) -> _Article:
+        entry = self._articles.get((site_id, article))
+        if entry is None:
+            entry = self._articles[(site_id, article)] = _Article()
+        return entry
 
     def pending(self, site_id: str, article: str, suffix: str, generation: int) -> asyncio.Future | None:
         """The lookup of this page that began at ``generation``, if one is in progress.
@@ -111,19 +172,50 @@ class LocalCache:
 
     # ------------------------------------------------------------ invalidation
     @staticmethod
-    def message(site_id: str, article: str) -> bytes:
-        return f"{site_id}\x00{article}".encode()
+    def message(site_id: str, article: str, appended: Header | None = None) -> bytes:
+        """What the invalidation channel carries: the article, and for an append its new header."""
+        if appended is None:
+            return f"{site_id}\x00{article}".encode()
+        return f"{site_id}\x00{article}\x00{appended.version}\x00".encode() + appended.body
 
-    def invalidate(self, site_id: str, article: str) -> None:
+    def invalidate(self, site_id: str, article: str, structural: bool = True, header: Header | None = None,
+                   version: int | None = None) -> None:
+        """Drop what a change to the article retires: after an append, its header (replaced by the
+        one the writer handed over, ``header``, when that is the newest this process knows of) and
+        the tails that are not lasting; after any other change, all of it. ``version``: the
+        article's version after an append whose header is not at hand (None: unknown)."""
         self.generation += 1
         self.invalidations += 1
-        if self._pages.pop((site_id, article), None) is not None:
-            self._entries = sum(len(v) for v in self._pages.values())
-        self._counts.pop((site_id, article), None)
+        key = (site_id, article)
+        if structural:
+            self.structure += 1
+            entry = self._articles.pop(key, None)
+        else:
+            entry = self._articles.get(key)
+            if entry is not None:
+                self._appended(entry, header, header.version if header is not None else version)
+        if entry is not None:
+            self._entries = sum(len(e.tails) for e in self._articles.values())
+        self._counts.pop(key, None)
+
+    @staticmethod
+    def _appended(entry: _Article, header: Header | None, version: int | None) -> None:
+        entry.pages.clear()
+        entry.tails = {k: v for k, v in entry.tails.items() if v[1]}
+        if version is None:
+            entry.header = entry.version = None  # which header is current is unknown until a refill
+        elif entry.version is None:
+            entry.header = None
+        elif version > entry.version:
+            # only the changes that reached this process since a header was read are known to be
+            # older than this one (a change that is not an append drops the whole entry)
+            entry.version = version
+            entry.header = (header.body, time.monotonic()) if header is not None else None
 
     def clear(self) -> None:
         self.generation += 1
-        self._pages.clear()
+        self.structure += 1
+        self._articles.clear()
         self._counts.clear()
         self._entries = 0
 
@@ -131,8 +223,13 @@ class LocalCache:
         if data == ALL:
             self.clear()
             return
-        site_id, _, article = data.decode().partition("\x00")
-        self.invalidate(site_id, article)
+        parts = data.split(b"\x00", 3)
+        if len(parts) == 4:
+            version = int(parts[2])
+            self.invalidate(parts[0].decode(), parts[1].decode(), False,
+                            Header(parts[3], version) if parts[3] else None, version)
+        else:
+            self.invalidate(parts[0].decode(), parts[1].decode())
 
     # ------------------------------------------------------------ subscription
     def start(self) -> None:

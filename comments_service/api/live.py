@@ -20,6 +20,7 @@ import threading
 from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, AsyncIterator, Callable, Iterator
 
+import msgspec
 import redis.asyncio as aioredis
 from litestar import Controller, Litestar, Request, get
 from litestar.di import Provide
@@ -39,17 +40,34 @@ QUEUE_SIZE = 256
 RETRY_MS = 3000  # what browsers wait before reconnecting a dropped stream
 
 
+class _EventKind(msgspec.Struct):
+    # see domain.models.LiveEvent; other fields are not needed here
+    append: bool = False
+    article_version: int | None = None
+
+
+_event_kind = msgspec.json.Decoder(_EventKind)
+
+
+def _kind(data: bytes) -> _EventKind:
+    try:
+        return _event_kind.decode(data)
+    except msgspec.DecodeError:
+        return _EventKind()  # not one of ours: drop everything, to be safe
+
+
 class LiveHub:
     """This process's one pattern subscription and the local streams it feeds."""
 
     def __init__(self, redis_url: str | None, pattern: str, connect_timeout: float = 1.0,
-                 forget_local: Callable[[str, str], None] | None = None) -> None:
+                 forget_local: Callable[[str, str, bool, None, int | None], None] | None = None) -> None:
         self.redis_url = redis_url
         self.pattern = pattern
         self.connect_timeout = connect_timeout
         # an event can reach this process before the invalidation that preceded it (they arrive on
         # different connections): the article's in-process copy is dropped before readers hear of
-        # it, so that the reload they make on the event cannot get the page from before it
+        # it, so that the reload they make on the event cannot get the page from before it (after an
+        # append, only what an append changes: the event says which it was)
         self.forget_local = forget_local
         self._streams: dict[str, set[asyncio.Queue]] = {}
         self._articles: dict[str, tuple[str, str]] = {}  # watched channel -> (site id, article id)
@@ -92,7 +110,8 @@ class LiveHub:
                 channel = channel.decode() if isinstance(channel, bytes) else channel
                 article = self._articles.get(channel)
                 if article is not None and self.forget_local is not None:
-                    self.forget_local(*article)
+                    kind = _kind(message["data"])
+                    self.forget_local(*article, not kind.append, None, kind.article_version)
                 for queue in list(self._streams.get(channel, ())):
                     try:
                         queue.put_nowait(message["data"])

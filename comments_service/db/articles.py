@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import asyncpg
 
 from ..domain.models import Article
-from . import users as user_repo
 
-_COLUMNS = "id, site_id, external_id, url, title, comments_open, premoderation, comment_count, version, created_at"
+COLUMN_NAMES = ("id", "site_id", "external_id", "url", "title", "comments_open", "premoderation", "comment_count",
+                "version", "created_at", "last_root_at", "auto_close")
+_COLUMNS = ", ".join(COLUMN_NAMES)
 SELECT_BY_EXTERNAL = f"SELECT {_COLUMNS} FROM articles WHERE site_id = $1 AND external_id = $2"
 SELECT_BY_ID = f"SELECT {_COLUMNS} FROM articles WHERE id = $1"
-SELECT_BY_ID_FOR_UPDATE = f"SELECT {_COLUMNS} FROM articles WHERE id = $1 FOR UPDATE"
 INSERT_IF_ABSENT = f"""
 INSERT INTO articles (site_id, external_id, url, title) VALUES ($1, $2, $3, $4)
 ON CONFLICT (site_id, external_id) DO NOTHING RETURNING {_COLUMNS}"""
-ADJUST_COUNT = f"""UPDATE articles SET comment_count = comment_count + $2, version = version + 1 WHERE id = $1
-RETURNING {_COLUMNS}"""
-BUMP_VERSION = "UPDATE articles SET version = version + 1 WHERE id = $1 RETURNING version"
-# A top-level post's first statement: the article (NULL columns when it does not exist yet) and the
-# poster's SSO user, upserted exactly as users.UPSERT_SSO does ($1-$5), in one round trip instead
-# of three. user_id is NULL only when the user row was created by a concurrent transaction after
-# this statement's snapshot (the caller then asks again, as users.ensure_sso_user does).
-ARTICLE_AND_SSO_USER = f"""
-WITH up AS ({user_repo.UPSERT_SSO})
-SELECT coalesce((SELECT id FROM up),
-                (SELECT id FROM users WHERE site_id = $1 AND kind = 'sso' AND external_id = $2)) AS poster_id,
-       {", ".join(f"a.{c.strip()}" for c in _COLUMNS.split(","))}
-FROM (SELECT 1) AS one LEFT JOIN articles a ON a.site_id = $1 AND a.external_id = $6"""
+# How far a new top-level comment may sort before the newest published one (last_root_at, kept at
+# commit by migrations/0005_counts_at_commit.sql) and still count as an append. Transactions
+# commit in an order of their own, not in the order of their created_at (their start), so the
+# newest comment is often a few milliseconds older than one already published. The window covers
+# that; the same window decides which pages no append can reach (is_lasting): see
+# domain/page_parts.py for why that pair is sound.
+APPEND_WINDOW = timedelta(seconds=2)
 SITE_OF = "SELECT site_id FROM articles WHERE id = $1"
 EXTERNAL_ID_OF = "SELECT external_id FROM articles WHERE id = $1"
 COUNTS = "SELECT external_id, comment_count FROM articles WHERE site_id = $1 AND external_id = ANY($2::text[])"
@@ -41,13 +37,6 @@ async def get_by_external(conn: asyncpg.Connection, site_id: str, external_id: s
     return await conn.fetchrow(SELECT_BY_EXTERNAL, site_id, external_id)
 
 
-async def with_sso_user(conn: asyncpg.Connection, site_id: str, external_id: str, sub: str, name: str,
-                        email: str | None, role: str) -> tuple[asyncpg.Record | None, int | None]:
-    """The article's row (None if absent) and the SSO user's id (None: ask users.ensure_sso_user)."""
-    row = await conn.fetchrow(ARTICLE_AND_SSO_USER, site_id, sub, name, email, role, external_id)
-    return (row if row["id"] is not None else None), row["poster_id"]
-
-
 async def get_or_create(conn: asyncpg.Connection, site_id: str, external_id: str, url: str, title: str) -> asyncpg.Record:
     row = await conn.fetchrow(INSERT_IF_ABSENT, site_id, external_id, url, title)
     if row is None:
@@ -55,13 +44,21 @@ async def get_or_create(conn: asyncpg.Connection, site_id: str, external_id: str
     return row
 
 
-async def adjust_count(conn: asyncpg.Connection, article_id: int, delta: int) -> asyncpg.Record | None:
-    """The article's row as the update left it (the poster's answer needs it: no second read)."""
-    return await conn.fetchrow(ADJUST_COUNT, article_id, delta)
+async def get_by_id(conn: asyncpg.Connection, article_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(SELECT_BY_ID, article_id)
 
 
-async def bump_version(conn: asyncpg.Connection, article_id: int) -> int:
-    return await conn.fetchval(BUMP_VERSION, article_id)
+def is_append(created_at: datetime, last_root_at: datetime | None) -> bool:
+    """Whether a top-level comment created at ``created_at``, published, is an append, given the
+    article's last_root_at read after that publication committed (it can only have grown since)."""
+    return last_root_at is not None and created_at >= last_root_at - APPEND_WINDOW
+
+
+def is_lasting(last_shown_at: datetime, last_root_at: datetime | None) -> bool:
+    """Whether an oldest-first page that has a next page and ends with a comment created at
+    ``last_shown_at`` is beyond the reach of every append, given the article's last_root_at read
+    in the same snapshot as the page."""
+    return last_root_at is not None and last_shown_at < last_root_at - APPEND_WINDOW
 
 
 async def counts(conn: asyncpg.Connection, site_id: str, external_ids: list[str]) -> dict[str, int]:

@@ -14,14 +14,6 @@ _COLUMNS = """c.id, c.article_id, c.parent_id, c.root_id, c.depth, c.path, c.aut
 # readers see published comments, and deleted ones only where replies hang under them
 _VISIBLE = "c.status IN ('published', 'deleted') AND (c.status = 'published' OR c.reply_count > 0)"
 
-INSERT = f"""
-WITH new AS (SELECT nextval(pg_get_serial_sequence('comments', 'id')) AS id),
-inserted AS (
-    INSERT INTO comments (id, article_id, parent_id, root_id, depth, path, author_id, body_markdown, body_html,
-                          status, status_reason, author_ip)
-    SELECT new.id, $1, $2, coalesce($3, new.id), $4, $5::bigint[] || new.id, $6, $7, $8, $9, $10, $11 FROM new
-    RETURNING *)
-SELECT {_COLUMNS} FROM inserted c JOIN users u ON u.id = c.author_id"""
 SELECT_ONE = f"SELECT {_COLUMNS} FROM comments c JOIN users u ON u.id = c.author_id WHERE c.id = $1"
 SELECT_ONE_FOR_UPDATE = SELECT_ONE + " FOR UPDATE OF c"
 # the first $2 replies of each parent, oldest first, each parent read through its own index range
@@ -43,7 +35,8 @@ _COMMENT_TYPES = (("id", "bigint"), ("article_id", "bigint"), ("parent_id", "big
                   ("created_at", "timestamptz"), ("edited_at", "timestamptz"), ("deleted_at", "timestamptz"))
 _ARTICLE_TYPES = (("id", "bigint"), ("site_id", "text"), ("external_id", "text"), ("url", "text"), ("title", "text"),
                   ("comments_open", "boolean"), ("premoderation", "boolean"), ("comment_count", "integer"),
-                  ("version", "bigint"), ("created_at", "timestamptz"))
+                  ("version", "bigint"), ("created_at", "timestamptz"), ("last_root_at", "timestamptz"),
+                  ("auto_close", "boolean"))
 ARTICLE_FIELDS = tuple(name for name, _ in _ARTICLE_TYPES)
 _TOP_ORDER = {"oldest": ("c.created_at, c.id", "(c.created_at, c.id) > ($3, $4)"),
               "newest": ("c.created_at DESC, c.id DESC", "(c.created_at, c.id) < ($3, $4)"),
@@ -79,6 +72,28 @@ ORDER BY lvl, ord"""
 
 
 THREAD_PAGE = {sort: _thread_page_sql(sort) for sort in _TOP_ORDER}
+# A comment, and when it is published at once the counters that follow it, in one statement: the
+# article's comment_count, version and last_root_at (see migrations/0005_counts_at_commit.sql, whose
+# trigger moves them on later status changes) and the parent's reply_count. Run on its own (no
+# transaction around it), the article's row is locked only while the statement commits. Returns
+# the comment's columns, and the article's as the count left them (a_*; NULL when not published).
+INSERT = f"""
+WITH new AS (SELECT nextval(pg_get_serial_sequence('comments', 'id')) AS id),
+inserted AS (
+    INSERT INTO comments (id, article_id, parent_id, root_id, depth, path, author_id, body_markdown, body_html,
+                          status, status_reason, author_ip)
+    SELECT new.id, $1, $2, coalesce($3, new.id), $4, $5::bigint[] || new.id, $6, $7, $8, $9, $10, $11 FROM new
+    RETURNING *),
+counted AS (
+    UPDATE articles a SET comment_count = a.comment_count + 1, version = a.version + 1,
+        last_root_at = CASE WHEN i.parent_id IS NULL THEN GREATEST(a.last_root_at, i.created_at)
+                            ELSE a.last_root_at END
+    FROM inserted i WHERE a.id = i.article_id AND i.status = 'published'
+    RETURNING {", ".join(f"a.{n} AS a_{n}" for n in ARTICLE_FIELDS)}),
+replied AS (
+    UPDATE comments p SET reply_count = p.reply_count + 1 FROM inserted i
+    WHERE p.id = i.parent_id AND i.status = 'published')
+SELECT {_COLUMNS}, counted.* FROM inserted c JOIN users u ON u.id = c.author_id LEFT JOIN counted ON true"""
 REPLIES_PAGE = f"""
 SELECT {_COLUMNS} FROM comments c JOIN users u ON u.id = c.author_id
 WHERE c.parent_id = $1 AND {_VISIBLE} AND (c.created_at, c.id) > ($2, $3)
@@ -89,7 +104,6 @@ WHERE c.article_id = $1 AND c.author_id = $2 AND c.status IN ('pending_scoring',
 ORDER BY c.created_at, c.id LIMIT 50"""
 UPDATE_BODY = "UPDATE comments SET body_markdown = $2, body_html = $3, edited_at = now() WHERE id = $1"
 SET_STATUS = "UPDATE comments SET status = $2, status_reason = $3, deleted_at = CASE WHEN $2 = 'deleted' THEN now() ELSE deleted_at END WHERE id = $1"
-ADJUST_REPLY_COUNT = "UPDATE comments SET reply_count = reply_count + $2 WHERE id = $1"
 
 
 def to_row(record: asyncpg.Record) -> CommentRow:
@@ -98,13 +112,16 @@ def to_row(record: asyncpg.Record) -> CommentRow:
 
 async def insert(conn: asyncpg.Connection, *, article_id: int, parent: CommentRow | None, author_id: int,
                  body_markdown: str, body_html: str, status: str, status_reason: str | None,
-                 author_ip: str | None) -> CommentRow:
+                 author_ip: str | None) -> tuple[CommentRow, dict | None]:
+    """The comment as stored, and when it was published at once the article's row (a dict of the
+    articles columns) as the count left it."""
     record = await conn.fetchrow(
         INSERT, article_id, parent.id if parent else None, parent.root_id if parent else None,
         parent.depth + 1 if parent else 0, parent.path if parent else [], author_id, body_markdown, body_html,
         status, status_reason, author_ip,
     )
-    return to_row(record)
+    article = {name: record[f"a_{name}"] for name in ARTICLE_FIELDS} if record["a_id"] is not None else None
+    return to_row(record), article
 
 
 async def get(conn: asyncpg.Connection, comment_id: int, *, for_update: bool = False) -> CommentRow | None:
@@ -150,7 +167,3 @@ async def update_body(conn: asyncpg.Connection, comment_id: int, body_markdown: 
 
 async def set_status(conn: asyncpg.Connection, comment_id: int, status: str, reason: str | None) -> None:
     await conn.execute(SET_STATUS, comment_id, status, reason)
-
-
-async def adjust_reply_count(conn: asyncpg.Connection, comment_id: int, delta: int) -> None:
-    await conn.execute(ADJUST_REPLY_COUNT, comment_id, delta)

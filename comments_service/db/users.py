@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import asyncpg
 
-UPSERT_SSO = """
-INSERT INTO users (site_id, kind, external_id, display_name, email, role) VALUES ($1, 'sso', $2, $3, $4, $5)
-ON CONFLICT (site_id, kind, external_id) DO UPDATE
-    SET display_name = EXCLUDED.display_name, email = EXCLUDED.email, role = EXCLUDED.role
-    WHERE (users.display_name, users.email, users.role) IS DISTINCT FROM
-          (EXCLUDED.display_name, EXCLUDED.email, EXCLUDED.role)
-RETURNING id"""
+# An SSO user's id, the row inserted when missing and updated when the name, email or role in the
+# token changed ($1 site, $2 subject, $3 name, $4 email, $5 role). The usual user is known and
+# unchanged: then nothing is written, not even ON CONFLICT's speculative insert. CTEs ending in
+# "sso_user(id)", for statements that need the id alongside other rows; id is NULL only when a
+# concurrent transaction inserted the row after this statement's snapshot (ask SELECT_SSO then).
+SSO_USER_CTES = """
+known AS (SELECT id, (display_name, email, role) IS NOT DISTINCT FROM ($3::text, $4::text, $5::text) AS same
+          FROM users WHERE site_id = $1 AND kind = 'sso' AND external_id = $2),
+up AS (INSERT INTO users (site_id, kind, external_id, display_name, email, role)
+       SELECT $1, 'sso', $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM known WHERE same)
+       ON CONFLICT (site_id, kind, external_id) DO UPDATE
+           SET display_name = EXCLUDED.display_name, email = EXCLUDED.email, role = EXCLUDED.role
+           WHERE (users.display_name, users.email, users.role) IS DISTINCT FROM
+                 (EXCLUDED.display_name, EXCLUDED.email, EXCLUDED.role)
+       RETURNING id),
+sso_user AS (SELECT coalesce((SELECT id FROM up), (SELECT id FROM known)) AS id)"""
+ENSURE_SSO = f"WITH {SSO_USER_CTES} SELECT id FROM sso_user"
 SELECT_SSO = "SELECT id FROM users WHERE site_id = $1 AND kind = 'sso' AND external_id = $2"
 INSERT_GUEST = """
 INSERT INTO users (site_id, kind, external_id, display_name) VALUES ($1, 'guest', gen_random_uuid()::text, $2)
@@ -19,8 +29,8 @@ GUEST_EXISTS = "SELECT display_name FROM users WHERE id = $1 AND site_id = $2 AN
 
 
 async def ensure_sso_user(conn: asyncpg.Connection, site_id: str, sub: str, name: str, email: str | None, role: str) -> int:
-    user_id = await conn.fetchval(UPSERT_SSO, site_id, sub, name, email, role)
-    if user_id is None:  # unchanged row: the upsert's WHERE skipped the update
+    user_id = await conn.fetchval(ENSURE_SSO, site_id, sub, name, email, role)
+    if user_id is None:  # inserted by a concurrent transaction after the statement's snapshot
         user_id = await conn.fetchval(SELECT_SSO, site_id, sub)
     return user_id
 

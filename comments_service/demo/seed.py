@@ -45,12 +45,9 @@ async def seed_demo(settings: Settings) -> None:
             for name, body, parent_index in COMMENTS:
                 user_id = await user_repo.create_guest(conn, SITE_ID, name)
                 parent = rows[parent_index] if parent_index is not None else None
-                row = await comment_repo.insert(conn, article_id=article["id"], parent=parent, author_id=user_id,
-                                                body_markdown=body, body_html=render_markdown(body),
-                                                status="published", status_reason=None, author_ip=None)
-                await article_repo.adjust_count(conn, article["id"], 1)
-                if parent is not None:
-                    await comment_repo.adjust_reply_count(conn, parent.id, 1)
+                row, _ = await comment_repo.insert(conn, article_id=article["id"], parent=parent, author_id=user_id,
+                                                   body_markdown=body, body_html=render_markdown(body),
+                                                   status="published", status_reason=None, author_ip=None)
                 rows.append(row)
         log.info("demo seeded", extra={"site": SITE_ID, "article": ARTICLE_ID, "comments": len(COMMENTS)})
     finally:

@@ -66,6 +66,20 @@ class ThreadPage(Base):
     own_pending: list[CommentView] = []
 
 
+class LiveEvent(Base):
+    """What an article's live readers are sent when a comment of it is published (api/live.py)."""
+
+    type: Literal["comment.published"]
+    comment_id: int
+    parent_id: int | None
+    # a top-level comment at the end of the thread (domain/page_parts.py): an oldest-first reader
+    # can show it on the last page without reloading the earlier ones
+    append: bool = False
+    # for an append, the article's version after it: processes use it to tell which article header
+    # is newer (api/live.py); it only grows
+    article_version: int | None = None
+
+
 class RepliesPage(Base):
     comment_id: int
     replies: list[CommentView]

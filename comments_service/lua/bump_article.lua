@@ -1,17 +1,24 @@
--- Bump an article's version and announce it on the invalidation channel in the same step, so that
--- no process can see the new version in Redis while its in-process copy still waits for the news.
+-- Bump an article's version (and, unless the change was an append, its structure version: see
+-- domain/page_parts.py) and announce it on the invalidation channel in the same step, so that no
+-- process can see the new version in Redis while its in-process copy still waits for the news.
 -- Then, when given, publish the live event for the article's readers: after the invalidation, in
 -- the same round trip (processes also drop their copy when a live event reaches them, api/live.py).
--- KEYS[1] version key; ARGV[1] seed, ARGV[2] channel, ARGV[3] message[, ARGV[4] live channel, ARGV[5] event]
-local version
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  version = redis.call('INCR', KEYS[1])
-else
-  redis.call('SET', KEYS[1], ARGV[1])
-  version = tonumber(ARGV[1])
+-- KEYS[1] version key, KEYS[2] structure key
+-- ARGV[1] seed, ARGV[2] '1' structural / '0' append, ARGV[3] channel, ARGV[4] message
+-- [, ARGV[5] live channel, ARGV[6] event]
+local function bump(key)
+  if redis.call('EXISTS', key) == 1 then
+    return redis.call('INCR', key)
+  end
+  redis.call('SET', key, ARGV[1])
+  return tonumber(ARGV[1])
 end
-redis.call('PUBLISH', ARGV[2], ARGV[3])
-if ARGV[4] then
-  redis.call('PUBLISH', ARGV[4], ARGV[5])
+local version = bump(KEYS[1])
+if ARGV[2] == '1' then
+  bump(KEYS[2])
+end
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+if ARGV[5] then
+  redis.call('PUBLISH', ARGV[5], ARGV[6])
 end
 return version

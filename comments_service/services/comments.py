@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping, NamedTuple
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -13,12 +14,16 @@ import msgspec
 from ..cache import Cache
 from ..db import articles as article_repo
 from ..db import comments as comment_repo
+from ..db import posting as posting_repo
 from ..db import users as user_repo
 from ..db import votes as vote_repo
+from ..db.posting import Poster
 from ..domain import cursor as cursors
+from ..domain import page_parts
+from ..domain.page_parts import Header, PageParts
 from ..domain.outcomes import explain_own_comment
-from ..domain.models import (Article, Author, CommentRow, CommentView, PostedComment, RepliesPage, ThreadPage,
-                             VoteResult)
+from ..domain.models import (Article, Author, CommentRow, CommentView, LiveEvent, PostedComment, RepliesPage,
+                             ThreadPage, VoteResult)
 from ..domain.render import render_markdown
 from ..domain.thread import assemble, to_view
 from ..errors import DomainError
@@ -36,6 +41,19 @@ _MAX_TIME = datetime(9999, 1, 1, tzinfo=timezone.utc)
 _MAX_ID = 2**63 - 1
 
 
+class Publication(NamedTuple):
+    """A comment's publication, as seen once its counts moved."""
+
+    article: Mapping[str, Any]  # the article's row with the count moved
+    appended: bool  # an append (domain/page_parts.py)
+
+    @classmethod
+    def of(cls, row: CommentRow, article: Mapping[str, Any]) -> Publication:
+        """``article``: read after (or returned by) the statement that moved the count."""
+        return cls(article, row.parent_id is None and article_repo.is_append(row.created_at,
+                                                                             article["last_root_at"]))
+
+
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
     """Who makes a request: the verified identity (if any) and the client address."""
 
@@ -46,8 +64,8 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
 # What happens to a new comment once it is stored. The scoring pipeline replaces this hook:
 # it returns "pending_scoring" and enqueues the job in the same transaction.
 Admission = Callable[[asyncpg.Connection, CommentRow], Awaitable[None]]
-PostCheck = Callable[[asyncpg.Connection, SiteEntry, asyncpg.Record, int], Awaitable[None]]
-ArticleView = Callable[[asyncpg.Connection, str, asyncpg.Record, Article], Awaitable[Article]]
+PostCheck = Callable[[asyncpg.Connection, SiteEntry, asyncpg.Record, Poster], Awaitable[None]]
+ArticleView = Callable[[str, Mapping[str, Any], Article], Awaitable[Article]]
 
 _OUTCOME_MESSAGES = {
     "published": "Your comment is published.",
@@ -102,12 +120,18 @@ class CommentService:
         after = self._top_after(sort, cursor)
         suffix = f"{sort}:{cursor or ''}:{limit}:{replies}"
 
-        async def load() -> bytes:
+        async def load() -> PageParts:
             async with self.pool.acquire() as conn:
-                page = await self._load_thread(conn, site_id, article_ext, sort, after, limit, replies)
-            return _page_encoder.encode(page)
+                page, lasting, version = await self._load_thread(conn, site_id, article_ext, sort, after, limit,
+                                                                 replies)
+            return page_parts.split(page, _page_encoder, lasting=lasting, version=version)
 
-        body = await self.cache.get_page(site_id, article_ext, suffix, load)
+        async def load_header() -> Header:
+            async with self.pool.acquire() as conn:
+                record = await article_repo.get_by_external(conn, site_id, article_ext)
+            return await self._header(site_id, article_ext, record)
+
+        body = await self.cache.get_page(site_id, article_ext, suffix, load, load_header)
         if viewer is not None and cursor is None:
             body = await self._with_own_unpublished(body, site_id, article_ext, viewer)
         return body
@@ -122,27 +146,42 @@ class CommentService:
         return (c.key, c.id) if sort == "top" else (cursors.from_micros(c.key), c.id)
 
     async def _load_thread(self, conn: asyncpg.Connection, site_id: str, article_ext: str, sort: str,
-                           after: tuple, limit: int, replies: int) -> ThreadPage:
+                           after: tuple, limit: int, replies: int) -> tuple[ThreadPage, bool, int]:
+        """The page, whether appends cannot change it, and the article's version it was read at
+        (domain/page_parts.py)."""
         # one statement, one round trip: the article, the top-level page and the reply levels
         # (a refill after every write to a hot article; each round trip waits its turn on a busy loop)
         record, roots, nested = await comment_repo.thread_page(conn, site_id, article_ext, sort, after, limit,
                                                                replies, self.settings.reply_levels)
+        article = await self._article_view(site_id, article_ext, record)
         if record is None:
-            article = Article(id=article_ext, title="", url="", comments_open=True, premoderation=False,
-                              comment_count=0, exists=False)
-            return ThreadPage(article=article, sort=sort, comments=[])
+            return ThreadPage(article=article, sort=sort, comments=[]), False, 0
         more = len(roots) > limit
         roots = roots[:limit]
         next_cursor = None
+        lasting = False
         if more:
             last = roots[-1]
             key = last.score if sort == "top" else cursors.micros(last.created_at)
             next_cursor = cursors.encode(cursors.Cursor(sort, key, last.id))
+            # the article row was read in the same statement (snapshot) as the page, as is_lasting needs
+            lasting = sort == "oldest" and article_repo.is_lasting(last.created_at, record["last_root_at"])
+        return ThreadPage(article=article, sort=sort, comments=assemble(roots, nested),
+                          next_cursor=next_cursor), lasting, record["version"]
+
+    async def _article_view(self, site_id: str, article_ext: str, record: Mapping[str, Any] | None) -> Article:
+        """The article as a thread page shows it (record: its row, None when it does not exist)."""
+        if record is None:
+            return Article(id=article_ext, title="", url="", comments_open=True, premoderation=False,
+                           comment_count=0, exists=False)
         article = article_repo.to_article(record)
         if self.article_view is not None:
-            article = await self.article_view(conn, site_id, record, article)
-        return ThreadPage(article=article, sort=sort, comments=assemble(roots, nested),
-                          next_cursor=next_cursor)
+            article = await self.article_view(site_id, record, article)
+        return article
+
+    async def _header(self, site_id: str, article_ext: str, record: Mapping[str, Any] | None) -> Header:
+        article = await self._article_view(site_id, article_ext, record)
+        return Header(_page_encoder.encode(article), record["version"] if record is not None else 0)
 
     async def _nested_replies(self, conn: asyncpg.Connection, parent_ids: list[int], per_parent: int) -> list[CommentRow]:
         """The first replies of each parent, level by level, down to ``reply_levels`` below it."""
@@ -223,54 +262,60 @@ class CommentService:
         await self.limiter.check("post", user=self._subject(identity), ip=actor.ip)
         html = render_markdown(text, allow_images=site.allow_images)
         guest_token = None
-        async with self.pool.acquire() as conn, conn.transaction():
-            poster_id = None
-            if identity is not None and identity.kind == "sso" and parent_id is None:
-                # the article and the poster's user row in one statement (rows are locked in the same
-                # order as before: the user's, then the article's at the count; a reply keeps the
-                # old sequence, whose parent row lock comes before the user's, as in a vote)
-                article, poster_id = await article_repo.with_sso_user(
-                    conn, site.id, article_ext, identity.external_id, identity.name, identity.email, identity.role)
-            else:
-                article = await article_repo.get_by_external(conn, site.id, article_ext)
-            if article is None:
-                url, title = self._article_details(article_url, article_title)
-                article = await article_repo.get_or_create(conn, site.id, article_ext, url, title)
-            if not article["comments_open"]:
-                raise DomainError("article_closed")
-            parent = None
-            if parent_id is not None:
-                parent = await comment_repo.get(conn, parent_id, for_update=True)
-                # a hidden (held, pending, rejected) parent reads as missing: no probing for hidden comments
-                if parent is None or parent.article_id != article["id"] or parent.status not in ("published", "deleted"):
-                    raise DomainError("parent_not_found")
-                if parent.status not in ("published",):
-                    raise DomainError("parent_not_replyable")
-                if parent.depth + 1 > self.settings.max_depth:
-                    raise DomainError("thread_too_deep", extra={"max_depth": self.settings.max_depth})
-            if identity is None:
-                user_id = await user_repo.create_guest(conn, site.id, name)
-                guest_token = self.keyring.issue_guest_token(site.id, user_id, name, self.settings.guest_token_ttl_days)
-                user = Author(id=user_id, name=name)
-            else:
-                user_id = poster_id or await self._user_id(conn, identity)
-                user = Author(id=user_id, name=identity.name)
-            for check in self.post_checks:
-                await check(conn, entry, article, user_id)
-            row = await comment_repo.insert(
-                conn, article_id=article["id"], parent=parent, author_id=user_id, body_markdown=text,
-                body_html=html, status=self.initial_status(), status_reason=None, author_ip=actor.ip,
-            )
-            for admit in self.admitted:
-                await admit(conn, row)
-            if row.status == "published":
-                # the count update returns the article row: one statement fewer while this
-                # transaction holds the (hot) article's row lock
-                article = await self.on_published(conn, row)
-            else:
-                article = await article_repo.get_by_external(conn, site.id, article_ext)
+        poster = None
+        # The busiest path, a top-level post by an SSO reader with nothing admitted alongside it,
+        # runs without a transaction of its own: its one write (the insert, with the counts that
+        # follow it) is atomic, and what it reads and upserts before stands whatever follows. Two
+        # round trips fewer (BEGIN, COMMIT), which on a busy process are two waits, and the hot
+        # article's row is locked only while that one statement commits.
+        sso_top = identity is not None and identity.kind == "sso" and parent_id is None
+        async with self.pool.acquire() as conn:
+            async with nullcontext() if sso_top and not self.admitted else conn.transaction():
+                if sso_top:
+                    # the article, the poster's user row and ban in one statement (a reply keeps the
+                    # old sequence, whose parent row lock comes before the user's, as in a vote)
+                    article, poster = await posting_repo.context(
+                        conn, site.id, article_ext, identity.external_id, identity.name, identity.email, identity.role)
+                else:
+                    article = await article_repo.get_by_external(conn, site.id, article_ext)
+                if article is None:
+                    url, title = self._article_details(article_url, article_title)
+                    article = await article_repo.get_or_create(conn, site.id, article_ext, url, title)
+                if not article["comments_open"]:
+                    raise DomainError("article_closed")
+                parent = None
+                if parent_id is not None:
+                    parent = await comment_repo.get(conn, parent_id, for_update=True)
+                    # a hidden (held, pending, rejected) parent reads as missing: no probing for hidden comments
+                    if (parent is None or parent.article_id != article["id"]
+                            or parent.status not in ("published", "deleted")):
+                        raise DomainError("parent_not_found")
+                    if parent.status not in ("published",):
+                        raise DomainError("parent_not_replyable")
+                    if parent.depth + 1 > self.settings.max_depth:
+                        raise DomainError("thread_too_deep", extra={"max_depth": self.settings.max_depth})
+                if identity is None:
+                    user_id = await user_repo.create_guest(conn, site.id, name)
+                    guest_token = self.keyring.issue_guest_token(site.id, user_id, name,
+                                                                 self.settings.guest_token_ttl_days)
+                    user = Author(id=user_id, name=name)
+                else:
+                    user_id = poster.id if poster is not None else await self._user_id(conn, identity)
+                    user = Author(id=user_id, name=identity.name)
+                for check in self.post_checks:
+                    await check(conn, entry, article, poster or Poster(user_id))
+                row, counted = await comment_repo.insert(
+                    conn, article_id=article["id"], parent=parent, author_id=user_id, body_markdown=text,
+                    body_html=html, status=self.initial_status(), status_reason=None, author_ip=actor.ip,
+                )
+                for admit in self.admitted:
+                    await admit(conn, row)
+        published = None
+        if counted is not None:  # published at once: the insert moved the counts and returned the article
+            article = counted
+            published = Publication.of(row, counted)
         if row.status == "published":
-            await self.after_visible_change(site.id, article_ext, row)
+            await self.after_visible_change(site.id, article_ext, row, published=published)
         elif row.status == "pending_scoring" and self.settle is not None:
             row = await self.settle(row)
             if row.status == "published":  # the worker's decision moved the article's count
@@ -290,26 +335,29 @@ class CommentService:
             raise DomainError("article_details_required", "The article url must be an http(s) URL.")
         return url, title.strip()
 
-    async def on_published(self, conn: asyncpg.Connection, row: CommentRow) -> asyncpg.Record:
-        """Counters that follow a comment becoming visible (inside the publishing transaction).
-        Returns the article's row as updated."""
-        article = await article_repo.adjust_count(conn, row.article_id, 1)
-        if row.parent_id is not None:
-            await comment_repo.adjust_reply_count(conn, row.parent_id, 1)
-        return article
-
-    async def on_unpublished(self, conn: asyncpg.Connection, row: CommentRow) -> None:
-        await article_repo.adjust_count(conn, row.article_id, -1)
-        if row.parent_id is not None:
-            await comment_repo.adjust_reply_count(conn, row.parent_id, -1)
+    @staticmethod
+    async def publication(conn: asyncpg.Connection, row: CommentRow) -> Publication:
+        """After the transaction that published ``row`` by a status change committed (the counters
+        moved at commit, migrations/0005_counts_at_commit.sql): the article as it is now, and
+        whether the publication was an append (after_visible_change keeps cached pages it cannot
+        change)."""
+        return Publication.of(row, await article_repo.get_by_id(conn, row.article_id))
 
     async def after_visible_change(self, site_id: str, article_ext: str, row: CommentRow | None,
-                                   event: str = "published") -> None:
-        """After commit, before answering: retire cached pages and tell live readers."""
+                                   event: str = "published", *, published: Publication | None = None) -> None:
+        """After commit, before answering: retire cached pages and tell live readers. ``published``:
+        the publication (from the insert, or from publication()). After an append only the cached
+        pages it can change are retired, and the article's header as that row shows it goes to the
+        cache with its version, so that no reader needs to read it again."""
         live = None
+        appended = None
+        if event == "published" and published is not None and published.appended:
+            appended = await self._header(site_id, article_ext, published.article)
         if row is not None and event == "published":
-            live = msgspec.json.encode({"type": "comment.published", "comment_id": row.id, "parent_id": row.parent_id})
-        await self.cache.bump(site_id, article_ext, live)
+            live = _page_encoder.encode(LiveEvent(
+                type="comment.published", comment_id=row.id, parent_id=row.parent_id, append=appended is not None,
+                article_version=appended.version if appended is not None else None))
+        await self.cache.bump(site_id, article_ext, live, appended=appended)
 
     async def edit(self, entry: SiteEntry, actor: Actor, comment_id: int, body: str) -> CommentView:
         text = self._validate_body(body)
@@ -335,8 +383,6 @@ class CommentService:
         async with self.pool.acquire() as conn, conn.transaction():
             row = await self._own_comment_for_change(conn, entry, identity, comment_id)
             await comment_repo.set_status(conn, row.id, "deleted", "deleted_by_author")
-            if row.status == "published":
-                await self.on_unpublished(conn, row)
             article_ext = await self._article_ext(conn, row.article_id)
         if row.status == "published":
             await self.after_visible_change(entry.site.id, article_ext, row, event="deleted")

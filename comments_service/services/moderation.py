@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import Any, Mapping, Protocol
 
 import asyncpg
 import msgspec
@@ -17,6 +17,7 @@ from ..db import comments as comment_repo
 from ..db import moderation as mod_repo
 from ..db import reports as report_repo
 from ..db.articles import external_id_of, get_by_external
+from ..db.posting import Poster
 from ..domain import cursor as thread_cursors
 from ..domain import moderation as rules
 from ..domain.models import Article, CommentRow
@@ -48,7 +49,8 @@ class StaffLike(Protocol):
     def can_act_on(self, site_id: str) -> bool: ...
 
 
-# An article whose cached pages must be retired after commit, and the row that became visible.
+# An article whose cached pages must be retired after commit, the row whose visibility changed, and
+# the event.
 _Visible = tuple[str, str, CommentRow | None, str]
 
 
@@ -265,22 +267,25 @@ class ModerationService:
 
     async def _recount(self, conn: asyncpg.Connection, row: CommentRow, before: str, after: str,
                        site_id: str) -> _Visible | None:
-        """Counters follow visibility; returns what readers' caches must forget."""
+        """What readers' caches must forget after commit (counters follow visibility at commit)."""
         if before == after:
             return None
         if after == "published":
-            await self.comments.on_published(conn, row)
             event = "published"
         elif before == "published":
-            await self.comments.on_unpublished(conn, row)
             event = "removed"
         else:
             return None
         return site_id, await external_id_of(conn, row.article_id), row, event
 
     async def _announce(self, visible: list[_Visible]) -> None:
-        for site_id, article_ext, row, event in visible:
-            await self.comments.after_visible_change(site_id, article_ext, row, event=event)
+        """After commit."""
+        if not visible:
+            return
+        async with self.pool.acquire() as conn:
+            for site_id, article_ext, row, event in visible:
+                published = await self.comments.publication(conn, row) if event == "published" else None
+                await self.comments.after_visible_change(site_id, article_ext, row, event=event, published=published)
 
     # ---------------------------------------------------------------- users
     async def _user_of(self, conn: asyncpg.Connection, staff: StaffLike, user_id: int,
@@ -363,29 +368,29 @@ class ModerationService:
 
     # ---------------------------------------------------------------- the post path
     async def check_post(self, conn: asyncpg.Connection, entry: SiteEntry, article: asyncpg.Record,
-                         user_id: int) -> None:
+                         poster: Poster) -> None:
         """CommentService post check: banned users and auto-closed articles may not post."""
-        ban = await mod_repo.active_ban(conn, entry.site.id, user_id)
+        ban = poster.ban if poster.ban_known else await mod_repo.active_ban(conn, entry.site.id, poster.id)
         if ban is not None:
             until = ban["until"]
             raise DomainError("user_banned", "You are banned from commenting on this site" +
                               (f" until {until.isoformat(timespec='minutes')}." if until else "."))
-        if rules.auto_close_days(entry.site.settings) is not None and not await self._open(conn, entry, article):
+        if rules.auto_close_days(entry.site.settings) is not None and not self._open(entry, article):
             raise DomainError("article_closed", "Comments on this article closed automatically "
                                                 f"{rules.auto_close_days(entry.site.settings)} days after it appeared.")
 
-    async def _open(self, conn: asyncpg.Connection, entry: SiteEntry, article: asyncpg.Record) -> bool:
-        closure = await mod_repo.article_closure(conn, article["id"])
-        return rules.is_open(article["comments_open"], closure["auto_close"], closure["created_at"],
+    @staticmethod
+    def _open(entry: SiteEntry, article: Mapping[str, Any]) -> bool:
+        """``article``: a row of articles as db/articles reads it (auto_close and created_at included)."""
+        return rules.is_open(article["comments_open"], article["auto_close"], article["created_at"],
                              entry.site.settings, datetime.now(timezone.utc))
 
-    async def article_view(self, conn: asyncpg.Connection, site_id: str, record: asyncpg.Record,
-                           article: Article) -> Article:
+    async def article_view(self, site_id: str, record: Mapping[str, Any], article: Article) -> Article:
         """CommentService read hook: an auto-closed article reads as closed."""
         entry = await self.sites.get(site_id)
         if not article.comments_open or rules.auto_close_days(entry.site.settings) is None:
             return article
-        if await self._open(conn, entry, record):
+        if self._open(entry, record):
             return article
         return msgspec.structs.replace(article, comments_open=False)
 

@@ -8,7 +8,7 @@
   with the comment as it is now: published, held, rejected, or still pending_scoring.
 * Applying (worker): :meth:`ScoringService.apply` writes a batch's decisions in one transaction
   that first completes the jobs this worker still holds; only those comments change. Publishing
-  runs ``on_published`` inside it (counts, reply counts) and ``after_visible_change`` after commit
+  moves the counts at its commit (a deferred trigger) and runs ``after_visible_change`` after it
   (cache versions, live events), exactly as a direct publish does; the NOTIFY goes last, so a
   reader told "published" finds the comment in the next page they read.
 * :meth:`ScoringService.status` is the queue and model summary for health and diagnostics.
@@ -169,9 +169,7 @@ class ScoringService:
         """An edited comment leaves the thread until its new text is scored."""
         if row.status not in ("published", "held"):
             return row
-        if row.status == "published":
-            await self.comments.on_unpublished(conn, row)
-        await comment_repo.set_status(conn, row.id, "pending_scoring", None)
+        await comment_repo.set_status(conn, row.id, "pending_scoring", None)  # counters follow at commit
         await scoring_repo.requeue_or_enqueue(conn, row.id)
         return await comment_repo.get(conn, row.id)
 
@@ -208,14 +206,13 @@ class ScoringService:
                             requeued.append(ctx.comment_id)  # edited while scored: the new text is scored
                         continue
                     decided.append((ctx.comment_id, decision.outcome))
-                    if decision.outcome == "published":
-                        row = await comment_repo.get(conn, ctx.comment_id)
-                        await self.comments.on_published(conn, row)
-                        published.append((ctx, row))
+                    if decision.outcome == "published":  # counters follow at commit
+                        published.append((ctx, await comment_repo.get(conn, ctx.comment_id)))
                 if requeued:
                     await scoring_repo.requeue(conn, requeued)
             for ctx, row in published:
-                await self.comments.after_visible_change(ctx.site_id, ctx.article_ext, row)
+                publication = await self.comments.publication(conn, row)
+                await self.comments.after_visible_change(ctx.site_id, ctx.article_ext, row, published=publication)
             if decided:
                 await scoring_repo.notify_decided(conn, decided)
         lost = [i for i in ids if i not in held]

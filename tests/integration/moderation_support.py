@@ -36,7 +36,7 @@ async def seed_comment(services, db: asyncpg.Connection, site_id: str, *, articl
     if author_id is None:
         author_id = await reader(db, site_id)
     parent = await comment_repo.get(db, parent_id) if parent_id else None
-    row = await comment_repo.insert(db, article_id=record["id"], parent=parent, author_id=author_id,
+    row, _ = await comment_repo.insert(db, article_id=record["id"], parent=parent, author_id=author_id,
                                     body_markdown=body, body_html=f"<p>{body}</p>", status=status,
                                     status_reason=reason, author_ip=None)
     if scores is not None:
@@ -44,10 +44,6 @@ async def seed_comment(services, db: asyncpg.Connection, site_id: str, *, articl
                          row.id, scores)
     if created_at is not None:
         await db.execute("UPDATE comments SET created_at = $2 WHERE id = $1", row.id, created_at)
-    if status == "published":
-        # the counters a publication moves (CommentService.on_published); tests seed before reading,
-        # so no cached page needs retiring
-        await article_repo.adjust_count(db, row.article_id, 1)
-        if parent is not None:
-            await comment_repo.adjust_reply_count(db, parent.id, 1)
+    # a published comment's insert moves the counts; tests seed before reading, so no cached page
+    # needs retiring
     return await comment_repo.get(db, row.id)

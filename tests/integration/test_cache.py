@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from datetime import datetime, timedelta, timezone
 
+import msgspec
 import pytest
 import redis.asyncio as aioredis
 
@@ -204,7 +206,8 @@ async def test_ttls_are_jittered(client, services, site, storage):
         ttls = [await r.ttl(k) for k in keys]
     finally:
         await r.aclose()
-    assert len(keys) == 12
+    assert len(keys) == 12 + 1  # a tail per page size, and the article header they share
+    assert sum(k.endswith(b":h") for k in keys) == 1
     base = services.cache.page_ttl
     assert all(0.8 * base - 2 <= t <= 1.2 * base for t in ttls), ttls
     assert len(set(ttls)) > 1, ttls
@@ -278,15 +281,51 @@ async def test_local_copy_serves_hot_pages_and_is_dropped_by_any_instance_write(
 
 
 async def test_a_read_that_raced_a_write_is_not_kept(services, site):
-    """The generation check: a page read before an invalidation is refused when stored after it."""
+    """The generation checks: parts read before an invalidation are refused when stored after it,
+    except a lasting tail after an append, which an append cannot have changed. And the article
+    header an append's writer hands over replaces the copy only when it is the newest known."""
+    from comments_service.domain.page_parts import Header
+
     local = services.cache.local
-    article = new_article()
-    before = local.generation
-    await services.cache.bump(site.id, article)
-    local.put_page(site.id, article, "oldest::20:5", b"stale", before)
-    assert local.page(site.id, article, "oldest::20:5") is None
-    local.put_page(site.id, article, "oldest::20:5", b"fresh", local.generation)
-    assert local.page(site.id, article, "oldest::20:5") == b"fresh"
+    article, lasting, other = new_article(), "oldest::20:5", "newest::20:5"
+
+    async def bump(appended: Header | None = None) -> None:
+        # this process drops its copy at once, then again when its own message comes back: wait for
+        # that too, so that it cannot land in the middle of what follows
+        heard = local.invalidations
+        await services.cache.bump(site.id, article, appended=appended)
+        await until(lambda: local.invalidations >= heard + 2, "the invalidation message")
+
+    generation, structure = local.generation, local.structure
+    await bump()  # any change but an append
+    local.put_header(site.id, article, Header(b'{"n":1}', 1), generation)
+    local.put_tail(site.id, article, lasting, b"[1]}", True, generation, structure)
+    local.put_tail(site.id, article, other, b"[1]}", False, generation, structure)
+    assert local.tail(site.id, article, lasting) is None and local.tail(site.id, article, other) is None
+
+    generation, structure = local.generation, local.structure
+    await bump(Header(b'{"n":2}', 2))  # an append, while nothing of the article was known here
+    local.put_header(site.id, article, Header(b'{"n":1}', 1), generation)
+    local.put_tail(site.id, article, lasting, b"[1]}", True, generation, structure)
+    local.put_tail(site.id, article, other, b"[1]}", False, generation, structure)
+    assert local.tail(site.id, article, lasting) == b"[1]}" and local.tail(site.id, article, other) is None
+    assert local.page(site.id, article, lasting) is None  # the header read before the append was refused
+    local.put_header(site.id, article, Header(b'{"n":2}', 2), local.generation)
+    assert local.page(site.id, article, lasting) == b'{"article":{"n":2},[1]}'
+
+    await bump(Header(b'{"n":3}', 3))  # the next append hands its header over: no refill
+    assert local.page(site.id, article, lasting) == b'{"article":{"n":3},[1]}'
+    local.invalidate(site.id, article, False, Header(b'{"n":2}', 2))  # older news, arriving late
+    local.put_header(site.id, article, Header(b'{"n":2}', 2), local.generation)  # or an older read
+    assert local.page(site.id, article, lasting) == b'{"article":{"n":3},[1]}'
+    services.cache.forget_local(site.id, article, False)  # an append whose version is not known
+    assert local.page(site.id, article, lasting) is None and local.tail(site.id, article, lasting) == b"[1]}"
+    local.invalidate(site.id, article, False, Header(b'{"n":9}', 9))  # not taken: the current one is unknown
+    assert local.page(site.id, article, lasting) is None
+    local.put_header(site.id, article, Header(b'{"n":4}', 4), local.generation)
+    assert local.page(site.id, article, lasting) == b'{"article":{"n":4},[1]}'
+    await bump()
+    assert local.tail(site.id, article, lasting) is None and local.page(site.id, article, lasting) is None
 
 
 async def test_concurrent_writes_and_reads_never_lose_a_write(client, services, site, other):
@@ -323,3 +362,253 @@ async def test_concurrent_writes_and_reads_never_lose_a_write(client, services, 
             assert len(body["comments"]) == expected and body["article"]["comment_count"] == expected
             counts = await http.post("/api/v1/counts", params=site.q(), json={"article_ids": [article]})
             assert counts.json()["counts"] == {article: expected}
+
+
+# ---------------------------------------------------------------- appends keep lasting page tails
+async def fresh(services, site, article: str, *, sort: str = "oldest", cursor: str | None = None,
+                limit: int = 5) -> bytes:
+    """The page as PostgreSQL has it now, encoded as a cache miss would (no cache involved)."""
+    comments = services.comments
+    async with services.pool.acquire() as conn:
+        # through the class: a test may count the instance's loads
+        built = await type(comments)._load_thread(comments, conn, site.id, article, sort,
+                                                  comments._top_after(sort, cursor), limit,
+                                                  comments.settings.replies_per_comment)
+    return msgspec.json.encode(built[0])
+
+
+async def raw(client, site, article: str, **params) -> bytes:
+    response = await client.get(f"/api/v1/articles/{article}/comments", params=site.q(**params))
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+async def all_pages_fresh(http, services, site, article: str) -> int:
+    """Walk every oldest-first page (and the first newest and top pages) as readers get them; each
+    must be byte for byte what PostgreSQL gives now. Returns how many comments were seen."""
+    seen, cursor = 0, None
+    while True:
+        params = {"limit": 5, **({"cursor": cursor} if cursor else {})}
+        body = await raw(http, site, article, **params)
+        assert body == await fresh(services, site, article, cursor=cursor), f"stale oldest page at {cursor}"
+        decoded = msgspec.json.decode(body)
+        seen += len(decoded["comments"])
+        cursor = decoded["next_cursor"]
+        if cursor is None:
+            break
+    for sort in ("newest", "top"):
+        assert await raw(http, site, article, sort=sort, limit=5) == await fresh(services, site, article, sort=sort)
+    return seen
+
+
+async def seed_old_roots(services, db, site, article: str, n: int, **extra) -> list:
+    """Published top-level comments from an hour ago, a minute apart (through the publication's own
+    count update, so the article's last_root_at is theirs)."""
+    from tests.integration.moderation_support import seed_comment
+
+    start = datetime.now(timezone.utc) - timedelta(hours=1)
+    return [await seed_comment(services, db, site.id, article=article, status="published", reason=None,
+                               body=f"root {i}", created_at=start + timedelta(minutes=i), **extra) for i in range(n)]
+
+
+async def lasting_tails(storage, site, article: str) -> list[bytes]:
+    r = aioredis.Redis.from_url(storage.redis_url)
+    try:
+        return [k async for k in r.scan_iter(match=f"{storage.redis_prefix}page:{site.id}:{article}:*:s*")]
+    finally:
+        await r.aclose()
+
+
+async def test_an_append_keeps_earlier_pages_and_refills_only_their_header(client, services, site, db, storage,
+                                                                           monkeypatch):
+    article = new_article()
+    roots = await seed_old_roots(services, db, site, article, 7)
+    first = await raw(client, site, article, limit=5)  # 5 of 7, long before the newest: no append reaches it
+    second_cursor = msgspec.json.decode(first)["next_cursor"]
+    await raw(client, site, article, limit=5, cursor=second_cursor)
+    assert len(await lasting_tails(storage, site, article)) == 1  # the first page's; the last page is not
+
+    loads = 0
+    real_load = services.comments._load_thread
+
+    async def counting_load(*args, **kwargs):
+        nonlocal loads
+        loads += 1
+        return await real_load(*args, **kwargs)
+
+    monkeypatch.setattr(services.comments, "_load_thread", counting_load)
+    appended = await post(client, site, article, "breaking: the troops are back", sub="r-new")
+    refills = services.cache.stats.refills
+    body = await raw(client, site, article, limit=5)
+    assert loads == 0, "the first page's comments should have been kept"
+    assert services.cache.stats.refills == refills, "the writer handed its header over: nothing to read again"
+    assert body == await fresh(services, site, article)
+    decoded, before = msgspec.json.decode(body), msgspec.json.decode(first)
+    assert decoded["article"]["comment_count"] == before["article"]["comment_count"] + 1 == 8
+    assert decoded["comments"] == before["comments"] and decoded["next_cursor"] == before["next_cursor"]
+
+    last = msgspec.json.decode(await raw(client, site, article, limit=5, cursor=second_cursor))
+    assert [c["id"] for c in last["comments"]] == [roots[5].id, roots[6].id, appended["id"]]
+    newest = msgspec.json.decode(await raw(client, site, article, sort="newest", limit=5))
+    assert newest["comments"][0]["id"] == appended["id"]
+    assert loads == 2  # the last page and the newest page, which an append changes
+    assert await all_pages_fresh(client, services, site, article) == 8
+
+
+async def test_publications_that_are_not_appends_retire_earlier_pages(client, services, site, db, storage):
+    from tests.integration.moderation_support import make_token, seed_comment
+
+    article = new_article()
+    older, *later = await seed_old_roots(services, db, site, article, 8)
+    # held since just after the first comment: approving it publishes it second, not at the end
+    held = await seed_comment(services, db, site.id, article=article,
+                              created_at=older.created_at + timedelta(seconds=1))
+    mod = {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id)}"}
+    target = later[0].id  # second on the first page
+    reply: dict = {}
+
+    async def post_reply():
+        response = await client.post(f"/api/v1/articles/{article}/comments", params=site.q(),
+                                     json=article_body("a reply", parent_id=target),
+                                     headers=site.auth(site.sso_token(sub="replier")))
+        reply.update(response.json().get("comment", {}))
+        return response
+
+    replier = site.auth(site.sso_token(sub="replier"))
+    changes = {
+        "approve": lambda: client.post(f"/api/v1/moderation/comments/{held.id}/decision", params=site.q(),
+                                       json={"action": "approve"}, headers=mod),
+        "reply": post_reply,
+        "vote": lambda: client.post(f"/api/v1/comments/{target}/votes", params=site.q(), json={"value": 1},
+                                    headers=site.auth(site.sso_token(sub="voter"))),
+        # the reply, shown under its parent on the first page, is recent enough to edit and delete
+        "edit": lambda: client.patch(f"/api/v1/comments/{reply['id']}", params=site.q(), json={"body": "edited"},
+                                     headers=replier),
+        "delete": lambda: client.delete(f"/api/v1/comments/{reply['id']}", params=site.q(), headers=replier),
+    }
+    for name, change in changes.items():
+        before = await raw(client, site, article, limit=5)
+        assert await lasting_tails(storage, site, article), f"the first page should be kept across appends ({name})"
+        response = await change()
+        assert response.status_code < 300, (name, response.text)
+        after = await raw(client, site, article, limit=5)
+        assert after != before and after == await fresh(services, site, article), f"stale first page after {name}"
+    assert [c["id"] for c in msgspec.json.decode(after)["comments"]][:3] == [older.id, held.id, target]
+
+
+async def test_the_append_window(services, site, db):
+    """Which publications are appends, and which pages no append can reach: last_root_at, moved at
+    commit (migrations/0005), and db/articles.py."""
+    from comments_service.db import articles as article_repo
+    from comments_service.db import comments as comment_repo
+    from tests.integration.moderation_support import seed_comment
+
+    article = new_article()
+    window = article_repo.APPEND_WINDOW
+    now = datetime.now(timezone.utc)
+
+    async def publish(at: datetime, parent_id: int | None = None) -> bool:
+        """Publish a comment created at ``at`` (held until then, as an approval does)."""
+        row = await seed_comment(services, db, site.id, article=article, created_at=at, parent_id=parent_id)
+        await db.execute("UPDATE comments SET status = 'published' WHERE id = $1", row.id)
+        return (await services.comments.publication(db, await comment_repo.get(db, row.id))).appended
+
+    async def last_root_at() -> datetime:
+        return await db.fetchval("SELECT last_root_at FROM articles WHERE site_id = $1 AND external_id = $2",
+                                 site.id, article)
+
+    assert await publish(now)  # the first publication
+    assert await last_root_at() == now
+    assert await publish(now - window / 2)  # committed after a newer one, within the window
+    assert await last_root_at() == now  # it never goes back
+    assert not await publish(now - window * 2)  # far back (an approval of an old comment, say)
+    assert await publish(now + timedelta(minutes=1))
+    first = await seed_comment(services, db, site.id, article=article, status="published", reason=None)
+    assert not await publish(now + timedelta(minutes=2), parent_id=first.id)  # a reply never is
+    latest = await last_root_at()
+    assert latest >= now + timedelta(minutes=1)
+    assert article_repo.is_lasting(latest - window * 2, latest)
+    assert not article_repo.is_lasting(latest - window / 2, latest)
+    assert not article_repo.is_lasting(now, None)  # nothing published yet
+
+
+async def test_appends_and_other_writes_racing_readers_on_two_instances(client, services, site, db, other):
+    """Posts (appends), replies and votes race readers of every page on two instances. Each writer
+    sees its own write at once (the count on the first page included, though that page's comments
+    were kept); once the invalidations have arrived, every page on both instances is byte for byte
+    what PostgreSQL has."""
+    article = new_article()
+    seeded = [{"id": row.id} for row in await seed_old_roots(services, db, site, article, 8)]
+    stop = asyncio.Event()
+
+    async def reader(http, **params) -> int:
+        reads = 0
+        while not stop.is_set():
+            await raw(http, site, article, limit=5, **params)
+            reads += 1
+        return reads
+
+    async def walker(http) -> int:
+        walks = 0
+        while not stop.is_set():
+            await oldest_ids(http)
+            walks += 1
+        return walks
+
+    async def oldest_ids(http) -> set[int]:
+        ids, cursor = set(), None
+        while True:
+            params = {"cursor": cursor} if cursor else {}
+            body = msgspec.json.decode(await raw(http, site, article, limit=5, **params))
+            ids |= set(by_id(body))
+            if not (cursor := body["next_cursor"]):
+                return ids
+
+    async def writer(i: int) -> None:
+        for j in range(5):
+            response = await client.post(f"/api/v1/articles/{article}/comments", params=site.q(),
+                                         json=article_body(f"w{i}-{j}"), headers=site.auth(site.sso_token(sub=f"w{i}")))
+            assert response.status_code == 201, response.text
+            posted = response.json()
+            front = msgspec.json.decode(await raw(client, site, article, limit=5))
+            assert front["article"]["comment_count"] >= posted["article"]["comment_count"], "stale header"
+            newest = msgspec.json.decode(await raw(client, site, article, sort="newest", limit=50))
+            assert posted["comment"]["id"] in [c["id"] for c in newest["comments"]], "read-your-write failed"
+            assert posted["comment"]["id"] in await oldest_ids(client), "read-your-write failed (oldest first)"
+
+    async def replier(i: int) -> None:
+        for j in range(4):
+            target = seeded[(i + j) % 4]["id"]  # on the first page
+            response = await client.post(f"/api/v1/articles/{article}/comments", params=site.q(),
+                                         json=article_body(f"re{i}-{j}", parent_id=target),
+                                         headers=site.auth(site.sso_token(sub=f"re{i}")))
+            assert response.status_code == 201, response.text
+            front = msgspec.json.decode(await raw(client, site, article, limit=5))
+            assert response.json()["comment"]["id"] in by_id(front), "a reply missing from the first page"
+
+    async def voter(i: int) -> None:
+        for j in range(4):
+            target = seeded[j]["id"]
+            response = await client.post(f"/api/v1/comments/{target}/votes", params=site.q(), json={"value": 1},
+                                         headers=site.auth(site.sso_token(sub=f"v{i}")))
+            assert response.status_code == 200, response.text
+            shown = by_id(msgspec.json.decode(await raw(client, site, article, limit=5)))[target]
+            assert shown["score"] >= response.json()["score"], "a vote missing from the first page"
+
+    async with other.http() as b:
+        readers = [asyncio.create_task(reader(h, **p)) for h in (client, b)
+                   for p in ({}, {"sort": "newest"}, {"sort": "top"})]
+        readers += [asyncio.create_task(walker(h)) for h in (client, b)]
+        try:
+            await asyncio.gather(*(writer(i) for i in range(4)), *(replier(i) for i in range(2)),
+                                 *(voter(i) for i in range(3)))
+        finally:
+            stop.set()
+            done = await asyncio.gather(*readers, return_exceptions=True)
+        assert all(isinstance(n, int) and n > 0 for n in done), done
+        heard = other.services.cache.local.invalidations
+        await post(client, site, article, "last", sub="writer-last")
+        await until(lambda: other.services.cache.local.invalidations > heard, "the last invalidation")
+        expected_roots = 8 + 4 * 5 + 1
+        for http, running in ((client, services), (b, other.services)):
+            assert await all_pages_fresh(http, running, site, article) >= expected_roots

@@ -187,3 +187,19 @@ async def test_concurrent_replies_keep_reply_counts_exact(client, site):
     assert all(r.status_code == 201 for r in results)
     page = await thread(client, site, "a9")
     assert page["comments"][0]["reply_count"] == 10 and page["article"]["comment_count"] == 11
+
+
+async def test_a_readers_new_name_in_the_sso_token_follows_them(client, site, db):
+    """The poster's user row is written only when missing or changed; a changed name, email or role
+    in the token still reaches it (and so every comment of theirs), and the reader stays one user."""
+    first = await post(client, site, "a-rename", "before", token=site.sso_token(sub="ren-1", name="Ana"))
+    again = await post(client, site, "a-rename", "same name", token=site.sso_token(sub="ren-1", name="Ana"))
+    renamed = await post(client, site, "a-rename", "after", token=site.sso_token(sub="ren-1", name="Ana Lima",
+                                                                               email="ana@news.example"))
+    assert {r.status_code for r in (first, again, renamed)} == {201}
+    assert first.json()["user"]["id"] == again.json()["user"]["id"] == renamed.json()["user"]["id"]
+    page = await thread(client, site, "a-rename")
+    assert [c["author"]["name"] for c in page["comments"]] == ["Ana Lima"] * 3
+    user = await db.fetchrow("SELECT display_name, email, role FROM users WHERE site_id = $1 AND external_id = 'ren-1'",
+                             site.id)
+    assert tuple(user) == ("Ana Lima", "ana@news.example", "reader")

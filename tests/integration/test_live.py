@@ -98,7 +98,11 @@ async def test_published_comment_reaches_an_open_stream(server, services, db):
         if posted.json()["status"] != "published":
             pytest.fail(f"the comment was not published at once ({posted.json()['status']}); "
                         "this test needs a site whose comments publish")
-        assert next_data(stream) == {"type": "comment.published", "comment_id": comment["id"], "parent_id": None}
+        # the article's first comment sorts after every other one: an append, with the article's
+        # version after it
+        event = next_data(stream)
+        assert isinstance(event.pop("article_version"), int)
+        assert event == {"type": "comment.published", "comment_id": comment["id"], "parent_id": None, "append": True}
 
 
 async def test_other_articles_events_do_not_leak_and_heartbeats_keep_idle_streams_alive(server, services, db):
@@ -164,9 +168,9 @@ async def test_an_event_drops_the_articles_in_process_copy_before_any_stream_hea
     from comments_service.api.live import LiveHub
 
     channel_of = lambda article: f"{storage.redis_prefix}live:site-1:{article}"
-    forgotten: list[tuple[str, str, int]] = []
-    hub = LiveHub(storage.redis_url, channel_of("*"),
-                  forget_local=lambda site, article: forgotten.append((site, article, queue.qsize())))
+    forgotten: list[tuple[str, str, bool, int | None, int]] = []
+    hub = LiveHub(storage.redis_url, channel_of("*"), forget_local=lambda site, article, structural, _, version:
+                  forgotten.append((site, article, structural, version, queue.qsize())))
     client = aioredis.Redis.from_url(storage.redis_url)
     try:
         await hub.ready()
@@ -174,7 +178,12 @@ async def test_an_event_drops_the_articles_in_process_copy_before_any_stream_hea
             await client.publish(channel_of("other"), b'{"type":"comment.published"}')  # nobody here watches it
             await client.publish(channel_of("a:1"), b'{"type":"comment.published"}')
             assert await asyncio.wait_for(queue.get(), 5) == b'{"type":"comment.published"}'
-        assert forgotten == [("site-1", "a:1", 0)]  # before the event was queued, and only for the watched one
+            appended = b'{"type":"comment.published","append":true,"article_version":12}'
+            await client.publish(channel_of("a:1"), appended)
+            assert await asyncio.wait_for(queue.get(), 5) == appended
+        # before each event was queued, only for the watched article, and after an append only what
+        # an append changes (structural=False), with the article's version after it
+        assert forgotten == [("site-1", "a:1", True, None, 0), ("site-1", "a:1", False, 12, 0)]
     finally:
         await client.aclose()
         await hub.close()
