@@ -61,6 +61,8 @@ def api_env(db: str) -> dict[str, str]:
 
 
 async def migrate_all(*dbs: str) -> None:
+    """Migrate, and vacuum the articles table: every R4 run updates the hot article's row thousands
+    of times, and the development machines' PostgreSQL runs without autovacuum."""
     from comments_service.db.migrations import migrate
     from comments_service.db.pool import connect
     from comments_service.settings import Settings
@@ -69,6 +71,7 @@ async def migrate_all(*dbs: str) -> None:
         conn = await connect(database_url(db))
         try:
             await migrate(conn, Settings().database.migrations_dir)
+            await conn.execute("VACUUM (ANALYZE) articles")
         finally:
             await conn.close()
 

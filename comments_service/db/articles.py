@@ -12,7 +12,7 @@ COLUMN_NAMES = ("id", "site_id", "external_id", "url", "title", "comments_open",
                 "version", "created_at", "last_root_at", "auto_close")
 _COLUMNS = ", ".join(COLUMN_NAMES)
 SELECT_BY_EXTERNAL = f"SELECT {_COLUMNS} FROM articles WHERE site_id = $1 AND external_id = $2"
-SELECT_BY_ID = f"SELECT {_COLUMNS} FROM articles WHERE id = $1"
+SELECT_BY_IDS = f"SELECT {_COLUMNS} FROM articles WHERE id = ANY($1::bigint[])"
 INSERT_IF_ABSENT = f"""
 INSERT INTO articles (site_id, external_id, url, title) VALUES ($1, $2, $3, $4)
 ON CONFLICT (site_id, external_id) DO NOTHING RETURNING {_COLUMNS}"""
@@ -44,8 +44,8 @@ async def get_or_create(conn: asyncpg.Connection, site_id: str, external_id: str
     return row
 
 
-async def get_by_id(conn: asyncpg.Connection, article_id: int) -> asyncpg.Record | None:
-    return await conn.fetchrow(SELECT_BY_ID, article_id)
+async def by_ids(conn: asyncpg.Connection, article_ids: list[int]) -> dict[int, asyncpg.Record]:
+    return {r["id"]: r for r in await conn.fetch(SELECT_BY_IDS, article_ids)}
 
 
 def is_append(created_at: datetime, last_root_at: datetime | None) -> bool:

@@ -336,17 +336,18 @@ class CommentService:
         return url, title.strip()
 
     @staticmethod
-    async def publication(conn: asyncpg.Connection, row: CommentRow) -> Publication:
-        """After the transaction that published ``row`` by a status change committed (the counters
-        moved at commit, migrations/0005_counts_at_commit.sql): the article as it is now, and
-        whether the publication was an append (after_visible_change keeps cached pages it cannot
-        change)."""
-        return Publication.of(row, await article_repo.get_by_id(conn, row.article_id))
+    async def publications(conn: asyncpg.Connection, rows: list[CommentRow]) -> list[Publication]:
+        """After the transactions that published ``rows`` by a status change committed (the
+        counters moved at commit, migrations/0005_counts_at_commit.sql): each one's article as it
+        is now, and whether the publication was an append (after_visible_change keeps cached pages
+        it cannot change). One read for all: a row read after every commit is valid for each."""
+        articles = await article_repo.by_ids(conn, list({row.article_id for row in rows})) if rows else {}
+        return [Publication.of(row, articles[row.article_id]) for row in rows]
 
     async def after_visible_change(self, site_id: str, article_ext: str, row: CommentRow | None,
                                    event: str = "published", *, published: Publication | None = None) -> None:
         """After commit, before answering: retire cached pages and tell live readers. ``published``:
-        the publication (from the insert, or from publication()). After an append only the cached
+        the publication (from the insert, or from publications()). After an append only the cached
         pages it can change are retired, and the article's header as that row shows it goes to the
         cache with its version, so that no reader needs to read it again."""
         live = None

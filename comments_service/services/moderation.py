@@ -282,10 +282,12 @@ class ModerationService:
         """After commit."""
         if not visible:
             return
+        rows = [row for _, _, row, event in visible if event == "published"]
         async with self.pool.acquire() as conn:
-            for site_id, article_ext, row, event in visible:
-                published = await self.comments.publication(conn, row) if event == "published" else None
-                await self.comments.after_visible_change(site_id, article_ext, row, event=event, published=published)
+            published = dict(zip((row.id for row in rows), await self.comments.publications(conn, rows)))
+        for site_id, article_ext, row, event in visible:
+            await self.comments.after_visible_change(site_id, article_ext, row, event=event,
+                                                     published=published.get(row.id) if row else None)
 
     # ---------------------------------------------------------------- users
     async def _user_of(self, conn: asyncpg.Connection, staff: StaffLike, user_id: int,

@@ -210,8 +210,8 @@ class ScoringService:
                         published.append((ctx, await comment_repo.get(conn, ctx.comment_id)))
                 if requeued:
                     await scoring_repo.requeue(conn, requeued)
-            for ctx, row in published:
-                publication = await self.comments.publication(conn, row)
+            publications = await self.comments.publications(conn, [row for _, row in published])
+            for (ctx, row), publication in zip(published, publications):
                 await self.comments.after_visible_change(ctx.site_id, ctx.article_ext, row, published=publication)
             if decided:
                 await scoring_repo.notify_decided(conn, decided)

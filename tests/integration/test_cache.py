@@ -511,7 +511,8 @@ async def test_the_append_window(services, site, db):
         """Publish a comment created at ``at`` (held until then, as an approval does)."""
         row = await seed_comment(services, db, site.id, article=article, created_at=at, parent_id=parent_id)
         await db.execute("UPDATE comments SET status = 'published' WHERE id = $1", row.id)
-        return (await services.comments.publication(db, await comment_repo.get(db, row.id))).appended
+        [publication] = await services.comments.publications(db, [await comment_repo.get(db, row.id)])
+        return publication.appended
 
     async def last_root_at() -> datetime:
         return await db.fetchval("SELECT last_root_at FROM articles WHERE site_id = $1 AND external_id = $2",
