@@ -256,7 +256,7 @@ def fetch(url: str, body: bytes | None = None) -> bytes:
 SCENARIOS = ("B0", "R1", "R2", "R3", "R4", "R4b")
 
 
-def http_pass(api: Server, b0: Server, duration: float, tmp: Path, only: set[str] = set(SCENARIOS)) -> dict:
+def http_pass(api: Server, b0: Server, duration: float, tmp: Path, only: frozenset[str] = frozenset(SCENARIOS)) -> dict:
     counts_body = json.dumps({"article_ids": FRONT_PAGE}).encode()
     counts_lua = lua_post_json(tmp / "counts.lua", counts_body)
     res: dict = {}
@@ -410,7 +410,7 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(SCENARIOS),
                         help="comma-separated subset of the scenarios, for quick iterations (records run all)")
     args = parser.parse_args()
-    only = set(args.only.split(","))
+    only = frozenset(args.only.split(","))
     if only - set(SCENARIOS):
         sys.exit(f"unknown scenarios: {sorted(only - set(SCENARIOS))}; known: {', '.join(SCENARIOS)}")
     if shutil.which("wrk") is None:
