@@ -256,7 +256,8 @@ def fetch(url: str, body: bytes | None = None) -> bytes:
 SCENARIOS = ("B0", "R1", "R2", "R3", "R4", "R4b")
 
 
-def http_pass(api: Server, b0: Server, duration: float, tmp: Path, only: frozenset[str] = frozenset(SCENARIOS)) -> dict:
+def http_pass(api: Server, b0: Server, duration: float, tmp: Path,
+              only: frozenset[str] = frozenset(SCENARIOS)) -> dict:
     counts_body = json.dumps({"article_ids": FRONT_PAGE}).encode()
     counts_lua = lua_post_json(tmp / "counts.lua", counts_body)
     res: dict = {}
