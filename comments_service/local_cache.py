@@ -116,8 +116,9 @@ class LocalCache:
             return
         if self._entries >= self.max_entries:
             self.clear()
-        self._entry(site_id, article).tails[suffix] = (tail, lasting, time.monotonic())
-        self._entries += 1
+        tails = self._entry(site_id, article).tails
+        self._entries += suffix not in tails
+        tails[suffix] = (tail, lasting, time.monotonic())
 
     def _entry(self, site_id: str, article: str) -> _Article:
         entry = self._articles.get((site_id, article))
@@ -187,15 +188,19 @@ class LocalCache:
         self.generation += 1
         self.invalidations += 1
         key = (site_id, article)
+        # the count of tails is kept up to date here rather than recounted over every article: a
+        # hot article's writes invalidate hundreds of times a second
         if structural:
             self.structure += 1
             entry = self._articles.pop(key, None)
+            if entry is not None:
+                self._entries -= len(entry.tails)
         else:
             entry = self._articles.get(key)
             if entry is not None:
+                held = len(entry.tails)
                 self._appended(entry, header, header.version if header is not None else version)
-        if entry is not None:
-            self._entries = sum(len(e.tails) for e in self._articles.values())
+                self._entries -= held - len(entry.tails)
         self._counts.pop(key, None)
 
     @staticmethod

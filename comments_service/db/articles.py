@@ -16,8 +16,9 @@ SELECT_BY_IDS = f"SELECT {_COLUMNS} FROM articles WHERE id = ANY($1::bigint[])"
 INSERT_IF_ABSENT = f"""
 INSERT INTO articles (site_id, external_id, url, title) VALUES ($1, $2, $3, $4)
 ON CONFLICT (site_id, external_id) DO NOTHING RETURNING {_COLUMNS}"""
-# How far a new top-level comment may sort before the newest published one (last_root_at, kept at
-# commit by migrations/0005_counts_at_commit.sql) and still count as an append. Transactions
+# How far a new top-level comment may sort before the newest published one (last_root_at, moved by
+# comments.INSERT and by the trigger of migrations/0005_counts_at_commit.sql) and still count as an
+# append. Transactions
 # commit in an order of their own, not in the order of their created_at (their start), so the
 # newest comment is often a few milliseconds older than one already published. The window covers
 # that; the same window decides which pages no append can reach (is_lasting): see

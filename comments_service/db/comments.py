@@ -7,6 +7,7 @@ from datetime import datetime
 import asyncpg
 
 from ..domain.models import CommentRow
+from . import articles as article_repo
 
 _COLUMNS = """c.id, c.article_id, c.parent_id, c.root_id, c.depth, c.path, c.author_id,
     u.display_name AS author_name, c.body_markdown, c.body_html, c.status, c.status_reason,
@@ -33,11 +34,14 @@ _COMMENT_TYPES = (("id", "bigint"), ("article_id", "bigint"), ("parent_id", "big
                   ("body_markdown", "text"), ("body_html", "text"), ("status", "text"), ("status_reason", "text"),
                   ("reply_count", "integer"), ("score", "integer"), ("upvotes", "integer"), ("downvotes", "integer"),
                   ("created_at", "timestamptz"), ("edited_at", "timestamptz"), ("deleted_at", "timestamptz"))
-_ARTICLE_TYPES = (("id", "bigint"), ("site_id", "text"), ("external_id", "text"), ("url", "text"), ("title", "text"),
-                  ("comments_open", "boolean"), ("premoderation", "boolean"), ("comment_count", "integer"),
-                  ("version", "bigint"), ("created_at", "timestamptz"), ("last_root_at", "timestamptz"),
-                  ("auto_close", "boolean"))
-ARTICLE_FIELDS = tuple(name for name, _ in _ARTICLE_TYPES)
+# the SQL type of each of articles.COLUMN_NAMES (for the NULL columns above): a column added there
+# and not here stops the import
+_ARTICLE_SQL_TYPES = {"id": "bigint", "site_id": "text", "external_id": "text", "url": "text", "title": "text",
+                      "comments_open": "boolean", "premoderation": "boolean", "comment_count": "integer",
+                      "version": "bigint", "created_at": "timestamptz", "last_root_at": "timestamptz",
+                      "auto_close": "boolean"}
+_ARTICLE_TYPES = tuple((name, _ARTICLE_SQL_TYPES[name]) for name in article_repo.COLUMN_NAMES)
+ARTICLE_FIELDS = article_repo.COLUMN_NAMES
 _TOP_ORDER = {"oldest": ("c.created_at, c.id", "(c.created_at, c.id) > ($3, $4)"),
               "newest": ("c.created_at DESC, c.id DESC", "(c.created_at, c.id) < ($3, $4)"),
               "top": ("c.score DESC, c.id DESC", "(c.score, c.id) < ($3, $4)")}

@@ -7,12 +7,13 @@ page's last comment. Such tails are "lasting": the cache keeps them across appen
 only the header (cache.py). Every other change retires both.
 
 Why that is sound. Each article keeps last_root_at, the newest created_at of its top-level
-comments ever published; it only grows. A publication is an append when its comment is no older
-than last_root_at minus a window W (taken under the article's row lock, db/articles.PUBLISH_ROOT);
-a page is lasting when it has a next page and its last comment is older than last_root_at minus W,
-with last_root_at read in the same snapshot as the page (db/articles.is_lasting). Any append R
-committed after that snapshot saw a last_root_at at least as new, so R >= last_root_at - W > the
-page's last comment: R sorts after the page, whose comments and next cursor stay as they were.
+comments ever published; it only grows (moved by db/comments.INSERT or, on a later status change,
+by the trigger of migrations/0005_counts_at_commit.sql). A publication is an append when its comment
+is no older than last_root_at minus a window W, last_root_at read by or after the statement that
+published it (db/articles.is_append); a page is lasting when it has a next page and its last
+comment is older than last_root_at minus W, with last_root_at read in the same snapshot as the page
+(db/articles.is_lasting). Any append R committed after that snapshot is judged against a
+last_root_at at least as new, so R >= last_root_at - W > the page's last comment: R sorts after the page, whose comments and next cursor stay as they were.
 (Removals need no care here: they are not appends, and retire every tail.) W covers posts that
 commit in a different order from their created_at; a comment that sorts further back is simply not
 an append.

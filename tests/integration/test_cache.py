@@ -328,6 +328,21 @@ async def test_a_read_that_raced_a_write_is_not_kept(services, site):
     assert local.tail(site.id, article, lasting) is None and local.page(site.id, article, lasting) is None
 
 
+def test_the_count_of_kept_tails_follows_every_drop(services, site):
+    """What bounds the first level's size: one per tail held, whatever drops them."""
+    local = services.cache.local
+    article, before = new_article(), local._entries
+    g, st = local.generation, local.structure
+    for suffix, lasting in (("oldest::5:5", True), ("newest::5:5", False), ("top::5:5", False)):
+        local.put_tail(site.id, article, suffix, b"[]}", lasting, g, st)
+    local.put_tail(site.id, article, "oldest::5:5", b"[]}", True, g, st)  # the same page again
+    assert local._entries == before + 3
+    local.invalidate(site.id, article, False, None, None)  # an append keeps the lasting tail only
+    assert local._entries == before + 1
+    local.invalidate(site.id, article)  # any other change drops it too
+    assert local._entries == before
+
+
 async def test_concurrent_writes_and_reads_never_lose_a_write(client, services, site, other):
     """Writers post while readers hammer the same page on two instances: each writer's own next read
     shows its comment (same instance), and once the invalidations have arrived both instances agree
