@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncpg
 
-# An SSO user's id, the row inserted when missing and updated when the name, email or role in the
-# token changed ($1 site, $2 subject, $3 name, $4 email, $5 role). The usual user is known and
-# unchanged: then nothing is written, not even ON CONFLICT's speculative insert. CTEs ending in
-# "sso_user(id)", for statements that need the id alongside other rows; id is NULL only when a
-# concurrent transaction inserted the row after this statement's snapshot (ask SELECT_SSO then).
-SSO_USER_CTES = """
+# The SSO user's row as the token names it ($1 site, $2 subject, $3 name, $4 email, $5 role): its
+# id, and whether the stored name, email and role still match the token's. A CTE, read alone by
+# posting.CONTEXT and written after by SSO_USER_CTES.
+KNOWN_SSO_CTE = """
 known AS (SELECT id, (display_name, email, role) IS NOT DISTINCT FROM ($3::text, $4::text, $5::text) AS same
-          FROM users WHERE site_id = $1 AND kind = 'sso' AND external_id = $2),
+          FROM users WHERE site_id = $1 AND kind = 'sso' AND external_id = $2)"""
+# An SSO user's id, the row inserted when missing and updated when the name, email or role in the
+# token changed. The usual user is known and unchanged: then nothing is written, not even ON
+# CONFLICT's speculative insert. CTEs ending in "sso_user(id)"; id is NULL only when a concurrent
+# transaction inserted the row after this statement's snapshot (ask SELECT_SSO then).
+SSO_USER_CTES = KNOWN_SSO_CTE + """,
 up AS (INSERT INTO users (site_id, kind, external_id, display_name, email, role)
        SELECT $1, 'sso', $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM known WHERE same)
        ON CONFLICT (site_id, kind, external_id) DO UPDATE

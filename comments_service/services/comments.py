@@ -262,20 +262,23 @@ class CommentService:
         await self.limiter.check("post", user=self._subject(identity), ip=actor.ip)
         html = render_markdown(text, allow_images=site.allow_images)
         guest_token = None
-        poster = None
-        # The busiest path, a top-level post by an SSO reader with nothing admitted alongside it,
-        # runs without a transaction of its own: its one write (the insert, with the counts that
-        # follow it) is atomic, and what it reads and upserts before stands whatever follows. Two
-        # round trips fewer (BEGIN, COMMIT), which on a busy process are two waits, and the hot
-        # article's row is locked only while that one statement commits.
+        # The busiest path, a top-level post by an SSO reader to an existing article with nothing
+        # admitted alongside it, runs without a transaction of its own: it reads everything it
+        # checks in one statement and writes only after every check passed (the user row, when
+        # new or changed, then the insert, which moves the counts that follow it). Two round trips
+        # fewer (BEGIN, COMMIT), which on a busy process are two waits, and the hot article's row
+        # is locked only while that one statement commits. (A reply keeps the old sequence, whose
+        # parent row lock comes before the user's, as in a vote.)
         sso_top = identity is not None and identity.kind == "sso" and parent_id is None
         async with self.pool.acquire() as conn:
-            async with nullcontext() if sso_top and not self.admitted else conn.transaction():
-                if sso_top:
-                    # the article, the poster's user row and ban in one statement (a reply keeps the
-                    # old sequence, whose parent row lock comes before the user's, as in a vote)
-                    article, poster = await posting_repo.context(
-                        conn, site.id, article_ext, identity.external_id, identity.name, identity.email, identity.role)
+            context = None
+            if sso_top:
+                context = await posting_repo.context(
+                    conn, site.id, article_ext, identity.external_id, identity.name, identity.email, identity.role)
+            alone = context is not None and context.article is not None and not self.admitted
+            async with nullcontext() if alone else conn.transaction():
+                if context is not None:
+                    article = context.article
                 else:
                     article = await article_repo.get_by_external(conn, site.id, article_ext)
                 if article is None:
@@ -298,12 +301,17 @@ class CommentService:
                     user_id = await user_repo.create_guest(conn, site.id, name)
                     guest_token = self.keyring.issue_guest_token(site.id, user_id, name,
                                                                  self.settings.guest_token_ttl_days)
+                    poster = Poster(user_id)
                     user = Author(id=user_id, name=name)
                 else:
-                    user_id = poster.id if poster is not None else await self._user_id(conn, identity)
-                    user = Author(id=user_id, name=identity.name)
+                    poster = context.poster if context is not None else Poster(await self._user_id(conn, identity))
                 for check in self.post_checks:
-                    await check(conn, entry, article, poster or Poster(user_id))
+                    await check(conn, entry, article, poster)
+                if context is not None and not context.stored:
+                    poster = poster._replace(id=await self._user_id(conn, identity))
+                user_id = poster.id
+                if identity is not None:
+                    user = Author(id=user_id, name=identity.name)
                 row, counted = await comment_repo.insert(
                     conn, article_id=article["id"], parent=parent, author_id=user_id, body_markdown=text,
                     body_html=html, status=self.initial_status(), status_reason=None, author_ip=actor.ip,

@@ -135,3 +135,46 @@ async def test_articles_close_automatically_after_the_site_age(client, services,
     assert r.json()["comments_open"] is True and r.json()["auto_close"] is False
     assert (await post(client, site, token, article="art-old", text="now")).status_code == 201
     await client.patch(f"{API}/sites/{site.id}", json={"auto_close_days": 0}, headers=admin)
+
+
+async def test_a_refused_post_writes_nothing_not_even_the_readers_user_row(client, services, db, site, mod):
+    """The busiest post (top-level, SSO) runs without a transaction, so it must check before it
+    writes: a refusal of any kind leaves the users and articles tables as they were (found by the
+    schemathesis fuzz: a 400 that had stored a new reader)."""
+    async def tables():
+        return tuple(await db.fetchrow(
+            "SELECT (SELECT array_agg((id, display_name, email, role)::text ORDER BY id) FROM users WHERE site_id = $1),"
+            " (SELECT array_agg((id, comments_open, comment_count, version)::text ORDER BY id) FROM articles"
+            "  WHERE site_id = $1)", site.id))
+
+    troll = site.sso_token(sub="re-troll", name="Troll")
+    user_id = (await post(client, site, troll, article="open-art")).json()["user"]["id"]
+    assert (await client.post(f"{API}/users/{user_id}/ban", params=site.q(), json={"reason": "abuse"},
+                              headers=mod)).status_code == 200
+    assert (await post(client, site, site.sso_token(sub="re-old"), article="old-art")).status_code == 201
+    assert (await post(client, site, site.sso_token(sub="re-shut"), article="shut-art")).status_code == 201
+    r = await client.patch(f"{API}/articles/shut-art", params=site.q(), json={"comments_open": False}, headers=mod)
+    assert r.status_code == 200 and r.json()["comments_open"] is False
+    await db.execute("UPDATE articles SET created_at = now() - interval '3 days' WHERE site_id = $1 "
+                     "AND external_id = 'old-art'", site.id)
+    admin = {"Authorization": f"Bearer {await make_token(db, 'admin')}"}
+    assert (await client.patch(f"{API}/sites/{site.id}", json={"auto_close_days": 2},
+                               headers=admin)).status_code == 200
+    before = await tables()
+
+    newcomer = site.sso_token(sub="re-new", name="New Reader")
+    no_details = await client.post("/api/v1/articles/unknown-art/comments", params=site.q(), json={"body": "hi"},
+                                   headers=site.auth(newcomer))
+    assert no_details.status_code == 400 and no_details.json()["code"] == "article_details_required"
+    closed = await post(client, site, newcomer, article="shut-art")
+    assert closed.status_code == 403 and closed.json()["code"] == "article_closed"
+    aged = await post(client, site, newcomer, article="old-art")
+    assert aged.status_code == 403 and aged.json()["code"] == "article_closed"
+    renamed_troll = await post(client, site, site.sso_token(sub="re-troll", name="Not A Troll"), article="open-art")
+    assert renamed_troll.status_code == 403 and renamed_troll.json()["code"] == "user_banned"
+    assert await tables() == before
+
+    # the same reader is stored by the first post that passes, as one user
+    assert (await post(client, site, newcomer, article="open-art")).status_code == 201
+    assert await db.fetchval("SELECT count(*) FROM users WHERE site_id = $1 AND external_id = 're-new'", site.id) == 1
+    await client.patch(f"{API}/sites/{site.id}", json={"auto_close_days": 0}, headers=admin)
