@@ -9,7 +9,6 @@ caller (``cli.run``) turns SIGTERM into a normal exit so these stops always run.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import subprocess
 import time
@@ -89,7 +88,3 @@ class EmbeddedRedis:
             self._process.wait()
         log.info("embedded redis stopped")
         self._process = None
-
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get("COMMENTS_DATA_DIR") or Path(__file__).resolve().parent.parent / ".data")

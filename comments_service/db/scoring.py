@@ -29,9 +29,6 @@ RETURNING j.comment_id, j.attempts"""
 RELEASE_EXPIRED = """
 UPDATE scoring_jobs SET state = 'queued', claimed_by = NULL, claim_expires_at = NULL
 WHERE state = 'claimed' AND claim_expires_at < now() RETURNING comment_id, claimed_by"""
-RELEASE_MINE = """
-UPDATE scoring_jobs SET state = 'queued', claimed_by = NULL, claim_expires_at = NULL
-WHERE state = 'claimed' AND claimed_by = $1 AND comment_id = ANY($2::bigint[])"""
 # Locks the jobs and keeps only those this worker still holds: a worker whose lease expired and
 # was taken over gets nothing back and must not write a decision.
 COMPLETE = """
@@ -137,10 +134,6 @@ async def claim(conn: asyncpg.Connection, worker_id: str, limit: int, lease_seco
 
 async def release_expired(conn: asyncpg.Connection) -> list[tuple[int, str]]:
     return [(r["comment_id"], r["claimed_by"]) for r in await conn.fetch(RELEASE_EXPIRED)]
-
-
-async def release_mine(conn: asyncpg.Connection, worker_id: str, comment_ids: list[int]) -> None:
-    await conn.execute(RELEASE_MINE, worker_id, comment_ids)
 
 
 async def complete(conn: asyncpg.Connection, worker_id: str, comment_ids: list[int], model_id: str,
