@@ -218,18 +218,8 @@ class Cache:
         base = f"{prefix}{_s(epoch)}:"
         header_key = f"{base}{_s(version)}:h"
         if tail is not None:
-            if stored is None:
-                self.stats.misses += 1
-                header, leader = await self._single_flight(header_key, load_header)
-                if ready is not None:
-                    ready(header, PageParts(header, tail, bool(lasting)))
-                if leader:
-                    await self._store({header_key: _stored_header(header)})
-            else:
-                self.stats.hits += 1
-                header = _header(stored)
-                if ready is not None:
-                    ready(header, PageParts(header, tail, bool(lasting)))
+            header = await self._header_at(header_key, stored, load_header, None if ready is None else
+                                           lambda h: ready(h, PageParts(h, tail, bool(lasting))))
             return join(header.body, tail)
         self.stats.misses += 1
         parts, leader = await self._single_flight(f"{base}{_s(version)}:s{_s(structure)}:{suffix}", load)
@@ -252,15 +242,22 @@ class Cache:
             header, _ = await self._single_flight(f"nocache:{site_id}:{article}:h", load_header)
             return header
         epoch, version, _, stored = found
+        return await self._header_at(f"{prefix}{_s(epoch)}:{_s(version)}:h", stored, load_header,
+                                     lambda h: ready(h, None))
+
+    async def _header_at(self, header_key: str, stored: bytes | None, load_header: Callable[[], Awaitable[Header]],
+                         ready: Callable[[Header], None] | None) -> Header:
+        """The header Redis held under ``header_key`` (``stored``), or on a miss one single-flight
+        load, stored there for the next reader. ``ready`` gets it before it is stored."""
         if stored is not None:
             self.stats.hits += 1
             header = _header(stored)
-            ready(header, None)
-            return header
-        self.stats.misses += 1
-        header_key = f"{prefix}{_s(epoch)}:{_s(version)}:h"
-        header, leader = await self._single_flight(header_key, load_header)
-        ready(header, None)
+            leader = False
+        else:
+            self.stats.misses += 1
+            header, leader = await self._single_flight(header_key, load_header)
+        if ready is not None:
+            ready(header)
         if leader:
             await self._store({header_key: _stored_header(header)})
         return header

@@ -302,7 +302,6 @@ class CommentService:
                     guest_token = self.keyring.issue_guest_token(site.id, user_id, name,
                                                                  self.settings.guest_token_ttl_days)
                     poster = Poster(user_id)
-                    user = Author(id=user_id, name=name)
                 else:
                     poster = context.poster if context is not None else Poster(await self._user_id(conn, identity))
                 for check in self.post_checks:
@@ -310,8 +309,7 @@ class CommentService:
                 if context is not None and not context.stored:
                     poster = poster._replace(id=await self._user_id(conn, identity))
                 user_id = poster.id
-                if identity is not None:
-                    user = Author(id=user_id, name=identity.name)
+                user = Author(id=user_id, name=name if identity is None else identity.name)
                 row, counted = await comment_repo.insert(
                     conn, article_id=article["id"], parent=parent, author_id=user_id, body_markdown=text,
                     body_html=html, status=self.initial_status(), status_reason=None, author_ip=actor.ip,
