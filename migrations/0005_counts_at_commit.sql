@@ -6,7 +6,8 @@
 -- a breaking story queued behind the previous one's event-loop wait. Each status change adds its
 -- own delta, so several changes of one comment in one transaction add up to the net change. A
 -- comment inserted as published moves the same counters in its own INSERT statement
--- (comments_service/db/comments.INSERT), which returns them to the poster.
+-- (comments_service/db/comments.INSERT), which returns the article's row to the poster. Both call
+-- count_visibility, so the rule is written once.
 --
 -- last_root_at: the newest created_at among the article's top-level comments ever published; it
 -- never goes back. A publication within APPEND_WINDOW of it is an "append", and an oldest-first page
@@ -20,20 +21,32 @@ FROM (SELECT article_id, max(created_at) AS latest FROM comments
       WHERE parent_id IS NULL AND status IN ('published', 'deleted') GROUP BY article_id) m
 WHERE m.article_id = a.id;
 
-CREATE FUNCTION comments_follow_visibility() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    delta integer := (NEW.status = 'published')::integer - (OLD.status = 'published')::integer;
+-- The counters of one comment whose visibility moved by delta (+1 published, -1 no longer
+-- published, 0 nothing): the parent's reply_count, then the article's comment_count, version and
+-- last_root_at. Returns the article's row as it left it (none when delta is 0). The parent's row
+-- is locked before the article's, the order a reply's post takes them in (it reads its parent FOR
+-- UPDATE first).
+CREATE FUNCTION count_visibility(p_article bigint, p_parent bigint, p_created timestamptz, delta integer)
+RETURNS SETOF articles LANGUAGE plpgsql AS $$
 BEGIN
     IF delta = 0 THEN
-        RETURN NULL;
+        RETURN;
     END IF;
+    IF p_parent IS NOT NULL THEN
+        UPDATE comments SET reply_count = reply_count + delta WHERE id = p_parent;
+    END IF;
+    RETURN QUERY
     UPDATE articles SET comment_count = comment_count + delta, version = version + 1,
-        last_root_at = CASE WHEN delta > 0 AND NEW.parent_id IS NULL
-                            THEN GREATEST(last_root_at, NEW.created_at) ELSE last_root_at END
-    WHERE id = NEW.article_id;
-    IF NEW.parent_id IS NOT NULL THEN
-        UPDATE comments SET reply_count = reply_count + delta WHERE id = NEW.parent_id;
-    END IF;
+        last_root_at = CASE WHEN delta > 0 AND p_parent IS NULL
+                            THEN GREATEST(last_root_at, p_created) ELSE last_root_at END
+    WHERE id = p_article RETURNING *;
+END
+$$;
+
+CREATE FUNCTION comments_follow_visibility() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM count_visibility(NEW.article_id, NEW.parent_id, NEW.created_at,
+                             (NEW.status = 'published')::integer - (OLD.status = 'published')::integer);
     RETURN NULL;
 END
 $$;

@@ -76,11 +76,11 @@ ORDER BY lvl, ord"""
 
 
 THREAD_PAGE = {sort: _thread_page_sql(sort) for sort in _TOP_ORDER}
-# A comment, and when it is published at once the counters that follow it, in one statement: the
-# article's comment_count, version and last_root_at (see migrations/0005_counts_at_commit.sql, whose
-# trigger moves them on later status changes) and the parent's reply_count. Run on its own (no
-# transaction around it), the article's row is locked only while the statement commits. Returns
-# the comment's columns, and the article's as the count left them (a_*; NULL when not published).
+# A comment, and when it is published at once the counters that follow it, in one statement
+# (count_visibility of migrations/0005_counts_at_commit.sql, whose trigger moves the same counters
+# on later status changes). Run on its own (no transaction around it), the article's row is locked
+# only while the statement commits. Returns the comment's columns, and the article's as the count
+# left them (a_*; NULL when not published).
 INSERT = f"""
 WITH new AS (SELECT nextval(pg_get_serial_sequence('comments', 'id')) AS id),
 inserted AS (
@@ -89,14 +89,8 @@ inserted AS (
     SELECT new.id, $1, $2, coalesce($3, new.id), $4, $5::bigint[] || new.id, $6, $7, $8, $9, $10, $11 FROM new
     RETURNING *),
 counted AS (
-    UPDATE articles a SET comment_count = a.comment_count + 1, version = a.version + 1,
-        last_root_at = CASE WHEN i.parent_id IS NULL THEN GREATEST(a.last_root_at, i.created_at)
-                            ELSE a.last_root_at END
-    FROM inserted i WHERE a.id = i.article_id AND i.status = 'published'
-    RETURNING {", ".join(f"a.{n} AS a_{n}" for n in ARTICLE_FIELDS)}),
-replied AS (
-    UPDATE comments p SET reply_count = p.reply_count + 1 FROM inserted i
-    WHERE p.id = i.parent_id AND i.status = 'published')
+    SELECT {", ".join(f"a.{n} AS a_{n}" for n in ARTICLE_FIELDS)} FROM inserted i,
+        count_visibility(i.article_id, i.parent_id, i.created_at, (i.status = 'published')::integer) a)
 SELECT {_COLUMNS}, counted.* FROM inserted c JOIN users u ON u.id = c.author_id LEFT JOIN counted ON true"""
 REPLIES_PAGE = f"""
 SELECT {_COLUMNS} FROM comments c JOIN users u ON u.id = c.author_id
