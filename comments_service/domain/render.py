@@ -42,12 +42,20 @@ def _plain_line(text: str) -> bool:
 
 
 def render_markdown(text: str, *, allow_images: bool = False) -> str:
-    if _plain_line(text):
-        return f"<p>{text}</p>"
-    return _render(text, allow_images)
+    """The stored HTML of a comment. Request handlers call
+    ``services.offload.render_markdown_bounded`` instead: the full path is linear but costs
+    milliseconds on a long text, too long for the event loop."""
+    html = render_plain(text)
+    return render_full(text, allow_images) if html is None else html
 
 
-def _render(text: str, allow_images: bool) -> str:
+def render_plain(text: str) -> str | None:
+    """The HTML of a plain line (microseconds), or None when the text needs :func:`render_full`."""
+    return f"<p>{text}</p>" if _plain_line(text) else None
+
+
+def render_full(text: str, allow_images: bool) -> str:
+    """Parse and sanitise: right for any text, milliseconds for a long one."""
     html = _markdown(allow_images).render(text)
     tags = _BASE_TAGS | ({"img"} if allow_images else set())
     attributes = {"a": {"href", "title"}, "code": set(), "ol": {"start"}}
@@ -60,5 +68,8 @@ def _render(text: str, allow_images: bool) -> str:
         url_schemes=_URL_SCHEMES,
         link_rel=_LINK_REL,
         strip_comments=True,
+        # third-party images see the reader's address; at least they do not learn the article. One
+        # attribute only: nh3 adds several in no fixed order, and stored HTML should not vary by process
+        set_tag_attribute_values={"img": {"referrerpolicy": "no-referrer"}} if allow_images else None,
     )
     return cleaned.strip()

@@ -20,6 +20,7 @@ from ..domain.policy import PolicyConfig, PolicyContext, decide, nudge, nudge_me
 from ..ratelimit import RateLimiter
 from ..settings import CommentSettings
 from .comments import Actor, CommentService, validate_body
+from .offload import POLICY_BUDGET_S, run_bounded
 from .sites import SiteEntry
 
 log = logging.getLogger("comments_service.nudge")
@@ -67,7 +68,8 @@ class NudgeService:
         # fail_closed off: the fallback's scores are judged with the fallback thresholds instead of
         # holding everything, which is the point of a nudge
         cfg = msgspec.structs.replace(cfg, fail_closed=False)
-        decision = decide(scores, text, PolicyContext(model_fallback=True), cfg)
+        decision = await run_bounded(decide, scores, text, PolicyContext(model_fallback=True), cfg,
+                                     budget_s=POLICY_BUDGET_S)
         return Nudge(likely_held=nudge(decision), message=nudge_message(decision))
 
     def _validate(self, body: str) -> str:

@@ -55,7 +55,7 @@ def test_plain_lines_take_the_short_path_with_the_parsers_result():
     assert len(plain) > 500  # the generator really exercises the short path
     for text in plain:
         for images in (False, True):
-            assert render_markdown(text, allow_images=images) == render._render(text, images), text
+            assert render_markdown(text, allow_images=images) == render.render_full(text, images), text
 
 
 def test_markdown_looking_lines_take_the_full_path():
