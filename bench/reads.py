@@ -45,7 +45,7 @@ PREFIX = "csbench:"
 NO_LIMITS = ",".join(f"{a}.{s}=0:1" for a, s in (
     ("post", "user"), ("post", "ip"), ("edit", "user"), ("edit", "ip"), ("vote", "user"), ("vote", "ip"),
     ("report", "user"), ("report", "ip"), ("check", "user"), ("check", "ip"), ("guest", "ip"),
-    ("troubleshoot", "ip")))
+    ("troubleshoot", "ip"), ("counts", "ip")))
 PAGE_PATH = f"/api/v1/articles/{HOT_ARTICLE}/comments?site={SITE_ID}"
 COUNTS_PATH = f"/api/v1/counts?site={SITE_ID}"
 FRONT_PAGE = [f"a{i:06d}" for i in range(0, 100, 2)]  # 50 articles

@@ -7,7 +7,8 @@ when an append cannot change it, under the structure version, which appends do n
 never the only copy of anything; when it is down or slow (socket timeout of tens of ms) every call here degrades to "miss"
 and the caller reads PostgreSQL. A write that could not bump a version while Redis was away marks
 the cache dirty; the first successful call afterwards bumps the global epoch, which retires every
-page cached before the outage.
+page cached before the outage. Every key written here expires, since a reader can name any article:
+pages and counts after their TTLs, versions and the epoch after ``version_ttl`` without a change.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from redis.exceptions import RedisError
 
 from .domain.page_parts import Header, PageParts, join
 from .local_cache import ALL, LocalCache
+from .settings import RedisSettings
 
 log = logging.getLogger("comments_service.cache")
 _LUA = Path(__file__).parent / "lua"
@@ -75,11 +77,13 @@ class RedisGate:
 
 
 class Cache:
-    def __init__(self, gate: RedisGate, prefix: str, page_ttl: int = 300, count_ttl: int = 600) -> None:
+    def __init__(self, gate: RedisGate, settings: RedisSettings) -> None:
         self.gate = gate
-        self.prefix = prefix
-        self.page_ttl = page_ttl
-        self.count_ttl = count_ttl
+        self.prefix = settings.prefix
+        self.page_ttl = settings.page_ttl
+        self.count_ttl = settings.count_ttl
+        # versions and the epoch expire too: any reader can name any article (lua/read_page.lua)
+        self.version_ttl = settings.version_ttl
         self.stats = CacheStats()
         self._inflight: dict[str, asyncio.Future] = {}
         gate.on_recover = self._bump_epoch
@@ -128,7 +132,7 @@ class Cache:
 
     def _ttl(self, base: int) -> int:
         # jitter spreads expiries so a popular set of pages does not expire in one instant
-        return int(base * random.uniform(0.8, 1.2))
+        return max(1, int(base * random.uniform(0.8, 1.2)))
 
     @staticmethod
     def _seed() -> int:
@@ -209,7 +213,7 @@ class Cache:
         it is not called for a page that Redis could not be asked about (that one is never kept)."""
         prefix = self._page_prefix(site_id, article)
         found = await self.gate.call(lambda: self._read_page(
-            keys=self._page_keys(site_id, article), args=[prefix, suffix, self._seed()]))
+            keys=self._page_keys(site_id, article), args=[prefix, suffix, self._seed(), self.version_ttl]))
         if found is None:
             self.stats.misses += 1
             parts, _ = await self._single_flight(f"nocache:{site_id}:{article}:{suffix}", load)
@@ -236,7 +240,7 @@ class Cache:
         """The article header alone (this process still holds the page's lasting tail)."""
         prefix = self._page_prefix(site_id, article)
         found = await self.gate.call(lambda: self._read_page(
-            keys=self._page_keys(site_id, article), args=[prefix, "", self._seed()]))
+            keys=self._page_keys(site_id, article), args=[prefix, "", self._seed(), self.version_ttl]))
         if found is None:
             self.stats.misses += 1
             header, _ = await self._single_flight(f"nocache:{site_id}:{article}:h", load_header)
@@ -304,7 +308,7 @@ class Cache:
         round trip."""
         structural = appended is None
         args = [self._seed(), "1" if structural else "0", self._invalidation_channel(),
-                LocalCache.message(site_id, article, appended)]
+                LocalCache.message(site_id, article, appended), self.version_ttl]
         if live_event is not None:
             args += [self.channel(site_id, article), live_event]
         done = await self.gate.call(lambda: self._bump_article(
@@ -326,7 +330,7 @@ class Cache:
     async def _bump_epoch(self) -> None:
         # pages and counts both carry the epoch, so this one write retires everything cached
         # before the outage
-        await self._bump(keys=[self._epoch_key()], args=[self._seed()])
+        await self._bump(keys=[self._epoch_key()], args=[self._seed(), self.version_ttl])
         await self.gate.client.publish(self._invalidation_channel(), ALL)
         if self.local is not None:
             self.local.clear()
@@ -350,7 +354,7 @@ class Cache:
         prefixes = [self._count_prefix(site_id, a) for a in articles]
         found = await self.gate.call(lambda: self._read_counts(
             keys=[self._epoch_key(), *(self._version_key(site_id, a) for a in articles)],
-            args=[self._seed(), *prefixes]))
+            args=[self._seed(), self.version_ttl, *prefixes]))
         result: dict[str, int] = {}
         missing: list[int] = []
         if found is None:

@@ -123,6 +123,10 @@ class LocalCache:
     def _entry(self, site_id: str, article: str) -> _Article:
         entry = self._articles.get((site_id, article))
         if entry is None:
+            # ``max_entries`` counts tails; articles left with none (after appends) count here, so
+            # that the articles a process holds stay bounded whatever readers ask for
+            if len(self._articles) > self.max_entries:
+                self.clear()
             entry = self._articles[(site_id, article)] = _Article()
         return entry
 

@@ -33,7 +33,7 @@ class VoteCreate(Base):
 
 
 class CountsRequest(Base):
-    article_ids: Annotated[list[ArticleKey], Meta(min_length=1, max_length=500)]
+    article_ids: Annotated[list[ArticleKey], Meta(min_length=1, max_length=200)]
 
     def __post_init__(self) -> None:
         # msgspec turns this ValueError into a validation error (400 invalid_request), as a pattern would

@@ -19,6 +19,8 @@ DEFAULT_LIMITS: dict[str, dict[str, Limit]] = {
     "check": {"user": Limit(1.0, 10), "ip": Limit(0.5, 30)},
     "guest": {"ip": Limit(30.0, 5)},
     "troubleshoot": {"ip": Limit(2.0, 10)},
+    # a front page asks on every view: generous, but no address can drive unbounded work
+    "counts": {"ip": Limit(0.2, 60)},
 }
 
 

@@ -1,8 +1,14 @@
 -- Bump a version (article or global epoch). A missing version starts from a time-based seed
--- rather than 1, so pages cached under an evicted version number can never match again.
--- KEYS[1] version key; ARGV[1] seed
+-- rather than 1, so pages cached under an evicted or expired version number can never match
+-- again (see read_page.lua). Every bump restarts the key's time to live: a version lives while
+-- it changes or is read into existence, and no version key is permanent.
+-- KEYS[1] version key; ARGV[1] seed, ARGV[2] version TTL (seconds)
+local version
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  return redis.call('INCR', KEYS[1])
+  version = redis.call('INCR', KEYS[1])
+else
+  version = tonumber(ARGV[1])
+  redis.call('SET', KEYS[1], version)
 end
-redis.call('SET', KEYS[1], ARGV[1])
-return tonumber(ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return version

@@ -1,20 +1,32 @@
 -- One round trip for a cached read: the cache epoch, the article's version and structure version,
 -- the article header stored under the version, and the page's tail (see domain/page_parts.py):
 -- a lasting tail is stored under the structure version (appends leave it), any other under the
--- version. Missing epoch/versions are created (never reset to a small number, so keys from before
--- an eviction cannot be mistaken for current ones).
+-- version.
+-- Any reader may name any article, so a version this read has to create expires (ARGV[4]): none
+-- is kept for an article nobody writes. A version that is gone (expired or evicted) is created
+-- again from a time-based seed, never from a small number: versions only grow by one a write, so
+-- the seed (milliseconds now) exceeds every number the key held before, and pages cached under
+-- those can never be mistaken for current ones. The epoch, on every key, is kept alive while
+-- reads come (refreshed once half its time is gone), so it never retires the whole cache at once.
 -- KEYS[1] epoch key, KEYS[2] version key, KEYS[3] structure key
--- ARGV[1] key prefix, ARGV[2] key suffix ('' for the header alone), ARGV[3] seed
+-- ARGV[1] key prefix, ARGV[2] key suffix ('' for the header alone), ARGV[3] seed,
+-- ARGV[4] version TTL (seconds)
 -- returns {epoch, version, structure, header|false[, tail|false, lasting 1/0]}
 local function current(key)
   local value = redis.call('GET', key)
   if not value then
-    redis.call('SET', key, ARGV[3], 'NX')
-    value = redis.call('GET', key)
+    value = ARGV[3]
+    redis.call('SET', key, value, 'EX', ARGV[4])
   end
   return value
 end
-local epoch = current(KEYS[1])
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  epoch = ARGV[3]
+  redis.call('SET', KEYS[1], epoch, 'EX', ARGV[4])
+elseif redis.call('TTL', KEYS[1]) < tonumber(ARGV[4]) / 2 then
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+end
 local version = current(KEYS[2])
 local structure = current(KEYS[3])
 local base = ARGV[1] .. epoch .. ':'

@@ -6,7 +6,7 @@
   if (!s) return;
   const base = new URL(s.src, location.href).origin;
   const els = [...document.querySelectorAll('[data-cs-count-article]')];
-  const ids = [...new Set(els.map((e) => e.dataset.csCountArticle).filter(Boolean))].slice(0, 500);
+  const ids = [...new Set(els.map((e) => e.dataset.csCountArticle).filter(Boolean))].slice(0, 200);
   if (!ids.length) return;
   fetch(base + '/api/v1/counts?site=' + encodeURIComponent(s.dataset.site), {
     method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({article_ids: ids}),

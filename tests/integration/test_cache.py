@@ -1,8 +1,8 @@
 """The read cache through HTTP against the real app, Redis and PostgreSQL.
 
 What must hold: once a write's response is back, no reader gets a page or a count from before it;
-concurrent misses for one page cost one database load; TTLs are spread; a reader's own pending
-comments reach that reader only and never the shared cached page.
+concurrent misses for one page cost one database load; TTLs are spread and every key expires; a
+reader's own pending comments reach that reader only and never the shared cached page.
 """
 
 from __future__ import annotations
@@ -211,6 +211,33 @@ async def test_ttls_are_jittered(client, services, site, storage):
     base = services.cache.page_ttl
     assert all(0.8 * base - 2 <= t <= 1.2 * base for t in ttls), ttls
     assert len(set(ttls)) > 1, ttls
+
+
+async def test_versions_expire_and_come_back_larger(client, services, site, storage):
+    """Any reader can make version keys exist (by naming an article), so every one of them expires; a
+    version that is gone comes back above every number it held, so pages cached under those numbers
+    never match again."""
+    article = new_article()
+    cache = services.cache
+    keys = [cache._epoch_key(), cache._version_key(site.id, article), cache._structure_key(site.id, article)]
+    r = aioredis.Redis.from_url(storage.redis_url)
+    try:
+        await page(client, site, article)  # an article nobody wrote: the read creates its versions
+        for key in keys:
+            assert 0 < await r.ttl(key) <= cache.version_ttl, key
+        await post(client, site, article, "first")
+        await warm(client, services, site, article)
+        first = int(await r.get(keys[1]))
+        await post(client, site, article, "second")  # the page cached under `first` is stale now
+        for key in keys[1:]:
+            assert 0 < await r.ttl(key) <= cache.version_ttl, key  # a bump leaves it expiring
+        await r.delete(*keys[1:])  # as their expiry would
+        body = await page(client, site, article)
+        assert len(body["comments"]) == 2, body
+        assert int(await r.get(keys[1])) > first + 1
+        assert 0 < await r.ttl(keys[1]) <= cache.version_ttl
+    finally:
+        await r.aclose()
 
 
 async def test_own_pending_comments_only_for_their_author(client, services, site, db, storage):

@@ -25,3 +25,9 @@ def test_values_are_read_and_typed():
 def test_invalid_values_name_the_variable(name, value):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+def test_version_keys_must_outlive_what_is_cached_under_them():
+    with pytest.raises(SettingsError, match="COMMENTS_REDIS_VERSION_TTL"):
+        Settings.from_env({"COMMENTS_REDIS_VERSION_TTL": "300", "COMMENTS_REDIS_PAGE_TTL": "300"})
+    assert Settings.from_env({"COMMENTS_REDIS_VERSION_TTL": "601"}).redis.version_ttl == 601
