@@ -120,12 +120,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from .server import uvicorn_options
+
     settings = _settings()
     asyncio.run(_migrate(_require_db(settings), settings.database.migrations_dir))
-    uvicorn.run("comments_service.app:create_app", factory=True, host=args.host or settings.server.host,
-                port=args.port or settings.server.port, workers=args.workers or settings.server.workers,
-                loop="uvloop", http="httptools", log_config=None, access_log=False, proxy_headers=False,
-                timeout_graceful_shutdown=10)
+    server = settings.server
+    uvicorn.run("comments_service.app:create_app", factory=True, host=args.host or server.host,
+                port=args.port or server.port, workers=args.workers or server.workers, loop="uvloop",
+                **uvicorn_options(server))
     return 0
 
 
@@ -307,7 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name")
     create.add_argument("--origin", action="append", default=[], help="allowed origin (repeatable)")
     create.add_argument("--guests", action="store_true", help="allow guest comments")
-    create.add_argument("--images", action="store_true", help="allow images in comments")
+    create.add_argument("--images", action="store_true",
+                        help="allow images in comments; there is no image proxy, so readers' IP addresses "
+                             "reach the image hosts (see README)")
     create.add_argument("--sso-secret", help="HS256 secret the host signs reader tokens with")
     create.set_defaults(func=cmd_site_create)
 

@@ -9,12 +9,19 @@ When Redis is unreachable the endpoint answers 503 and the widget polls instead;
 subscription breaks, every stream ends so that browsers reconnect (and fall back to polling while
 Redis is away). Streams also end promptly on shutdown: uvicorn waits for open connections before
 running lifespan shutdown, so a SIGTERM/SIGINT hook closes the streams first.
+
+Streams hold a connection each, so they are bounded: per client address and per process (over
+either cap the request gets 429 ``too_many_streams`` with Retry-After; a HEAD request asks the same
+question without opening a stream, for the widget that EventSource cannot tell why it was refused),
+and each one ends after a jittered lifetime with a ``retry`` hint, so that a stream from a closed
+laptop or a hostile client does not hold its place for good and reconnections spread out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import signal
 import threading
 from contextlib import asynccontextmanager, contextmanager
@@ -22,22 +29,26 @@ from typing import Annotated, AsyncIterator, Callable, Iterator
 
 import msgspec
 import redis.asyncio as aioredis
-from litestar import Controller, Litestar, Request, get
+from litestar import Controller, Litestar, Request, get, head
 from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.exceptions import RedisError
 
 from ..errors import ServiceUnavailable
 from ..services.sites import SiteEntry
+from ..settings import ServerSettings
 from .comments import _article_key
-from .deps import provide_site_entry, services_of
+from .deps import client_ip, provide_site_entry, services_of
+from .problems import PROBLEM_JSON, problem_bytes
 
 log = logging.getLogger("comments_service.live")
 
 _CLOSED = None  # queue sentinel: the stream must end
 QUEUE_SIZE = 256
 RETRY_MS = 3000  # what browsers wait before reconnecting a dropped stream
+REFUSED_RETRY_SECONDS = 30  # streams are long: a refused one waits for others to end
 
 
 class _EventKind(msgspec.Struct):
@@ -60,7 +71,8 @@ class LiveHub:
     """This process's one pattern subscription and the local streams it feeds."""
 
     def __init__(self, redis_url: str | None, pattern: str, connect_timeout: float = 1.0,
-                 forget_local: Callable[[str, str, bool, None, int | None], None] | None = None) -> None:
+                 forget_local: Callable[[str, str, bool, None, int | None], None] | None = None,
+                 bounds: ServerSettings = ServerSettings()) -> None:
         self.redis_url = redis_url
         self.pattern = pattern
         self.connect_timeout = connect_timeout
@@ -75,10 +87,36 @@ class LiveHub:
         self._client: aioredis.Redis | None = None
         self._lock = asyncio.Lock()
         self.closing = False
+        self.bounds = bounds
+        self.admitted = 0  # stream requests under way in this process
+        self._admitted_from: dict[str | None, int] = {}
 
     @property
     def streams(self) -> int:
         return sum(len(queues) for queues in self._streams.values())
+
+    def admit(self, ip: str | None) -> bool:
+        """Take one of the process's stream places and one of ``ip``'s; False when either is full."""
+        from_ip = self._admitted_from.get(ip, 0)
+        # an address-less peer (a unix socket) is a proxy's: only the process cap applies to it
+        if (ip is not None and from_ip >= self.bounds.live_max_per_ip) or self.admitted >= self.bounds.live_max_streams:
+            return False
+        self.admitted += 1
+        self._admitted_from[ip] = from_ip + 1
+        return True
+
+    def release(self, ip: str | None) -> None:
+        self.admitted -= 1
+        left = self._admitted_from[ip] - 1
+        if left:
+            self._admitted_from[ip] = left
+        else:
+            del self._admitted_from[ip]
+
+    def lifetime(self) -> float:
+        """Seconds a new stream may last: spread over the last fifth of the maximum, so that streams
+        opened together (a deploy, a popular article) do not all reconnect together."""
+        return self.bounds.live_max_seconds * random.uniform(0.8, 1.0)
 
     async def _ensure_reader(self) -> None:
         async with self._lock:
@@ -210,7 +248,8 @@ def _close_streams_on_signals(hub: LiveHub, loop: asyncio.AbstractEventLoop) -> 
 @asynccontextmanager
 async def live_lifespan(app: Litestar) -> AsyncIterator[None]:
     services = app.state.services
-    hub = LiveHub(services.settings.redis.url, services.cache.channel("*", "*"), forget_local=services.cache.forget_local)
+    hub = LiveHub(services.settings.redis.url, services.cache.channel("*", "*"),
+                  forget_local=services.cache.forget_local, bounds=services.settings.server)
     app.state.live_hub = hub
     with _close_streams_on_signals(hub, asyncio.get_running_loop()):
         try:
@@ -219,10 +258,42 @@ async def live_lifespan(app: Litestar) -> AsyncIterator[None]:
             await hub.close()
 
 
+def _admitted(app: ASGIApp) -> ASGIApp:
+    """Route middleware: the whole request, from before its handler to after its last byte, holds a
+    stream place. The stream's own generator may never start (a client gone at once), so it cannot
+    be what gives the place back. The refusal is sent here rather than raised: an error raised in
+    route middleware is answered outside the edge middleware, without its CORS headers, and the
+    widget must be able to read the Retry-After."""
+
+    async def admitted(scope: Scope, receive: Receive, send: Send) -> None:
+        hub: LiveHub = scope["app"].state.live_hub
+        ip = client_ip(Request(scope))
+        if not hub.admit(ip):
+            status, body = problem_bytes("too_many_streams")
+            await send({"type": "http.response.start", "status": status, "headers": [
+                (b"content-type", PROBLEM_JSON.encode()), (b"retry-after", str(REFUSED_RETRY_SECONDS).encode())]})
+            await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+            return
+        try:
+            await app(scope, receive, send)
+        finally:
+            hub.release(ip)
+
+    return admitted
+
+
 class LiveController(Controller):
     path = "/api/v1"
     tags = ["live"]
     dependencies = {"site_entry": Provide(provide_site_entry)}
+    middleware = [_admitted]
+
+    @head("/articles/{article_id:str}/events", summary="Whether a live stream of the article would be accepted now",
+          description="200 if a stream would open; otherwise the refusal a stream would get (429 or 503, with "
+                      "Retry-After), which EventSource does not show to the page.")
+    async def can_stream(self, request: Request, site_entry: SiteEntry,
+                         article_id: Annotated[str, Parameter(max_length=200)]) -> None:
+        await hub_of(request).ready()
 
     @get("/articles/{article_id:str}/events", summary="Live events of an article (Server-Sent Events)")
     async def events(self, request: Request, site_entry: SiteEntry,
@@ -236,17 +307,23 @@ class LiveController(Controller):
         await hub.ready()
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
+            loop = asyncio.get_running_loop()
+            ends = loop.time() + hub.lifetime()
             async with hub.watch(channel, site_entry.site.id, article_key) as queue:
                 # "ready" follows the subscription: nothing published after it is missed
                 yield ServerSentEventMessage(event="ready", data='{"type":"ready"}', retry=RETRY_MS)
-                while True:
+                while (left := ends - loop.time()) > 0:
                     try:
-                        item = await asyncio.wait_for(queue.get(), heartbeat)
+                        item = await asyncio.wait_for(queue.get(), min(heartbeat, left))
                     except asyncio.TimeoutError:
-                        yield ServerSentEventMessage(comment="heartbeat")
+                        if loop.time() < ends:
+                            yield ServerSentEventMessage(comment="heartbeat", data=None)
                         continue
                     if item is _CLOSED:
                         return
                     yield ServerSentEventMessage(data=item.decode() if isinstance(item, bytes) else item)
+                # the browser reconnects after "retry" and the widget reloads what it missed
+                retry = random.randint(RETRY_MS, 3 * RETRY_MS)
+                yield ServerSentEventMessage(comment="lifetime over", data=None, retry=retry)
 
         return ServerSentEvent(stream(), headers={"Cache-Control": "no-store"})

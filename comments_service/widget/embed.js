@@ -402,7 +402,7 @@ function whoAmI() {
 }
 
 // --- live updates: SSE, with polling and reconnection when the stream is unavailable ---
-let es = null, backoff = 2000, pollTimer = null;
+let es = null, backoff = 2000, pollTimer = null, streamed = false;
 function announce() {
   const n = fresh.size;
   liveBar.hidden = !n;
@@ -427,16 +427,26 @@ function poll() {
 }
 function live() {
   if (!window.EventSource) { pollTimer = pollTimer || setInterval(poll, 30000); return; }
-  es = new EventSource(api + artPath + '/events?site=' + encodeURIComponent(site));
-  es.addEventListener('ready', () => { backoff = 2000; if (pollTimer) { clearInterval(pollTimer); pollTimer = null; poll(); } });
+  const url = api + artPath + '/events?site=' + encodeURIComponent(site);
+  es = new EventSource(url);
+  es.addEventListener('ready', () => {
+    backoff = 2000;
+    if (streamed || pollTimer) poll(); // a reconnection: count what arrived while the stream was down
+    if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }
+    streamed = true;
+  });
   es.onmessage = onEvent;
   es.onerror = () => {
-    // CONNECTING: the browser retries by itself. CLOSED: the server refused (503 without Redis):
-    // poll meanwhile and try the stream again later, backing off.
+    // CONNECTING: the stream ended (its lifetime is capped, or the server restarted) and the browser
+    // reconnects after the server's retry hint. CLOSED: the server refused (429 over its stream caps,
+    // 503 without Redis). EventSource does not say why, so a HEAD asks for the Retry-After; poll
+    // meanwhile and try the stream again after that, backing off, spread out.
     if (es.readyState !== 2) return;
     es.close(); es = null;
     pollTimer = pollTimer || setInterval(poll, 30000);
-    setTimeout(live, backoff); backoff = Math.min(backoff * 2, 120000);
+    fetch(url, {method: 'HEAD', cache: 'no-store'}).then((r) => +r.headers.get('Retry-After') || 0, () => 0).then((s) => {
+      setTimeout(live, Math.max(backoff, s * 1000) * (1 + Math.random() / 2)); backoff = Math.min(backoff * 2, 120000);
+    });
   };
 }
 document.addEventListener('visibilitychange', () => { if (!document.hidden && !es) poll(); });
