@@ -80,7 +80,9 @@ def _split(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
         header = _claims_decoder.decode(_b64(head))
         claims = _claims_decoder.decode(_b64(payload))
         return header, claims, head + b"." + payload, _b64(signature)
-    except (ValueError, binascii.Error, msgspec.DecodeError):  # UnicodeError is a ValueError
+    # UnicodeError is a ValueError; RecursionError: JSON nested past the interpreter's stack, which
+    # anyone can send, as the payload is read before the signature is checked
+    except (ValueError, binascii.Error, msgspec.DecodeError, RecursionError):
         raise TokenError("malformed") from None
 
 
@@ -90,7 +92,8 @@ def _b64(segment: bytes) -> bytes:
     return base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4))
 
 
-def _number(value: Any) -> float:
+def _number(value: Any) -> int | float:
+    # compared as they are: float() of an integer beyond 1e308 raises OverflowError
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TokenError("malformed", "numeric date")
-    return float(value)
+    return value

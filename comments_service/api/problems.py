@@ -65,6 +65,10 @@ _STATUS_CODES = {400: "invalid_request", 401: "auth_required", 403: "forbidden",
 
 
 def on_http_exception(_: Request, exc: HTTPException) -> Response:
+    if exc.detail == "client disconnected prematurely":
+        # a client that hung up (or was cut off by the body deadline) mid-body: nobody reads this
+        # answer, and it is no fault of ours to log as one
+        return problem_response("request_timeout")
     code = _STATUS_CODES.get(exc.status_code)
     if code is None:
         log.error("unmapped http exception", extra={"status": exc.status_code, "detail": exc.detail})
@@ -78,6 +82,14 @@ def on_http_exception(_: Request, exc: HTTPException) -> Response:
 def on_undecodable(_: Request, exc: UnicodeDecodeError) -> Response:
     # Litestar's JSON reader lets a body that is not UTF-8 escape as a bare UnicodeDecodeError
     return problem_response("invalid_json", f"The request body is not valid UTF-8 ({exc.reason} at byte {exc.start}).")
+
+
+def on_recursion(request: Request, exc: RecursionError) -> Response:
+    # JSON nested deeper than the interpreter's stack: msgspec ("while deserializing") and the json
+    # module ("while decoding") say so; any other RecursionError is a fault of ours
+    if "deserializing" in str(exc) or "decoding" in str(exc):
+        return problem_response("invalid_json", "The JSON is nested too deeply.")
+    return on_unexpected(request, exc)
 
 
 def on_unexpected(_: Request, exc: Exception) -> Response:
@@ -100,5 +112,6 @@ EXCEPTION_HANDLERS = {
     ValidationException: on_validation_error,
     HTTPException: on_http_exception,
     UnicodeDecodeError: on_undecodable,
+    RecursionError: on_recursion,
     Exception: on_unexpected,
 }

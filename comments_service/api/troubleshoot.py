@@ -156,7 +156,8 @@ class ProblemReportsController(Controller):
             staff.require_site(site)
         before = 2**63 - 1
         if cursor is not None:
-            if not cursor.isdigit():
+            # isdigit() alone admits "²", which int() refuses
+            if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > before:
                 raise DomainError("invalid_cursor")
             before = int(cursor)
         async with services_of(request).pool.acquire() as conn:

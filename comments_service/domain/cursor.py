@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import msgspec
 
 from .models import SortOrder
+
+# A cursor comes back from the client: every number in it must fit the column it is compared with
+# (comments.id bigint, comments.score integer) and a time key must be a datetime Python can hold.
+INT64_MAX = 2**63 - 1
+_INT32 = (-(2**31), 2**31 - 1)
 
 
 class CursorError(ValueError):
@@ -31,7 +36,11 @@ def micros(moment: datetime) -> int:
 
 
 def from_micros(value: int) -> datetime:
-    return datetime.fromtimestamp(value // 1_000_000, tz=timezone.utc).replace(microsecond=value % 1_000_000)
+    return _EPOCH + timedelta(microseconds=value)
+
+
+MIN_MICROS = micros(datetime.min.replace(tzinfo=timezone.utc))
+MAX_MICROS = micros(datetime.max.replace(tzinfo=timezone.utc))
 
 
 def encode(cursor: Cursor) -> str:
@@ -46,4 +55,7 @@ def decode(token: str, expected_kind: SortOrder | str) -> Cursor:
         raise CursorError("malformed cursor") from exc
     if cursor.kind != expected_kind:
         raise CursorError(f"cursor is for {cursor.kind!r}, not {expected_kind!r}")
+    low, high = _INT32 if cursor.kind == "top" else (MIN_MICROS, MAX_MICROS)
+    if not (low <= cursor.key <= high and 0 <= cursor.id <= INT64_MAX):
+        raise CursorError("cursor out of range")
     return cursor

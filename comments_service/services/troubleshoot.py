@@ -18,10 +18,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 import asyncpg
-import jwt
 import msgspec
 
-from .. import __version__
+from .. import __version__, hs256
 from ..db import articles as article_repo
 from ..db import observability as obs
 from ..db import problem_reports as report_repo
@@ -39,6 +38,7 @@ _RANK = {"ok": 0, "info": 0, "warn": 1, "problem": 2}
 CLOCK_SKEW_WARN_SECONDS = 120
 CLIENT_CHECK_KEYS = {"cookies": "Cookies", "local_storage": "Local storage", "third_party_cookies": "Third-party cookies"}
 CLIENT_CHECK_VALUES = ("ok", "blocked", "unavailable", "unknown")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class Check(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -341,7 +341,8 @@ class Troubleshooter:
 
     # ---------------------------------------------------------------- reports
     def _identify(self, entry: SiteEntry, token: str) -> Identity:
-        return verify_bearer_token(self.services.keyring, token, entry.site.id, entry.sso_secret)
+        return verify_bearer_token(self.services.keyring, token, entry.site.id, entry.sso_secret,
+                                   entry.sso)
 
     async def file_report(self, q: TroubleshootQuery, *, description: str, user_agent: str | None) -> tuple[str, TroubleshootResult]:
         entry = await self.services.sites.get(q.site)
@@ -390,14 +391,18 @@ def _own_view(row) -> OwnCommentView:
 
 
 def _expiry(token: str) -> dict | None:
+    """When the token expires, if its ``exp`` is a time a datetime can hold (any number verifies)."""
     try:
-        exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
-    except jwt.PyJWTError:
+        exp = hs256.unverified_claims(token).get("exp")
+    except hs256.TokenError:
         return None
-    if not isinstance(exp, (int, float)):
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
         return None
-    return {"expires_at": datetime.fromtimestamp(exp, timezone.utc).isoformat(),
-            "expires_in_seconds": int(exp - time.time())}
+    try:
+        expires_at = _EPOCH + timedelta(seconds=exp)
+    except OverflowError:  # beyond year 9999 or before year 1
+        return None
+    return {"expires_at": expires_at.isoformat(), "expires_in_seconds": int(exp - time.time())}
 
 
 async def _closes_at(conn: asyncpg.Connection, entry: SiteEntry, record: asyncpg.Record) -> datetime | None:

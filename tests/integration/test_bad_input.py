@@ -40,7 +40,9 @@ async def test_request_over_64kb_is_413(client, site, db):
     assert await comment_total(db) == before
 
 
-@pytest.mark.parametrize("raw", [b'{"body": "caf\xe9"}', b"{not json", b'{"body": "x"'])
+@pytest.mark.parametrize("raw", [b'{"body": "caf\xe9"}', b"{not json", b'{"body": "x"',
+                                 b'{"body": ' + b"[" * 5_000 + b"]" * 5_000 + b"}"],
+                         ids=["not-utf-8", "not-json", "truncated", "nested-past-the-stack"])
 async def test_invalid_json_or_utf8(client, site, raw):
     resp = await client.post("/api/v1/articles/bad/comments", params=site.q(), content=raw,
                              headers={"content-type": "application/json"})

@@ -86,6 +86,19 @@ async def test_token_problems_explained_from_the_catalogue(client, site, kind, c
         assert token["data"]["expires_in_seconds"] < 0
 
 
+@pytest.mark.parametrize("exp, shown", [(None, True), (10**12, False), (10**400, False), (1e300, False)])
+async def test_token_expiry_is_shown_when_a_date_can_hold_it(client, site, exp, shown):
+    """Any number verifies as ``exp``; past year 9999 the check still answers, without a date."""
+    token = site.sso_token(sub="far-future", name="Far") if exp is None else site.sso_token(exp=exp)
+    r = await client.get("/api/v1/troubleshoot", params=site.q(), headers=site.auth(token))
+    assert r.status_code == 200, r.text
+    token_check = checks_of(r.json())["token"]
+    assert token_check["status"] == "ok", token_check
+    assert ("expires_at" in token_check["data"]) is shown, token_check
+    if shown:
+        assert 0 < token_check["data"]["expires_in_seconds"] <= 3600
+
+
 async def test_valid_token_and_clock_skew(client, site):
     import time
 

@@ -6,6 +6,11 @@ serve` process. Each request carries one of: no token, a reader's SSO token, a g
 site's moderator API token or an unscoped admin API token; most name a real site and, often, a real
 article or comment, so that requests get past the site lookup into the handlers.
 
+About one case in four also carries a hostile input that generation from the schema rarely reaches
+(``HOSTILE``): a body of JSON nested past the interpreter's stack, integers beyond int64 (and past
+a float) in every integer path, query and body field, a bearer token of several KB, or a token
+whose unverified payload is deeply nested JSON. The request count, and so the runtime, is the same.
+
 For every response:
 - no 5xx (schemathesis' ``not_a_server_error``);
 - the body conforms to the response schema documented for its status (``response_schema_conformance``);
@@ -19,15 +24,19 @@ bench/RESULTS_reliability.md.
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 import os
 import zlib
+from dataclasses import dataclass, replace
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
+from schemathesis.core import NotSet
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
@@ -36,6 +45,67 @@ from tests.security.servers import SyncDb, data_tables, snapshot_query
 # Streaming (SSE) routes never end a response; they are covered by their own tests.
 SKIP_PATHS = ("/events",)
 MIN_REQUESTS = int(os.environ.get("COMMENTS_FUZZ_MIN_REQUESTS", "1000"))
+
+
+@dataclass(frozen=True)
+class Hostile:
+    kind: str  # nested_body | huge_numbers | long_token | nested_token
+    size: int = 0  # nesting depth, or the token's length
+    opener: str = "["
+    value: int = 0
+
+
+def nested_json(depth: int, opener: str) -> str:
+    return opener * depth + "1" + ("]" if opener == "[" else "}") * depth
+
+
+def unsigned_jwt(payload: str) -> str:
+    """A JWT-shaped token with a made-up signature: its payload is read before the signature fails."""
+    enc = lambda text: base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return ".".join(enc(part) for part in ('{"alg":"HS256","typ":"JWT"}', payload, "not a signature"))
+
+
+OPENERS = st.sampled_from(["[", '{"a":'])
+HOSTILE = st.one_of(
+    # past the recursion limit (~1,000) and, at the top, past the 64 KB body limit; twice as likely
+    # as the others, as most operations have no body (they get the nested JSON in a token instead)
+    st.builds(Hostile, kind=st.just("nested_body"), size=st.integers(900, 14_000), opener=st.just("[")),
+    st.builds(Hostile, kind=st.just("nested_body"), size=st.integers(900, 12_000), opener=st.just('{"a":')),
+    st.builds(Hostile, kind=st.just("huge_numbers"),
+              value=st.sampled_from([2**63, -(2**63) - 1, 2**64, 10**30, -(10**30), 10**400])),
+    st.builds(Hostile, kind=st.just("long_token"), size=st.integers(2_000, 8_000)),
+    st.builds(Hostile, kind=st.just("nested_token"), size=st.integers(900, 2_500), opener=OPENERS),
+)
+MAYBE_HOSTILE = st.sampled_from([False, False, False, True]).flatmap(lambda on: HOSTILE if on else st.none())
+
+
+def make_hostile(case, hostile: Hostile) -> tuple[Hostile, dict]:
+    """Apply ``hostile`` to ``case``: what was sent (an operation without a body gets the nested
+    JSON in its token) and extra arguments for ``case.call`` (a raw body)."""
+    if hostile.kind == "nested_body" and isinstance(case.body, NotSet):
+        hostile = replace(hostile, kind="nested_token", size=min(hostile.size, 2_500))
+    if hostile.kind == "nested_body":
+        deep = nested_json(hostile.size, hostile.opener)
+        if isinstance(case.body, dict) and case.body:  # inside a field the handler reads
+            deep = "{" + json.dumps(sorted(case.body)[0]) + ":" + deep + "}"
+        case.headers = {**(case.headers or {}), "Content-Type": "application/json"}
+        return hostile, {"data": deep.encode()}
+    if hostile.kind == "huge_numbers":
+        replaced = False
+        for container in (case.path_parameters, case.query, case.body):
+            if isinstance(container, dict):
+                for key, value in container.items():
+                    if isinstance(value, int) and not isinstance(value, bool):
+                        container[key], replaced = hostile.value, True
+        if not replaced:
+            case.query = {**(case.query or {}), "limit": hostile.value}
+        return hostile, {}
+    if hostile.kind == "long_token":
+        token = unsigned_jwt(json.dumps({"sub": "x" * hostile.size, "exp": 9_999_999_999}))
+    else:
+        token = unsigned_jwt('{"exp":9999999999,"x":' + nested_json(hostile.size, hostile.opener) + "}")
+    case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+    return hostile, {}
 
 
 def _pick(case, n: int, salt: str) -> int:
@@ -67,7 +137,7 @@ def test_schemathesis_fuzz(live_server, world, sync_db):
     # hypothesis drops duplicate examples (~15%), hence the margin over MIN_REQUESTS
     examples = int(os.environ.get("COMMENTS_FUZZ_EXAMPLES", "0")) or max(
         10, math.ceil(MIN_REQUESTS * 1.4 / (2 * len(operations))))
-    stats = {"requests": 0, "4xx": 0, "2xx": 0, "by_status": {}}
+    stats = {"requests": 0, "4xx": 0, "2xx": 0, "by_status": {}, "hostile": {}}
     failures: list[str] = []
 
     def prepare(case) -> None:
@@ -83,10 +153,14 @@ def test_schemathesis_fuzz(live_server, world, sync_db):
         if token and "authorization" not in {k.lower() for k in (case.headers or {})}:
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
 
-    def exercise(case) -> None:
+    def exercise(case, hostile: Hostile | None) -> None:
         prepare(case)
+        extra = {}
+        if hostile is not None:
+            hostile, extra = make_hostile(case, hostile)
+            stats["hostile"][hostile.kind] = stats["hostile"].get(hostile.kind, 0) + 1
         before = sync_db.fetchval(snapshot)
-        response = case.call(base_url=live_server.url, timeout=20)
+        response = case.call(base_url=live_server.url, timeout=20, **extra)
         stats["requests"] += 1
         status = response.status_code
         stats["by_status"][status] = stats["by_status"].get(status, 0) + 1
@@ -96,9 +170,12 @@ def test_schemathesis_fuzz(live_server, world, sync_db):
             changed = [t for t, b, a in zip(tables, before, after) if a != b]
             if changed:
                 failures.append(f"{case.operation.label} answered {status} but changed {changed}: "
-                                f"{case.as_curl_command()}")
+                                f"{case.as_curl_command()} (with {hostile})")
         elif 200 <= status < 300:
             stats["2xx"] += 1
+        if hostile is not None and status >= 500:
+            # shown with a failure: the curl line repeats the generated case, not what replaced it
+            print(f"{case.operation.label} answered {status} to {hostile}")
         case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
 
     for operation in operations:
@@ -108,9 +185,9 @@ def test_schemathesis_fuzz(live_server, world, sync_db):
         @settings(max_examples=examples * 2, deadline=None, database=None, derandomize=True,
                   phases=[Phase.explicit, Phase.generate],
                   suppress_health_check=list(HealthCheck))
-        @given(case=strategy)
-        def run(case) -> None:
-            exercise(case)
+        @given(case=strategy, hostile=MAYBE_HOSTILE)
+        def run(case, hostile) -> None:
+            exercise(case, hostile)
 
         run()
 
@@ -119,6 +196,8 @@ def test_schemathesis_fuzz(live_server, world, sync_db):
     assert stats["requests"] >= MIN_REQUESTS, stats
     # the fuzzing reached the handlers, not only the site lookup
     assert stats["2xx"] >= 50, stats
+    # and every kind of hostile input went out
+    assert set(stats["hostile"]) == {"nested_body", "huge_numbers", "long_token", "nested_token"}, stats
 
 
 async def test_nul_in_a_query_parameter_is_400_not_500(client, world):

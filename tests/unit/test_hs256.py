@@ -140,3 +140,33 @@ def test_unverified_claims_reads_without_a_key():
     assert hs256.unverified_claims(sign({"iss": "x", "exp": 1}, key=b"whatever-key-" + b"z" * 30))["iss"] == "x"
     with pytest.raises(hs256.TokenError):
         hs256.unverified_claims("not-a-token")
+
+
+@pytest.mark.parametrize("claims", [
+    {"exp": 10**400}, {"exp": -(10**400)}, {"exp": 1e300}, {"exp": -1e300}, {"exp": time.time() + 600, "iat": 10**400},
+    {"exp": time.time() + 600, "nbf": 1e300}, {"exp": time.time() + 600, "iat": -(10**400), "nbf": -1e300},
+])
+def test_dates_beyond_a_float_agree_with_pyjwt(claims):
+    """float() of an integer past 1e308 overflows; the dates are compared as they are."""
+    token = sign(claims)
+    assert our_outcome(token, KEY, None, None) == pyjwt_outcome(token, KEY, None, None)
+
+
+def _segment(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("where", ["header", "payload"])
+@pytest.mark.parametrize("opener", ["[", '{"a":'])
+def test_json_nested_past_the_stack_is_malformed(where, opener):
+    deep = opener * 5_000 + "1" + ("]" if opener == "[" else "}") * 5_000
+    header, payload = '{"alg":"HS256"}', '{"exp":1}'
+    if where == "header":
+        header = '{"alg":"HS256","x":' + deep + "}"
+    else:
+        payload = '{"exp":1,"x":' + deep + "}"
+    token = f"{_segment(header)}.{_segment(payload)}.{_segment('s')}"
+    for read in (hs256.unverified_claims, lambda t: hs256.verify(t, KEY)):
+        with pytest.raises(hs256.TokenError) as err:
+            read(token)
+        assert err.value.kind == "malformed"
