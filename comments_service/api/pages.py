@@ -1,16 +1,77 @@
-"""Static assets and pages: the widget scripts, the moderator page and the demo article."""
+"""Static assets and pages: the widget scripts, the moderator page and the demo article, and the
+security headers every page of this origin is served with.
+
+No page runs inline script, so each Content-Security-Policy allows scripts from this origin only
+(Swagger UI also from its pinned CDN). Comment bodies are sanitised when written; the policy is the
+second wall if that ever fails. The moderator page may not be framed (clickjacking a moderator's
+decisions); the demo article may be framed by this origin only.
+"""
 
 from __future__ import annotations
 
+import html
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from litestar import Response, get
+from litestar import Request, Response, get
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.types import Message, Scope
 
 _WIDGET = Path(__file__).resolve().parent.parent / "widget"
 _DEMO = Path(__file__).resolve().parent.parent / "demo"
 _TYPES = {".js": "application/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
           ".html": "text/html; charset=utf-8"}
+
+_CDN = "https://cdn.jsdelivr.net"
+# images in comments come from wherever their authors link (sites that allow images: see README)
+_OWN_PAGE = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+             "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors ")
+_MODERATION_CSP = _OWN_PAGE + "'none'"
+_DEMO_CSP = _OWN_PAGE + "'self'"
+_SWAGGER_CSP = (f"default-src 'none'; script-src 'self' {_CDN}; style-src {_CDN} 'unsafe-inline'; "
+                f"img-src 'self' data: {_CDN}; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+                "frame-ancestors 'none'")
+# any other HTML (the schema router's 404 page): nothing runs, nothing loads, nothing frames it
+_STATIC_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+_NO_REFERRER = b"no-referrer"
+HTML_POLICIES: dict[str, tuple[bytes, bytes]] = {
+    "/moderation": (_MODERATION_CSP.encode(), _NO_REFERRER),
+    "/demo": (_DEMO_CSP.encode(), b"strict-origin-when-cross-origin"),
+    "/schema": (_SWAGGER_CSP.encode(), _NO_REFERRER),
+    "/schema/swagger": (_SWAGGER_CSP.encode(), _NO_REFERRER),
+}
+_DEFAULT_POLICY = (_STATIC_CSP.encode(), _NO_REFERRER)
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
+async def security_headers(message: Message, scope: Scope) -> None:
+    """App-wide before-send hook: nosniff on every response; on HTML, the page's CSP and referrer policy."""
+    if message["type"] != "http.response.start":
+        return
+    headers: list[Any] = list(message.get("headers") or ())
+    headers.append(_NOSNIFF)
+    if any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers):
+        csp, referrer = HTML_POLICIES.get(scope["path"], _DEFAULT_POLICY)
+        headers += [(b"content-security-policy", csp), (b"referrer-policy", referrer)]
+    message["headers"] = headers
+
+
+class SwaggerPage(SwaggerRenderPlugin):
+    """Swagger UI without inline script: the bundle from its CDN, the start-up from /swagger-init.js,
+    the schema fetched from /schema/openapi.json. No OAuth redirect page: the API uses bearer tokens."""
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        title = html.escape(openapi_schema["info"]["title"])
+        return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+                '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
+                f'<link rel="stylesheet" href="{self.css_url}"></head><body><div id="swagger-container"></div>'
+                f'<script src="{self.js_url}" crossorigin></script>'
+                f'<script src="{self.standalone_preset_js_url}" crossorigin></script>'
+                '<script src="/swagger-init.js"></script></body></html>').encode()
+
+    def receive_router(self, router: Any) -> None:
+        return None
 
 
 @lru_cache(maxsize=32)
@@ -53,9 +114,19 @@ async def moderation_css() -> Response:
     return _asset(_WIDGET / "moderation.css", max_age=60)
 
 
+@get("/swagger-init.js", include_in_schema=False)
+async def swagger_init_js() -> Response:
+    return _asset(_WIDGET / "swagger-init.js", max_age=60)
+
+
 @get("/demo", include_in_schema=False)
 async def demo_page() -> Response:
     return _asset(_DEMO / "article.html", max_age=0)
+
+
+@get("/demo.css", include_in_schema=False)
+async def demo_css() -> Response:
+    return _asset(_DEMO / "article.css", max_age=60)
 
 
 @get("/", include_in_schema=False)
@@ -63,4 +134,5 @@ async def index() -> Response:
     return Response(content=b"", status_code=302, headers={"Location": "/demo"})
 
 
-PAGE_ROUTES = [embed_js, embed_css, count_js, moderation_page, moderation_js, moderation_css, demo_page, index]
+PAGE_ROUTES = [embed_js, embed_css, count_js, moderation_page, moderation_js, moderation_css, swagger_init_js,
+               demo_page, demo_css, index]

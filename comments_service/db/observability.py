@@ -14,6 +14,10 @@ import msgspec
 QUEUE_DEPTHS = """
 SELECT status, count(*) AS n, extract(epoch FROM now() - min(created_at)) AS oldest_seconds
 FROM comments WHERE status IN ('pending_scoring', 'held') GROUP BY status"""
+SITE_QUEUE_DEPTHS = """
+SELECT status, count(*) AS n, extract(epoch FROM now() - min(created_at)) AS oldest_seconds
+FROM comments WHERE site_id = $1 AND status IN ('pending_scoring', 'held') GROUP BY status"""
+SITE_OPEN_PROBLEM_REPORTS = "SELECT count(*) FROM problem_reports WHERE site_id = $1 AND status = 'open'"
 OLDEST_PENDING_SECONDS = """
 SELECT extract(epoch FROM now() - min(created_at)) FROM comments WHERE status = 'pending_scoring'"""
 # this reader's latest comments on one article: only the author's own rows, only what a reader may know
@@ -48,13 +52,19 @@ class CommentFacts(msgspec.Struct, kw_only=True):
     article_external_id: str
 
 
-async def queue_depths(conn: asyncpg.Connection) -> dict[str, QueueDepth]:
+async def queue_depths(conn: asyncpg.Connection, site_id: str | None = None) -> dict[str, QueueDepth]:
+    """Every site's queue, or one site's when ``site_id`` is given."""
+    records = await (conn.fetch(QUEUE_DEPTHS) if site_id is None else conn.fetch(SITE_QUEUE_DEPTHS, site_id))
     found = {r["status"]: QueueDepth(status=r["status"], depth=r["n"],
                                      oldest_seconds=float(r["oldest_seconds"]) if r["oldest_seconds"] is not None else None)
-             for r in await conn.fetch(QUEUE_DEPTHS)}
+             for r in records}
     for status in ("pending_scoring", "held"):
         found.setdefault(status, QueueDepth(status=status, depth=0, oldest_seconds=None))
     return found
+
+
+async def open_problem_reports(conn: asyncpg.Connection, site_id: str) -> int:
+    return await conn.fetchval(SITE_OPEN_PROBLEM_REPORTS, site_id)
 
 
 async def oldest_pending_seconds(conn: asyncpg.Connection) -> float | None:

@@ -1,4 +1,10 @@
-"""The operator's diagnostics report: one document with what is usually asked first."""
+"""The operator's diagnostics report: one document with what is usually asked first.
+
+Two scopes. An unscoped admin (an API token for every site) operates the service and gets the
+whole process: dependencies with their error text, pools, cache, every site's queue, the model,
+rate limits and errors. A site's own admin (a site-scoped token, or the site's SSO admin) gets
+only what belongs to that site; the process internals and other sites' numbers are not theirs.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from ..db.health import is_database_unavailable
 from ..metrics import ERROR_RECORD
 from ..settings import REPO_ROOT
 from .container import Services
-from .health import HealthMonitor
+from .health import HealthMonitor, HealthStatus
 
 
 class PoolUsage(msgspec.Struct, kw_only=True):
@@ -82,7 +88,7 @@ class ErrorCount(msgspec.Struct, kw_only=True):
     last_seen: datetime
 
 
-class Diagnostics(msgspec.Struct, kw_only=True):
+class Diagnostics(msgspec.Struct, kw_only=True, tag_field="scope", tag="global"):
     version: str
     build: str | None
     migration_level: int | None
@@ -98,6 +104,15 @@ class Diagnostics(msgspec.Struct, kw_only=True):
     model: ModelInfo | None
     rate_limit_rejections: dict[str, int]
     errors_by_code: dict[str, ErrorCount]
+    notes: list[str]
+
+
+class SiteDiagnostics(msgspec.Struct, kw_only=True, tag_field="scope", tag="site"):
+    site_id: str
+    version: str
+    service_status: HealthStatus  # the public readiness verdict: pass, warn or fail
+    queue: QueueInfo | None  # this site's comments only; None while PostgreSQL is unreachable
+    open_problem_reports: int | None
     notes: list[str]
 
 
@@ -156,9 +171,7 @@ async def diagnostics(services: Services, monitor: HealthMonitor) -> Diagnostics
                 raise
             pg.ok, pg.error = False, f"{type(exc).__name__}: {exc}"
         else:
-            queue = QueueInfo(depth={s: d.depth for s, d in depths.items()},
-                              oldest_pending_seconds=_round(depths["pending_scoring"].oldest_seconds),
-                              oldest_held_seconds=_round(depths["held"].oldest_seconds))
+            queue = _queue(depths)
             scoring, model = _scoring(state, notes)
             pipeline = getattr(services, "scoring", None)
             if pipeline is not None and hasattr(pipeline, "status"):
@@ -185,6 +198,28 @@ async def diagnostics(services: Services, monitor: HealthMonitor) -> Diagnostics
         queue=queue, scoring=scoring, model=model,
         rate_limit_rejections=dict(services.limiter.rejections), errors_by_code=errors, notes=notes,
     )
+
+
+async def site_diagnostics(services: Services, monitor: HealthMonitor, site_id: str) -> SiteDiagnostics:
+    notes = ["Only this site's numbers: the service's own state is for the operator's unscoped token."]
+    queue = reports = None
+    ready = await monitor.readiness()
+    try:
+        async with services.pool.acquire() as conn:
+            queue = _queue(await obs.queue_depths(conn, site_id))
+            reports = await obs.open_problem_reports(conn, site_id)
+    except Exception as exc:
+        if not is_database_unavailable(exc):
+            raise
+        notes.append("PostgreSQL is unreachable: the queue cannot be read.")
+    return SiteDiagnostics(site_id=site_id, version=__version__, service_status=ready.status, queue=queue,
+                           open_problem_reports=reports, notes=notes)
+
+
+def _queue(depths: dict[str, obs.QueueDepth]) -> QueueInfo:
+    return QueueInfo(depth={s: d.depth for s, d in depths.items()},
+                     oldest_pending_seconds=_round(depths["pending_scoring"].oldest_seconds),
+                     oldest_held_seconds=_round(depths["held"].oldest_seconds))
 
 
 def _scoring(state, notes: list[str]) -> tuple[ScoringInfo, ModelInfo | None]:

@@ -10,6 +10,9 @@ restore with the same key, or set the secret again with `comments-service site c
 
 Not exported: moderation audit entries, reports, bans, scoring jobs, API tokens (operational state,
 not threads).
+
+A file to import is untrusted input: each comment's HTML is rendered again from its markdown by the
+renderer the API uses (with the site's image setting); the file's ``body_html`` is never stored.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 import asyncpg
 
 from ..db import export as repo
+from ..domain.render import render_markdown
 
 FORMAT = "comments_service.export"
 VERSION = 1
@@ -50,6 +54,7 @@ async def import_data(conn: asyncpg.Connection, data: dict) -> dict[str, int]:
     if await repo.schema_version(conn) < data.get("schema_version", 0):
         raise ExportError("the target database is older than the export: run `comments-service migrate` first")
     tables = data["tables"]
+    _render_comments(tables)
     restored: dict[str, int] = {}
     async with conn.transaction():
         for table in repo.TABLES:
@@ -61,6 +66,16 @@ async def import_data(conn: asyncpg.Connection, data: dict) -> dict[str, int]:
             restored[table] = await repo.restore(conn, table, rows)
         await repo.advance_sequences(conn)
     return restored
+
+
+def _render_comments(tables: dict) -> None:
+    images = {site.get("id"): site.get("allow_images") is True for site in tables.get("sites", [])}
+    site_of = {article.get("id"): article.get("site_id") for article in tables.get("articles", [])}
+    for row in tables.get("comments", []):
+        markdown = row.get("body_markdown")
+        if not isinstance(markdown, str):
+            raise ExportError(f"comment {row.get('id')!r} has no body_markdown text")
+        row["body_html"] = render_markdown(markdown, allow_images=images.get(site_of.get(row.get("article_id")), False))
 
 
 def write(data: dict, path: str | Path) -> None:

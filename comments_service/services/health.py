@@ -4,6 +4,10 @@ Readiness answers in the IETF "Health Check Response Format for HTTP APIs" draft
 (application/health+json). Its result is kept for ``READY_TTL`` seconds and computed by one caller
 at a time, so a fleet of probes (or a reader mashing the troubleshooter) costs PostgreSQL at most
 one round trip per process per interval.
+
+The probes are public, so their answer names what is wrong but never the exception behind it
+(driver messages carry host names, ports, paths and user names); the probes' error text is for
+the admins' diagnostics only.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ class ModelState(msgspec.Struct, kw_only=True):
 
 
 _RANK = {"pass": 0, "warn": 1, "fail": 2}
+_PG_DOWN = "PostgreSQL is unreachable."
 
 
 def _now_iso() -> str:
@@ -147,7 +152,7 @@ class HealthMonitor:
         pg = await self.postgres()
         checks["postgres:responseTime"] = [HealthCheck(
             status="pass" if pg.ok else "fail", component_type="datastore", observed_value=pg.ms,
-            observed_unit="ms" if pg.ok else None, output=None if pg.ok else pg.error, time=now)]
+            observed_unit="ms" if pg.ok else None, output=None if pg.ok else _PG_DOWN, time=now)]
         rd = await self.redis_probe()
         if rd is None:
             checks["redis:responseTime"] = [HealthCheck(
@@ -157,7 +162,7 @@ class HealthMonitor:
             checks["redis:responseTime"] = [HealthCheck(
                 status="pass" if rd.ok else "warn", component_type="datastore", observed_value=rd.ms,
                 observed_unit="ms" if rd.ok else None, time=now,
-                output=None if rd.ok else f"Redis unreachable ({rd.error}); reads are served from PostgreSQL.")]
+                output=None if rd.ok else "Redis is unreachable; reads are served from PostgreSQL.")]
         if pg.ok:
             try:
                 async with self.pool.acquire() as conn:
@@ -168,7 +173,7 @@ class HealthMonitor:
                     raise
                 pg = Probe(ok=False, error=str(exc))
                 checks["postgres:responseTime"][0] = HealthCheck(status="fail", component_type="datastore",
-                                                                 output=f"{type(exc).__name__}: {exc}", time=now)
+                                                                 output=_PG_DOWN, time=now)
         if pg.ok:
             checks["toxicity:model"] = [self._model_check(model, now)]
             age = round(oldest, 1) if oldest is not None else 0.0
@@ -189,5 +194,6 @@ class HealthMonitor:
                                       "new comments wait until one runs.")
         if model.is_fallback:
             return HealthCheck(status="warn", component_type="component", observed_value=model.model_id, time=now,
-                               output=f"The toxicity model is on its fallback: {model.fallback_reason}")
+                               output="The toxicity model is on its fallback scorer; the admins' diagnostics "
+                                      "say why.")
         return HealthCheck(status="pass", component_type="component", observed_value=model.model_id, time=now)

@@ -62,6 +62,7 @@ async def test_diagnostics_says_why_the_model_is_on_fallback(client, db):
     await forget_workers(db)
     await report_worker(db, model_id="profanity-check (fallback)", is_fallback=True, reason="checkpoint missing")
     d = (await client.get("/api/v1/diagnostics", headers=bearer(admin))).json()
+    assert d["scope"] == "global"
     assert d["model"]["is_fallback"] is True and d["model"]["fallback_reason"] == "checkpoint missing"
     await forget_workers(db)
     d = (await client.get("/api/v1/diagnostics", headers=bearer(admin))).json()

@@ -17,7 +17,9 @@ from litestar.testing import AsyncTestClient
 from comments_service.app import create_app
 from comments_service.db.pool import connect
 from comments_service.settings import Settings
+from comments_service.domain.render import render_markdown
 from tests.conftest import article_body, make_site
+from tests.html_safety import unsafe_parts
 
 REPO = Path(__file__).resolve().parents[2]
 COLUMNS = "id, article_id, parent_id, root_id, depth, path, author_id, body_markdown, body_html, status, " \
@@ -128,3 +130,53 @@ async def test_export_and_restore_into_an_empty_database(client, services, db, s
 def test_export_of_an_unknown_site_fails_cleanly(storage, database, tmp_path):
     done = cli(storage, database, "export", "--site", "no-such-site", "--out", str(tmp_path / "x.json"))
     assert done.returncode == 1 and "no site" in done.stderr
+
+
+HOSTILE_HTML = '<script>alert(1)</script><img src=x onerror="alert(2)"><a href="javascript:alert(3)">x</a>'
+
+
+@pytest.mark.parametrize("images", [False, True])
+async def test_import_renders_comment_html_again_and_ignores_the_files(client, services, db, storage, database,
+                                                                        tmp_path, images):
+    """A backup file is input like any other: its body_html never reaches a reader."""
+    site = await make_site(services, db, images=images)
+    markdown = ["plain words", "**bold** <script>alert(4)</script> ![pic](https://img.example/p.png)",
+                '<img src=x onerror="alert(5)"> [link](javascript:alert(6))']
+    for text in markdown:
+        r = await client.post("/api/v1/articles/imp-a/comments", params=site.q(), json=article_body(text),
+                              headers=site.auth(site.sso_token(sub="imp", name="Imp")))
+        assert r.status_code == 201, r.text
+    out = tmp_path / "export.json"
+    assert cli(storage, database, "export", "--site", site.id, "--out", str(out)).returncode == 0
+    data = json.loads(out.read_text())
+    for row in data["tables"]["comments"]:
+        row["body_html"] = HOSTILE_HTML
+    out.write_text(json.dumps(data))
+
+    target_name = f"cs_import_{secrets.token_hex(4)}"
+    target = await storage.create_database(target_name)
+    try:
+        done = cli(storage, target, "import", "--in", str(out))
+        assert done.returncode == 0, done.stderr
+        stored = await rows(target, site.id)
+        assert [r["body_html"] for r in stored] == [render_markdown(t, allow_images=images) for t in markdown]
+        settings = Settings.from_env(storage.env(COMMENTS_DATABASE_URL=target,
+                                                 COMMENTS_REDIS_PREFIX=f"{storage.redis_prefix}imp{secrets.token_hex(3)}:"))
+        async with AsyncTestClient(app=create_app(settings), base_url="http://restored.local") as restored:
+            r = await restored.get("/api/v1/articles/imp-a/comments", params=site.q(sort="oldest"))
+            served = [c["body_html"] for c in r.json()["comments"]]
+        assert len(served) == 3
+        for body in served:
+            assert unsafe_parts(body) == [] and not any(f"alert({n})" in body for n in (1, 2, 3)), body
+        assert ("<img" in served[1]) is images
+    finally:
+        await storage.drop_database(target_name)
+
+
+def test_import_refuses_a_comment_without_markdown(storage, database, tmp_path):
+    data = {"format": "comments_service.export", "version": 1, "schema_version": 1,
+            "tables": {"comments": [{"id": 1, "body_html": HOSTILE_HTML}]}}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    done = cli(storage, database, "import", "--in", str(path))
+    assert done.returncode == 1 and "body_markdown" in done.stderr

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.integration.ops_support import TcpProxy, forget_workers, other_app, report_worker
+import re
+
+from tests.integration.ops_support import TcpProxy, bearer, forget_workers, other_app, report_worker, staff_token
 
 HEALTH_JSON = "application/health+json"
+# what exception text carries: class names, errno, driver wording, the address it failed on
+_EXCEPTION_TEXT = re.compile(r"Error|Exception|Errno|errno|refused|Connect|Timeout|timed out|127\.0\.0\.1|"
+                             r"redis://|postgres(ql)?://", re.IGNORECASE)
 CHECKS = {"postgres:responseTime", "redis:responseTime", "toxicity:model", "scoring:queueAge"}
 
 
@@ -48,7 +53,8 @@ async def test_model_on_fallback_warns_but_stays_ready(client, db):
     body = r.json()
     assert body["status"] == "warn"
     model = body["checks"]["toxicity:model"][0]
-    assert model["status"] == "warn" and "checkpoint not found" in model["output"]
+    assert model["status"] == "warn" and "fallback" in model["output"]
+    assert "checkpoint not found" not in r.text  # the reason is for the admins' diagnostics
 
 
 async def test_no_worker_warns(client, db):
@@ -93,5 +99,25 @@ async def test_postgres_unreachable_fails_with_503(storage, database):
         body = r.json()
         assert body["status"] == "fail"
         assert body["checks"]["postgres:responseTime"][0]["status"] == "fail"
+        assert_no_exception_text(r.text)
         live = await other.get("/health/live")
         assert live.status_code == 200
+
+
+def assert_no_exception_text(text: str) -> None:
+    found = _EXCEPTION_TEXT.search(text)
+    assert found is None, f"{found.group(0)!r} in the public body: {text}"
+
+
+async def test_ready_hides_the_failure_text_that_diagnostics_shows(serve, db):
+    """The public probe says Redis is unreachable, never the exception; an unscoped admin gets it."""
+    await forget_workers(db)
+    await report_worker(db, model_id="detoxify-original@abc123")
+    admin = await staff_token(db, "admin")
+    async with serve(COMMENTS_REDIS_URL="redis://127.0.0.1:1/0") as live, live.http() as http:
+        r = await http.get("/health/ready")
+        assert r.status_code == 200 and r.json()["checks"]["redis:responseTime"][0]["status"] == "warn"
+        assert "unreachable" in r.json()["checks"]["redis:responseTime"][0]["output"]
+        assert_no_exception_text(r.text)
+        d = (await http.get("/api/v1/diagnostics", headers=bearer(admin))).json()
+        assert d["redis"]["reachable"] is False and d["redis"]["error"]

@@ -9,6 +9,9 @@ import subprocess
 import sys
 import textwrap
 
+import httpx
+import pytest
+
 from tests.conftest import article_body
 from tests.integration.ops_support import other_app
 
@@ -90,3 +93,52 @@ def test_worker_functions_aggregate_across_processes(tmp_path):
     assert sample(text, "comments_decisions_total", outcome="published", reason="ok") == 2
     assert sample(text, "comments_decisions_total", outcome="held", reason="toxicity_hold") == 1
     assert sample(text, "comments_scoring_wait_seconds_count") == 2
+
+
+async def test_a_metrics_token_is_required_when_set(serve):
+    token = "scrape-" + "k" * 24
+    async with serve(COMMENTS_METRICS_TOKEN=token) as live, live.http() as http:
+        for headers in ({}, {"Authorization": "Bearer wrong-token-of-some-length"},
+                        {"Authorization": f"Bearer {token}x"}, {"Authorization": f"Basic {token}"}):
+            r = await http.get("/metrics", headers=headers)
+            assert r.status_code == 401 and r.json()["code"] == "metrics_token_required", headers
+            assert r.headers["www-authenticate"].startswith("Bearer")
+            assert "comments_http_requests_total" not in r.text
+        r = await http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and "comments_http_requests_total" in r.text
+
+
+async def test_metrics_on_their_own_port(serve):
+    from tests.browser.conftest import free_port
+
+    port = free_port()
+    async with serve(COMMENTS_METRICS_PORT=str(port)) as live, live.http() as http:
+        r = await http.get("/metrics")
+        assert r.status_code == 404 and "comments_http_requests_total" not in r.text
+        assert (await http.get("/health/live")).status_code == 200
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as internal:
+            r = await internal.get("/metrics")
+            assert r.status_code == 200 and "comments_http_requests_total" in r.text
+            assert r.headers["content-type"].startswith("text/plain")
+            assert (await internal.get("/api/v1/diagnostics")).status_code == 404
+    # the listener closes with the app
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+
+
+async def test_the_metrics_port_and_token_together(serve):
+    from tests.browser.conftest import free_port
+
+    port, token = free_port(), "scrape-" + "t" * 24
+    async with serve(COMMENTS_METRICS_PORT=str(port), COMMENTS_METRICS_TOKEN=token):
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as internal:
+            assert (await internal.get("/metrics")).status_code == 401
+            r = await internal.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 200 and "comments_http_requests_total" in r.text
+
+
+def test_a_short_metrics_token_stops_the_start():
+    from comments_service.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="COMMENTS_METRICS_TOKEN"):
+        Settings.from_env({"COMMENTS_METRICS_TOKEN": "short"})
