@@ -10,16 +10,15 @@ from typing import AsyncIterator
 import redis.asyncio as aioredis
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from . import __version__
 from .api.comments import PublicCommentsController
-from .api.diagnostics import DIAGNOSTICS_ROUTES
+from .api.diagnostics import DIAGNOSTICS_ROUTES, metrics_listener
 from .api.health import HEALTH_ROUTES
 from .api.live import LiveController, live_lifespan
 from .api.moderation import ModerationController
 from .api.middleware import EdgeMiddleware
-from .api.pages import PAGE_ROUTES
+from .api.pages import PAGE_ROUTES, SwaggerPage, security_headers
 from .api.problems import EXCEPTION_HANDLERS
 from .api.troubleshoot import TROUBLESHOOT_CONTROLLERS
 from .api.reports import ReportsController
@@ -36,6 +35,7 @@ from .services.moderation import ModerationService
 from .services.nudge import NudgeService
 from .services.scoring import ScoringService
 from .services.sites import SiteDirectory
+from .services.write_guard import WriteGuard
 from .settings import Settings
 
 log = logging.getLogger("comments_service.app")
@@ -55,15 +55,15 @@ async def build_services(settings: Settings) -> Services:
     pool = await create_pool(settings.database, settings.database.url)
     client = redis_client(settings)
     gate = RedisGate(client)
-    cache = Cache(gate, settings.redis.prefix)
+    cache = Cache(gate, settings.redis)
     if client is not None and settings.redis.local_cache:
         cache.enable_local(settings.redis.url, settings.redis.socket_timeout)
     limiter = RateLimiter(gate, settings.redis.prefix, settings.limits)
     keyring = Keyring(secret_key(settings))
     sites = SiteDirectory(pool, keyring)
-    comments = CommentService(pool, cache, limiter, keyring, settings.comments)
-    moderation = ModerationService(pool, cache, limiter, sites, comments)
-    comments.post_checks.append(moderation.check_post)
+    guard = WriteGuard()
+    comments = CommentService(pool, cache, limiter, keyring, settings.comments, guard)
+    moderation = ModerationService(pool, cache, limiter, sites, comments, guard)
     comments.article_view = moderation.article_view
     scoring = ScoringService(pool, comments, settings)
     if settings.scoring.enabled:
@@ -104,12 +104,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[PublicCommentsController, ModerationController, ReportsController, ToxicityController,
                         LiveController, *PAGE_ROUTES, *HEALTH_ROUTES, *DIAGNOSTICS_ROUTES, *TROUBLESHOOT_CONTROLLERS],
-        lifespan=[lifespan, live_lifespan],
+        lifespan=[lifespan, live_lifespan, metrics_listener],
         middleware=[EdgeMiddleware],
+        before_send=[security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.comments.max_request_bytes,
         openapi_config=OpenAPIConfig(title="comments_service", version=__version__, path="/schema",
-                                     render_plugins=[SwaggerRenderPlugin()]),
+                                     render_plugins=[SwaggerPage()]),
         logging_config=None,
         debug=False,
     )

@@ -33,6 +33,9 @@ CATALOGUE: dict[str, ErrorInfo] = {
     "empty_body": ErrorInfo(400, "The comment is empty.", "Write something before posting."),
     "body_too_long": ErrorInfo(400, "The comment is longer than the limit.",
                                "Your comment is too long. Shorten it to fit the character limit."),
+    "text_too_complex": ErrorInfo(422, "The text took too long to check or format.",
+                                  "Your comment has unusual formatting (for example long runs of brackets, stars "
+                                  "or symbols) that took too long to process. Simplify it and try again."),
     "author_name_required": ErrorInfo(400, "A guest comment needs a name.",
                                       "Enter a name to comment as a guest."),
     # site, article, thread
@@ -46,6 +49,8 @@ CATALOGUE: dict[str, ErrorInfo] = {
                                    "This article has no comment thread yet."),
     "article_details_required": ErrorInfo(400, "The first comment on an article needs the article's url and title.",
                                           "The comment widget is not set up correctly on this page. Let the site know."),
+    "article_url_not_allowed": ErrorInfo(400, "The article url is not on one of the site's origins.",
+                                         "The comment widget is not set up correctly on this page. Let the site know."),
     "article_closed": ErrorInfo(403, "Comments on this article are closed.",
                                 "Comments on this article are closed. You can still read the discussion."),
     "comment_not_found": ErrorInfo(404, "The comment does not exist.",
@@ -65,6 +70,8 @@ CATALOGUE: dict[str, ErrorInfo] = {
                                "Your sign-in has expired. Reload the page; if it keeps happening, check that your device's clock is correct."),
     "token_wrong_site": ErrorInfo(401, "The sign-in token belongs to another site.",
                                   "Your sign-in belongs to a different site. Reload the page."),
+    "metrics_token_required": ErrorInfo(401, "The metrics need the scrape token (Authorization: Bearer).",
+                                        "Set the scraper's bearer token to the service's COMMENTS_METRICS_TOKEN."),
     "guests_not_allowed": ErrorInfo(403, "This site only accepts comments from signed-in readers.",
                                     "This site asks readers to sign in before commenting."),
     "not_author": ErrorInfo(403, "Only the author may change this comment.",
@@ -74,6 +81,9 @@ CATALOGUE: dict[str, ErrorInfo] = {
     "comment_not_editable": ErrorInfo(409, "This comment can no longer be changed.",
                                       "This comment was removed or rejected and can no longer be changed."),
     "forbidden": ErrorInfo(403, "You may not do this.", "Your account may not do this."),
+    "standing_required": ErrorInfo(403, "This site counts votes and reports only from established readers.",
+                                   "On this site you can vote and report once you are signed in, or once a comment of "
+                                   "yours has been published."),
     "vote_own_comment": ErrorInfo(400, "You cannot vote on your own comment.", "You cannot vote on your own comment."),
     # moderation
     "user_banned": ErrorInfo(403, "You are banned from commenting on this site.",
@@ -97,6 +107,14 @@ CATALOGUE: dict[str, ErrorInfo] = {
     # service state
     "rate_limited": ErrorInfo(429, "Too many requests; retry later.",
                               "You are doing that too quickly. Wait a moment and try again."),
+    "too_many_streams": ErrorInfo(429, "Too many live-update streams are open; retry later.",
+                                  "Live updates are paused because many are open from your network. New comments "
+                                  "still show when you reload the page."),
+    "request_timeout": ErrorInfo(408, "The request did not arrive in time.",
+                                 "Your connection is too slow or was interrupted. Try again."),
+    "request_headers_too_large": ErrorInfo(431, "The request headers are too large.",
+                                           "Your browser sent more data than the server accepts. Clear this site's "
+                                           "cookies and try again."),
     "service_unavailable": ErrorInfo(503, "The comment service is temporarily unavailable.",
                                      "Comments are having a problem right now. Your text is not lost: try again in a minute."),
     "not_found": ErrorInfo(404, "Nothing here.", "That page does not exist."),

@@ -1,7 +1,10 @@
 """Who is asking: host-site SSO JWTs, our own signed guest tokens, and moderator API tokens.
 
 - SSO: HS256 JWTs signed by the host site with its SSO secret (claims sub, name, email?, role?,
-  optionally aud = the site id). Verified against the secret of the site the request names.
+  optionally aud = the site id). Verified against the secret of the site the request names. The
+  same token sits in the reader's widget, so staff power does not ride in it by default: a
+  moderator or admin role counts only where the site allows it (``sso_staff_roles``) and the token
+  names the site in ``aud``; a site may require ``aud`` of every token (``sso_require_aud``).
 - Guests: the service signs a JWT (iss = comments_service, typ = guest) with its own secret key,
   bound to one site and one guest user; the widget keeps it in localStorage.
 - API tokens: opaque random strings for moderators and admins, stored as SHA-256 hashes.
@@ -40,6 +43,18 @@ class Identity(msgspec.Struct, frozen=True, kw_only=True):
     user_id: int | None = None  # known for guests (the token carries it); resolved for SSO
 
 
+class SsoRules(msgspec.Struct, frozen=True, kw_only=True):
+    """How a site trusts its SSO tokens (from its settings)."""
+
+    staff_roles: bool = False  # role moderator/admin counts (only with aud = the site)
+    require_aud: bool = False  # every token must name the site in aud
+
+    @classmethod
+    def from_site_settings(cls, settings: dict) -> "SsoRules":
+        return cls(staff_roles=settings.get("sso_staff_roles") is True,
+                   require_aud=settings.get("sso_require_aud") is True)
+
+
 class Keyring:
     """The service's secret key and what is derived from it."""
 
@@ -70,14 +85,15 @@ class Keyring:
                         name=str(claims.get("name", "Guest")), user_id=int(claims["sub"]))
 
 
-def verify_bearer_token(keyring: Keyring, token: str, site_id: str, sso_secret: str | None) -> Identity:
+def verify_bearer_token(keyring: Keyring, token: str, site_id: str, sso_secret: str | None,
+                        rules: SsoRules = SsoRules()) -> Identity:
     """A guest token of ours or the site's SSO token, verified for ``site_id``: the one place every
     route and the troubleshooter turn a bearer token into an identity. One unverified read of the
     claims picks the kind (a post used to parse its token three times)."""
     unverified = _unverified_claims(token)
     if unverified.get("iss") == GUEST_ISSUER:
         return keyring.verify_guest_token(token, site_id)
-    return verify_sso_token(token, site_id, sso_secret, unverified)
+    return verify_sso_token(token, site_id, sso_secret, unverified, rules)
 
 
 def _unverified_claims(token: str) -> dict:
@@ -87,7 +103,8 @@ def _unverified_claims(token: str) -> dict:
         raise DomainError("token_invalid", "The sign-in token is not a JWT.") from None
 
 
-def verify_sso_token(token: str, site_id: str, secret: str | None, unverified: dict | None = None) -> Identity:
+def verify_sso_token(token: str, site_id: str, secret: str | None, unverified: dict | None = None,
+                     rules: SsoRules = SsoRules()) -> Identity:
     """Verify a host-site SSO token for ``site_id``; raises token_* domain errors with a reason.
     ``unverified``: the token's claims as already read without checking the signature."""
     if unverified is None:
@@ -95,6 +112,8 @@ def verify_sso_token(token: str, site_id: str, secret: str | None, unverified: d
     audience = unverified.get("aud")
     if audience is not None and audience != site_id and audience != [site_id]:
         raise DomainError("token_wrong_site")
+    if audience is None and rules.require_aud:
+        raise DomainError("token_invalid", "This site's sign-in tokens must name the site in 'aud'.")
     if secret is None:
         raise DomainError("token_invalid", "This site does not accept sign-in tokens.")
     try:
@@ -111,7 +130,7 @@ def verify_sso_token(token: str, site_id: str, secret: str | None, unverified: d
     if not isinstance(name, str) or not name.strip():
         raise DomainError("token_invalid", "The sign-in token has no valid 'name' claim.")
     role = claims.get("role", "reader")
-    if role not in ("reader", "moderator", "admin"):
+    if role not in ("reader", "moderator", "admin") or not (rules.staff_roles and audience is not None):
         role = "reader"
     email = claims.get("email") if isinstance(claims.get("email"), str) else None
     return Identity(site_id=site_id, kind="sso", external_id=sub, name=name.strip()[:80], email=email, role=role)

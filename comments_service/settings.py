@@ -30,6 +30,23 @@ class ServerSettings(msgspec.Struct, frozen=True):
     log_level: str = "INFO"
     log_json: bool = True
     public_url: str = "http://127.0.0.1:8000"
+    # connection bounds (server.py): uvicorn's own limits plus the deadlines and header cap it lacks
+    max_connections: int = 6000  # open connections and requests per process; beyond, uvicorn answers 503
+    keep_alive_seconds: int = 5  # an idle keep-alive connection between requests
+    header_timeout_seconds: float = 10.0  # a request's headers, from its first byte (or the connection's start)
+    body_timeout_seconds: float = 30.0  # a request's whole body, from the end of its headers
+    max_header_bytes: int = 32 * 1024  # the request line and headers together
+    # addresses or networks (comma-separated) of reverse proxies whose X-Forwarded-For is believed;
+    # empty: the peer address is the client's
+    trusted_proxies: str = ""
+    # live-update streams (api/live.py): per client address and per process, and each one's lifetime
+    live_max_per_ip: int = 20
+    live_max_streams: int = 5000
+    live_max_seconds: float = 3600.0
+    # /metrics on its own listener (every API process binds it with SO_REUSEPORT) instead of the
+    # public port, which then answers 404 there; keep the host internal
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True):
@@ -47,6 +64,13 @@ class RedisSettings(msgspec.Struct, frozen=True):
     socket_timeout: float = 0.05
     # in-process first-level copy of hot pages and counts, invalidated over pub/sub (local_cache.py)
     local_cache: bool = True
+    # seconds a cached page / count is kept (each spread by +-20%)
+    page_ttl: int = 300
+    count_ttl: int = 600
+    # seconds an article's version keys (and the global epoch) live after they were last set: reads
+    # of made-up articles create them, so none may be permanent; longer than what is cached under
+    # them, or those entries become unreachable early
+    version_ttl: int = 86_400
 
 
 class CommentSettings(msgspec.Struct, frozen=True):
@@ -78,6 +102,8 @@ class ScoringSettings(msgspec.Struct, frozen=True):
 
 class SecuritySettings(msgspec.Struct, frozen=True):
     secret_key: str | None = None
+    # when set, /metrics answers only "Authorization: Bearer <metrics_token>"
+    metrics_token: str | None = None
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -101,6 +127,17 @@ class Settings(msgspec.Struct, frozen=True):
                 "LOG_LEVEL": ("log_level", _log_level),
                 "LOG_JSON": ("log_json", _bool),
                 "PUBLIC_URL": ("public_url", _url(("http", "https"))),
+                "MAX_CONNECTIONS": ("max_connections", _positive_int),
+                "KEEP_ALIVE_SECONDS": ("keep_alive_seconds", _positive_int),
+                "HEADER_TIMEOUT_SECONDS": ("header_timeout_seconds", _positive_float),
+                "BODY_TIMEOUT_SECONDS": ("body_timeout_seconds", _positive_float),
+                "MAX_HEADER_BYTES": ("max_header_bytes", _positive_int),
+                "TRUSTED_PROXIES": ("trusted_proxies", _networks),
+                "LIVE_MAX_PER_IP": ("live_max_per_ip", _positive_int),
+                "LIVE_MAX_STREAMS": ("live_max_streams", _positive_int),
+                "LIVE_MAX_SECONDS": ("live_max_seconds", _positive_float),
+                "METRICS_PORT": ("metrics_port", _port),
+                "METRICS_HOST": ("metrics_host", str),
             }),
             database=_group(env, DatabaseSettings, {
                 "DATABASE_URL": ("url", _url(("postgres", "postgresql"))),
@@ -115,6 +152,9 @@ class Settings(msgspec.Struct, frozen=True):
                 "REDIS_PREFIX": ("prefix", str),
                 "REDIS_TIMEOUT": ("socket_timeout", _positive_float),
                 "REDIS_LOCAL_CACHE": ("local_cache", _bool),
+                "REDIS_PAGE_TTL": ("page_ttl", _positive_int),
+                "REDIS_COUNT_TTL": ("count_ttl", _positive_int),
+                "REDIS_VERSION_TTL": ("version_ttl", _positive_int),
             }),
             comments=_group(env, CommentSettings, {
                 "MAX_BODY_CHARS": ("max_body_chars", _positive_int),
@@ -129,6 +169,7 @@ class Settings(msgspec.Struct, frozen=True):
             }),
             security=_group(env, SecuritySettings, {
                 "SECRET_KEY": ("secret_key", _secret),
+                "METRICS_TOKEN": ("metrics_token", _metrics_token),
             }),
             scoring=_group(env, ScoringSettings, {
                 "SCORING": ("enabled", _bool),
@@ -157,8 +198,13 @@ def _group(env: Mapping[str, str], struct: type, fields: dict[str, tuple[str, Ca
         except (ValueError, TypeError) as exc:
             raise SettingsError(f"{name}={raw!r} is invalid: {exc}") from None
     group = struct(**values)
+    if isinstance(group, ServerSettings) and group.live_max_streams >= group.max_connections:
+        # streams hold connections: below the connection cap, a refused stream is told when to retry
+        raise SettingsError(f"{PREFIX}LIVE_MAX_STREAMS must be below {PREFIX}MAX_CONNECTIONS")
     if isinstance(group, DatabaseSettings) and group.pool_min > group.pool_max:
         raise SettingsError(f"{PREFIX}DATABASE_POOL_MIN must not exceed {PREFIX}DATABASE_POOL_MAX")
+    if isinstance(group, RedisSettings) and group.version_ttl <= max(group.page_ttl, group.count_ttl):
+        raise SettingsError(f"{PREFIX}REDIS_VERSION_TTL must exceed {PREFIX}REDIS_PAGE_TTL and {PREFIX}REDIS_COUNT_TTL")
     return group
 
 
@@ -228,6 +274,21 @@ def _secret(raw: str) -> str:
     if len(raw) < 32:
         raise ValueError("must be at least 32 characters")
     return raw
+
+
+def _metrics_token(raw: str) -> str:
+    if len(raw) < 16 or not raw.isascii() or not raw.isprintable() or " " in raw:
+        raise ValueError("must be at least 16 printable ASCII characters without spaces")
+    return raw
+
+
+def _networks(raw: str) -> str:
+    import ipaddress
+
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    for part in parts:
+        ipaddress.ip_network(part, strict=False)  # ValueError names the bad entry
+    return ",".join(parts)
 
 
 def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:

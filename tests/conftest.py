@@ -79,9 +79,12 @@ class SiteHandle:
 
     def sso_token(self, sub: str = "reader-1", name: str = "Reader One", role: str | None = None,
                   expires_in: int = 3600, secret: str | None = None, **claims) -> str:
+        """A host-site token; a staff role comes with ``aud`` = the site, as staff rights need."""
         payload = {"sub": sub, "name": name, "exp": int(time.time()) + expires_in, **claims}
         if role:
             payload["role"] = role
+            if role != "reader":
+                payload.setdefault("aud", self.id)
         return jwt.encode(payload, secret or self.sso_secret, algorithm="HS256")
 
     def auth(self, token: str) -> dict[str, str]:
@@ -91,12 +94,19 @@ class SiteHandle:
         return {"site": self.id, **params}
 
 
+# The articles of every test site live here (article_body); a site's own origin is its widget's.
+NEWS_ORIGIN = "https://news.example"
+
+
 async def make_site(services, db, *, guests: bool = True, sso: bool = True, images: bool = False,
-                    origin: str | None = None) -> SiteHandle:
+                    origin: str | None = None, settings: dict | None = None) -> SiteHandle:
+    """A site whose SSO moderators and admins have staff rights (``sso_staff_roles``), as most
+    moderation tests need; ``settings`` replaces that."""
     site_id = "s" + secrets.token_hex(5)
     origin = origin or f"https://{site_id}.example"
-    await services.sites.save(db, site_id=site_id, name=f"Site {site_id}", origins=[origin],
-                              sso_secret=SSO_SECRET if sso else None, guests=guests, allow_images=images)
+    await services.sites.save(db, site_id=site_id, name=f"Site {site_id}", origins=[origin, NEWS_ORIGIN],
+                              sso_secret=SSO_SECRET if sso else None, guests=guests, allow_images=images,
+                              settings={"sso_staff_roles": True} if settings is None else settings)
     return SiteHandle(site_id, origin)
 
 

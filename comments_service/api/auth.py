@@ -12,7 +12,8 @@ from litestar import Request
 from ..db import tokens as token_repo
 from ..errors import DomainError
 from ..identity import API_TOKEN_PREFIX, hash_api_token
-from .deps import bearer_token, identify, services_of
+from .deps import bearer_token, identify, services_of, site_entry_of
+from .middleware import SITE_ID
 
 
 class Staff(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,10 +45,10 @@ async def _staff(request: Request) -> Staff:
             raise DomainError("token_invalid", "The API token is unknown or revoked.")
         return Staff(kind="api_token", id=f"token:{row['id']}", name=row["name"], role=row["role"],
                      site_id=row["site_id"])
-    site_id = request.query_params.get("site")
-    if not site_id:
+    if not request.scope["state"].get(SITE_ID):
         raise DomainError("site_required", "An SSO moderator token needs the site query parameter.")
-    entry = await services.sites.get(site_id)
+    entry = await site_entry_of(request)
+    site_id = entry.site.id
     identity = identify(services, entry, token)
     if identity is None or identity.kind != "sso" or identity.role not in ("moderator", "admin"):
         raise DomainError("forbidden", "This needs a moderator or admin role.")

@@ -15,7 +15,7 @@ from ..domain.models import Author, CommentView, PostedComment, RepliesPage, Thr
 from ..errors import DomainError
 from ..services.comments import Actor
 from ..services.sites import SiteEntry
-from .deps import SiteParam, actor_of, provide_actor, provide_site_entry, services_of
+from .deps import SiteParam, actor_of, client_ip, provide_actor, provide_site_entry, services_of, site_entry_of
 from .schemas import CommentCreate, CommentUpdate, CountsRequest, CountsResponse, Me, VoteCreate
 
 Limit = Annotated[int | None, Parameter(ge=1, le=100, required=False, description="Page size.")]
@@ -36,7 +36,7 @@ class PublicCommentsController(Controller):
         # dependencies: the hottest route then pays for one signature conversion instead of three
         services = services_of(request)
         cfg = services.settings.comments
-        site_entry = await services.sites.get(site)
+        site_entry = await site_entry_of(request)
         actor = actor_of(request, site_entry)
         body = await services.comments.thread(
             site_entry, _article_key(article_id), sort=sort, cursor=cursor, limit=limit or cfg.page_size,
@@ -58,7 +58,7 @@ class PublicCommentsController(Controller):
         # resolved and encoded in the handler, as for thread(): a breaking story's posts share one
         # process with its readers, and Litestar's generic response path costs more than the encoding
         services = services_of(request)
-        site_entry = await services.sites.get(site)
+        site_entry = await site_entry_of(request)
         posted = await services.comments.post(
             site_entry, actor_of(request, site_entry), _article_key(article_id), body=data.body,
             parent_id=data.parent_id, author_name=data.author_name, article_url=data.article_url,
@@ -84,7 +84,8 @@ class PublicCommentsController(Controller):
         # the site is looked up here rather than through the site_entry dependency: one signature
         # conversion per request instead of two (a front page asks for counts on every view)
         services = services_of(request)
-        entry = await services.sites.get(site)
+        await services.limiter.check("counts", user=None, ip=client_ip(request))
+        entry = await site_entry_of(request)
         counts = await services.comments.counts(entry, data.article_ids)
         return JSONBytes(_json_encoder.encode(CountsResponse(counts=counts)))
 

@@ -14,6 +14,7 @@ from ..identity import Identity, verify_bearer_token
 from ..services.comments import Actor
 from ..services.container import Services
 from ..services.sites import SiteEntry
+from .middleware import SITE_ENTRY, SITE_ID
 
 SiteParam = Annotated[str | None, QueryParameter(name="site", required=False, max_length=64,
                                              description="The id of the site embedding the comments.")]
@@ -23,8 +24,19 @@ def services_of(request: Request) -> Services:
     return request.app.state.services
 
 
+async def site_entry_of(request: Request) -> SiteEntry:
+    """The site the request names, resolved once per request: the entry the edge's CORS check used,
+    when it made one (api/middleware.py)."""
+    state = request.scope["state"]
+    entry = state.get(SITE_ENTRY)
+    if entry is None:
+        entry = state[SITE_ENTRY] = await services_of(request).sites.get(state.get(SITE_ID))
+    return entry
+
+
 async def provide_site_entry(request: Request, site: SiteParam = None) -> SiteEntry:
-    return await services_of(request).sites.get(site)
+    # ``site`` is declared for the API's schema and validation; its value is the one the edge read
+    return await site_entry_of(request)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -41,7 +53,7 @@ def bearer_token(request: Request) -> str | None:
 def identify(services: Services, entry: SiteEntry, token: str | None) -> Identity | None:
     if token is None:
         return None
-    return verify_bearer_token(services.keyring, token, entry.site.id, entry.sso_secret)
+    return verify_bearer_token(services.keyring, token, entry.site.id, entry.sso_secret, entry.sso)
 
 
 def actor_of(request: Request, site_entry: SiteEntry) -> Actor:

@@ -7,6 +7,12 @@ every request, about a tenth of a cached thread page's time in the process.
 CORS cannot be a static list here: each site names its own allowed origins, and every public
 request names its site in the ``site`` query parameter. A browser request whose Origin the site
 does not allow is refused before any handler runs.
+
+The query string is read here once for the whole request. A parameter given twice is refused: a
+check that read the first value while a handler acted on the last would let one tenant's origin act
+on another's site. The site named (and, after a CORS check, the site's entry) is kept in the
+request's state, and handlers take it from there (api/deps.site_entry_of): CORS and the handler act
+on the very same site.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -51,16 +57,25 @@ class EdgeMiddleware:
             return
         start = time.perf_counter()
         incoming = origin = preflight = None
+        repeated = None  # a header that decides who or where, given twice
+        authorizations = 0
         for key, value in scope["headers"]:
             if key == b"x-request-id":
                 incoming = value.decode("latin-1")
             elif key == b"origin":
+                if origin is not None:
+                    repeated = "Origin"
                 origin = value
+            elif key == b"authorization":
+                authorizations += 1
+                if authorizations > 1:
+                    repeated = "Authorization"
             elif key == b"access-control-request-method":
                 preflight = value
         rid = incoming if incoming and _INCOMING_ID.match(incoming) else os.urandom(16).hex()
         token = request_id.set(rid)
-        scope.setdefault("state", {})["request_id"] = rid
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid
         extra = [(b"x-request-id", rid.encode())]
         status = 500
 
@@ -72,6 +87,13 @@ class EdgeMiddleware:
             await send(message)
 
         try:
+            try:
+                if repeated is not None:
+                    raise DomainError("invalid_request", f"The {repeated} header is given more than once.")
+                state[SITE_ID] = _site_parameter(scope.get("query_string", b""))
+            except DomainError as err:
+                await _refuse(send_with_headers, err.code, err.message)
+                return
             if origin is not None and _cross_origin_route(scope["path"]):
                 refusal, methods = await _site_cors(scope, origin.decode("latin-1"))
                 if refusal is not None:
@@ -92,6 +114,27 @@ class EdgeMiddleware:
                 metrics.COUNTER_SYNC.sync(services.cache.stats, services.limiter.rejections)
 
 
+SITE_ID = "site_id"  # request state: the ``site`` query parameter (None when absent)
+SITE_ENTRY = "site_entry"  # request state: the site's entry, once resolved
+
+
+def _site_parameter(query: bytes) -> str | None:
+    """The ``site`` parameter of a query string; DomainError when any parameter is repeated (blank
+    values count: Litestar drops them, so ``site=&site=b`` would read differently in two places)."""
+    if not query:
+        return None
+    site = None
+    seen: set[str] = set()
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True, separator="&",
+                                 errors="replace"):
+        if name in seen:
+            raise DomainError("invalid_request", f"The query parameter {name!r} is given more than once.")
+        seen.add(name)
+        if name == "site":
+            site = value
+    return site
+
+
 def _cross_origin_route(path: str) -> bool:
     return path.startswith(_PUBLIC_PREFIX) and not path.startswith(_PRIVATE_PREFIXES)
 
@@ -100,12 +143,12 @@ async def _site_cors(scope: Scope, origin: str) -> tuple[tuple[str, str] | None,
     """(code, detail) of a refusal or None, and the methods a preflight may allow."""
     if scope["path"] == _ANSWERS_ANY_ORIGIN:
         return None, ANY_ORIGIN_METHODS
-    site_id = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get("site") or [None])[0]
     directory = scope["litestar_app"].state.services.sites
     try:
-        entry = await directory.get(site_id)
+        entry = await directory.get(scope["state"][SITE_ID])
     except DomainError as err:
         return (err.code, err.message), ALLOW_METHODS
+    scope["state"][SITE_ENTRY] = entry
     if not directory.origin_allowed(entry.site, origin):
         return ("origin_not_allowed", f"The site {entry.site.id!r} does not allow {origin}."), ALLOW_METHODS
     return None, ALLOW_METHODS

@@ -60,12 +60,26 @@ class UserFlags(Base):
 class ArticlePatch(Base):
     comments_open: bool | None = None
     premoderation: bool | None = None
+    # corrections of what the first commenter's page said; the url must be on one of the site's origins
+    title: Annotated[str, Meta(min_length=1, max_length=300, pattern=r"^[^\x00-\x1f]*$")] | None = None
+    url: Annotated[str, Meta(max_length=2000, pattern=r"^https?://[^\x00-\x20]+$")] | None = None
     note: Note | None = None
 
 
 class SiteModerationSettings(Base):
     auto_close_days: Annotated[int, Meta(ge=0, le=36500, description="0 turns auto-close off.")] | None = None
     report_threshold: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    votes_from: Annotated[Literal["anyone", "established", "sso"], Meta(
+        description="Whose votes count: any reader, established readers (signed in, or guests with a "
+                    "published comment), or signed-in readers only.")] | None = None
+    reports_from: Annotated[Literal["anyone", "established", "sso"], Meta(
+        description="Whose reports count (as votes_from).")] | None = None
+    banned_may_delete: Annotated[bool, Meta(
+        description="Banned readers may still delete their own comments.")] | None = None
+    sso_staff_roles: Annotated[bool, Meta(
+        description="A moderator or admin role in an SSO token (with aud = the site) gives staff rights.")] | None = None
+    sso_require_aud: Annotated[bool, Meta(
+        description="Every SSO token must name the site in its aud claim.")] | None = None
 
 
 class SiteSettingsResult(Base):
@@ -137,14 +151,15 @@ class ModerationController(Controller):
         return await services_of(request).moderation.set_user_flags(
             staff, user_id, trusted=data.trusted, premoderate=data.premoderate, note=data.note)
 
-    @patch("/articles/{article_id:str}", summary="Close or reopen comments, premoderation on or off")
+    @patch("/articles/{article_id:str}",
+           summary="Close or reopen comments, premoderation on or off, correct the title or url")
     async def article(self, request: Request, staff: Staff, article_id: Annotated[str, Parameter(max_length=200)],
                       data: ArticlePatch, site: SiteParam = None) -> ArticleSettings:
         if not site:
             raise DomainError("site_required")
         return await services_of(request).moderation.update_article(
             staff, site, _article_key(article_id), comments_open=data.comments_open,
-            premoderation=data.premoderation, note=data.note)
+            premoderation=data.premoderation, title=data.title, url=data.url, note=data.note)
 
     @patch("/sites/{site_id:str}", summary="Site moderation settings (admins)",
            dependencies={"staff": Provide(provide_admin)})

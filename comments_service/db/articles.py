@@ -24,7 +24,6 @@ ON CONFLICT (site_id, external_id) DO NOTHING RETURNING {_COLUMNS}"""
 # that; the same window decides which pages no append can reach (is_lasting): see
 # domain/page_parts.py for why that pair is sound.
 APPEND_WINDOW = timedelta(seconds=2)
-SITE_OF = "SELECT site_id FROM articles WHERE id = $1"
 EXTERNAL_ID_OF = "SELECT external_id FROM articles WHERE id = $1"
 COUNTS = "SELECT external_id, comment_count FROM articles WHERE site_id = $1 AND external_id = ANY($2::text[])"
 
@@ -67,9 +66,9 @@ async def counts(conn: asyncpg.Connection, site_id: str, external_ids: list[str]
     return {r["external_id"]: r["comment_count"] for r in rows}
 
 
-async def site_of(conn: asyncpg.Connection, article_id: int) -> str | None:
-    return await conn.fetchval(SITE_OF, article_id)
-
-
 async def external_id_of(conn: asyncpg.Connection, article_id: int) -> str | None:
     return await conn.fetchval(EXTERNAL_ID_OF, article_id)
+
+
+async def by_id(conn: asyncpg.Connection, article_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(SELECT_BY_IDS, [article_id])

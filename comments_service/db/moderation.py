@@ -184,14 +184,15 @@ async def delete_ban(conn: asyncpg.Connection, site_id: str, user_id: int) -> bo
 
 
 # ------------------------------------------------------------------ articles and sites
-ARTICLE_FOR_UPDATE = """SELECT id, site_id, external_id, comments_open, premoderation, auto_close, created_at
+_ARTICLE_SETTINGS = "id, site_id, external_id, title, url, comments_open, premoderation, auto_close, created_at"
+ARTICLE_FOR_UPDATE = f"""SELECT {_ARTICLE_SETTINGS}
 FROM articles WHERE site_id = $1 AND external_id = $2 FOR UPDATE"""
-UPDATE_ARTICLE = """UPDATE articles SET comments_open = coalesce($2, comments_open),
-    premoderation = coalesce($3, premoderation),
+UPDATE_ARTICLE = f"""UPDATE articles SET comments_open = coalesce($2, comments_open),
+    premoderation = coalesce($3, premoderation), title = coalesce($4, title), url = coalesce($5, url),
     -- a moderator who opens an article explicitly overrides the site's auto-close age
     auto_close = CASE WHEN $2 IS TRUE THEN false ELSE auto_close END,
     version = version + 1
-WHERE id = $1 RETURNING id, site_id, external_id, comments_open, premoderation, auto_close, created_at"""
+WHERE id = $1 RETURNING {_ARTICLE_SETTINGS}"""
 ARTICLE_CLOSURE = "SELECT auto_close, created_at FROM articles WHERE id = $1"
 MERGE_SITE_SETTINGS = "UPDATE sites SET settings = settings || $2::jsonb WHERE id = $1 RETURNING settings"
 
@@ -201,8 +202,9 @@ async def article_for_update(conn: asyncpg.Connection, site_id: str, external_id
 
 
 async def update_article(conn: asyncpg.Connection, article_id: int, comments_open: bool | None,
-                         premoderation: bool | None) -> asyncpg.Record:
-    return await conn.fetchrow(UPDATE_ARTICLE, article_id, comments_open, premoderation)
+                         premoderation: bool | None, title: str | None = None,
+                         url: str | None = None) -> asyncpg.Record:
+    return await conn.fetchrow(UPDATE_ARTICLE, article_id, comments_open, premoderation, title, url)
 
 
 async def article_closure(conn: asyncpg.Connection, article_id: int) -> asyncpg.Record | None:

@@ -54,6 +54,8 @@ SELECT c.id, c.article_id, c.parent_id, c.body_markdown, c.status, c.edited_at, 
        extract(epoch FROM now() - c.created_at) AS age,
        a.external_id AS article_ext, a.premoderation, a.site_id, s.settings AS site_settings,
        u.kind AS user_kind, u.role AS user_role, u.trusted, u.premoderate,
+       EXISTS (SELECT 1 FROM bans b WHERE b.site_id = a.site_id AND b.user_id = c.author_id
+               AND (b.until IS NULL OR b.until > now())) AS banned,
        (SELECT count(*) FROM comments r WHERE r.author_id = c.author_id AND r.status = 'rejected'
             AND r.created_at > now() - make_interval(days => $2)) AS recent_rejections,
        (SELECT count(*) FROM comments p WHERE p.author_id = c.author_id AND p.status = 'published') AS published
@@ -62,10 +64,15 @@ JOIN articles a ON a.id = c.article_id
 JOIN sites s ON s.id = a.site_id
 JOIN users u ON u.id = c.author_id
 WHERE c.id = ANY($1::bigint[])"""
-# Only a comment still waiting for its first decision, with the text that was scored, changes.
+# Only a comment still waiting for its first decision, with the text that was scored, changes; and
+# it is never published once its author is banned (a ban that came after the batch's contexts were
+# read leaves the comment pending, so it is scored again and the policy sees the ban).
 DECIDE = """
-UPDATE comments SET status = $2, status_reason = $3, toxicity = $4, toxicity_model = $5, decision_detail = $6
+UPDATE comments c SET status = $2, status_reason = $3, toxicity = $4, toxicity_model = $5, decision_detail = $6
 WHERE id = $1 AND status = 'pending_scoring' AND edited_at IS NOT DISTINCT FROM $7
+  AND ($2 <> 'published' OR NOT EXISTS (
+      SELECT 1 FROM bans b WHERE b.site_id = c.site_id AND b.user_id = c.author_id
+      AND (b.until IS NULL OR b.until > now())))
 RETURNING id"""
 STATUS_OF = "SELECT status FROM comments WHERE id = $1"
 
@@ -109,6 +116,7 @@ class ScoringContext(msgspec.Struct, frozen=True, kw_only=True):
     user_premoderated: bool
     recent_rejections: int
     published: int
+    author_banned: bool = False
     age_seconds: float = 0.0  # since the comment was posted, when the worker read it
 
 
@@ -158,6 +166,7 @@ async def contexts(conn: asyncpg.Connection, comment_ids: list[int], recent_days
         article_premoderation=r["premoderation"], site_id=r["site_id"], site_settings=r["site_settings"] or {},
         user_kind=r["user_kind"], user_role=r["user_role"], user_trusted=r["trusted"],
         user_premoderated=r["premoderate"], recent_rejections=r["recent_rejections"], published=r["published"],
+        author_banned=r["banned"],
         age_seconds=float(r["age"]),
     ) for r in rows}
 

@@ -48,3 +48,10 @@ async def guest_exists(conn: asyncpg.Connection, user_id: int, site_id: str) -> 
 
 async def sso_user_id(conn: asyncpg.Connection, site_id: str, sub: str) -> int | None:
     return await conn.fetchval(SELECT_SSO, site_id, sub)
+
+
+HAS_PUBLISHED = "SELECT EXISTS (SELECT 1 FROM comments WHERE author_id = $1 AND status = 'published')"
+
+
+async def has_published(conn: asyncpg.Connection, user_id: int) -> bool:
+    return await conn.fetchval(HAS_PUBLISHED, user_id)

@@ -9,6 +9,7 @@ from typing import Literal
 
 import msgspec
 
+from . import cursor as thread_cursor
 from . import policy
 
 QueueState = Literal["held", "reported", "approved", "rejected"]
@@ -46,9 +47,10 @@ HOLD_REASONS: dict[str, str] = {
     policy.NEW_ACCOUNT: "One of a new account's first comments",
     policy.GUEST_PREMODERATED: "Guest comments are premoderated on this site",
     policy.MODEL_UNAVAILABLE: "The toxicity model was unavailable",
+    policy.BANNED_USER: "The author is banned",
 }
 APPROVED_REASON = "moderator_approved"
-BANNED_USER_REASON = "banned_user"
+BANNED_USER_REASON = policy.BANNED_USER
 
 DEFAULT_REPORT_THRESHOLD = 1
 
@@ -110,4 +112,43 @@ def decode_cursor(token: str, state: str, sort: str) -> QueueCursor:
         raise CursorError("malformed cursor") from exc
     if (cursor.state, cursor.sort) != (state, sort):
         raise CursorError(f"cursor is for {cursor.state}/{cursor.sort}, not {state}/{sort}")
+    if not 0 <= cursor.id <= thread_cursor.INT64_MAX or (
+            sort == "oldest" and not thread_cursor.MIN_MICROS <= cursor.key <= thread_cursor.MAX_MICROS):
+        raise CursorError("cursor out of range")
     return cursor
+
+
+# ------------------------------------------------------------------ who may write what
+WriteAction = Literal["post", "edit", "delete", "vote", "report"]
+# Who counts for votes and reports: "anyone" with an identity, "established" readers (signed in
+# through the site's SSO, or guests with a published comment), or "sso" readers only. A guest costs
+# one post to make, so on the default a throwaway guest's vote or report counts for nothing.
+Standing = Literal["anyone", "established", "sso"]
+STANDINGS: tuple[str, ...] = ("anyone", "established", "sso")
+DEFAULT_STANDING: Standing = "established"
+# A closed article keeps what was said: no new words or votes, but readers may still take their
+# own comments down and flag abuse for the moderators.
+_CLOSED_ARTICLE_BLOCKS = frozenset({"post", "edit", "vote"})
+
+
+def required_standing(site_settings: dict, action: WriteAction) -> Standing:
+    """The standing a site asks of readers who vote (``votes_from``) or report (``reports_from``)."""
+    value = site_settings.get("votes_from" if action == "vote" else "reports_from", DEFAULT_STANDING)
+    return value if value in STANDINGS else DEFAULT_STANDING
+
+
+def banned_may_delete(site_settings: dict) -> bool:
+    """Whether a banned reader may still delete their own comments (``banned_may_delete``, default
+    true: taking one's words down harms no one)."""
+    return site_settings.get("banned_may_delete", True) is not False
+
+
+def write_refusal(action: WriteAction, *, banned: bool, article_open: bool | None,
+                  site_settings: dict) -> str | None:
+    """The error code that refuses a reader's write, or None. ``article_open``: None when the write
+    concerns no article yet. Standing is checked apart (it needs the reader's history)."""
+    if banned and (action != "delete" or not banned_may_delete(site_settings)):
+        return "user_banned"
+    if article_open is False and action in _CLOSED_ARTICLE_BLOCKS:
+        return "article_closed"
+    return None

@@ -118,6 +118,8 @@ class BanResult(Base):
 class ArticleSettings(Base):
     id: str
     site_id: str
+    title: str
+    url: str
     comments_open: bool  # effective: includes auto-close
     premoderation: bool
     auto_close: bool

@@ -6,7 +6,6 @@ import logging
 from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Mapping, NamedTuple
-from urllib.parse import urlsplit
 
 import asyncpg
 import msgspec
@@ -23,14 +22,15 @@ from ..domain import page_parts
 from ..domain.page_parts import Header, PageParts
 from ..domain.outcomes import explain_own_comment
 from ..domain.models import (Article, Author, CommentRow, CommentView, LiveEvent, PostedComment, RepliesPage,
-                             ThreadPage, VoteResult)
-from ..domain.render import render_markdown
+                             Site, ThreadPage, VoteResult)
 from ..domain.thread import assemble, to_view
 from ..errors import DomainError
 from ..identity import Identity, Keyring
 from ..ratelimit import RateLimiter
 from ..settings import CommentSettings
-from .sites import SiteEntry
+from .offload import render_markdown_bounded
+from .sites import SiteEntry, article_url
+from .write_guard import UNKNOWN, WriteGuard
 
 log = logging.getLogger("comments_service.comments")
 
@@ -64,7 +64,6 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
 # What happens to a new comment once it is stored. The scoring pipeline replaces this hook:
 # it returns "pending_scoring" and enqueues the job in the same transaction.
 Admission = Callable[[asyncpg.Connection, CommentRow], Awaitable[None]]
-PostCheck = Callable[[asyncpg.Connection, SiteEntry, asyncpg.Record, Poster], Awaitable[None]]
 ArticleView = Callable[[str, Mapping[str, Any], Article], Awaitable[Article]]
 
 _OUTCOME_MESSAGES = {
@@ -94,12 +93,13 @@ def validate_body(body: str, max_chars: int) -> str:
 
 class CommentService:
     def __init__(self, pool: asyncpg.Pool, cache: Cache, limiter: RateLimiter, keyring: Keyring,
-                 settings: CommentSettings) -> None:
+                 settings: CommentSettings, guard: WriteGuard) -> None:
         self.pool = pool
         self.cache = cache
         self.limiter = limiter
         self.keyring = keyring
         self.settings = settings
+        self.guard = guard
         self.initial_status: Callable[[], str] = lambda: "published"
         self.admitted: list[Admission] = []
         # After the insert committed: may wait briefly for a pending comment's first decision and
@@ -107,9 +107,6 @@ class CommentService:
         self.settle: Callable[[CommentRow], Awaitable[CommentRow]] | None = None
         # the scoring pipeline sends edited text back through the queue (inside the edit transaction)
         self.edit_admission: Callable[[asyncpg.Connection, CommentRow], Awaitable[CommentRow]] | None = None
-        # Run inside the posting transaction before the insert (conn, site, article record, author
-        # user id); each may refuse by raising DomainError (moderation: bans, article auto-close).
-        self.post_checks: list[PostCheck] = []
         # How a thread page shows its article (moderation: auto-closed articles read as closed).
         self.article_view: ArticleView | None = None
 
@@ -220,7 +217,7 @@ class CommentService:
         else:
             after = (_MIN_TIME, 0)
         async with self.pool.acquire() as conn:
-            parent = await self._comment_of_site(conn, comment_id, entry.site.id)
+            parent, _ = await self._comment_and_article(conn, comment_id, entry.site.id)
             if parent.status not in ("published", "deleted"):  # hidden comments read as missing
                 raise DomainError("comment_not_found")
             rows = await comment_repo.replies_page(conn, parent.id, after, limit + 1)
@@ -259,8 +256,11 @@ class CommentService:
                 raise DomainError("author_name_required")
             if "\x00" in name:
                 raise DomainError("invalid_characters")
+            # every guest post makes a new guest identity: their number per address is limited
+            # like the posts themselves, or one address could mint voters at will
+            await self.limiter.check("guest", user=None, ip=actor.ip)
         await self.limiter.check("post", user=self._subject(identity), ip=actor.ip)
-        html = render_markdown(text, allow_images=site.allow_images)
+        html = await render_markdown_bounded(text, allow_images=site.allow_images)
         guest_token = None
         # The busiest path, a top-level post by an SSO reader to an existing article with nothing
         # admitted alongside it, runs without a transaction of its own: it reads everything it
@@ -282,10 +282,8 @@ class CommentService:
                 else:
                     article = await article_repo.get_by_external(conn, site.id, article_ext)
                 if article is None:
-                    url, title = self._article_details(article_url, article_title)
+                    url, title = self._article_details(site, article_url, article_title)
                     article = await article_repo.get_or_create(conn, site.id, article_ext, url, title)
-                if not article["comments_open"]:
-                    raise DomainError("article_closed")
                 parent = None
                 if parent_id is not None:
                     parent = await comment_repo.get(conn, parent_id, for_update=True)
@@ -301,11 +299,12 @@ class CommentService:
                     user_id = await user_repo.create_guest(conn, site.id, name)
                     guest_token = self.keyring.issue_guest_token(site.id, user_id, name,
                                                                  self.settings.guest_token_ttl_days)
-                    poster = Poster(user_id)
+                    poster = Poster(user_id, True, None)  # new: no ban can name them
                 else:
                     poster = context.poster if context is not None else Poster(await self._user_id(conn, identity))
-                for check in self.post_checks:
-                    await check(conn, entry, article, poster)
+                await self.guard.check(conn, entry, "post", user_id=poster.id, kind="guest" if identity is None
+                                       else identity.kind, article=article,
+                                       ban=poster.ban if poster.ban_known else UNKNOWN)
                 if context is not None and not context.stored:
                     poster = poster._replace(id=await self._user_id(conn, identity))
                 user_id = poster.id
@@ -333,13 +332,11 @@ class CommentService:
                       article=article_repo.to_article(article), user=user, guest_token=guest_token,
                       reason_category=category)
 
-    def _article_details(self, url: str | None, title: str | None) -> tuple[str, str]:
+    @staticmethod
+    def _article_details(site: Site, url: str | None, title: str | None) -> tuple[str, str]:
         if not url or not title or not title.strip():
             raise DomainError("article_details_required")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise DomainError("article_details_required", "The article url must be an http(s) URL.")
-        return url, title.strip()
+        return article_url(site, url), title.strip()
 
     @staticmethod
     async def publications(conn: asyncpg.Connection, rows: list[CommentRow]) -> list[Publication]:
@@ -370,15 +367,15 @@ class CommentService:
         text = self._validate_body(body)
         identity = self._require_identity(actor)
         await self.limiter.check("edit", user=self._subject(identity), ip=actor.ip)
-        html = render_markdown(text, allow_images=entry.site.allow_images)
+        html = await render_markdown_bounded(text, allow_images=entry.site.allow_images)
         async with self.pool.acquire() as conn, conn.transaction():
-            before = await self._own_comment_for_change(conn, entry, identity, comment_id)
+            before, article = await self._own_comment_for_change(conn, entry, identity, comment_id, "edit")
             await comment_repo.update_body(conn, before.id, text, html)
             row = await comment_repo.get(conn, before.id)
             if self.edit_admission is not None:
                 # new words are judged like a new comment: an edit must not slip abuse past scoring
                 row = await self.edit_admission(conn, row)
-            article_ext = await self._article_ext(conn, row.article_id)
+            article_ext = article["external_id"]
         if before.status == "published":
             await self.after_visible_change(entry.site.id, article_ext, row, event="edited")
         if row.status == "pending_scoring" and self.settle is not None:
@@ -388,9 +385,9 @@ class CommentService:
     async def delete(self, entry: SiteEntry, actor: Actor, comment_id: int) -> None:
         identity = self._require_identity(actor)
         async with self.pool.acquire() as conn, conn.transaction():
-            row = await self._own_comment_for_change(conn, entry, identity, comment_id)
+            row, article = await self._own_comment_for_change(conn, entry, identity, comment_id, "delete")
             await comment_repo.set_status(conn, row.id, "deleted", "deleted_by_author")
-            article_ext = await self._article_ext(conn, row.article_id)
+            article_ext = article["external_id"]
         if row.status == "published":
             await self.after_visible_change(entry.site.id, article_ext, row, event="deleted")
 
@@ -398,14 +395,15 @@ class CommentService:
         identity = self._require_identity(actor)
         await self.limiter.check("vote", user=self._subject(identity), ip=actor.ip)
         async with self.pool.acquire() as conn, conn.transaction():
-            row = await self._comment_of_site(conn, comment_id, entry.site.id, for_update=True)
+            row, article = await self._comment_and_article(conn, comment_id, entry.site.id, for_update=True)
             if row.status != "published":
                 raise DomainError("comment_not_found")
             user_id = await self._user_id(conn, identity)
             if row.author_id == user_id:
                 raise DomainError("vote_own_comment")
+            await self.guard.check(conn, entry, "vote", user_id=user_id, kind=identity.kind, article=article)
             score, up, down = await vote_repo.cast(conn, row.id, user_id, value)
-            article_ext = await self._article_ext(conn, row.article_id)
+            article_ext = article["external_id"]
         await self.after_visible_change(entry.site.id, article_ext, row, event="voted")
         return VoteResult(comment_id=row.id, score=score, upvotes=up, downvotes=down, your_vote=value)
 
@@ -439,26 +437,28 @@ class CommentService:
             return identity.user_id
         return await user_repo.sso_user_id(conn, identity.site_id, identity.external_id)
 
-    async def _comment_of_site(self, conn: asyncpg.Connection, comment_id: int, site_id: str, *,
-                               for_update: bool = False) -> CommentRow:
+    @staticmethod
+    async def _comment_and_article(conn: asyncpg.Connection, comment_id: int, site_id: str, *,
+                                   for_update: bool = False) -> tuple[CommentRow, asyncpg.Record]:
         row = await comment_repo.get(conn, comment_id, for_update=for_update)
-        if row is None or await article_repo.site_of(conn, row.article_id) != site_id:
+        article = await article_repo.by_id(conn, row.article_id) if row is not None else None
+        if article is None or article["site_id"] != site_id:
             raise DomainError("comment_not_found")
-        return row
+        return row, article
 
     async def _own_comment_for_change(self, conn: asyncpg.Connection, entry: SiteEntry, identity: Identity,
-                                      comment_id: int) -> CommentRow:
-        row = await self._comment_of_site(conn, comment_id, entry.site.id, for_update=True)
+                                      comment_id: int, action: str) -> tuple[CommentRow, asyncpg.Record]:
+        row, article = await self._comment_and_article(conn, comment_id, entry.site.id, for_update=True)
         user_id = await self._known_user_id(conn, identity)
         if user_id is None or row.author_id != user_id:
+            # someone else's hidden comment answers as a missing one does: no probing for what is hidden
+            if row.status not in ("published", "deleted"):
+                raise DomainError("comment_not_found")
             raise DomainError("not_author")
+        await self.guard.check(conn, entry, action, user_id=user_id, kind=identity.kind, article=article)
         if row.status in ("deleted", "rejected"):
             raise DomainError("comment_not_editable")
         if datetime.now(timezone.utc) - row.created_at > timedelta(seconds=self.settings.edit_window_seconds):
             raise DomainError("edit_window_closed",
                               extra={"edit_window_seconds": self.settings.edit_window_seconds})
-        return row
-
-    @staticmethod
-    async def _article_ext(conn: asyncpg.Connection, article_id: int) -> str:
-        return await article_repo.external_id_of(conn, article_id)
+        return row, article

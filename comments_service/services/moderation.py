@@ -16,8 +16,7 @@ from ..db import audit as audit_repo
 from ..db import comments as comment_repo
 from ..db import moderation as mod_repo
 from ..db import reports as report_repo
-from ..db.articles import external_id_of, get_by_external
-from ..db.posting import Poster
+from ..db.articles import by_id, external_id_of, get_by_external
 from ..domain import cursor as thread_cursors
 from ..domain import moderation as rules
 from ..domain.models import Article, CommentRow
@@ -29,7 +28,8 @@ from ..domain.moderation_models import (
 from ..errors import DomainError
 from ..ratelimit import RateLimiter
 from .comments import Actor, CommentService
-from .sites import SiteDirectory, SiteEntry
+from .sites import SiteDirectory, SiteEntry, article_url
+from .write_guard import WriteGuard
 
 log = logging.getLogger("comments_service.moderation")
 
@@ -56,8 +56,9 @@ _Visible = tuple[str, str, CommentRow | None, str]
 
 class ModerationService:
     def __init__(self, pool: asyncpg.Pool, cache: Cache, limiter: RateLimiter, sites: SiteDirectory,
-                 comments: CommentService) -> None:
+                 comments: CommentService, guard: WriteGuard) -> None:
         self.pool = pool
+        self.guard = guard
         self.cache = cache
         self.limiter = limiter
         self.sites = sites
@@ -368,19 +369,7 @@ class ModerationService:
                                                 user_id=user_id, note=note)
                 return await self._standing(conn, user["site_id"], user_id)
 
-    # ---------------------------------------------------------------- the post path
-    async def check_post(self, conn: asyncpg.Connection, entry: SiteEntry, article: asyncpg.Record,
-                         poster: Poster) -> None:
-        """CommentService post check: banned users and auto-closed articles may not post."""
-        ban = poster.ban if poster.ban_known else await mod_repo.active_ban(conn, entry.site.id, poster.id)
-        if ban is not None:
-            until = ban["until"]
-            raise DomainError("user_banned", "You are banned from commenting on this site" +
-                              (f" until {until.isoformat(timespec='minutes')}." if until else "."))
-        if rules.auto_close_days(entry.site.settings) is not None and not self._open(entry, article):
-            raise DomainError("article_closed", "Comments on this article closed automatically "
-                                                f"{rules.auto_close_days(entry.site.settings)} days after it appeared.")
-
+    # ---------------------------------------------------------------- the read path
     @staticmethod
     def _open(entry: SiteEntry, article: Mapping[str, Any]) -> bool:
         """``article``: a row of articles as db/articles reads it (auto_close and created_at included)."""
@@ -406,10 +395,11 @@ class ModerationService:
         async with self.pool.acquire() as conn:
             async with conn.transaction():
                 row = await comment_repo.get(conn, comment_id)
-                state = await mod_repo.moderation_state(conn, comment_id) if row else None
-                if row is None or state["site_id"] != entry.site.id or row.status != "published":
+                article = await by_id(conn, row.article_id) if row else None
+                if article is None or article["site_id"] != entry.site.id or row.status != "published":
                     raise DomainError("comment_not_found")
                 reporter = await self.comments._user_id(conn, identity)
+                await self.guard.check(conn, entry, "report", user_id=reporter, kind=identity.kind, article=article)
                 if not await report_repo.add(conn, comment_id, reporter, reason, (note or "").strip() or None):
                     raise DomainError("already_reported")
         return ReportReceipt(comment_id=comment_id, reason=reason, state="received")
@@ -417,16 +407,22 @@ class ModerationService:
     # ---------------------------------------------------------------- articles and sites
     async def update_article(self, staff: StaffLike, site_id: str, article_ext: str, *,
                              comments_open: bool | None, premoderation: bool | None,
+                             title: str | None = None, url: str | None = None,
                              note: str | None = None) -> ArticleSettings:
         self._require(staff, site_id)
         entry = await self.sites.get(site_id)
+        if url is not None:
+            url = article_url(entry.site, url)
+        if title is not None:
+            title = title.strip() or None
         async with self.pool.acquire() as conn:
             async with conn.transaction():
                 before = await mod_repo.article_for_update(conn, site_id, article_ext)
                 if before is None:
                     raise DomainError("article_not_found")
-                after = await mod_repo.update_article(conn, before["id"], comments_open, premoderation)
-                changes = {k: [before[k], after[k]] for k in ("comments_open", "premoderation", "auto_close")
+                after = await mod_repo.update_article(conn, before["id"], comments_open, premoderation, title, url)
+                changes = {k: [before[k], after[k]]
+                           for k in ("comments_open", "premoderation", "auto_close", "title", "url")
                            if before[k] != after[k]}
                 if changes:
                     await audit_repo.record(conn, site_id=site_id, actor_id=staff.id, actor_name=staff.name,
@@ -436,7 +432,8 @@ class ModerationService:
         days = rules.auto_close_days(entry.site.settings)
         closes_at = after["created_at"] + timedelta(days=days) if days and after["auto_close"] else None
         return ArticleSettings(
-            id=article_ext, site_id=site_id, premoderation=after["premoderation"], auto_close=after["auto_close"],
+            id=article_ext, site_id=site_id, title=after["title"], url=after["url"],
+            premoderation=after["premoderation"], auto_close=after["auto_close"],
             closes_at=closes_at,
             comments_open=rules.is_open(after["comments_open"], after["auto_close"], after["created_at"],
                                         entry.site.settings, datetime.now(timezone.utc)))
@@ -460,7 +457,7 @@ class ModerationService:
         scope = self._scope(staff, site_id)
         before_id = None
         if cursor:
-            if not cursor.isdigit():
+            if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > 2**63 - 1:  # "²".isdigit()
                 raise DomainError("invalid_cursor")
             before_id = int(cursor)
         filters = {"site_id": scope, "comment_id": comment_id, "user_id": user_id, "actor_id": moderator,

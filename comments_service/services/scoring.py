@@ -203,7 +203,9 @@ class ScoringService:
                         scores=decision.scores, model_id=model_id, detail=detail or None, edited_at=ctx.edited_at)
                     if not written:
                         if await scoring_repo.status_of(conn, ctx.comment_id) == "pending_scoring":
-                            requeued.append(ctx.comment_id)  # edited while scored: the new text is scored
+                            # edited while scored (the new text is scored), or its author was
+                            # banned meanwhile (the policy sees the ban next time)
+                            requeued.append(ctx.comment_id)
                         continue
                     decided.append((ctx.comment_id, decision.outcome))
                     if decision.outcome == "published":  # counters follow at commit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from urllib.parse import urlsplit
 
@@ -11,13 +12,18 @@ import msgspec
 from ..db import sites as site_repo
 from ..domain.models import Site
 from ..errors import DomainError
-from ..identity import Keyring
+from ..identity import Keyring, SsoRules
+
+log = logging.getLogger("comments_service.sites")
+IMAGES_WARNING = ("images in comments load from their authors' hosts (there is no image proxy): each reader's "
+                  "IP address and browser reach those third parties")
 
 
 class SiteEntry(msgspec.Struct, frozen=True):
     site: Site
     sso_secret: str | None
     loaded_at: float
+    sso: SsoRules = SsoRules()
 
 
 def normalise_origin(value: str) -> str:
@@ -27,6 +33,19 @@ def normalise_origin(value: str) -> str:
     default_port = {"http": 80, "https": 443}[parts.scheme]
     port = f":{parts.port}" if parts.port and parts.port != default_port else ""
     return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+
+
+def article_url(site: Site, url: str) -> str:
+    """``url`` when it is an http(s) address on one of the site's origins: the article a thread
+    belongs to is the site's own page, never one a commenter names elsewhere."""
+    try:
+        origin = normalise_origin(url)
+    except ValueError:
+        raise DomainError("article_details_required", "The article url must be an http(s) URL.") from None
+    if origin not in site.allowed_origins:
+        raise DomainError("article_url_not_allowed",
+                          f"The article url must be on one of the site's origins, not {origin}.")
+    return url
 
 
 class SiteDirectory:
@@ -50,7 +69,8 @@ class SiteDirectory:
             raise DomainError("unknown_site")
         site, secret_enc = found
         secret = self.keyring.decrypt(secret_enc) if secret_enc is not None else None
-        entry = SiteEntry(site=site, sso_secret=secret, loaded_at=time.monotonic())
+        entry = SiteEntry(site=site, sso_secret=secret, loaded_at=time.monotonic(),
+                          sso=SsoRules.from_site_settings(site.settings))
         if len(self._entries) > 10_000:
             self._entries.clear()
         self._entries[site_id] = entry
@@ -78,3 +98,5 @@ class SiteDirectory:
             allow_images=allow_images, settings=settings,
         )
         self.forget(site_id)
+        if allow_images:
+            log.warning("site %s allows images: %s", site_id, IMAGES_WARNING, extra={"site_id": site_id})

@@ -250,7 +250,8 @@ class ScoringWorker:
 
     def _decide(self, c: scoring_repo.ScoringContext, scores: dict[str, float] | None, fallback: bool) -> Decision:
         ctx = PolicyContext(
-            article_premoderation=c.article_premoderation, user_is_moderator=c.user_role in ("moderator", "admin"),
+            article_premoderation=c.article_premoderation, user_banned=c.author_banned,
+            user_is_moderator=c.user_role in ("moderator", "admin"),
             user_trusted=c.user_trusted, user_premoderated=c.user_premoderated,
             user_recent_rejections=c.recent_rejections, user_published_count=c.published,
             is_guest=c.user_kind == "guest", model_fallback=fallback)

@@ -39,7 +39,7 @@ from comments_service.db.pool import connect
 from comments_service.identity import Keyring
 from comments_service.services.sites import SiteDirectory
 from comments_service.settings import Settings
-from tests.conftest import SSO_SECRET, SiteHandle, article_body
+from tests.conftest import NEWS_ORIGIN, SSO_SECRET, SiteHandle, article_body
 from tests.integration.scoring_support import start_worker, wait_ready
 from tests.faults.support import assert_stored_once, db_ids, thread_ids
 from tests.security.servers import ServerProcess, ThrowawayPostgres
@@ -117,7 +117,7 @@ async def test_postgres_restarted_during_mixed_load(storage, tmp_path):
         await migrate(db, Settings().database.migrations_dir)
         site = SiteHandle("s" + secrets.token_hex(5), "https://pgfault.example")
         await SiteDirectory(None, Keyring(env["COMMENTS_SECRET_KEY"])).save(  # type: ignore[arg-type]
-            db, site_id=site.id, name="PG fault", origins=[site.origin], sso_secret=SSO_SECRET, guests=True)
+            db, site_id=site.id, name="PG fault", origins=[site.origin, NEWS_ORIGIN], sso_secret=SSO_SECRET, guests=True)
         await db.close()
 
         # a batch the worker held when PostgreSQL went away stays claimed until its lease expires

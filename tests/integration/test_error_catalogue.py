@@ -78,7 +78,7 @@ async def test_the_widget_and_troubleshooter_read_the_same_table(client, site):
         assert check["explanation"].startswith(CATALOGUE[check["code"]].help), check
     # the API's own error for the same token carries the same code
     refused = await client.post("/api/v1/articles/a1/comments", params=site.q(), headers=site.auth(expired),
-                                json={"body": "hi", "article_url": "https://n.example/a", "article_title": "A"})
+                                json={"body": "hi", "article_url": "https://news.example/a", "article_title": "A"})
     assert refused.status_code == 401 and refused.json()["code"] == "token_expired"
 
 

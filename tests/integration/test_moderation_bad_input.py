@@ -35,7 +35,7 @@ API = "/api/v1/moderation"
     ("POST", "/users/{u}/ban", {}, {"duration_days": 0}, 400),
     ("PATCH", "/users/{u}", {}, {"trusted": "yes"}, 400),
     ("PATCH", "/articles/art-1", {"site": None}, {"comments_open": False}, 400),
-    ("PATCH", "/articles/art-1", {}, {"comments_open": False, "title": "x"}, 400),
+    ("PATCH", "/articles/art-1", {}, {"comments_open": False, "headline": "x"}, 400),
 ])
 async def test_bad_moderation_requests(client, services, db, site, method, path, params, body, status):
     held = await seed_comment(services, db, site.id)

@@ -79,7 +79,7 @@ def test_the_api_process_never_imports_torch(storage, site):
             checked = client.post("/api/v1/toxicity/check", params={"site": site}, json={"body": "you idiot"})
             assert checked.json()["likely_held"] is True, checked.text
             posted = client.post("/api/v1/articles/t/comments", params={"site": site},
-                                 json={"body": "hello", "author_name": "G", "article_url": "https://n.example/t",
+                                 json={"body": "hello", "author_name": "G", "article_url": "https://news.example/t",
                                        "article_title": "T"})
             assert posted.json()["status"] == "pending_scoring", posted.text
         print("HEAVY=" + ",".join(sorted(m for m in ("torch", "transformers", "detoxify") if m in sys.modules)))

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import article_body, make_site
+from tests.conftest import NEWS_ORIGIN, article_body, make_site
 from tests.html_safety import unsafe_parts
 
 CORPUS = Path(__file__).parent / "payloads" / "xss.txt"
@@ -134,7 +134,7 @@ async def test_worst_payloads_run_no_script_in_the_widget(services, database, li
     worst = [p for p, w in PAYLOADS if w]
     conn = await connect(database)
     try:
-        await services.sites.save(conn, site_id=SITE_ID, name="Demo", origins=[live_server.url], sso_secret=None,
+        await services.sites.save(conn, site_id=SITE_ID, name="Demo", origins=[live_server.url, NEWS_ORIGIN], sso_secret=None,
                                   guests=True, allow_images=True)
     finally:
         await conn.close()

@@ -120,6 +120,13 @@ def test_moderator_always_publishes():
     assert (d.outcome, d.reason) == ("published", "moderator")
 
 
+@pytest.mark.parametrize("ctx", [PolicyContext(user_banned=True),
+                                 PolicyContext(user_banned=True, user_is_moderator=True, user_trusted=True)])
+def test_a_banned_authors_comment_is_never_published(ctx):
+    d = decide(scores(), "A perfectly civil remark.", ctx, CFG)
+    assert (d.outcome, d.reason) == ("rejected", "banned_user")
+
+
 def test_premoderation_holds_everything_even_trusted():
     ctx = PolicyContext(article_premoderation=True, user_trusted=True)
     assert decide(CLEAN, "nice", ctx, CFG).reason == "premoderation"

@@ -1,0 +1,179 @@
+"""Bans, suspensions and closed articles hold on every write a reader can make; votes and reports
+count only from readers with standing; guests cannot be minted at will; someone else's hidden
+comment answers exactly as a missing one. Through HTTP, on real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from comments_service.db import scoring as scoring_repo
+from tests.conftest import article_body, make_site
+from tests.integration.moderation_support import make_token, seed_comment
+from tests.security.test_abuse import limits_env
+
+API = "/api/v1"
+
+
+@pytest.fixture
+async def mod(db, site):
+    return {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id)}"}
+
+
+async def post(client, site, token, article="guarded", text="Hello"):
+    r = await client.post(f"{API}/articles/{article}/comments", params=site.q(), json=article_body(text),
+                          headers=site.auth(token))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def ban(client, site, mod, user_id, **extra):
+    r = await client.post(f"{API}/moderation/users/{user_id}/ban", params=site.q(), json={"reason": "abuse", **extra},
+                          headers=mod)
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("suspended", [False, True], ids=["ban", "suspension"])
+async def test_a_banned_reader_can_neither_edit_nor_vote_nor_report(client, db, site, mod, suspended):
+    troll, other = site.sso_token(sub="troll-" + str(suspended)), site.sso_token(sub="other-" + str(suspended))
+    mine = await post(client, site, troll, text="Mine")
+    theirs = await post(client, site, other, text="Theirs")
+    held = await seed_comment(client.app.state.services, db, site.id, article="guarded", status="held",
+                              author_id=mine["user"]["id"], body="held text")
+    until = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat() if suspended else None
+    await ban(client, site, mod, mine["user"]["id"], **({"until": until} if until else {}))
+
+    for comment_id in (mine["comment"]["id"], held.id):
+        r = await client.patch(f"{API}/comments/{comment_id}", params=site.q(), json={"body": "new words"},
+                               headers=site.auth(troll))
+        assert (r.status_code, r.json()["code"]) == (403, "user_banned"), r.text
+    r = await client.post(f"{API}/comments/{theirs['comment']['id']}/votes", params=site.q(), json={"value": 1},
+                          headers=site.auth(troll))
+    assert (r.status_code, r.json()["code"]) == (403, "user_banned"), r.text
+    r = await client.post(f"{API}/comments/{theirs['comment']['id']}/reports", params=site.q(),
+                          json={"reason": "spam"}, headers=site.auth(troll))
+    assert (r.status_code, r.json()["code"]) == (403, "user_banned"), r.text
+
+    # nothing of it was written
+    assert await db.fetchval("SELECT body_markdown FROM comments WHERE id = $1", held.id) == "held text"
+    assert await db.fetchval("SELECT status FROM comments WHERE id = $1", held.id) == "held"
+    assert await db.fetchval("SELECT count(*) FROM votes WHERE comment_id = $1", theirs["comment"]["id"]) == 0
+    assert await db.fetchval("SELECT count(*) FROM reports WHERE comment_id = $1", theirs["comment"]["id"]) == 0
+    # taking one's own words down stays allowed unless the site says otherwise
+    r = await client.delete(f"{API}/comments/{mine['comment']['id']}", params=site.q(), headers=site.auth(troll))
+    assert r.status_code == 204, r.text
+
+
+async def test_a_site_may_keep_banned_readers_from_deleting(client, services, db, mod):
+    site = await make_site(services, db, settings={"banned_may_delete": False})
+    mod = {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id)}"}
+    troll = site.sso_token(sub="troll")
+    mine = await post(client, site, troll)
+    await ban(client, site, mod, mine["user"]["id"])
+    r = await client.delete(f"{API}/comments/{mine['comment']['id']}", params=site.q(), headers=site.auth(troll))
+    assert (r.status_code, r.json()["code"]) == (403, "user_banned"), r.text
+    assert await db.fetchval("SELECT status FROM comments WHERE id = $1", mine["comment"]["id"]) == "published"
+
+
+async def test_a_closed_article_takes_no_edits_or_votes_but_deletes_and_reports(client, db, site, mod):
+    author, reader = site.sso_token(sub="author"), site.sso_token(sub="reader")
+    mine = await post(client, site, author, article="closing")
+    r = await client.patch(f"{API}/moderation/articles/closing", params=site.q(), json={"comments_open": False},
+                           headers=mod)
+    assert r.status_code == 200, r.text
+    comment_id = mine["comment"]["id"]
+    r = await client.patch(f"{API}/comments/{comment_id}", params=site.q(), json={"body": "changed"},
+                           headers=site.auth(author))
+    assert (r.status_code, r.json()["code"]) == (403, "article_closed"), r.text
+    r = await client.post(f"{API}/comments/{comment_id}/votes", params=site.q(), json={"value": 1},
+                          headers=site.auth(reader))
+    assert (r.status_code, r.json()["code"]) == (403, "article_closed"), r.text
+    r = await client.post(f"{API}/comments/{comment_id}/reports", params=site.q(), json={"reason": "spam"},
+                          headers=site.auth(reader))
+    assert r.status_code == 201, r.text
+    r = await client.delete(f"{API}/comments/{comment_id}", params=site.q(), headers=site.auth(author))
+    assert r.status_code == 204, r.text
+
+
+async def guest_post(client, site, name, article="standing"):
+    r = await client.post(f"{API}/articles/{article}/comments", params=site.q(),
+                          json=article_body(f"Hello from {name}", author_name=name))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def test_a_throwaway_guest_cannot_vote_or_report_until_published(client, db, site):
+    target = await post(client, site, site.sso_token(sub="writer"), article="standing")
+    target_id = target["comment"]["id"]
+    # a guest whose only comment is held has no standing yet
+    guest = await guest_post(client, site, "Throwaway")
+    await db.execute("UPDATE comments SET status = 'held' WHERE id = $1", guest["comment"]["id"])
+    headers = site.auth(guest["guest_token"])
+    r = await client.post(f"{API}/comments/{target_id}/votes", params=site.q(), json={"value": 1}, headers=headers)
+    assert (r.status_code, r.json()["code"]) == (403, "standing_required"), r.text
+    r = await client.post(f"{API}/comments/{target_id}/reports", params=site.q(), json={"reason": "spam"},
+                          headers=headers)
+    assert (r.status_code, r.json()["code"]) == (403, "standing_required"), r.text
+    assert await db.fetchval("SELECT score FROM comments WHERE id = $1", target_id) == 0
+
+    # once a comment of theirs is published, their vote counts
+    await db.execute("UPDATE comments SET status = 'published' WHERE id = $1", guest["comment"]["id"])
+    r = await client.post(f"{API}/comments/{target_id}/votes", params=site.q(), json={"value": 1}, headers=headers)
+    assert r.status_code == 200 and r.json()["score"] == 1, r.text
+
+
+@pytest.mark.parametrize(("setting", "guest_may"), [("anyone", True), ("sso", False)])
+async def test_sites_choose_whose_votes_count(client, services, db, setting, guest_may):
+    site = await make_site(services, db, settings={"votes_from": setting})
+    target = await post(client, site, site.sso_token(sub="writer"), article="standing")
+    guest = await guest_post(client, site, "Guest")  # published at once: scoring is off here
+    r = await client.post(f"{API}/comments/{target['comment']['id']}/votes", params=site.q(), json={"value": 1},
+                          headers=site.auth(guest["guest_token"]))
+    assert r.status_code == (200 if guest_may else 403), r.text
+    r = await client.post(f"{API}/comments/{target['comment']['id']}/votes", params=site.q(), json={"value": 1},
+                          headers=site.auth(site.sso_token(sub="signed-in")))
+    assert r.status_code == 200, r.text
+
+
+async def test_one_address_cannot_mint_guests_at_will(serve, storage, services, db):
+    site = await make_site(services, db)
+    async with serve(**limits_env(storage, guest_ip="60:5")) as live, live.http() as http:
+        statuses = []
+        for n in range(12):
+            r = await http.post(f"{API}/articles/mint/comments", params=site.q(),
+                                json=article_body(f"Guest {n} here", author_name=f"G{n}"))
+            statuses.append(r.status_code)
+        assert statuses[:5] == [201] * 5, statuses
+        assert set(statuses[5:]) == {429}, statuses
+        assert r.json()["code"] == "rate_limited" and int(r.headers["retry-after"]) > 0
+    assert await db.fetchval("SELECT count(*) FROM users WHERE site_id = $1 AND kind = 'guest'", site.id) == 5
+
+
+@pytest.mark.parametrize("status", ["held", "pending_scoring", "rejected"])
+async def test_someone_elses_hidden_comment_answers_as_a_missing_one(client, db, site, status):
+    hidden = await seed_comment(client.app.state.services, db, site.id, status=status, article="oracle")
+    prober = site.auth(site.sso_token(sub="prober"))
+    await post(client, site, site.sso_token(sub="prober"), article="oracle")  # the prober is a known reader
+    for method, kwargs in (("patch", {"json": {"body": "x"}}), ("delete", {})):
+        hidden_answer = await getattr(client, method)(f"{API}/comments/{hidden.id}", params=site.q(), headers=prober,
+                                                      **kwargs)
+        missing_answer = await getattr(client, method)(f"{API}/comments/{hidden.id + 10_000_000}", params=site.q(),
+                                                       headers=prober, **kwargs)
+        assert hidden_answer.status_code == missing_answer.status_code == 404
+        assert ({k: v for k, v in hidden_answer.json().items() if k != "request_id"}
+                == {k: v for k, v in missing_answer.json().items() if k != "request_id"})
+
+
+async def test_the_scoring_decision_never_publishes_a_banned_authors_comment(client, db, site, mod):
+    author = site.sso_token(sub="pending-author")
+    first = await post(client, site, author, article="scored")
+    pending = await seed_comment(client.app.state.services, db, site.id, status="pending_scoring", reason=None,
+                                 author_id=first["user"]["id"], article="scored")
+    await ban(client, site, mod, first["user"]["id"])
+    written = await scoring_repo.decide(db, pending.id, status="published", reason="ok", scores=None,
+                                        model_id="m", detail=None, edited_at=pending.edited_at)
+    assert written is False
+    assert await db.fetchval("SELECT status FROM comments WHERE id = $1", pending.id) == "pending_scoring"
+    contexts = await scoring_repo.contexts(db, [pending.id], 7)
+    assert contexts[pending.id].author_banned is True
