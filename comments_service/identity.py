@@ -23,12 +23,14 @@ import msgspec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from . import hs256
+from .domain.labels import clean_label
 from .errors import DomainError
 
 GUEST_ISSUER = "comments_service"
 API_TOKEN_PREFIX = "csm_"
 Role = Literal["reader", "moderator", "admin"]
 _LEEWAY_SECONDS = 30
+_BAD_SIGNATURE = "The sign-in token's signature is invalid."
 
 
 class Identity(msgspec.Struct, frozen=True, kw_only=True):
@@ -119,7 +121,7 @@ def verify_sso_token(token: str, site_id: str, secret: str | None, unverified: d
     try:
         claims = _decode(token, secret.encode(), audience=site_id if audience is not None else None)
     except DomainError as err:
-        if err.code == "token_invalid" and audience is None:
+        if err.message == _BAD_SIGNATURE and audience is None:
             # A valid signature for another site looks like a forged one from here; say which it may be.
             raise DomainError("token_invalid", "The sign-in token's signature does not match this site.") from None
         raise
@@ -133,7 +135,10 @@ def verify_sso_token(token: str, site_id: str, secret: str | None, unverified: d
     if role not in ("reader", "moderator", "admin") or not (rules.staff_roles and audience is not None):
         role = "reader"
     email = claims.get("email") if isinstance(claims.get("email"), str) else None
-    return Identity(site_id=site_id, kind="sso", external_id=sub, name=name.strip()[:80], email=email, role=role)
+    name = clean_label(name)[:80]
+    if not name:
+        raise DomainError("token_invalid", "The sign-in token has no valid 'name' claim.")
+    return Identity(site_id=site_id, kind="sso", external_id=sub, name=name, email=email, role=role)
 
 
 def _decode(token: str, key: bytes, *, issuer: str | None = None, audience: str | None = None) -> dict:
@@ -150,7 +155,7 @@ def _decode(token: str, key: bytes, *, issuer: str | None = None, audience: str 
             raise DomainError("token_invalid", f"The sign-in token is not valid yet (its '{err.claim}').") from None
         if err.kind == "malformed":
             raise DomainError("token_invalid", "The sign-in token is malformed.") from None
-        raise DomainError("token_invalid", "The sign-in token's signature is invalid.") from None
+        raise DomainError("token_invalid", _BAD_SIGNATURE) from None
 
 
 def new_api_token() -> tuple[str, bytes]:

@@ -11,7 +11,7 @@ import time
 from collections import OrderedDict
 
 from .cache import RedisGate, lua
-from .domain.limits import Limit
+from .domain.limits import Limit, address_group
 from .errors import RateLimited
 
 
@@ -44,8 +44,9 @@ class RateLimiter:
         self._script = gate.client.register_script(lua("rate_limit")) if gate.client else None
 
     async def check(self, action: str, *, user: str | None, ip: str | None) -> None:
-        """Raise RateLimited if either subject is over its limit for ``action``."""
-        for subject, value in (("user", user), ("ip", ip)):
+        """Raise RateLimited if either subject is over its limit for ``action``. ``ip`` counts by
+        its address group (domain/limits.address_group)."""
+        for subject, value in (("user", user), ("ip", address_group(ip) if ip else None)):
             limit = self.limits.get(action, {}).get(subject)
             if limit is None or value is None or limit.per_seconds == 0:
                 continue
@@ -58,7 +59,7 @@ class RateLimiter:
     async def retry_after(self, action: str, *, user: str | None, ip: str | None) -> float:
         """Seconds until ``action`` is allowed again for these subjects, without using an allowance."""
         worst = 0.0
-        for subject, value in (("user", user), ("ip", ip)):
+        for subject, value in (("user", user), ("ip", address_group(ip) if ip else None)):
             limit = self.limits.get(action, {}).get(subject)
             if limit is None or value is None or limit.per_seconds == 0:
                 continue

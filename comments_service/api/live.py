@@ -36,6 +36,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.exceptions import RedisError
 
+from ..domain.limits import address_group
 from ..errors import ServiceUnavailable
 from ..services.sites import SiteEntry
 from ..settings import ServerSettings
@@ -268,6 +269,7 @@ def _admitted(app: ASGIApp) -> ASGIApp:
     async def admitted(scope: Scope, receive: Receive, send: Send) -> None:
         hub: LiveHub = scope["app"].state.live_hub
         ip = client_ip(Request(scope))
+        ip = address_group(ip) if ip else None  # one subscriber's IPv6 block counts as one address
         if not hub.admit(ip):
             status, body = problem_bytes("too_many_streams")
             await send({"type": "http.response.start", "status": status, "headers": [

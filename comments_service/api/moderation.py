@@ -61,7 +61,7 @@ class ArticlePatch(Base):
     comments_open: bool | None = None
     premoderation: bool | None = None
     # corrections of what the first commenter's page said; the url must be on one of the site's origins
-    title: Annotated[str, Meta(min_length=1, max_length=300, pattern=r"^[^\x00-\x1f]*$")] | None = None
+    title: Annotated[str, Meta(min_length=1, max_length=500)] | None = None
     url: Annotated[str, Meta(max_length=2000, pattern=r"^https?://[^\x00-\x20]+$")] | None = None
     note: Note | None = None
 
@@ -76,6 +76,9 @@ class SiteModerationSettings(Base):
         description="Whose reports count (as votes_from).")] | None = None
     banned_may_delete: Annotated[bool, Meta(
         description="Banned readers may still delete their own comments.")] | None = None
+    established_after_minutes: Annotated[int, Meta(ge=0, le=525_600, description=(
+        "With votes_from/reports_from 'established': how long a guest's published comment must have "
+        "stood before their votes and reports count."))] | None = None
     sso_staff_roles: Annotated[bool, Meta(
         description="A moderator or admin role in an SSO token (with aud = the site) gives staff rights.")] | None = None
     sso_require_aud: Annotated[bool, Meta(

@@ -174,6 +174,21 @@ async def active_ban(conn: asyncpg.Connection, site_id: str, user_id: int) -> as
     return await conn.fetchrow(ACTIVE_BAN, site_id, user_id)
 
 
+# A guest costs one post to make, so a banned guest's ban reaches the network they wrote from: any
+# guest comment from that address group by a guest under an active ban.
+ADDRESS_BANNED = """
+SELECT EXISTS (
+    SELECT 1 FROM bans b
+    JOIN users u ON u.id = b.user_id AND u.kind = 'guest'
+    JOIN comments c ON c.author_id = b.user_id
+    WHERE b.site_id = $1 AND (b.until IS NULL OR b.until > now()) AND c.author_ip <<= $2::inet)"""
+
+
+async def address_banned(conn: asyncpg.Connection, site_id: str, network: str) -> bool:
+    """Whether a banned guest of the site wrote from ``network`` (CIDR)."""
+    return await conn.fetchval(ADDRESS_BANNED, site_id, network)
+
+
 async def upsert_ban(conn: asyncpg.Connection, site_id: str, user_id: int, until: datetime | None,
                      reason: str | None, note: str | None, created_by: str) -> None:
     await conn.execute(UPSERT_BAN, site_id, user_id, until, reason, note, created_by)

@@ -50,8 +50,10 @@ async def sso_user_id(conn: asyncpg.Connection, site_id: str, sub: str) -> int |
     return await conn.fetchval(SELECT_SSO, site_id, sub)
 
 
-HAS_PUBLISHED = "SELECT EXISTS (SELECT 1 FROM comments WHERE author_id = $1 AND status = 'published')"
+HAS_STANDING_COMMENT = """SELECT EXISTS (SELECT 1 FROM comments WHERE author_id = $1 AND status = 'published'
+    AND created_at <= now() - make_interval(mins => $2))"""
 
 
-async def has_published(conn: asyncpg.Connection, user_id: int) -> bool:
-    return await conn.fetchval(HAS_PUBLISHED, user_id)
+async def has_published_since(conn: asyncpg.Connection, user_id: int, minutes: int) -> bool:
+    """Whether the user has a published comment posted at least ``minutes`` ago."""
+    return await conn.fetchval(HAS_STANDING_COMMENT, user_id, minutes)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+from functools import lru_cache
+
 import msgspec
 
 
@@ -38,3 +41,16 @@ def parse_limits(raw: str) -> dict[str, dict[str, Limit]]:
             raise ValueError(f"limit {name!r} needs seconds >= 0 and burst >= 1")
         limits[action][subject] = limit
     return limits
+
+
+@lru_cache(maxsize=4096)
+def address_group(ip: str) -> str:
+    """The network that counts as one client for per-address limits, caps and guest bans: an IPv4
+    address alone, an IPv6 address by its /64 (one subscriber's block: a client holds billions of
+    addresses in it). CIDR notation, as PostgreSQL's inet operators take it."""
+    addr = ipaddress.ip_address(ip)
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is None:
+            return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+        addr = addr.ipv4_mapped
+    return f"{addr}/32"

@@ -121,11 +121,13 @@ def decode_cursor(token: str, state: str, sort: str) -> QueueCursor:
 # ------------------------------------------------------------------ who may write what
 WriteAction = Literal["post", "edit", "delete", "vote", "report"]
 # Who counts for votes and reports: "anyone" with an identity, "established" readers (signed in
-# through the site's SSO, or guests with a published comment), or "sso" readers only. A guest costs
-# one post to make, so on the default a throwaway guest's vote or report counts for nothing.
+# through the site's SSO, or guests with a comment published at least ``established_after_minutes``
+# ago), or "sso" readers only. A guest costs one post to make, so on the default a throwaway
+# guest's vote or report counts for nothing, and a guest minted now counts only after a while.
 Standing = Literal["anyone", "established", "sso"]
 STANDINGS: tuple[str, ...] = ("anyone", "established", "sso")
 DEFAULT_STANDING: Standing = "established"
+DEFAULT_ESTABLISHED_AFTER_MINUTES = 60
 # A closed article keeps what was said: no new words or votes, but readers may still take their
 # own comments down and flag abuse for the moderators.
 _CLOSED_ARTICLE_BLOCKS = frozenset({"post", "edit", "vote"})
@@ -135,6 +137,12 @@ def required_standing(site_settings: dict, action: WriteAction) -> Standing:
     """The standing a site asks of readers who vote (``votes_from``) or report (``reports_from``)."""
     value = site_settings.get("votes_from" if action == "vote" else "reports_from", DEFAULT_STANDING)
     return value if value in STANDINGS else DEFAULT_STANDING
+
+
+def established_after_minutes(site_settings: dict) -> int:
+    value = site_settings.get("established_after_minutes", DEFAULT_ESTABLISHED_AFTER_MINUTES)
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return value if ok else DEFAULT_ESTABLISHED_AFTER_MINUTES
 
 
 def banned_may_delete(site_settings: dict) -> bool:

@@ -20,6 +20,8 @@ from ..db.posting import Poster
 from ..domain import cursor as cursors
 from ..domain import page_parts
 from ..domain.page_parts import Header, PageParts
+from ..domain.labels import label_is_clean
+from ..domain.moderation import WriteAction
 from ..domain.outcomes import explain_own_comment
 from ..domain.models import (Article, Author, CommentRow, CommentView, LiveEvent, PostedComment, RepliesPage,
                              Site, ThreadPage, VoteResult)
@@ -89,6 +91,14 @@ def validate_body(body: str, max_chars: int) -> str:
         raise DomainError("body_too_long", f"The comment is {len(text)} characters; the limit is {max_chars}.",
                           extra={"limit": max_chars})
     return text
+
+
+def validate_label(text: str) -> str:
+    """A name or title as it will be stored (domain/labels.py), or the reason it cannot be."""
+    if not label_is_clean(text):
+        raise DomainError("invalid_characters", "Names and titles may not contain control or text-direction "
+                                                "characters.")
+    return text.strip()
 
 
 class CommentService:
@@ -251,11 +261,9 @@ class CommentService:
         if identity is None:
             if not site.guest_commenting:
                 raise DomainError("auth_required" if site.has_sso else "guests_not_allowed")
-            name = (author_name or "").strip()
+            name = validate_label(author_name or "")
             if not name:
                 raise DomainError("author_name_required")
-            if "\x00" in name:
-                raise DomainError("invalid_characters")
             # every guest post makes a new guest identity: their number per address is limited
             # like the posts themselves, or one address could mint voters at will
             await self.limiter.check("guest", user=None, ip=actor.ip)
@@ -303,7 +311,7 @@ class CommentService:
                 else:
                     poster = context.poster if context is not None else Poster(await self._user_id(conn, identity))
                 await self.guard.check(conn, entry, "post", user_id=poster.id, kind="guest" if identity is None
-                                       else identity.kind, article=article,
+                                       else identity.kind, article=article, address=actor.ip,
                                        ban=poster.ban if poster.ban_known else UNKNOWN)
                 if context is not None and not context.stored:
                     poster = poster._replace(id=await self._user_id(conn, identity))
@@ -336,7 +344,7 @@ class CommentService:
     def _article_details(site: Site, url: str | None, title: str | None) -> tuple[str, str]:
         if not url or not title or not title.strip():
             raise DomainError("article_details_required")
-        return article_url(site, url), title.strip()
+        return article_url(site, url), validate_label(title)
 
     @staticmethod
     async def publications(conn: asyncpg.Connection, rows: list[CommentRow]) -> list[Publication]:
@@ -369,7 +377,8 @@ class CommentService:
         await self.limiter.check("edit", user=self._subject(identity), ip=actor.ip)
         html = await render_markdown_bounded(text, allow_images=entry.site.allow_images)
         async with self.pool.acquire() as conn, conn.transaction():
-            before, article = await self._own_comment_for_change(conn, entry, identity, comment_id, "edit")
+            before, article = await self._own_comment_for_change(conn, entry, identity, comment_id, "edit",
+                                                                 actor.ip)
             await comment_repo.update_body(conn, before.id, text, html)
             row = await comment_repo.get(conn, before.id)
             if self.edit_admission is not None:
@@ -385,7 +394,8 @@ class CommentService:
     async def delete(self, entry: SiteEntry, actor: Actor, comment_id: int) -> None:
         identity = self._require_identity(actor)
         async with self.pool.acquire() as conn, conn.transaction():
-            row, article = await self._own_comment_for_change(conn, entry, identity, comment_id, "delete")
+            row, article = await self._own_comment_for_change(conn, entry, identity, comment_id, "delete",
+                                                              actor.ip)
             await comment_repo.set_status(conn, row.id, "deleted", "deleted_by_author")
             article_ext = article["external_id"]
         if row.status == "published":
@@ -401,7 +411,8 @@ class CommentService:
             user_id = await self._user_id(conn, identity)
             if row.author_id == user_id:
                 raise DomainError("vote_own_comment")
-            await self.guard.check(conn, entry, "vote", user_id=user_id, kind=identity.kind, article=article)
+            await self.guard.check(conn, entry, "vote", user_id=user_id, kind=identity.kind, article=article,
+                                   address=actor.ip)
             score, up, down = await vote_repo.cast(conn, row.id, user_id, value)
             article_ext = article["external_id"]
         await self.after_visible_change(entry.site.id, article_ext, row, event="voted")
@@ -447,7 +458,8 @@ class CommentService:
         return row, article
 
     async def _own_comment_for_change(self, conn: asyncpg.Connection, entry: SiteEntry, identity: Identity,
-                                      comment_id: int, action: str) -> tuple[CommentRow, asyncpg.Record]:
+                                      comment_id: int, action: WriteAction,
+                                      address: str | None) -> tuple[CommentRow, asyncpg.Record]:
         row, article = await self._comment_and_article(conn, comment_id, entry.site.id, for_update=True)
         user_id = await self._known_user_id(conn, identity)
         if user_id is None or row.author_id != user_id:
@@ -455,7 +467,8 @@ class CommentService:
             if row.status not in ("published", "deleted"):
                 raise DomainError("comment_not_found")
             raise DomainError("not_author")
-        await self.guard.check(conn, entry, action, user_id=user_id, kind=identity.kind, article=article)
+        await self.guard.check(conn, entry, action, user_id=user_id, kind=identity.kind, article=article,
+                               address=address)
         if row.status in ("deleted", "rejected"):
             raise DomainError("comment_not_editable")
         if datetime.now(timezone.utc) - row.created_at > timedelta(seconds=self.settings.edit_window_seconds):

@@ -27,7 +27,7 @@ from ..domain.moderation_models import (
 )
 from ..errors import DomainError
 from ..ratelimit import RateLimiter
-from .comments import Actor, CommentService
+from .comments import Actor, CommentService, validate_label
 from .sites import SiteDirectory, SiteEntry, article_url
 from .write_guard import WriteGuard
 
@@ -399,7 +399,8 @@ class ModerationService:
                 if article is None or article["site_id"] != entry.site.id or row.status != "published":
                     raise DomainError("comment_not_found")
                 reporter = await self.comments._user_id(conn, identity)
-                await self.guard.check(conn, entry, "report", user_id=reporter, kind=identity.kind, article=article)
+                await self.guard.check(conn, entry, "report", user_id=reporter, kind=identity.kind, article=article,
+                                       address=actor.ip)
                 if not await report_repo.add(conn, comment_id, reporter, reason, (note or "").strip() or None):
                     raise DomainError("already_reported")
         return ReportReceipt(comment_id=comment_id, reason=reason, state="received")
@@ -414,7 +415,7 @@ class ModerationService:
         if url is not None:
             url = article_url(entry.site, url)
         if title is not None:
-            title = title.strip() or None
+            title = validate_label(title) or None
         async with self.pool.acquire() as conn:
             async with conn.transaction():
                 before = await mod_repo.article_for_update(conn, site_id, article_ext)

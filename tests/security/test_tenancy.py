@@ -128,3 +128,22 @@ async def test_a_repeated_identity_header_is_refused(serve, services, db, header
         writer.close()
     assert answer.startswith("HTTP/1.1 400"), answer[:200]
     assert f"The {header} header is given more than once" in answer
+
+
+@pytest.mark.parametrize("field", ["article_title", "author_name"])
+@pytest.mark.parametrize("text", ["T\u202eevil", "two\nlines", "bell\x07", "escape\x1b[31m", "c1\x85"])
+async def test_names_and_titles_hold_no_control_or_direction_characters(client, db, site, field, text):
+    body = {"body": "hi", "article_url": f"{site.origin}/labels", "article_title": "Fine", "author_name": "Fine"}
+    r = await client.post(f"{API}/articles/labels/comments", params=site.q(), json={**body, field: text})
+    assert (r.status_code, r.json()["code"]) == (400, "invalid_characters"), r.text
+    assert await db.fetchval("SELECT count(*) FROM articles WHERE site_id = $1", site.id) == 0
+
+
+async def test_moderators_and_host_sites_are_held_to_the_same_label_rule(client, db, site):
+    r = await client.post(f"{API}/articles/labels2/comments", params=site.q(), json=article_body("hi"),
+                          headers=site.auth(site.sso_token(sub="bidi", name="\u202eenO redaeR\u202c")))
+    assert r.status_code == 201 and r.json()["user"]["name"] == "enO redaeR", r.text
+    mod = {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id)}"}
+    r = await client.patch(f"{API}/moderation/articles/labels2", params=site.q(), headers=mod,
+                           json={"title": "Troops \u2066return\u2069"})
+    assert (r.status_code, r.json()["code"]) == (400, "invalid_characters"), r.text

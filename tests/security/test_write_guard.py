@@ -117,15 +117,23 @@ async def test_a_throwaway_guest_cannot_vote_or_report_until_published(client, d
     assert (r.status_code, r.json()["code"]) == (403, "standing_required"), r.text
     assert await db.fetchval("SELECT score FROM comments WHERE id = $1", target_id) == 0
 
-    # once a comment of theirs is published, their vote counts
+    # a comment published just now is not standing yet: a guest minted for the vote must wait
     await db.execute("UPDATE comments SET status = 'published' WHERE id = $1", guest["comment"]["id"])
+    r = await client.post(f"{API}/comments/{target_id}/votes", params=site.q(), json={"value": 1}, headers=headers)
+    assert (r.status_code, r.json()["code"]) == (403, "standing_required"), r.text
+
+    # once it has stood for the site's while (an hour by default), their vote counts
+    await db.execute("UPDATE comments SET created_at = now() - interval '61 minutes' WHERE id = $1",
+                     guest["comment"]["id"])
     r = await client.post(f"{API}/comments/{target_id}/votes", params=site.q(), json={"value": 1}, headers=headers)
     assert r.status_code == 200 and r.json()["score"] == 1, r.text
 
 
-@pytest.mark.parametrize(("setting", "guest_may"), [("anyone", True), ("sso", False)])
-async def test_sites_choose_whose_votes_count(client, services, db, setting, guest_may):
-    site = await make_site(services, db, settings={"votes_from": setting})
+@pytest.mark.parametrize(("site_settings", "guest_may"), [({"votes_from": "anyone"}, True),
+                                                     ({"established_after_minutes": 0}, True),
+                                                     ({"votes_from": "sso"}, False)])
+async def test_sites_choose_whose_votes_count(client, services, db, site_settings, guest_may):
+    site = await make_site(services, db, settings=site_settings)
     target = await post(client, site, site.sso_token(sub="writer"), article="standing")
     guest = await guest_post(client, site, "Guest")  # published at once: scoring is off here
     r = await client.post(f"{API}/comments/{target['comment']['id']}/votes", params=site.q(), json={"value": 1},
@@ -177,3 +185,28 @@ async def test_the_scoring_decision_never_publishes_a_banned_authors_comment(cli
     assert await db.fetchval("SELECT status FROM comments WHERE id = $1", pending.id) == "pending_scoring"
     contexts = await scoring_repo.contexts(db, [pending.id], 7)
     assert contexts[pending.id].author_banned is True
+
+
+async def test_a_banned_guest_cannot_come_back_as_a_new_guest(serve, services, db):
+    site = await make_site(services, db)
+    mod = {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id)}"}
+    async with serve() as live, live.http() as http:
+        async def as_guest(name: str, token: str | None = None):
+            return await http.post(f"{API}/articles/return/comments", params=site.q(),
+                                   json=article_body(f"{name} speaking", author_name=name),
+                                   headers=site.auth(token) if token else {})
+        first = await as_guest("Troll")
+        assert first.status_code == 201, first.text
+        other = await as_guest("Neighbour")  # another guest from the same address, made before the ban
+        r = await http.post(f"{API}/moderation/users/{first.json()['user']['id']}/ban", params=site.q(),
+                            json={"reason": "abuse"}, headers=mod)
+        assert r.status_code == 200, r.text
+        guests_before = await db.fetchval("SELECT count(*) FROM users WHERE site_id = $1 AND kind = 'guest'", site.id)
+        for attempt in (await as_guest("Troll again"), await as_guest("Neighbour", other.json()["guest_token"])):
+            assert (attempt.status_code, attempt.json()["code"]) == (403, "user_banned"), attempt.text
+        assert await db.fetchval("SELECT count(*) FROM users WHERE site_id = $1 AND kind = 'guest'",
+                                 site.id) == guests_before
+        # signed-in readers at that address are not guests and are not caught by it
+        r = await http.post(f"{API}/articles/return/comments", params=site.q(), json=article_body("Signed in"),
+                            headers=site.auth(site.sso_token(sub="neighbour-sso")))
+        assert r.status_code == 201, r.text
