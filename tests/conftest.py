@@ -140,17 +140,21 @@ class LiveApp:
 
 @pytest.fixture(scope="session")
 def serve(storage: TestStorage, database: str):
-    """``async with serve(COMMENTS_X="...") as live:`` runs an app configured like the test app, with overrides."""
+    """``async with serve(COMMENTS_X="...") as live:`` runs an app configured like the test app, with
+    overrides, behind uvicorn with the options `comments-service serve` gives it (server.py)."""
     import asyncio
     from contextlib import asynccontextmanager
 
     import uvicorn
 
+    from comments_service.server import uvicorn_options
+
     @asynccontextmanager
     async def run(**env: str) -> AsyncIterator[LiveApp]:
-        app = create_app(Settings.from_env(storage.env(**env)))
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_config=None,
-                                               access_log=False))
+        settings = Settings.from_env(storage.env(**env))
+        app = create_app(settings)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on",
+                                               **uvicorn_options(settings.server)))
         task = asyncio.create_task(server.serve())
         while not server.started:
             if task.done():

@@ -1,9 +1,9 @@
 """Connections are bounded: live streams per address and per process, each stream's lifetime, and
 what a connection may hold open (silent, slow headers, slow body, huge headers).
 
-The server here is uvicorn run with the service's own options (``server.uvicorn_options``, what
-`comments-service serve` passes) inside the test's event loop, so that the test can read the live
-hub's counts; one test speaks to the real `comments-service serve` process to show it is wired.
+The server here is the session's ``serve``: uvicorn run with the service's own options
+(``server.uvicorn_options``, what `comments-service serve` passes) inside the test's event loop, so
+that the test can read the live hub's counts; one test speaks to the real `comments-service serve` process to show it is wired.
 Every bound is set small (a fraction of a second, a handful of streams) through COMMENTS_* variables.
 """
 
@@ -12,45 +12,16 @@ from __future__ import annotations
 import asyncio
 import json
 import pickle
-from contextlib import AsyncExitStack, asynccontextmanager
-from typing import AsyncIterator
+from contextlib import AsyncExitStack
 
 import httpx
 import pytest
-import uvicorn
 
-from comments_service.app import create_app
 from comments_service.server import uvicorn_options
 from comments_service.settings import Settings
 from tests.conftest import LiveApp, article_body
 
 WAIT = 10.0  # the most any step below may take before the test fails; each bound is well under it
-
-
-@pytest.fixture
-def bounded(storage, database):
-    """``async with bounded(COMMENTS_X="...") as live:`` the app behind uvicorn with the service's options."""
-
-    @asynccontextmanager
-    async def run(**env: str) -> AsyncIterator[LiveApp]:
-        settings = Settings.from_env(storage.env(**env))
-        app = create_app(settings)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on",
-                                               **uvicorn_options(settings.server)))
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("the test server stopped while starting")
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        try:
-            yield LiveApp(app, f"http://127.0.0.1:{port}")
-        finally:
-            server.should_exit = True
-            await task
-
-    return run
 
 
 def _port(live: LiveApp) -> int:
@@ -130,8 +101,8 @@ def _problem_code(answer: bytes) -> str:
     return json.loads(answer.partition(b"\r\n\r\n")[2])["code"]
 
 
-async def test_streams_per_address_are_capped_and_every_exit_gives_the_place_back(bounded, site):
-    async with bounded(COMMENTS_LIVE_MAX_PER_IP="3") as live, live.http() as http:
+async def test_streams_per_address_are_capped_and_every_exit_gives_the_place_back(serve, site):
+    async with serve(COMMENTS_LIVE_MAX_PER_IP="3") as live, live.http() as http:
         hub = live.app.state.live_hub
         events = "/api/v1/articles/capped/events"
         async with AsyncExitStack() as stack:
@@ -163,16 +134,16 @@ async def test_streams_per_address_are_capped_and_every_exit_gives_the_place_bac
                 await _open_stream(stack, http, events, params=site.q())
 
 
-async def test_streams_per_process_are_capped(bounded, site):
-    async with bounded(COMMENTS_LIVE_MAX_STREAMS="2", COMMENTS_LIVE_MAX_PER_IP="10") as live, live.http() as http:
+async def test_streams_per_process_are_capped(serve, site):
+    async with serve(COMMENTS_LIVE_MAX_STREAMS="2", COMMENTS_LIVE_MAX_PER_IP="10") as live, live.http() as http:
         async with AsyncExitStack() as stack:
             await _open_stream(stack, http, "/api/v1/articles/a/events", params=site.q())
             await _open_stream(stack, http, "/api/v1/articles/b/events", params=site.q())
             await _refused(http, "/api/v1/articles/c/events", params=site.q())
 
 
-async def test_behind_a_trusted_proxy_the_cap_counts_each_forwarded_address(bounded, site):
-    async with bounded(COMMENTS_LIVE_MAX_PER_IP="2", COMMENTS_TRUSTED_PROXIES="127.0.0.1") as live, \
+async def test_behind_a_trusted_proxy_the_cap_counts_each_forwarded_address(serve, site):
+    async with serve(COMMENTS_LIVE_MAX_PER_IP="2", COMMENTS_TRUSTED_PROXIES="127.0.0.1") as live, \
             live.http() as http:
         events = "/api/v1/articles/proxied/events"
         async with AsyncExitStack() as stack:
@@ -182,8 +153,8 @@ async def test_behind_a_trusted_proxy_the_cap_counts_each_forwarded_address(boun
             await _open_stream(stack, http, events, params=site.q(), headers={"X-Forwarded-For": "198.51.100.8"})
 
 
-async def test_a_stream_ends_after_its_lifetime_with_a_retry_hint(bounded, site):
-    async with bounded(COMMENTS_LIVE_MAX_SECONDS="1", COMMENTS_LIVE_HEARTBEAT_SECONDS="0.3") as live, \
+async def test_a_stream_ends_after_its_lifetime_with_a_retry_hint(serve, site):
+    async with serve(COMMENTS_LIVE_MAX_SECONDS="1", COMMENTS_LIVE_HEARTBEAT_SECONDS="0.3") as live, \
             live.http() as http:
         fields = []
         async with asyncio.timeout(WAIT), \
@@ -201,13 +172,13 @@ async def test_a_stream_ends_after_its_lifetime_with_a_retry_hint(bounded, site)
         await _settled(live.app.state.live_hub)
 
 
-async def test_a_silent_connection_is_closed(bounded):
-    async with bounded(COMMENTS_HEADER_TIMEOUT_SECONDS="0.5") as live:
+async def test_a_silent_connection_is_closed(serve):
+    async with serve(COMMENTS_HEADER_TIMEOUT_SECONDS="0.5") as live:
         assert await _raw(_port(live), b"") == b""
 
 
-async def test_headers_that_trickle_in_get_408(bounded):
-    async with bounded(COMMENTS_HEADER_TIMEOUT_SECONDS="0.5") as live:
+async def test_headers_that_trickle_in_get_408(serve):
+    async with serve(COMMENTS_HEADER_TIMEOUT_SECONDS="0.5") as live:
         answer = await _raw(_port(live), b"GET /health/live HTTP/1.1\r\nHost: x\r\n",
                             then=[b"X-Slow: 1\r\n"] * 100, every=0.1)
         assert _status(answer) == 408
@@ -219,8 +190,8 @@ async def test_headers_that_trickle_in_get_408(bounded):
         assert b"HTTP/1.1 408 " in answer
 
 
-async def test_a_body_that_trickles_in_gets_408_and_the_handler_never_sees_it(bounded, site):
-    async with bounded(COMMENTS_BODY_TIMEOUT_SECONDS="0.5") as live:
+async def test_a_body_that_trickles_in_gets_408_and_the_handler_never_sees_it(serve, site):
+    async with serve(COMMENTS_BODY_TIMEOUT_SECONDS="0.5") as live:
         body = json.dumps(article_body("never finished", author_name="Slow")).encode()
         head = (f"POST /api/v1/articles/slow-body/comments?site={site.id} HTTP/1.1\r\nHost: x\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
@@ -232,8 +203,8 @@ async def test_a_body_that_trickles_in_gets_408_and_the_handler_never_sees_it(bo
         assert page.status_code == 404 or page.json()["comments"] == []
 
 
-async def test_huge_headers_get_431_whether_sent_at_once_or_never_finished(bounded, site):
-    async with bounded(COMMENTS_MAX_HEADER_BYTES="8192") as live:
+async def test_huge_headers_get_431_whether_sent_at_once_or_never_finished(serve, site):
+    async with serve(COMMENTS_MAX_HEADER_BYTES="8192") as live:
         port = _port(live)
         padding = "".join(f"X-Pad-{i}: {'a' * 1000}\r\n" for i in range(100))  # 100 KB
         answer = await _raw(port, f"GET /health/live HTTP/1.1\r\nHost: x\r\n{padding}\r\n".encode())
@@ -256,7 +227,7 @@ def test_the_serve_command_refuses_huge_headers_and_keeps_serving(live_server):
     try:
         status = httpx.get(live_server.url + "/health/live", headers=padding, timeout=WAIT).status_code
     except httpx.RemoteProtocolError:
-        status = 0  # closed without an answer: also bounded
+        status = 0  # closed without an answer: also serve
     assert status in (0, 431)
     assert httpx.get(live_server.url + "/health/live", timeout=WAIT).status_code == 200
 
