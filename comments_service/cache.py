@@ -8,7 +8,9 @@ never the only copy of anything; when it is down or slow (socket timeout of tens
 and the caller reads PostgreSQL. A write that could not bump a version while Redis was away marks
 the cache dirty; the first successful call afterwards bumps the global epoch, which retires every
 page cached before the outage. Every key written here expires, since a reader can name any article:
-pages and counts after their TTLs, versions and the epoch after ``version_ttl`` without a change.
+pages and counts after their TTLs; a version after ``version_ttl`` once a write bumped it, but one
+that reads alone created after ``read_ttl`` without a read; the epoch after ``version_ttl`` without
+a read.
 """
 
 from __future__ import annotations
@@ -82,8 +84,11 @@ class Cache:
         self.prefix = settings.prefix
         self.page_ttl = settings.page_ttl
         self.count_ttl = settings.count_ttl
-        # versions and the epoch expire too: any reader can name any article (lua/read_page.lua)
+        # versions and the epoch expire too: any reader can name any article (lua/read_page.lua),
+        # so a version a read creates lives about as long as what is cached under it, and only a
+        # write's bump gives it the long ``version_ttl``
         self.version_ttl = settings.version_ttl
+        self.read_ttl = max(settings.page_ttl, settings.count_ttl)
         self.stats = CacheStats()
         self._inflight: dict[str, asyncio.Future] = {}
         gate.on_recover = self._bump_epoch
@@ -213,7 +218,7 @@ class Cache:
         it is not called for a page that Redis could not be asked about (that one is never kept)."""
         prefix = self._page_prefix(site_id, article)
         found = await self.gate.call(lambda: self._read_page(
-            keys=self._page_keys(site_id, article), args=[prefix, suffix, self._seed(), self.version_ttl]))
+            keys=self._page_keys(site_id, article), args=[prefix, suffix, self._seed(), self.version_ttl, self.read_ttl]))
         if found is None:
             self.stats.misses += 1
             parts, _ = await self._single_flight(f"nocache:{site_id}:{article}:{suffix}", load)
@@ -240,7 +245,7 @@ class Cache:
         """The article header alone (this process still holds the page's lasting tail)."""
         prefix = self._page_prefix(site_id, article)
         found = await self.gate.call(lambda: self._read_page(
-            keys=self._page_keys(site_id, article), args=[prefix, "", self._seed(), self.version_ttl]))
+            keys=self._page_keys(site_id, article), args=[prefix, "", self._seed(), self.version_ttl, self.read_ttl]))
         if found is None:
             self.stats.misses += 1
             header, _ = await self._single_flight(f"nocache:{site_id}:{article}:h", load_header)
@@ -354,7 +359,7 @@ class Cache:
         prefixes = [self._count_prefix(site_id, a) for a in articles]
         found = await self.gate.call(lambda: self._read_counts(
             keys=[self._epoch_key(), *(self._version_key(site_id, a) for a in articles)],
-            args=[self._seed(), self.version_ttl, *prefixes]))
+            args=[self._seed(), self.version_ttl, self.read_ttl, *prefixes]))
         result: dict[str, int] = {}
         missing: list[int] = []
         if found is None:

@@ -16,6 +16,12 @@ lasting tail, no invalidation other than an append's, which cannot have changed 
 writing process the copy is dropped before the write answers; other processes drop theirs when the
 message arrives (pub/sub delivery, well under a millisecond on one host). ``max_age`` bounds how
 long a copy can outlive a message lost without the connection being seen to fail.
+
+Any reader may name any article, so what is held is bounded (``max_entries`` tails and articles,
+ten times as many counts), and when full the least recently used articles and counts make room:
+a flood of made-up ids displaces only one another, never the pages readers keep asking for.
+Making room is no invalidation (nothing held becomes stale by it), so it leaves the generations
+alone and refills of hot pages in progress are still kept.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -61,12 +68,13 @@ class LocalCache:
         self.generation = 0
         self.structure = 0
         self.invalidations = 0
-        self._articles: dict[tuple[str, str], _Article] = {}
+        # least recently used first (see _entry)
+        self._articles: OrderedDict[tuple[str, str], _Article] = OrderedDict()
         # page lookups in progress in this process (Redis, and PostgreSQL on a miss), by page, with
         # the generation each began at: a reader that misses the copy at that same generation waits
         # for the lookup instead of starting its own (see Cache.get_page)
         self._pending: dict[tuple[str, str, str], tuple[int, asyncio.Future]] = {}
-        self._counts: dict[tuple[str, str], tuple[int, float]] = {}
+        self._counts: OrderedDict[tuple[str, str], tuple[int, float]] = OrderedDict()
         self._entries = 0
         self._task: asyncio.Task | None = None
 
@@ -75,9 +83,11 @@ class LocalCache:
         """The whole page, when both of its parts are here and fresh."""
         if not self.connected:
             return None
-        entry = self._articles.get((site_id, article))
+        key = (site_id, article)
+        entry = self._articles.get(key)
         if entry is None:
             return None
+        self._articles.move_to_end(key)
         found = entry.pages.get(suffix)
         now = time.monotonic()
         if found is not None and now - found[1] <= self.max_age:
@@ -114,21 +124,29 @@ class LocalCache:
         # invalidations that retire lasting tails refuse it
         if not self.connected or (structure != self.structure if lasting else generation != self.generation):
             return
-        if self._entries >= self.max_entries:
-            self.clear()
         tails = self._entry(site_id, article).tails
         self._entries += suffix not in tails
         tails[suffix] = (tail, lasting, time.monotonic())
+        while self._entries > self.max_entries:
+            self._evict()  # this article last: it was just used
 
     def _entry(self, site_id: str, article: str) -> _Article:
-        entry = self._articles.get((site_id, article))
+        key = (site_id, article)
+        entry = self._articles.get(key)
         if entry is None:
             # ``max_entries`` counts tails; articles left with none (after appends) count here, so
             # that the articles a process holds stay bounded whatever readers ask for
-            if len(self._articles) > self.max_entries:
-                self.clear()
-            entry = self._articles[(site_id, article)] = _Article()
+            if len(self._articles) >= self.max_entries:
+                self._evict()
+            entry = self._articles[key] = _Article()
+        else:
+            self._articles.move_to_end(key)
         return entry
+
+    def _evict(self) -> None:
+        """Drop the least recently used article."""
+        _, entry = self._articles.popitem(last=False)
+        self._entries -= len(entry.tails)
 
     def pending(self, site_id: str, article: str, suffix: str, generation: int) -> asyncio.Future | None:
         """The lookup of this page that began at ``generation``, if one is in progress.
@@ -157,23 +175,28 @@ class LocalCache:
         if not self.connected:
             return None
         oldest = time.monotonic() - self.max_age
-        get = self._counts.get
+        get, used = self._counts.get, self._counts.move_to_end
         found: dict[str, int] = {}
         for article in articles:
-            entry = get((site_id, article))
+            key = (site_id, article)
+            entry = get(key)
             if entry is None or entry[1] < oldest:
                 return None
+            used(key)
             found[article] = entry[0]
         return found
 
     def put_counts(self, site_id: str, counts: dict[str, int], generation: int) -> None:
         if not self.connected or generation != self.generation:
             return
-        if len(self._counts) + len(counts) > self.max_entries * 10:
-            self._counts.clear()
+        held = self._counts
         now = time.monotonic()
         for article, value in counts.items():
-            self._counts[(site_id, article)] = (value, now)
+            key = (site_id, article)
+            held[key] = (value, now)
+            held.move_to_end(key)  # a key already held keeps its place when set
+        for _ in range(len(held) - self.max_entries * 10):
+            held.popitem(last=False)
 
     # ------------------------------------------------------------ invalidation
     @staticmethod

@@ -67,9 +67,10 @@ class RedisSettings(msgspec.Struct, frozen=True):
     # seconds a cached page / count is kept (each spread by +-20%)
     page_ttl: int = 300
     count_ttl: int = 600
-    # seconds an article's version keys (and the global epoch) live after they were last set: reads
-    # of made-up articles create them, so none may be permanent; longer than what is cached under
-    # them, or those entries become unreachable early
+    # seconds an article's version keys live after a write bumped them (and the global epoch after
+    # its last read); longer than what is cached under them, or those entries become unreachable
+    # early. Version keys that reads alone created (any reader can name a made-up article) live
+    # max(page_ttl, count_ttl) after their last read instead.
     version_ttl: int = 86_400
 
 

@@ -3,7 +3,8 @@
 /metrics is the service's own state (routes, error codes, queue depth), so it is not for the
 public: ``COMMENTS_METRICS_TOKEN`` makes it answer only that bearer token, and
 ``COMMENTS_METRICS_PORT`` moves it to a listener of its own (bound to ``COMMENTS_METRICS_HOST``),
-leaving the public port answering 404 for it.
+leaving the public port answering 404 for it. With neither, it answers this machine only: a
+loopback peer whose request no proxy forwarded; everyone else gets the 404 of an unknown route.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 from contextlib import asynccontextmanager
 from functools import partial
 from http import HTTPStatus
@@ -65,6 +67,25 @@ def scrape_allowed(settings: Settings, authorization: bytes | None) -> bool:
     return hmac.compare_digest(sent, hashlib.sha256(b"Bearer " + expected.encode()).digest())
 
 
+# a reverse proxy on this machine connects from loopback too; what it forwards is not local
+_FORWARDED = frozenset((b"forwarded", b"x-forwarded-for", b"x-real-ip"))
+
+
+def local_scraper(scope: Scope) -> bool:
+    """A loopback peer (127.0.0.0/8, ::1) with no proxy's forwarding header. A peer that is no IP
+    address (a unix socket, an in-process client) is not local: a proxy may sit behind a socket too."""
+    client = scope.get("client")
+    try:
+        peer = ipaddress.ip_address(client[0]) if client else None
+    except ValueError:
+        return False
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
+        peer = peer.ipv4_mapped
+    if peer is None or not peer.is_loopback:
+        return False
+    return not any(name in _FORWARDED for name, _ in scope["headers"])
+
+
 def _authorization(scope: Scope) -> bytes | None:
     return next((v for k, v in scope["headers"] if k == b"authorization"), None)
 
@@ -74,6 +95,8 @@ async def get_metrics(request: Request) -> Response:
     services = services_of(request)
     if services.settings.server.metrics_port is not None:
         raise DomainError("not_found", "The metrics are served on their own port.")
+    if services.settings.security.metrics_token is None and not local_scraper(request.scope):
+        raise DomainError("not_found")
     if not scrape_allowed(services.settings, _authorization(request.scope)):
         raise DomainError("metrics_token_required", headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     return Response(content=await scrape(services), media_type=metrics.CONTENT_TYPE,

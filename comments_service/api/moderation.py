@@ -14,7 +14,7 @@ from msgspec import Meta
 from ..domain.models import Base
 from ..domain.moderation_models import (
     ArticleSettings, AuditPage, BanResult, BulkResult, DecisionResult, QueueCounts, QueuePage, ReasonCodes,
-    UserStanding,
+    SiteModerationSettings, UserStanding,
 )
 from ..errors import DomainError
 from .auth import Staff, provide_admin, provide_moderator
@@ -64,25 +64,6 @@ class ArticlePatch(Base):
     title: Annotated[str, Meta(min_length=1, max_length=500)] | None = None
     url: Annotated[str, Meta(max_length=2000, pattern=r"^https?://[^\x00-\x20]+$")] | None = None
     note: Note | None = None
-
-
-class SiteModerationSettings(Base):
-    auto_close_days: Annotated[int, Meta(ge=0, le=36500, description="0 turns auto-close off.")] | None = None
-    report_threshold: Annotated[int, Meta(ge=1, le=1000)] | None = None
-    votes_from: Annotated[Literal["anyone", "established", "sso"], Meta(
-        description="Whose votes count: any reader, established readers (signed in, or guests with a "
-                    "published comment), or signed-in readers only.")] | None = None
-    reports_from: Annotated[Literal["anyone", "established", "sso"], Meta(
-        description="Whose reports count (as votes_from).")] | None = None
-    banned_may_delete: Annotated[bool, Meta(
-        description="Banned readers may still delete their own comments.")] | None = None
-    established_after_minutes: Annotated[int, Meta(ge=0, le=525_600, description=(
-        "With votes_from/reports_from 'established': how long a guest's published comment must have "
-        "stood before their votes and reports count."))] | None = None
-    sso_staff_roles: Annotated[bool, Meta(
-        description="A moderator or admin role in an SSO token (with aud = the site) gives staff rights.")] | None = None
-    sso_require_aud: Annotated[bool, Meta(
-        description="Every SSO token must name the site in its aud claim.")] | None = None
 
 
 class SiteSettingsResult(Base):

@@ -20,8 +20,8 @@ from litestar.types import Message, Scope
 
 _WIDGET = Path(__file__).resolve().parent.parent / "widget"
 _DEMO = Path(__file__).resolve().parent.parent / "demo"
-_TYPES = {".js": "application/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-          ".html": "text/html; charset=utf-8"}
+# Litestar appends "; charset=utf-8" to text/* media types itself, and only to those
+_TYPES = {".js": "application/javascript; charset=utf-8", ".css": "text/css", ".html": "text/html"}
 
 _CDN = "https://cdn.jsdelivr.net"
 # images in comments come from wherever their authors link (sites that allow images: see README)
@@ -57,17 +57,41 @@ async def security_headers(message: Message, scope: Scope) -> None:
     message["headers"] = headers
 
 
+# The Swagger UI files this origin's page loads from the CDN, pinned with their Subresource
+# Integrity digests (sha384 of the npm package's files, which the CDN serves verbatim): a changed
+# file is refused by the browser instead of running beside /moderation. A new version needs new
+# digests: `npm pack swagger-ui-dist@VERSION`, then `openssl dgst -sha384 -binary FILE | openssl base64 -A`.
+SWAGGER_UI_VERSION = "5.18.2"
+SWAGGER_UI_INTEGRITY = {
+    "swagger-ui.css": "sha384-rcbEi6xgdPk0iWkAQzT2F3FeBJXdG+ydrawGlfHAFIZG7wU6aKbQaRewysYpmrlW",
+    "swagger-ui-bundle.js": "sha384-NXtFPpN61oWCuN4D42K6Zd5Rt2+uxeIT36R7kpXBuY9tLnZorzrJ4ykpqwJfgjpZ",
+    "swagger-ui-standalone-preset.js": "sha384-qr68CD0cvHa88PmVu7e1a58Ego4qvKtcvcLdS2a8Mo5zILI01gyIV9jVwJk7X2NU",
+}
+
+
+def _pinned(name: str) -> tuple[str, str]:
+    return f"{_CDN}/npm/swagger-ui-dist@{SWAGGER_UI_VERSION}/{name}", SWAGGER_UI_INTEGRITY[name]
+
+
 class SwaggerPage(SwaggerRenderPlugin):
-    """Swagger UI without inline script: the bundle from its CDN, the start-up from /swagger-init.js,
-    the schema fetched from /schema/openapi.json. No OAuth redirect page: the API uses bearer tokens."""
+    """Swagger UI without inline script: the bundle from its CDN (pinned, with SRI), the start-up from
+    /swagger-init.js, the schema fetched from /schema/openapi.json. No OAuth redirect page: the API
+    uses bearer tokens."""
+
+    def __init__(self) -> None:
+        super().__init__(version=SWAGGER_UI_VERSION, js_url=_pinned("swagger-ui-bundle.js")[0],
+                         css_url=_pinned("swagger-ui.css")[0],
+                         standalone_preset_js_url=_pinned("swagger-ui-standalone-preset.js")[0])
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
         title = html.escape(openapi_schema["info"]["title"])
+        css, css_sri = _pinned("swagger-ui.css")
+        scripts = "".join(f'<script src="{url}" integrity="{sri}" crossorigin="anonymous"></script>'
+                          for url, sri in map(_pinned, ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js")))
         return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
                 '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
-                f'<link rel="stylesheet" href="{self.css_url}"></head><body><div id="swagger-container"></div>'
-                f'<script src="{self.js_url}" crossorigin></script>'
-                f'<script src="{self.standalone_preset_js_url}" crossorigin></script>'
+                f'<link rel="stylesheet" href="{css}" integrity="{css_sri}" crossorigin="anonymous"></head>'
+                f'<body><div id="swagger-container"></div>{scripts}'
                 '<script src="/swagger-init.js"></script></body></html>').encode()
 
     def receive_router(self, router: Any) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
+
+from msgspec import Meta
 
 from .models import Base
 
@@ -163,3 +166,22 @@ class ReportReceipt(Base):
     comment_id: int
     reason: str
     state: str
+
+
+class SiteModerationSettings(Base):
+    auto_close_days: Annotated[int, Meta(ge=0, le=36500, description="0 turns auto-close off.")] | None = None
+    report_threshold: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    votes_from: Annotated[Literal["anyone", "established", "sso"], Meta(
+        description="Whose votes count: any reader, established readers (signed in, or guests with a "
+                    "published comment), or signed-in readers only.")] | None = None
+    reports_from: Annotated[Literal["anyone", "established", "sso"], Meta(
+        description="Whose reports count (as votes_from).")] | None = None
+    banned_may_delete: Annotated[bool, Meta(
+        description="Banned readers may still delete their own comments.")] | None = None
+    established_after_minutes: Annotated[int, Meta(ge=0, le=525_600, description=(
+        "With votes_from/reports_from 'established': how long a guest's published comment must have "
+        "stood before their votes and reports count."))] | None = None
+    sso_staff_roles: Annotated[bool, Meta(
+        description="A moderator or admin role in an SSO token (with aud = the site) gives staff rights.")] | None = None
+    sso_require_aud: Annotated[bool, Meta(
+        description="Every SSO token must name the site in its aud claim.")] | None = None

@@ -3,8 +3,8 @@
 -- process can see the new version in Redis while its in-process copy still waits for the news.
 -- Then, when given, publish the live event for the article's readers: after the invalidation, in
 -- the same round trip (processes also drop their copy when a live event reaches them, api/live.py).
--- A missing version starts from a time-based seed and every bump restarts the key's time to live,
--- as in bump.lua.
+-- A missing version starts from a time-based seed and every bump restarts the key's (long) time to
+-- live, as in bump.lua.
 -- KEYS[1] version key, KEYS[2] structure key
 -- ARGV[1] seed, ARGV[2] '1' structural / '0' append, ARGV[3] channel, ARGV[4] message,
 -- ARGV[5] version TTL (seconds) [, ARGV[6] live channel, ARGV[7] event]

@@ -2,21 +2,27 @@
 -- the article header stored under the version, and the page's tail (see domain/page_parts.py):
 -- a lasting tail is stored under the structure version (appends leave it), any other under the
 -- version.
--- Any reader may name any article, so a version this read has to create expires (ARGV[4]): none
--- is kept for an article nobody writes. A version that is gone (expired or evicted) is created
--- again from a time-based seed, never from a small number: versions only grow by one a write, so
--- the seed (milliseconds now) exceeds every number the key held before, and pages cached under
--- those can never be mistaken for current ones. The epoch, on every key, is kept alive while
+-- Any reader may name any article, so a version this read has to create lives only about as long
+-- as what is cached under it (ARGV[5], the longest page or count TTL), and reads renew it (once
+-- half of that is gone): only a bump gives a version a long life (bump.lua), so one address
+-- reading made-up ids holds at most what it read in the last ARGV[5] seconds. A version that is
+-- gone (expired or evicted) is created again from a time-based seed, never from a small number:
+-- versions only grow by one a write, so the seed (milliseconds now) exceeds every number the key
+-- held before, and pages cached under those can never be mistaken for current ones; an early
+-- expiry costs at most a refill. The epoch, on every key, lives ARGV[4] and is kept alive while
 -- reads come (refreshed once half its time is gone), so it never retires the whole cache at once.
 -- KEYS[1] epoch key, KEYS[2] version key, KEYS[3] structure key
 -- ARGV[1] key prefix, ARGV[2] key suffix ('' for the header alone), ARGV[3] seed,
--- ARGV[4] version TTL (seconds)
+-- ARGV[4] epoch TTL, ARGV[5] TTL of a version this read creates (seconds)
 -- returns {epoch, version, structure, header|false[, tail|false, lasting 1/0]}
+local read_ttl = tonumber(ARGV[5])
 local function current(key)
   local value = redis.call('GET', key)
   if not value then
     value = ARGV[3]
-    redis.call('SET', key, value, 'EX', ARGV[4])
+    redis.call('SET', key, value, 'EX', read_ttl)
+  elseif redis.call('TTL', key) < read_ttl / 2 then
+    redis.call('EXPIRE', key, read_ttl)
   end
   return value
 end

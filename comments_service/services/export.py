@@ -11,20 +11,37 @@ restore with the same key, or set the secret again with `comments-service site c
 Not exported: moderation audit entries, reports, bans, scoring jobs, API tokens (operational state,
 not threads).
 
-A file to import is untrusted input: each comment's HTML is rendered again from its markdown by the
-renderer the API uses (with the site's image setting); the file's ``body_html`` is never stored.
+A file to import is untrusted input, checked by the rules that apply when the same things are
+written through the API or the CLI, and refused whole, naming the row, when one row breaks them:
+origins are normalised, site settings follow the moderation settings route and the moderation
+policy, names and titles hold no control characters, article urls are on their site's origins,
+comment statuses are the known ones, and every reference (a comment's article, author and parent,
+a vote's comment and voter) stays inside the file and its site, so an import never touches rows
+already there. Users come back as readers: a role is the SSO token's to give at the next post, as
+the site's settings allow. Each comment's HTML is rendered again from its markdown by the renderer
+the API uses (with the site's image setting); the file's ``body_html`` is never stored.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import msgspec
+from cryptography.exceptions import InvalidTag
 
 from ..db import export as repo
+from ..domain.labels import label_is_clean
+from ..domain.moderation_models import SiteModerationSettings
+from ..domain.policy import PolicyConfig
 from ..domain.render import render_markdown
+from ..identity import Keyring
+from ..runtime import secret_key
+from .sites import normalise_origin
 
 FORMAT = "comments_service.export"
 VERSION = 1
@@ -48,34 +65,194 @@ async def export_scope(conn: asyncpg.Connection, site_id: str, article: str | No
             "counts": {t: len(rows) for t, rows in tables.items()}, "tables": tables}
 
 
-async def import_data(conn: asyncpg.Connection, data: dict) -> dict[str, int]:
-    if data.get("format") != FORMAT or data.get("version") != VERSION:
+async def import_data(conn: asyncpg.Connection, data: dict, keyring: Keyring) -> dict[str, int]:
+    """Restore ``data`` into an empty database, all or nothing. ``keyring``: this service's, which
+    must open the sites' encrypted SSO secrets."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("version") != VERSION:
         raise ExportError("not a comments_service export (format/version)")
-    if await repo.schema_version(conn) < data.get("schema_version", 0):
+    schema_version = data.get("schema_version", 0)
+    if not isinstance(schema_version, int) or await repo.schema_version(conn) < schema_version:
         raise ExportError("the target database is older than the export: run `comments-service migrate` first")
-    tables = data["tables"]
+    tables = data.get("tables")
+    _check(tables, keyring)
     _render_comments(tables)
     restored: dict[str, int] = {}
-    async with conn.transaction():
-        for table in repo.TABLES:
-            rows = tables.get(table, [])
-            ids = [r["id"] for r in rows] if table != "votes" else []
-            if await repo.existing(conn, table, ids):
-                raise ExportError(f"the target database already has some of these {table}; restore into an "
-                                  "empty database")
-            restored[table] = await repo.restore(conn, table, rows)
-        await repo.advance_sequences(conn)
+    table = ""
+    try:
+        async with conn.transaction():
+            for table in repo.TABLES:
+                rows = tables.get(table, [])
+                ids = [r["id"] for r in rows] if table != "votes" else []
+                if await repo.existing(conn, table, ids):
+                    raise ExportError(f"the target database already has some of these {table}; restore into an "
+                                      "empty database")
+                restored[table] = await repo.restore(conn, table, rows)
+            await repo.advance_sequences(conn)
+    except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+        raise ExportError(f"the file's {table} do not fit the database ({exc}); nothing was restored") from None
     return restored
+
+
+# ---------------------------------------------------------------- what a file may hold
+_STATUSES = frozenset(("pending_scoring", "published", "held", "rejected", "deleted"))
+_URL = re.compile(r"^https?://[^\x00-\x20\x7f]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class _Refused(Exception):
+    pass
+
+
+def _check(tables: Any, keyring: Keyring) -> None:
+    """Refuses the file (ExportError naming the row) unless every row is one the service could have
+    written; normalises origins, sets each comment's site from its article, and makes users readers."""
+    if not isinstance(tables, dict) or not all(isinstance(tables.get(t, []), list) for t in repo.TABLES):
+        raise ExportError("the file's tables are not lists of rows")
+    checks = {"sites": lambda row, seen: _site(row, seen, keyring), "users": _user, "articles": _article,
+              "comments": _comment, "votes": _vote}
+    seen: dict[str, dict] = {t: {} for t in repo.TABLES}
+    for table in repo.TABLES:
+        for row in tables.get(table, []):
+            name = row.get("id") if isinstance(row, dict) else None
+            if table == "votes" and isinstance(row, dict):
+                name = (row.get("comment_id"), row.get("user_id"))
+            try:
+                if not isinstance(row, dict):
+                    raise _Refused("not an object")
+                checks[table](row, seen)
+            except _Refused as exc:
+                raise ExportError(f"{table} row {name!r}: {exc}") from None
+            seen[table][name] = row
+
+
+def _id(row: dict, key: str, among: dict | None = None) -> int:
+    value = row.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise _Refused(f"{key} is not a positive integer")
+    if among is not None and value not in among:
+        raise _Refused(f"{key} {value} is not a row of this file (listed before it)")
+    return value
+
+
+def _label(row: dict, key: str) -> None:
+    value = row.get(key)
+    if not isinstance(value, str) or not value.strip() or not label_is_clean(value):
+        raise _Refused(f"{key} is empty or holds control or text-direction characters")
+
+
+def _flags(row: dict, *keys: str) -> None:
+    for key in keys:
+        if key in row and not isinstance(row[key], bool):
+            raise _Refused(f"{key} is not true or false")
+
+
+def _site(row: dict, seen: dict, keyring: Keyring) -> None:
+    if not isinstance(row.get("id"), str) or row["id"] in seen["sites"]:
+        raise _Refused("id is not a text or is listed twice")
+    _label(row, "name")
+    origins = row.get("allowed_origins")
+    if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
+        raise _Refused("allowed_origins is not a list of origins")
+    try:
+        row["allowed_origins"] = list(dict.fromkeys(normalise_origin(o) for o in origins))
+    except ValueError as exc:
+        raise _Refused(f"allowed_origins: {exc}") from None
+    _flags(row, "guest_commenting", "allow_images")
+    _site_settings(row.get("settings", {}))
+    secret = row.get("sso_secret_enc")
+    if secret is not None:
+        # a secret sealed under another COMMENTS_SECRET_KEY would fail every signed-in request later
+        try:
+            keyring.decrypt(bytes.fromhex(secret.removeprefix("\\x")))
+        except (AttributeError, ValueError, InvalidTag):
+            raise _Refused("sso_secret_enc does not open with this service's COMMENTS_SECRET_KEY (export and "
+                           "import with the same key, or set the site's secret again after the import)") from None
+
+
+def _site_settings(settings: Any) -> None:
+    # the moderation settings route's own schema: one set of rules for a setting however it arrives
+    if not isinstance(settings, dict):
+        raise _Refused("settings is not an object")
+    known = {k: v for k, v in settings.items() if k in SiteModerationSettings.__struct_fields__}
+    try:
+        msgspec.convert(known, SiteModerationSettings)
+        PolicyConfig.from_site_settings(settings)
+    except ValueError as exc:  # msgspec.ValidationError is one
+        raise _Refused(f"settings: {exc}") from None
+    minutes = settings.get("established_after_minutes", 0)
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
+        raise _Refused("settings: established_after_minutes is not an integer >= 0")
+
+
+def _user(row: dict, seen: dict) -> None:
+    _id(row, "id")
+    if row.get("site_id") not in seen["sites"]:
+        raise _Refused("site_id is not a site of this file")
+    if row.get("kind") not in ("sso", "guest"):
+        raise _Refused("kind is neither sso nor guest")
+    if not isinstance(row.get("external_id"), str) or _CONTROL.search(row["external_id"]):
+        raise _Refused("external_id is not a text without control characters")
+    _label(row, "display_name")
+    _flags(row, "trusted", "premoderate")
+    row["role"] = "reader"
+
+
+def _article(row: dict, seen: dict) -> None:
+    _id(row, "id")
+    site = seen["sites"].get(row.get("site_id"))
+    if site is None:
+        raise _Refused("site_id is not a site of this file")
+    external = row.get("external_id")
+    if not isinstance(external, str) or not external or _CONTROL.search(external):
+        raise _Refused("external_id is empty or holds control characters")
+    _label(row, "title")
+    url = row.get("url")
+    if not isinstance(url, str) or not _URL.match(url):
+        raise _Refused("url is not an http(s) URL")
+    try:
+        on_site = normalise_origin(url) in site["allowed_origins"]
+    except ValueError:
+        on_site = False
+    if not on_site:
+        raise _Refused("url is not on one of its site's origins")
+    _flags(row, "comments_open", "premoderation", "auto_close")
+
+
+def _comment(row: dict, seen: dict) -> None:
+    if not isinstance(row.get("body_markdown"), str):
+        raise _Refused("it has no body_markdown text")
+    comment_id = _id(row, "id")
+    article = seen["articles"][_id(row, "article_id", seen["articles"])]
+    if seen["users"][_id(row, "author_id", seen["users"])]["site_id"] != article["site_id"]:
+        raise _Refused("author_id is a user of another site")
+    if row.get("status") not in _STATUSES:
+        raise _Refused(f"status is not one of {', '.join(sorted(_STATUSES))}")
+    path = [comment_id]
+    if row.get("parent_id") is not None:
+        parent = seen["comments"][_id(row, "parent_id", seen["comments"])]
+        if parent["article_id"] != row["article_id"]:
+            raise _Refused("parent_id is a comment of another article")
+        path = parent["path"] + path
+    if row.get("path") != path or row.get("root_id") != path[0] or row.get("depth") != len(path) - 1:
+        raise _Refused("path, root_id and depth do not follow from parent_id")
+    row["site_id"] = article["site_id"]
+
+
+def _vote(row: dict, seen: dict) -> None:
+    comment = seen["comments"][_id(row, "comment_id", seen["comments"])]
+    voter = seen["users"][_id(row, "user_id", seen["users"])]
+    if voter["site_id"] != seen["articles"][comment["article_id"]]["site_id"]:
+        raise _Refused("user_id is a user of another site")
+    if row.get("value") not in (-1, 1) or isinstance(row.get("value"), bool):
+        raise _Refused("value is neither 1 nor -1")
 
 
 def _render_comments(tables: dict) -> None:
     images = {site.get("id"): site.get("allow_images") is True for site in tables.get("sites", [])}
     site_of = {article.get("id"): article.get("site_id") for article in tables.get("articles", [])}
     for row in tables.get("comments", []):
-        markdown = row.get("body_markdown")
-        if not isinstance(markdown, str):
-            raise ExportError(f"comment {row.get('id')!r} has no body_markdown text")
-        row["body_html"] = render_markdown(markdown, allow_images=images.get(site_of.get(row.get("article_id")), False))
+        row["body_html"] = render_markdown(row["body_markdown"],
+                                           allow_images=images.get(site_of.get(row.get("article_id")), False))
 
 
 def write(data: dict, path: str | Path) -> None:
@@ -83,7 +260,10 @@ def write(data: dict, path: str | Path) -> None:
 
 
 def read(path: str | Path) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise ExportError(f"cannot read {path}: {exc}") from None
 
 
 # ---------------------------------------------------------------- CLI
@@ -116,7 +296,8 @@ def cmd_import(args) -> int:
 
     async def run() -> dict[str, int]:
         await _migrate(url, settings.database.migrations_dir)
-        return await on_database(url, lambda conn: import_data(conn, read(args.infile)))
+        keyring = Keyring(secret_key(settings))
+        return await on_database(url, lambda conn: import_data(conn, read(args.infile), keyring))
 
     try:
         restored = asyncio.run(run())

@@ -28,6 +28,7 @@ import asyncpg
 from ..db import scoring as scoring_repo
 from ..db import worker_status
 from ..domain.policy import Decision, PolicyConfig, PolicyContext, decide
+from ..identity import SsoRules
 from ..procmem import rss_bytes
 from ..services.container import Services
 from ..services.scoring import SCORING_FAILED, Verdict
@@ -251,7 +252,9 @@ class ScoringWorker:
     def _decide(self, c: scoring_repo.ScoringContext, scores: dict[str, float] | None, fallback: bool) -> Decision:
         ctx = PolicyContext(
             article_premoderation=c.article_premoderation, user_banned=c.author_banned,
-            user_is_moderator=c.user_role in ("moderator", "admin"),
+            # a stored role counts only where sign-in would grant it: an SSO user on a site that allows staff roles
+            user_is_moderator=(c.user_kind == "sso" and c.user_role in ("moderator", "admin")
+                               and SsoRules.from_site_settings(c.site_settings).staff_roles),
             user_trusted=c.user_trusted, user_premoderated=c.user_premoderated,
             user_recent_rejections=c.recent_rejections, user_published_count=c.published,
             is_guest=c.user_kind == "guest", model_fallback=fallback)

@@ -214,28 +214,40 @@ async def test_ttls_are_jittered(client, services, site, storage):
 
 
 async def test_versions_expire_and_come_back_larger(client, services, site, storage):
-    """Any reader can make version keys exist (by naming an article), so every one of them expires; a
-    version that is gone comes back above every number it held, so pages cached under those numbers
-    never match again."""
+    """Any reader can make version keys exist (by naming an article), so every one of them expires:
+    those that reads alone made about when what is cached under them does, while read; a write's
+    bump gives them the long TTL. A version that is gone comes back above every number it held, so
+    pages cached under those numbers never match again."""
     article = new_article()
     cache = services.cache
+    assert cache.read_ttl == max(cache.page_ttl, cache.count_ttl) < cache.version_ttl
     keys = [cache._epoch_key(), cache._version_key(site.id, article), cache._structure_key(site.id, article)]
     r = aioredis.Redis.from_url(storage.redis_url)
     try:
         await page(client, site, article)  # an article nobody wrote: the read creates its versions
-        for key in keys:
-            assert 0 < await r.ttl(key) <= cache.version_ttl, key
+        assert 0 < await r.ttl(keys[0]) <= cache.version_ttl
+        for key in keys[1:]:
+            assert 0 < await r.ttl(key) <= cache.read_ttl, key
+        await r.expire(keys[1], 5)  # most of its time gone: the next read (its first count) renews it
+        response = await client.post("/api/v1/counts", params=site.q(), json={"article_ids": [article]})
+        assert response.status_code == 200, response.text
+        assert cache.read_ttl - 5 <= await r.ttl(keys[1]) <= cache.read_ttl
         await post(client, site, article, "first")
         await warm(client, services, site, article)
         first = int(await r.get(keys[1]))
         await post(client, site, article, "second")  # the page cached under `first` is stale now
-        for key in keys[1:]:
-            assert 0 < await r.ttl(key) <= cache.version_ttl, key  # a bump leaves it expiring
+        # long, yet expiring (appends leave the structure version alone: it still lives by reads)
+        assert cache.read_ttl < await r.ttl(keys[1]) <= cache.version_ttl
+        assert 0 < await r.ttl(keys[2]) <= cache.read_ttl
+        # a read (the count: the write dropped this process's copy of it) does not cut it short
+        response = await client.post("/api/v1/counts", params=site.q(), json={"article_ids": [article]})
+        assert response.json()["counts"] == {article: 2}, response.text
+        assert cache.read_ttl < await r.ttl(keys[1])
         await r.delete(*keys[1:])  # as their expiry would
         body = await page(client, site, article)
         assert len(body["comments"]) == 2, body
         assert int(await r.get(keys[1])) > first + 1
-        assert 0 < await r.ttl(keys[1]) <= cache.version_ttl
+        assert 0 < await r.ttl(keys[1]) <= cache.read_ttl
     finally:
         await r.aclose()
 

@@ -16,8 +16,10 @@ from litestar.testing import AsyncTestClient
 
 from comments_service.app import create_app
 from comments_service.db.pool import connect
-from comments_service.settings import Settings
 from comments_service.domain.render import render_markdown
+from comments_service.identity import Keyring
+from comments_service.runtime import secret_key
+from comments_service.settings import Settings
 from tests.conftest import article_body, make_site
 from tests.html_safety import unsafe_parts
 
@@ -180,3 +182,129 @@ def test_import_refuses_a_comment_without_markdown(storage, database, tmp_path):
     path.write_text(json.dumps(data))
     done = cli(storage, database, "import", "--in", str(path))
     assert done.returncode == 1 and "body_markdown" in done.stderr
+
+
+# ---------------------------------------------------------------- hostile files
+def _edit(table: str, index: int, **changes):
+    def apply(tables: dict) -> None:
+        tables[table][index].update(changes)
+    return apply
+
+
+def _set_settings(settings):
+    return _edit("sites", 0, settings=settings)
+
+
+HOSTILE = {
+    "origin_not_http": (_edit("sites", 0, allowed_origins=["javascript:alert(1)"]), "sites row", "allowed_origins"),
+    "secret_of_another_key": (_edit("sites", 0, sso_secret_enc="\\x" + Keyring("another-key-" + "z" * 32).encrypt(
+        "s").hex()), "sites row", "COMMENTS_SECRET_KEY"),
+    "origin_not_text": (_edit("sites", 0, allowed_origins=[["https://x.example"]]), "sites row", "allowed_origins"),
+    "site_name_controls": (_edit("sites", 0, name="Site\x1b[31m"), "sites row", "name"),
+    "settings_wrong_type": (_set_settings({"sso_staff_roles": "yes"}), "sites row", "sso_staff_roles"),
+    "settings_out_of_range": (_set_settings({"report_threshold": 0}), "sites row", "report_threshold"),
+    "settings_bad_policy": (_set_settings({"moderation": {"banned_words": [1]}}), "sites row", "banned_words"),
+    "settings_not_object": (_set_settings(["sso_staff_roles"]), "sites row", "settings"),
+    "user_name_bidi": (_edit("users", 0, display_name="\u202eevil"), "users row", "display_name"),
+    "user_other_site": (_edit("users", 0, site_id="some-other-site"), "users row", "site_id"),
+    "title_controls": (_edit("articles", 0, title="Title\r\nInjected: yes"), "articles row", "title"),
+    "url_off_site": (_edit("articles", 0, url="https://phish.example/login"), "articles row", "origins"),
+    "url_not_http": (_edit("articles", 0, url="javascript:alert(1)"), "articles row", "url"),
+    "url_controls": (_edit("articles", 0, url="https://news.example/a\nb"), "articles row", "url"),
+    "status_unknown": (_edit("comments", 0, status="approved"), "comments row", "status"),
+    "article_outside_file": (_edit("comments", 0, article_id=10**12), "comments row", "article_id"),
+    "author_outside_file": (_edit("comments", 0, author_id=10**12), "comments row", "author_id"),
+    "parent_outside_file": (_edit("comments", 1, parent_id=10**12), "comments row", "parent_id"),
+    "path_forged": (_edit("comments", 1, path=[1, 2, 3], depth=2), "comments row", "path"),
+    "vote_value": (_edit("votes", 0, value=50), "votes row", "value"),
+    "vote_outside_file": (_edit("votes", 0, user_id=10**12), "votes row", "user_id"),
+    # the checks pass, PostgreSQL refuses: the sites and users written before it are rolled back
+    "bad_timestamp": (_edit("comments", 1, created_at="yesterday-ish"), "comments", "nothing was restored"),
+}
+
+
+@pytest.fixture
+async def backup(client, services, db, storage, database, tmp_path) -> tuple[dict, str]:
+    """A real export: a site, two SSO readers (one a moderator), a guest, a reply, a vote."""
+    site = await make_site(services, db)
+    reader = site.auth(site.sso_token(sub="h-reader", name="Reader"))
+    staff = site.auth(site.sso_token(sub="h-mod", name="Mod", role="moderator"))
+    r = await client.post("/api/v1/articles/hostile/comments", params=site.q(), json=article_body("root"),
+                          headers=reader)
+    root = r.json()["comment"]["id"]
+    r = await client.post("/api/v1/articles/hostile/comments", params=site.q(),
+                          json=article_body("reply", parent_id=root), headers=staff)
+    assert r.status_code == 201, r.text
+    r = await client.post("/api/v1/articles/hostile/comments", params=site.q(),
+                          json=article_body("guest words", author_name="Gina"))
+    assert r.status_code == 201, r.text
+    assert (await client.post(f"/api/v1/comments/{root}/votes", params=site.q(), json={"value": 1},
+                              headers=staff)).status_code in (200, 201)
+    out = tmp_path / "backup.json"
+    assert cli(storage, database, "export", "--site", site.id, "--out", str(out)).returncode == 0
+    return json.loads(out.read_text()), site.id
+
+
+async def test_import_refuses_hostile_rows_whole_and_names_them(backup, storage, tmp_path):
+    import copy
+
+    from comments_service.cli import _migrate
+    from comments_service.services.export import ExportError, import_data
+
+    data, site_id = backup
+    keyring = Keyring(secret_key(Settings.from_env(storage.env())))
+    target_name = f"cs_hostile_{secrets.token_hex(4)}"
+    target = await storage.create_database(target_name)
+    try:
+        await _migrate(target, Settings.from_env(storage.env()).database.migrations_dir)
+        conn = await connect(target)
+        try:
+            for case, (edit, row, words) in HOSTILE.items():
+                hostile = copy.deepcopy(data)
+                edit(hostile["tables"])
+                with pytest.raises(ExportError) as refused:
+                    await import_data(conn, hostile, keyring)
+                assert row in str(refused.value) and words in str(refused.value), (case, str(refused.value))
+                for table in ("sites", "users", "articles", "comments", "votes"):
+                    assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0, (case, table)
+        finally:
+            await conn.close()
+        # through the CLI: a clear message and exit status 1, no traceback
+        hostile = copy.deepcopy(data)
+        HOSTILE["origin_not_http"][0](hostile["tables"])
+        path = tmp_path / "hostile.json"
+        path.write_text(json.dumps(hostile))
+        done = cli(storage, target, "import", "--in", str(path))
+        assert done.returncode == 1 and f"sites row {site_id!r}: allowed_origins" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+    finally:
+        await storage.drop_database(target_name)
+
+
+async def test_import_normalises_what_the_api_would_and_grants_no_roles(backup, storage, tmp_path):
+    """Origins come back normalised, every user a reader (a role is the SSO token's to give at the
+    next post), each comment in its article's site whatever the file says."""
+    data, site_id = backup
+    tables = data["tables"]
+    assert {u["role"] for u in tables["users"]} >= {"moderator"}
+    tables["sites"][0]["allowed_origins"] = [" HTTPS://News.Example:443/any/path ", "http://Other.Example:8080"]
+    for user in tables["users"]:
+        user["role"] = "admin"
+    tables["comments"][0]["site_id"] = "some-other-site"
+    path = tmp_path / "quirky.json"
+    path.write_text(json.dumps(data))
+    target_name = f"cs_quirky_{secrets.token_hex(4)}"
+    target = await storage.create_database(target_name)
+    try:
+        done = cli(storage, target, "import", "--in", str(path))
+        assert done.returncode == 0, done.stderr
+        conn = await connect(target)
+        try:
+            assert await conn.fetchval("SELECT allowed_origins FROM sites WHERE id = $1", site_id) \
+                == ["https://news.example", "http://other.example:8080"]
+            assert {r["role"] for r in await conn.fetch("SELECT role FROM users")} == {"reader"}
+            assert {r["site_id"] for r in await conn.fetch("SELECT site_id FROM comments")} == {site_id}
+        finally:
+            await conn.close()
+    finally:
+        await storage.drop_database(target_name)

@@ -29,13 +29,22 @@ def sample(text: str, name: str, **labels: str) -> float | None:
     return None
 
 
-async def test_metrics_by_route_template_cache_and_queue(client, site):
+SCRAPE_TOKEN = "scrape-" + "s" * 24
+SCRAPER = {"Authorization": f"Bearer {SCRAPE_TOKEN}"}
+
+
+async def test_metrics_by_route_template_cache_and_queue(storage, site):
     article = "metrics-article-8812"
-    before = (await client.get("/metrics")).text
+    async with other_app(storage, COMMENTS_METRICS_TOKEN=SCRAPE_TOKEN) as client:
+        await by_route_template_cache_and_queue(client, site, article)
+
+
+async def by_route_template_cache_and_queue(client, site, article):
+    before = (await client.get("/metrics", headers=SCRAPER)).text
     hits_before = sample(before, "comments_cache_hits_total") or 0.0
     for _ in range(3):
         assert (await client.get(f"/api/v1/articles/{article}/comments", params=site.q())).status_code == 200
-    r = await client.get("/metrics")
+    r = await client.get("/metrics", headers=SCRAPER)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     text = r.text
     route = "/api/v1/articles/{article_id}/comments"
@@ -49,16 +58,17 @@ async def test_metrics_by_route_template_cache_and_queue(client, site):
 
 
 async def test_error_codes_and_rate_limit_rejections_are_counted(storage, site, database):
-    async with other_app(storage, COMMENTS_RATE_LIMITS="post.user=600:1,post.ip=0:1") as limited:
+    async with other_app(storage, COMMENTS_RATE_LIMITS="post.user=600:1,post.ip=0:1",
+                         COMMENTS_METRICS_TOKEN=SCRAPE_TOKEN) as limited:
         token = site.sso_token(sub="metrics-fast")
-        before = (await limited.get("/metrics")).text
+        before = (await limited.get("/metrics", headers=SCRAPER)).text
         rejected_before = sample(before, "comments_rate_limit_rejections_total", action="post") or 0.0
         codes_before = sample(before, "comments_errors_total", code="rate_limited") or 0.0
         for expected in (201, 429):
             r = await limited.post("/api/v1/articles/m-art/comments", params=site.q(), headers=site.auth(token),
                                    json=article_body("fast"))
             assert r.status_code == expected
-        text = (await limited.get("/metrics")).text
+        text = (await limited.get("/metrics", headers=SCRAPER)).text
         assert sample(text, "comments_rate_limit_rejections_total", action="post") == rejected_before + 1
         assert sample(text, "comments_errors_total", code="rate_limited") == codes_before + 1
 
@@ -93,6 +103,47 @@ def test_worker_functions_aggregate_across_processes(tmp_path):
     assert sample(text, "comments_decisions_total", outcome="published", reason="ok") == 2
     assert sample(text, "comments_decisions_total", outcome="held", reason="toxicity_hold") == 1
     assert sample(text, "comments_scoring_wait_seconds_count") == 2
+
+
+def unknown_route_answer(r: httpx.Response) -> tuple:
+    body = r.json()
+    body.pop("request_id", None)
+    return r.status_code, r.headers["content-type"], body
+
+
+async def test_without_token_or_port_only_this_machine_may_scrape(serve):
+    async with serve() as live, live.http() as http:
+        r = await http.get("/metrics")  # from 127.0.0.1
+        assert r.status_code == 200 and "comments_http_requests_total" in r.text
+        unknown = unknown_route_answer(await http.get("/no-such-route"))
+        assert unknown[0] == 404
+        # a reverse proxy on this machine connects from loopback too: what it forwards is not local
+        for header in ({"X-Forwarded-For": "203.0.113.9"}, {"X-Real-IP": "203.0.113.9"},
+                       {"Forwarded": "for=203.0.113.9"}, {"X-Forwarded-For": "127.0.0.1"}):
+            r = await http.get("/metrics", headers=header)
+            assert unknown_route_answer(r) == unknown, header
+            assert "comments_http_requests_total" not in r.text
+
+
+async def test_peers_other_than_loopback_get_the_unknown_route_answer(serve):
+    """Any address but loopback, and peers that are no address at all (unix sockets, in-process
+    clients), are refused like a route that does not exist; loopback in any spelling is served.
+    The app runs in this loop (``serve``), so the peer can be set on an in-process transport."""
+    async with serve() as live:
+        def at(peer):
+            transport = httpx.ASGITransport(app=live.app, client=(peer, 4321) if peer else None)
+            return httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
+
+        for peer in ("203.0.113.9", "10.0.0.8", "::ffff:192.0.2.1", "2001:db8::1", "testclient", None):
+            async with at(peer) as http:
+                unknown = unknown_route_answer(await http.get("/no-such-route"))
+                r = await http.get("/metrics")
+                assert unknown_route_answer(r) == unknown and unknown[0] == 404, peer
+                assert "comments_http_requests_total" not in r.text
+        for peer in ("127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"):
+            async with at(peer) as http:
+                r = await http.get("/metrics")
+                assert r.status_code == 200 and "comments_http_requests_total" in r.text, peer
 
 
 async def test_a_metrics_token_is_required_when_set(serve):

@@ -179,3 +179,34 @@ async def test_scoring_off_publishes_directly(client, site):
     response = await client.post("/api/v1/articles/off/comments", params=site.q(),
                                  json=article_body("Unscored."), headers=site.auth(site.sso_token()))
     assert response.json()["status"] == "published"
+
+
+async def test_a_stored_staff_role_counts_only_as_sign_in_would_grant_it(api, scored_site, db):
+    """A role in the users table (an imported one, say) is no staff right by itself: the worker
+    counts it for SSO users of sites that allow SSO staff roles, as sign-in does, never for guests."""
+    site = scored_site.id
+    await set_site_policy(db, site, {**NO_THRESHOLDS, "sso_staff_roles": True})
+    first = await api.post("/api/v1/articles/roles/comments", params=scored_site.q(),
+                           json=article_body("First words here.", author_name="Gus"))
+    assert first.status_code == 201, first.text
+    guest = scored_site.auth(first.json()["guest_token"])
+    await db.execute("UPDATE articles SET premoderation = true WHERE site_id = $1 AND external_id = 'roles'", site)
+    await db.execute("UPDATE users SET role = 'admin' WHERE id = $1", first.json()["user"]["id"])
+
+    r = await api.post("/api/v1/articles/roles/comments", params=scored_site.q(), headers=guest,
+                       json=article_body("A guest who is stored as an admin."))
+    assert r.status_code == 201 and r.json()["status"] == "held", r.text
+    assert await db.fetchval("SELECT status_reason FROM comments WHERE id = $1", r.json()["comment"]["id"]) \
+        == "premoderation"
+
+    staff = scored_site.auth(scored_site.sso_token(sub="mod-1", role="moderator"))
+    r = await api.post("/api/v1/articles/roles/comments", params=scored_site.q(), headers=staff,
+                       json=article_body("A moderator's note."))
+    assert r.status_code == 201 and r.json()["status"] == "published", r.text
+    assert await db.fetchval("SELECT status_reason FROM comments WHERE id = $1", r.json()["comment"]["id"]) \
+        == "moderator"
+    # the site withdraws staff roles: the moderator's stored role publishes nothing more
+    await set_site_policy(db, site, NO_THRESHOLDS)
+    r = await api.post("/api/v1/articles/roles/comments", params=scored_site.q(), headers=staff,
+                       json=article_body("Another note."))
+    assert r.status_code == 201 and r.json()["status"] == "held", r.text

@@ -96,6 +96,7 @@ async def test_every_html_page_has_its_security_headers(client):
     html = {path: r for path, r in answers.items() if r.headers.get("content-type", "").startswith("text/html")}
     assert KNOWN_HTML <= html.keys(), sorted(html)
     for path, r in html.items():
+        assert r.headers["content-type"] == "text/html; charset=utf-8", path  # one charset, said once
         assert r.headers.get("x-content-type-options") == "nosniff", path
         assert r.headers.get("referrer-policy") in ("no-referrer", "strict-origin-when-cross-origin",
                                                     "same-origin", "strict-origin"), path
@@ -129,6 +130,42 @@ async def test_every_html_page_has_its_security_headers(client):
                 assert asset.status_code == 200 and "javascript" in asset.headers["content-type"], src
 
 
+# What the Swagger UI page may load from its CDN: the pinned files and their sha384 digests, taken
+# from the npm package (`npm pack swagger-ui-dist@5.18.2`; the CDN serves its files verbatim).
+SWAGGER_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.18.2/"
+SWAGGER_SRI = {
+    SWAGGER_CDN + "swagger-ui.css": "sha384-rcbEi6xgdPk0iWkAQzT2F3FeBJXdG+ydrawGlfHAFIZG7wU6aKbQaRewysYpmrlW",
+    SWAGGER_CDN + "swagger-ui-bundle.js": "sha384-NXtFPpN61oWCuN4D42K6Zd5Rt2+uxeIT36R7kpXBuY9tLnZorzrJ4ykpqwJfgjpZ",
+    SWAGGER_CDN + "swagger-ui-standalone-preset.js":
+        "sha384-qr68CD0cvHa88PmVu7e1a58Ego4qvKtcvcLdS2a8Mo5zILI01gyIV9jVwJk7X2NU",
+}
+
+
+class _Subresources(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        url = attributes.get("src") if tag == "script" else attributes.get("href") if tag == "link" else None
+        if url and not (url.startswith("/") and not url.startswith("//")) and not url.startswith("data:"):
+            self.found.append((url, attributes))
+
+
+async def test_swagger_ui_loads_only_pinned_files_with_subresource_integrity(client):
+    """The API console shares its origin with /moderation: a changed CDN file must not run there."""
+    for path in ("/schema", "/schema/swagger"):
+        r = await client.get(path)
+        assert r.status_code == 200, path
+        scan = _Subresources()
+        scan.feed(r.text)
+        assert sorted(url for url, _ in scan.found) == sorted(SWAGGER_SRI), path
+        for url, attributes in scan.found:
+            assert attributes.get("integrity") == SWAGGER_SRI[url], (path, url)
+            assert attributes.get("crossorigin") == "anonymous", (path, url)
+
+
 async def test_json_and_problem_responses_are_nosniff(client, site):
     ok = await client.get("/api/v1/articles/hdr-art/comments", params=site.q())
     missing = await client.get("/api/v1/comments/999999999/replies", params=site.q())
@@ -143,6 +180,8 @@ async def test_assets_are_nosniff(client):
                  "/swagger-init.js"):
         r = await client.get(path)
         assert r.status_code == 200 and r.headers["x-content-type-options"] == "nosniff", path
+        expected = "text/css; charset=utf-8" if path.endswith(".css") else "application/javascript; charset=utf-8"
+        assert r.headers["content-type"] == expected, path
 
 
 # ---------------------------------------------------------------- diagnostics scope
