@@ -81,7 +81,8 @@ CATALOGUE: dict[str, ErrorInfo] = {
     "comment_not_editable": ErrorInfo(409, "This comment can no longer be changed.",
                                       "This comment was removed or rejected and can no longer be changed."),
     "forbidden": ErrorInfo(403, "You may not do this.", "Your account may not do this."),
-    "standing_required": ErrorInfo(403, "This site counts votes and reports only from established readers.",
+    "standing_required": ErrorInfo(403, "Votes and reports count once you are signed in, or a while after a "
+                                        "comment of yours was published.",
                                    "On this site you can vote and report once you are signed in, or a while after a "
                                    "comment of yours has been published."),
     "vote_own_comment": ErrorInfo(400, "You cannot vote on your own comment.", "You cannot vote on your own comment."),

@@ -15,7 +15,7 @@ from ..errors import CATALOGUE, DomainError, ErrorInfo
 from ..logs import request_id
 from ..services.troubleshoot import Troubleshooter, TroubleshootQuery, TroubleshootResult
 from .auth import Staff, provide_moderator
-from .deps import bearer_token, services_of
+from .deps import bearer_token, client_ip, services_of
 
 ArticleParam = Annotated[str | None, Parameter(query="article_id", required=False, max_length=200)]
 CommentParam = Annotated[int | None, Parameter(query="comment_id", required=False, ge=1, le=2**63 - 1)]
@@ -87,7 +87,7 @@ def _query(request: Request, site: str | None, article_id: str | None, comment_i
         header_error = err
     return TroubleshootQuery(site=site, article_id=article_id or None, comment_id=comment_id,
                              origin=request.headers.get("origin"), token=token, token_header_error=header_error,
-                             ip=request.client.host if request.client else None, client_check=client_check,
+                             ip=client_ip(request), client_check=client_check,
                              client_time_ms=client_time, request_id=request_id.get())
 
 
@@ -108,7 +108,7 @@ class TroubleshootController(Controller):
                            client_time: ClientTimeParam = None) -> TroubleshootResult:
         services = services_of(request)
         await services.limiter.check("troubleshoot", user=None,
-                                     ip=request.client.host if request.client else None)
+                                     ip=client_ip(request))
         return await _troubleshooter(request).run(
             _query(request, site, article_id, comment_id, client_check, client_time))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..domain.policy import deobfuscate
+from ..domain.wordlists import deobfuscate
 from .base import describe
 
 

@@ -140,7 +140,8 @@ class LiveServer:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def create_site(self, origin: str, *, guests: bool = True, sso_secret: str | None = None) -> str:
+    def create_site(self, origin: str, *, guests: bool = True, sso_secret: str | None = None,
+                    settings: dict | None = None) -> str:
         site_id = "b" + secrets.token_hex(5)
 
         async def run() -> None:
@@ -148,7 +149,7 @@ class LiveServer:
             try:
                 await SiteDirectory(None, Keyring(self.secret_key)).save(  # type: ignore[arg-type]
                     conn, site_id=site_id, name=f"Browser {site_id}", origins=[origin], sso_secret=sso_secret,
-                    guests=guests)
+                    guests=guests, settings=settings)
             finally:
                 await conn.close()
         self._run(run)

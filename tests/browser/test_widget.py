@@ -138,10 +138,24 @@ def test_signed_in_reader_comments_with_the_host_pages_sso_token(live_server, co
     assert page.evaluate(f"localStorage.getItem('cs-guest:{site}')") is None  # SSO readers need no guest token
 
 
-def test_reader_votes_on_someone_elses_comment(live_server, context, news_site):
-    api_post(live_server, news_site, "votes", "Worth an upvote")
+def test_a_fresh_guests_vote_waits_for_standing(live_server, context, news_site):
+    api_post(live_server, news_site, "early-votes", "Worth an upvote")
     page = context.new_page()
-    host_page(page, live_server, news_site, "votes")
+    host_page(page, live_server, news_site, "early-votes")
+    theirs = expect(widget_comments(page).filter(has_text="Worth an upvote"))
+    post_as_guest(page, "Just arrived")
+    expect(page.get_by_text("Your comment is published."))
+    theirs.get_by_role("button", name="Upvote").click()
+    expect(theirs.get_by_text("a while after a comment of yours was published"))
+    expect(theirs.locator(".score", has_text="0"))
+
+
+def test_reader_votes_on_someone_elses_comment(live_server, context):
+    # a site that counts a guest's vote as soon as their comment is published
+    site = live_server.create_site(NEWS, settings={"established_after_minutes": 0})
+    api_post(live_server, site, "votes", "Worth an upvote")
+    page = context.new_page()
+    host_page(page, live_server, site, "votes")
     theirs = expect(widget_comments(page).filter(has_text="Worth an upvote"))
     post_as_guest(page, "I am here too")  # votes need an identity: a guest gets one with a first comment
     expect(page.get_by_text("Your comment is published."))

@@ -7,8 +7,8 @@ import pytest
 
 from comments_service.domain import policy as p
 from comments_service.domain.policy import (Decision, LabelThresholds, PolicyConfig,
-                                            PolicyContext, decide, deobfuscate, find_term, nudge,
-                                            nudge_message)
+                                            PolicyContext, decide, nudge, nudge_message)
+from comments_service.domain.wordlists import deobfuscate, find_term
 
 CFG = PolicyConfig()
 CTX = PolicyContext()
