@@ -18,7 +18,7 @@ from .api.health import HEALTH_ROUTES
 from .api.live import LiveController, live_lifespan
 from .api.moderation import ModerationController
 from .api.middleware import EdgeMiddleware
-from .api.pages import PAGE_ROUTES, SwaggerPage, security_headers
+from .api.pages import PAGE_ROUTES, SwaggerPage
 from .api.problems import EXCEPTION_HANDLERS
 from .api.troubleshoot import TROUBLESHOOT_CONTROLLERS
 from .api.reports import ReportsController
@@ -106,7 +106,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         LiveController, *PAGE_ROUTES, *HEALTH_ROUTES, *DIAGNOSTICS_ROUTES, *TROUBLESHOOT_CONTROLLERS],
         lifespan=[lifespan, live_lifespan, metrics_listener],
         middleware=[EdgeMiddleware],
-        before_send=[security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.comments.max_request_bytes,
         openapi_config=OpenAPIConfig(title="comments_service", version=__version__, path="/schema",

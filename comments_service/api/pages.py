@@ -16,7 +16,6 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.types import Message, Scope
 
 _WIDGET = Path(__file__).resolve().parent.parent / "widget"
 _DEMO = Path(__file__).resolve().parent.parent / "demo"
@@ -42,19 +41,14 @@ HTML_POLICIES: dict[str, tuple[bytes, bytes]] = {
     "/schema/swagger": (_SWAGGER_CSP.encode(), _NO_REFERRER),
 }
 _DEFAULT_POLICY = (_STATIC_CSP.encode(), _NO_REFERRER)
-_NOSNIFF = (b"x-content-type-options", b"nosniff")
+# on every response (the edge middleware adds it)
+NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
-async def security_headers(message: Message, scope: Scope) -> None:
-    """App-wide before-send hook: nosniff on every response; on HTML, the page's CSP and referrer policy."""
-    if message["type"] != "http.response.start":
-        return
-    headers: list[Any] = list(message.get("headers") or ())
-    headers.append(_NOSNIFF)
-    if any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers):
-        csp, referrer = HTML_POLICIES.get(scope["path"], _DEFAULT_POLICY)
-        headers += [(b"content-security-policy", csp), (b"referrer-policy", referrer)]
-    message["headers"] = headers
+def html_security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    """The CSP and referrer policy of the HTML page at ``path`` (the edge middleware adds them)."""
+    csp, referrer = HTML_POLICIES.get(path, _DEFAULT_POLICY)
+    return [(b"content-security-policy", csp), (b"referrer-policy", referrer)]
 
 
 # The Swagger UI files this origin's page loads from the CDN, pinned with their Subresource

@@ -64,7 +64,7 @@ _STATUS_CODES = {400: "invalid_request", 401: "auth_required", 403: "forbidden",
                  405: "method_not_allowed", 413: "request_too_large", 429: "rate_limited", 503: "service_unavailable"}
 
 
-def on_http_exception(_: Request, exc: HTTPException) -> Response:
+def on_http_exception(request: Request, exc: HTTPException) -> Response:
     if exc.detail == "client disconnected prematurely":
         # a client that hung up (or was cut off by the body deadline) mid-body: nobody reads this
         # answer, and it is no fault of ours to log as one
@@ -76,7 +76,12 @@ def on_http_exception(_: Request, exc: HTTPException) -> Response:
     detail = str(exc.detail) if exc.status_code == 400 else None
     if code == "invalid_request" and detail and ("JSON" in detail or "decode" in detail.lower()):
         code = "invalid_json"
-    return problem_response(code, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if "request_id" not in request.scope.get("state", {}):
+        # answered before any route, so without the edge middleware that gives every other answer
+        # its security headers (api/middleware.py)
+        headers["X-Content-Type-Options"] = "nosniff"
+    return problem_response(code, detail, headers=headers)
 
 
 def on_undecodable(_: Request, exc: UnicodeDecodeError) -> Response:
