@@ -218,7 +218,8 @@ class Cache:
         it is not called for a page that Redis could not be asked about (that one is never kept)."""
         prefix = self._page_prefix(site_id, article)
         found = await self.gate.call(lambda: self._read_page(
-            keys=self._page_keys(site_id, article), args=[prefix, suffix, self._seed(), self.version_ttl, self.read_ttl]))
+            keys=self._page_keys(site_id, article),
+            args=[prefix, suffix, self._seed(), self.version_ttl, self.read_ttl]))
         if found is None:
             self.stats.misses += 1
             parts, _ = await self._single_flight(f"nocache:{site_id}:{article}:{suffix}", load)
@@ -245,7 +246,8 @@ class Cache:
         """The article header alone (this process still holds the page's lasting tail)."""
         prefix = self._page_prefix(site_id, article)
         found = await self.gate.call(lambda: self._read_page(
-            keys=self._page_keys(site_id, article), args=[prefix, "", self._seed(), self.version_ttl, self.read_ttl]))
+            keys=self._page_keys(site_id, article),
+            args=[prefix, "", self._seed(), self.version_ttl, self.read_ttl]))
         if found is None:
             self.stats.misses += 1
             header, _ = await self._single_flight(f"nocache:{site_id}:{article}:h", load_header)
