@@ -19,7 +19,8 @@ long a copy can outlive a message lost without the connection being seen to fail
 
 Any reader may name any article, so what is held is bounded (``max_entries`` tails and articles,
 ten times as many counts), and when full the least recently used articles and counts make room:
-a flood of made-up ids displaces only one another, never the pages readers keep asking for.
+a flood of made-up ids displaces pages only as the pages go unread, so one read anew within the
+last ``max_entries`` articles stays.
 Making room is no invalidation (nothing held becomes stale by it), so it leaves the generations
 alone and refills of hot pages in progress are still kept.
 """

@@ -286,10 +286,10 @@ def _metrics_token(raw: str) -> str:
 def _networks(raw: str) -> str:
     import ipaddress
 
+    # normalised ("10.0.0.1/8" -> "10.0.0.0/8"): uvicorn reads its forwarded_allow_ips strictly and
+    # would take a loose network for a literal that never matches, trusting no proxy at all
     parts = [part.strip() for part in raw.split(",") if part.strip()]
-    for part in parts:
-        ipaddress.ip_network(part, strict=False)  # ValueError names the bad entry
-    return ",".join(parts)
+    return ",".join(str(ipaddress.ip_network(part, strict=False)) for part in parts)  # ValueError names it
 
 
 def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:

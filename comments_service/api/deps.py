@@ -74,6 +74,8 @@ def client_ip(request: Request) -> str | None:
 @lru_cache(maxsize=4096)
 def _normalised_ip(host: str) -> str | None:
     try:
-        return str(ipaddress.ip_address(host))
+        addr = ipaddress.ip_address(host)
     except ValueError:
         return None
+    # a dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; they are IPv4 clients everywhere
+    return str(addr.ipv4_mapped if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped else addr)

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import hmac
 import ipaddress
+import logging
 from contextlib import asynccontextmanager
 from functools import partial
 from http import HTTPStatus
@@ -32,6 +33,8 @@ from ..settings import Settings
 from .auth import Staff, provide_admin
 from .deps import services_of
 from .problems import PROBLEM_JSON, problem_bytes
+
+log = logging.getLogger("comments_service.diagnostics")
 
 
 @get("/api/v1/diagnostics", summary="Version, dependencies, queue, model, limits and recent errors",
@@ -128,7 +131,12 @@ async def _answer_scrape(services: Services, reader: asyncio.StreamReader, write
         status, body = problem_bytes("metrics_token_required")
         content_type, extra = PROBLEM_JSON.encode(), b'WWW-Authenticate: Bearer realm="metrics"\r\n'
     else:
-        status, body, content_type = 200, await scrape(services), metrics.CONTENT_TYPE.encode()
+        try:
+            status, body, content_type = 200, await scrape(services), metrics.CONTENT_TYPE.encode()
+        except Exception:  # the listener's own task: nothing above it would answer or close
+            log.exception("metrics scrape failed")
+            status, body = problem_bytes("internal_error")
+            content_type = PROBLEM_JSON.encode()
     writer.write(b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nCache-Control: no-store\r\n"
                  b"X-Content-Type-Options: nosniff\r\n%sConnection: close\r\n\r\n"
                  % (status, HTTPStatus(status).phrase.encode(), content_type, len(body), extra))

@@ -62,7 +62,7 @@ class ArticlePatch(Base):
     premoderation: bool | None = None
     # corrections of what the first commenter's page said; the url must be on one of the site's origins
     title: Annotated[str, Meta(min_length=1, max_length=500)] | None = None
-    url: Annotated[str, Meta(max_length=2000, pattern=r"^https?://[^\x00-\x20]+$")] | None = None
+    url: Annotated[str, Meta(max_length=2000)] | None = None
     note: Note | None = None
 
 

@@ -174,13 +174,15 @@ async def active_ban(conn: asyncpg.Connection, site_id: str, user_id: int) -> as
     return await conn.fetchrow(ACTIVE_BAN, site_id, user_id)
 
 
-# A guest costs one post to make, so a banned guest's ban reaches the network they wrote from: any
-# guest comment from that address group by a guest under an active ban.
-ADDRESS_BANNED = """
+# A guest costs one post to make, so a banned guest's ban reaches the network they wrote from
+# lately: a comment of the last GUEST_BAN_REACH_DAYS from that address group by a guest under an
+# active ban. Addresses change hands; older ones are let go (comments_author serves the range).
+GUEST_BAN_REACH_DAYS = 30
+ADDRESS_BANNED = f"""
 SELECT EXISTS (
     SELECT 1 FROM bans b
     JOIN users u ON u.id = b.user_id AND u.kind = 'guest'
-    JOIN comments c ON c.author_id = b.user_id
+    JOIN comments c ON c.author_id = b.user_id AND c.created_at > now() - interval '{GUEST_BAN_REACH_DAYS} days'
     WHERE b.site_id = $1 AND (b.until IS NULL OR b.until > now()) AND c.author_ip <<= $2::inet)"""
 
 

@@ -54,3 +54,12 @@ def address_group(ip: str) -> str:
             return str(ipaddress.ip_network(f"{addr}/64", strict=False))
         addr = addr.ipv4_mapped
     return f"{addr}/32"
+
+
+@lru_cache(maxsize=4096)
+def bannable_address(ip: str) -> bool:
+    """Whether a guest ban may reach the network of ``ip``: not a private, loopback or link-local
+    address, which is what every reader shows when a proxy in front is not trusted to forward the
+    real one (COMMENTS_TRUSTED_PROXIES); one ban must not then shut out every guest."""
+    addr = ipaddress.ip_address(ip)
+    return not (addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_unspecified)

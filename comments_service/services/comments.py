@@ -411,8 +411,9 @@ class CommentService:
             user_id = await self._user_id(conn, identity)
             if row.author_id == user_id:
                 raise DomainError("vote_own_comment")
-            await self.guard.check(conn, entry, "vote", user_id=user_id, kind=identity.kind, article=article,
-                                   address=actor.ip)
+            if value != 0:  # taking a vote back is always allowed: it only undoes what counted
+                await self.guard.check(conn, entry, "vote", user_id=user_id, kind=identity.kind, article=article,
+                                       address=actor.ip)
             score, up, down = await vote_repo.cast(conn, row.id, user_id, value)
             article_ext = article["external_id"]
         await self.after_visible_change(entry.site.id, article_ext, row, event="voted")

@@ -41,7 +41,7 @@ from ..domain.policy import PolicyConfig
 from ..domain.render import render_markdown
 from ..identity import Keyring
 from ..runtime import secret_key
-from .sites import normalise_origin
+from .sites import normalise_origin, page_url
 
 FORMAT = "comments_service.export"
 VERSION = 1
@@ -95,7 +95,6 @@ async def import_data(conn: asyncpg.Connection, data: dict, keyring: Keyring) ->
 
 # ---------------------------------------------------------------- what a file may hold
 _STATUSES = frozenset(("pending_scoring", "published", "held", "rejected", "deleted"))
-_URL = re.compile(r"^https?://[^\x00-\x20\x7f]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -207,14 +206,12 @@ def _article(row: dict, seen: dict) -> None:
         raise _Refused("external_id is empty or holds control characters")
     _label(row, "title")
     url = row.get("url")
-    if not isinstance(url, str) or not _URL.match(url):
+    if not isinstance(url, str):
         raise _Refused("url is not an http(s) URL")
     try:
-        on_site = normalise_origin(url) in site["allowed_origins"]
-    except ValueError:
-        on_site = False
-    if not on_site:
-        raise _Refused("url is not on one of its site's origins")
+        row["url"] = page_url(url, site["allowed_origins"])
+    except ValueError as exc:
+        raise _Refused(f"url {exc}") from None
     _flags(row, "comments_open", "premoderation", "auto_close")
 
 

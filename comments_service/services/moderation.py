@@ -415,7 +415,9 @@ class ModerationService:
         if url is not None:
             url = article_url(entry.site, url)
         if title is not None:
-            title = validate_label(title) or None
+            title = validate_label(title)
+            if not title:
+                raise DomainError("invalid_request", "The title is blank.")
         async with self.pool.acquire() as conn:
             async with conn.transaction():
                 before = await mod_repo.article_for_update(conn, site_id, article_ext)

@@ -26,6 +26,10 @@ from .sites import SiteEntry
 log = logging.getLogger("comments_service.nudge")
 
 
+# the fallback takes ~2 ms a text; past this the nudge answers without it
+SCORE_BUDGET_S = 0.5
+
+
 class Nudge(msgspec.Struct, frozen=True, kw_only=True):
     likely_held: bool
     message: str | None = None
@@ -59,8 +63,13 @@ class NudgeService:
         scorer = await self._scorer_or_none()
         scores = None
         if scorer is not None:
-            scores = (await asyncio.get_running_loop().run_in_executor(
-                self._executor, scorer.score_batch, [text]))[0]
+            try:
+                scores = (await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
+                    self._executor, scorer.score_batch, [text]), SCORE_BUDGET_S))[0]
+            except TimeoutError:
+                # the screen's queue is long (a flood of checks): judge by the word lists alone
+                # rather than keep the reader waiting; cancelling drops the call if it has not started
+                log.warning("nudge scorer over its budget; word lists only", extra={"budget_s": SCORE_BUDGET_S})
         try:
             cfg = PolicyConfig.from_site_settings(entry.site.settings, fail_closed=False)
         except ValueError:

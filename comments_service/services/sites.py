@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from urllib.parse import urlsplit
 
@@ -35,17 +36,42 @@ def normalise_origin(value: str) -> str:
     return f"{parts.scheme}://{parts.hostname.lower()}{port}"
 
 
+class OffSite(ValueError):
+    """A well-formed URL on another origin than the site's."""
+
+
+# Browsers and Python's parser disagree about where such a URL goes ("https://evil.example\@site/"
+# is the site's to urlsplit and evil.example's to a browser), so none of it is accepted
+_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+
+
+def page_url(url: str, origins: list[str]) -> str:
+    """``url`` rebuilt from its parts when it is an http(s) page on one of ``origins`` (normalised);
+    ValueError saying why not (OffSite when only the origin is wrong). No user info, whitespace,
+    control characters or backslashes."""
+    if _URL_UNSAFE.search(url):
+        raise ValueError("holds whitespace, control characters or backslashes")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("is not an http(s) URL")
+    if "@" in parts.netloc:
+        raise ValueError("holds user info")
+    origin = normalise_origin(url)  # ValueError for a bad port too
+    if origin not in origins:
+        raise OffSite(f"is not on one of the site's origins ({origin})")
+    return origin + (parts.path or "/") + (f"?{parts.query}" if parts.query else "") + (
+        f"#{parts.fragment}" if parts.fragment else "")
+
+
 def article_url(site: Site, url: str) -> str:
-    """``url`` when it is an http(s) address on one of the site's origins: the article a thread
-    belongs to is the site's own page, never one a commenter names elsewhere."""
+    """The article's url as stored: the article a thread belongs to is the site's own page, never
+    one a commenter names elsewhere (page_url)."""
     try:
-        origin = normalise_origin(url)
-    except ValueError:
-        raise DomainError("article_details_required", "The article url must be an http(s) URL.") from None
-    if origin not in site.allowed_origins:
-        raise DomainError("article_url_not_allowed",
-                          f"The article url must be on one of the site's origins, not {origin}.")
-    return url
+        return page_url(url, site.allowed_origins)
+    except OffSite as exc:
+        raise DomainError("article_url_not_allowed", f"The article url {exc}.") from None
+    except ValueError as exc:
+        raise DomainError("article_details_required", f"The article url {exc}.") from None
 
 
 class SiteDirectory:

@@ -13,7 +13,7 @@ import asyncpg
 from ..db import moderation as mod_repo
 from ..db import users as user_repo
 from ..domain import moderation as rules
-from ..domain.limits import address_group
+from ..domain.limits import address_group, bannable_address
 from ..errors import DomainError
 from .sites import SiteEntry
 
@@ -33,7 +33,8 @@ class WriteGuard:
         if ban is UNKNOWN:
             ban = await mod_repo.active_ban(conn, entry.site.id, user_id) if user_id is not None else None
         if ban is None and kind == "guest" and address is not None and action != "delete" and \
-                await mod_repo.address_banned(conn, entry.site.id, address_group(address)):
+                bannable_address(address) and await mod_repo.address_banned(conn, entry.site.id,
+                                                                             address_group(address)):
             raise DomainError("user_banned", "Guests from your network are banned from commenting on this site "
                                              "for now. Sign in to comment.")
         article_open = None if article is None else rules.is_open(

@@ -242,7 +242,7 @@ def test_the_bounds_come_from_settings_and_are_checked():
     assert options["limit_concurrency"] == 900 and options["timeout_keep_alive"] == 7
     assert options["http"].keywords["limits"].header_timeout == 3
     assert pickle.loads(pickle.dumps(options["http"])).keywords == options["http"].keywords  # reaches workers
-    assert options["proxy_headers"] and options["forwarded_allow_ips"] == "10.0.0.0/8,127.0.0.1"
+    assert options["proxy_headers"] and options["forwarded_allow_ips"] == "10.0.0.0/8,127.0.0.1/32"
     assert not uvicorn_options(Settings.from_env({}).server)["proxy_headers"]
     with pytest.raises(SettingsError, match="COMMENTS_LIVE_MAX_STREAMS"):
         Settings.from_env({"COMMENTS_MAX_CONNECTIONS": "100", "COMMENTS_LIVE_MAX_STREAMS": "100"})

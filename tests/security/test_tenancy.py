@@ -76,7 +76,11 @@ async def test_a_site_may_require_aud_on_every_token(client, services, db):
 
 
 async def test_the_article_url_must_be_on_the_sites_origins(client, db, site):
-    for url in ("https://attacker.example/fake", "javascript:alert(1)", "https://news.example.attacker.example/a"):
+    host = site.origin.removeprefix("https://")
+    for url in ("https://attacker.example/fake", "javascript:alert(1)", "https://news.example.attacker.example/a",
+                # a browser goes to attacker.example; urlsplit would say the site's host
+                f"https://attacker.example\\@{host}/a", f"https://user:pw@{host}/a", f"https://{host}/a b",
+                f"https://{host}/a\nb", f"https://{host}:99999/a"):
         r = await client.post(f"{API}/articles/url-check/comments", params=site.q(),
                               json={"body": "first", "article_url": url, "article_title": "Fake"},
                               headers=site.auth(site.sso_token()))
@@ -84,9 +88,10 @@ async def test_the_article_url_must_be_on_the_sites_origins(client, db, site):
         assert r.json()["code"] in ("article_url_not_allowed", "article_details_required")
     assert await db.fetchval("SELECT count(*) FROM articles WHERE site_id = $1", site.id) == 0
     r = await client.post(f"{API}/articles/url-check/comments", params=site.q(),
-                          json={"body": "first", "article_url": f"{site.origin}/story", "article_title": "Real"},
-                          headers=site.auth(site.sso_token()))
+                          json={"body": "first", "article_url": f"{site.origin.upper()}/story?p=1#c",
+                                "article_title": "Real"}, headers=site.auth(site.sso_token()))
     assert r.status_code == 201, r.text
+    assert r.json()["article"]["url"] == f"{site.origin}/story?p=1#c"  # stored as rebuilt from its parts
 
 
 async def test_the_site_corrects_an_articles_title_and_url(client, db, site):
@@ -98,6 +103,8 @@ async def test_the_site_corrects_an_articles_title_and_url(client, db, site):
     r = await client.patch(f"{API}/moderation/articles/fixme", params=site.q(), headers=mod,
                            json={"url": "https://attacker.example/x"})
     assert r.status_code == 400 and r.json()["code"] == "article_url_not_allowed"
+    r = await client.patch(f"{API}/moderation/articles/fixme", params=site.q(), headers=mod, json={"title": "   "})
+    assert r.status_code == 400 and r.json()["code"] == "invalid_request"
     r = await client.patch(f"{API}/moderation/articles/fixme", params=site.q(), headers=mod,
                            json={"title": "Troops return to the border", "url": f"{site.origin}/troops"})
     assert r.status_code == 200, r.text

@@ -39,6 +39,10 @@ async def test_a_banned_reader_can_neither_edit_nor_vote_nor_report(client, db, 
     troll, other = site.sso_token(sub="troll-" + str(suspended)), site.sso_token(sub="other-" + str(suspended))
     mine = await post(client, site, troll, text="Mine")
     theirs = await post(client, site, other, text="Theirs")
+    earlier = await post(client, site, other, text="Voted before the ban")
+    r = await client.post(f"{API}/comments/{earlier['comment']['id']}/votes", params=site.q(), json={"value": 1},
+                          headers=site.auth(troll))
+    assert r.status_code == 200, r.text
     held = await seed_comment(client.app.state.services, db, site.id, article="guarded", status="held",
                               author_id=mine["user"]["id"], body="held text")
     until = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat() if suspended else None
@@ -54,6 +58,11 @@ async def test_a_banned_reader_can_neither_edit_nor_vote_nor_report(client, db, 
     r = await client.post(f"{API}/comments/{theirs['comment']['id']}/reports", params=site.q(),
                           json={"reason": "spam"}, headers=site.auth(troll))
     assert (r.status_code, r.json()["code"]) == (403, "user_banned"), r.text
+
+    # taking back a vote cast before the ban stays possible: it only undoes what counted
+    r = await client.post(f"{API}/comments/{earlier['comment']['id']}/votes", params=site.q(), json={"value": 0},
+                          headers=site.auth(troll))
+    assert r.status_code == 200 and r.json()["score"] == 0, r.text
 
     # nothing of it was written
     assert await db.fetchval("SELECT body_markdown FROM comments WHERE id = $1", held.id) == "held text"
@@ -187,14 +196,19 @@ async def test_the_scoring_decision_never_publishes_a_banned_authors_comment(cli
     assert contexts[pending.id].author_banned is True
 
 
+# Readers' addresses as a trusted proxy on this machine forwards them (public addresses: a ban
+# never reaches a private one, which every reader shows behind an untrusted proxy)
+TROLL_AT, NEIGHBOUR_V6_AT, ELSEWHERE_AT = "81.2.69.160", "2a00:1450:4001:80b::200e", "81.2.69.161"
+
+
 async def test_a_banned_guest_cannot_come_back_as_a_new_guest(serve, services, db):
     site = await make_site(services, db)
     mod = {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id)}"}
-    async with serve() as live, live.http() as http:
-        async def as_guest(name: str, token: str | None = None):
+    async with serve(COMMENTS_TRUSTED_PROXIES="127.0.0.1/32") as live, live.http() as http:
+        async def as_guest(name: str, token: str | None = None, at: str = TROLL_AT):
             return await http.post(f"{API}/articles/return/comments", params=site.q(),
                                    json=article_body(f"{name} speaking", author_name=name),
-                                   headers=site.auth(token) if token else {})
+                                   headers={"X-Forwarded-For": at, **(site.auth(token) if token else {})})
         first = await as_guest("Troll")
         assert first.status_code == 201, first.text
         other = await as_guest("Neighbour")  # another guest from the same address, made before the ban
@@ -208,5 +222,27 @@ async def test_a_banned_guest_cannot_come_back_as_a_new_guest(serve, services, d
                                  site.id) == guests_before
         # signed-in readers at that address are not guests and are not caught by it
         r = await http.post(f"{API}/articles/return/comments", params=site.q(), json=article_body("Signed in"),
-                            headers=site.auth(site.sso_token(sub="neighbour-sso")))
+                            headers={"X-Forwarded-For": TROLL_AT, **site.auth(site.sso_token(sub="neighbour-sso"))})
         assert r.status_code == 201, r.text
+        # guests elsewhere are not
+        assert (await as_guest("Elsewhere", at=ELSEWHERE_AT)).status_code == 201
+
+
+async def test_a_guest_ban_reaches_the_whole_ipv6_block_but_never_a_private_address(serve, services, db):
+    site = await make_site(services, db)
+    mod = {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id)}"}
+    async with serve(COMMENTS_TRUSTED_PROXIES="127.0.0.1/32") as live, live.http() as http:
+        async def as_guest(name: str, at: str):
+            return await http.post(f"{API}/articles/v6/comments", params=site.q(),
+                                   json=article_body(f"{name} speaking", author_name=name),
+                                   headers={"X-Forwarded-For": at})
+        troll = await as_guest("Troll", NEIGHBOUR_V6_AT)
+        behind_proxy = await as_guest("Proxied", "10.1.2.3")  # what an untrusted proxy's readers all show
+        for user in (troll, behind_proxy):
+            r = await http.post(f"{API}/moderation/users/{user.json()['user']['id']}/ban", params=site.q(),
+                                json={"reason": "abuse"}, headers=mod)
+            assert r.status_code == 200, r.text
+        same_block = await as_guest("Troll again", "2a00:1450:4001:80b:ffff::1")
+        assert (same_block.status_code, same_block.json()["code"]) == (403, "user_banned"), same_block.text
+        assert (await as_guest("Next block", "2a00:1450:4001:80c::1")).status_code == 201
+        assert (await as_guest("Colleague", "10.1.2.3")).status_code == 201

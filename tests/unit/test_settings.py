@@ -31,3 +31,10 @@ def test_version_keys_must_outlive_what_is_cached_under_them():
     with pytest.raises(SettingsError, match="COMMENTS_REDIS_VERSION_TTL"):
         Settings.from_env({"COMMENTS_REDIS_VERSION_TTL": "300", "COMMENTS_REDIS_PAGE_TTL": "300"})
     assert Settings.from_env({"COMMENTS_REDIS_VERSION_TTL": "601"}).redis.version_ttl == 601
+
+
+def test_trusted_proxies_are_stored_as_networks_uvicorn_reads():
+    settings = Settings.from_env({"COMMENTS_TRUSTED_PROXIES": "10.0.0.1/8, 127.0.0.1 ,::1"})
+    assert settings.server.trusted_proxies == "10.0.0.0/8,127.0.0.1/32,::1/128"
+    with pytest.raises(SettingsError, match="COMMENTS_TRUSTED_PROXIES"):
+        Settings.from_env({"COMMENTS_TRUSTED_PROXIES": "10.0.0.300"})
