@@ -4,6 +4,7 @@ what a connection may hold open (silent, slow headers, slow body, huge headers).
 The server here is the session's ``serve``: uvicorn run with the service's own options
 (``server.uvicorn_options``, what `comments-service serve` passes) inside the test's event loop, so
 that the test can read the live hub's counts; one test speaks to the real `comments-service serve` process to show it is wired.
+One test feeds requests straight into the protocol to count the timers it arms.
 Every bound is set small (a fraction of a second, a handful of streams) through COMMENTS_* variables.
 """
 
@@ -220,6 +221,80 @@ async def test_huge_headers_get_431_whether_sent_at_once_or_never_finished(serve
                                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
                                    f"Connection: close\r\n\r\n").encode() + body)
         assert _status(answer) == 201, answer[:500]
+
+
+async def test_a_request_answered_before_its_body_ended_does_not_hold_the_connection_open(serve):
+    # the answer starts uvicorn's keep-alive timer, and the body's later bytes stop it
+    async with serve(COMMENTS_HEADER_TIMEOUT_SECONDS="0.5", COMMENTS_KEEP_ALIVE_SECONDS="1") as live:
+        transport, peer = await asyncio.get_running_loop().create_connection(_Peer, "127.0.0.1", _port(live))
+        try:
+            async with asyncio.timeout(WAIT):
+                transport.write(b"POST /no-such-route HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345")
+                while b"\r\n\r\n" not in peer.data:  # answered without reading the body
+                    await asyncio.sleep(0.02)
+                assert _status(bytes(peer.data)) == 404
+                await asyncio.sleep(0.2)
+                transport.write(b"67890")
+                await peer.closed  # then silence: closed
+        finally:
+            transport.close()
+
+
+async def test_a_keep_alive_request_arms_no_timer_of_its_own():
+    """The deadlines cost no timer per request (one sweeper per server checks them): over many
+    keep-alive requests the protocol arms as many timers as uvicorn's own (the keep-alive one)."""
+    from uvicorn.config import Config
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn.server import ServerState
+
+    from comments_service.server import BoundedHttpProtocol
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    class Loop:
+        def __init__(self, loop):
+            self.loop, self.timers = loop, 0
+
+        def call_later(self, *args, **kwargs):
+            self.timers += 1
+            return self.loop.call_later(*args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self.loop, name)
+
+    class Transport(asyncio.Transport):
+        answers = 0
+
+        def write(self, data):
+            self.answers += data.startswith(b"HTTP/1.1 204 ")
+
+        def is_closing(self):
+            return False
+
+        def close(self):
+            pass
+
+        def get_extra_info(self, name, default=None):
+            return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(name, default)
+
+    config = Config(app, lifespan="off", log_config=None)
+    config.load()
+    request = b"GET /x HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H-%d: v\r\n" % i for i in range(10)) + b"\r\n"
+    timers = {}
+    for protocol_class in (HttpToolsProtocol, BoundedHttpProtocol):
+        loop, transport = Loop(asyncio.get_running_loop()), Transport()
+        protocol = protocol_class(config=config, server_state=ServerState(), app_state={}, _loop=loop)
+        protocol.connection_made(transport)
+        for _ in range(100):
+            protocol.data_received(request)
+            await asyncio.sleep(0)  # the app answers
+        assert transport.answers == 100
+        protocol.connection_lost(None)
+        timers[protocol_class] = loop.timers
+    assert timers[HttpToolsProtocol] == 100
+    assert timers[BoundedHttpProtocol] <= timers[HttpToolsProtocol] + 2  # the sweeper's own
 
 
 def test_the_serve_command_refuses_huge_headers_and_keeps_serving(live_server):
