@@ -111,7 +111,8 @@ class Troubleshooter:
         if entry is not None and q.article_id:
             article = await self._article(entry, q.article_id, checks)
         if entry is not None and identity is not None and user_id is not None:
-            await self._standing(entry.site.id, user_id, checks)
+            if not await self._standing(entry.site.id, user_id, checks):
+                await self._participation(entry, identity, user_id, q.ip, checks)
         checks.append(await self._rate_limit(identity, q.ip))
         if article is not None and user_id is not None:
             await self._recent(article["id"], user_id, checks)
@@ -222,16 +223,17 @@ class Troubleshooter:
                                             "appears, so yours will not show to others straight away."))
         return record
 
-    async def _standing(self, site_id: str, user_id: int, checks: list[Check]) -> None:
+    async def _standing(self, site_id: str, user_id: int, checks: list[Check]) -> bool:
+        """Explains the reader's own ban or premoderation; True when they are banned."""
         moderation = getattr(self.services, "moderation", None)
         lookup = getattr(moderation, "user_standing", None)
         if lookup is None:
-            return
+            return False
         standing = await lookup(site_id, user_id)
         if standing is None:
             checks.append(Check(id="account", status="ok", title="Your account",
                                 explanation="Your account has no restrictions."))
-            return
+            return False
         banned_until = _field(standing, "banned_until")
         banned = bool(_field(standing, "banned")) or banned_until is not None
         # a restriction the moderators chose to keep from its subject stays hidden here too
@@ -249,6 +251,24 @@ class Troubleshooter:
         else:
             checks.append(Check(id="account", status="ok", title="Your account",
                                 explanation="Your account has no restrictions."))
+        return banned
+
+    async def _participation(self, entry: SiteEntry, identity: Identity, user_id: int, ip: str | None,
+                             checks: list[Check]) -> None:
+        """What the one check every write passes (services/write_guard.py) would say to this reader's
+        next comment and next vote, beyond their own ban: a ban on their network (guests), and the
+        standing votes and reports need."""
+        guard = self.services.comments.guard
+        async with self.services.pool.acquire() as conn:  # the guard only reads
+            for action, check_id, title in (("post", "network", "Your network"),
+                                            ("vote", "standing", "Votes and reports")):
+                try:
+                    await guard.check(conn, entry, action, user_id=user_id, kind=identity.kind, article=None,
+                                      address=ip)
+                except DomainError as err:
+                    status: CheckStatus = "problem" if err.code == "user_banned" else "info"
+                    checks.append(Check(id=check_id, status=status, title=title, explanation=err.message,
+                                        code=err.code))
 
     async def _rate_limit(self, identity: Identity | None, ip: str | None) -> Check:
         retry = await self.services.limiter.retry_after("post", user=CommentService._subject(identity), ip=ip)

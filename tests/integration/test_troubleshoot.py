@@ -247,3 +247,33 @@ async def test_problem_report_input_is_checked(client, site):
     assert r.status_code == 400
     r = await client.post("/api/v1/troubleshoot/reports", params=site.q(), json={"description": "x" * 5000})
     assert r.status_code == 400
+
+
+async def test_a_fresh_guest_learns_when_votes_will_count(client, site):
+    posted = await client.post("/api/v1/articles/art-fresh/comments", params=site.q(),
+                               json=article_body("Hello", author_name="Newcomer"))
+    r = await client.get("/api/v1/troubleshoot", params=site.q(), headers=site.auth(posted.json()["guest_token"]))
+    standing = checks_of(r.json())["standing"]
+    assert standing["status"] == "info" and standing["code"] == "standing_required"
+    signed_in = await client.get("/api/v1/troubleshoot", params=site.q(), headers=site.auth(site.sso_token()))
+    assert "standing" not in checks_of(signed_in.json())
+
+
+async def test_a_guest_on_a_banned_guests_network_is_told(serve, services, db):
+    from tests.integration.moderation_support import make_token
+
+    site = await make_site(services, db)
+    mod = {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id)}"}
+    forwarded = {"X-Forwarded-For": "81.2.69.170"}
+    async with serve(COMMENTS_TRUSTED_PROXIES="127.0.0.1/32") as live, live.http() as http:
+        troll = await http.post("/api/v1/articles/art-net/comments", params=site.q(), headers=forwarded,
+                                json=article_body("Troll", author_name="Troll"))
+        neighbour = await http.post("/api/v1/articles/art-net/comments", params=site.q(), headers=forwarded,
+                                    json=article_body("Neighbour", author_name="Neighbour"))
+        await http.post(f"/api/v1/moderation/users/{troll.json()['user']['id']}/ban", params=site.q(),
+                        json={"reason": "abuse"}, headers=mod)
+        r = await http.get("/api/v1/troubleshoot", params=site.q(),
+                           headers={**forwarded, **site.auth(neighbour.json()["guest_token"])})
+    checks = checks_of(r.json())
+    assert checks["account"]["status"] == "ok"  # the neighbour's own account is not banned
+    assert checks["network"]["status"] == "problem" and checks["network"]["code"] == "user_banned"
