@@ -36,8 +36,11 @@ async def seed_demo(settings: Settings) -> None:
     conn = await connect(settings.database.url)
     try:
         async with conn.transaction():
+            # a newcomer trying the demo votes right after their first comment; real sites keep the
+            # default wait, which stops guests minted for a vote (domain/moderation.py)
             await SiteDirectory(None, keyring).save(  # type: ignore[arg-type]
-                conn, site_id=SITE_ID, name="The Daily Meridian (demo)", origins=origins, sso_secret=None, guests=True)
+                conn, site_id=SITE_ID, name="The Daily Meridian (demo)", origins=origins, sso_secret=None, guests=True,
+                settings={"established_after_minutes": 0})
             article = await article_repo.get_or_create(conn, SITE_ID, ARTICLE_ID, f"{public}/demo", ARTICLE_TITLE)
             if article["comment_count"] > 0:
                 return
