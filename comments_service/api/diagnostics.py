@@ -31,7 +31,7 @@ from ..services.container import Services
 from ..services.diagnostics import Diagnostics, SiteDiagnostics, diagnostics, site_diagnostics
 from ..settings import Settings
 from .auth import Staff, provide_admin
-from .deps import services_of
+from .deps import client_ip, services_of
 from .problems import PROBLEM_JSON, problem_bytes
 
 log = logging.getLogger("comments_service.diagnostics")
@@ -74,19 +74,13 @@ def scrape_allowed(settings: Settings, authorization: bytes | None) -> bool:
 _FORWARDED = frozenset((b"forwarded", b"x-forwarded-for", b"x-real-ip"))
 
 
-def local_scraper(scope: Scope) -> bool:
+def local_scraper(request: Request) -> bool:
     """A loopback peer (127.0.0.0/8, ::1) with no proxy's forwarding header. A peer that is no IP
     address (a unix socket, an in-process client) is not local: a proxy may sit behind a socket too."""
-    client = scope.get("client")
-    try:
-        peer = ipaddress.ip_address(client[0]) if client else None
-    except ValueError:
+    peer = client_ip(request)
+    if peer is None or not ipaddress.ip_address(peer).is_loopback:
         return False
-    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
-        peer = peer.ipv4_mapped
-    if peer is None or not peer.is_loopback:
-        return False
-    return not any(name in _FORWARDED for name, _ in scope["headers"])
+    return not any(name in _FORWARDED for name, _ in request.scope["headers"])
 
 
 def _authorization(scope: Scope) -> bytes | None:
@@ -98,7 +92,7 @@ async def get_metrics(request: Request) -> Response:
     services = services_of(request)
     if services.settings.server.metrics_port is not None:
         raise DomainError("not_found", "The metrics are served on their own port.")
-    if services.settings.security.metrics_token is None and not local_scraper(request.scope):
+    if services.settings.security.metrics_token is None and not local_scraper(request):
         raise DomainError("not_found")
     if not scrape_allowed(services.settings, _authorization(request.scope)):
         raise DomainError("metrics_token_required", headers={"WWW-Authenticate": 'Bearer realm="metrics"'})

@@ -11,6 +11,7 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from ..db import problem_reports as report_repo
+from ..domain import cursor as cursors
 from ..errors import CATALOGUE, DomainError, ErrorInfo
 from ..logs import request_id
 from ..services.troubleshoot import Troubleshooter, TroubleshootQuery, TroubleshootResult
@@ -154,12 +155,12 @@ class ProblemReportsController(Controller):
         scope = staff.site_id or site
         if site is not None:
             staff.require_site(site)
-        before = 2**63 - 1
+        before = cursors.INT64_MAX
         if cursor is not None:
-            # isdigit() alone admits "²", which int() refuses
-            if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > before:
-                raise DomainError("invalid_cursor")
-            before = int(cursor)
+            try:
+                before = cursors.decode_id(cursor)
+            except cursors.CursorError:
+                raise DomainError("invalid_cursor") from None
         async with services_of(request).pool.acquire() as conn:
             rows = await report_repo.page(conn, site_id=scope, status=None if status == "all" else status,
                                           before_id=before, limit=limit + 1)

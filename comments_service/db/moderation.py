@@ -7,6 +7,10 @@ from functools import lru_cache
 
 import asyncpg
 
+# A ban of the ``bans`` row aliased b is in force: permanent, or not yet over. One predicate for
+# every statement that asks (posting, scoring, the write guard, the queue's author facts).
+BAN_IN_FORCE = "(b.until IS NULL OR b.until > now())"
+
 # ------------------------------------------------------------------ queues
 _QUEUE_COLUMNS = """c.id, c.site_id, c.article_id, c.parent_id, c.depth, c.author_id, c.body_markdown, c.body_html,
     c.status, c.status_reason, c.toxicity, c.toxicity_model, comment_max_score(c.toxicity) AS max_score,
@@ -62,9 +66,9 @@ ARTICLES_BY_ID = """SELECT id, site_id, external_id, title, url, comments_open, 
 FROM articles WHERE id = ANY($1::bigint[])"""
 PARENTS_BY_ID = """SELECT c.id, c.status, c.body_html, u.display_name AS author_name
 FROM comments c JOIN users u ON u.id = c.author_id WHERE c.id = ANY($1::bigint[])"""
-AUTHORS_BY_ID = """
+AUTHORS_BY_ID = f"""
 SELECT u.id, u.display_name, u.kind, u.trusted, u.premoderate, b.until AS banned_until,
-       (b.user_id IS NOT NULL AND (b.until IS NULL OR b.until > now())) AS banned,
+       (b.user_id IS NOT NULL AND {BAN_IN_FORCE}) AS banned,
        h.published, h.held, h.rejected
 FROM users u
 LEFT JOIN bans b ON b.site_id = u.site_id AND b.user_id = u.id
@@ -154,7 +158,7 @@ USER = "SELECT id, site_id, kind, display_name, trusted, premoderate FROM users 
 USER_FOR_UPDATE = USER + " FOR UPDATE"
 SET_USER_FLAGS = """UPDATE users SET trusted = coalesce($2, trusted), premoderate = coalesce($3, premoderate)
 WHERE id = $1"""
-ACTIVE_BAN = "SELECT until, reason FROM bans WHERE site_id = $1 AND user_id = $2 AND (until IS NULL OR until > now())"
+ACTIVE_BAN = f"SELECT until, reason FROM bans b WHERE site_id = $1 AND user_id = $2 AND {BAN_IN_FORCE}"
 UPSERT_BAN = """INSERT INTO bans (site_id, user_id, until, reason, note, created_by) VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (site_id, user_id) DO UPDATE SET until = EXCLUDED.until, reason = EXCLUDED.reason, note = EXCLUDED.note,
     created_by = EXCLUDED.created_by, created_at = now()"""
@@ -183,7 +187,7 @@ SELECT EXISTS (
     SELECT 1 FROM bans b
     JOIN users u ON u.id = b.user_id AND u.kind = 'guest'
     JOIN comments c ON c.author_id = b.user_id AND c.created_at > now() - interval '{GUEST_BAN_REACH_DAYS} days'
-    WHERE b.site_id = $1 AND (b.until IS NULL OR b.until > now()) AND c.author_ip <<= $2::inet)"""
+    WHERE b.site_id = $1 AND {BAN_IN_FORCE} AND c.author_ip <<= $2::inet)"""
 
 
 async def address_banned(conn: asyncpg.Connection, site_id: str, network: str) -> bool:

@@ -7,6 +7,7 @@ from typing import Any, Mapping, NamedTuple
 import asyncpg
 
 from . import articles as article_repo
+from . import moderation as mod_repo
 from . import users as user_repo
 
 
@@ -36,7 +37,7 @@ SELECT known.id AS poster_id, coalesce(known.same, false) AS same, b.user_id IS 
 FROM (SELECT) one
 LEFT JOIN known ON true
 LEFT JOIN articles a ON a.site_id = $1 AND a.external_id = $6
-LEFT JOIN bans b ON b.site_id = $1 AND b.user_id = known.id AND (b.until IS NULL OR b.until > now())"""
+LEFT JOIN bans b ON b.site_id = $1 AND b.user_id = known.id AND {mod_repo.BAN_IN_FORCE}"""
 
 
 async def context(conn: asyncpg.Connection, site_id: str, external_id: str, sub: str, name: str, email: str | None,

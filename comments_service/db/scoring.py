@@ -8,6 +8,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from .moderation import BAN_IN_FORCE
+
 # Channel a worker LISTENs on: a new job was committed. Payload empty: it only wakes workers.
 JOBS_CHANNEL = "scoring_jobs"
 # Channel API processes LISTEN on: comments got their first decision. Payload "id:status,...".
@@ -49,13 +51,13 @@ UPDATE scoring_jobs SET state = 'queued', claimed_by = NULL, claim_expires_at = 
 WHERE comment_id = ANY($1::bigint[])"""
 
 # Everything the policy needs about a batch of comments, in one round trip.
-CONTEXTS = """
+CONTEXTS = f"""
 SELECT c.id, c.article_id, c.parent_id, c.body_markdown, c.status, c.edited_at, c.author_id,
        extract(epoch FROM now() - c.created_at) AS age,
        a.external_id AS article_ext, a.premoderation, a.site_id, s.settings AS site_settings,
        u.kind AS user_kind, u.role AS user_role, u.trusted, u.premoderate,
        EXISTS (SELECT 1 FROM bans b WHERE b.site_id = a.site_id AND b.user_id = c.author_id
-               AND (b.until IS NULL OR b.until > now())) AS banned,
+               AND {BAN_IN_FORCE}) AS banned,
        (SELECT count(*) FROM comments r WHERE r.author_id = c.author_id AND r.status = 'rejected'
             AND r.created_at > now() - make_interval(days => $2)) AS recent_rejections,
        (SELECT count(*) FROM comments p WHERE p.author_id = c.author_id AND p.status = 'published') AS published
@@ -67,12 +69,12 @@ WHERE c.id = ANY($1::bigint[])"""
 # Only a comment still waiting for its first decision, with the text that was scored, changes; and
 # it is never published once its author is banned (a ban that came after the batch's contexts were
 # read leaves the comment pending, so it is scored again and the policy sees the ban).
-DECIDE = """
+DECIDE = f"""
 UPDATE comments c SET status = $2, status_reason = $3, toxicity = $4, toxicity_model = $5, decision_detail = $6
 WHERE id = $1 AND status = 'pending_scoring' AND edited_at IS NOT DISTINCT FROM $7
   AND ($2 <> 'published' OR NOT EXISTS (
       SELECT 1 FROM bans b WHERE b.site_id = c.site_id AND b.user_id = c.author_id
-      AND (b.until IS NULL OR b.until > now())))
+      AND {BAN_IN_FORCE}))
 RETURNING id"""
 STATUS_OF = "SELECT status FROM comments WHERE id = $1"
 

@@ -43,6 +43,14 @@ MIN_MICROS = micros(datetime.min.replace(tzinfo=timezone.utc))
 MAX_MICROS = micros(datetime.max.replace(tzinfo=timezone.utc))
 
 
+def decode_id(token: str) -> int:
+    """A plain id cursor (the audit log's, the problem reports'): ASCII digits within int64. Not
+    ``isdigit()`` alone, which admits "²", a digit that int() refuses."""
+    if not (token.isascii() and token.isdigit()) or int(token) > INT64_MAX:
+        raise CursorError("malformed cursor")
+    return int(token)
+
+
 def encode(cursor: Cursor) -> str:
     return base64.urlsafe_b64encode(_encoder.encode(cursor)).decode().rstrip("=")
 

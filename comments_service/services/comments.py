@@ -227,7 +227,7 @@ class CommentService:
         else:
             after = (_MIN_TIME, 0)
         async with self.pool.acquire() as conn:
-            parent, _ = await self._comment_and_article(conn, comment_id, entry.site.id)
+            parent, _ = await self.comment_and_article(conn, comment_id, entry.site.id)
             if parent.status not in ("published", "deleted"):  # hidden comments read as missing
                 raise DomainError("comment_not_found")
             rows = await comment_repo.replies_page(conn, parent.id, after, limit + 1)
@@ -405,7 +405,7 @@ class CommentService:
         identity = self._require_identity(actor)
         await self.limiter.check("vote", user=self._subject(identity), ip=actor.ip)
         async with self.pool.acquire() as conn, conn.transaction():
-            row, article = await self._comment_and_article(conn, comment_id, entry.site.id, for_update=True)
+            row, article = await self.comment_and_article(conn, comment_id, entry.site.id, for_update=True)
             if row.status != "published":
                 raise DomainError("comment_not_found")
             user_id = await self._user_id(conn, identity)
@@ -450,8 +450,9 @@ class CommentService:
         return await user_repo.sso_user_id(conn, identity.site_id, identity.external_id)
 
     @staticmethod
-    async def _comment_and_article(conn: asyncpg.Connection, comment_id: int, site_id: str, *,
-                                   for_update: bool = False) -> tuple[CommentRow, asyncpg.Record]:
+    async def comment_and_article(conn: asyncpg.Connection, comment_id: int, site_id: str, *,
+                                  for_update: bool = False) -> tuple[CommentRow, asyncpg.Record]:
+        """A comment of the site and its article's row; comment_not_found for any other."""
         row = await comment_repo.get(conn, comment_id, for_update=for_update)
         article = await article_repo.by_id(conn, row.article_id) if row is not None else None
         if article is None or article["site_id"] != site_id:
@@ -461,7 +462,7 @@ class CommentService:
     async def _own_comment_for_change(self, conn: asyncpg.Connection, entry: SiteEntry, identity: Identity,
                                       comment_id: int, action: WriteAction,
                                       address: str | None) -> tuple[CommentRow, asyncpg.Record]:
-        row, article = await self._comment_and_article(conn, comment_id, entry.site.id, for_update=True)
+        row, article = await self.comment_and_article(conn, comment_id, entry.site.id, for_update=True)
         user_id = await self._known_user_id(conn, identity)
         if user_id is None or row.author_id != user_id:
             # someone else's hidden comment answers as a missing one does: no probing for what is hidden

@@ -16,7 +16,7 @@ from ..db import audit as audit_repo
 from ..db import comments as comment_repo
 from ..db import moderation as mod_repo
 from ..db import reports as report_repo
-from ..db.articles import by_id, external_id_of, get_by_external
+from ..db.articles import external_id_of, get_by_external
 from ..domain import cursor as thread_cursors
 from ..domain import moderation as rules
 from ..domain.models import Article, CommentRow
@@ -394,9 +394,8 @@ class ModerationService:
         await self.limiter.check("report", user=CommentService._subject(identity), ip=actor.ip)
         async with self.pool.acquire() as conn:
             async with conn.transaction():
-                row = await comment_repo.get(conn, comment_id)
-                article = await by_id(conn, row.article_id) if row else None
-                if article is None or article["site_id"] != entry.site.id or row.status != "published":
+                row, article = await CommentService.comment_and_article(conn, comment_id, entry.site.id)
+                if row.status != "published":
                     raise DomainError("comment_not_found")
                 reporter = await self.comments._user_id(conn, identity)
                 await self.guard.check(conn, entry, "report", user_id=reporter, kind=identity.kind, article=article,
@@ -460,9 +459,10 @@ class ModerationService:
         scope = self._scope(staff, site_id)
         before_id = None
         if cursor:
-            if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > 2**63 - 1:  # "²".isdigit()
-                raise DomainError("invalid_cursor")
-            before_id = int(cursor)
+            try:
+                before_id = thread_cursors.decode_id(cursor)
+            except thread_cursors.CursorError:
+                raise DomainError("invalid_cursor") from None
         filters = {"site_id": scope, "comment_id": comment_id, "user_id": user_id, "actor_id": moderator,
                    "action": action, "since": since, "until": until, "before_id": before_id}
         async with self.pool.acquire() as conn:
