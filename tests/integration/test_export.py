@@ -9,7 +9,9 @@ import os
 import secrets
 import subprocess
 import sys
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import AsyncIterator
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -74,6 +76,26 @@ async def views(client, site, articles) -> dict:
     return out
 
 
+@asynccontextmanager
+async def empty_database(storage, label: str) -> AsyncIterator[str]:
+    """A database of its own for an import to fill (its url); dropped afterwards."""
+    name = f"cs_{label}_{secrets.token_hex(4)}"
+    url = await storage.create_database(name)
+    try:
+        yield url
+    finally:
+        await storage.drop_database(name)
+
+
+@asynccontextmanager
+async def restored_service(storage, database_url: str) -> AsyncIterator[AsyncTestClient]:
+    """The service on an imported database, with a Redis prefix of its own."""
+    settings = Settings.from_env(storage.env(COMMENTS_DATABASE_URL=database_url,
+                                             COMMENTS_REDIS_PREFIX=f"{storage.redis_prefix}imp{secrets.token_hex(3)}:"))
+    async with AsyncTestClient(app=create_app(settings), base_url="http://restored.local") as restored:
+        yield restored
+
+
 async def rows(url: str, site_id: str) -> list[dict]:
     conn = await connect(url)
     try:
@@ -97,9 +119,7 @@ async def test_export_and_restore_into_an_empty_database(client, services, db, s
     data = json.loads(out.read_text())
     assert data["counts"]["comments"] == sum(len(made[a]) for a in articles)
 
-    target_name = f"cs_export_{secrets.token_hex(4)}"
-    target = await storage.create_database(target_name)
-    try:
+    async with empty_database(storage, "export") as target:
         done = cli(storage, target, "import", "--in", str(out))
         assert done.returncode == 0, done.stderr
         assert await rows(target, site.id) == [r for r in await rows(database, site.id)
@@ -110,9 +130,7 @@ async def test_export_and_restore_into_an_empty_database(client, services, db, s
         again = cli(storage, target, "import", "--in", str(out))
         assert again.returncode == 1 and "empty database" in again.stderr
 
-        settings = Settings.from_env(storage.env(COMMENTS_DATABASE_URL=target,
-                                                 COMMENTS_REDIS_PREFIX=f"{storage.redis_prefix}exp{secrets.token_hex(3)}:"))
-        async with AsyncTestClient(app=create_app(settings), base_url="http://restored.local") as restored:
+        async with restored_service(storage, target) as restored:
             after = await views(restored, site, articles)
             assert after == before
             if scope == "article":
@@ -125,8 +143,6 @@ async def test_export_and_restore_into_an_empty_database(client, services, db, s
             assert r.status_code == 201, r.text
             assert r.json()["comment"]["id"] > max(max(made[a]) for a in articles)
             assert r.json()["user"]["id"] == before[("exp-a", "oldest")]["comments"][0]["author"]["id"]
-    finally:
-        await storage.drop_database(target_name)
 
 
 def test_export_of_an_unknown_site_fails_cleanly(storage, database, tmp_path):
@@ -155,24 +171,18 @@ async def test_import_renders_comment_html_again_and_ignores_the_files(client, s
         row["body_html"] = HOSTILE_HTML
     out.write_text(json.dumps(data))
 
-    target_name = f"cs_import_{secrets.token_hex(4)}"
-    target = await storage.create_database(target_name)
-    try:
+    async with empty_database(storage, "import") as target:
         done = cli(storage, target, "import", "--in", str(out))
         assert done.returncode == 0, done.stderr
         stored = await rows(target, site.id)
         assert [r["body_html"] for r in stored] == [render_markdown(t, allow_images=images) for t in markdown]
-        settings = Settings.from_env(storage.env(COMMENTS_DATABASE_URL=target,
-                                                 COMMENTS_REDIS_PREFIX=f"{storage.redis_prefix}imp{secrets.token_hex(3)}:"))
-        async with AsyncTestClient(app=create_app(settings), base_url="http://restored.local") as restored:
+        async with restored_service(storage, target) as restored:
             r = await restored.get("/api/v1/articles/imp-a/comments", params=site.q(sort="oldest"))
             served = [c["body_html"] for c in r.json()["comments"]]
         assert len(served) == 3
         for body in served:
             assert unsafe_parts(body) == [] and not any(f"alert({n})" in body for n in (1, 2, 3)), body
         assert ("<img" in served[1]) is images
-    finally:
-        await storage.drop_database(target_name)
 
 
 def test_import_refuses_a_comment_without_markdown(storage, database, tmp_path):
@@ -253,9 +263,7 @@ async def test_import_refuses_hostile_rows_whole_and_names_them(backup, storage,
 
     data, site_id = backup
     keyring = Keyring(secret_key(Settings.from_env(storage.env())))
-    target_name = f"cs_hostile_{secrets.token_hex(4)}"
-    target = await storage.create_database(target_name)
-    try:
+    async with empty_database(storage, "hostile") as target:
         await _migrate(target, Settings.from_env(storage.env()).database.migrations_dir)
         conn = await connect(target)
         try:
@@ -277,8 +285,6 @@ async def test_import_refuses_hostile_rows_whole_and_names_them(backup, storage,
         done = cli(storage, target, "import", "--in", str(path))
         assert done.returncode == 1 and f"sites row {site_id!r}: allowed_origins" in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
-    finally:
-        await storage.drop_database(target_name)
 
 
 async def test_import_normalises_what_the_api_would_and_grants_no_roles(backup, storage, tmp_path):
@@ -293,9 +299,7 @@ async def test_import_normalises_what_the_api_would_and_grants_no_roles(backup, 
     tables["comments"][0]["site_id"] = "some-other-site"
     path = tmp_path / "quirky.json"
     path.write_text(json.dumps(data))
-    target_name = f"cs_quirky_{secrets.token_hex(4)}"
-    target = await storage.create_database(target_name)
-    try:
+    async with empty_database(storage, "quirky") as target:
         done = cli(storage, target, "import", "--in", str(path))
         assert done.returncode == 0, done.stderr
         conn = await connect(target)
@@ -306,5 +310,3 @@ async def test_import_normalises_what_the_api_would_and_grants_no_roles(backup, 
             assert {r["site_id"] for r in await conn.fetch("SELECT site_id FROM comments")} == {site_id}
         finally:
             await conn.close()
-    finally:
-        await storage.drop_database(target_name)

@@ -28,6 +28,16 @@ async def post(client, site, token, article="guarded", text="Hello"):
     return r.json()
 
 
+async def vote(client, site, comment_id, value, headers):
+    return await client.post(f"{API}/comments/{comment_id}/votes", params=site.q(), json={"value": value},
+                             headers=headers)
+
+
+async def report(client, site, comment_id, headers):
+    return await client.post(f"{API}/comments/{comment_id}/reports", params=site.q(), json={"reason": "spam"},
+                             headers=headers)
+
+
 async def ban(client, site, mod, user_id, **extra):
     r = await client.post(f"{API}/moderation/users/{user_id}/ban", params=site.q(), json={"reason": "abuse", **extra},
                           headers=mod)
@@ -40,8 +50,7 @@ async def test_a_banned_reader_can_neither_edit_nor_vote_nor_report(client, db, 
     mine = await post(client, site, troll, text="Mine")
     theirs = await post(client, site, other, text="Theirs")
     earlier = await post(client, site, other, text="Voted before the ban")
-    r = await client.post(f"{API}/comments/{earlier['comment']['id']}/votes", params=site.q(), json={"value": 1},
-                          headers=site.auth(troll))
+    r = await vote(client, site, earlier["comment"]["id"], 1, site.auth(troll))
     assert r.status_code == 200, r.text
     held = await seed_comment(client.app.state.services, db, site.id, article="guarded", status="held",
                               author_id=mine["user"]["id"], body="held text")
@@ -52,16 +61,13 @@ async def test_a_banned_reader_can_neither_edit_nor_vote_nor_report(client, db, 
         r = await client.patch(f"{API}/comments/{comment_id}", params=site.q(), json={"body": "new words"},
                                headers=site.auth(troll))
         assert (r.status_code, r.json()["code"]) == (403, "user_banned"), r.text
-    r = await client.post(f"{API}/comments/{theirs['comment']['id']}/votes", params=site.q(), json={"value": 1},
-                          headers=site.auth(troll))
+    r = await vote(client, site, theirs["comment"]["id"], 1, site.auth(troll))
     assert (r.status_code, r.json()["code"]) == (403, "user_banned"), r.text
-    r = await client.post(f"{API}/comments/{theirs['comment']['id']}/reports", params=site.q(),
-                          json={"reason": "spam"}, headers=site.auth(troll))
+    r = await report(client, site, theirs["comment"]["id"], site.auth(troll))
     assert (r.status_code, r.json()["code"]) == (403, "user_banned"), r.text
 
     # taking back a vote cast before the ban stays possible: it only undoes what counted
-    r = await client.post(f"{API}/comments/{earlier['comment']['id']}/votes", params=site.q(), json={"value": 0},
-                          headers=site.auth(troll))
+    r = await vote(client, site, earlier["comment"]["id"], 0, site.auth(troll))
     assert r.status_code == 200 and r.json()["score"] == 0, r.text
 
     # nothing of it was written
@@ -95,11 +101,9 @@ async def test_a_closed_article_takes_no_edits_or_votes_but_deletes_and_reports(
     r = await client.patch(f"{API}/comments/{comment_id}", params=site.q(), json={"body": "changed"},
                            headers=site.auth(author))
     assert (r.status_code, r.json()["code"]) == (403, "article_closed"), r.text
-    r = await client.post(f"{API}/comments/{comment_id}/votes", params=site.q(), json={"value": 1},
-                          headers=site.auth(reader))
+    r = await vote(client, site, comment_id, 1, site.auth(reader))
     assert (r.status_code, r.json()["code"]) == (403, "article_closed"), r.text
-    r = await client.post(f"{API}/comments/{comment_id}/reports", params=site.q(), json={"reason": "spam"},
-                          headers=site.auth(reader))
+    r = await report(client, site, comment_id, site.auth(reader))
     assert r.status_code == 201, r.text
     r = await client.delete(f"{API}/comments/{comment_id}", params=site.q(), headers=site.auth(author))
     assert r.status_code == 204, r.text
@@ -119,22 +123,21 @@ async def test_a_throwaway_guest_cannot_vote_or_report_until_published(client, d
     guest = await guest_post(client, site, "Throwaway")
     await db.execute("UPDATE comments SET status = 'held' WHERE id = $1", guest["comment"]["id"])
     headers = site.auth(guest["guest_token"])
-    r = await client.post(f"{API}/comments/{target_id}/votes", params=site.q(), json={"value": 1}, headers=headers)
+    r = await vote(client, site, target_id, 1, headers)
     assert (r.status_code, r.json()["code"]) == (403, "standing_required"), r.text
-    r = await client.post(f"{API}/comments/{target_id}/reports", params=site.q(), json={"reason": "spam"},
-                          headers=headers)
+    r = await report(client, site, target_id, headers)
     assert (r.status_code, r.json()["code"]) == (403, "standing_required"), r.text
     assert await db.fetchval("SELECT score FROM comments WHERE id = $1", target_id) == 0
 
     # a comment published just now is not standing yet: a guest minted for the vote must wait
     await db.execute("UPDATE comments SET status = 'published' WHERE id = $1", guest["comment"]["id"])
-    r = await client.post(f"{API}/comments/{target_id}/votes", params=site.q(), json={"value": 1}, headers=headers)
+    r = await vote(client, site, target_id, 1, headers)
     assert (r.status_code, r.json()["code"]) == (403, "standing_required"), r.text
 
     # once it has stood for the site's while (an hour by default), their vote counts
     await db.execute("UPDATE comments SET created_at = now() - interval '61 minutes' WHERE id = $1",
                      guest["comment"]["id"])
-    r = await client.post(f"{API}/comments/{target_id}/votes", params=site.q(), json={"value": 1}, headers=headers)
+    r = await vote(client, site, target_id, 1, headers)
     assert r.status_code == 200 and r.json()["score"] == 1, r.text
 
 
@@ -145,11 +148,9 @@ async def test_sites_choose_whose_votes_count(client, services, db, site_setting
     site = await make_site(services, db, settings=site_settings)
     target = await post(client, site, site.sso_token(sub="writer"), article="standing")
     guest = await guest_post(client, site, "Guest")  # published at once: scoring is off here
-    r = await client.post(f"{API}/comments/{target['comment']['id']}/votes", params=site.q(), json={"value": 1},
-                          headers=site.auth(guest["guest_token"]))
+    r = await vote(client, site, target["comment"]["id"], 1, site.auth(guest["guest_token"]))
     assert r.status_code == (200 if guest_may else 403), r.text
-    r = await client.post(f"{API}/comments/{target['comment']['id']}/votes", params=site.q(), json={"value": 1},
-                          headers=site.auth(site.sso_token(sub="signed-in")))
+    r = await vote(client, site, target["comment"]["id"], 1, site.auth(site.sso_token(sub="signed-in")))
     assert r.status_code == 200, r.text
 
 
