@@ -10,13 +10,14 @@ import os
 from pathlib import Path
 
 from litestar import Litestar, Response, get, post
+from litestar.params import FromPath
 
 PAGE = Path(os.environ["BENCH_B0_PAGE"]).read_bytes()
 COUNTS = Path(os.environ["BENCH_B0_COUNTS"]).read_bytes()
 
 
 @get("/api/v1/articles/{article_id:str}/comments")
-async def page(article_id: str) -> Response[bytes]:
+async def page(article_id: FromPath[str]) -> Response[bytes]:
     return Response(PAGE, media_type="application/json")
 
 

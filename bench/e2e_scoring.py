@@ -38,7 +38,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -52,8 +52,8 @@ SSO_SECRET = "bench-sso-secret-0123456789abcdef0123"
 SECRET_KEY = "bench-secret-key-" + "e" * 32
 SITE = "e2e"
 HOT = "hot"
-NO_THRESHOLDS = {"moderation": {"thresholds": {label: None for label in (
-    "toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack", "sexual_explicit")}}}
+NO_THRESHOLDS = {"moderation": {"thresholds": dict.fromkeys(
+    ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack", "sexual_explicit"))}}
 TEXTS = [
     "Three civilians were killed in the bombing of the market, according to local officials.",
     "I think the council should publish the budget before the vote.",
@@ -124,7 +124,7 @@ def prepare_onnx(ckpt: str, config_dir: str, model: str, cache_dir: str) -> dict
 OTHERS = "bench.reads|wrk |bench.soak|bench.scoring|pytest"
 
 
-async def watch_others(readers: "Readers", seen: dict[str, list[str]]) -> None:
+async def watch_others(readers: Readers, seen: dict[str, list[str]]) -> None:
     """Other engineers' benchmarks and test runs seen during each phase (the machine is shared)."""
     while True:
         proc = await asyncio.create_subprocess_exec("pgrep", "-af", OTHERS, stdout=asyncio.subprocess.PIPE)
@@ -162,7 +162,7 @@ def batch_sizes(log_files: list[Path], marks: dict[str, tuple[float, float]]) ->
                 continue
             try:
                 entry = json.loads(line)
-                done = datetime.strptime(entry["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+                done = datetime.strptime(entry["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
                 # a batch counts in the phase where it was claimed (the line is written when it ends)
                 batches.append((done - float(entry["ms"]) / 1000, int(entry["size"]), float(entry["ms"]),
                                 float(entry["score_ms"]) if "score_ms" in entry else None))
@@ -242,7 +242,7 @@ class Readers:
                 self.errors += 1
             self.samples.setdefault(self.phase, []).append(elapsed)
 
-    async def __aenter__(self) -> "Readers":
+    async def __aenter__(self) -> Readers:
         self._tasks = [asyncio.create_task(self._one()) for _ in range(self.count)]
         return self
 
@@ -331,8 +331,13 @@ async def run(args: argparse.Namespace) -> dict:
     log_files = [log_dir / f"worker-{i}.log" for i in range(args.workers)]
     exe = [sys.executable, "-m", "comments_service.cli"]
     procs = [subprocess.Popen([*exe, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)]
-    worker_procs = [subprocess.Popen([*exe, "worker"], env={**env, "COMMENTS_LOG_LEVEL": "INFO"},
-                                     stderr=open(path, "w")) for path in log_files]
+
+    def start_worker(log_path: Path) -> subprocess.Popen:
+        # the child gets its own copy of the descriptor, so ours can be closed once it is started
+        with log_path.open("w") as log:
+            return subprocess.Popen([*exe, "worker"], env={**env, "COMMENTS_LOG_LEVEL": "INFO"}, stderr=log)
+
+    worker_procs = [start_worker(path) for path in log_files]
     procs += worker_procs
     marks: dict[str, tuple[float, float]] = {}
     db = await asyncpg.connect(url)

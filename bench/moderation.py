@@ -141,7 +141,8 @@ async def run(args: argparse.Namespace) -> str:
             _, page = await timed("GET", "/api/v1/moderation/queue", params=params)
             deep = []
             for _ in range(args.runs):
-                ms, page = await timed("GET", "/api/v1/moderation/queue", params={**params, "cursor": page["next_cursor"]})
+                ms, page = await timed("GET", "/api/v1/moderation/queue",
+                                       params={**params, "cursor": page["next_cursor"]})
                 deep.append(ms)
             lines.append(f"| queue next pages (keyset), sort=oldest, limit=25 | {summary(deep)} |")
 

@@ -94,7 +94,7 @@ async def measure(protocols: dict[str, type[HttpToolsProtocol]], rounds: int,
     config = Config(app, lifespan="off", log_config=None, access_log=False)
     config.load()
     times: dict[str, list[float]] = {name: [] for name in protocols}
-    for name, protocol_class in protocols.items():  # warm
+    for protocol_class in protocols.values():  # warm
         await one_round(protocol_class, config, requests // 10)
     for _ in range(rounds):
         for name, protocol_class in protocols.items():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import json
 import os
@@ -108,9 +109,9 @@ class Server:
                 with urllib.request.urlopen(self.url + path, timeout=2) as r:
                     if r.status == 200:
                         break
-            except OSError:
+            except OSError as err:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start: {' '.join(self.cmd)}")
+                    raise RuntimeError(f"server did not start: {' '.join(self.cmd)}") from err
                 time.sleep(0.2)
         threading.Thread(target=self._sample, daemon=True).start()
 
@@ -124,10 +125,8 @@ class Server:
     def rss(self) -> dict[int, float]:
         out = {}
         for p in self.workers():
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 out[p.pid] = p.memory_info().rss / 2**20
-            except psutil.NoSuchProcess:
-                pass
         return out
 
     def _sample(self) -> None:
@@ -137,10 +136,8 @@ class Server:
 
     def stop(self) -> None:
         self._stop.set()
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -197,7 +194,8 @@ def lua_posts(path: Path, rate: float, threads: int, articles: list[str], users:
              "pcall(ffi.cdef, [[typedef struct { long tv_sec; long tv_nsec; } cs_timespec;",
              "int clock_gettime(int clk_id, cs_timespec *tp);]])",
              'local ts = ffi.new("cs_timespec")',
-             "local function now_ms() ffi.C.clock_gettime(1, ts) return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6 end",
+             "local function now_ms() ffi.C.clock_gettime(1, ts) "
+             "return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6 end",
              f"local interval = {interval_ms:.4f}",
              "local next_due = nil",
              "local tokens = {" + ",".join(json.dumps(t) for t in tokens) + "}", "local n = 0",
@@ -213,7 +211,8 @@ def lua_posts(path: Path, rate: float, threads: int, articles: list[str], users:
              "end",
              "function request()", "  n = n + 1",
              '  local body = \'{"body":"bench comment \' .. n .. \'"}\'',
-             '  return wrk.format(nil, paths[(n % #paths) + 1], {["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1], '
+             '  return wrk.format(nil, paths[(n % #paths) + 1], '
+             '{["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1], '
              '["Content-Type"] = "application/json"}, body)', "end"]
     path.write_text("\n".join(lines) + "\n")
     return str(path)
@@ -221,11 +220,11 @@ def lua_posts(path: Path, rate: float, threads: int, articles: list[str], users:
 
 # ------------------------------------------------------------------ R2, in process
 async def cold_page(db: str, duration: float) -> dict:
-    from comments_service.app import build_services, close_services
     from comments_service.settings import Settings
+    from comments_service.wiring import build_api, close_api
 
     env = {k: v for k, v in api_env(db).items() if k.startswith("COMMENTS_")}
-    services = await build_services(Settings.from_env(env))
+    services = await build_api(Settings.from_env(env))
     try:
         entry = await services.sites.get(SITE_ID)
         times: list[float] = []
@@ -240,7 +239,7 @@ async def cold_page(db: str, duration: float) -> dict:
             size = len(body)
             assert services.cache.stats.hits == 0
     finally:
-        await close_services(services)
+        await close_api(services)
     times.sort()
     return {"db": db, "calls": len(times), "p50_ms": statistics.median(times),
             "p99_ms": times[int(len(times) * 0.99)], "bytes": size}
@@ -435,7 +434,7 @@ def main() -> None:
             try:
                 info["rss_mb_idle"] = api.rss()
                 info["passes"] = []
-                for i in range(args.repeat):
+                for _ in range(args.repeat):
                     res = http_pass(api, b0, args.duration, tmp, only)
                     res["summary"] = summary(res)
                     res["rss_mb_after"] = api.rss()

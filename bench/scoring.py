@@ -34,6 +34,7 @@ Random weights make the scores meaningless: the speed part is about time and mem
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -58,7 +59,7 @@ MODES = ("detoxify", "torch-int8", "onnx-int8")
 BATCHES = (1, 8, 32)
 SUSTAINED_MODES = ("detoxify", "onnx-int8")  # measured sustained, in both layouts, on every arch
 LAYOUTS = ((1, 2), (2, 1))  # (workers, threads each) on the 2 cores
-TARGET_SPEEDUP, TARGET_RSS_SHARE = 5.0, 1 / 3  # issue 9, ONNX int8 against detoxify
+TARGET_SPEEDUP, TARGET_RSS_SHARE = 5.0, 1 / 3  # the targets for ONNX int8 against detoxify (BENCHMARKS.md)
 
 
 def machine_conditions() -> dict:
@@ -226,7 +227,7 @@ def child_export(args: argparse.Namespace) -> None:
         "total_seconds": round(total, 1), "build_seconds": meta["build_seconds"],
         "export_seconds": meta["export_seconds"], "optimized": meta["optimized"],
         "source": scorer.source,
-        # the export runs in a child of this process (onnx_backend.export_in_child): its peak
+        # the export runs in a child of this process (onnx_cache.export_in_child): its peak
         "peak_mb": round(max(_peak_mb(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)),
         "int8_mb": round((scorer.export_dir / "model.int8.onnx").stat().st_size / 2**20),
         "checkpoint_mb": round(Path(args.ckpt).stat().st_size / 2**20),
@@ -337,44 +338,49 @@ def run_speed(args: argparse.Namespace) -> dict:
     results: dict = {"vocab": str(vocab) if vocab else "built-in small vocabulary", "archs": {}}
     from transformers import AutoTokenizer
 
+    def export(ckpt: str, config: str, cache: Path) -> dict:
+        shutil.rmtree(cache, ignore_errors=True)
+        return _run_child(["_export", "--ckpt", ckpt, "--config", config,
+                           "--threads", str(args.threads), "--cache", str(cache)])
+
+    def measure(mode: str, ckpt: str, config: str, cache: Path) -> dict:
+        return _run_child(["_measure", "--mode", mode, "--ckpt", ckpt, "--config", config,
+                           "--threads", str(args.threads), "--cache", str(cache),
+                           "--rounds", str(args.rounds)])
+
     for arch, (ckpt, config) in models.items():
         tok = AutoTokenizer.from_pretrained(config)
         lengths = [len(ids) for ids in tok(bench_texts())["input_ids"]]
         arch_res: dict = {"mean_tokens": round(sum(lengths) / len(lengths), 1), "modes": {}}
         cache = CACHE / "bench" / "onnx-cache" / arch  # emptied before the export: time a first export
         print(f"[{arch}] export + quantise (fresh cache)", flush=True)
-        arch_res["export"] = guarded(f"{arch} export", lambda: (
-            shutil.rmtree(cache, ignore_errors=True),
-            _run_child(["_export", "--ckpt", ckpt, "--config", config,
-                        "--threads", str(args.threads), "--cache", str(cache)]))[1])
+        arch_res["export"] = guarded(f"{arch} export", functools.partial(export, ckpt, config, cache))
         for mode in MODES:
             print(f"[{arch}] {mode}", flush=True)
-            arch_res["modes"][mode] = guarded(f"{arch} {mode}", lambda: _run_child([
-                "_measure", "--mode", mode, "--ckpt", ckpt, "--config", config,
-                "--threads", str(args.threads), "--cache", str(cache),
-                "--rounds", str(args.rounds)]))
+            arch_res["modes"][mode] = guarded(f"{arch} {mode}", functools.partial(measure, mode, ckpt, config, cache))
             print("   ", arch_res["modes"][mode], flush=True)
         results["archs"][arch] = arch_res
     # comments/s sustained: 1 worker x 2 threads vs 2 workers x 1 thread (running at the same
-    # time), detoxify and ONNX int8 on every architecture: the headline and issue 9's target
+    # time), detoxify and ONNX int8 on every architecture: the headline figure and its target
+    def layout(mode: str, arch: str, workers: int, threads: int) -> dict:
+        ckpt, config = models[arch]
+        cache = str(CACHE / "bench" / "onnx-cache" / arch)
+        start_at = time.time() + (25 if mode == "detoxify" else 8)
+        procs = [_spawn_child(["_throughput", "--mode", mode, "--ckpt", ckpt, "--config", config,
+                               "--threads", str(threads), "--cache", cache,
+                               "--seconds", str(args.throughput_seconds),
+                               "--start-at", str(start_at)]) for _ in range(workers)]
+        outs = [_collect(p) for p in procs]
+        return {"mode": mode, "arch": arch, "workers": workers, "threads": threads,
+                "comments_per_s": round(sum(o["comments"] / o["seconds"] for o in outs), 1),
+                "rss_mb_each": [o.get("rss_mb") for o in outs]}
+
     layouts = []
     plan = [(mode, arch) for arch in models for mode in SUSTAINED_MODES]
     for mode, arch in plan:
-        ckpt, config = models[arch]
-        cache = str(CACHE / "bench" / "onnx-cache" / arch)
         for workers, threads in LAYOUTS:
-            def layout() -> dict:
-                start_at = time.time() + (25 if mode == "detoxify" else 8)
-                procs = [_spawn_child(["_throughput", "--mode", mode, "--ckpt", ckpt, "--config", config,
-                                       "--threads", str(threads), "--cache", cache,
-                                       "--seconds", str(args.throughput_seconds),
-                                       "--start-at", str(start_at)]) for _ in range(workers)]
-                outs = [_collect(p) for p in procs]
-                return {"mode": mode, "arch": arch, "workers": workers, "threads": threads,
-                        "comments_per_s": round(sum(o["comments"] / o["seconds"] for o in outs), 1),
-                        "rss_mb_each": [o.get("rss_mb") for o in outs]}
-
-            layouts.append(guarded(f"{mode} {arch} {workers}x{threads}", layout))
+            layouts.append(guarded(f"{mode} {arch} {workers}x{threads}",
+                                   functools.partial(layout, mode, arch, workers, threads)))
             rate = layouts[-1]["comments_per_s"]
             print(f"   {mode} {arch} {workers}x{threads}: {rate:.1f} comments/s", flush=True)
     results["layouts"] = layouts
@@ -410,7 +416,7 @@ def run_eval() -> dict:
     for name, fn in pipelines.items():
         by_kind: dict[str, Counter] = defaultdict(Counter)
         misses, false_holds = [], []
-        for row, s in zip(rows, scores):
+        for row, s in zip(rows, scores, strict=True):
             d = fn(s, row["text"])
             by_kind[(row["label"], row["kind"])][d.outcome] += 1
             if row["label"] == "abusive" and d.outcome == "published":
@@ -450,9 +456,9 @@ def agreement_tiny() -> dict:
     cfg = PolicyConfig(banned_words=(), suspect_words=())
     dr = [decide(x, "", PolicyContext(), cfg).outcome for x in ref]
     dg = [decide(x, "", PolicyContext(), cfg).outcome for x in got]
-    return {"n": len(texts), "max_abs_diff": dict(zip(labels, np.abs(a - b).max(0).round(4).tolist())),
-            "score_std": dict(zip(labels, a.std(0).round(2).tolist())),
-            "decision_agreement": round(sum(x == y for x, y in zip(dr, dg)) / len(dr), 4),
+    return {"n": len(texts), "max_abs_diff": dict(zip(labels, np.abs(a - b).max(0).round(4).tolist(), strict=True)),
+            "score_std": dict(zip(labels, a.std(0).round(2).tolist(), strict=True)),
+            "decision_agreement": round(sum(x == y for x, y in zip(dr, dg, strict=True)) / len(dr), 4),
             "decision_mix": dict(Counter(dr))}
 
 
@@ -542,7 +548,7 @@ def render_speed(speed: dict) -> list[str]:
              "round of 32 comments below: the round whose longest comment is shortest, detoxify's best case "
              "for padding. RSS under load: after the sustained run (1 x 2).", ""]
     verdicts = {}
-    for arch, res in speed["archs"].items():
+    for arch in speed["archs"]:
         summary = sustained(speed, arch)
         verdicts[arch] = summary["target"]
         lines += [f"**{arch}**", "",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from tqdm import tqdm
@@ -130,7 +130,7 @@ async def seed(name: str, total: int, seed_value: int, batch: int) -> None:
                                          records=((i, SITE_ID, "sso", f"u{i}", f"Reader {i}")
                                                   for i in range(1, USERS + 1)))
         sizes = article_sizes(total, rng)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         pending: list[tuple] = []
         articles: list[tuple] = []
         next_id = 1
@@ -183,7 +183,9 @@ def main() -> None:
 
 
 def _short(n: int) -> str:
-    return f"{n // 1_000_000}m" if n >= 1_000_000 and n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}m"
+    return f"{n // 1000}k" if n % 1000 == 0 else str(n)
 
 
 if __name__ == "__main__":

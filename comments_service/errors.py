@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
+from .domain.structs import Struct
 
 
-class ErrorInfo(msgspec.Struct, frozen=True):
+# Positional, unlike the other Structs: the catalogue below is a table of (status, message, help)
+# rows, and it reads as one.
+class ErrorInfo(Struct, frozen=True, kw_only=False):
     status: int
     message: str
     help: str
@@ -20,109 +22,156 @@ class ErrorInfo(msgspec.Struct, frozen=True):
 
 CATALOGUE: dict[str, ErrorInfo] = {
     # request shape
-    "invalid_request": ErrorInfo(400, "The request is malformed.",
-                                 "The page sent something the server could not read. Reload the page and try again."),
-    "invalid_json": ErrorInfo(400, "The request body is not valid JSON in UTF-8.",
-                              "The page sent something the server could not read. Reload the page and try again."),
-    "invalid_characters": ErrorInfo(400, "The text contains characters that are not allowed (NUL).",
-                                    "Your comment contains an invisible character we cannot store. Retype the text or paste it as plain text."),
-    "invalid_cursor": ErrorInfo(400, "The pagination cursor is invalid.",
-                                "The list could not continue from where it was. Reload the page."),
-    "request_too_large": ErrorInfo(413, "The request body is too large.",
-                                   "What you sent is too large. Shorten your comment."),
+    "invalid_request": ErrorInfo(
+        400, "The request is malformed.",
+        "The page sent something the server could not read. Reload the page and try again."),
+    "invalid_json": ErrorInfo(
+        400, "The request body is not valid JSON in UTF-8.",
+        "The page sent something the server could not read. Reload the page and try again."),
+    "invalid_characters": ErrorInfo(
+        400, "The text contains characters that are not allowed (NUL).",
+        "Your comment contains an invisible character we cannot store. Retype the text or paste it as plain "
+             "text."),
+    "invalid_cursor": ErrorInfo(
+        400, "The pagination cursor is invalid.",
+        "The list could not continue from where it was. Reload the page."),
+    "request_too_large": ErrorInfo(
+        413, "The request body is too large.",
+        "What you sent is too large. Shorten your comment."),
     "empty_body": ErrorInfo(400, "The comment is empty.", "Write something before posting."),
-    "body_too_long": ErrorInfo(400, "The comment is longer than the limit.",
-                               "Your comment is too long. Shorten it to fit the character limit."),
-    "text_too_complex": ErrorInfo(422, "The text took too long to check or format.",
-                                  "Your comment has unusual formatting (for example long runs of brackets, stars "
-                                  "or symbols) that took too long to process. Simplify it and try again."),
-    "author_name_required": ErrorInfo(400, "A guest comment needs a name.",
-                                      "Enter a name to comment as a guest."),
+    "body_too_long": ErrorInfo(
+        400, "The comment is longer than the limit.",
+        "Your comment is too long. Shorten it to fit the character limit."),
+    "text_too_complex": ErrorInfo(
+        422, "The text took too long to check or format.",
+        "Your comment has unusual formatting (for example long runs of brackets, stars or symbols) that took "
+             "too long to process. Simplify it and try again."),
+    "author_name_required": ErrorInfo(
+        400, "A guest comment needs a name.",
+        "Enter a name to comment as a guest."),
     # site, article, thread
-    "site_required": ErrorInfo(400, "The site query parameter is required.",
-                               "The comment widget is not set up correctly on this page. Let the site know."),
-    "unknown_site": ErrorInfo(404, "The site is not known to this comment service.",
-                              "The comment widget is not set up correctly on this page. Let the site know."),
-    "origin_not_allowed": ErrorInfo(403, "This origin may not use the site's comments.",
-                                    "Comments are not enabled for the address you are viewing. Open the article on the news site itself."),
-    "article_not_found": ErrorInfo(404, "The article has no comments yet.",
-                                   "This article has no comment thread yet."),
-    "article_details_required": ErrorInfo(400, "The first comment on an article needs the article's url and title.",
-                                          "The comment widget is not set up correctly on this page. Let the site know."),
-    "article_url_not_allowed": ErrorInfo(400, "The article url is not on one of the site's origins.",
-                                         "The comment widget is not set up correctly on this page. Let the site know."),
-    "article_closed": ErrorInfo(403, "Comments on this article are closed.",
-                                "Comments on this article are closed. You can still read the discussion."),
-    "comment_not_found": ErrorInfo(404, "The comment does not exist.",
-                                   "That comment no longer exists. It may have been deleted."),
-    "parent_not_found": ErrorInfo(400, "The comment being replied to does not exist in this article.",
-                                  "The comment you replied to is gone. Post your text as a new comment instead."),
-    "parent_not_replyable": ErrorInfo(400, "The comment being replied to cannot take replies.",
-                                      "The comment you replied to was removed. Post your text as a new comment instead."),
-    "thread_too_deep": ErrorInfo(400, "The reply would be nested deeper than allowed.",
-                                 "This conversation is nested as deep as it can go. Reply higher up the thread."),
+    "site_required": ErrorInfo(
+        400, "The site query parameter is required.",
+        "The comment widget is not set up correctly on this page. Let the site know."),
+    "unknown_site": ErrorInfo(
+        404, "The site is not known to this comment service.",
+        "The comment widget is not set up correctly on this page. Let the site know."),
+    "origin_not_allowed": ErrorInfo(
+        403, "This origin may not use the site's comments.",
+        "Comments are not enabled for the address you are viewing. Open the article on the news site itself."),
+    "article_not_found": ErrorInfo(
+        404, "The article has no comments yet.",
+        "This article has no comment thread yet."),
+    "article_details_required": ErrorInfo(
+        400, "The first comment on an article needs the article's url and title.",
+        "The comment widget is not set up correctly on this page. Let the site know."),
+    "article_url_not_allowed": ErrorInfo(
+        400, "The article url is not on one of the site's origins.",
+        "The comment widget is not set up correctly on this page. Let the site know."),
+    "article_closed": ErrorInfo(
+        403, "Comments on this article are closed.",
+        "Comments on this article are closed. You can still read the discussion."),
+    "comment_not_found": ErrorInfo(
+        404, "The comment does not exist.",
+        "That comment no longer exists. It may have been deleted."),
+    "parent_not_found": ErrorInfo(
+        400, "The comment being replied to does not exist in this article.",
+        "The comment you replied to is gone. Post your text as a new comment instead."),
+    "parent_not_replyable": ErrorInfo(
+        400, "The comment being replied to cannot take replies.",
+        "The comment you replied to was removed. Post your text as a new comment instead."),
+    "thread_too_deep": ErrorInfo(
+        400, "The reply would be nested deeper than allowed.",
+        "This conversation is nested as deep as it can go. Reply higher up the thread."),
     # identity and permission
-    "auth_required": ErrorInfo(401, "Sign in or give a guest name to do this.",
-                               "Sign in to the news site (or enter a guest name where guests may comment) and try again."),
-    "token_invalid": ErrorInfo(401, "The sign-in token is invalid.",
-                               "Your sign-in could not be verified. Sign out and in again on the news site."),
-    "token_expired": ErrorInfo(401, "The sign-in token has expired.",
-                               "Your sign-in has expired. Reload the page; if it keeps happening, check that your device's clock is correct."),
-    "token_wrong_site": ErrorInfo(401, "The sign-in token belongs to another site.",
-                                  "Your sign-in belongs to a different site. Reload the page."),
-    "metrics_token_required": ErrorInfo(401, "The metrics need the scrape token (Authorization: Bearer).",
-                                        "Set the scraper's bearer token to the service's COMMENTS_METRICS_TOKEN."),
-    "guests_not_allowed": ErrorInfo(403, "This site only accepts comments from signed-in readers.",
-                                    "This site asks readers to sign in before commenting."),
-    "not_author": ErrorInfo(403, "Only the author may change this comment.",
-                            "You can only edit or delete your own comments."),
-    "edit_window_closed": ErrorInfo(403, "The time to edit or delete this comment has passed.",
-                                    "Comments can only be edited or deleted for a short time after posting."),
-    "comment_not_editable": ErrorInfo(409, "This comment can no longer be changed.",
-                                      "This comment was removed or rejected and can no longer be changed."),
+    "auth_required": ErrorInfo(
+        401, "Sign in or give a guest name to do this.",
+        "Sign in to the news site (or enter a guest name where guests may comment) and try again."),
+    "token_invalid": ErrorInfo(
+        401, "The sign-in token is invalid.",
+        "Your sign-in could not be verified. Sign out and in again on the news site."),
+    "token_expired": ErrorInfo(
+        401, "The sign-in token has expired.",
+        "Your sign-in has expired. Reload the page; if it keeps happening, check that your device's clock is "
+             "correct."),
+    "token_wrong_site": ErrorInfo(
+        401, "The sign-in token belongs to another site.",
+        "Your sign-in belongs to a different site. Reload the page."),
+    "metrics_token_required": ErrorInfo(
+        401, "The metrics need the scrape token (Authorization: Bearer).",
+        "Set the scraper's bearer token to the service's COMMENTS_METRICS_TOKEN."),
+    "guests_not_allowed": ErrorInfo(
+        403, "This site only accepts comments from signed-in readers.",
+        "This site asks readers to sign in before commenting."),
+    "not_author": ErrorInfo(
+        403, "Only the author may change this comment.",
+        "You can only edit or delete your own comments."),
+    "edit_window_closed": ErrorInfo(
+        403, "The time to edit or delete this comment has passed.",
+        "Comments can only be edited or deleted for a short time after posting."),
+    "comment_not_editable": ErrorInfo(
+        409, "This comment can no longer be changed.",
+        "This comment was removed or rejected and can no longer be changed."),
     "forbidden": ErrorInfo(403, "You may not do this.", "Your account may not do this."),
-    "standing_required": ErrorInfo(403, "Votes and reports count once you are signed in, or a while after a "
-                                        "comment of yours was published.",
-                                   "On this site you can vote and report once you are signed in, or a while after a "
-                                   "comment of yours has been published."),
-    "vote_own_comment": ErrorInfo(400, "You cannot vote on your own comment.", "You cannot vote on your own comment."),
+    "standing_required": ErrorInfo(
+        403, "Votes and reports count once you are signed in, or a while after a comment of yours was "
+                            "published.",
+        "On this site you can vote and report once you are signed in, or a while after a comment of yours has "
+             "been published."),
+    "vote_own_comment": ErrorInfo(
+        400, "You cannot vote on your own comment.",
+        "You cannot vote on your own comment."),
     # moderation
-    "user_banned": ErrorInfo(403, "You are banned from commenting on this site.",
-                             "A moderator has banned your account from commenting on this site, for a time or until "
-                             "lifted. You can still read the discussion. Contact the site if you think this is a mistake."),
-    "already_reported": ErrorInfo(409, "You have already reported this comment.",
-                                  "You already reported this comment; moderators will review it. Each reader can "
-                                  "report a comment once."),
-    "already_decided": ErrorInfo(409, "Another moderator has already decided this comment.",
-                                 "Someone decided this comment a moment ago; the queue shows its current state. "
-                                 "To change that decision, act on it from the approved or rejected view."),
-    "not_decidable": ErrorInfo(409, "This comment cannot be moderated in its current state.",
-                               "The comment was deleted by its author or is still being checked; reload the queue."),
-    "nothing_to_undo": ErrorInfo(409, "There is no recent decision on this comment to undo.",
-                                 "Only the latest decision on a comment can be undone, within ten minutes and only "
-                                 "while nobody has changed it since."),
-    "user_not_found": ErrorInfo(404, "The user does not exist.", "That user is not known to this site."),
+    "user_banned": ErrorInfo(
+        403, "You are banned from commenting on this site.",
+        "A moderator has banned your account from commenting on this site, for a time or until lifted. You can "
+             "still read the discussion. Contact the site if you think this is a mistake."),
+    "already_reported": ErrorInfo(
+        409, "You have already reported this comment.",
+        "You already reported this comment; moderators will review it. Each reader can report a comment once."),
+    "already_decided": ErrorInfo(
+        409, "Another moderator has already decided this comment.",
+        "Someone decided this comment a moment ago; the queue shows its current state. To change that decision, "
+             "act on it from the approved or rejected view."),
+    "not_decidable": ErrorInfo(
+        409, "This comment cannot be moderated in its current state.",
+        "The comment was deleted by its author or is still being checked; reload the queue."),
+    "nothing_to_undo": ErrorInfo(
+        409, "There is no recent decision on this comment to undo.",
+        "Only the latest decision on a comment can be undone, within ten minutes and only while nobody has "
+             "changed it since."),
+    "user_not_found": ErrorInfo(
+        404, "The user does not exist.",
+        "That user is not known to this site."),
     # troubleshooting
-    "problem_report_not_found": ErrorInfo(404, "The problem report does not exist.",
-                                          "That problem report is not in the list; it may belong to another site."),
+    "problem_report_not_found": ErrorInfo(
+        404, "The problem report does not exist.",
+        "That problem report is not in the list; it may belong to another site."),
     # service state
-    "rate_limited": ErrorInfo(429, "Too many requests; retry later.",
-                              "You are doing that too quickly. Wait a moment and try again."),
-    "too_many_streams": ErrorInfo(429, "Too many live-update streams are open; retry later.",
-                                  "Live updates are paused because many are open from your network. New comments "
-                                  "still show when you reload the page."),
-    "request_timeout": ErrorInfo(408, "The request did not arrive in time.",
-                                 "Your connection is too slow or was interrupted. Try again."),
-    "request_headers_too_large": ErrorInfo(431, "The request headers are too large.",
-                                           "Your browser sent more data than the server accepts. Clear this site's "
-                                           "cookies and try again."),
-    "service_unavailable": ErrorInfo(503, "The comment service is temporarily unavailable.",
-                                     "Comments are having a problem right now. Your text is not lost: try again in a minute."),
+    "rate_limited": ErrorInfo(
+        429, "Too many requests; retry later.",
+        "You are doing that too quickly. Wait a moment and try again."),
+    "too_many_streams": ErrorInfo(
+        429, "Too many live-update streams are open; retry later.",
+        "Live updates are paused because many are open from your network. New comments still show when you "
+             "reload the page."),
+    "request_timeout": ErrorInfo(
+        408, "The request did not arrive in time.",
+        "Your connection is too slow or was interrupted. Try again."),
+    "request_headers_too_large": ErrorInfo(
+        431, "The request headers are too large.",
+        "Your browser sent more data than the server accepts. Clear this site's cookies and try again."),
+    "service_unavailable": ErrorInfo(
+        503, "The comment service is temporarily unavailable.",
+        "Comments are having a problem right now. Your text is not lost: try again in a minute."),
     "not_found": ErrorInfo(404, "Nothing here.", "That page does not exist."),
-    "method_not_allowed": ErrorInfo(405, "That method is not allowed here.",
-                                    "The page sent something the server could not read. Reload the page and try again."),
-    "internal_error": ErrorInfo(500, "Something went wrong on our side.",
-                                "Comments had an unexpected problem. Try again; if it keeps happening, report it with the reference shown."),
+    "method_not_allowed": ErrorInfo(
+        405, "That method is not allowed here.",
+        "The page sent something the server could not read. Reload the page and try again."),
+    "internal_error": ErrorInfo(
+        500, "Something went wrong on our side.",
+        "Comments had an unexpected problem. Try again; if it keeps happening, report it with the reference "
+             "shown."),
 }
 
 

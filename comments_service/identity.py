@@ -16,14 +16,15 @@ import hashlib
 import os
 import secrets
 import time
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import jwt
-import msgspec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from . import hs256
 from .domain.labels import clean_label
+from .domain.structs import Struct
 from .errors import DomainError
 
 GUEST_ISSUER = "comments_service"
@@ -33,7 +34,7 @@ _LEEWAY_SECONDS = 30
 _BAD_SIGNATURE = "The sign-in token's signature is invalid."
 
 
-class Identity(msgspec.Struct, frozen=True, kw_only=True):
+class Identity(Struct, frozen=True):
     """A verified reader (or moderator) of one site."""
 
     site_id: str
@@ -45,14 +46,14 @@ class Identity(msgspec.Struct, frozen=True, kw_only=True):
     user_id: int | None = None  # known for guests (the token carries it); resolved for SSO
 
 
-class SsoRules(msgspec.Struct, frozen=True, kw_only=True):
+class SsoRules(Struct, frozen=True):
     """How a site trusts its SSO tokens (from its settings)."""
 
     staff_roles: bool = False  # role moderator/admin counts (only with aud = the site)
     require_aud: bool = False  # every token must name the site in aud
 
     @classmethod
-    def from_site_settings(cls, settings: dict) -> "SsoRules":
+    def from_site_settings(cls, settings: Mapping[str, Any]) -> SsoRules:
         return cls(staff_roles=settings.get("sso_staff_roles") is True,
                    require_aud=settings.get("sso_require_aud") is True)
 
@@ -91,21 +92,21 @@ def verify_bearer_token(keyring: Keyring, token: str, site_id: str, sso_secret: 
                         rules: SsoRules = SsoRules()) -> Identity:
     """A guest token of ours or the site's SSO token, verified for ``site_id``: the one place every
     route and the troubleshooter turn a bearer token into an identity. One unverified read of the
-    claims picks the kind (a post used to parse its token three times)."""
+    claims picks the kind, so a request parses its token once."""
     unverified = _unverified_claims(token)
     if unverified.get("iss") == GUEST_ISSUER:
         return keyring.verify_guest_token(token, site_id)
     return verify_sso_token(token, site_id, sso_secret, unverified, rules)
 
 
-def _unverified_claims(token: str) -> dict:
+def _unverified_claims(token: str) -> dict[str, Any]:
     try:
         return hs256.unverified_claims(token)
     except hs256.TokenError:
         raise DomainError("token_invalid", "The sign-in token is not a JWT.") from None
 
 
-def verify_sso_token(token: str, site_id: str, secret: str | None, unverified: dict | None = None,
+def verify_sso_token(token: str, site_id: str, secret: str | None, unverified: dict[str, Any] | None = None,
                      rules: SsoRules = SsoRules()) -> Identity:
     """Verify a host-site SSO token for ``site_id``; raises token_* domain errors with a reason.
     ``unverified``: the token's claims as already read without checking the signature."""
@@ -141,7 +142,7 @@ def verify_sso_token(token: str, site_id: str, secret: str | None, unverified: d
     return Identity(site_id=site_id, kind="sso", external_id=sub, name=name, email=email, role=role)
 
 
-def _decode(token: str, key: bytes, *, issuer: str | None = None, audience: str | None = None) -> dict:
+def _decode(token: str, key: bytes, *, issuer: str | None = None, audience: str | None = None) -> dict[str, Any]:
     try:
         return hs256.verify(token, key, issuer=issuer, audience=audience, leeway=_LEEWAY_SECONDS)
     except hs256.TokenError as err:

@@ -28,6 +28,7 @@ alone and refills of hot pages in progress are still kept.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -79,12 +80,17 @@ class LocalCache:
         self._entries = 0
         self._task: asyncio.Task | None = None
 
+    @property
+    def tails_held(self) -> int:
+        """How many page tails this process holds: what ``max_entries`` bounds."""
+        return self._entries
+
     # ------------------------------------------------------------ reads and fills
-    def page(self, site_id: str, article: str, suffix: str) -> bytes | None:
+    def page(self, site_id: str, external_id: str, suffix: str) -> bytes | None:
         """The whole page, when both of its parts are here and fresh."""
         if not self.connected:
             return None
-        key = (site_id, article)
+        key = (site_id, external_id)
         entry = self._articles.get(key)
         if entry is None:
             return None
@@ -100,39 +106,39 @@ class LocalCache:
         entry.pages[suffix] = (body, min(header[1], tail[2]))
         return body
 
-    def tail(self, site_id: str, article: str, suffix: str) -> bytes | None:
+    def tail(self, site_id: str, external_id: str, suffix: str) -> bytes | None:
         """The page's tail when it is here and fresh (after an append it waits for a new header)."""
         if not self.connected:
             return None
-        entry = self._articles.get((site_id, article))
+        entry = self._articles.get((site_id, external_id))
         found = entry.tails.get(suffix) if entry is not None else None
         if found is None or time.monotonic() - found[2] > self.max_age:
             return None
         return found[0]
 
-    def put_header(self, site_id: str, article: str, header: Header, generation: int) -> None:
+    def put_header(self, site_id: str, external_id: str, header: Header, generation: int) -> None:
         if not self.connected or generation != self.generation:
             return  # an invalidation arrived since this reader asked: what it holds may predate it
-        entry = self._entry(site_id, article)
+        entry = self._entry(site_id, external_id)
         if entry.version is not None and header.version < entry.version:
             return
         entry.header, entry.version = (header.body, time.monotonic()), header.version
         entry.pages.clear()
 
-    def put_tail(self, site_id: str, article: str, suffix: str, tail: bytes, lasting: bool, generation: int,
+    def put_tail(self, site_id: str, external_id: str, suffix: str, tail: bytes, lasting: bool, generation: int,
                  structure: int) -> None:
         # a lasting tail read before an append is still that page's tail after it: only the
         # invalidations that retire lasting tails refuse it
         if not self.connected or (structure != self.structure if lasting else generation != self.generation):
             return
-        tails = self._entry(site_id, article).tails
+        tails = self._entry(site_id, external_id).tails
         self._entries += suffix not in tails
         tails[suffix] = (tail, lasting, time.monotonic())
         while self._entries > self.max_entries:
             self._evict()  # this article last: it was just used
 
-    def _entry(self, site_id: str, article: str) -> _Article:
-        key = (site_id, article)
+    def _entry(self, site_id: str, external_id: str) -> _Article:
+        key = (site_id, external_id)
         entry = self._articles.get(key)
         if entry is None:
             # ``max_entries`` counts tails; articles left with none (after appends) count here, so
@@ -149,42 +155,42 @@ class LocalCache:
         _, entry = self._articles.popitem(last=False)
         self._entries -= len(entry.tails)
 
-    def pending(self, site_id: str, article: str, suffix: str, generation: int) -> asyncio.Future | None:
+    def pending(self, site_id: str, external_id: str, suffix: str, generation: int) -> asyncio.Future | None:
         """The lookup of this page that began at ``generation``, if one is in progress.
 
         Waiting for it is as safe as reading a copy stored at that generation: no invalidation has
         arrived since it began, so what it returns was read after every change this process has
         been told of. A lookup that began before the latest invalidation is never joined."""
-        found = self._pending.get((site_id, article, suffix))
+        found = self._pending.get((site_id, external_id, suffix))
         if found is None or found[0] != generation or not self.connected:
             return None
         return found[1]
 
-    def begin(self, site_id: str, article: str, suffix: str, generation: int) -> asyncio.Future:
+    def begin(self, site_id: str, external_id: str, suffix: str, generation: int) -> asyncio.Future:
         future: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._pending[(site_id, article, suffix)] = (generation, future)
+        self._pending[(site_id, external_id, suffix)] = (generation, future)
         return future
 
-    def end(self, site_id: str, article: str, suffix: str, future: asyncio.Future) -> None:
-        key = (site_id, article, suffix)
+    def end(self, site_id: str, external_id: str, suffix: str, future: asyncio.Future) -> None:
+        key = (site_id, external_id, suffix)
         found = self._pending.get(key)
         if found is not None and found[1] is future:
             del self._pending[key]
 
-    def counts(self, site_id: str, articles: list[str]) -> dict[str, int] | None:
+    def counts(self, site_id: str, external_ids: list[str]) -> dict[str, int] | None:
         """All of these counts, or None when any is missing (the caller asks Redis for the lot)."""
         if not self.connected:
             return None
         oldest = time.monotonic() - self.max_age
         get, used = self._counts.get, self._counts.move_to_end
         found: dict[str, int] = {}
-        for article in articles:
-            key = (site_id, article)
+        for external_id in external_ids:
+            key = (site_id, external_id)
             entry = get(key)
             if entry is None or entry[1] < oldest:
                 return None
             used(key)
-            found[article] = entry[0]
+            found[external_id] = entry[0]
         return found
 
     def put_counts(self, site_id: str, counts: dict[str, int], generation: int) -> None:
@@ -192,8 +198,8 @@ class LocalCache:
             return
         held = self._counts
         now = time.monotonic()
-        for article, value in counts.items():
-            key = (site_id, article)
+        for external_id, value in counts.items():
+            key = (site_id, external_id)
             held[key] = (value, now)
             held.move_to_end(key)  # a key already held keeps its place when set
         for _ in range(len(held) - self.max_entries * 10):
@@ -201,13 +207,13 @@ class LocalCache:
 
     # ------------------------------------------------------------ invalidation
     @staticmethod
-    def message(site_id: str, article: str, appended: Header | None = None) -> bytes:
+    def message(site_id: str, external_id: str, appended: Header | None = None) -> bytes:
         """What the invalidation channel carries: the article, and for an append its new header."""
         if appended is None:
-            return f"{site_id}\x00{article}".encode()
-        return f"{site_id}\x00{article}\x00{appended.version}\x00".encode() + appended.body
+            return f"{site_id}\x00{external_id}".encode()
+        return f"{site_id}\x00{external_id}\x00{appended.version}\x00".encode() + appended.body
 
-    def invalidate(self, site_id: str, article: str, structural: bool = True, header: Header | None = None,
+    def invalidate(self, site_id: str, external_id: str, structural: bool = True, header: Header | None = None,
                    version: int | None = None) -> None:
         """Drop what a change to the article retires: after an append, its header (replaced by the
         one the writer handed over, ``header``, when that is the newest this process knows of) and
@@ -215,7 +221,7 @@ class LocalCache:
         article's version after an append whose header is not at hand (None: unknown)."""
         self.generation += 1
         self.invalidations += 1
-        key = (site_id, article)
+        key = (site_id, external_id)
         # the count of tails is kept up to date here rather than recounted over every article: a
         # hot article's writes invalidate hundreds of times a second
         if structural:
@@ -260,7 +266,7 @@ class LocalCache:
         if len(parts) == 4:
             version = int(parts[2])
             self.invalidate(parts[0].decode(), parts[1].decode(), False,
-                            Header(parts[3], version) if parts[3] else None, version)
+                            Header(body=parts[3], version=version) if parts[3] else None, version)
         else:
             self.invalidate(parts[0].decode(), parts[1].decode())
 
@@ -272,10 +278,8 @@ class LocalCache:
         self._down()
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         await self.client.aclose()
 
     def _down(self) -> None:
@@ -316,9 +320,7 @@ class LocalCache:
                 log.debug("invalidation channel error", extra={"error": f"{type(exc).__name__}: {exc}"})
             finally:
                 self._down()
-                try:
+                with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()
-                except (RedisError, OSError):
-                    pass
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 2.0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from functools import partial
 
 from .cache import RedisGate, lua
 from .domain.limits import Limit, address_group
@@ -59,14 +60,17 @@ class RateLimiter:
     async def retry_after(self, action: str, *, user: str | None, ip: str | None) -> float:
         """Seconds until ``action`` is allowed again for these subjects, without using an allowance."""
         worst = 0.0
+        client = self.gate.client
+        if client is None:
+            return worst
         for subject, value in (("user", user), ("ip", address_group(ip) if ip else None)):
             limit = self.limits.get(action, {}).get(subject)
             if limit is None or value is None or limit.per_seconds == 0:
                 continue
             key = f"{self.prefix}rl:{action}:{subject}:{value}"
-            raw = await self.gate.call(lambda: self.gate.client.pttl(key))
+            raw = await self.gate.call(partial(client.pttl, key))
             if raw is not None and raw > 0:
-                stored = await self.gate.call(lambda: self.gate.client.get(key))
+                stored = await self.gate.call(partial(client.get, key))
                 if stored is not None:
                     now_ms = time.time() * 1000
                     # the next request would be admitted once its own arrival fits in the burst
@@ -75,7 +79,8 @@ class RateLimiter:
         return max(0.0, worst)
 
     async def _hit(self, key: str, limit: Limit) -> float:
-        result = await self.gate.call(lambda: self._script(
+        script = self._script
+        result = None if script is None else await self.gate.call(lambda: script(
             keys=[key], args=[int(limit.per_seconds * 1000), limit.burst, 1]))
         if result is None:
             return self.local.hit(key, limit)

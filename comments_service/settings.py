@@ -7,23 +7,26 @@ stops the start with a message naming the variable, instead of failing later som
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, TypeVar
 
 import msgspec
 
 from .domain.limits import DEFAULT_LIMITS, Limit, parse_limits
+from .domain.structs import Struct
 from .toxicity.config import ToxicitySettings
 
 PREFIX = "COMMENTS_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_Group = TypeVar("_Group", bound=Struct)
 
 
 class SettingsError(ValueError):
     """A configuration value is missing or invalid; the message names the variable."""
 
 
-class ServerSettings(msgspec.Struct, frozen=True):
+class ServerSettings(Struct, frozen=True):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -49,7 +52,7 @@ class ServerSettings(msgspec.Struct, frozen=True):
     metrics_host: str = "127.0.0.1"
 
 
-class DatabaseSettings(msgspec.Struct, frozen=True):
+class DatabaseSettings(Struct, frozen=True):
     url: str | None = None
     pool_min: int = 2
     pool_max: int = 10
@@ -58,7 +61,7 @@ class DatabaseSettings(msgspec.Struct, frozen=True):
     migrations_dir: str = str(REPO_ROOT / "migrations")
 
 
-class RedisSettings(msgspec.Struct, frozen=True):
+class RedisSettings(Struct, frozen=True):
     url: str | None = None
     prefix: str = "cs:"
     socket_timeout: float = 0.05
@@ -74,21 +77,20 @@ class RedisSettings(msgspec.Struct, frozen=True):
     version_ttl: int = 86_400
 
 
-class CommentSettings(msgspec.Struct, frozen=True):
+class CommentSettings(Struct, frozen=True):
     max_body_chars: int = 10_000
     max_request_bytes: int = 64 * 1024
     max_depth: int = 6
     edit_window_seconds: int = 900
     page_size: int = 20
-    max_page_size: int = 100
     replies_per_comment: int = 5
     reply_levels: int = 3
     guest_token_ttl_days: int = 365
     live_heartbeat_seconds: float = 15.0  # keeps proxies from closing idle live-update streams
 
 
-class ScoringSettings(msgspec.Struct, frozen=True):
-    """The scoring pipeline (issue 4). Off: new comments publish at once, unscored."""
+class ScoringSettings(Struct, frozen=True):
+    """The scoring pipeline. Off: new comments publish at once, unscored."""
 
     enabled: bool = True
     decision_wait_ms: int = 300  # how long a POST waits for the worker's decision before "pending"
@@ -101,13 +103,13 @@ class ScoringSettings(msgspec.Struct, frozen=True):
     worker_nice: int = 10
 
 
-class SecuritySettings(msgspec.Struct, frozen=True):
+class SecuritySettings(Struct, frozen=True):
     secret_key: str | None = None
     # when set, /metrics answers only "Authorization: Bearer <metrics_token>"
     metrics_token: str | None = None
 
 
-class Settings(msgspec.Struct, frozen=True):
+class Settings(Struct, frozen=True):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
@@ -118,7 +120,7 @@ class Settings(msgspec.Struct, frozen=True):
     limits: dict[str, dict[str, Limit]] = msgspec.field(default_factory=lambda: DEFAULT_LIMITS)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         return cls(
             server=_group(env, ServerSettings, {
@@ -163,7 +165,6 @@ class Settings(msgspec.Struct, frozen=True):
                 "MAX_DEPTH": ("max_depth", _positive_int),
                 "EDIT_WINDOW_SECONDS": ("edit_window_seconds", _non_negative_int),
                 "PAGE_SIZE": ("page_size", _positive_int),
-                "MAX_PAGE_SIZE": ("max_page_size", _positive_int),
                 "REPLIES_PER_COMMENT": ("replies_per_comment", _non_negative_int),
                 "REPLY_LEVELS": ("reply_levels", _positive_int),
                 "LIVE_HEARTBEAT_SECONDS": ("live_heartbeat_seconds", _positive_float),
@@ -187,7 +188,7 @@ class Settings(msgspec.Struct, frozen=True):
         )
 
 
-def _group(env: Mapping[str, str], struct: type, fields: dict[str, tuple[str, Callable[[str], Any]]]):
+def _group(env: Mapping[str, str], struct: type[_Group], fields: dict[str, tuple[str, Callable[[str], Any]]]) -> _Group:
     values: dict[str, Any] = {}
     for suffix, (field, convert) in fields.items():
         name = PREFIX + suffix

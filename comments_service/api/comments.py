@@ -1,100 +1,125 @@
-"""Public routes: threads, replies, posting, editing, deleting, votes and counts."""
+"""Public routes: threads, replies, posting, editing, deleting, votes, reports, the nudge before
+posting, counts and who the reader is."""
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.types import Receive, Scope, Send
 
 from ..domain.models import Author, CommentView, PostedComment, RepliesPage, ThreadPage, VoteResult
-from ..errors import DomainError
-from ..services.comments import Actor
-from ..services.sites import SiteEntry
-from .deps import SiteParam, actor_of, client_ip, provide_actor, provide_site_entry, services_of, site_entry_of
-from .schemas import CommentCreate, CommentUpdate, CountsRequest, CountsResponse, Me, VoteCreate
-
-Limit = Annotated[int | None, Parameter(ge=1, le=100, required=False, description="Page size.")]
-Replies = Annotated[int | None, Parameter(ge=0, le=20, required=False, description="Replies shown per comment.")]
-Cursor = Annotated[str | None, Parameter(max_length=200, required=False, description="From next_cursor.")]
+from ..domain.moderation_models import ReportReceipt
+from ..services.comments import CommentService
+from ..services.nudge import NudgeService, ToxicityCheckResult
+from ..services.reader_reports import ReaderReports
+from .deps import actor_of, client_ip, reader_of, services_of, site_entry_of
+from .params import ArticlePath, Cursor, Limit, Replies, SiteParam, checked_article_id
+from .schemas import (
+    CommentCreate,
+    CommentUpdate,
+    CountsRequest,
+    CountsResponse,
+    Me,
+    ReportCreate,
+    ToxicityCheck,
+    VoteCreate,
+)
 
 
 class PublicCommentsController(Controller):
     path = "/api/v1"
     tags = ["comments"]
-    dependencies = {"site_entry": Provide(provide_site_entry), "actor": Provide(provide_actor)}
-
+    # Every route takes the site and the reader from the request (api/deps.reader_of): Litestar
+    # resolves two or more injected values in a task group, which measured +115-145 µs a request
+    # (BENCHMARKS.md, "Architecture"). The thread page, posting and counts take their service by
+    # hand too (api/deps.services_of): the hottest routes then pay for no dependency resolution.
     @get("/articles/{article_id:str}/comments", summary="Read a page of an article's thread")
-    async def thread(self, request: Request, article_id: Annotated[str, Parameter(max_length=200)],
-                     sort: Literal["oldest", "newest", "top"] = "oldest", limit: Limit = None,
+    async def thread(self, request: Request, article_id: ArticlePath,
+                     sort: FromQuery[Literal["oldest", "newest", "top"]] = "oldest", limit: Limit = None,
                      cursor: Cursor = None, replies: Replies = None, site: SiteParam = None) -> Response[ThreadPage]:
-        # the site and the reader are resolved here rather than through the controller's
-        # dependencies: the hottest route then pays for one signature conversion instead of three
         services = services_of(request)
         cfg = services.settings.comments
         site_entry = await site_entry_of(request)
         actor = actor_of(request, site_entry)
         body = await services.comments.thread(
-            site_entry, _article_key(article_id), sort=sort, cursor=cursor, limit=limit or cfg.page_size,
+            site_entry, checked_article_id(article_id), sort=sort, cursor=cursor, limit=limit or cfg.page_size,
             replies=cfg.replies_per_comment if replies is None else replies, viewer=actor.identity)
         return JSONBytes(body, "private, max-age=0" if actor.identity else "public, max-age=2")
 
     @get("/comments/{comment_id:int}/replies", summary="Read more replies of one comment")
-    async def replies(self, request: Request, site_entry: SiteEntry, comment_id: int, cursor: Cursor = None,
-                      limit: Limit = None, replies: Replies = None) -> RepliesPage:
-        services = services_of(request)
-        cfg = services.settings.comments
-        return await services.comments.replies(
+    async def replies(self, comments: NamedDependency[CommentService], request: Request, comment_id: FromPath[int],
+                      cursor: Cursor = None, limit: Limit = None, replies: Replies = None,
+                      site: SiteParam = None) -> RepliesPage:
+        site_entry = await site_entry_of(request)
+        cfg = comments.settings
+        return await comments.replies(
             site_entry, comment_id, cursor=cursor, limit=limit or cfg.page_size,
             replies=cfg.replies_per_comment if replies is None else replies)
 
     @post("/articles/{article_id:str}/comments", summary="Post a comment or a reply", status_code=201)
-    async def create(self, request: Request, article_id: Annotated[str, Parameter(max_length=200)],
-                     data: CommentCreate, site: SiteParam = None) -> Response[PostedComment]:
-        # resolved and encoded in the handler, as for thread(): a breaking story's posts share one
-        # process with its readers, and Litestar's generic response path costs more than the encoding
+    async def create(self, request: Request, article_id: ArticlePath, data: JSONBody[CommentCreate],
+                     site: SiteParam = None) -> Response[PostedComment]:
+        # encoded here, as for thread(): a breaking story's posts share one process with its
+        # readers, and Litestar's generic response path costs more than the encoding
         services = services_of(request)
         site_entry = await site_entry_of(request)
         posted = await services.comments.post(
-            site_entry, actor_of(request, site_entry), _article_key(article_id), body=data.body,
+            site_entry, actor_of(request, site_entry), checked_article_id(article_id), body=data.body,
             parent_id=data.parent_id, author_name=data.author_name, article_url=data.article_url,
             article_title=data.article_title)
         return JSONBytes(_json_encoder.encode(posted))
 
     @patch("/comments/{comment_id:int}", summary="Edit one's own comment within the edit window")
-    async def edit(self, request: Request, site_entry: SiteEntry, actor: Actor, comment_id: int,
-                   data: CommentUpdate) -> CommentView:
-        return await services_of(request).comments.edit(site_entry, actor, comment_id, data.body)
+    async def edit(self, comments: NamedDependency[CommentService], request: Request, comment_id: FromPath[int],
+                   data: JSONBody[CommentUpdate], site: SiteParam = None) -> CommentView:
+        site_entry, actor = await reader_of(request)
+        return await comments.edit(site_entry, actor, comment_id, data.body)
 
     @delete("/comments/{comment_id:int}", summary="Delete one's own comment within the edit window")
-    async def remove(self, request: Request, site_entry: SiteEntry, actor: Actor, comment_id: int) -> None:
-        await services_of(request).comments.delete(site_entry, actor, comment_id)
+    async def remove(self, comments: NamedDependency[CommentService], request: Request, comment_id: FromPath[int],
+                     site: SiteParam = None) -> None:
+        site_entry, actor = await reader_of(request)
+        await comments.delete(site_entry, actor, comment_id)
 
     @post("/comments/{comment_id:int}/votes", summary="Vote a comment up or down", status_code=200)
-    async def vote(self, request: Request, site_entry: SiteEntry, actor: Actor, comment_id: int,
-                   data: VoteCreate) -> VoteResult:
-        return await services_of(request).comments.vote(site_entry, actor, comment_id, data.value)
+    async def vote(self, comments: NamedDependency[CommentService], request: Request, comment_id: FromPath[int],
+                   data: JSONBody[VoteCreate], site: SiteParam = None) -> VoteResult:
+        site_entry, actor = await reader_of(request)
+        return await comments.vote(site_entry, actor, comment_id, data.value)
 
     @post("/counts", summary="Comment counts for many articles", status_code=200)
-    async def counts(self, request: Request, data: CountsRequest, site: SiteParam = None) -> Response[CountsResponse]:
-        # the site is looked up here rather than through the site_entry dependency: one signature
-        # conversion per request instead of two (a front page asks for counts on every view)
+    async def counts(self, request: Request, data: JSONBody[CountsRequest],
+                     site: SiteParam = None) -> Response[CountsResponse]:
         services = services_of(request)
         await services.limiter.check("counts", user=None, ip=client_ip(request))
         entry = await site_entry_of(request)
         counts = await services.comments.counts(entry, data.article_ids)
         return JSONBytes(_json_encoder.encode(CountsResponse(counts=counts)))
 
+    @post("/comments/{comment_id:int}/reports", summary="Report a comment to the moderators (once per reader)",
+          status_code=201)
+    async def report(self, reader_reports: NamedDependency[ReaderReports], request: Request,
+                     comment_id: FromPath[int], data: JSONBody[ReportCreate], site: SiteParam = None) -> ReportReceipt:
+        site_entry, actor = await reader_of(request)
+        return await reader_reports.report(site_entry, actor, comment_id, data.reason, data.note)
+
+    @post("/toxicity/check", summary="Would this draft likely be held for review?", status_code=200)
+    async def check_toxicity(self, nudge: NamedDependency[NudgeService], request: Request,
+                             data: JSONBody[ToxicityCheck], site: SiteParam = None) -> ToxicityCheckResult:
+        site_entry, actor = await reader_of(request)
+        return await nudge.check(site_entry, actor, data.body)
+
     @get("/me", summary="Who the widget is signed in as")
-    async def me(self, request: Request, actor: Actor) -> Me:
+    async def me(self, comments: NamedDependency[CommentService], request: Request, site: SiteParam = None) -> Me:
+        _, actor = await reader_of(request)
         identity = actor.identity
         if identity is None:
             return Me(user=None, kind=None, role="reader")
-        user_id = await services_of(request).comments.user_id_of(identity)
+        user_id = await comments.user_id_of(identity)
         return Me(user=Author(id=user_id, name=identity.name) if user_id else None, kind=identity.kind,
                   role=identity.role)
 
@@ -150,12 +175,3 @@ class JSONBytes(Response):
         if self._cache_control:
             encoded.append((b"cache-control", self._cache_control.encode()))
         return _SendBytes(self.status_code or status_code or 200, encoded, body)
-
-
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f]")
-
-
-def _article_key(raw: str) -> str:
-    if not raw or _CONTROL_CHARS.search(raw):
-        raise DomainError("invalid_request", "The article id is empty or contains control characters.")
-    return raw

@@ -1,34 +1,102 @@
-"""Dependencies shared by controllers: the services container, the site, and the actor."""
+"""What handlers are given: the app's services (one dependency provider each), the site a request
+names, the reader making it, and the client's address."""
 
 from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
-from typing import Annotated
 
 from litestar import Request
-from litestar.params import QueryParameter
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency, Provide
 
+from ..cache import Cache
 from ..errors import DomainError
 from ..identity import Identity, verify_bearer_token
-from ..services.comments import Actor
-from ..services.container import Services
+from ..services.comments import Actor, CommentService
+from ..services.diagnostics import DiagnosticsService
+from ..services.health import HealthMonitor
+from ..services.moderation_queue import ModerationQueue
+from ..services.moderation_settings import ModerationSettings
+from ..services.nudge import NudgeService
+from ..services.problem_reports import ProblemReports
+from ..services.reader_reports import ReaderReports
 from ..services.sites import SiteEntry
+from ..services.troubleshoot import Troubleshooter
+from ..services.user_moderation import UserModeration
+from ..settings import Settings
+from ..wiring import ApiServices
 from .middleware import SITE_ENTRY, SITE_ID
-
-SiteParam = Annotated[str | None, QueryParameter(name="site", required=False, max_length=64,
-                                             description="The id of the site embedding the comments.")]
+from .params import SiteParam
 
 
-def services_of(request: Request) -> Services:
-    return request.app.state.services
+def services_of(connection: ASGIConnection) -> ApiServices:
+    """The app's services, taken by hand. Handlers are given theirs by dependency injection
+    (ServiceProviders); this is for what injection does not reach (guards, route middleware,
+    providers) and for the three hottest routes (a thread page, a post, counts), where injecting a
+    service and the site measured more per request than taking them here (BENCHMARKS.md,
+    bench/edge_cost.py --compare-di)."""
+    services: ApiServices = connection.app.state.services
+    return services
+
+
+class ServiceProviders:
+    """The app-level dependency providers: each returns one service of the app's ``ApiServices``,
+    under the name handlers give their parameter. The app's lifespan hands them the services it
+    builds (``serve``). They take no arguments, so Litestar has nothing to parse for them per request."""
+
+    services: ApiServices
+
+    def serve(self, services: ApiServices) -> None:
+        self.services = services
+
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    def cache(self) -> Cache:
+        return self.services.cache
+
+    def comments(self) -> CommentService:
+        return self.services.comments
+
+    def reader_reports(self) -> ReaderReports:
+        return self.services.reader_reports
+
+    def moderation_queue(self) -> ModerationQueue:
+        return self.services.moderation_queue
+
+    def user_moderation(self) -> UserModeration:
+        return self.services.user_moderation
+
+    def moderation_settings(self) -> ModerationSettings:
+        return self.services.moderation_settings
+
+    def nudge(self) -> NudgeService:
+        return self.services.nudge
+
+    def health(self) -> HealthMonitor:
+        return self.services.health
+
+    def troubleshooter(self) -> Troubleshooter:
+        return self.services.troubleshooter
+
+    def problem_reports(self) -> ProblemReports:
+        return self.services.problem_reports
+
+    def diagnostics(self) -> DiagnosticsService:
+        return self.services.diagnostics
+
+    def dependencies(self) -> dict[str, Provide]:
+        names = ("settings", "cache", "comments", "reader_reports", "moderation_queue", "user_moderation",
+                 "moderation_settings", "nudge", "health", "troubleshooter", "problem_reports", "diagnostics")
+        return {name: Provide(getattr(self, name), sync_to_thread=False) for name in names}
 
 
 async def site_entry_of(request: Request) -> SiteEntry:
     """The site the request names, resolved once per request: the entry the edge's CORS check used,
     when it made one (api/middleware.py)."""
     state = request.scope["state"]
-    entry = state.get(SITE_ENTRY)
+    entry: SiteEntry | None = state.get(SITE_ENTRY)
     if entry is None:
         entry = state[SITE_ENTRY] = await services_of(request).sites.get(state.get(SITE_ID))
     return entry
@@ -37,6 +105,16 @@ async def site_entry_of(request: Request) -> SiteEntry:
 async def provide_site_entry(request: Request, site: SiteParam = None) -> SiteEntry:
     # ``site`` is declared for the API's schema and validation; its value is the one the edge read
     return await site_entry_of(request)
+
+
+async def reader_of(request: Request) -> tuple[SiteEntry, Actor]:
+    """The site a reader's request names and the reader making it. Handlers take these from the
+    request through here rather than as injected parameters: Litestar resolves two or more
+    independent injected values in an anyio task group, which measured +115-145 µs a request on
+    this machine against +5 µs for one (BENCHMARKS.md, "Architecture"); each handler's one injected
+    value is then its service."""
+    entry = await site_entry_of(request)
+    return entry, actor_of(request, entry)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -50,7 +128,7 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def identify(services: Services, entry: SiteEntry, token: str | None) -> Identity | None:
+def identify(services: ApiServices, entry: SiteEntry, token: str | None) -> Identity | None:
     if token is None:
         return None
     return verify_bearer_token(services.keyring, token, entry.site.id, entry.sso_secret, entry.sso)
@@ -61,13 +139,14 @@ def actor_of(request: Request, site_entry: SiteEntry) -> Actor:
     return Actor(identity=identity, ip=client_ip(request))
 
 
-async def provide_actor(request: Request, site_entry: SiteEntry) -> Actor:
+async def provide_actor(request: Request, site_entry: NamedDependency[SiteEntry]) -> Actor:
     return actor_of(request, site_entry)
 
 
-def client_ip(request: Request) -> str | None:
-    """The peer address, when it is one (unix sockets and test clients have none)."""
-    client = request.scope.get("client")
+def client_ip(connection: ASGIConnection) -> str | None:
+    """The peer address, normalised, when it is one (unix sockets and test clients have none): the
+    one reading of the client's address for rate limits, bans, stream caps and /metrics."""
+    client = connection.scope.get("client")
     return _normalised_ip(client[0]) if client else None
 
 

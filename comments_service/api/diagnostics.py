@@ -10,55 +10,48 @@ loopback peer whose request no proxy forwarded; everyone else gets the 404 of an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import ipaddress
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 from http import HTTPStatus
-from typing import AsyncIterator
 
-from litestar import Litestar, Request, Response, get
-from litestar.di import Provide
-from litestar.types import Scope
+from litestar import Controller, Litestar, Request, Response, get
+from litestar.di import NamedDependency
+from litestar.types import ControllerRouterHandler, Scope
 
 from .. import metrics
-from ..db import observability as obs
-from ..db.health import is_database_unavailable
 from ..errors import DomainError
-from ..services.container import Services
-from ..services.diagnostics import Diagnostics, SiteDiagnostics, diagnostics, site_diagnostics
+from ..services.diagnostics import Diagnostics, DiagnosticsService, SiteDiagnostics
 from ..settings import Settings
-from .auth import Staff, provide_admin
-from .deps import client_ip, services_of
+from ..wiring import ApiServices
+from .auth import requires_admin, staff_of
+from .deps import client_ip
+from .middleware import PRIVATE
 from .problems import PROBLEM_JSON, problem_bytes
 
 log = logging.getLogger("comments_service.diagnostics")
 
 
-@get("/api/v1/diagnostics", summary="Version, dependencies, queue, model, limits and recent errors",
-     description="An unscoped admin token gets the whole service (scope \"global\"); a site's admin gets "
-                 "only that site's queue and problem reports (scope \"site\").",
-     tags=["operations"], dependencies={"staff": Provide(provide_admin)})
-async def get_diagnostics(request: Request, staff: Staff) -> Diagnostics | SiteDiagnostics:
-    services = services_of(request)
-    if staff.site_id is None:
-        return await diagnostics(services, services.health)
-    return await site_diagnostics(services, services.health, staff.site_id)
+class DiagnosticsController(Controller):
+    path = "/api/v1/diagnostics"
+    guards = [requires_admin]
+    opt = {PRIVATE: True}
 
-
-async def scrape(services: Services) -> bytes:
-    try:
-        async with services.pool.acquire() as conn:
-            depths = await obs.queue_depths(conn)
-        metrics.set_queue({s: d.depth for s, d in depths.items()}, depths["pending_scoring"].oldest_seconds)
-    except Exception as exc:
-        # a scrape must still answer when PostgreSQL is away: the request metrics matter most then
-        if not is_database_unavailable(exc):
-            raise
-    metrics.COUNTER_SYNC.sync(services.cache.stats, services.limiter.rejections, force=True)
-    return metrics.render()
+    @get("", summary="Version, dependencies, queue, model, limits and recent errors",
+         description="An unscoped admin token gets the whole service (scope \"global\"); a site's admin gets "
+                     "only that site's queue and problem reports (scope \"site\").",
+         tags=["operations"])
+    async def get_diagnostics(self, diagnostics: NamedDependency[DiagnosticsService],
+                              request: Request) -> Diagnostics | SiteDiagnostics:
+        staff = staff_of(request)
+        if staff.site_id is None:
+            return await diagnostics.report()
+        return await diagnostics.site_report(staff.site_id)
 
 
 def scrape_allowed(settings: Settings, authorization: bytes | None) -> bool:
@@ -88,15 +81,15 @@ def _authorization(scope: Scope) -> bytes | None:
 
 
 @get("/metrics", summary="Prometheus metrics", tags=["operations"], include_in_schema=False)
-async def get_metrics(request: Request) -> Response:
-    services = services_of(request)
-    if services.settings.server.metrics_port is not None:
+async def get_metrics(request: Request, settings: NamedDependency[Settings],
+                      diagnostics: NamedDependency[DiagnosticsService]) -> Response:
+    if settings.server.metrics_port is not None:
         raise DomainError("not_found", "The metrics are served on their own port.")
-    if services.settings.security.metrics_token is None and not local_scraper(request):
+    if settings.security.metrics_token is None and not local_scraper(request):
         raise DomainError("not_found")
-    if not scrape_allowed(services.settings, _authorization(request.scope)):
+    if not scrape_allowed(settings, _authorization(request.scope)):
         raise DomainError("metrics_token_required", headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
-    return Response(content=await scrape(services), media_type=metrics.CONTENT_TYPE,
+    return Response(content=await diagnostics.scrape(), media_type=metrics.CONTENT_TYPE,
                     headers={"Cache-Control": "no-store"})
 
 
@@ -104,7 +97,8 @@ _REQUEST_HEAD_LIMIT = 8192
 _REQUEST_HEAD_SECONDS = 5.0
 
 
-async def _answer_scrape(services: Services, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _answer_scrape(settings: Settings, diagnostics: DiagnosticsService, reader: asyncio.StreamReader,
+                         writer: asyncio.StreamWriter) -> None:
     """One request per connection: GET /metrics, nothing else; the head is capped in size and time."""
     try:
         async with asyncio.timeout(_REQUEST_HEAD_SECONDS):
@@ -121,12 +115,12 @@ async def _answer_scrape(services: Services, reader: asyncio.StreamReader, write
     if path != b"/metrics" or method not in (b"GET", b"HEAD"):
         status, body = problem_bytes("not_found")
         content_type = PROBLEM_JSON.encode()
-    elif not scrape_allowed(services.settings, authorization):
+    elif not scrape_allowed(settings, authorization):
         status, body = problem_bytes("metrics_token_required")
         content_type, extra = PROBLEM_JSON.encode(), b'WWW-Authenticate: Bearer realm="metrics"\r\n'
     else:
         try:
-            status, body, content_type = 200, await scrape(services), metrics.CONTENT_TYPE.encode()
+            status, body, content_type = 200, await diagnostics.scrape(), metrics.CONTENT_TYPE.encode()
         except Exception:  # the listener's own task: nothing above it would answer or close
             log.exception("metrics scrape failed")
             status, body = problem_bytes("internal_error")
@@ -136,10 +130,8 @@ async def _answer_scrape(services: Services, reader: asyncio.StreamReader, write
                  % (status, HTTPStatus(status).phrase.encode(), content_type, len(body), extra))
     if method != b"HEAD":
         writer.write(body)
-    try:
+    with contextlib.suppress(ConnectionError):
         await writer.drain()
-    except ConnectionError:
-        pass
     writer.close()
 
 
@@ -148,13 +140,14 @@ async def metrics_listener(app: Litestar) -> AsyncIterator[None]:
     """Serves /metrics on ``COMMENTS_METRICS_PORT`` when it is set. Every API process binds the port
     (SO_REUSEPORT); any one of them answers a scrape for the whole machine when
     PROMETHEUS_MULTIPROC_DIR is set, as on the public port."""
-    services: Services = app.state.services
+    services: ApiServices = app.state.services
     config = services.settings.server
     if config.metrics_port is None:
         yield
         return
-    server = await asyncio.start_server(partial(_answer_scrape, services), config.metrics_host, config.metrics_port,
-                                        reuse_port=True, limit=_REQUEST_HEAD_LIMIT)
+    server = await asyncio.start_server(partial(_answer_scrape, services.settings, services.diagnostics),
+                                        config.metrics_host, config.metrics_port, reuse_port=True,
+                                        limit=_REQUEST_HEAD_LIMIT)
     try:
         yield
     finally:
@@ -162,4 +155,4 @@ async def metrics_listener(app: Litestar) -> AsyncIterator[None]:
         await server.wait_closed()
 
 
-DIAGNOSTICS_ROUTES = [get_diagnostics, get_metrics]
+DIAGNOSTICS_ROUTES: list[ControllerRouterHandler] = [DiagnosticsController, get_metrics]

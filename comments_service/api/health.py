@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import msgspec
-from litestar import Request, Response, get
+from litestar import Response, get
+from litestar.di import NamedDependency
 
-from .deps import services_of
+from ..services.health import HealthMonitor
 
 HEALTH_JSON = "application/health+json"
 _LIVE = msgspec.json.encode({"status": "pass"})
@@ -18,8 +19,8 @@ async def live() -> Response:
 
 @get("/health/ready", summary="Ready to serve: PostgreSQL, Redis, the model and the scoring queue",
      tags=["operations"])
-async def ready(request: Request) -> Response:
-    result = await services_of(request).health.readiness()
+async def ready(health: NamedDependency[HealthMonitor]) -> Response:
+    result = await health.readiness()
     # warn still serves (Redis down: reads come from PostgreSQL; model on its fallback): only fail is 503
     return Response(content=msgspec.json.encode(result), media_type=HEALTH_JSON,
                     status_code=503 if result.status == "fail" else 200, headers={"Cache-Control": "no-store"})

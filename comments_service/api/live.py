@@ -20,28 +20,31 @@ laptop or a hostile client does not hold its place for good and reconnections sp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import signal
 import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated, AsyncIterator, Callable, Iterator
+from typing import Any
 
 import msgspec
 import redis.asyncio as aioredis
 from litestar import Controller, Litestar, Request, get, head
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
 from litestar.response import ServerSentEvent, ServerSentEventMessage
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
 from redis.exceptions import RedisError
 
+from ..cache import Cache
 from ..domain.limits import address_group
+from ..domain.structs import Struct
 from ..errors import ServiceUnavailable
 from ..services.sites import SiteEntry
-from ..settings import ServerSettings
-from .comments import _article_key
-from .deps import client_ip, provide_site_entry, services_of
+from ..settings import ServerSettings, Settings
+from .deps import client_ip, provide_site_entry
+from .params import ArticlePath, checked_article_id
 from .problems import PROBLEM_JSON, problem_bytes
 
 log = logging.getLogger("comments_service.live")
@@ -52,7 +55,7 @@ RETRY_MS = 3000  # what browsers wait before reconnecting a dropped stream
 REFUSED_RETRY_SECONDS = 30  # streams are long: a refused one waits for others to end
 
 
-class _EventKind(msgspec.Struct):
+class _EventKind(Struct):
     # see domain.models.LiveEvent; other fields are not needed here
     append: bool = False
     article_version: int | None = None
@@ -131,7 +134,7 @@ class LiveHub:
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 await asyncio.wait_for(pubsub.psubscribe(self.pattern), self.connect_timeout * 2)
-            except (RedisError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, RedisError, OSError) as exc:
                 await pubsub.aclose()
                 await client.aclose()
                 log.warning("live updates unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
@@ -189,10 +192,10 @@ class LiveHub:
         await self._ensure_reader()
 
     @asynccontextmanager
-    async def watch(self, channel: str, site_id: str, article_id: str) -> AsyncIterator[asyncio.Queue]:
+    async def watch(self, channel: str, site_id: str, external_id: str) -> AsyncIterator[asyncio.Queue]:
         queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
         self._streams.setdefault(channel, set()).add(queue)
-        self._articles[channel] = (site_id, article_id)
+        self._articles[channel] = (site_id, external_id)
         if self._reader is None or self._reader.done():
             self._end(queue)  # the subscription broke in between: end at once, the browser reconnects
         try:
@@ -213,14 +216,13 @@ class LiveHub:
         self.shutdown_soon()
         if self._reader is not None:
             self._reader.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
                 await self._reader
-            except (asyncio.CancelledError, RedisError, OSError):
-                pass
 
 
-def hub_of(request: Request) -> LiveHub:
-    return request.app.state.live_hub
+def provide_live_hub(request: Request) -> LiveHub:
+    hub: LiveHub = request.app.state.live_hub
+    return hub
 
 
 @contextmanager
@@ -267,14 +269,18 @@ def _admitted(app: ASGIApp) -> ASGIApp:
     widget must be able to read the Retry-After."""
 
     async def admitted(scope: Scope, receive: Receive, send: Send) -> None:
-        hub: LiveHub = scope["app"].state.live_hub
-        ip = client_ip(Request(scope))
+        request: Request[Any, Any, Any] = Request(scope)
+        hub: LiveHub = request.app.state.live_hub
+        ip = client_ip(request)
         ip = address_group(ip) if ip else None  # one subscriber's IPv6 block counts as one address
         if not hub.admit(ip):
-            status, body = problem_bytes("too_many_streams")
-            await send({"type": "http.response.start", "status": status, "headers": [
-                (b"content-type", PROBLEM_JSON.encode()), (b"retry-after", str(REFUSED_RETRY_SECONDS).encode())]})
-            await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+            status, problem = problem_bytes("too_many_streams")
+            start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "headers": [
+                (b"content-type", PROBLEM_JSON.encode()), (b"retry-after", str(REFUSED_RETRY_SECONDS).encode())]}
+            body: HTTPResponseBodyEvent = {"type": "http.response.body", "more_body": False,
+                                           "body": b"" if request.method == "HEAD" else problem}
+            await send(start)
+            await send(body)
             return
         try:
             await app(scope, receive, send)
@@ -287,37 +293,37 @@ def _admitted(app: ASGIApp) -> ASGIApp:
 class LiveController(Controller):
     path = "/api/v1"
     tags = ["live"]
-    dependencies = {"site_entry": Provide(provide_site_entry)}
+    dependencies = {"site_entry": Provide(provide_site_entry),
+                    "live_hub": Provide(provide_live_hub, sync_to_thread=False)}
     middleware = [_admitted]
 
     @head("/articles/{article_id:str}/events", summary="Whether a live stream of the article would be accepted now",
           description="200 if a stream would open; otherwise the refusal a stream would get (429 or 503, with "
                       "Retry-After), which EventSource does not show to the page.")
-    async def can_stream(self, request: Request, site_entry: SiteEntry,
-                         article_id: Annotated[str, Parameter(max_length=200)]) -> None:
-        await hub_of(request).ready()
+    async def can_stream(self, live_hub: NamedDependency[LiveHub], site_entry: NamedDependency[SiteEntry],
+                         article_id: ArticlePath) -> None:
+        await live_hub.ready()
 
     @get("/articles/{article_id:str}/events", summary="Live events of an article (Server-Sent Events)")
-    async def events(self, request: Request, site_entry: SiteEntry,
-                     article_id: Annotated[str, Parameter(max_length=200)]) -> ServerSentEvent:
-        services = services_of(request)
-        hub = hub_of(request)
-        article_key = _article_key(article_id)
-        channel = services.cache.channel(site_entry.site.id, article_key)
-        heartbeat = services.settings.comments.live_heartbeat_seconds
+    async def events(self, live_hub: NamedDependency[LiveHub], cache: NamedDependency[Cache],
+                     settings: NamedDependency[Settings], site_entry: NamedDependency[SiteEntry],
+                     article_id: ArticlePath) -> ServerSentEvent:
+        article_id = checked_article_id(article_id)
+        channel = cache.channel(site_entry.site.id, article_id)
+        heartbeat = settings.comments.live_heartbeat_seconds
         # connect before answering, so that "Redis is away" is a 503 the widget can see and poll
-        await hub.ready()
+        await live_hub.ready()
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
             loop = asyncio.get_running_loop()
-            ends = loop.time() + hub.lifetime()
-            async with hub.watch(channel, site_entry.site.id, article_key) as queue:
+            ends = loop.time() + live_hub.lifetime()
+            async with live_hub.watch(channel, site_entry.site.id, article_id) as queue:
                 # "ready" follows the subscription: nothing published after it is missed
                 yield ServerSentEventMessage(event="ready", data='{"type":"ready"}', retry=RETRY_MS)
                 while (left := ends - loop.time()) > 0:
                     try:
                         item = await asyncio.wait_for(queue.get(), min(heartbeat, left))
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         if loop.time() < ends:
                             yield ServerSentEventMessage(comment="heartbeat", data=None)
                         continue

@@ -2,12 +2,14 @@
 headers (``nosniff`` everywhere; on HTML pages their CSP and referrer policy, api/pages.py).
 
 One plain ASGI middleware does all of it in a single pass over the headers and a single send
-wrapper. They were three Litestar middlewares; each layer cost a wrapper call and a send closure on
-every request, about a tenth of a cached thread page's time in the process.
+wrapper: as three Litestar middlewares, each layer would cost a wrapper call and a send closure on
+every request, together about a tenth of a cached thread page's time in the process.
 
 CORS cannot be a static list here: each site names its own allowed origins, and every public
 request names its site in the ``site`` query parameter. A browser request whose Origin the site
-does not allow is refused before any handler runs.
+does not allow is refused before any handler runs. Which API routes are staff-only (never
+cross-origin) or answer any origin is declared on the routes themselves (``opt``: PRIVATE,
+ANY_ORIGIN), and read here from the route the request resolved to.
 
 The query string is read here once for the whole request. A parameter given twice is refused: a
 check that read the first value while a handler acted on the last would let one tenant's origin act
@@ -23,7 +25,8 @@ import re
 import time
 from urllib.parse import parse_qsl
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from .. import metrics
 from ..errors import DomainError
@@ -33,10 +36,13 @@ from .problems import PROBLEM_JSON, problem_bytes
 
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _PUBLIC_PREFIX = "/api/v1/"
-_PRIVATE_PREFIXES = ("/api/v1/moderation", "/api/v1/diagnostics")
-# The troubleshooter answers every origin (it reports a refused origin as one of its checks), and
-# lets the page read the answer: it returns nothing about anyone but the token's own holder.
-_ANSWERS_ANY_ORIGIN = "/api/v1/troubleshoot"
+# Route ``opt`` keys. PRIVATE: a staff route, never answered cross-origin. ANY_ORIGIN: a route that
+# answers every origin and lets the page read the answer (the troubleshooter, which reports a
+# refused origin as one of its checks and returns nothing about anyone but the token's holder).
+# Declared on the controller or router, so that the OPTIONS handler Litestar adds to each of its
+# routes carries it too.
+PRIVATE = "private"
+ANY_ORIGIN = "any_origin"
 ALLOW_HEADERS = b"authorization, content-type, x-request-id"
 ALLOW_METHODS = b"GET, POST, PATCH, DELETE, OPTIONS"
 ANY_ORIGIN_METHODS = b"GET, OPTIONS"
@@ -54,7 +60,7 @@ class EdgeMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
@@ -101,8 +107,9 @@ class EdgeMiddleware:
             except DomainError as err:
                 await _refuse(send_with_headers, err.code, err.message)
                 return
-            if origin is not None and _cross_origin_route(scope["path"]):
-                refusal, methods = await _site_cors(scope, origin.decode("latin-1"))
+            if origin is not None and scope["path"].startswith(_PUBLIC_PREFIX) and not (
+                    opt := scope["route_handler"].opt).get(PRIVATE):
+                refusal, methods = await _site_cors(scope, origin.decode("latin-1"), opt.get(ANY_ORIGIN, False))
                 if refusal is not None:
                     await _refuse(send_with_headers, *refusal)
                     return
@@ -146,13 +153,9 @@ def _site_parameter(query: bytes) -> str | None:
     return site
 
 
-def _cross_origin_route(path: str) -> bool:
-    return path.startswith(_PUBLIC_PREFIX) and not path.startswith(_PRIVATE_PREFIXES)
-
-
-async def _site_cors(scope: Scope, origin: str) -> tuple[tuple[str, str] | None, bytes]:
+async def _site_cors(scope: Scope, origin: str, any_origin: bool) -> tuple[tuple[str, str] | None, bytes]:
     """(code, detail) of a refusal or None, and the methods a preflight may allow."""
-    if scope["path"] == _ANSWERS_ANY_ORIGIN:
+    if any_origin:
         return None, ANY_ORIGIN_METHODS
     directory = scope["litestar_app"].state.services.sites
     try:
@@ -166,14 +169,18 @@ async def _site_cors(scope: Scope, origin: str) -> tuple[tuple[str, str] | None,
 
 
 async def _preflight(send: Send, methods: bytes) -> None:
-    await send({"type": "http.response.start", "status": 204, "headers": [
+    start: HTTPResponseStartEvent = {"type": "http.response.start", "status": 204, "headers": [
         (b"access-control-allow-methods", methods), (b"access-control-allow-headers", ALLOW_HEADERS),
-        (b"access-control-max-age", b"600")]})
-    await send({"type": "http.response.body", "body": b""})
+        (b"access-control-max-age", b"600")]}
+    body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"", "more_body": False}
+    await send(start)
+    await send(body)
 
 
 async def _refuse(send: Send, code: str, detail: str) -> None:
-    status, body = problem_bytes(code, detail)
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"vary", b"Origin")]})
-    await send({"type": "http.response.body", "body": body})
+    status, content = problem_bytes(code, detail)
+    start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status,
+                                     "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"vary", b"Origin")]}
+    body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": content, "more_body": False}
+    await send(start)
+    await send(body)

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import logging
 
-import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
 
-from ..db.health import is_database_unavailable
+from ..domain.structs import Struct
 from ..errors import CATALOGUE, DomainError
 from ..logs import request_id
 from ..metrics import record_error
+from ..services.database_errors import database_failure
 
 log = logging.getLogger("comments_service.api")
 PROBLEM_JSON = "application/problem+json"
 
 
-class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+class Problem(Struct, omit_defaults=True):
     code: str
     title: str
     status: int
@@ -98,13 +99,13 @@ def on_recursion(request: Request, exc: RecursionError) -> Response:
 
 
 def on_unexpected(_: Request, exc: Exception) -> Response:
-    if isinstance(exc, (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)):
-        # a NUL (or untranslatable) character in any text that reached a query is the client's input
+    failure = database_failure(exc)
+    if failure == "invalid_characters":
         return problem_response("invalid_characters")
-    if isinstance(exc, asyncpg.DataError):  # SQLSTATE 22: input that fits no column (an id beyond int64)
+    if failure == "out_of_range":
         log.warning("data exception", extra={"error": f"{type(exc).__name__}: {exc}"})
         return problem_response("invalid_request", "A value in the request is out of range.")
-    if is_database_unavailable(exc):
+    if failure == "unavailable":
         log.warning("database unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
         return problem_response("service_unavailable", "The database is unreachable; try again shortly.",
                                 headers={"Retry-After": "5"})
@@ -112,7 +113,7 @@ def on_unexpected(_: Request, exc: Exception) -> Response:
     return problem_response("internal_error")
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: on_domain_error,
     ValidationException: on_validation_error,
     HTTPException: on_http_exception,

@@ -6,6 +6,8 @@ from datetime import datetime
 
 import asyncpg
 
+from .connection import Connection
+
 INSERT = """INSERT INTO moderation_actions (site_id, actor_id, actor_name, action, comment_id, user_id, article_id,
     before_status, after_status, reason, note, details)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id"""
@@ -26,7 +28,7 @@ _FILTERS = {
 }
 
 
-async def record(conn: asyncpg.Connection, *, site_id: str, actor_id: str, actor_name: str, action: str,
+async def record(conn: Connection, *, site_id: str, actor_id: str, actor_name: str, action: str,
                  comment_id: int | None = None, user_id: int | None = None, article_id: int | None = None,
                  before_status: str | None = None, after_status: str | None = None, reason: str | None = None,
                  note: str | None = None, details: dict | None = None) -> int:
@@ -34,11 +36,11 @@ async def record(conn: asyncpg.Connection, *, site_id: str, actor_id: str, actor
                                before_status, after_status, reason, note, details)
 
 
-async def last_for_comment(conn: asyncpg.Connection, comment_id: int) -> asyncpg.Record | None:
+async def last_for_comment(conn: Connection, comment_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(LAST_FOR_COMMENT, comment_id)
 
 
-async def query(conn: asyncpg.Connection, filters: dict[str, str | int | datetime | None],
+async def query(conn: Connection, filters: dict[str, str | int | datetime | None],
                 limit: int) -> list[asyncpg.Record]:
     """Newest first; every filter that is not None narrows the result."""
     where, values = [], []

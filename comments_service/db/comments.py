@@ -8,6 +8,7 @@ import asyncpg
 
 from ..domain.models import CommentRow
 from . import articles as article_repo
+from .connection import Connection, one_row
 
 _COLUMNS = """c.id, c.article_id, c.parent_id, c.root_id, c.depth, c.path, c.author_id,
     u.display_name AS author_name, c.body_markdown, c.body_html, c.status, c.status_reason,
@@ -101,20 +102,21 @@ SELECT {_COLUMNS} FROM comments c JOIN users u ON u.id = c.author_id
 WHERE c.article_id = $1 AND c.author_id = $2 AND c.status IN ('pending_scoring', 'held')
 ORDER BY c.created_at, c.id LIMIT 50"""
 UPDATE_BODY = "UPDATE comments SET body_markdown = $2, body_html = $3, edited_at = now() WHERE id = $1"
-SET_STATUS = "UPDATE comments SET status = $2, status_reason = $3, deleted_at = CASE WHEN $2 = 'deleted' THEN now() ELSE deleted_at END WHERE id = $1"
+SET_STATUS = """UPDATE comments SET status = $2, status_reason = $3,
+    deleted_at = CASE WHEN $2 = 'deleted' THEN now() ELSE deleted_at END WHERE id = $1"""
 
 
 def to_row(record: asyncpg.Record) -> CommentRow:
     return CommentRow(**{k: record[k] for k in CommentRow.__struct_fields__})
 
 
-async def insert(conn: asyncpg.Connection, *, article_id: int, parent: CommentRow | None, author_id: int,
+async def insert(conn: Connection, *, article_id: int, parent: CommentRow | None, author_id: int,
                  body_markdown: str, body_html: str, status: str, status_reason: str | None,
                  author_ip: str | None) -> tuple[CommentRow, dict | None]:
     """The comment as stored, and when it was published at once the article's row (a dict of the
     articles columns) as the count left it."""
-    record = await conn.fetchrow(
-        INSERT, article_id, parent.id if parent else None, parent.root_id if parent else None,
+    record = await one_row(
+        conn, INSERT, article_id, parent.id if parent else None, parent.root_id if parent else None,
         parent.depth + 1 if parent else 0, parent.path if parent else [], author_id, body_markdown, body_html,
         status, status_reason, author_ip,
     )
@@ -122,23 +124,23 @@ async def insert(conn: asyncpg.Connection, *, article_id: int, parent: CommentRo
     return to_row(record), article
 
 
-async def get(conn: asyncpg.Connection, comment_id: int, *, for_update: bool = False) -> CommentRow | None:
+async def get(conn: Connection, comment_id: int, *, for_update: bool = False) -> CommentRow | None:
     record = await conn.fetchrow(SELECT_ONE_FOR_UPDATE if for_update else SELECT_ONE, comment_id)
     return to_row(record) if record else None
 
 
-async def children_of(conn: asyncpg.Connection, parent_ids: list[int], per_parent: int) -> list[CommentRow]:
+async def children_of(conn: Connection, parent_ids: list[int], per_parent: int) -> list[CommentRow]:
     if not parent_ids or per_parent <= 0:
         return []
     return [to_row(r) for r in await conn.fetch(CHILDREN_OF, parent_ids, per_parent)]
 
 
-async def thread_page(conn: asyncpg.Connection, site_id: str, article_ext: str, sort: str, after: tuple,
+async def thread_page(conn: Connection, site_id: str, external_id: str, sort: str, after: tuple,
                       limit: int, per_parent: int, levels: int
                       ) -> tuple[dict | None, list[CommentRow], list[CommentRow]]:
     """The article (as a dict of the articles columns), up to ``limit + 1`` top-level comments in
     page order, and the replies shown under the first ``limit`` of them (any order)."""
-    records = await conn.fetch(THREAD_PAGE[sort], site_id, article_ext, after[0], after[1], limit + 1,
+    records = await conn.fetch(THREAD_PAGE[sort], site_id, external_id, after[0], after[1], limit + 1,
                                max(per_parent, 0), max(levels, 0), limit)
     if not records:
         return None, [], []
@@ -151,17 +153,17 @@ async def thread_page(conn: asyncpg.Connection, site_id: str, article_ext: str, 
     return article, roots, replies
 
 
-async def replies_page(conn: asyncpg.Connection, parent_id: int, after: tuple[datetime, int], limit: int) -> list[CommentRow]:
+async def replies_page(conn: Connection, parent_id: int, after: tuple[datetime, int], limit: int) -> list[CommentRow]:
     return [to_row(r) for r in await conn.fetch(REPLIES_PAGE, parent_id, after[0], after[1], limit)]
 
 
-async def own_unpublished(conn: asyncpg.Connection, article_id: int, author_id: int) -> list[CommentRow]:
+async def own_unpublished(conn: Connection, article_id: int, author_id: int) -> list[CommentRow]:
     return [to_row(r) for r in await conn.fetch(OWN_UNPUBLISHED, article_id, author_id)]
 
 
-async def update_body(conn: asyncpg.Connection, comment_id: int, body_markdown: str, body_html: str) -> None:
+async def update_body(conn: Connection, comment_id: int, body_markdown: str, body_html: str) -> None:
     await conn.execute(UPDATE_BODY, comment_id, body_markdown, body_html)
 
 
-async def set_status(conn: asyncpg.Connection, comment_id: int, status: str, reason: str | None) -> None:
+async def set_status(conn: Connection, comment_id: int, status: str, reason: str | None) -> None:
     await conn.execute(SET_STATUS, comment_id, status, reason)

@@ -7,7 +7,7 @@ jsonb, bytea (as PostgreSQL's hex text).
 
 from __future__ import annotations
 
-import asyncpg
+from .connection import Connection
 
 # table -> (filter for one site, filter for one article of it); $1 = site id, $2 = article external id
 _SCOPES: dict[str, tuple[str, str]] = {
@@ -32,15 +32,15 @@ _ORDER = {"sites": "t.id", "users": "t.id", "articles": "t.id", "comments": "t.d
 _SEQUENCES = {"users": "id", "articles": "id", "comments": "id"}
 
 
-async def schema_version(conn: asyncpg.Connection) -> int:
+async def schema_version(conn: Connection) -> int:
     if not await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
         return 0
     return await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
 
 
-async def dump(conn: asyncpg.Connection, table: str, site_id: str, article: str | None) -> list[dict]:
-    where = _SCOPES[table][0 if article is None else 1]
-    args = [site_id] if article is None else [site_id, article]
+async def dump(conn: Connection, table: str, site_id: str, external_id: str | None) -> list[dict]:
+    where = _SCOPES[table][0 if external_id is None else 1]
+    args = [site_id] if external_id is None else [site_id, external_id]
     sql = (f"SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY {_ORDER[table]}), '[]'::jsonb)::text "
            f"FROM {table} t WHERE {where}")
     import json
@@ -48,7 +48,7 @@ async def dump(conn: asyncpg.Connection, table: str, site_id: str, article: str 
     return json.loads(await conn.fetchval(sql, *args))
 
 
-async def restore(conn: asyncpg.Connection, table: str, rows: list[dict]) -> int:
+async def restore(conn: Connection, table: str, rows: list[dict]) -> int:
     if not rows:
         return 0
     import json
@@ -58,14 +58,14 @@ async def restore(conn: asyncpg.Connection, table: str, rows: list[dict]) -> int
     return len(rows)
 
 
-async def advance_sequences(conn: asyncpg.Connection) -> None:
+async def advance_sequences(conn: Connection) -> None:
     """Restored rows keep their ids; new rows must not collide with them."""
     for table, column in _SEQUENCES.items():
         await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
                            f"greatest(coalesce((SELECT max({column}) FROM {table}), 0), 1))")
 
 
-async def existing(conn: asyncpg.Connection, table: str, ids: list) -> int:
+async def existing(conn: Connection, table: str, ids: list) -> int:
     key = "comment_id" if table == "votes" else "id"
     if table == "votes" or not ids:
         return 0

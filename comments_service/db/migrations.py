@@ -13,8 +13,8 @@ import logging
 import re
 from pathlib import Path
 
-import asyncpg
-import msgspec
+from ..domain.structs import Struct
+from .connection import Connection
 
 log = logging.getLogger("comments_service.migrations")
 
@@ -27,7 +27,7 @@ class MigrationError(RuntimeError):
     pass
 
 
-class Migration(msgspec.Struct, frozen=True):
+class Migration(Struct, frozen=True):
     version: int
     name: str
     sql: str
@@ -41,14 +41,15 @@ def discover(directory: str | Path) -> list[Migration]:
         if not match:
             raise MigrationError(f"{path.name}: migration files are named NNNN_lower_snake.sql")
         sql = path.read_text(encoding="utf-8")
-        found.append(Migration(int(match[1]), match[2], sql, hashlib.sha256(sql.encode()).hexdigest()))
+        found.append(Migration(version=int(match[1]), name=match[2], sql=sql,
+                               checksum=hashlib.sha256(sql.encode()).hexdigest()))
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
         raise MigrationError("two migration files share a number")
     return found
 
 
-async def migrate(conn: asyncpg.Connection, directory: str | Path) -> list[Migration]:
+async def migrate(conn: Connection, directory: str | Path) -> list[Migration]:
     """Apply every pending migration; return those applied by this call."""
     migrations = discover(directory)
     await conn.execute("SELECT pg_advisory_lock($1)", ADVISORY_LOCK_KEY)
@@ -86,7 +87,7 @@ async def migrate(conn: asyncpg.Connection, directory: str | Path) -> list[Migra
         await conn.execute("SELECT pg_advisory_unlock($1)", ADVISORY_LOCK_KEY)
 
 
-async def current_level(conn: asyncpg.Connection) -> int:
+async def current_level(conn: Connection) -> int:
     exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
     if not exists:
         return 0

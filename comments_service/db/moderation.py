@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 import asyncpg
+
+from .connection import Connection, one_row
 
 # A ban of the ``bans`` row aliased b is in force: permanent, or not yet over. One predicate for
 # every statement that asks (posting, scoring, the write guard, the queue's author facts).
@@ -82,7 +85,7 @@ OPEN_REPORTS_OF = """SELECT comment_id, reason, note FROM reports
 WHERE comment_id = ANY($1::bigint[]) AND resolved_action_id IS NULL ORDER BY comment_id, id"""
 
 
-async def queue_page(conn: asyncpg.Connection, state: str, sort: str, *, site_id: str | None,
+async def queue_page(conn: Connection, state: str, sort: str, *, site_id: str | None,
                      article_id: int | None, threshold: int, after: tuple, limit: int) -> list[asyncpg.Record]:
     sql, names = queue_sql(state, sort, site_id is not None, article_id is not None)
     values = {"site_id": site_id, "article_id": article_id, "threshold": threshold, "after_time": after[0],
@@ -90,25 +93,25 @@ async def queue_page(conn: asyncpg.Connection, state: str, sort: str, *, site_id
     return await conn.fetch(sql, *(values[n] for n in names))
 
 
-async def count_waiting(conn: asyncpg.Connection, site_id: str | None, threshold: int) -> asyncpg.Record:
+async def count_waiting(conn: Connection, site_id: str | None, threshold: int) -> asyncpg.Record:
     if site_id is None:
-        return await conn.fetchrow(COUNT_WAITING_ALL, threshold)
-    return await conn.fetchrow(COUNT_WAITING, site_id, threshold)
+        return await one_row(conn, COUNT_WAITING_ALL, threshold)
+    return await one_row(conn, COUNT_WAITING, site_id, threshold)
 
 
-async def articles_by_id(conn: asyncpg.Connection, ids: list[int]) -> dict[int, asyncpg.Record]:
+async def articles_by_id(conn: Connection, ids: list[int]) -> dict[int, asyncpg.Record]:
     return {r["id"]: r for r in await conn.fetch(ARTICLES_BY_ID, ids)} if ids else {}
 
 
-async def parents_by_id(conn: asyncpg.Connection, ids: list[int]) -> dict[int, asyncpg.Record]:
+async def parents_by_id(conn: Connection, ids: list[int]) -> dict[int, asyncpg.Record]:
     return {r["id"]: r for r in await conn.fetch(PARENTS_BY_ID, ids)} if ids else {}
 
 
-async def authors_by_id(conn: asyncpg.Connection, ids: list[int]) -> dict[int, asyncpg.Record]:
+async def authors_by_id(conn: Connection, ids: list[int]) -> dict[int, asyncpg.Record]:
     return {r["id"]: r for r in await conn.fetch(AUTHORS_BY_ID, ids)} if ids else {}
 
 
-async def open_reports_of(conn: asyncpg.Connection, comment_ids: list[int]) -> list[asyncpg.Record]:
+async def open_reports_of(conn: Connection, comment_ids: list[int]) -> list[asyncpg.Record]:
     return await conn.fetch(OPEN_REPORTS_OF, comment_ids) if comment_ids else []
 
 
@@ -125,31 +128,32 @@ COMMENTS_OF_AUTHOR_TO_REJECT = """SELECT id FROM comments WHERE author_id = $1 A
     AND status IN ('pending_scoring', 'held', 'published') ORDER BY id"""
 
 
-async def moderation_state(conn: asyncpg.Connection, comment_id: int) -> asyncpg.Record:
-    return await conn.fetchrow(MODERATION_STATE, comment_id)
+async def moderation_state(conn: Connection, comment_id: int) -> asyncpg.Record:
+    """Of a comment the caller holds locked."""
+    return await one_row(conn, MODERATION_STATE, comment_id)
 
 
-async def apply_decision(conn: asyncpg.Connection, comment_id: int, status: str, reason: str | None,
+async def apply_decision(conn: Connection, comment_id: int, status: str, reason: str | None,
                          actor_id: str) -> datetime:
     return await conn.fetchval(APPLY_DECISION, comment_id, status, reason, actor_id)
 
 
-async def restore(conn: asyncpg.Connection, comment_id: int, *, status: str, reason: str | None,
+async def restore(conn: Connection, comment_id: int, *, status: str, reason: str | None,
                   moderated_at: datetime | None, moderated_by: str | None, open_reports: int,
                   reported_at: datetime | None) -> None:
     await conn.execute(RESTORE, comment_id, status, reason, moderated_at, moderated_by, open_reports, reported_at)
 
 
-async def resolve_reports(conn: asyncpg.Connection, comment_id: int, action_id: int) -> int:
+async def resolve_reports(conn: Connection, comment_id: int, action_id: int) -> int:
     return int((await conn.execute(RESOLVE_REPORTS, comment_id, action_id)).split()[-1])
 
 
-async def reopen_reports(conn: asyncpg.Connection, action_id: int) -> tuple[int, datetime | None]:
-    row = await conn.fetchrow(REOPEN_REPORTS, action_id)
+async def reopen_reports(conn: Connection, action_id: int) -> tuple[int, datetime | None]:
+    row = await one_row(conn, REOPEN_REPORTS, action_id)
     return row["n"], row["first"]
 
 
-async def comments_to_reject(conn: asyncpg.Connection, user_id: int, site_id: str) -> list[int]:
+async def comments_to_reject(conn: Connection, user_id: int, site_id: str) -> list[int]:
     return [r["id"] for r in await conn.fetch(COMMENTS_OF_AUTHOR_TO_REJECT, user_id, site_id)]
 
 
@@ -165,16 +169,16 @@ ON CONFLICT (site_id, user_id) DO UPDATE SET until = EXCLUDED.until, reason = EX
 DELETE_BAN = "DELETE FROM bans WHERE site_id = $1 AND user_id = $2 RETURNING until"
 
 
-async def user(conn: asyncpg.Connection, user_id: int, *, for_update: bool = False) -> asyncpg.Record | None:
+async def user(conn: Connection, user_id: int, *, for_update: bool = False) -> asyncpg.Record | None:
     return await conn.fetchrow(USER_FOR_UPDATE if for_update else USER, user_id)
 
 
-async def set_user_flags(conn: asyncpg.Connection, user_id: int, trusted: bool | None,
+async def set_user_flags(conn: Connection, user_id: int, trusted: bool | None,
                          premoderate: bool | None) -> None:
     await conn.execute(SET_USER_FLAGS, user_id, trusted, premoderate)
 
 
-async def active_ban(conn: asyncpg.Connection, site_id: str, user_id: int) -> asyncpg.Record | None:
+async def active_ban(conn: Connection, site_id: str, user_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(ACTIVE_BAN, site_id, user_id)
 
 
@@ -190,17 +194,17 @@ SELECT EXISTS (
     WHERE b.site_id = $1 AND {BAN_IN_FORCE} AND c.author_ip <<= $2::inet)"""
 
 
-async def address_banned(conn: asyncpg.Connection, site_id: str, network: str) -> bool:
+async def address_banned(conn: Connection, site_id: str, network: str) -> bool:
     """Whether a banned guest of the site wrote from ``network`` (CIDR)."""
     return await conn.fetchval(ADDRESS_BANNED, site_id, network)
 
 
-async def upsert_ban(conn: asyncpg.Connection, site_id: str, user_id: int, until: datetime | None,
+async def upsert_ban(conn: Connection, site_id: str, user_id: int, until: datetime | None,
                      reason: str | None, note: str | None, created_by: str) -> None:
     await conn.execute(UPSERT_BAN, site_id, user_id, until, reason, note, created_by)
 
 
-async def delete_ban(conn: asyncpg.Connection, site_id: str, user_id: int) -> bool:
+async def delete_ban(conn: Connection, site_id: str, user_id: int) -> bool:
     return await conn.fetchrow(DELETE_BAN, site_id, user_id) is not None
 
 
@@ -218,19 +222,20 @@ ARTICLE_CLOSURE = "SELECT auto_close, created_at FROM articles WHERE id = $1"
 MERGE_SITE_SETTINGS = "UPDATE sites SET settings = settings || $2::jsonb WHERE id = $1 RETURNING settings"
 
 
-async def article_for_update(conn: asyncpg.Connection, site_id: str, external_id: str) -> asyncpg.Record | None:
+async def article_for_update(conn: Connection, site_id: str, external_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(ARTICLE_FOR_UPDATE, site_id, external_id)
 
 
-async def update_article(conn: asyncpg.Connection, article_id: int, comments_open: bool | None,
+async def update_article(conn: Connection, article_id: int, comments_open: bool | None,
                          premoderation: bool | None, title: str | None = None,
                          url: str | None = None) -> asyncpg.Record:
-    return await conn.fetchrow(UPDATE_ARTICLE, article_id, comments_open, premoderation, title, url)
+    """Of an article the caller holds locked (article_for_update)."""
+    return await one_row(conn, UPDATE_ARTICLE, article_id, comments_open, premoderation, title, url)
 
 
-async def article_closure(conn: asyncpg.Connection, article_id: int) -> asyncpg.Record | None:
+async def article_closure(conn: Connection, article_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(ARTICLE_CLOSURE, article_id)
 
 
-async def merge_site_settings(conn: asyncpg.Connection, site_id: str, settings: dict) -> dict | None:
+async def merge_site_settings(conn: Connection, site_id: str, settings: dict[str, Any]) -> dict[str, Any] | None:
     return await conn.fetchval(MERGE_SITE_SETTINGS, site_id, settings)

@@ -33,3 +33,11 @@ async def connect(url: str) -> asyncpg.Connection:
     conn = await asyncpg.connect(url)
     await _init_connection(conn)
     return conn
+
+
+async def create_command_pool(url: str) -> asyncpg.Pool:
+    """A pool for one CLI command: one connection (a second only if a service nests an acquire),
+    JSON codecs, and no statement timeout, because a migration waits on the advisory lock for as
+    long as another process migrates, and an export or import of a large site takes as long as it
+    takes."""
+    return await asyncpg.create_pool(dsn=url, min_size=1, max_size=2, init=_init_connection)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import Any
 
 import asyncpg
 
+from ..domain.structs import Struct
 from . import articles as article_repo
 from . import moderation as mod_repo
 from . import users as user_repo
+from .connection import Connection, one_row
 
 
-class Poster(NamedTuple):
+class Poster(Struct, frozen=True):
     """Who posts, and their active ban when the posting context read it."""
 
     id: int | None  # None: an SSO reader not stored yet (so no ban can name them; ban_known is True)
@@ -19,7 +22,7 @@ class Poster(NamedTuple):
     ban: Mapping[str, Any] | None = None  # the active ban ("until", "reason"), if any
 
 
-class Context(NamedTuple):
+class Context(Struct, frozen=True):
     article: asyncpg.Record | None  # None: the article does not exist yet
     poster: Poster
     stored: bool  # the poster's user row exists and matches the token: nothing to write
@@ -40,8 +43,9 @@ LEFT JOIN articles a ON a.site_id = $1 AND a.external_id = $6
 LEFT JOIN bans b ON b.site_id = $1 AND b.user_id = known.id AND {mod_repo.BAN_IN_FORCE}"""
 
 
-async def context(conn: asyncpg.Connection, site_id: str, external_id: str, sub: str, name: str, email: str | None,
+async def context(conn: Connection, site_id: str, external_id: str, sub: str, name: str, email: str | None,
                   role: str) -> Context:
-    row = await conn.fetchrow(CONTEXT, site_id, sub, name, email, role, external_id)
+    row = await one_row(conn, CONTEXT, site_id, sub, name, email, role, external_id)
     ban = {"until": row["ban_until"], "reason": row["ban_reason"]} if row["banned"] else None
-    return Context(row if row["id"] is not None else None, Poster(row["poster_id"], True, ban), row["same"])
+    return Context(article=row if row["id"] is not None else None,
+                   poster=Poster(id=row["poster_id"], ban_known=True, ban=ban), stored=row["same"])

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import asyncpg
-import msgspec
+
+from ..domain.structs import Struct
+from .connection import Connection
 
 
-class ProblemReportRow(msgspec.Struct, kw_only=True):
+class ProblemReportRow(Struct):
     id: int
     reference: str
     site_id: str
@@ -50,22 +52,22 @@ def _row(record: asyncpg.Record) -> ProblemReportRow:
     return ProblemReportRow(**{k: record[k] for k in ProblemReportRow.__struct_fields__})
 
 
-async def insert(conn: asyncpg.Connection, *, reference: str, site_id: str, user_id: int | None,
+async def insert(conn: Connection, *, reference: str, site_id: str, user_id: int | None,
                  article_external_id: str | None, comment_id: int | None, description: str,
                  troubleshoot: dict, user_agent: str | None, request_id: str | None) -> int:
     return await conn.fetchval(INSERT, reference, site_id, user_id, article_external_id, comment_id, description,
                                troubleshoot, user_agent, request_id)
 
 
-async def get(conn: asyncpg.Connection, report_id: int) -> ProblemReportRow | None:
+async def get(conn: Connection, report_id: int) -> ProblemReportRow | None:
     record = await conn.fetchrow(SELECT_ONE, report_id)
     return _row(record) if record else None
 
 
-async def page(conn: asyncpg.Connection, *, site_id: str | None, status: str | None, before_id: int,
+async def page(conn: Connection, *, site_id: str | None, status: str | None, before_id: int,
                limit: int) -> list[ProblemReportRow]:
     return [_row(r) for r in await conn.fetch(LIST, site_id, status, before_id, limit)]
 
 
-async def close(conn: asyncpg.Connection, report_id: int, resolution: str | None, closed_by: str) -> bool:
+async def close(conn: Connection, report_id: int, resolution: str | None, closed_by: str) -> bool:
     return (await conn.execute(CLOSE, report_id, resolution, closed_by)).endswith(" 1")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncpg
+from .connection import Connection
 
 INSERT = """INSERT INTO reports (comment_id, reporter_id, reason, note) VALUES ($1, $2, $3, $4)
 ON CONFLICT (comment_id, reporter_id) DO NOTHING RETURNING id"""
@@ -10,7 +10,7 @@ COUNT_OPEN = """UPDATE comments SET open_reports = open_reports + 1, reported_at
 WHERE id = $1 RETURNING open_reports"""
 
 
-async def add(conn: asyncpg.Connection, comment_id: int, reporter_id: int, reason: str, note: str | None) -> bool:
+async def add(conn: Connection, comment_id: int, reporter_id: int, reason: str, note: str | None) -> bool:
     """True when this is the reader's first report of the comment."""
     if await conn.fetchval(INSERT, comment_id, reporter_id, reason, note) is None:
         return False

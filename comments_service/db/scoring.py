@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-import msgspec
-
+from ..domain.structs import Struct
+from .connection import Connection, one_row
 from .moderation import BAN_IN_FORCE
 
 # Channel a worker LISTENs on: a new job was committed. Payload empty: it only wakes workers.
@@ -54,7 +53,7 @@ WHERE comment_id = ANY($1::bigint[])"""
 CONTEXTS = f"""
 SELECT c.id, c.article_id, c.parent_id, c.body_markdown, c.status, c.edited_at, c.author_id,
        extract(epoch FROM now() - c.created_at) AS age,
-       a.external_id AS article_ext, a.premoderation, a.site_id, s.settings AS site_settings,
+       a.external_id AS external_id, a.premoderation, a.site_id, s.settings AS site_settings,
        u.kind AS user_kind, u.role AS user_role, u.trusted, u.premoderate,
        EXISTS (SELECT 1 FROM bans b WHERE b.site_id = a.site_id AND b.user_id = c.author_id
                AND {BAN_IN_FORCE}) AS banned,
@@ -93,12 +92,13 @@ SELECT count(*) AS scored,
        coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM scored_at - created_at)), 0) AS p99
 FROM scoring_jobs WHERE state = 'done' AND scored_at > now() - make_interval(secs => $1)"""
 
-class Job(msgspec.Struct, frozen=True):
+
+class Job(Struct, frozen=True):
     comment_id: int
     attempts: int
 
 
-class ScoringContext(msgspec.Struct, frozen=True, kw_only=True):
+class ScoringContext(Struct, frozen=True):
     """A comment waiting for its decision and the facts the policy needs about it."""
 
     comment_id: int
@@ -108,10 +108,10 @@ class ScoringContext(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     edited_at: datetime | None
     author_id: int
-    article_ext: str
+    external_id: str
     article_premoderation: bool
     site_id: str
-    site_settings: dict
+    site_settings: dict[str, Any]
     user_kind: str
     user_role: str
     user_trusted: bool
@@ -122,7 +122,7 @@ class ScoringContext(msgspec.Struct, frozen=True, kw_only=True):
     age_seconds: float = 0.0  # since the comment was posted, when the worker read it
 
 
-class QueueStats(msgspec.Struct, frozen=True, kw_only=True):
+class QueueStats(Struct, frozen=True):
     queued: int
     claimed: int
     expired_claims: int
@@ -133,38 +133,38 @@ class QueueStats(msgspec.Struct, frozen=True, kw_only=True):
     p99_seconds_last_5m: float
 
 
-async def enqueue(conn: asyncpg.Connection, comment_id: int) -> None:
+async def enqueue(conn: Connection, comment_id: int) -> None:
     await conn.execute(ENQUEUE, comment_id)
 
 
-async def claim(conn: asyncpg.Connection, worker_id: str, limit: int, lease_seconds: float) -> list[Job]:
+async def claim(conn: Connection, worker_id: str, limit: int, lease_seconds: float) -> list[Job]:
     rows = await conn.fetch(CLAIM, worker_id, limit, float(lease_seconds))
-    return sorted((Job(r["comment_id"], r["attempts"]) for r in rows), key=lambda j: j.comment_id)
+    return sorted((Job(comment_id=r["comment_id"], attempts=r["attempts"]) for r in rows), key=lambda j: j.comment_id)
 
 
-async def release_expired(conn: asyncpg.Connection) -> list[tuple[int, str]]:
+async def release_expired(conn: Connection) -> list[tuple[int, str]]:
     return [(r["comment_id"], r["claimed_by"]) for r in await conn.fetch(RELEASE_EXPIRED)]
 
 
-async def complete(conn: asyncpg.Connection, worker_id: str, comment_ids: list[int], model_id: str,
+async def complete(conn: Connection, worker_id: str, comment_ids: list[int], model_id: str,
                    error: str | None = None) -> set[int]:
     rows = await conn.fetch(COMPLETE, comment_ids, worker_id, model_id, error)
     return {r["comment_id"] for r in rows}
 
 
-async def requeue_or_enqueue(conn: asyncpg.Connection, comment_id: int) -> None:
+async def requeue_or_enqueue(conn: Connection, comment_id: int) -> None:
     await conn.execute(REQUEUE_OR_ENQUEUE, comment_id)
 
 
-async def requeue(conn: asyncpg.Connection, comment_ids: list[int]) -> None:
+async def requeue(conn: Connection, comment_ids: list[int]) -> None:
     await conn.execute(REQUEUE, comment_ids)
 
 
-async def contexts(conn: asyncpg.Connection, comment_ids: list[int], recent_days: int) -> dict[int, ScoringContext]:
+async def contexts(conn: Connection, comment_ids: list[int], recent_days: int) -> dict[int, ScoringContext]:
     rows = await conn.fetch(CONTEXTS, comment_ids, recent_days)
     return {r["id"]: ScoringContext(
         comment_id=r["id"], article_id=r["article_id"], parent_id=r["parent_id"], text=r["body_markdown"],
-        status=r["status"], edited_at=r["edited_at"], author_id=r["author_id"], article_ext=r["article_ext"],
+        status=r["status"], edited_at=r["edited_at"], author_id=r["author_id"], external_id=r["external_id"],
         article_premoderation=r["premoderation"], site_id=r["site_id"], site_settings=r["site_settings"] or {},
         user_kind=r["user_kind"], user_role=r["user_role"], user_trusted=r["trusted"],
         user_premoderated=r["premoderate"], recent_rejections=r["recent_rejections"], published=r["published"],
@@ -173,18 +173,18 @@ async def contexts(conn: asyncpg.Connection, comment_ids: list[int], recent_days
     ) for r in rows}
 
 
-async def decide(conn: asyncpg.Connection, comment_id: int, *, status: str, reason: str,
+async def decide(conn: Connection, comment_id: int, *, status: str, reason: str,
                  scores: dict[str, float] | None, model_id: str, detail: dict[str, Any] | None,
                  edited_at: datetime | None) -> bool:
     """Write the first decision; False when the comment was edited, decided or removed meanwhile."""
     return await conn.fetchval(DECIDE, comment_id, status, reason, scores, model_id, detail, edited_at) is not None
 
 
-async def status_of(conn: asyncpg.Connection, comment_id: int) -> str | None:
+async def status_of(conn: Connection, comment_id: int) -> str | None:
     return await conn.fetchval(STATUS_OF, comment_id)
 
 
-async def notify_decided(conn: asyncpg.Connection, decided: list[tuple[int, str]]) -> None:
+async def notify_decided(conn: Connection, decided: list[tuple[int, str]]) -> None:
     """Tell API processes waiting on these comments (one NOTIFY per payload-sized chunk)."""
     chunk: list[str] = []
     size = 0
@@ -208,9 +208,9 @@ def parse_decided(payload: str) -> list[tuple[int, str]]:
     return out
 
 
-async def queue_stats(conn: asyncpg.Connection, window_seconds: float = 300.0) -> QueueStats:
-    q = await conn.fetchrow(QUEUE_STATS)
-    r = await conn.fetchrow(RECENT_STATS, float(window_seconds))
+async def queue_stats(conn: Connection, window_seconds: float = 300.0) -> QueueStats:
+    q = await one_row(conn, QUEUE_STATS)
+    r = await one_row(conn, RECENT_STATS, float(window_seconds))
     return QueueStats(queued=q["queued"], claimed=q["claimed"], expired_claims=q["expired_claims"],
                       oldest_age_seconds=round(float(q["oldest_age"]), 3), retried=q["retried"],
                       scored_last_5m=r["scored"], p50_seconds_last_5m=round(float(r["p50"]), 4),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from ..domain.models import Site
+from .connection import Connection
 
 SELECT_SITE = """
 SELECT id, name, allowed_origins, sso_secret_enc, guest_commenting, allow_images, settings
@@ -24,14 +25,14 @@ def _site(row: asyncpg.Record) -> Site:
                 has_sso=row["sso_secret_enc"] is not None, settings=row["settings"] or {})
 
 
-async def get(conn: asyncpg.Connection, site_id: str) -> tuple[Site, bytes | None] | None:
+async def get(conn: Connection, site_id: str) -> tuple[Site, bytes | None] | None:
     row = await conn.fetchrow(SELECT_SITE, site_id)
     if row is None:
         return None
     return _site(row), row["sso_secret_enc"]
 
 
-async def upsert(conn: asyncpg.Connection, *, site_id: str, name: str, origins: list[str],
+async def upsert(conn: Connection, *, site_id: str, name: str, origins: list[str],
                  sso_secret_enc: bytes | None, guests: bool, allow_images: bool = False,
                  settings: dict | None = None) -> None:
     await conn.execute(UPSERT_SITE, site_id, name, origins, sso_secret_enc, guests, allow_images, settings or {})

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
+
+from .connection import Connection
 
 INSERT = "INSERT INTO api_tokens (name, role, site_id, token_hash) VALUES ($1, $2, $3, $4) RETURNING id"
 LOOKUP = "SELECT id, name, role, site_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
@@ -15,21 +17,21 @@ REVOKE = "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at 
 LIST = "SELECT id, name, role, site_id, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id"
 
 
-async def create(conn: asyncpg.Connection, name: str, role: str, site_id: str | None, token_hash: bytes) -> int:
+async def create(conn: Connection, name: str, role: str, site_id: str | None, token_hash: bytes) -> int:
     return await conn.fetchval(INSERT, name, role, site_id, token_hash)
 
 
-async def lookup(conn: asyncpg.Connection, token_hash: bytes) -> asyncpg.Record | None:
+async def lookup(conn: Connection, token_hash: bytes) -> asyncpg.Record | None:
     row = await conn.fetchrow(LOOKUP, token_hash)
     last = row["last_used_at"] if row is not None else None
-    if row is not None and (last is None or datetime.now(timezone.utc) - last > timedelta(minutes=1)):
+    if row is not None and (last is None or datetime.now(UTC) - last > timedelta(minutes=1)):
         await conn.execute(TOUCH, row["id"])
     return row
 
 
-async def revoke(conn: asyncpg.Connection, token_id: int) -> bool:
+async def revoke(conn: Connection, token_id: int) -> bool:
     return (await conn.execute(REVOKE, token_id)).endswith(" 1")
 
 
-async def list_all(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+async def list_all(conn: Connection) -> list[asyncpg.Record]:
     return await conn.fetch(LIST)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncpg
+from .connection import Connection
 
 # The SSO user's row as the token names it ($1 site, $2 subject, $3 name, $4 email, $5 role): its
 # id, and whether the stored name, email and role still match the token's. A CTE, read alone by
@@ -31,22 +31,22 @@ RETURNING id"""
 GUEST_EXISTS = "SELECT display_name FROM users WHERE id = $1 AND site_id = $2 AND kind = 'guest'"
 
 
-async def ensure_sso_user(conn: asyncpg.Connection, site_id: str, sub: str, name: str, email: str | None, role: str) -> int:
+async def ensure_sso_user(conn: Connection, site_id: str, sub: str, name: str, email: str | None, role: str) -> int:
     user_id = await conn.fetchval(ENSURE_SSO, site_id, sub, name, email, role)
     if user_id is None:  # inserted by a concurrent transaction after the statement's snapshot
         user_id = await conn.fetchval(SELECT_SSO, site_id, sub)
     return user_id
 
 
-async def create_guest(conn: asyncpg.Connection, site_id: str, name: str) -> int:
+async def create_guest(conn: Connection, site_id: str, name: str) -> int:
     return await conn.fetchval(INSERT_GUEST, site_id, name)
 
 
-async def guest_exists(conn: asyncpg.Connection, user_id: int, site_id: str) -> bool:
+async def guest_exists(conn: Connection, user_id: int, site_id: str) -> bool:
     return await conn.fetchval(GUEST_EXISTS, user_id, site_id) is not None
 
 
-async def sso_user_id(conn: asyncpg.Connection, site_id: str, sub: str) -> int | None:
+async def sso_user_id(conn: Connection, site_id: str, sub: str) -> int | None:
     return await conn.fetchval(SELECT_SSO, site_id, sub)
 
 
@@ -54,6 +54,6 @@ HAS_STANDING_COMMENT = """SELECT EXISTS (SELECT 1 FROM comments WHERE author_id 
     AND created_at <= now() - make_interval(mins => $2))"""
 
 
-async def has_published_since(conn: asyncpg.Connection, user_id: int, minutes: int) -> bool:
+async def has_published_since(conn: Connection, user_id: int, minutes: int) -> bool:
     """Whether the user has a published comment posted at least ``minutes`` ago."""
     return await conn.fetchval(HAS_STANDING_COMMENT, user_id, minutes)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncpg
+from .connection import Connection, one_row
 
 SELECT_FOR_UPDATE = "SELECT value FROM votes WHERE comment_id = $1 AND user_id = $2 FOR UPDATE"
 UPSERT = """INSERT INTO votes (comment_id, user_id, value) VALUES ($1, $2, $3)
@@ -12,7 +12,7 @@ APPLY_TOTALS = """UPDATE comments SET upvotes = upvotes + $2, downvotes = downvo
 WHERE id = $1 RETURNING score, upvotes, downvotes"""
 
 
-async def cast(conn: asyncpg.Connection, comment_id: int, user_id: int, value: int) -> tuple[int, int, int]:
+async def cast(conn: Connection, comment_id: int, user_id: int, value: int) -> tuple[int, int, int]:
     """Set this reader's vote to ``value`` (-1, 0 to withdraw, 1); return (score, upvotes, downvotes)."""
     previous = await conn.fetchval(SELECT_FOR_UPDATE, comment_id, user_id) or 0
     if value == 0:
@@ -21,5 +21,5 @@ async def cast(conn: asyncpg.Connection, comment_id: int, user_id: int, value: i
         await conn.execute(UPSERT, comment_id, user_id, value)
     up = (value == 1) - (previous == 1)
     down = (value == -1) - (previous == -1)
-    row = await conn.fetchrow(APPLY_TOTALS, comment_id, up, down)
+    row = await one_row(conn, APPLY_TOTALS, comment_id, up, down)
     return row["score"], row["upvotes"], row["downvotes"]

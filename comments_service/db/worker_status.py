@@ -1,42 +1,31 @@
 """What each scoring worker reports about itself: the API processes load no model, so health and
 diagnostics learn the model in use, throughput and latency from here.
 
-A worker calls :func:`report` every few seconds (and once right after loading its model)::
-
-    await worker_status.report(conn, worker_status.WorkerStatus.of(worker_id, started_at, scorer,
-                                                                  jobs_scored, batches, window))
+A worker calls :func:`report` every few seconds (and once right after loading its model) with a
+:class:`WorkerStatus` of itself.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 from datetime import datetime
+from typing import Any
 
-import asyncpg
-import msgspec
+from ..domain.structs import Struct
+from .connection import Connection
 
 
-class WorkerStatus(msgspec.Struct, kw_only=True):
+class WorkerStatus(Struct):
     worker_id: str
     hostname: str
     pid: int
     started_at: datetime
-    model: dict
+    model: dict[str, Any]  # the scorer's describe(), plus the worker's own facts
     is_fallback: bool
     jobs_scored: int = 0
     batches: int = 0
-    latency_ms: dict = {}
+    latency_ms: dict[str, float] = {}
     throughput_per_min: float = 0.0
     heartbeat_at: datetime | None = None
-
-    @classmethod
-    def of(cls, worker_id: str, started_at: datetime, scorer, *, jobs_scored: int = 0, batches: int = 0,
-           latency_ms: dict | None = None, throughput_per_min: float = 0.0) -> "WorkerStatus":
-        """From a loaded Scorer (``describe()``); ``latency_ms`` e.g. ScoringWindow.percentiles()."""
-        return cls(worker_id=worker_id, hostname=socket.gethostname(), pid=os.getpid(), started_at=started_at,
-                   model=scorer.describe(), is_fallback=bool(scorer.is_fallback), jobs_scored=jobs_scored,
-                   batches=batches, latency_ms=latency_ms or {}, throughput_per_min=throughput_per_min)
 
 
 UPSERT = """
@@ -55,16 +44,16 @@ FROM worker_status WHERE heartbeat_at > now() - make_interval(secs => $1) ORDER 
 FORGET = "DELETE FROM worker_status WHERE worker_id = $1"
 
 
-async def report(conn: asyncpg.Connection, status: WorkerStatus) -> None:
+async def report(conn: Connection, status: WorkerStatus) -> None:
     await conn.execute(UPSERT, status.worker_id, status.hostname, status.pid, status.started_at, status.model,
                        status.is_fallback, status.jobs_scored, status.batches, status.latency_ms,
                        status.throughput_per_min)
 
 
-async def live(conn: asyncpg.Connection, within_seconds: float = 120.0) -> list[WorkerStatus]:
+async def live(conn: Connection, within_seconds: float = 120.0) -> list[WorkerStatus]:
     return [WorkerStatus(**dict(r)) for r in await conn.fetch(LIVE, within_seconds)]
 
 
-async def forget(conn: asyncpg.Connection, worker_id: str) -> None:
+async def forget(conn: Connection, worker_id: str) -> None:
     """A worker that stops cleanly removes itself so it is not counted until it times out."""
     await conn.execute(FORGET, worker_id)

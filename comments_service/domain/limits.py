@@ -5,25 +5,25 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 
-import msgspec
+from .structs import Struct
 
 
-class Limit(msgspec.Struct, frozen=True):
+class Limit(Struct, frozen=True):
     per_seconds: float  # one request per this many seconds, sustained
     burst: int  # requests allowed at once
 
 
 # action -> subject ("user" | "ip") -> limit
 DEFAULT_LIMITS: dict[str, dict[str, Limit]] = {
-    "post": {"user": Limit(5.0, 3), "ip": Limit(3.0, 10)},
-    "edit": {"user": Limit(3.0, 5), "ip": Limit(1.0, 20)},
-    "report": {"user": Limit(6.0, 5), "ip": Limit(2.0, 20)},
-    "vote": {"user": Limit(0.5, 20), "ip": Limit(0.1, 60)},
-    "check": {"user": Limit(1.0, 10), "ip": Limit(0.5, 30)},
-    "guest": {"ip": Limit(30.0, 5)},
-    "troubleshoot": {"ip": Limit(2.0, 10)},
+    "post": {"user": Limit(per_seconds=5.0, burst=3), "ip": Limit(per_seconds=3.0, burst=10)},
+    "edit": {"user": Limit(per_seconds=3.0, burst=5), "ip": Limit(per_seconds=1.0, burst=20)},
+    "report": {"user": Limit(per_seconds=6.0, burst=5), "ip": Limit(per_seconds=2.0, burst=20)},
+    "vote": {"user": Limit(per_seconds=0.5, burst=20), "ip": Limit(per_seconds=0.1, burst=60)},
+    "check": {"user": Limit(per_seconds=1.0, burst=10), "ip": Limit(per_seconds=0.5, burst=30)},
+    "guest": {"ip": Limit(per_seconds=30.0, burst=5)},
+    "troubleshoot": {"ip": Limit(per_seconds=2.0, burst=10)},
     # a front page asks on every view: generous, but no address can drive unbounded work
-    "counts": {"ip": Limit(0.2, 60)},
+    "counts": {"ip": Limit(per_seconds=0.2, burst=60)},
 }
 
 
@@ -36,7 +36,7 @@ def parse_limits(raw: str) -> dict[str, dict[str, Limit]]:
         seconds, _, burst = spec.partition(":")
         if action not in limits or subject not in ("user", "ip"):
             raise ValueError(f"unknown limit {name!r}; actions: {', '.join(limits)}; subjects: user, ip")
-        limit = Limit(float(seconds), int(burst or 1))
+        limit = Limit(per_seconds=float(seconds), burst=int(burst or 1))
         if limit.per_seconds < 0 or limit.burst < 1:
             raise ValueError(f"limit {name!r} needs seconds >= 0 and burst >= 1")
         limits[action][subject] = limit

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-import msgspec
+from .structs import Struct
 
 CommentStatus = Literal["pending_scoring", "published", "held", "rejected", "deleted"]
 SortOrder = Literal["oldest", "newest", "top"]
 
 
-class Base(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Shared options: keyword construction, unknown fields refused when decoding."""
+class Base(Struct, forbid_unknown_fields=True):
+    """The shapes the API reads and returns: a field a client sends that the shape lacks (a typo,
+    a field of another version) is refused, never silently dropped."""
 
 
 class Author(Base):
@@ -27,7 +28,7 @@ class Site(Base):
     guest_commenting: bool
     allow_images: bool
     has_sso: bool
-    settings: dict = {}
+    settings: dict[str, Any] = {}
 
 
 class Article(Base):
@@ -54,7 +55,7 @@ class CommentView(Base):
     downvotes: int = 0
     reply_count: int = 0
     deleted: bool = False
-    replies: list["CommentView"] = []
+    replies: list[CommentView] = []
     replies_cursor: str | None = None
 
 

@@ -1,15 +1,12 @@
-"""Moderation rules without I/O: reason codes, what a decision does to a comment, queue cursors,
-article auto-close."""
+"""Moderation rules without I/O: reason codes, what a decision does to a comment, article
+auto-close, who may write what. The queue's cursor is in domain/cursor.py."""
 
 from __future__ import annotations
 
-import base64
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-import msgspec
-
-from . import cursor as thread_cursor
 from . import policy
 
 QueueState = Literal["held", "reported", "approved", "rejected"]
@@ -64,17 +61,17 @@ def target_status(action: str) -> str:
     return "published" if action == "approve" else "rejected"
 
 
-def report_threshold(site_settings: dict) -> int:
+def report_threshold(site_settings: Mapping[str, Any]) -> int:
     value = site_settings.get("report_threshold", DEFAULT_REPORT_THRESHOLD)
     return value if isinstance(value, int) and value >= 1 else DEFAULT_REPORT_THRESHOLD
 
 
-def auto_close_days(site_settings: dict) -> int | None:
+def auto_close_days(site_settings: Mapping[str, Any]) -> int | None:
     value = site_settings.get("auto_close_days")
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def is_open(comments_open: bool, auto_close: bool, created_at: datetime, site_settings: dict,
+def is_open(comments_open: bool, auto_close: bool, created_at: datetime, site_settings: Mapping[str, Any],
             now: datetime) -> bool:
     """An article takes comments when open and, unless a moderator reopened it, younger than the
     site's auto-close age."""
@@ -86,38 +83,6 @@ def is_open(comments_open: bool, auto_close: bool, created_at: datetime, site_se
     return now - created_at < timedelta(days=days)
 
 
-class QueueCursor(msgspec.Struct, array_like=True, frozen=True):
-    state: str
-    sort: str
-    key: float  # created_at in microseconds, or the score
-    id: int
-
-
-class CursorError(ValueError):
-    pass
-
-
-_enc = msgspec.json.Encoder()
-_dec = msgspec.json.Decoder(QueueCursor)
-
-
-def encode_cursor(cursor: QueueCursor) -> str:
-    return base64.urlsafe_b64encode(_enc.encode(cursor)).decode().rstrip("=")
-
-
-def decode_cursor(token: str, state: str, sort: str) -> QueueCursor:
-    try:
-        cursor = _dec.decode(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (ValueError, msgspec.DecodeError) as exc:
-        raise CursorError("malformed cursor") from exc
-    if (cursor.state, cursor.sort) != (state, sort):
-        raise CursorError(f"cursor is for {cursor.state}/{cursor.sort}, not {state}/{sort}")
-    if not 0 <= cursor.id <= thread_cursor.INT64_MAX or (
-            sort == "oldest" and not thread_cursor.MIN_MICROS <= cursor.key <= thread_cursor.MAX_MICROS):
-        raise CursorError("cursor out of range")
-    return cursor
-
-
 # ------------------------------------------------------------------ who may write what
 WriteAction = Literal["post", "edit", "delete", "vote", "report"]
 # Who counts for votes and reports: "anyone" with an identity, "established" readers (signed in
@@ -125,7 +90,7 @@ WriteAction = Literal["post", "edit", "delete", "vote", "report"]
 # ago), or "sso" readers only. A guest costs one post to make, so on the default a throwaway
 # guest's vote or report counts for nothing, and a guest minted now counts only after a while.
 Standing = Literal["anyone", "established", "sso"]
-STANDINGS: tuple[str, ...] = ("anyone", "established", "sso")
+STANDINGS: tuple[Standing, ...] = ("anyone", "established", "sso")
 DEFAULT_STANDING: Standing = "established"
 DEFAULT_ESTABLISHED_AFTER_MINUTES = 60
 # A closed article keeps what was said: no new words or votes, but readers may still take their
@@ -133,26 +98,27 @@ DEFAULT_ESTABLISHED_AFTER_MINUTES = 60
 _CLOSED_ARTICLE_BLOCKS = frozenset({"post", "edit", "vote"})
 
 
-def required_standing(site_settings: dict, action: WriteAction) -> Standing:
+def required_standing(site_settings: Mapping[str, Any], action: WriteAction) -> Standing:
     """The standing a site asks of readers who vote (``votes_from``) or report (``reports_from``)."""
     value = site_settings.get("votes_from" if action == "vote" else "reports_from", DEFAULT_STANDING)
-    return value if value in STANDINGS else DEFAULT_STANDING
+    return next((standing for standing in STANDINGS if standing == value), DEFAULT_STANDING)
 
 
-def established_after_minutes(site_settings: dict) -> int:
+def established_after_minutes(site_settings: Mapping[str, Any]) -> int:
     value = site_settings.get("established_after_minutes", DEFAULT_ESTABLISHED_AFTER_MINUTES)
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-    return value if ok else DEFAULT_ESTABLISHED_AFTER_MINUTES
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return DEFAULT_ESTABLISHED_AFTER_MINUTES
 
 
-def banned_may_delete(site_settings: dict) -> bool:
+def banned_may_delete(site_settings: Mapping[str, Any]) -> bool:
     """Whether a banned reader may still delete their own comments (``banned_may_delete``, default
     true: taking one's words down harms no one)."""
     return site_settings.get("banned_may_delete", True) is not False
 
 
 def write_refusal(action: WriteAction, *, banned: bool, article_open: bool | None,
-                  site_settings: dict) -> str | None:
+                  site_settings: Mapping[str, Any]) -> str | None:
     """The error code that refuses a reader's write, or None. ``article_open``: None when the write
     concerns no article yet. Standing is checked apart (it needs the reader's history)."""
     if banned and (action != "delete" or not banned_may_delete(site_settings)):

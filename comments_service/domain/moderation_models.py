@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from msgspec import Meta
 
@@ -143,7 +143,7 @@ class AuditEntry(Base):
     after_status: str | None = None
     reason: str | None = None
     note: str | None = None
-    details: dict | None = None
+    details: dict[str, Any] | None = None
 
 
 class AuditPage(Base):
@@ -182,6 +182,7 @@ class SiteModerationSettings(Base):
         "With votes_from/reports_from 'established': how long a guest's published comment must have "
         "stood before their votes and reports count."))] | None = None
     sso_staff_roles: Annotated[bool, Meta(
-        description="A moderator or admin role in an SSO token (with aud = the site) gives staff rights.")] | None = None
+        description="A moderator or admin role in an SSO token (with aud = the site) gives staff rights.",
+    )] | None = None
     sso_require_aud: Annotated[bool, Meta(
         description="Every SSO token must name the site in its aud claim.")] | None = None

@@ -13,10 +13,10 @@ is no older than last_root_at minus a window W, last_root_at read by or after th
 published it (db/articles.is_append); a page is lasting when it has a next page and its last
 comment is older than last_root_at minus W, with last_root_at read in the same snapshot as the page
 (db/articles.is_lasting). Any append R committed after that snapshot is judged against a
-last_root_at at least as new, so R >= last_root_at - W > the page's last comment: R sorts after the page, whose comments and next cursor stay as they were.
-(Removals need no care here: they are not appends, and retire every tail.) W covers posts that
-commit in a different order from their created_at; a comment that sorts further back is simply not
-an append.
+last_root_at at least as new, so R >= last_root_at - W > the page's last comment: R sorts after
+the page, whose comments and next cursor stay as they were. (Removals need no care here: they are
+not appends, and retire every tail.) W covers posts that commit in a different order from their
+created_at; a comment that sorts further back is simply not an append.
 
 Headers carry the article row's version (every change to the row increments it), so that a process
 can tell which of two headers is newer: the writer of an append hands its header to the cache with
@@ -28,21 +28,20 @@ so joining them gives exactly the bytes that encoding the page gives.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import msgspec
 
 from .models import ThreadPage
+from .structs import Struct
 
 _OPEN = b'{"article":'
 
 
-class Header(NamedTuple):
+class Header(Struct, frozen=True):
     body: bytes  # the encoded Article
     version: int  # the article row's version it was read at (0: no such article)
 
 
-class PageParts(NamedTuple):
+class PageParts(Struct, frozen=True):
     header: Header
     tail: bytes  # the encoded page after the article and its comma
     lasting: bool  # an append cannot change the tail (see the module's docstring)
@@ -58,7 +57,7 @@ def split(page: ThreadPage, encoder: msgspec.json.Encoder, *, lasting: bool, ver
     if body[:cut] != _OPEN + header or body[cut:cut + 1] != b",":
         raise ValueError("ThreadPage must encode its article first")  # a field moved: fix _OPEN
     lasting = lasting and page.sort == "oldest" and page.next_cursor is not None and not page.own_pending
-    return PageParts(Header(header, version), body[cut + 1:], lasting)
+    return PageParts(header=Header(body=header, version=version), tail=body[cut + 1:], lasting=lasting)
 
 
 def join(header: bytes, tail: bytes) -> bytes:

@@ -30,10 +30,12 @@ Word lists are matched by domain/wordlists.find_term (through obfuscation, in li
 
 from __future__ import annotations
 
-from typing import Any, Literal, Mapping
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import msgspec
 
+from .structs import Struct
 from .wordlists import find_term
 
 Outcome = Literal["published", "held", "rejected"]
@@ -64,7 +66,7 @@ NUDGE_MESSAGE = ("Your comment may break our community guidelines and is likely 
                  "review. You can edit it or submit it for review.")
 
 
-class LabelThresholds(msgspec.Struct, frozen=True, kw_only=True):
+class LabelThresholds(Struct, frozen=True):
     """Scores at or above ``reject`` reject; at or above ``hold`` hold. ``None`` disables."""
 
     hold: float | None = None
@@ -117,7 +119,7 @@ DEFAULT_SUSPECT_WORDS: tuple[str, ...] = (
 )
 
 
-class PolicyContext(msgspec.Struct, frozen=True, kw_only=True):
+class PolicyContext(Struct, frozen=True):
     """Facts about where and by whom a comment was written, looked up by the caller."""
 
     article_premoderation: bool = False
@@ -133,7 +135,7 @@ class PolicyContext(msgspec.Struct, frozen=True, kw_only=True):
     model_fallback: bool = False
 
 
-class PolicyConfig(msgspec.Struct, frozen=True, kw_only=True):
+class PolicyConfig(Struct, frozen=True):
     """A site's moderation policy. ``PolicyConfig()`` is a sensible news-site default."""
 
     thresholds: dict[str, LabelThresholds] = msgspec.field(
@@ -150,7 +152,7 @@ class PolicyConfig(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_site_settings(cls, settings: Mapping[str, Any] | None, *,
-                           fail_closed: bool = True) -> "PolicyConfig":
+                           fail_closed: bool = True) -> PolicyConfig:
         """Build from a site's jsonb settings (the ``moderation`` object, or the whole settings
         object holding one). Unknown keys are ignored; bad values raise ValueError naming the key.
 
@@ -173,12 +175,12 @@ class PolicyConfig(msgspec.Struct, frozen=True, kw_only=True):
         use_defaults = data.get("default_word_lists", True)
         if not isinstance(use_defaults, bool):
             raise ValueError(f"{prefix}default_word_lists: expected true or false")
-        for key, default in (("banned_words", DEFAULT_BANNED_WORDS),
-                             ("suspect_words", DEFAULT_SUSPECT_WORDS)):
+        for key, default_words in (("banned_words", DEFAULT_BANNED_WORDS),
+                                   ("suspect_words", DEFAULT_SUSPECT_WORDS)):
             extra = data.get(key, [])
             if not isinstance(extra, list) or not all(isinstance(w, str) and w.strip() for w in extra):
                 raise ValueError(f"{prefix}{key}: expected a list of non-empty strings")
-            words = (tuple(default) if use_defaults else ()) + tuple(w.strip() for w in extra)
+            words = (default_words if use_defaults else ()) + tuple(w.strip() for w in extra)
             kwargs[key] = tuple(dict.fromkeys(words))
         for key in ("fail_closed", "premoderate_guests", "trusted_exempt_premoderation"):
             if key in data:
@@ -194,7 +196,7 @@ class PolicyConfig(msgspec.Struct, frozen=True, kw_only=True):
         return cls(**kwargs)
 
 
-class Decision(msgspec.Struct, frozen=True, kw_only=True):
+class Decision(Struct, frozen=True):
     """What happens to a comment and why. ``label`` names the score that triggered a
     toxicity decision, ``term`` the word-list entry that matched."""
 
@@ -223,9 +225,8 @@ def decide(scores: Mapping[str, float] | None, text: str, ctx: PolicyContext,
 
     degraded = score_copy is None or ctx.model_fallback
     thresholds = cfg.fallback_thresholds if ctx.model_fallback else cfg.thresholds
-    if score_copy is not None:
-        if (label := _over(score_copy, thresholds, "reject")) is not None:
-            return make("rejected", TOXICITY_REJECT, label=label)
+    if score_copy is not None and (label := _over(score_copy, thresholds, "reject")) is not None:
+        return make("rejected", TOXICITY_REJECT, label=label)
 
     if ctx.article_premoderation and not (ctx.user_trusted and cfg.trusted_exempt_premoderation):
         return make("held", PREMODERATION)
@@ -243,9 +244,8 @@ def decide(scores: Mapping[str, float] | None, text: str, ctx: PolicyContext,
 
     if degraded and cfg.fail_closed:
         return make("held", MODEL_UNAVAILABLE)
-    if score_copy is not None:
-        if (label := _over(score_copy, thresholds, "hold")) is not None:
-            return make("held", TOXICITY_HOLD, label=label)
+    if score_copy is not None and (label := _over(score_copy, thresholds, "hold")) is not None:
+        return make("held", TOXICITY_HOLD, label=label)
     if (term := find_term(text, cfg.suspect_words)) is not None:
         return make("held", SUSPECT_WORD, term=term)
     return make("published", OK)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from . import cursor as cursors
 from .models import Author, CommentRow, CommentView
@@ -26,7 +26,7 @@ def to_view(row: CommentRow) -> CommentView:
 
 
 def replies_cursor(last: CommentView) -> str:
-    return cursors.encode(cursors.Cursor("replies", cursors.micros(last.created_at), last.id))
+    return cursors.encode(cursors.ThreadCursor(kind="replies", key=cursors.micros(last.created_at), id=last.id))
 
 
 def assemble(roots: Iterable[CommentRow], replies: Iterable[CommentRow]) -> list[CommentView]:

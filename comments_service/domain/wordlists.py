@@ -15,7 +15,8 @@ import re
 import sys
 import threading
 import unicodedata
-from typing import NamedTuple
+
+from .structs import Struct
 
 # A word list compiles into one automaton over the letters of all its entries, which reads the
 # normalised text once, left to right. The sets of entry positions alive after each character are
@@ -53,7 +54,7 @@ def normalize(text: str) -> str:
     return text.lower().translate(_CONFUSABLES)
 
 
-class _Slot(NamedTuple):
+class _Slot(Struct, frozen=True):
     """One letter of a list entry."""
 
     chars: frozenset[str]  # what may stand for it: the letter and its leet forms
@@ -61,16 +62,16 @@ class _Slot(NamedTuple):
     spaceable: bool  # its word is long enough to count when spaced out
 
 
-class _Entry(NamedTuple):
+class _Entry(Struct, frozen=True):
     slots: tuple[_Slot, ...]
     prefix: bool  # "word*": the last word may continue
 
 
 def _entry(term: str) -> _Entry | None:
     raw = normalize(term.strip())
-    slots = [_Slot(frozenset(_LEET.get(ch, ch)), i == len(word) - 1, len(word) >= 3)
+    slots = [_Slot(chars=frozenset(_LEET.get(ch, ch)), last=i == len(word) - 1, spaceable=len(word) >= 3)
              for word in raw.rstrip("*").split() for i, ch in enumerate(word)]
-    return _Entry(tuple(slots), raw.endswith("*")) if slots else None
+    return _Entry(slots=tuple(slots), prefix=raw.endswith("*")) if slots else None
 
 
 # A position of the automaton: (entry, slot, mode, form, stars, letter seen). The slot is the

@@ -1,11 +1,17 @@
-"""Reading and writing threads: validation, rendering, transactions, cache versions, live events."""
+"""Reading and writing threads: validation, rendering, transactions. What a write does to cached
+pages and live readers is services/publishing.py; whether a new comment is published at once or
+scored first is the ``Admission`` the composition root chose (services/admission.py); whether a
+reader may write at all is the ``PostPolicy`` (services/write_guard.py).
+
+Longer than most modules on purpose: reads and writes of a thread share its cache versions and
+cursors, and the post path's ordering (checks, insert, admission, publication) reads best whole."""
 
 from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
-from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable, Mapping, NamedTuple
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import asyncpg
 import msgspec
@@ -14,59 +20,64 @@ from ..cache import Cache
 from ..db import articles as article_repo
 from ..db import comments as comment_repo
 from ..db import posting as posting_repo
-from ..db import users as user_repo
 from ..db import votes as vote_repo
+from ..db.connection import Connection, Row
 from ..db.posting import Poster
 from ..domain import cursor as cursors
 from ..domain import page_parts
-from ..domain.page_parts import Header, PageParts
 from ..domain.labels import label_is_clean
+from ..domain.models import (
+    Author,
+    CommentRow,
+    CommentView,
+    PostedComment,
+    RepliesPage,
+    Site,
+    SortOrder,
+    ThreadPage,
+    VoteResult,
+)
 from ..domain.moderation import WriteAction
 from ..domain.outcomes import explain_own_comment
-from ..domain.models import (Article, Author, CommentRow, CommentView, LiveEvent, PostedComment, RepliesPage,
-                             Site, ThreadPage, VoteResult)
+from ..domain.page_parts import Header, PageParts
+from ..domain.structs import Struct
 from ..domain.thread import assemble, to_view
 from ..errors import DomainError
 from ..identity import Identity, Keyring
 from ..ratelimit import RateLimiter
 from ..settings import CommentSettings
+from .admission import Admission
 from .offload import render_markdown_bounded
+from .publishing import Publication, Publisher
+from .readers import Readers
 from .sites import SiteEntry, article_url
-from .write_guard import UNKNOWN, WriteGuard
+from .write_guard import UNKNOWN
 
 log = logging.getLogger("comments_service.comments")
 
 _page_encoder = msgspec.json.Encoder()
 _page_decoder = msgspec.json.Decoder(ThreadPage)
-_MIN_TIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MAX_TIME = datetime(9999, 1, 1, tzinfo=timezone.utc)
+_MIN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 _MAX_ID = 2**63 - 1
+# Where a keyset page starts: after this (created_at or score, id)
+Position = tuple[datetime | int, int]
 
 
-class Publication(NamedTuple):
-    """A comment's publication, as seen once its counts moved."""
-
-    article: Mapping[str, Any]  # the article's row with the count moved
-    appended: bool  # an append (domain/page_parts.py)
-
-    @classmethod
-    def of(cls, row: CommentRow, article: Mapping[str, Any]) -> Publication:
-        """``article``: read after (or returned by) the statement that moved the count."""
-        return cls(article, row.parent_id is None and article_repo.is_append(row.created_at,
-                                                                             article["last_root_at"]))
-
-
-class Actor(msgspec.Struct, frozen=True, kw_only=True):
+class Actor(Struct, frozen=True):
     """Who makes a request: the verified identity (if any) and the client address."""
 
     identity: Identity | None
     ip: str | None
 
 
-# What happens to a new comment once it is stored. The scoring pipeline replaces this hook:
-# it returns "pending_scoring" and enqueues the job in the same transaction.
-Admission = Callable[[asyncpg.Connection, CommentRow], Awaitable[None]]
-ArticleView = Callable[[str, Mapping[str, Any], Article], Awaitable[Article]]
+class PostPolicy(Protocol):
+    """Whether a reader may make a write (services/write_guard.py is the one implementation)."""
+
+    async def check(self, conn: Connection, entry: SiteEntry, action: WriteAction, *,
+                    user_id: int | None, kind: str, article: Row | None,
+                    address: str | None, ban: Row | None = ...) -> None: ...
+
 
 _OUTCOME_MESSAGES = {
     "published": "Your comment is published.",
@@ -103,25 +114,20 @@ def validate_label(text: str) -> str:
 
 class CommentService:
     def __init__(self, pool: asyncpg.Pool, cache: Cache, limiter: RateLimiter, keyring: Keyring,
-                 settings: CommentSettings, guard: WriteGuard) -> None:
+                 settings: CommentSettings, *, policy: PostPolicy, admission: Admission, readers: Readers,
+                 publisher: Publisher) -> None:
         self.pool = pool
         self.cache = cache
         self.limiter = limiter
         self.keyring = keyring
         self.settings = settings
-        self.guard = guard
-        self.initial_status: Callable[[], str] = lambda: "published"
-        self.admitted: list[Admission] = []
-        # After the insert committed: may wait briefly for a pending comment's first decision and
-        # return the comment as it is then (the scoring pipeline sets it).
-        self.settle: Callable[[CommentRow], Awaitable[CommentRow]] | None = None
-        # the scoring pipeline sends edited text back through the queue (inside the edit transaction)
-        self.edit_admission: Callable[[asyncpg.Connection, CommentRow], Awaitable[CommentRow]] | None = None
-        # How a thread page shows its article (moderation: auto-closed articles read as closed).
-        self.article_view: ArticleView | None = None
+        self.policy = policy
+        self.admission = admission
+        self.readers = readers
+        self.publisher = publisher
 
     # ---------------------------------------------------------------- reads
-    async def thread(self, entry: SiteEntry, article_ext: str, *, sort: str, cursor: str | None, limit: int,
+    async def thread(self, entry: SiteEntry, external_id: str, *, sort: SortOrder, cursor: str | None, limit: int,
                      replies: int, viewer: Identity | None) -> bytes:
         site_id = entry.site.id
         after = self._top_after(sort, cursor)
@@ -129,38 +135,40 @@ class CommentService:
 
         async def load() -> PageParts:
             async with self.pool.acquire() as conn:
-                page, lasting, version = await self._load_thread(conn, site_id, article_ext, sort, after, limit,
+                page, lasting, version = await self._load_thread(conn, site_id, external_id, sort, after, limit,
                                                                  replies)
             return page_parts.split(page, _page_encoder, lasting=lasting, version=version)
 
         async def load_header() -> Header:
             async with self.pool.acquire() as conn:
-                record = await article_repo.get_by_external(conn, site_id, article_ext)
-            return await self._header(site_id, article_ext, record)
+                record = await article_repo.get_by_external(conn, site_id, external_id)
+            return await self.publisher.header(site_id, external_id, record)
 
-        body = await self.cache.get_page(site_id, article_ext, suffix, load, load_header)
+        body = await self.cache.get_page(site_id, external_id, suffix, load, load_header)
         if viewer is not None and cursor is None:
-            body = await self._with_own_unpublished(body, site_id, article_ext, viewer)
+            body = await self._with_own_unpublished(body, site_id, external_id, viewer)
         return body
 
-    def _top_after(self, sort: str, cursor: str | None) -> tuple:
+    def _top_after(self, sort: SortOrder, cursor: str | None) -> Position:
         if cursor is None:
-            return {"oldest": (_MIN_TIME, 0), "newest": (_MAX_TIME, _MAX_ID), "top": (2**31 - 1, _MAX_ID)}[sort]
+            starts: dict[str, Position] = {"oldest": (_MIN_TIME, 0), "newest": (_MAX_TIME, _MAX_ID),
+                                           "top": (2**31 - 1, _MAX_ID)}
+            return starts[sort]
         try:
-            c = cursors.decode(cursor, sort)
+            c = cursors.decode_thread(cursor, sort)
         except cursors.CursorError as exc:
             raise DomainError("invalid_cursor", str(exc)) from None
         return (c.key, c.id) if sort == "top" else (cursors.from_micros(c.key), c.id)
 
-    async def _load_thread(self, conn: asyncpg.Connection, site_id: str, article_ext: str, sort: str,
-                           after: tuple, limit: int, replies: int) -> tuple[ThreadPage, bool, int]:
+    async def _load_thread(self, conn: Connection, site_id: str, external_id: str, sort: SortOrder,
+                           after: Position, limit: int, replies: int) -> tuple[ThreadPage, bool, int]:
         """The page, whether appends cannot change it, and the article's version it was read at
         (domain/page_parts.py)."""
         # one statement, one round trip: the article, the top-level page and the reply levels
         # (a refill after every write to a hot article; each round trip waits its turn on a busy loop)
-        record, roots, nested = await comment_repo.thread_page(conn, site_id, article_ext, sort, after, limit,
+        record, roots, nested = await comment_repo.thread_page(conn, site_id, external_id, sort, after, limit,
                                                                replies, self.settings.reply_levels)
-        article = await self._article_view(site_id, article_ext, record)
+        article = await self.publisher.articles.of(site_id, external_id, record)
         if record is None:
             return ThreadPage(article=article, sort=sort, comments=[]), False, 0
         more = len(roots) > limit
@@ -170,27 +178,13 @@ class CommentService:
         if more:
             last = roots[-1]
             key = last.score if sort == "top" else cursors.micros(last.created_at)
-            next_cursor = cursors.encode(cursors.Cursor(sort, key, last.id))
+            next_cursor = cursors.encode(cursors.ThreadCursor(kind=sort, key=key, id=last.id))
             # the article row was read in the same statement (snapshot) as the page, as is_lasting needs
             lasting = sort == "oldest" and article_repo.is_lasting(last.created_at, record["last_root_at"])
         return ThreadPage(article=article, sort=sort, comments=assemble(roots, nested),
                           next_cursor=next_cursor), lasting, record["version"]
 
-    async def _article_view(self, site_id: str, article_ext: str, record: Mapping[str, Any] | None) -> Article:
-        """The article as a thread page shows it (record: its row, None when it does not exist)."""
-        if record is None:
-            return Article(id=article_ext, title="", url="", comments_open=True, premoderation=False,
-                           comment_count=0, exists=False)
-        article = article_repo.to_article(record)
-        if self.article_view is not None:
-            article = await self.article_view(site_id, record, article)
-        return article
-
-    async def _header(self, site_id: str, article_ext: str, record: Mapping[str, Any] | None) -> Header:
-        article = await self._article_view(site_id, article_ext, record)
-        return Header(_page_encoder.encode(article), record["version"] if record is not None else 0)
-
-    async def _nested_replies(self, conn: asyncpg.Connection, parent_ids: list[int], per_parent: int) -> list[CommentRow]:
+    async def _nested_replies(self, conn: Connection, parent_ids: list[int], per_parent: int) -> list[CommentRow]:
         """The first replies of each parent, level by level, down to ``reply_levels`` below it."""
         found: list[CommentRow] = []
         for _ in range(self.settings.reply_levels):
@@ -201,12 +195,12 @@ class CommentService:
             parent_ids = [r.id for r in level if r.reply_count]
         return found
 
-    async def _with_own_unpublished(self, body: bytes, site_id: str, article_ext: str, viewer: Identity) -> bytes:
+    async def _with_own_unpublished(self, body: bytes, site_id: str, external_id: str, viewer: Identity) -> bytes:
         async with self.pool.acquire() as conn:
-            user_id = viewer.user_id or await self._known_user_id(conn, viewer)
+            user_id = viewer.user_id or await self.readers.known_user_id(conn, viewer)
             if user_id is None:
                 return body
-            record = await article_repo.get_by_external(conn, site_id, article_ext)
+            record = await article_repo.get_by_external(conn, site_id, external_id)
             if record is None:
                 return body
             own = await comment_repo.own_unpublished(conn, record["id"], user_id)
@@ -220,14 +214,14 @@ class CommentService:
                       replies: int) -> RepliesPage:
         if cursor:
             try:
-                c = cursors.decode(cursor, "replies")
+                c = cursors.decode_thread(cursor, "replies")
             except cursors.CursorError as exc:
                 raise DomainError("invalid_cursor", str(exc)) from None
             after = (cursors.from_micros(c.key), c.id)
         else:
             after = (_MIN_TIME, 0)
         async with self.pool.acquire() as conn:
-            parent, _ = await self.comment_and_article(conn, comment_id, entry.site.id)
+            parent, _ = await self.readers.comment_of_site(conn, comment_id, entry.site.id)
             if parent.status not in ("published", "deleted"):  # hidden comments read as missing
                 raise DomainError("comment_not_found")
             rows = await comment_repo.replies_page(conn, parent.id, after, limit + 1)
@@ -237,7 +231,8 @@ class CommentService:
         next_cursor = None
         if more:
             last = page[-1]
-            next_cursor = cursors.encode(cursors.Cursor("replies", cursors.micros(last.created_at), last.id))
+            next_cursor = cursors.encode(cursors.ThreadCursor(kind="replies", key=cursors.micros(last.created_at),
+                                                                  id=last.id))
         return RepliesPage(comment_id=comment_id, replies=views, next_cursor=next_cursor)
 
     async def counts(self, entry: SiteEntry, article_ids: list[str]) -> dict[str, int]:
@@ -253,7 +248,7 @@ class CommentService:
     def _validate_body(self, body: str) -> str:
         return validate_body(body, self.settings.max_body_chars)
 
-    async def post(self, entry: SiteEntry, actor: Actor, article_ext: str, *, body: str, parent_id: int | None,
+    async def post(self, entry: SiteEntry, actor: Actor, external_id: str, *, body: str, parent_id: int | None,
                    author_name: str | None, article_url: str | None, article_title: str | None) -> PostedComment:
         site = entry.site
         text = self._validate_body(body)
@@ -267,7 +262,7 @@ class CommentService:
             # every guest post makes a new guest identity: their number per address is limited
             # like the posts themselves, or one address could mint voters at will
             await self.limiter.check("guest", user=None, ip=actor.ip)
-        await self.limiter.check("post", user=self._subject(identity), ip=actor.ip)
+        await self.limiter.check("post", user=self.readers.subject(identity), ip=actor.ip)
         html = await render_markdown_bounded(text, allow_images=site.allow_images)
         guest_token = None
         # The busiest path, a top-level post by an SSO reader to an existing article with nothing
@@ -275,23 +270,23 @@ class CommentService:
         # checks in one statement and writes only after every check passed (the user row, when
         # new or changed, then the insert, which moves the counts that follow it). Two round trips
         # fewer (BEGIN, COMMIT), which on a busy process are two waits, and the hot article's row
-        # is locked only while that one statement commits. (A reply keeps the old sequence, whose
-        # parent row lock comes before the user's, as in a vote.)
-        sso_top = identity is not None and identity.kind == "sso" and parent_id is None
+        # is locked only while that one statement commits. (A reply runs in a transaction: its
+        # parent's row lock is taken before the user's, in the order a vote takes them.)
+        article: Row | None
         async with self.pool.acquire() as conn:
             context = None
-            if sso_top:
+            if identity is not None and identity.kind == "sso" and parent_id is None:
                 context = await posting_repo.context(
-                    conn, site.id, article_ext, identity.external_id, identity.name, identity.email, identity.role)
-            alone = context is not None and context.article is not None and not self.admitted
+                    conn, site.id, external_id, identity.external_id, identity.name, identity.email, identity.role)
+            alone = context is not None and context.article is not None and not self.admission.writes_on_admit
             async with nullcontext() if alone else conn.transaction():
                 if context is not None:
                     article = context.article
                 else:
-                    article = await article_repo.get_by_external(conn, site.id, article_ext)
+                    article = await article_repo.get_by_external(conn, site.id, external_id)
                 if article is None:
                     url, title = self._article_details(site, article_url, article_title)
-                    article = await article_repo.get_or_create(conn, site.id, article_ext, url, title)
+                    article = await article_repo.get_or_create(conn, site.id, external_id, url, title)
                 parent = None
                 if parent_id is not None:
                     parent = await comment_repo.get(conn, parent_id, for_update=True)
@@ -304,36 +299,38 @@ class CommentService:
                     if parent.depth + 1 > self.settings.max_depth:
                         raise DomainError("thread_too_deep", extra={"max_depth": self.settings.max_depth})
                 if identity is None:
-                    user_id = await user_repo.create_guest(conn, site.id, name)
+                    user_id = await self.readers.new_guest(conn, site.id, name)
                     guest_token = self.keyring.issue_guest_token(site.id, user_id, name,
                                                                  self.settings.guest_token_ttl_days)
-                    poster = Poster(user_id, True, None)  # new: no ban can name them
+                    poster = Poster(id=user_id, ban_known=True)  # new: no ban can name them
+                elif context is not None:
+                    poster = context.poster
                 else:
-                    poster = context.poster if context is not None else Poster(await self._user_id(conn, identity))
-                await self.guard.check(conn, entry, "post", user_id=poster.id, kind="guest" if identity is None
+                    poster = Poster(id=await self.readers.user_id(conn, identity))
+                await self.policy.check(conn, entry, "post", user_id=poster.id, kind="guest" if identity is None
                                        else identity.kind, article=article, address=actor.ip,
                                        ban=poster.ban if poster.ban_known else UNKNOWN)
-                if context is not None and not context.stored:
-                    poster = poster._replace(id=await self._user_id(conn, identity))
-                user_id = poster.id
+                if identity is not None and (poster.id is None or (context is not None and not context.stored)):
+                    user_id = await self.readers.user_id(conn, identity)  # stored or refreshed only now
+                elif poster.id is not None:
+                    user_id = poster.id
                 user = Author(id=user_id, name=name if identity is None else identity.name)
                 row, counted = await comment_repo.insert(
                     conn, article_id=article["id"], parent=parent, author_id=user_id, body_markdown=text,
-                    body_html=html, status=self.initial_status(), status_reason=None, author_ip=actor.ip,
+                    body_html=html, status=self.admission.initial_status, status_reason=None, author_ip=actor.ip,
                 )
-                for admit in self.admitted:
-                    await admit(conn, row)
+                await self.admission.admit(conn, row)
         published = None
         if counted is not None:  # published at once: the insert moved the counts and returned the article
             article = counted
             published = Publication.of(row, counted)
         if row.status == "published":
-            await self.after_visible_change(site.id, article_ext, row, published=published)
-        elif row.status == "pending_scoring" and self.settle is not None:
-            row = await self.settle(row)
+            await self.publisher.after_visible_change(site.id, external_id, row, published=published)
+        elif row.status == "pending_scoring":
+            row = await self.admission.settle(row)
             if row.status == "published":  # the worker's decision moved the article's count
                 async with self.pool.acquire() as conn:
-                    article = await article_repo.get_by_external(conn, site.id, article_ext)
+                    article = await article_repo.get_by_external(conn, site.id, external_id) or article
         log.info("comment posted", extra={"comment_id": row.id, "site": site.id, "status": row.status})
         category = explain_own_comment(row.status, row.status_reason)[1] if row.status in ("held", "rejected") else None
         return PostedComment(comment=to_view(row), status=row.status, message=outcome_message(row.status),
@@ -346,49 +343,25 @@ class CommentService:
             raise DomainError("article_details_required")
         return article_url(site, url), validate_label(title)
 
-    @staticmethod
-    async def publications(conn: asyncpg.Connection, rows: list[CommentRow]) -> list[Publication]:
-        """After the transactions that published ``rows`` by a status change committed (the
-        counters moved at commit, migrations/0005_counts_at_commit.sql): each one's article as it
-        is now, and whether the publication was an append (after_visible_change keeps cached pages
-        it cannot change). One read for all: a row read after every commit is valid for each."""
-        articles = await article_repo.by_ids(conn, list({row.article_id for row in rows})) if rows else {}
-        return [Publication.of(row, articles[row.article_id]) for row in rows]
-
-    async def after_visible_change(self, site_id: str, article_ext: str, row: CommentRow | None,
-                                   event: str = "published", *, published: Publication | None = None) -> None:
-        """After commit, before answering: retire cached pages and tell live readers. ``published``:
-        the publication (from the insert, or from publications()). After an append only the cached
-        pages it can change are retired, and the article's header as that row shows it goes to the
-        cache with its version, so that no reader needs to read it again."""
-        live = None
-        appended = None
-        if event == "published" and published is not None and published.appended:
-            appended = await self._header(site_id, article_ext, published.article)
-        if row is not None and event == "published":
-            live = _page_encoder.encode(LiveEvent(
-                type="comment.published", comment_id=row.id, parent_id=row.parent_id, append=appended is not None,
-                article_version=appended.version if appended is not None else None))
-        await self.cache.bump(site_id, article_ext, live, appended=appended)
-
     async def edit(self, entry: SiteEntry, actor: Actor, comment_id: int, body: str) -> CommentView:
         text = self._validate_body(body)
         identity = self._require_identity(actor)
-        await self.limiter.check("edit", user=self._subject(identity), ip=actor.ip)
+        await self.limiter.check("edit", user=self.readers.subject(identity), ip=actor.ip)
         html = await render_markdown_bounded(text, allow_images=entry.site.allow_images)
         async with self.pool.acquire() as conn, conn.transaction():
             before, article = await self._own_comment_for_change(conn, entry, identity, comment_id, "edit",
                                                                  actor.ip)
             await comment_repo.update_body(conn, before.id, text, html)
             row = await comment_repo.get(conn, before.id)
-            if self.edit_admission is not None:
-                # new words are judged like a new comment: an edit must not slip abuse past scoring
-                row = await self.edit_admission(conn, row)
-            article_ext = article["external_id"]
+            if row is None:  # locked by this transaction: cannot happen
+                raise DomainError("comment_not_found")
+            # new words are judged like a new comment: an edit must not slip abuse past scoring
+            row = await self.admission.readmit(conn, row)
+            external_id = article["external_id"]
         if before.status == "published":
-            await self.after_visible_change(entry.site.id, article_ext, row, event="edited")
-        if row.status == "pending_scoring" and self.settle is not None:
-            row = await self.settle(row)
+            await self.publisher.after_visible_change(entry.site.id, external_id, row, event="edited")
+        if row.status == "pending_scoring":
+            row = await self.admission.settle(row)
         return to_view(row)
 
     async def delete(self, entry: SiteEntry, actor: Actor, comment_id: int) -> None:
@@ -397,83 +370,53 @@ class CommentService:
             row, article = await self._own_comment_for_change(conn, entry, identity, comment_id, "delete",
                                                               actor.ip)
             await comment_repo.set_status(conn, row.id, "deleted", "deleted_by_author")
-            article_ext = article["external_id"]
+            external_id = article["external_id"]
         if row.status == "published":
-            await self.after_visible_change(entry.site.id, article_ext, row, event="deleted")
+            await self.publisher.after_visible_change(entry.site.id, external_id, row, event="deleted")
 
     async def vote(self, entry: SiteEntry, actor: Actor, comment_id: int, value: int) -> VoteResult:
         identity = self._require_identity(actor)
-        await self.limiter.check("vote", user=self._subject(identity), ip=actor.ip)
+        await self.limiter.check("vote", user=self.readers.subject(identity), ip=actor.ip)
         async with self.pool.acquire() as conn, conn.transaction():
-            row, article = await self.comment_and_article(conn, comment_id, entry.site.id, for_update=True)
+            row, article = await self.readers.comment_of_site(conn, comment_id, entry.site.id, for_update=True)
             if row.status != "published":
                 raise DomainError("comment_not_found")
-            user_id = await self._user_id(conn, identity)
+            user_id = await self.readers.user_id(conn, identity)
             if row.author_id == user_id:
                 raise DomainError("vote_own_comment")
             if value != 0:  # taking a vote back is always allowed: it only undoes what counted
-                await self.guard.check(conn, entry, "vote", user_id=user_id, kind=identity.kind, article=article,
+                await self.policy.check(conn, entry, "vote", user_id=user_id, kind=identity.kind, article=article,
                                        address=actor.ip)
             score, up, down = await vote_repo.cast(conn, row.id, user_id, value)
-            article_ext = article["external_id"]
-        await self.after_visible_change(entry.site.id, article_ext, row, event="voted")
+            external_id = article["external_id"]
+        await self.publisher.after_visible_change(entry.site.id, external_id, row, event="voted")
         return VoteResult(comment_id=row.id, score=score, upvotes=up, downvotes=down, your_vote=value)
 
     # ---------------------------------------------------------------- helpers
-    @staticmethod
-    def _subject(identity: Identity | None) -> str | None:
-        if identity is None:
-            return None
-        return f"{identity.site_id}:{identity.kind}:{identity.user_id or identity.external_id}"
-
     @staticmethod
     def _require_identity(actor: Actor) -> Identity:
         if actor.identity is None:
             raise DomainError("auth_required")
         return actor.identity
 
-    async def _user_id(self, conn: asyncpg.Connection, identity: Identity) -> int:
-        if identity.kind == "guest":
-            if identity.user_id is None or not await user_repo.guest_exists(conn, identity.user_id, identity.site_id):
-                raise DomainError("token_invalid", "The guest token refers to no guest of this site.")
-            return identity.user_id
-        return await user_repo.ensure_sso_user(conn, identity.site_id, identity.external_id, identity.name,
-                                               identity.email, identity.role)
-
     async def user_id_of(self, identity: Identity) -> int | None:
-        async with self.pool.acquire() as conn:
-            return await self._known_user_id(conn, identity)
+        return await self.readers.user_id_of(identity)
 
-    async def _known_user_id(self, conn: asyncpg.Connection, identity: Identity) -> int | None:
-        if identity.kind == "guest":
-            return identity.user_id
-        return await user_repo.sso_user_id(conn, identity.site_id, identity.external_id)
-
-    @staticmethod
-    async def comment_and_article(conn: asyncpg.Connection, comment_id: int, site_id: str, *,
-                                  for_update: bool = False) -> tuple[CommentRow, asyncpg.Record]:
-        """A comment of the site and its article's row; comment_not_found for any other."""
-        row = await comment_repo.get(conn, comment_id, for_update=for_update)
-        article = await article_repo.by_id(conn, row.article_id) if row is not None else None
-        if article is None or article["site_id"] != site_id:
-            raise DomainError("comment_not_found")
-        return row, article
-
-    async def _own_comment_for_change(self, conn: asyncpg.Connection, entry: SiteEntry, identity: Identity,
+    async def _own_comment_for_change(self, conn: Connection, entry: SiteEntry, identity: Identity,
                                       comment_id: int, action: WriteAction,
                                       address: str | None) -> tuple[CommentRow, asyncpg.Record]:
-        row, article = await self.comment_and_article(conn, comment_id, entry.site.id, for_update=True)
-        user_id = await self._known_user_id(conn, identity)
+        row, article = await self.readers.comment_of_site(conn, comment_id, entry.site.id, for_update=True)
+        user_id = await self.readers.known_user_id(conn, identity)
         if user_id is None or row.author_id != user_id:
             # someone else's hidden comment answers as a missing one does: no probing for what is hidden
             if row.status not in ("published", "deleted"):
                 raise DomainError("comment_not_found")
             raise DomainError("not_author")
-        await self.guard.check(conn, entry, action, user_id=user_id, kind=identity.kind, article=article,
+        await self.policy.check(conn, entry, action, user_id=user_id, kind=identity.kind, article=article,
                                address=address)
         if row.status in ("deleted", "rejected"):
             raise DomainError("comment_not_editable")
-        if datetime.now(timezone.utc) - row.created_at > timedelta(seconds=self.settings.edit_window_seconds):
+        if datetime.now(UTC) - row.created_at > timedelta(seconds=self.settings.edit_window_seconds):
             raise DomainError("edit_window_closed",
                               extra={"edit_window_seconds": self.settings.edit_window_seconds})
         return row, article

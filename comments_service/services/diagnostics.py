@@ -4,40 +4,48 @@ Two scopes. An unscoped admin (an API token for every site) operates the service
 whole process: dependencies with their error text, pools, cache, every site's queue, the model,
 rate limits and errors. A site's own admin (a site-scoped token, or the site's SSO admin) gets
 only what belongs to that site; the process internals and other sites' numbers are not theirs.
+
+The Prometheus scrape (/metrics) is built here too: it reads the same queue depths and counters.
 """
 
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
+import asyncpg
 import msgspec
+import redis.asyncio as aioredis
 
-from .. import __version__
+from .. import __version__, metrics
+from ..cache import Cache, RedisGate
 from ..db import migrations as migration_repo
 from ..db import observability as obs
 from ..db.health import is_database_unavailable
+from ..domain.structs import Struct
 from ..metrics import ERROR_RECORD
+from ..ratelimit import RateLimiter
 from ..settings import REPO_ROOT
-from .container import Services
-from .health import HealthMonitor, HealthStatus
+from .health import HealthMonitor, HealthStatus, ModelState
+from .scoring import ScoringService
 
 
-class PoolUsage(msgspec.Struct, kw_only=True):
+class PoolUsage(Struct):
     size: int | None = None
     in_use: int | None = None
     idle: int | None = None
     max: int | None = None
 
 
-class PostgresInfo(msgspec.Struct, kw_only=True):
+class PostgresInfo(Struct):
     reachable: bool
     round_trip_ms: float | None
     error: str | None
     pool: PoolUsage
 
 
-class RedisInfo(msgspec.Struct, kw_only=True):
+class RedisInfo(Struct):
     configured: bool
     reachable: bool
     round_trip_ms: float | None
@@ -47,30 +55,30 @@ class RedisInfo(msgspec.Struct, kw_only=True):
     pool: PoolUsage
 
 
-class CacheInfo(msgspec.Struct, kw_only=True):
+class CacheInfo(Struct):
     hits: int
     misses: int
     hit_ratio: float | None
     refills: int
 
 
-class QueueInfo(msgspec.Struct, kw_only=True):
+class QueueInfo(Struct):
     depth: dict[str, int]
     oldest_pending_seconds: float | None
     oldest_held_seconds: float | None
 
 
-class ScoringInfo(msgspec.Struct, kw_only=True):
+class ScoringInfo(Struct):
     live_workers: int
     throughput_per_min: float
     jobs_scored: int
     latency_ms: dict[str, float]
     # the scoring_jobs queue as the pipeline reports it (claims, expired leases, retries, recent latency)
-    jobs: dict | None = None
+    jobs: dict[str, Any] | None = None
     note: str | None = None
 
 
-class ModelInfo(msgspec.Struct, kw_only=True):
+class ModelInfo(Struct):
     model_id: str | None
     backend: str | None
     variant: str | None
@@ -82,13 +90,13 @@ class ModelInfo(msgspec.Struct, kw_only=True):
     reported_at: datetime | None
 
 
-class ErrorCount(msgspec.Struct, kw_only=True):
+class ErrorCount(Struct):
     total: int
     last_hour: int
     last_seen: datetime
 
 
-class Diagnostics(msgspec.Struct, kw_only=True, tag_field="scope", tag="global"):
+class Diagnostics(Struct, tag_field="scope", tag="global"):
     version: str
     build: str | None
     migration_level: int | None
@@ -107,7 +115,7 @@ class Diagnostics(msgspec.Struct, kw_only=True, tag_field="scope", tag="global")
     notes: list[str]
 
 
-class SiteDiagnostics(msgspec.Struct, kw_only=True, tag_field="scope", tag="site"):
+class SiteDiagnostics(Struct, tag_field="scope", tag="site"):
     site_id: str
     version: str
     service_status: HealthStatus  # the public readiness verdict: pass, warn or fail
@@ -137,12 +145,12 @@ def build_id() -> str | None:
         return None
 
 
-def _pg_pool(pool) -> PoolUsage:
+def _pg_pool(pool: asyncpg.Pool) -> PoolUsage:
     size, idle = pool.get_size(), pool.get_idle_size()
     return PoolUsage(size=size, idle=idle, in_use=size - idle, max=pool.get_max_size())
 
 
-def _redis_pool(client) -> PoolUsage:
+def _redis_pool(client: aioredis.Redis | None) -> PoolUsage:
     if client is None:
         return PoolUsage()
     cp = client.connection_pool
@@ -155,65 +163,91 @@ def _redis_pool(client) -> PoolUsage:
                      max=getattr(cp, "max_connections", None))
 
 
-async def diagnostics(services: Services, monitor: HealthMonitor) -> Diagnostics:
-    notes: list[str] = []
-    pg = await monitor.postgres()
-    rd = await monitor.redis_probe()
-    level = queue = scoring = model = None
-    if pg.ok:
+class DiagnosticsService:
+    def __init__(self, pool: asyncpg.Pool, redis: aioredis.Redis | None, gate: RedisGate, cache: Cache,
+                 limiter: RateLimiter, monitor: HealthMonitor, scoring: ScoringService, migrations_dir: str) -> None:
+        self.pool = pool
+        self.redis = redis
+        self.gate = gate
+        self.cache = cache
+        self.limiter = limiter
+        self.monitor = monitor
+        self.scoring = scoring
+        self.migrations_dir = migrations_dir
+
+    async def report(self) -> Diagnostics:
+        """The whole service, for the operator."""
+        monitor = self.monitor
+        notes: list[str] = []
+        pg = await monitor.postgres()
+        rd = await monitor.redis_probe()
+        level = queue = scoring = model = None
+        if pg.ok:
+            try:
+                async with self.pool.acquire() as conn:
+                    level = await migration_repo.current_level(conn)
+                    depths = await obs.queue_depths(conn)
+                    state = await monitor.model(conn)
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                pg.ok, pg.error = False, f"{type(exc).__name__}: {exc}"
+            else:
+                queue = _queue(depths)
+                scoring, model = _scoring(state, notes)
+                scoring.jobs = msgspec.to_builtins((await self.scoring.status()).queue)
+        stats = self.cache.stats
+        looked_up = stats.hits + stats.misses
+        recent = ERROR_RECORD.recent()
+        errors = {code: ErrorCount(total=total, last_hour=recent.get(code, 0),
+                                   last_seen=datetime.fromtimestamp(ERROR_RECORD.last_seen[code], UTC))
+                  for code, total in sorted(ERROR_RECORD.totals.items())}
+        notes.append("Cache, rate-limit and error counts are this process's since it started; "
+                     "/metrics aggregates every process.")
+        available = migration_repo.discover(self.migrations_dir)
+        return Diagnostics(
+            version=__version__, build=build_id(), migration_level=level,
+            migrations_available=max((m.version for m in available), default=0),
+            started_at=monitor.started_at, uptime_seconds=round(monitor.uptime_seconds, 1), process_id=os.getpid(),
+            postgres=PostgresInfo(reachable=pg.ok, round_trip_ms=pg.ms, error=pg.error, pool=_pg_pool(self.pool)),
+            redis=RedisInfo(configured=rd is not None, reachable=bool(rd and rd.ok),
+                            round_trip_ms=rd.ms if rd else None, error=rd.error if rd else None,
+                            last_error=self.gate.last_error, cache_dirty=self.gate.dirty,
+                            pool=_redis_pool(self.redis)),
+            cache=CacheInfo(hits=stats.hits, misses=stats.misses, refills=stats.refills,
+                            hit_ratio=round(stats.hits / looked_up, 4) if looked_up else None),
+            queue=queue, scoring=scoring, model=model,
+            rate_limit_rejections=dict(self.limiter.rejections), errors_by_code=errors, notes=notes,
+        )
+
+    async def site_report(self, site_id: str) -> SiteDiagnostics:
+        """One site's share, for that site's own admin."""
+        notes = ["Only this site's numbers: the service's own state is for the operator's unscoped token."]
+        queue = reports = None
+        ready = await self.monitor.readiness()
         try:
-            async with services.pool.acquire() as conn:
-                level = await migration_repo.current_level(conn)
-                depths = await obs.queue_depths(conn)
-                state = await monitor.model(conn)
+            async with self.pool.acquire() as conn:
+                queue = _queue(await obs.queue_depths(conn, site_id))
+                reports = await obs.open_problem_reports(conn, site_id)
         except Exception as exc:
             if not is_database_unavailable(exc):
                 raise
-            pg.ok, pg.error = False, f"{type(exc).__name__}: {exc}"
-        else:
-            queue = _queue(depths)
-            scoring, model = _scoring(state, notes)
-            pipeline = getattr(services, "scoring", None)
-            if pipeline is not None and hasattr(pipeline, "status"):
-                scoring.jobs = msgspec.to_builtins((await pipeline.status()).queue)
-    stats = services.cache.stats
-    looked_up = stats.hits + stats.misses
-    recent = ERROR_RECORD.recent()
-    errors = {code: ErrorCount(total=total, last_hour=recent.get(code, 0),
-                               last_seen=datetime.fromtimestamp(ERROR_RECORD.last_seen[code], timezone.utc))
-              for code, total in sorted(ERROR_RECORD.totals.items())}
-    notes.append("Cache, rate-limit and error counts are this process's since it started; "
-                 "/metrics aggregates every process.")
-    available = migration_repo.discover(services.settings.database.migrations_dir)
-    return Diagnostics(
-        version=__version__, build=build_id(), migration_level=level,
-        migrations_available=max((m.version for m in available), default=0),
-        started_at=monitor.started_at, uptime_seconds=round(monitor.uptime_seconds, 1), process_id=os.getpid(),
-        postgres=PostgresInfo(reachable=pg.ok, round_trip_ms=pg.ms, error=pg.error, pool=_pg_pool(services.pool)),
-        redis=RedisInfo(configured=rd is not None, reachable=bool(rd and rd.ok), round_trip_ms=rd.ms if rd else None,
-                        error=rd.error if rd else None, last_error=services.gate.last_error,
-                        cache_dirty=services.gate.dirty, pool=_redis_pool(services.redis)),
-        cache=CacheInfo(hits=stats.hits, misses=stats.misses, refills=stats.refills,
-                        hit_ratio=round(stats.hits / looked_up, 4) if looked_up else None),
-        queue=queue, scoring=scoring, model=model,
-        rate_limit_rejections=dict(services.limiter.rejections), errors_by_code=errors, notes=notes,
-    )
+            notes.append("PostgreSQL is unreachable: the queue cannot be read.")
+        return SiteDiagnostics(site_id=site_id, version=__version__, service_status=ready.status, queue=queue,
+                               open_problem_reports=reports, notes=notes)
 
-
-async def site_diagnostics(services: Services, monitor: HealthMonitor, site_id: str) -> SiteDiagnostics:
-    notes = ["Only this site's numbers: the service's own state is for the operator's unscoped token."]
-    queue = reports = None
-    ready = await monitor.readiness()
-    try:
-        async with services.pool.acquire() as conn:
-            queue = _queue(await obs.queue_depths(conn, site_id))
-            reports = await obs.open_problem_reports(conn, site_id)
-    except Exception as exc:
-        if not is_database_unavailable(exc):
-            raise
-        notes.append("PostgreSQL is unreachable: the queue cannot be read.")
-    return SiteDiagnostics(site_id=site_id, version=__version__, service_status=ready.status, queue=queue,
-                           open_problem_reports=reports, notes=notes)
+    async def scrape(self) -> bytes:
+        """The Prometheus exposition of the service's metrics, with the queue depths read now."""
+        try:
+            async with self.pool.acquire() as conn:
+                depths = await obs.queue_depths(conn)
+            metrics.set_queue({s: d.depth for s, d in depths.items()}, depths["pending_scoring"].oldest_seconds)
+        except Exception as exc:
+            # a scrape must still answer when PostgreSQL is away: the request metrics matter most then
+            if not is_database_unavailable(exc):
+                raise
+        metrics.COUNTER_SYNC.sync(self.cache.stats, self.limiter.rejections, force=True)
+        return metrics.render()
 
 
 def _queue(depths: dict[str, obs.QueueDepth]) -> QueueInfo:
@@ -222,7 +256,7 @@ def _queue(depths: dict[str, obs.QueueDepth]) -> QueueInfo:
                      oldest_held_seconds=_round(depths["held"].oldest_seconds))
 
 
-def _scoring(state, notes: list[str]) -> tuple[ScoringInfo, ModelInfo | None]:
+def _scoring(state: ModelState, notes: list[str]) -> tuple[ScoringInfo, ModelInfo | None]:
     if not state.known:
         notes.append("No scoring worker has reported to worker_status in the last 2 minutes.")
         return ScoringInfo(live_workers=0, throughput_per_min=0.0, jobs_scored=0, latency_ms={},
@@ -234,7 +268,8 @@ def _scoring(state, notes: list[str]) -> tuple[ScoringInfo, ModelInfo | None]:
         for key, value in (w.latency_ms or {}).items():
             if isinstance(value, (int, float)):
                 latency[key] = max(latency.get(key, 0.0), float(value))
-    scoring = ScoringInfo(live_workers=len(workers), throughput_per_min=round(sum(w.throughput_per_min for w in workers), 2),
+    scoring = ScoringInfo(live_workers=len(workers),
+                          throughput_per_min=round(sum(w.throughput_per_min for w in workers), 2),
                           jobs_scored=sum(w.jobs_scored for w in workers), latency_ms=latency)
     chosen = next((w for w in workers if not w.is_fallback), workers[0])
     m = chosen.model

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,37 +35,68 @@ import msgspec
 from cryptography.exceptions import InvalidTag
 
 from ..db import export as repo
+from ..db.connection import Connection
+from ..domain import article_ids
 from ..domain.labels import label_is_clean
 from ..domain.moderation_models import SiteModerationSettings
 from ..domain.policy import PolicyConfig
 from ..domain.render import render_markdown
 from ..identity import Keyring
-from ..runtime import secret_key
 from .sites import normalise_origin, page_url
 
 FORMAT = "comments_service.export"
 VERSION = 1
+# The file's JSON as read: untrusted until _check has gone through every row.
+Row = dict[str, Any]
+Seen = dict[str, dict[Any, Row]]  # per table, the rows checked so far by id
 
 
 class ExportError(Exception):
     pass
 
 
-async def export_scope(conn: asyncpg.Connection, site_id: str, article: str | None = None) -> dict:
+class Exporter:
+    """Writes one site's (or one article's) rows into an export; needs no secret key, since the
+    SSO secret leaves encrypted."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def export(self, site_id: str, external_id: str | None = None) -> dict[str, Any]:
+        async with self.pool.acquire() as conn:
+            return await export_scope(conn, site_id, external_id)
+
+
+class Restorer:
+    """Restores an export into an empty database. ``keyring``: this service's, which must open the
+    sites' encrypted SSO secrets."""
+
+    def __init__(self, pool: asyncpg.Pool, keyring: Keyring) -> None:
+        self.pool = pool
+        self.keyring = keyring
+
+    async def restore(self, data: Any) -> dict[str, int]:
+        """The number of rows restored per table; ExportError, with nothing restored, when the file
+        or the database does not allow it."""
+        async with self.pool.acquire() as conn:
+            return await import_data(conn, data, self.keyring)
+
+
+async def export_scope(conn: Connection, site_id: str, external_id: str | None = None) -> dict[str, Any]:
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        tables = {table: await repo.dump(conn, table, site_id, article) for table in repo.TABLES}
+        tables = {table: await repo.dump(conn, table, site_id, external_id) for table in repo.TABLES}
         version = await repo.schema_version(conn)
     if not tables["sites"]:
         raise ExportError(f"no site {site_id!r}")
-    if article is not None and not tables["articles"]:
-        raise ExportError(f"site {site_id!r} has no article {article!r}")
+    if external_id is not None and not tables["articles"]:
+        raise ExportError(f"site {site_id!r} has no article {external_id!r}")
     return {"format": FORMAT, "version": VERSION, "schema_version": version,
-            "exported_at": datetime.now(timezone.utc).isoformat(),
-            "scope": {"site": site_id, "article": article},
+            "exported_at": datetime.now(UTC).isoformat(),
+            "scope": {"site": site_id, "article": external_id},
             "counts": {t: len(rows) for t, rows in tables.items()}, "tables": tables}
 
 
-async def import_data(conn: asyncpg.Connection, data: dict, keyring: Keyring) -> dict[str, int]:
+async def import_data(conn: Connection, data: Any, keyring: Keyring) -> dict[str, int]:
     """Restore ``data`` into an empty database, all or nothing. ``keyring``: this service's, which
     must open the sites' encrypted SSO secrets."""
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("version") != VERSION:
@@ -73,7 +104,7 @@ async def import_data(conn: asyncpg.Connection, data: dict, keyring: Keyring) ->
     schema_version = data.get("schema_version", 0)
     if not isinstance(schema_version, int) or await repo.schema_version(conn) < schema_version:
         raise ExportError("the target database is older than the export: run `comments-service migrate` first")
-    tables = data.get("tables")
+    tables: Any = data.get("tables")
     _check(tables, keyring)
     _render_comments(tables)
     restored: dict[str, int] = {}
@@ -95,6 +126,7 @@ async def import_data(conn: asyncpg.Connection, data: dict, keyring: Keyring) ->
 
 # ---------------------------------------------------------------- what a file may hold
 _STATUSES = frozenset(("pending_scoring", "published", "held", "rejected", "deleted"))
+# a user's external id (an SSO subject or a guest's id); article ids follow domain.article_ids
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -109,7 +141,7 @@ def _check(tables: Any, keyring: Keyring) -> None:
         raise ExportError("the file's tables are not lists of rows")
     checks = {"sites": lambda row, seen: _site(row, seen, keyring), "users": _user, "articles": _article,
               "comments": _comment, "votes": _vote}
-    seen: dict[str, dict] = {t: {} for t in repo.TABLES}
+    seen: Seen = {t: {} for t in repo.TABLES}
     for table in repo.TABLES:
         for row in tables.get(table, []):
             name = row.get("id") if isinstance(row, dict) else None
@@ -124,7 +156,7 @@ def _check(tables: Any, keyring: Keyring) -> None:
             seen[table][name] = row
 
 
-def _id(row: dict, key: str, among: dict | None = None) -> int:
+def _id(row: Row, key: str, among: dict[Any, Row] | None = None) -> int:
     value = row.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise _Refused(f"{key} is not a positive integer")
@@ -133,19 +165,19 @@ def _id(row: dict, key: str, among: dict | None = None) -> int:
     return value
 
 
-def _label(row: dict, key: str) -> None:
+def _label(row: Row, key: str) -> None:
     value = row.get(key)
     if not isinstance(value, str) or not value.strip() or not label_is_clean(value):
         raise _Refused(f"{key} is empty or holds control or text-direction characters")
 
 
-def _flags(row: dict, *keys: str) -> None:
+def _flags(row: Row, *keys: str) -> None:
     for key in keys:
         if key in row and not isinstance(row[key], bool):
             raise _Refused(f"{key} is not true or false")
 
 
-def _site(row: dict, seen: dict, keyring: Keyring) -> None:
+def _site(row: Row, seen: Seen, keyring: Keyring) -> None:
     if not isinstance(row.get("id"), str) or row["id"] in seen["sites"]:
         raise _Refused("id is not a text or is listed twice")
     _label(row, "name")
@@ -183,7 +215,7 @@ def _site_settings(settings: Any) -> None:
         raise _Refused("settings: established_after_minutes is not an integer >= 0")
 
 
-def _user(row: dict, seen: dict) -> None:
+def _user(row: Row, seen: Seen) -> None:
     _id(row, "id")
     if row.get("site_id") not in seen["sites"]:
         raise _Refused("site_id is not a site of this file")
@@ -196,14 +228,15 @@ def _user(row: dict, seen: dict) -> None:
     row["role"] = "reader"
 
 
-def _article(row: dict, seen: dict) -> None:
+def _article(row: Row, seen: Seen) -> None:
     _id(row, "id")
     site = seen["sites"].get(row.get("site_id"))
     if site is None:
         raise _Refused("site_id is not a site of this file")
     external = row.get("external_id")
-    if not isinstance(external, str) or not external or _CONTROL.search(external):
-        raise _Refused("external_id is empty or holds control characters")
+    if not isinstance(external, str) or not article_ids.is_valid(external):
+        raise _Refused(f"external_id is empty, longer than {article_ids.MAX_LENGTH} characters or holds control "
+                       "characters")
     _label(row, "title")
     url = row.get("url")
     if not isinstance(url, str):
@@ -215,7 +248,7 @@ def _article(row: dict, seen: dict) -> None:
     _flags(row, "comments_open", "premoderation", "auto_close")
 
 
-def _comment(row: dict, seen: dict) -> None:
+def _comment(row: Row, seen: Seen) -> None:
     if not isinstance(row.get("body_markdown"), str):
         raise _Refused("it has no body_markdown text")
     comment_id = _id(row, "id")
@@ -235,7 +268,7 @@ def _comment(row: dict, seen: dict) -> None:
     row["site_id"] = article["site_id"]
 
 
-def _vote(row: dict, seen: dict) -> None:
+def _vote(row: Row, seen: Seen) -> None:
     comment = seen["comments"][_id(row, "comment_id", seen["comments"])]
     voter = seen["users"][_id(row, "user_id", seen["users"])]
     if voter["site_id"] != seen["articles"][comment["article_id"]]["site_id"]:
@@ -244,7 +277,7 @@ def _vote(row: dict, seen: dict) -> None:
         raise _Refused("value is neither 1 nor -1")
 
 
-def _render_comments(tables: dict) -> None:
+def _render_comments(tables: dict[str, list[Row]]) -> None:
     images = {site.get("id"): site.get("allow_images") is True for site in tables.get("sites", [])}
     site_of = {article.get("id"): article.get("site_id") for article in tables.get("articles", [])}
     for row in tables.get("comments", []):
@@ -252,66 +285,12 @@ def _render_comments(tables: dict) -> None:
                                            allow_images=images.get(site_of.get(row.get("article_id")), False))
 
 
-def write(data: dict, path: str | Path) -> None:
+def write(data: dict[str, Any], path: str | Path) -> None:
     Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def read(path: str | Path) -> dict:
+def read(path: str | Path) -> Any:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ExportError(f"cannot read {path}: {exc}") from None
-
-
-# ---------------------------------------------------------------- CLI
-def cmd_export(args) -> int:
-    import asyncio
-    import sys
-
-    from ..cli import _require_db, _settings, on_database
-
-    try:
-        data = asyncio.run(on_database(_require_db(_settings()),
-                                       lambda conn: export_scope(conn, args.site, args.article)))
-    except ExportError as exc:
-        print(f"comments-service: {exc}", file=sys.stderr)
-        return 1
-    write(data, args.out)
-    counts = ", ".join(f"{n} {t}" for t, n in data["counts"].items())
-    print(f"exported {counts} to {args.out}")
-    return 0
-
-
-def cmd_import(args) -> int:
-    import asyncio
-    import sys
-
-    from ..cli import _migrate, _require_db, _settings, on_database
-
-    settings = _settings()
-    url = _require_db(settings)
-
-    async def run() -> dict[str, int]:
-        await _migrate(url, settings.database.migrations_dir)
-        keyring = Keyring(secret_key(settings))
-        return await on_database(url, lambda conn: import_data(conn, read(args.infile), keyring))
-
-    try:
-        restored = asyncio.run(run())
-    except ExportError as exc:
-        print(f"comments-service: {exc}", file=sys.stderr)
-        return 1
-    print("restored " + ", ".join(f"{n} {t}" for t, n in restored.items()))
-    return 0
-
-
-def register(sub) -> None:
-    """Add `export` and `import` to the CLI's subcommands."""
-    export = sub.add_parser("export", help="export a site's (or one article's) comments to JSON")
-    export.add_argument("--site", required=True)
-    export.add_argument("--article", help="only this article (its external id)")
-    export.add_argument("--out", required=True, help="the JSON file to write")
-    export.set_defaults(func=cmd_export)
-    restore = sub.add_parser("import", help="restore an export into an empty (migrated) database")
-    restore.add_argument("--in", dest="infile", required=True, help="the JSON file to read")
-    restore.set_defaults(func=cmd_import)

@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 import asyncpg
-import msgspec
 import redis.asyncio as aioredis
 
 from .. import __version__
 from ..cache import RedisGate
 from ..db import observability as obs
 from ..db import worker_status as worker_repo
+from ..db.connection import Connection
 from ..db.health import is_database_unavailable
+from ..domain.structs import Struct
 from ..settings import Settings
 
 HealthStatus = Literal["pass", "warn", "fail"]
@@ -36,13 +37,13 @@ WORKER_SILENCE_SECONDS = 120.0
 QUEUE_AGE_WARN_SECONDS = 60.0
 
 
-class Probe(msgspec.Struct, kw_only=True):
+class Probe(Struct):
     ok: bool
     ms: float | None = None
     error: str | None = None
 
 
-class HealthCheck(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+class HealthCheck(Struct, omit_defaults=True, rename="camel"):
     status: HealthStatus
     component_type: str | None = None
     observed_value: float | str | None = None
@@ -51,7 +52,7 @@ class HealthCheck(msgspec.Struct, kw_only=True, omit_defaults=True, rename="came
     time: str | None = None
 
 
-class Readiness(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+class Readiness(Struct, omit_defaults=True, rename="camel"):
     status: HealthStatus
     version: str = "1"
     release_id: str = __version__
@@ -61,7 +62,7 @@ class Readiness(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"
     checks: dict[str, list[HealthCheck]] = {}
 
 
-class ModelState(msgspec.Struct, kw_only=True):
+class ModelState(Struct):
     """What the live scoring workers say about the model; ``known`` False when none reported."""
 
     known: bool
@@ -76,7 +77,7 @@ _PG_DOWN = "PostgreSQL is unreachable."
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def worst(*statuses: HealthStatus) -> HealthStatus:
@@ -89,7 +90,7 @@ class HealthMonitor:
         self.redis = redis
         self.gate = gate
         self.settings = settings
-        self.started_at = datetime.now(timezone.utc)
+        self.started_at = datetime.now(UTC)
         self.started_monotonic = time.monotonic()
         self._ready: tuple[float, Readiness] | None = None
         self._lock = asyncio.Lock()
@@ -123,7 +124,7 @@ class HealthMonitor:
             return Probe(ok=False, error=f"{type(exc).__name__}: {exc}")
         return Probe(ok=True, ms=round((time.perf_counter() - start) * 1000, 2))
 
-    async def model(self, conn: asyncpg.Connection) -> ModelState:
+    async def model(self, conn: Connection) -> ModelState:
         workers = await worker_repo.live(conn, WORKER_SILENCE_SECONDS)
         if not workers:
             return ModelState(known=False)

@@ -12,15 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 
 from ..domain.policy import PolicyConfig, PolicyContext, decide, nudge, nudge_message
+from ..domain.structs import Struct
 from ..ratelimit import RateLimiter
 from ..settings import CommentSettings
-from .comments import Actor, CommentService, validate_body
+from .comments import Actor, validate_body
 from .offload import POLICY_BUDGET_S, run_bounded
+from .readers import Readers
 from .sites import SiteEntry
 
 log = logging.getLogger("comments_service.nudge")
@@ -30,9 +33,11 @@ log = logging.getLogger("comments_service.nudge")
 SCORE_BUDGET_S = 0.5
 
 
-class Nudge(msgspec.Struct, frozen=True, kw_only=True):
+# The nudge's answer, as POST /api/v1/toxicity/check returns it (a docstring here would become the
+# API schema's description of it).
+class ToxicityCheckResult(Struct, frozen=True):
     likely_held: bool
-    message: str | None = None
+    message: Annotated[str | None, Meta(description="What the widget shows when likely_held.")] = None
 
 
 class NudgeService:
@@ -46,20 +51,23 @@ class NudgeService:
         self._lock = asyncio.Lock()
 
     async def _scorer_or_none(self) -> Any:
-        if self._scorer is not None or self._unavailable is not None:
-            return self._scorer
-        async with self._lock:
-            if self._scorer is None and self._unavailable is None:
-                try:
-                    self._scorer = await asyncio.get_running_loop().run_in_executor(self._executor, _load)
-                except Exception as exc:  # alt-profanity-check missing or broken: word lists still work
-                    self._unavailable = f"{type(exc).__name__}: {exc}"
-                    log.warning("nudge scorer unavailable; word lists only", extra={"error": self._unavailable})
+        if self._scorer is None and self._unavailable is None:
+            await self._load_once()
         return self._scorer
 
-    async def check(self, entry: SiteEntry, actor: Actor, body: str) -> Nudge:
+    async def _load_once(self) -> None:
+        async with self._lock:
+            if self._scorer is not None or self._unavailable is not None:
+                return  # loaded (or found missing) while this caller waited for the lock
+            try:
+                self._scorer = await asyncio.get_running_loop().run_in_executor(self._executor, _load)
+            except Exception as exc:  # alt-profanity-check missing or broken: word lists still work
+                self._unavailable = f"{type(exc).__name__}: {exc}"
+                log.warning("nudge scorer unavailable; word lists only", extra={"error": self._unavailable})
+
+    async def check(self, entry: SiteEntry, actor: Actor, body: str) -> ToxicityCheckResult:
         text = self._validate(body)
-        await self.limiter.check("check", user=CommentService._subject(actor.identity), ip=actor.ip)
+        await self.limiter.check("check", user=Readers.subject(actor.identity), ip=actor.ip)
         scorer = await self._scorer_or_none()
         scores = None
         if scorer is not None:
@@ -79,7 +87,7 @@ class NudgeService:
         cfg = msgspec.structs.replace(cfg, fail_closed=False)
         decision = await run_bounded(decide, scores, text, PolicyContext(model_fallback=True), cfg,
                                      budget_s=POLICY_BUDGET_S)
-        return Nudge(likely_held=nudge(decision), message=nudge_message(decision))
+        return ToxicityCheckResult(likely_held=nudge(decision), message=nudge_message(decision))
 
     def _validate(self, body: str) -> str:
         return validate_body(body, self.settings.max_body_chars)

@@ -17,8 +17,9 @@ itself must be linear in its input; the budget is the second line of defence, no
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from ..domain.render import render_full, render_plain
 from ..errors import DomainError, ServiceUnavailable

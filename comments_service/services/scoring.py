@@ -1,24 +1,24 @@
-"""The scoring pipeline's service side: admission, waiting for a decision, applying decisions.
+"""The scoring pipeline's worker side and its summary.
 
-* Admission (API): with scoring on, a new comment is inserted as ``pending_scoring`` and its job
-  is enqueued in the same transaction (CommentService hooks), so a comment is never lost and never
-  published unscored.
-* Waiting (API): after the insert commits, the POST waits up to ``decision_wait_ms`` for the
-  worker's NOTIFY on ``comment_decided`` (one LISTEN connection per API process), then answers
-  with the comment as it is now: published, held, rejected, or still pending_scoring.
-* Applying (worker): :meth:`ScoringService.apply` writes a batch's decisions in one transaction
-  that first completes the jobs this worker still holds; only those comments change. Publishing
-  moves the counts at its commit (a deferred trigger) and runs ``after_visible_change`` after it
-  (cache versions, live events), exactly as a direct publish does; the NOTIFY goes last, so a
-  reader told "published" finds the comment in the next page they read.
-* :meth:`ScoringService.status` is the queue and model summary for health and diagnostics.
+* The worker's queue (:meth:`ScoringService.claim`, :meth:`release_expired`, :meth:`contexts`): claims
+  are leases taken with FOR UPDATE SKIP LOCKED, so two workers never take the same job and a killed
+  worker's jobs are taken over once its leases expire. :class:`JobSignal` wakes a worker when a job
+  is queued (LISTEN on ``scoring_jobs``); polling finds every job without it, only later.
+* Applying (:meth:`ScoringService.apply`): a batch's decisions are written in one transaction that
+  first completes the jobs this worker still holds; only those comments change. Publishing moves
+  the counts at its commit (a deferred trigger) and the publication fans out after it
+  (services/publishing.py), exactly as a direct publish does; the NOTIFY goes last, so a reader told
+  "published" finds the comment in the next page they read.
+* Workers report themselves (:meth:`report_worker`), and :meth:`ScoringService.status` is the queue
+  and model summary for health and diagnostics.
+
+How a new comment enters the queue is services/scoring_admission.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -27,166 +27,121 @@ import msgspec
 from ..db import comments as comment_repo
 from ..db import scoring as scoring_repo
 from ..db import worker_status
-from ..domain.models import CommentRow
+from ..db.connection import Connection
+from ..db.scoring import Job, QueueStats, ScoringContext
+from ..db.worker_status import WorkerStatus
 from ..domain.policy import Decision
-from ..settings import Settings
-from .comments import CommentService
+from ..domain.structs import Struct
+from ..settings import ScoringSettings
+from .publishing import Publisher, VisibleChange
+
+__all__ = ["Applied", "Job", "JobSignal", "ScoringContext", "ScoringService", "ScoringStatus", "Verdict",
+           "WorkerStatus", "SCORING_FAILED"]
 
 log = logging.getLogger("comments_service.scoring")
 
 # Reason code for a comment whose scoring failed max_attempts times (a worker crashed on it each
 # time): a moderator decides it.
 SCORING_FAILED = "scoring_failed"
+# A worker that has not reported for this long is not counted as scoring (it reports every 5 s).
 WORKER_ALIVE_SECONDS = 30.0
 
 
-class Verdict(msgspec.Struct, frozen=True, kw_only=True):
+class Verdict(Struct, frozen=True):
     """One comment's decision as the worker hands it to :meth:`ScoringService.apply`."""
 
-    context: scoring_repo.ScoringContext
+    context: ScoringContext
     decision: Decision
     model_fallback: bool = False
 
 
-class Applied(msgspec.Struct, kw_only=True):
+class Applied(Struct):
     decided: list[tuple[int, str]]  # (comment id, outcome) written by this call
     lost: list[int]  # claims taken over by another worker: nothing written
     requeued: list[int]  # edited while being scored: scored again
 
 
-class ModelSummary(msgspec.Struct, kw_only=True):
+class ModelSummary(Struct):
     state: str  # "model" (a real model scores), "fallback", "none" (no worker alive)
     model_ids: list[str]
     fallback_reasons: list[str]
 
 
-class ScoringStatus(msgspec.Struct, kw_only=True):
+class ScoringStatus(Struct):
     enabled: bool
     decision_wait_ms: int
-    queue: scoring_repo.QueueStats
+    queue: QueueStats
     model: ModelSummary
     workers: list[dict[str, Any]]
 
 
-class DecisionWaiter:
-    """Futures for comments whose POST is waiting, resolved by NOTIFY comment_decided.
+class JobSignal:
+    """A worker's LISTEN for queued jobs, on a connection of its own (a LISTEN must stay on one
+    session). When it cannot connect, the worker polls."""
 
-    One dedicated connection per process (not from the pool: a LISTEN must stay on one session).
-    If it cannot connect or drops, waits return None at once and the caller reads the comment,
-    so a broken listener costs the reader the early answer, never the comment."""
-
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, on_job: Callable[[], None]) -> None:
         self.url = url
-        self._conn: asyncpg.Connection | None = None
-        self._lock = asyncio.Lock()
-        self._retry_at = 0.0
-        self._futures: dict[int, list[asyncio.Future]] = {}
+        self.on_job = on_job
+        self._conn: Connection | None = None
 
     @property
-    def connected(self) -> bool:
+    def listening(self) -> bool:
         return self._conn is not None and not self._conn.is_closed()
 
-    async def _ensure(self) -> bool:
-        if self.connected:
-            return True
-        if time.monotonic() < self._retry_at:
-            return False
-        async with self._lock:
-            if self.connected:
-                return True
-            try:
-                conn = await asyncpg.connect(self.url, timeout=2.0,
-                                             server_settings={"application_name": "comments_service_listen"})
-                await conn.add_listener(scoring_repo.DECIDED_CHANNEL, self._on_notify)
-                conn.add_termination_listener(self._on_lost)
-                self._conn = conn
-            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                self._retry_at = time.monotonic() + 5.0
-                log.warning("decision listener unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
-                return False
-        return True
-
-    def _on_lost(self, _conn: asyncpg.Connection) -> None:
-        self._conn = None
-
-    def _on_notify(self, _conn, _pid, _channel, payload: str) -> None:
-        for comment_id, status in scoring_repo.parse_decided(payload):
-            for future in self._futures.pop(comment_id, ()):
-                if not future.done():
-                    future.set_result(status)
-
-    async def wait(self, comment_id: int, timeout: float) -> str | None:
-        """The comment's outcome if it is decided within ``timeout`` seconds, else None."""
-        deadline = time.monotonic() + timeout
-        if timeout <= 0 or not await self._ensure():
-            return None
-        future = asyncio.get_running_loop().create_future()
-        self._futures.setdefault(comment_id, []).append(future)
+    async def start(self) -> None:
         try:
-            return await asyncio.wait_for(future, max(0.0, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
-            return None
-        finally:
-            waiting = self._futures.get(comment_id)
-            if waiting is not None:
-                if future in waiting:
-                    waiting.remove(future)
-                if not waiting:
-                    self._futures.pop(comment_id, None)
+            self._conn = await asyncpg.connect(self.url,
+                                               server_settings={"application_name": "comments_service_worker"})
+            await self._conn.add_listener(scoring_repo.JOBS_CHANNEL, lambda *_: self.on_job())
+        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+            log.warning("worker cannot LISTEN; polling only", extra={"error": f"{type(exc).__name__}: {exc}"})
+            self._conn = None
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None and not conn.is_closed():
-            try:
-                await conn.close(timeout=2.0)
-            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                conn.terminate()
+            await conn.close()
 
 
 class ScoringService:
-    def __init__(self, pool: asyncpg.Pool, comments: CommentService, settings: Settings) -> None:
+    def __init__(self, pool: asyncpg.Pool, publisher: Publisher, settings: ScoringSettings) -> None:
         self.pool = pool
-        self.comments = comments
+        self.publisher = publisher
         self.settings = settings
-        self.waiter = DecisionWaiter(settings.database.url or "")
 
     @property
     def enabled(self) -> bool:
-        return self.settings.scoring.enabled
+        return self.settings.enabled
 
-    def install(self) -> None:
-        """Route new comments through the queue (called once by app.build_services when enabled)."""
-        self.comments.initial_status = lambda: "pending_scoring"
-        self.comments.admitted.append(self.admit)
-        self.comments.settle = self.settle
-        self.comments.edit_admission = self.readmit
-
-    async def admit(self, conn: asyncpg.Connection, row: CommentRow) -> None:
-        if row.status == "pending_scoring":
-            await scoring_repo.enqueue(conn, row.id)
-
-    async def readmit(self, conn: asyncpg.Connection, row: CommentRow) -> CommentRow:
-        """An edited comment leaves the thread until its new text is scored."""
-        if row.status not in ("published", "held"):
-            return row
-        await comment_repo.set_status(conn, row.id, "pending_scoring", None)  # counters follow at commit
-        await scoring_repo.requeue_or_enqueue(conn, row.id)
-        return await comment_repo.get(conn, row.id)
-
-    async def settle(self, row: CommentRow) -> CommentRow:
-        """After the insert committed: wait briefly for the decision, then read the comment."""
-        await self.waiter.wait(row.id, self.settings.scoring.decision_wait_ms / 1000)
+    # ------------------------------------------------------------ the worker's queue
+    async def claim(self, worker_id: str, limit: int, lease_seconds: float) -> list[Job]:
         async with self.pool.acquire() as conn:
-            fresh = await comment_repo.get(conn, row.id)
-        return fresh or row
+            return await scoring_repo.claim(conn, worker_id, limit, lease_seconds)
+
+    async def release_expired(self) -> list[tuple[int, str]]:
+        """Claims whose lease ran out go back to the queue: (comment id, the worker that held it)."""
+        async with self.pool.acquire() as conn:
+            return await scoring_repo.release_expired(conn)
+
+    async def contexts(self, comment_ids: list[int], recent_days: int) -> dict[int, ScoringContext]:
+        async with self.pool.acquire() as conn:
+            return await scoring_repo.contexts(conn, comment_ids, recent_days)
+
+    async def report_worker(self, status: WorkerStatus) -> None:
+        async with self.pool.acquire() as conn:
+            await worker_status.report(conn, status)
+
+    async def forget_worker(self, worker_id: str) -> None:
+        async with self.pool.acquire() as conn:
+            await worker_status.forget(conn, worker_id)
 
     async def apply(self, worker_id: str, model_id: str, verdicts: list[Verdict], *,
-                    finished: list[int] = (), error: str | None = None) -> Applied:
+                    finished: Sequence[int] = (), error: str | None = None) -> Applied:
         """Write decisions for jobs this worker still holds. ``finished``: jobs to close without a
         decision (their comment was decided or removed meanwhile)."""
         ids = [v.context.comment_id for v in verdicts] + list(finished)
         decided: list[tuple[int, str]] = []
-        published: list[tuple[scoring_repo.ScoringContext, CommentRow]] = []
+        published: list[VisibleChange] = []
         requeued: list[int] = []
         async with self.pool.acquire() as conn:
             async with conn.transaction():
@@ -195,7 +150,8 @@ class ScoringService:
                     ctx, decision = verdict.context, verdict.decision
                     if ctx.comment_id not in held:
                         continue
-                    detail = {k: v for k, v in (("label", decision.label), ("term", decision.term)) if v}
+                    detail: dict[str, object] = {k: v for k, v in (("label", decision.label),
+                                                                   ("term", decision.term)) if v}
                     if verdict.model_fallback:
                         detail["model_fallback"] = True
                     written = await scoring_repo.decide(
@@ -209,12 +165,13 @@ class ScoringService:
                         continue
                     decided.append((ctx.comment_id, decision.outcome))
                     if decision.outcome == "published":  # counters follow at commit
-                        published.append((ctx, await comment_repo.get(conn, ctx.comment_id)))
+                        row = await comment_repo.get(conn, ctx.comment_id)
+                        if row is not None:
+                            published.append(VisibleChange(site_id=ctx.site_id, external_id=ctx.external_id,
+                                                           row=row, event="published"))
                 if requeued:
                     await scoring_repo.requeue(conn, requeued)
-            publications = await self.comments.publications(conn, [row for _, row in published])
-            for (ctx, row), publication in zip(published, publications):
-                await self.comments.after_visible_change(ctx.site_id, ctx.article_ext, row, published=publication)
+            await self.publisher.announce(published, conn)
             if decided:
                 await scoring_repo.notify_decided(conn, decided)
         lost = [i for i in ids if i not in held]
@@ -237,8 +194,5 @@ class ScoringService:
                 model_ids=sorted({str(w.model.get("model_id")) for w in live}),
                 fallback_reasons=sorted({str(w.model.get("fallback_reason")) for w in live
                                          if w.is_fallback and w.model.get("fallback_reason")}))
-        return ScoringStatus(enabled=self.enabled, decision_wait_ms=self.settings.scoring.decision_wait_ms,
+        return ScoringStatus(enabled=self.enabled, decision_wait_ms=self.settings.decision_wait_ms,
                              queue=queue, model=model, workers=workers)
-
-    async def close(self) -> None:
-        await self.waiter.close()

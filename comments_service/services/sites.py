@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 import re
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
-import msgspec
 
 from ..db import sites as site_repo
+from ..db.connection import Connection
 from ..domain.models import Site
+from ..domain.structs import Struct
 from ..errors import DomainError
 from ..identity import Keyring, SsoRules
 
@@ -20,7 +22,7 @@ IMAGES_WARNING = ("images in comments load from their authors' hosts (there is n
                   "IP address and browser reach those third parties")
 
 
-class SiteEntry(msgspec.Struct, frozen=True):
+class SiteEntry(Struct, frozen=True):
     site: Site
     sso_secret: str | None
     loaded_at: float
@@ -115,9 +117,9 @@ class SiteDirectory:
         except ValueError:
             return False
 
-    async def save(self, conn: asyncpg.Connection, *, site_id: str, name: str, origins: list[str],
+    async def save(self, conn: Connection, *, site_id: str, name: str, origins: list[str],
                    sso_secret: str | None, guests: bool, allow_images: bool = False,
-                   settings: dict | None = None) -> None:
+                   settings: dict[str, Any] | None = None) -> None:
         await site_repo.upsert(
             conn, site_id=site_id, name=name, origins=[normalise_origin(o) for o in origins],
             sso_secret_enc=self.keyring.encrypt(sso_secret) if sso_secret else None, guests=guests,

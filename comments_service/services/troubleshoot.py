@@ -3,18 +3,19 @@
 What a reader may learn here is only what concerns them: their own sign-in, their own comments and
 standing, the article's public settings and whether the service is degraded. Other readers'
 comments are described only as far as any visitor can see them (visible or not), never their
-author, status reason, scores, thresholds, word lists, moderator notes, IPs or emails; and a
-restriction moderators keep hidden from its subject (a shadow restriction) is never mentioned.
+author, status reason, scores, thresholds, word lists, moderator notes, IPs or emails.
 
 Checks that correspond to an API error carry its catalogue ``code`` and explain it with the
 catalogue's ``help``, so the widget, the API and the troubleshooter always say the same thing.
+
+Longer than most modules on purpose: each check is a few lines of wording, and a reader's answer is
+easiest to review when every check it can contain is in one place, in the order it is given.
 """
 
 from __future__ import annotations
 
-import secrets
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import asyncpg
@@ -22,26 +23,35 @@ import msgspec
 
 from .. import __version__, hs256
 from ..db import articles as article_repo
+from ..db import moderation as mod_repo
 from ..db import observability as obs
-from ..db import problem_reports as report_repo
-from ..db import users as user_repo
+from ..db.connection import Connection
+from ..domain import moderation as rules
 from ..domain.outcomes import explain_own_comment
+from ..domain.structs import Struct
 from ..errors import CATALOGUE, DomainError
-from ..identity import Identity, verify_bearer_token
-from .comments import CommentService
-from .container import Services
+from ..identity import Identity, Keyring, verify_bearer_token
+from ..ratelimit import RateLimiter
 from .health import HealthMonitor
-from .sites import SiteEntry
+from .problem_reports import ProblemReports
+from .readers import Readers
+from .sites import SiteDirectory, SiteEntry
+from .user_moderation import UserModeration
+from .write_guard import WriteGuard
 
 CheckStatus = Literal["ok", "warn", "problem", "info"]
 _RANK = {"ok": 0, "info": 0, "warn": 1, "problem": 2}
 CLOCK_SKEW_WARN_SECONDS = 120
-CLIENT_CHECK_KEYS = {"cookies": "Cookies", "local_storage": "Local storage", "third_party_cookies": "Third-party cookies"}
+CLIENT_CHECK_KEYS = {"cookies": "Cookies", "local_storage": "Local storage",
+                     "third_party_cookies": "Third-party cookies"}
 CLIENT_CHECK_VALUES = ("ok", "blocked", "unavailable", "unknown")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# what the one check every write passes is asked about: the reader's next comment and next vote
+_PARTICIPATION_CHECKS: tuple[tuple[rules.WriteAction, str, str], ...] = (
+    ("post", "network", "Your network"), ("vote", "standing", "Votes and reports"))
 
 
-class Check(msgspec.Struct, kw_only=True, omit_defaults=True):
+class Check(Struct, omit_defaults=True):
     id: str
     status: CheckStatus
     title: str
@@ -51,7 +61,7 @@ class Check(msgspec.Struct, kw_only=True, omit_defaults=True):
     data: dict[str, Any] | None = None
 
 
-class TroubleshootResult(msgspec.Struct, kw_only=True):
+class TroubleshootResult(Struct):
     summary: Literal["ok", "warn", "problem"]
     version: str
     server_time: datetime
@@ -62,9 +72,9 @@ class TroubleshootResult(msgspec.Struct, kw_only=True):
     checks: list[Check]
 
 
-class TroubleshootQuery(msgspec.Struct, kw_only=True):
+class TroubleshootQuery(Struct):
     site: str | None
-    article_id: str | None
+    external_id: str | None  # the article's, as the site names it
     comment_id: int | None
     origin: str | None
     token: str | None
@@ -75,27 +85,46 @@ class TroubleshootQuery(msgspec.Struct, kw_only=True):
     request_id: str | None
 
 
-class OwnCommentView(msgspec.Struct, kw_only=True):
+class OwnCommentView(Struct):
     id: int
-    state: Literal["published", "being_checked", "awaiting_moderation", "not_published", "deleted"]
+    state: str  # published, being_checked, awaiting_moderation, not_published or deleted (domain/outcomes.py)
     category: str
     explanation: str
     created_at: datetime
 
 
+_OWN_COMMENT_STATUS: dict[str, CheckStatus] = {
+    "published": "ok", "being_checked": "info", "awaiting_moderation": "warn", "not_published": "warn",
+    "deleted": "info"}
+
+
 def _catalogued(check_id: str, status: CheckStatus, title: str, code: str, *, action: str | None = None,
-                data: dict | None = None) -> Check:
+                data: dict[str, Any] | None = None) -> Check:
     return Check(id=check_id, status=status, title=title, explanation=CATALOGUE[code].help, action=action,
                  code=code, data=data)
 
 
 class Troubleshooter:
-    def __init__(self, services: Services, monitor: HealthMonitor) -> None:
-        self.services = services
+    def __init__(self, pool: asyncpg.Pool, sites: SiteDirectory, keyring: Keyring, readers: Readers,
+                 user_moderation: UserModeration, guard: WriteGuard, limiter: RateLimiter, monitor: HealthMonitor,
+                 reports: ProblemReports) -> None:
+        self.pool = pool
+        self.sites = sites
+        self.keyring = keyring
+        self.readers = readers
+        self.user_moderation = user_moderation
+        self.guard = guard  # the check every reader's write passes, asked what it would say
+        self.limiter = limiter
         self.monitor = monitor
+        self.reports = reports
+
+    async def answer(self, q: TroubleshootQuery) -> TroubleshootResult:
+        """A reader's request for the checks, within the troubleshooter's rate limit for their address."""
+        await self.limiter.check("troubleshoot", user=None, ip=q.ip)
+        return await self.run(q)
 
     async def run(self, q: TroubleshootQuery) -> TroubleshootResult:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         checks: list[Check] = [Check(
             id="api", status="ok", title="Comment service",
             explanation=f"The comment service is reachable (version {__version__}).", data={"version": __version__})]
@@ -106,13 +135,13 @@ class Troubleshooter:
         identity = self._token(entry, q, checks)
         user_id = None
         if identity is not None:
-            user_id = await self.services.comments.user_id_of(identity)
+            user_id = await self.readers.user_id_of(identity)
         article = None
-        if entry is not None and q.article_id:
-            article = await self._article(entry, q.article_id, checks)
-        if entry is not None and identity is not None and user_id is not None:
-            if not await self._standing(entry.site.id, user_id, checks):
-                await self._participation(entry, identity, user_id, q.ip, checks)
+        if entry is not None and q.external_id:
+            article = await self._article(entry, q.external_id, checks)
+        if entry is not None and identity is not None and user_id is not None and \
+                not await self._standing(entry.site.id, user_id, checks):
+            await self._participation(entry, identity, user_id, q.ip, checks)
         checks.append(await self._rate_limit(identity, q.ip))
         if article is not None and user_id is not None:
             await self._recent(article["id"], user_id, checks)
@@ -122,13 +151,13 @@ class Troubleshooter:
         checks.append(self._browser(q.client_check))
         summary = max((c.status for c in checks), key=_RANK.__getitem__)
         return TroubleshootResult(summary="ok" if summary == "info" else summary, version=__version__,
-                                  server_time=now, request_id=q.request_id, site=q.site, article_id=q.article_id,
+                                  server_time=now, request_id=q.request_id, site=q.site, article_id=q.external_id,
                                   comment_id=q.comment_id, checks=checks)
 
     # ---------------------------------------------------------------- checks
     async def _site(self, q: TroubleshootQuery, checks: list[Check]) -> SiteEntry | None:
         try:
-            entry = await self.services.sites.get(q.site)
+            entry = await self.sites.get(q.site)
         except DomainError as err:
             checks.append(_catalogued("site", "problem", "Site set-up", err.code,
                                       action="Tell the news site that its comment widget is misconfigured."))
@@ -142,7 +171,7 @@ class Troubleshooter:
             return Check(id="origin", status="info", title="Page address",
                          explanation="Your browser did not say which page asked; that is normal when this check "
                                      "is opened directly rather than from the comment box.")
-        if self.services.sites.origin_allowed(entry.site, origin):
+        if self.sites.origin_allowed(entry.site, origin):
             return Check(id="origin", status="ok", title="Page address",
                          explanation=f"Comments are allowed on pages at {origin}.", data={"origin": origin})
         return _catalogued("origin", "problem", "Page address", "origin_not_allowed", data={"origin": origin},
@@ -199,15 +228,15 @@ class Troubleshooter:
                             data={"name": identity.name, "kind": identity.kind, **(_expiry(q.token) or {})}))
         return identity
 
-    async def _article(self, entry: SiteEntry, article_ext: str, checks: list[Check]) -> asyncpg.Record | None:
-        async with self.services.pool.acquire() as conn:
-            record = await article_repo.get_by_external(conn, entry.site.id, article_ext)
+    async def _article(self, entry: SiteEntry, external_id: str, checks: list[Check]) -> asyncpg.Record | None:
+        async with self.pool.acquire() as conn:
+            record = await article_repo.get_by_external(conn, entry.site.id, external_id)
             closes_at = await _closes_at(conn, entry, record) if record is not None else None
         if record is None:
             checks.append(Check(id="article", status="info", title="Article", code="article_not_found",
                                 explanation=CATALOGUE["article_not_found"].help + " The first comment starts it."))
             return None
-        if not record["comments_open"] or (closes_at is not None and closes_at <= datetime.now(timezone.utc)):
+        if not record["comments_open"] or (closes_at is not None and closes_at <= datetime.now(UTC)):
             data = {"closed_at": closes_at.isoformat()} if record["comments_open"] and closes_at else None
             checks.append(_catalogued("article", "problem", "Article", "article_closed", data=data))
         elif closes_at is not None:
@@ -225,53 +254,40 @@ class Troubleshooter:
 
     async def _standing(self, site_id: str, user_id: int, checks: list[Check]) -> bool:
         """Explains the reader's own ban or premoderation; True when they are banned."""
-        moderation = getattr(self.services, "moderation", None)
-        lookup = getattr(moderation, "user_standing", None)
-        if lookup is None:
-            return False
-        standing = await lookup(site_id, user_id)
-        if standing is None:
+        standing = await self.user_moderation.user_standing(site_id, user_id)
+        if standing is None or not (standing.banned or standing.premoderated):
             checks.append(Check(id="account", status="ok", title="Your account",
                                 explanation="Your account has no restrictions."))
             return False
-        banned_until = _field(standing, "banned_until")
-        banned = bool(_field(standing, "banned")) or banned_until is not None
-        # a restriction the moderators chose to keep from its subject stays hidden here too
-        premoderated = bool(_field(standing, "premoderated")) and not _field(standing, "shadow")
-        if banned:
-            until = f" until {banned_until.isoformat()}" if isinstance(banned_until, datetime) else ""
+        if standing.banned:
+            until = standing.banned_until.isoformat() if standing.banned_until is not None else None
             checks.append(Check(id="account", status="problem", title="Your account",
-                                explanation=f"Your account is suspended from commenting on this site{until}.",
+                                explanation="Your account is suspended from commenting on this site"
+                                            + (f" until {until}." if until else "."),
                                 action="If you think this is a mistake, report the problem below.",
-                                data={"banned_until": banned_until.isoformat()} if isinstance(banned_until, datetime)
-                                else None))
-        elif premoderated:
-            checks.append(Check(id="account", status="info", title="Your account",
-                                explanation="A moderator reviews your comments before they appear."))
-        else:
-            checks.append(Check(id="account", status="ok", title="Your account",
-                                explanation="Your account has no restrictions."))
-        return banned
+                                data={"banned_until": until} if until else None))
+            return True
+        checks.append(Check(id="account", status="info", title="Your account",
+                            explanation="A moderator reviews your comments before they appear."))
+        return False
 
     async def _participation(self, entry: SiteEntry, identity: Identity, user_id: int, ip: str | None,
                              checks: list[Check]) -> None:
         """What the one check every write passes (services/write_guard.py) would say to this reader's
         next comment and next vote, beyond their own ban: a ban on their network (guests), and the
         standing votes and reports need."""
-        guard = self.services.comments.guard
-        async with self.services.pool.acquire() as conn:  # the guard only reads
-            for action, check_id, title in (("post", "network", "Your network"),
-                                            ("vote", "standing", "Votes and reports")):
+        async with self.pool.acquire() as conn:  # the guard only reads
+            for action, check_id, title in _PARTICIPATION_CHECKS:
                 try:
-                    await guard.check(conn, entry, action, user_id=user_id, kind=identity.kind, article=None,
-                                      address=ip)
+                    await self.guard.check(conn, entry, action, user_id=user_id, kind=identity.kind,
+                                           article=None, address=ip)
                 except DomainError as err:
                     status: CheckStatus = "problem" if err.code == "user_banned" else "info"
                     checks.append(Check(id=check_id, status=status, title=title, explanation=err.message,
                                         code=err.code))
 
     async def _rate_limit(self, identity: Identity | None, ip: str | None) -> Check:
-        retry = await self.services.limiter.retry_after("post", user=CommentService._subject(identity), ip=ip)
+        retry = await self.limiter.retry_after("post", user=Readers.subject(identity), ip=ip)
         if retry > 0:
             seconds = max(1, int(retry + 0.999))
             return _catalogued("rate_limit", "warn", "Posting pace", "rate_limited",
@@ -279,7 +295,7 @@ class Troubleshooter:
         return Check(id="rate_limit", status="ok", title="Posting pace", explanation="You can post now.")
 
     async def _recent(self, article_id: int, user_id: int, checks: list[Check]) -> None:
-        async with self.services.pool.acquire() as conn:
+        async with self.pool.acquire() as conn:
             own = await obs.reader_recent(conn, article_id, user_id)
         if not own:
             checks.append(Check(id="recent_comments", status="info", title="Your comments here",
@@ -298,14 +314,12 @@ class Troubleshooter:
                             data={"comments": msgspec.to_builtins(views)}))
 
     async def _comment(self, entry: SiteEntry, comment_id: int, user_id: int | None, checks: list[Check]) -> None:
-        async with self.services.pool.acquire() as conn:
+        async with self.pool.acquire() as conn:
             facts = await obs.comment_facts(conn, comment_id)
         if facts is not None and facts.site_id == entry.site.id and user_id is not None and facts.author_id == user_id:
             view = _own_view(facts)
-            status: CheckStatus = {"published": "ok", "being_checked": "info", "awaiting_moderation": "warn",
-                                   "not_published": "warn", "deleted": "info"}[view.state]
-            checks.append(Check(id="comment", status=status, title="Your comment", explanation=view.explanation,
-                                data={"comment": msgspec.to_builtins(view)}))
+            checks.append(Check(id="comment", status=_OWN_COMMENT_STATUS[view.state], title="Your comment",
+                                explanation=view.explanation, data={"comment": msgspec.to_builtins(view)}))
             return
         # Not the reader's own: say only what any visitor sees. Held, rejected, removed and unknown
         # comments get the same answer so the reply reveals nothing about them.
@@ -361,56 +375,37 @@ class Troubleshooter:
 
     # ---------------------------------------------------------------- reports
     def _identify(self, entry: SiteEntry, token: str) -> Identity:
-        return verify_bearer_token(self.services.keyring, token, entry.site.id, entry.sso_secret,
-                                   entry.sso)
+        return verify_bearer_token(self.keyring, token, entry.site.id, entry.sso_secret, entry.sso)
 
-    async def file_report(self, q: TroubleshootQuery, *, description: str, user_agent: str | None) -> tuple[str, TroubleshootResult]:
-        entry = await self.services.sites.get(q.site)
+    async def file_report(self, q: TroubleshootQuery, *, description: str,
+                          user_agent: str | None) -> tuple[str, TroubleshootResult]:
+        """A reader's problem report, filed with the checks as they stand for them: its reference
+        and those checks."""
+        entry = await self.sites.get(q.site)
         identity = None
         if q.token is not None and q.token_header_error is None:
             try:
                 identity = self._identify(entry, q.token)
             except DomainError:
                 identity = None  # an expired sign-in is likely the very problem being reported
-        await self.services.limiter.check("troubleshoot", user=CommentService._subject(identity), ip=q.ip)
-        user_id = await self._reporter_id(identity) if identity else None
+        await self.limiter.check("troubleshoot", user=Readers.subject(identity), ip=q.ip)
+        # before the checks run, so that they see the reporter's account
+        user_id = await self.readers.stored_user_id(identity) if identity else None
         result = await self.run(q)
-        stored = msgspec.to_builtins(result)
-        async with self.services.pool.acquire() as conn:
-            for _ in range(3):
-                reference = new_reference()
-                try:
-                    await report_repo.insert(
-                        conn, reference=reference, site_id=entry.site.id, user_id=user_id,
-                        article_external_id=q.article_id, comment_id=q.comment_id, description=description,
-                        troubleshoot=stored, user_agent=(user_agent or "")[:500] or None, request_id=q.request_id)
-                    return reference, result
-                except asyncpg.UniqueViolationError:
-                    continue
-        raise RuntimeError("could not allocate a problem report reference")
+        reference = await self.reports.file(
+            site_id=entry.site.id, user_id=user_id, external_id=q.external_id, comment_id=q.comment_id,
+            description=description, troubleshoot=msgspec.to_builtins(result), user_agent=user_agent,
+            request_id=q.request_id)
+        return reference, result
 
 
-    async def _reporter_id(self, identity: Identity) -> int | None:
-        """A signed-in reporter who never commented gets their user row now, so moderators see who wrote."""
-        if identity.kind == "guest":
-            return identity.user_id
-        async with self.services.pool.acquire() as conn:
-            return await user_repo.ensure_sso_user(conn, identity.site_id, identity.external_id, identity.name,
-                                                   identity.email, identity.role)
-
-
-def new_reference() -> str:
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
-    return "CS-" + "".join(secrets.choice(alphabet) for _ in range(8))
-
-
-def _own_view(row) -> OwnCommentView:
+def _own_view(row: obs.OwnComment | obs.CommentFacts) -> OwnCommentView:
     state, category, explanation = explain_own_comment(row.status, row.status_reason)
     return OwnCommentView(id=row.id, state=state, category=category, explanation=explanation,
                           created_at=row.created_at)
 
 
-def _expiry(token: str) -> dict | None:
+def _expiry(token: str) -> dict[str, Any] | None:
     """When the token expires, if its ``exp`` is a time a datetime can hold (any number verifies)."""
     try:
         exp = hs256.unverified_claims(token).get("exp")
@@ -425,26 +420,13 @@ def _expiry(token: str) -> dict | None:
     return {"expires_at": expires_at.isoformat(), "expires_in_seconds": int(exp - time.time())}
 
 
-async def _closes_at(conn: asyncpg.Connection, entry: SiteEntry, record: asyncpg.Record) -> datetime | None:
+async def _closes_at(conn: Connection, entry: SiteEntry, record: asyncpg.Record) -> datetime | None:
     """When the site's auto-close shuts this article (None: it does not), per the moderation rules."""
-    try:
-        from ..db import moderation as mod_repo
-        from ..domain import moderation as rules
-    except ImportError:  # moderation not installed in this build: articles close only by hand
-        return None
     days = rules.auto_close_days(entry.site.settings or {})
     if days is None:
         return None
     closure = await mod_repo.article_closure(conn, record["id"])
     if closure is None or not closure["auto_close"]:
         return None
-    return closure["created_at"] + timedelta(days=days)
-
-
-def _field(obj: Any, name: str) -> Any:
-    """Read a field of a record or struct that may not have it (columns added by later migrations)."""
-    if isinstance(obj, asyncpg.Record):
-        return obj.get(name)
-    if isinstance(obj, dict):
-        return obj.get(name)
-    return getattr(obj, name, None)
+    closes_at: datetime = closure["created_at"] + timedelta(days=days)
+    return closes_at

@@ -5,13 +5,12 @@ up what they need, inside the caller's transaction."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Mapping
-
-import asyncpg
+from datetime import UTC, datetime
+from typing import Any
 
 from ..db import moderation as mod_repo
 from ..db import users as user_repo
+from ..db.connection import Connection, Row
 from ..domain import moderation as rules
 from ..domain.limits import address_group, bannable_address
 from ..errors import DomainError
@@ -22,9 +21,9 @@ UNKNOWN: Any = object()
 
 
 class WriteGuard:
-    async def check(self, conn: asyncpg.Connection, entry: SiteEntry, action: rules.WriteAction, *,
-                    user_id: int | None, kind: str, article: Mapping[str, Any] | None,
-                    address: str | None, ban: Mapping[str, Any] | None = UNKNOWN) -> None:
+    async def check(self, conn: Connection, entry: SiteEntry, action: rules.WriteAction, *,
+                    user_id: int | None, kind: str, article: Row | None,
+                    address: str | None, ban: Row | None = UNKNOWN) -> None:
         """Raise the DomainError that refuses this write, if any. ``user_id``: None for a reader not
         stored yet (no ban can name them); ``kind``: "sso" or "guest"; ``article``: the article's
         row (comments_open, auto_close, created_at) or None when it does not exist yet; ``address``:
@@ -39,11 +38,11 @@ class WriteGuard:
                                              "for now. Sign in to comment.")
         article_open = None if article is None else rules.is_open(
             article["comments_open"], article["auto_close"], article["created_at"], settings,
-            datetime.now(timezone.utc))
+            datetime.now(UTC))
         code = rules.write_refusal(action, banned=ban is not None, article_open=article_open,
                                    site_settings=settings)
         if code == "user_banned":
-            until = ban["until"]
+            until = ban["until"] if ban is not None else None
             raise DomainError("user_banned", "You are banned from commenting on this site" +
                               (f" until {until.isoformat(timespec='minutes')}." if until else "."))
         if code == "article_closed":
@@ -56,7 +55,7 @@ class WriteGuard:
             await self._check_standing(conn, settings, action, user_id, kind)
 
     @staticmethod
-    async def _check_standing(conn: asyncpg.Connection, settings: dict, action: rules.WriteAction,
+    async def _check_standing(conn: Connection, settings: dict[str, Any], action: rules.WriteAction,
                               user_id: int | None, kind: str) -> None:
         required = rules.required_standing(settings, action)
         if required == "anyone" or kind == "sso":

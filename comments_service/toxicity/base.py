@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 # detoxify's label renaming (detoxify.detoxify.load_checkpoint)
 CLASS_RENAMES = {"toxic": "toxicity", "identity_hate": "identity_attack", "severe_toxic": "severe_toxicity"}
@@ -78,7 +79,7 @@ def dir_sha256(path: str | Path) -> str:
 Offsets = Sequence[tuple[int, int]]
 
 
-def plan_windows(texts: Sequence[str], offsets_of: Callable[[list[str]], list[Offsets]],
+def plan_windows(texts: Sequence[str], offsets_of: Callable[[list[str]], Sequence[Offsets]],
                  max_chunks: int) -> tuple[list[str], list[int]]:
     """Split texts longer than one model window into windows of whole tokens.
 
@@ -89,7 +90,7 @@ def plan_windows(texts: Sequence[str], offsets_of: Callable[[list[str]], list[Of
     pieces: list[str] = []
     owner: list[int] = []
     long_idx = [i for i, t in enumerate(texts) if len(t) > WINDOW_TOKENS]
-    offsets_by_idx = dict(zip(long_idx, offsets_of([texts[i] for i in long_idx]))) if long_idx else {}
+    offsets_by_idx = dict(zip(long_idx, offsets_of([texts[i] for i in long_idx]), strict=True)) if long_idx else {}
     for i, text in enumerate(texts):
         offs = [o for o in offsets_by_idx.get(i, ()) if o[1] > o[0]]
         if len(offs) <= WINDOW_TOKENS:
@@ -108,7 +109,7 @@ def plan_windows(texts: Sequence[str], offsets_of: Callable[[list[str]], list[Of
 def merge_windows(n: int, owner: list[int], scored: list[dict[str, float]]) -> list[dict[str, float]]:
     """Each label of a split comment takes the maximum over its windows."""
     out: list[dict[str, float] | None] = [None] * n
-    for i, scores in zip(owner, scored):
+    for i, scores in zip(owner, scored, strict=True):
         current = out[i]
         if current is None:
             out[i] = dict(scores)
@@ -120,7 +121,7 @@ def merge_windows(n: int, owner: list[int], scored: list[dict[str, float]]) -> l
 
 
 class Timer:
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         self.start = time.perf_counter()
         return self
 
@@ -129,7 +130,7 @@ class Timer:
 
 
 def score_in_windows(texts: list[str], long_text: str, max_chunks: int,
-                     offsets_of: Callable[[list[str]], list[Offsets]],
+                     offsets_of: Callable[[list[str]], Sequence[Offsets]],
                      run: Callable[[list[str]], list[dict[str, float]]]) -> list[dict[str, float]]:
     """Score ``texts`` with ``run``; in "split" mode comments longer than one model window are
     scored window by window and each label keeps its highest score."""

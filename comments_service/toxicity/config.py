@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Literal
 
 import msgspec
+
+from ..domain.structs import Struct
 
 VARIANTS = ("original", "unbiased", "multilingual", "original-small", "unbiased-small")
 BACKENDS = ("detoxify", "onnx")
 LONG_TEXT_MODES = ("split", "truncate")
 
 ENV_PREFIX = "COMMENTS_TOXICITY_"
-# The backend when COMMENTS_TOXICITY_BACKEND is not set: "onnx" (issue 9: ~6x detoxify's sustained
-# comments/s at ~1/4 of its RSS, bench/RESULTS_scoring.md) or "detoxify" (the reference).
+# The backend when COMMENTS_TOXICITY_BACKEND is not set: "onnx" (several times detoxify's sustained
+# comments/s in a fraction of its memory, bench/RESULTS_scoring.md) or "detoxify" (the reference).
 DEFAULT_BACKEND: Literal["detoxify", "onnx"] = "onnx"
 # model_id prefix per backend (tests and tools telling them apart)
 MODEL_ID_PREFIXES = {"detoxify": "detoxify-", "onnx": "onnx-int8-detoxify-"}
@@ -25,7 +28,7 @@ def default_cache_dir() -> str:
     return str(Path(base) / "comments_service" / "toxicity")
 
 
-class ToxicitySettings(msgspec.Struct, frozen=True, kw_only=True):
+class ToxicitySettings(Struct, frozen=True):
     """How the scoring worker loads its model.
 
     backend     "onnx" (DEFAULT_BACKEND: the same checkpoint exported to ONNX and quantised to
@@ -72,7 +75,7 @@ class ToxicitySettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("toxicity threads must be >= 0, batch_size and max_chunks >= 1")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "ToxicitySettings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ToxicitySettings:
         """Read ``COMMENTS_TOXICITY_*``; a bad value raises ValueError naming the variable.
 
         Paths are not checked here: a missing checkpoint is a model that cannot load, which

@@ -19,8 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .base import (CLASS_RENAMES, MAX_TOKENS, ModelUnavailable, describe, file_sha256,
-                   score_in_windows)
+from .base import CLASS_RENAMES, MAX_TOKENS, ModelUnavailable, describe, file_sha256, score_in_windows
 from .config import ToxicitySettings
 
 log = logging.getLogger(__name__)

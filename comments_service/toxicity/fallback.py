@@ -21,7 +21,7 @@ class FallbackScorer:
     backend = "fallback"
     variant = "profanity-check"
     source = "fallback"
-    labels = ("toxicity", "obscene")
+    labels: tuple[str, ...] = ("toxicity", "obscene")
 
     def __init__(self, reason: str | None = None, *, is_fallback: bool = True) -> None:
         start = time.perf_counter()

@@ -27,7 +27,7 @@ class NullScorer:
 
     def __init__(self, reason: str) -> None:
         self.model_id = "none (no model available)"
-        self.fallback_reason = reason
+        self.fallback_reason: str | None = reason
 
     def score_batch(self, texts: list[str]) -> list[dict[str, float]]:
         return [{} for _ in texts]

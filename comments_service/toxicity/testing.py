@@ -194,7 +194,8 @@ def build_tiny_checkpoint(
         num_attention_heads=heads,
         intermediate_size=hidden_size * 2,
         max_position_embeddings=512,
-        num_labels=len(ORIGINAL_CLASSES),
+        # taken through the config's **kwargs, which the signature of its dataclass does not show
+        num_labels=len(ORIGINAL_CLASSES),  # type: ignore[call-arg]
     )
     config.save_pretrained(str(config_dir))
     torch.manual_seed(seed)
@@ -239,7 +240,7 @@ def _train_to_spread(model: Any, tokenizer: Any, seed: int, steps: int = 300) ->
     model.eval()
 
 
-ARCHITECTURES = {
+ARCHITECTURES: dict[str, tuple[str, dict[str, Any]]] = {
     # name: (model class, config kwargs) — dimensions of the released detoxify models
     "bert-base": ("BertForSequenceClassification", dict(
         hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,

@@ -12,6 +12,7 @@ when idle (lowest latency), full batches under a backlog (highest throughput).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -20,18 +21,15 @@ import sys
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
-from ..db import scoring as scoring_repo
-from ..db import worker_status
 from ..domain.policy import Decision, PolicyConfig, PolicyContext, decide
 from ..identity import SsoRules
 from ..procmem import rss_bytes
-from ..services.container import Services
-from ..services.scoring import SCORING_FAILED, Verdict
+from ..services.scoring import SCORING_FAILED, Job, JobSignal, ScoringContext, ScoringService, Verdict, WorkerStatus
 from ..settings import Settings
 
 log = logging.getLogger("comments_service.worker")
@@ -64,19 +62,19 @@ def _fallback_scorer(reason: str) -> Any:
 
 
 class ScoringWorker:
-    def __init__(self, services: Services, settings: Settings) -> None:
-        self.services = services
+    def __init__(self, scoring: ScoringService, settings: Settings) -> None:
+        self.scoring = scoring
         self.settings = settings
         self.config = settings.scoring
         self.id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
-        self.started_at = datetime.now(timezone.utc)
+        self.started_at = datetime.now(UTC)
         self.scorer: Any = None
         self.batch_size = settings.toxicity.batch_size
         self._score_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="score")
         self._load_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-load")
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
-        self._listen: asyncpg.Connection | None = None
+        self._signal = JobSignal(settings.database.url or "", self._wake.set)
         self._policies: dict[str, tuple[dict, PolicyConfig]] = {}
         self._failures = 0
         self.scored = 0
@@ -97,7 +95,7 @@ class ScoringWorker:
         retry = asyncio.create_task(self._retry_model()) if self.scorer.is_fallback else None
         beat = asyncio.create_task(self._heartbeats())
         try:
-            await self._start_listening()
+            await self._signal.start()
             await self._report()
             await self._loop()
         finally:
@@ -132,24 +130,10 @@ class ScoringWorker:
                                                                       "reason": s.fallback_reason})
         print(line, file=sys.stderr, flush=True)
 
-    async def _start_listening(self) -> None:
-        try:
-            self._listen = await asyncpg.connect(self.settings.database.url,
-                                                 server_settings={"application_name": "comments_service_worker"})
-            await self._listen.add_listener(scoring_repo.JOBS_CHANNEL, lambda *_: self._wake.set())
-        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
-            # polling still finds every job, only later
-            log.warning("worker cannot LISTEN; polling only", extra={"error": f"{type(exc).__name__}: {exc}"})
-            self._listen = None
-
     async def _shutdown(self) -> None:
-        if self._listen is not None and not self._listen.is_closed():
-            await self._listen.close()
-        try:
-            async with self.services.pool.acquire() as conn:
-                await worker_status.forget(conn, self.id)
-        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            pass
+        await self._signal.close()
+        with contextlib.suppress(TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await self.scoring.forget_worker(self.id)
         self._score_thread.shutdown(wait=False, cancel_futures=True)
         self._load_thread.shutdown(wait=False, cancel_futures=True)
 
@@ -160,22 +144,19 @@ class ScoringWorker:
             try:
                 if time.monotonic() >= next_sweep:
                     await self._sweep()
-                    if self._listen is None or self._listen.is_closed():
+                    if not self._signal.listening:
                         # a restarted PostgreSQL dropped the LISTEN session: without it new jobs
                         # wait for the next poll instead of waking the worker at once
-                        await self._start_listening()
+                        await self._signal.start()
                     next_sweep = time.monotonic() + self.config.poll_seconds
                 self._wake.clear()
-                async with self.services.pool.acquire() as conn:
-                    jobs = await scoring_repo.claim(conn, self.id, self.batch_size, self.config.lease_seconds)
+                jobs = await self.scoring.claim(self.id, self.batch_size, self.config.lease_seconds)
                 if jobs:
                     await self._process(jobs)
                     continue
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.config.poll_seconds)
-                except asyncio.TimeoutError:
-                    pass
-            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 # the database went away: claimed jobs come back when their leases expire
                 log.warning("scoring loop: database error; retrying", extra={"error": f"{type(exc).__name__}: {exc}"})
                 await asyncio.sleep(min(5.0, self.config.poll_seconds * 2))
@@ -186,19 +167,17 @@ class ScoringWorker:
                 await asyncio.sleep(self.config.poll_seconds)
 
     async def _sweep(self) -> None:
-        async with self.services.pool.acquire() as conn:
-            released = await scoring_repo.release_expired(conn)
+        released = await self.scoring.release_expired()
         if released:
             log.warning("expired scoring claims released", extra={
                 "count": len(released), "workers": sorted({w for _, w in released if w})})
             self._wake.set()
 
-    async def _process(self, jobs: list[scoring_repo.Job]) -> None:
+    async def _process(self, jobs: list[Job]) -> None:
         started = time.perf_counter()
         ids = [j.comment_id for j in jobs]
         attempts = {j.comment_id: j.attempts for j in jobs}
-        async with self.services.pool.acquire() as conn:
-            contexts = await scoring_repo.contexts(conn, ids, self.config.recent_rejection_days)
+        contexts = await self.scoring.contexts(ids, self.config.recent_rejection_days)
         # a comment decided by a moderator or deleted meanwhile only closes its job
         finished = [i for i in ids if i not in contexts or contexts[i].status != "pending_scoring"]
         todo = [contexts[i] for i in ids if i not in finished]
@@ -210,10 +189,10 @@ class ScoringWorker:
         score_ms = (time.perf_counter() - score_started) * 1000
         fallback = bool(scorer.is_fallback)
         verdicts = [Verdict(context=c, decision=self._decide(c, s, fallback), model_fallback=fallback)
-                    for c, s in zip(to_score, scores)]
+                    for c, s in zip(to_score, scores, strict=False)]
         verdicts += [Verdict(context=c, decision=Decision(outcome="held", reason=SCORING_FAILED))
                      for c in exhausted]
-        applied = await self.services.scoring.apply(self.id, scorer.model_id, verdicts, finished=finished,
+        applied = await self.scoring.apply(self.id, scorer.model_id, verdicts, finished=finished,
                                                     error=error)
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.batches += 1
@@ -249,7 +228,7 @@ class ScoringWorker:
                 asyncio.get_running_loop().create_task(self._retry_model())
             return [None] * len(texts), error
 
-    def _decide(self, c: scoring_repo.ScoringContext, scores: dict[str, float] | None, fallback: bool) -> Decision:
+    def _decide(self, c: ScoringContext, scores: dict[str, float] | None, fallback: bool) -> Decision:
         ctx = PolicyContext(
             article_premoderation=c.article_premoderation, user_banned=c.author_banned,
             # a stored role counts only where sign-in would grant it: an SSO user on a site that allows staff roles
@@ -280,7 +259,7 @@ class ScoringWorker:
             try:
                 await asyncio.wait_for(self._stop.wait(), delay)
                 return
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             candidate = await loop.run_in_executor(self._load_thread, self._load)
             if not candidate.is_fallback:
@@ -301,10 +280,10 @@ class ScoringWorker:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             try:
                 await self._report()
-            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("worker heartbeat failed", extra={"error": f"{type(exc).__name__}: {exc}"})
 
-    def report(self) -> worker_status.WorkerStatus:
+    def report(self) -> WorkerStatus:
         cutoff = time.monotonic() - 60
         per_min = sum(1 for t in self._decided_at if t >= cutoff)
         model = dict(self.scorer.describe())
@@ -312,33 +291,32 @@ class ScoringWorker:
                      fail_closed=self.settings.toxicity.fail_closed)
         latency = {f"batch_{k}": v for k, v in _percentiles(self._batch_ms).items()}
         latency.update({f"decision_{k}": v for k, v in _percentiles(self._decision_ms).items()})
-        return worker_status.WorkerStatus(
+        return WorkerStatus(
             worker_id=self.id, hostname=socket.gethostname(), pid=os.getpid(), started_at=self.started_at,
             model=model, is_fallback=bool(self.scorer.is_fallback), jobs_scored=self.scored, batches=self.batches,
             latency_ms=latency, throughput_per_min=float(per_min))
 
     async def _report(self) -> None:
-        async with self.services.pool.acquire() as conn:
-            await worker_status.report(conn, self.report())
+        await self.scoring.report_worker(self.report())
 
 
 async def run_worker(settings: Settings) -> None:
     """`comments-service worker`: until SIGTERM/SIGINT, then finish the batch in hand and exit."""
     import signal
 
-    from ..app import build_services, close_services
+    from ..wiring import build_worker, close_worker
 
     if settings.scoring.worker_nice:
         try:
             os.nice(settings.scoring.worker_nice)
         except OSError as exc:
             log.warning("could not lower the worker's CPU priority", extra={"error": str(exc)})
-    services = await build_services(settings)
-    worker = ScoringWorker(services, settings)
+    services = await build_worker(settings)
+    worker = ScoringWorker(services.scoring, settings)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stop)
     try:
         await worker.run()
     finally:
-        await close_services(services)
+        await close_worker(services)

@@ -8,14 +8,14 @@ import asyncio
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from comments_service.db.pool import connect
-from tests.browser.conftest import REPO
-from tests.integration.moderation_support import reader, seed_comment
+from tests.support.paths import REPO
+from tests.support.seeding import seed_comment, seed_reader
 
 pytestmark = pytest.mark.browser
 
@@ -54,10 +54,10 @@ def signed_in_page(context, server, token: str, site_id: str):
 def test_moderator_clears_the_queue_by_keyboard(live_server, context):
     server = live_server
     site_id = server.create_site("http://news.test")
-    base = datetime.now(timezone.utc) - timedelta(hours=1)
+    base = datetime.now(UTC) - timedelta(hours=1)
 
     async def seed(conn):
-        author = await reader(conn, site_id, name="Commenter")
+        author = await seed_reader(conn, site_id, name="Commenter")
         shown = await seed_comment(None, conn, site_id, article="art-mod", status="published", reason=None,
                                    body="Already published", created_at=base)
         held = [await seed_comment(None, conn, site_id, article="art-mod", author_id=author, body=f"Held {i}",

@@ -374,9 +374,9 @@ def test_banned_reader_sees_why_they_cannot_post(live_server, context, news_site
 
 
 def test_rate_limited_reader_is_told_when_to_retry(storage, database, context):
-    from tests.browser.conftest import LiveServer
+    from tests.support.browser import DemoServer
 
-    server = LiveServer(storage, COMMENTS_RATE_LIMITS="post.user=0:1,post.ip=60:1,guest.ip=0:1").start()
+    server = DemoServer(storage, COMMENTS_RATE_LIMITS="post.user=0:1,post.ip=60:1,guest.ip=0:1").start()
     try:
         site = server.create_site(NEWS)
         page = context.new_page()
@@ -462,7 +462,8 @@ def test_controls_are_labelled_and_reachable_by_keyboard(live_server, context, n
     expect(page.get_by_text("Someone else's comment"))
     unlabelled = page.evaluate("""() => [...document.querySelector('#comments').shadowRoot
         .querySelectorAll('input, textarea, select, button')]
-        .filter(e => !e.hidden && !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
+        .filter(e => !e.hidden && !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+            && !e.textContent.trim())
         .map(e => e.outerHTML)""")
     assert unlabelled == []
     page.locator("#comments").get_by_label("Your name").focus()

@@ -14,16 +14,16 @@ import time
 
 import httpx
 
-from tests.conftest import article_body, make_site
-from tests.faults.support import assert_stored_once, db_ids, thread_ids
-from tests.security.servers import RedisProcess, ServerProcess
+from tests.support.consistency import assert_stored_once, db_ids, thread_ids
+from tests.support.servers import RedisProcess, ServiceProcess
+from tests.support.sites import article_body, make_site
 
 
 async def test_redis_stopped_and_restarted_during_mixed_load(storage, services, db):
     site = await make_site(services, db)
     article = "redis-fault"
     redis = RedisProcess().start()
-    server = ServerProcess(storage.env(COMMENTS_REDIS_URL=redis.url,
+    server = ServiceProcess(storage.env(COMMENTS_REDIS_URL=redis.url,
                                        COMMENTS_REDIS_PREFIX=f"{storage.redis_prefix}fault{secrets.token_hex(3)}:"))
     server.start()
     log: list[tuple[float, str, int]] = []  # (time, kind, status)
@@ -102,7 +102,7 @@ async def test_redis_stopped_and_restarted_during_mixed_load(storage, services, 
 async def test_api_killed_during_a_burst_of_posts(storage, services, db):
     site = await make_site(services, db)
     article = "kill-burst"
-    server = ServerProcess(storage.env()).start()
+    server = ServiceProcess(storage.env()).start()
     accepted: dict[str, int] = {}
     outcomes: list[str] = []
     try:

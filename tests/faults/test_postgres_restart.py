@@ -39,10 +39,11 @@ from comments_service.db.pool import connect
 from comments_service.identity import Keyring
 from comments_service.services.sites import SiteDirectory
 from comments_service.settings import Settings
-from tests.conftest import NEWS_ORIGIN, SSO_SECRET, SiteHandle, article_body
-from tests.integration.scoring_support import start_worker, wait_ready
-from tests.faults.support import assert_stored_once, db_ids, thread_ids
-from tests.security.servers import ServerProcess, ThrowawayPostgres
+from tests.support.consistency import assert_stored_once, db_ids, thread_ids
+from tests.support.scoring import start_worker, wait_worker_ready
+from tests.support.servers import ServiceProcess, ThrowawayPostgres
+from tests.support.sites import NEWS_ORIGIN, SiteHandle, article_body
+from tests.support.tokens import SSO_SECRET
 
 CLIENT_TIMEOUT = 10.0
 FAST = 2.0  # a 503 must come this fast (the client would wait CLIENT_TIMEOUT)
@@ -117,7 +118,8 @@ async def test_postgres_restarted_during_mixed_load(storage, tmp_path):
         await migrate(db, Settings().database.migrations_dir)
         site = SiteHandle("s" + secrets.token_hex(5), "https://pgfault.example")
         await SiteDirectory(None, Keyring(env["COMMENTS_SECRET_KEY"])).save(  # type: ignore[arg-type]
-            db, site_id=site.id, name="PG fault", origins=[site.origin, NEWS_ORIGIN], sso_secret=SSO_SECRET, guests=True)
+            db, site_id=site.id, name="PG fault", origins=[site.origin, NEWS_ORIGIN], sso_secret=SSO_SECRET,
+            guests=True)
         await db.close()
 
         # a batch the worker held when PostgreSQL went away stays claimed until its lease expires
@@ -127,10 +129,10 @@ async def test_postgres_restarted_during_mixed_load(storage, tmp_path):
         # the worker imports torch before finding no model: start it first, it loads while the API starts
         worker = start_worker(storage, tmp_path, str(tmp_path / "no-model.ckpt"), str(tmp_path / "no-config"),
                               **overrides)
-        server = ServerProcess(storage.env(COMMENTS_SCORING="on", **overrides)).start()
+        server = ServiceProcess(storage.env(COMMENTS_SCORING="on", **overrides)).start()
         db = await connect(url)
         try:
-            assert (await wait_ready(db, worker, timeout=60))["is_fallback"]
+            assert (await wait_worker_ready(db, worker, timeout=60))["is_fallback"]
         finally:
             await db.close()
 
@@ -214,8 +216,8 @@ async def test_postgres_restarted_during_mixed_load(storage, tmp_path):
             running = False
             await asyncio.gather(*tasks)
 
-            assert server.proc is not None and server.proc.poll() is None, "the API process exited"
-            assert worker.process.poll() is None, f"the worker exited:\n{worker.log()[-3000:]}"
+            assert server.running, "the API process exited"
+            assert worker.process.poll() is None, f"the worker exited:\n{worker.logs()[-3000:]}"
 
             # --- while it was away: cached answers or a fast 503 with a clear code, nothing else
             assert ready is not None and ready.status_code == 503, ready and ready.text
@@ -260,7 +262,7 @@ async def test_postgres_restarted_during_mixed_load(storage, tmp_path):
                         jobs = await db.fetch("""SELECT j.*, now() AS now FROM scoring_jobs j
                             JOIN comments c ON c.id = j.comment_id WHERE c.status = 'pending_scoring'""")
                         raise AssertionError(f"comments left unscored: {[dict(j) for j in jobs]}\n"
-                                             f"{worker.log()[-3000:]}")
+                                             f"{worker.logs()[-3000:]}")
                     await asyncio.sleep(0.2)
                 rows = await db.fetch("""SELECT c.id, c.body_markdown, c.status FROM comments c
                     JOIN articles a ON a.id = c.article_id WHERE a.site_id = $1 AND a.external_id = $2""",
@@ -275,7 +277,7 @@ async def test_postgres_restarted_during_mixed_load(storage, tmp_path):
                 assert count == published
             finally:
                 await db.close()
-            assert "database error; retrying" in worker.log()
+            assert "database error; retrying" in worker.logs()
             posts = [c for c in calls if c.kind == "post"]
 
             def decided(when) -> str:

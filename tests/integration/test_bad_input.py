@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import article_body
+from tests.support.sites import article_body
 
 
 async def comment_total(db) -> int:
@@ -18,7 +18,8 @@ async def posted(client, site, article="bad", **body):
 
 
 @pytest.mark.parametrize("body,code", [
-    ("", "empty_body"), ("   \n\t ", "empty_body"), ("x" * 10_001, "body_too_long"), ("nul\x00byte", "invalid_characters"),
+    ("", "empty_body"), ("   \n\t ", "empty_body"), ("x" * 10_001, "body_too_long"),
+    ("nul\x00byte", "invalid_characters"),
 ])
 async def test_bad_bodies(client, site, db, body, code):
     before = await comment_total(db)
@@ -35,7 +36,8 @@ async def test_body_at_the_limit_is_accepted(client, site):
 async def test_request_over_64kb_is_413(client, site, db):
     before = await comment_total(db)
     resp = await client.post("/api/v1/articles/bad/comments", params=site.q(),
-                             content=b'{"body": "' + b"a" * 70_000 + b'"}', headers={"content-type": "application/json"})
+                             content=b'{"body": "' + b"a" * 70_000 + b'"}',
+                             headers={"content-type": "application/json"})
     assert resp.status_code == 413 and resp.json()["code"] == "request_too_large"
     assert await comment_total(db) == before
 
@@ -76,7 +78,8 @@ async def test_reply_deeper_than_the_maximum(client, site):
 
 async def test_closed_article(client, site, db):
     await posted(client, site, article="closing")
-    await db.execute("UPDATE articles SET comments_open = false WHERE site_id = $1 AND external_id = 'closing'", site.id)
+    await db.execute("UPDATE articles SET comments_open = false WHERE site_id = $1 AND external_id = 'closing'",
+                     site.id)
     before = await comment_total(db)
     resp = await posted(client, site, article="closing")
     assert resp.status_code == 403 and resp.json()["code"] == "article_closed"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.conftest import article_body, make_site
-from tests.html_safety import unsafe_parts
+from tests.support.html import unsafe_parts
+from tests.support.sites import article_body, make_site
 
 
 async def post(client, site, article, text, token=None, **extra):
@@ -119,7 +119,8 @@ async def test_edit_and_delete_by_the_author_within_the_window(client, site, db)
                                   headers=site.auth(site.sso_token("other", "Other")))
     assert stranger.status_code == 403 and stranger.json()["code"] == "not_author"
 
-    assert (await client.delete(f"/api/v1/comments/{cid}", params=site.q(), headers=site.auth(token))).status_code == 204
+    deleted = await client.delete(f"/api/v1/comments/{cid}", params=site.q(), headers=site.auth(token))
+    assert deleted.status_code == 204
     assert (await client.delete(f"/api/v1/comments/{parent_of_reply}", params=site.q(),
                                 headers=site.auth(token))).status_code == 204
     page = await thread(client, site, "a5")

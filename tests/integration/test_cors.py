@@ -26,7 +26,7 @@ async def test_other_origins_are_refused_and_get_no_cors_headers(client, site):
 
 
 async def test_an_origin_allowed_for_one_site_is_not_allowed_for_another(client, site, services, db):
-    from tests.conftest import make_site
+    from tests.support.sites import make_site
 
     other = await make_site(services, db)
     resp = await client.get("/api/v1/articles/x/comments", params=other.q(), headers={"Origin": site.origin})

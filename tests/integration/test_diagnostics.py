@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from comments_service import __version__
-from tests.conftest import article_body
-from tests.integration.ops_support import bearer, forget_workers, report_worker, staff_token
+from tests.support.seeding import clear_worker_status, seed_worker_status
+from tests.support.sites import article_body
+from tests.support.tokens import bearer, staff_token
 
 
 async def test_diagnostics_needs_an_admin(client, site, db):
@@ -19,10 +20,10 @@ async def test_diagnostics_needs_an_admin(client, site, db):
 
 async def test_diagnostics_report(client, site, db):
     admin = await staff_token(db, "admin")
-    await forget_workers(db)
-    await report_worker(db, model_id="detoxify-original@feed", latency_ms={"batch_p50": 12.5, "batch_p99": 40.0},
+    await clear_worker_status(db)
+    await seed_worker_status(db, model_id="detoxify-original@feed", latency_ms={"batch_p50": 12.5, "batch_p99": 40.0},
                         throughput=30.0, jobs=7)
-    await report_worker(db, model_id="profanity-check (fallback)", is_fallback=True, reason="no checkpoint",
+    await seed_worker_status(db, model_id="profanity-check (fallback)", is_fallback=True, reason="no checkpoint",
                         latency_ms={"batch_p50": 2.0, "batch_p99": 55.0}, throughput=12.0, jobs=3)
     token = site.sso_token(sub="diag-writer")
     r = await client.post("/api/v1/articles/diag-art/comments", params=site.q(), headers=site.auth(token),
@@ -59,11 +60,11 @@ async def test_diagnostics_report(client, site, db):
 
 async def test_diagnostics_says_why_the_model_is_on_fallback(client, db):
     admin = await staff_token(db, "admin")
-    await forget_workers(db)
-    await report_worker(db, model_id="profanity-check (fallback)", is_fallback=True, reason="checkpoint missing")
+    await clear_worker_status(db)
+    await seed_worker_status(db, model_id="profanity-check (fallback)", is_fallback=True, reason="checkpoint missing")
     d = (await client.get("/api/v1/diagnostics", headers=bearer(admin))).json()
     assert d["scope"] == "global"
     assert d["model"]["is_fallback"] is True and d["model"]["fallback_reason"] == "checkpoint missing"
-    await forget_workers(db)
+    await clear_worker_status(db)
     d = (await client.get("/api/v1/diagnostics", headers=bearer(admin))).json()
     assert d["model"] is None and d["scoring"]["live_workers"] == 0

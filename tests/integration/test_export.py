@@ -9,9 +9,9 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -22,8 +22,8 @@ from comments_service.domain.render import render_markdown
 from comments_service.identity import Keyring
 from comments_service.runtime import secret_key
 from comments_service.settings import Settings
-from tests.conftest import article_body, make_site
-from tests.html_safety import unsafe_parts
+from tests.support.html import unsafe_parts
+from tests.support.sites import article_body, make_site
 
 REPO = Path(__file__).resolve().parents[2]
 COLUMNS = "id, article_id, parent_id, root_id, depth, path, author_id, body_markdown, body_html, status, " \
@@ -218,6 +218,8 @@ HOSTILE = {
     "user_name_bidi": (_edit("users", 0, display_name="\u202eevil"), "users row", "display_name"),
     "user_other_site": (_edit("users", 0, site_id="some-other-site"), "users row", "site_id"),
     "title_controls": (_edit("articles", 0, title="Title\r\nInjected: yes"), "articles row", "title"),
+    "article_id_controls": (_edit("articles", 0, external_id="a\x00b"), "articles row", "external_id"),
+    "article_id_too_long": (_edit("articles", 0, external_id="a" * 201), "articles row", "external_id"),
     "url_off_site": (_edit("articles", 0, url="https://phish.example/login"), "articles row", "origins"),
     "url_not_http": (_edit("articles", 0, url="javascript:alert(1)"), "articles row", "url"),
     "url_controls": (_edit("articles", 0, url="https://news.example/a\nb"), "articles row", "url"),
@@ -258,15 +260,15 @@ async def backup(client, services, db, storage, database, tmp_path) -> tuple[dic
 async def test_import_refuses_hostile_rows_whole_and_names_them(backup, storage, tmp_path):
     import copy
 
-    from comments_service.cli import _migrate
+    from comments_service.db.migrations import migrate
     from comments_service.services.export import ExportError, import_data
 
     data, site_id = backup
     keyring = Keyring(secret_key(Settings.from_env(storage.env())))
     async with empty_database(storage, "hostile") as target:
-        await _migrate(target, Settings.from_env(storage.env()).database.migrations_dir)
         conn = await connect(target)
         try:
+            await migrate(conn, Settings.from_env(storage.env()).database.migrations_dir)
             for case, (edit, row, words) in HOSTILE.items():
                 hostile = copy.deepcopy(data)
                 edit(hostile["tables"])

@@ -4,10 +4,12 @@ unreachable, and a short-lived cached result."""
 from __future__ import annotations
 
 import asyncio
-
 import re
 
-from tests.integration.ops_support import TcpProxy, bearer, forget_workers, other_app, report_worker, staff_token
+from tests.support.apps import other_app
+from tests.support.seeding import clear_worker_status, seed_worker_status
+from tests.support.servers import TcpProxy
+from tests.support.tokens import bearer, staff_token
 
 HEALTH_JSON = "application/health+json"
 # what exception text carries: class names, errno, driver wording, the address it failed on
@@ -29,8 +31,8 @@ async def test_live_answers_without_dependencies(client):
 
 
 async def test_ready_reports_each_dependency(client, db):
-    await forget_workers(db)
-    await report_worker(db, model_id="detoxify-original@abc123")
+    await clear_worker_status(db)
+    await seed_worker_status(db, model_id="detoxify-original@abc123")
     r = await _fresh_ready(client)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith(HEALTH_JSON)
@@ -45,8 +47,8 @@ async def test_ready_reports_each_dependency(client, db):
 
 
 async def test_model_on_fallback_warns_but_stays_ready(client, db):
-    await forget_workers(db)
-    await report_worker(db, model_id="profanity-check-1.9 (fallback)", is_fallback=True,
+    await clear_worker_status(db)
+    await seed_worker_status(db, model_id="profanity-check-1.9 (fallback)", is_fallback=True,
                         reason="checkpoint not found")
     r = await _fresh_ready(client)
     assert r.status_code == 200
@@ -58,17 +60,17 @@ async def test_model_on_fallback_warns_but_stays_ready(client, db):
 
 
 async def test_no_worker_warns(client, db):
-    await forget_workers(db)
+    await clear_worker_status(db)
     r = await _fresh_ready(client)
     assert r.status_code == 200
     assert r.json()["checks"]["toxicity:model"][0]["status"] == "warn"
 
 
 async def test_result_is_cached_briefly(client, db):
-    await forget_workers(db)
+    await clear_worker_status(db)
     first = await _fresh_ready(client)
     assert first.json()["checks"]["toxicity:model"][0]["status"] == "warn"
-    await report_worker(db, model_id="detoxify-original@cached")
+    await seed_worker_status(db, model_id="detoxify-original@cached")
     again = await client.get("/health/ready")
     assert again.json() == first.json()  # served from the cached result: the new worker is not seen yet
     later = await _fresh_ready(client)
@@ -76,8 +78,8 @@ async def test_result_is_cached_briefly(client, db):
 
 
 async def test_redis_down_is_a_warning(storage, db):
-    await forget_workers(db)
-    await report_worker(db, model_id="detoxify-original@abc123")
+    await clear_worker_status(db)
+    await seed_worker_status(db, model_id="detoxify-original@abc123")
     async with other_app(storage, COMMENTS_REDIS_URL="redis://127.0.0.1:1/0") as other:
         r = await other.get("/health/ready")
         assert r.status_code == 200
@@ -111,8 +113,8 @@ def assert_no_exception_text(text: str) -> None:
 
 async def test_ready_hides_the_failure_text_that_diagnostics_shows(serve, db):
     """The public probe says Redis is unreachable, never the exception; an unscoped admin gets it."""
-    await forget_workers(db)
-    await report_worker(db, model_id="detoxify-original@abc123")
+    await clear_worker_status(db)
+    await seed_worker_status(db, model_id="detoxify-original@abc123")
     admin = await staff_token(db, "admin")
     async with serve(COMMENTS_REDIS_URL="redis://127.0.0.1:1/0") as live, live.http() as http:
         r = await http.get("/health/ready")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import article_body, make_site
+from tests.support.sites import article_body, make_site
 
 
 async def post_as(client, site, token):
@@ -48,7 +48,9 @@ async def test_garbage_and_malformed_headers(client, site):
 
 
 async def test_token_without_required_claims(client, site):
-    import jwt, time
+    import time
+
+    import jwt
     token = jwt.encode({"name": "No Sub", "exp": int(time.time()) + 60}, site.sso_secret, algorithm="HS256")
     resp = await post_as(client, site, token)
     assert resp.status_code == 401 and resp.json()["code"] == "token_invalid"

@@ -3,61 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import httpx
 import pytest
 
-from tests.conftest import make_site
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.servers import ServiceProcess, free_port
+from tests.support.sites import make_site
 
 
 @contextmanager
-def serve(storage, **env) -> Iterator[tuple[str, subprocess.Popen]]:
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "comments_service.cli", "serve", "--port", str(port)],
-                            env={**os.environ, **storage.env(**env)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
-            try:
-                if httpx.get(base + "/embed.js", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.2)
-        yield base, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        proc.stderr.close()
+def serve(storage, **env) -> Iterator[tuple[str, ServiceProcess]]:
+    with ServiceProcess(storage.env(**env)) as server:
+        yield server.url, server
 
 
 @pytest.fixture(scope="module")
-def server(storage, database) -> Iterator[tuple[str, subprocess.Popen]]:
+def server(storage, database) -> Iterator[tuple[str, ServiceProcess]]:
     with serve(storage, COMMENTS_LIVE_HEARTBEAT_SECONDS="0.5") as running:
         yield running
 
@@ -132,7 +97,7 @@ async def test_unknown_site_is_refused_before_streaming(server):
 
 async def test_without_redis_the_widget_is_told_to_poll(storage, database, services, db):
     site = await make_site(services, db)
-    with serve(storage, COMMENTS_REDIS_URL=f"redis://127.0.0.1:{_free_port()}/0") as (base, _):
+    with serve(storage, COMMENTS_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0") as (base, _):
         response = httpx.get(f"{base}/api/v1/articles/a/events", params={"site": site.id}, timeout=10)
         assert response.status_code == 503
         assert response.json()["code"] == "service_unavailable"
@@ -155,7 +120,7 @@ async def test_open_streams_end_promptly_when_the_server_stops(storage, database
             assert time.monotonic() - started < 5
         # uvicorn re-raises the signal it handled once shut down, hence -SIGTERM rather than 0
         assert proc.wait(10) in (0, -signal.SIGTERM)
-        assert b"Traceback" not in proc.stderr.read()
+        assert "Traceback" not in proc.logs()
 
 
 async def test_an_event_drops_the_articles_in_process_copy_before_any_stream_hears_of_it(storage):
@@ -167,7 +132,9 @@ async def test_an_event_drops_the_articles_in_process_copy_before_any_stream_hea
 
     from comments_service.api.live import LiveHub
 
-    channel_of = lambda article: f"{storage.redis_prefix}live:site-1:{article}"
+    def channel_of(article: str) -> str:
+        return f"{storage.redis_prefix}live:site-1:{article}"
+
     forgotten: list[tuple[str, str, bool, int | None, int]] = []
     hub = LiveHub(storage.redis_url, channel_of("*"), forget_local=lambda site, article, structural, _, version:
                   forgotten.append((site, article, structural, version, queue.qsize())))

@@ -12,8 +12,8 @@ import textwrap
 import httpx
 import pytest
 
-from tests.conftest import article_body
-from tests.integration.ops_support import other_app
+from tests.support.apps import other_app
+from tests.support.sites import article_body
 
 
 def sample(text: str, name: str, **labels: str) -> float | None:
@@ -160,7 +160,7 @@ async def test_a_metrics_token_is_required_when_set(serve):
 
 
 async def test_metrics_on_their_own_port(serve):
-    from tests.browser.conftest import free_port
+    from tests.support.servers import free_port
 
     port = free_port()
     async with serve(COMMENTS_METRICS_PORT=str(port)) as live, live.http() as http:
@@ -178,14 +178,14 @@ async def test_metrics_on_their_own_port(serve):
 
 
 async def test_the_metrics_port_and_token_together(serve):
-    from tests.browser.conftest import free_port
+    from tests.support.servers import free_port
 
     port, token = free_port(), "scrape-" + "t" * 24
-    async with serve(COMMENTS_METRICS_PORT=str(port), COMMENTS_METRICS_TOKEN=token):
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as internal:
-            assert (await internal.get("/metrics")).status_code == 401
-            r = await internal.get("/metrics", headers={"Authorization": f"Bearer {token}"})
-            assert r.status_code == 200 and "comments_http_requests_total" in r.text
+    async with (serve(COMMENTS_METRICS_PORT=str(port), COMMENTS_METRICS_TOKEN=token),
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as internal):
+        assert (await internal.get("/metrics")).status_code == 401
+        r = await internal.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and "comments_http_requests_total" in r.text
 
 
 def test_a_short_metrics_token_stops_the_start():

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import secrets
+import shutil
 
+import asyncpg
 import pytest
 
 from comments_service.db.migrations import MigrationError, current_level, discover, migrate
@@ -80,7 +81,7 @@ async def test_a_failing_migration_leaves_nothing_half_applied(fresh_db, tmp_pat
     (copy / "9999_broken.sql").write_text("CREATE TABLE half_done (id int);\nSELECT no_such_function();\n")
     conn = await connect(fresh_db)
     try:
-        with pytest.raises(Exception):
+        with pytest.raises(asyncpg.UndefinedFunctionError):
             await migrate(conn, copy)
         assert await conn.fetchval("SELECT to_regclass('half_done')") is None
         assert await conn.fetchval("SELECT count(*) FROM schema_migrations WHERE version = 9999") == 0

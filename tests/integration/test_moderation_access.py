@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import make_site
-from tests.integration.moderation_support import make_token, reader, seed_comment
+from tests.support.seeding import seed_comment, seed_reader
+from tests.support.sites import make_site
+from tests.support.tokens import staff_token
 
 API = "/api/v1/moderation"
 ROUTES = [
@@ -46,14 +47,14 @@ async def _headers(role: str, db, site, other) -> dict:
     if role == "sso admin":
         return site.auth(site.sso_token(sub="admin-1", role="admin"))
     if role == "revoked api token":
-        token = await make_token(db, "admin")
+        token = await staff_token(db, "admin")
         await db.execute("UPDATE api_tokens SET revoked_at = now() WHERE id = (SELECT max(id) FROM api_tokens)")
         return site.auth(token)
     if role == "moderator token of another site":
-        return site.auth(await make_token(db, "admin", other.id))
+        return site.auth(await staff_token(db, "admin", other.id))
     if role == "moderator api token":
-        return site.auth(await make_token(db, "moderator", site.id))
-    return site.auth(await make_token(db, "admin"))
+        return site.auth(await staff_token(db, "moderator", site.id))
+    return site.auth(await staff_token(db, "admin"))
 
 
 def _fill(value, names: dict):
@@ -72,7 +73,7 @@ def _fill(value, names: dict):
 async def test_route_access(client, services, db, site, role, method, path, body):
     other = await make_site(services, db)
     held = await seed_comment(services, db, site.id)
-    names = {"comment": str(held.id), "user": str(await reader(db, site.id)), "site": site.id}
+    names = {"comment": str(held.id), "user": str(await seed_reader(db, site.id)), "site": site.id}
     headers = await _headers(role, db, site, other)
     r = await client.request(method, API + _fill(path, names), params=site.q(), headers=headers,
                              json=_fill(body, names) if body is not None else None)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.moderation_support import make_token, seed_comment
+from tests.support.seeding import seed_comment
+from tests.support.tokens import staff_token
 
 API = "/api/v1/moderation"
 
@@ -39,7 +40,7 @@ API = "/api/v1/moderation"
 ])
 async def test_bad_moderation_requests(client, services, db, site, method, path, params, body, status):
     held = await seed_comment(services, db, site.id)
-    headers = site.auth(await make_token(db, "moderator", site.id))
+    headers = site.auth(await staff_token(db, "moderator", site.id))
     query = {k: v for k, v in {**site.q(), **params}.items() if v is not None}
     r = await client.request(method, API + path.format(c=held.id, u=held.author_id), params=query,
                              headers=headers, json=body)

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
-from tests.conftest import make_site
-from tests.integration.moderation_support import make_token, reader, seed_comment
+from tests.support.seeding import seed_comment, seed_reader
+from tests.support.sites import make_site
+from tests.support.tokens import staff_token
 
 API = "/api/v1/moderation"
 
 
 @pytest.fixture
 async def mod(db, site):
-    return {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id)}"}
+    return {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id)}"}
 
 
 async def thread(client, site, article="art-1"):
@@ -26,7 +27,7 @@ async def thread(client, site, article="art-1"):
 
 
 async def test_queue_item_shows_comment_context_history_reasons_and_scores(client, services, db, site, mod):
-    author = await reader(db, site.id, name="Alice")
+    author = await seed_reader(db, site.id, name="Alice")
     parent = await seed_comment(services, db, site.id, status="published", reason=None, body="Parent text")
     await seed_comment(services, db, site.id, status="rejected", reason="banned_word", author_id=author)
     held = await seed_comment(services, db, site.id, author_id=author, parent_id=parent.id, body="Held reply",
@@ -46,7 +47,7 @@ async def test_queue_item_shows_comment_context_history_reasons_and_scores(clien
 
 
 async def test_queue_keyset_pages_by_oldest_and_by_score(client, services, db, site, mod):
-    base = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    base = datetime(2026, 1, 1, tzinfo=UTC)
     scores = [0.2, 0.9, None, 0.5, 0.7]
     ids = [(await seed_comment(services, db, site.id, article="art-k", created_at=base + timedelta(minutes=i),
                                scores=None if s is None else {"toxicity": s})).id for i, s in enumerate(scores)]
@@ -71,7 +72,7 @@ async def test_queue_keyset_pages_by_oldest_and_by_score(client, services, db, s
 
 
 async def test_approve_publishes_at_original_position_and_thread_reflects_it(client, services, db, site, mod):
-    base = datetime.now(timezone.utc) - timedelta(hours=1)
+    base = datetime.now(UTC) - timedelta(hours=1)
     first = await seed_comment(services, db, site.id, article="art-p", status="published", reason=None,
                                created_at=base)
     held = await seed_comment(services, db, site.id, article="art-p", created_at=base + timedelta(minutes=1))
@@ -124,8 +125,8 @@ async def test_decisions_are_idempotent(client, services, db, site, mod):
 
 
 async def test_two_moderators_at_once_decide_a_comment_once(client, services, db, site):
-    one = {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id, 'one')}"}
-    two = {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id, 'two')}"}
+    one = {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id, 'one')}"}
+    two = {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id, 'two')}"}
     for _ in range(5):
         held = await seed_comment(services, db, site.id, article="art-c")
         url = f"{API}/comments/{held.id}/decision"
@@ -210,7 +211,7 @@ async def test_reader_reports_feed_the_reported_queue_once_per_reader(client, se
     assert counts["reported"] == 1
 
     # a site asking for two reports before a comment is queued
-    admin = {"Authorization": f"Bearer {await make_token(db, 'admin')}"}
+    admin = {"Authorization": f"Bearer {await staff_token(db, 'admin')}"}
     r = await client.patch(f"{API}/sites/{site.id}", json={"report_threshold": 3}, headers=admin)
     assert r.status_code == 200 and r.json()["settings"]["report_threshold"] == 3
     assert (await client.get(f"{API}/queue", params=site.q(state="reported"), headers=mod)).json()["items"] == []
@@ -246,7 +247,7 @@ async def test_audit_log_is_queryable_and_append_only(client, services, db, site
     assert [e["id"] for e in by_actor.json()["entries"]] == [entry["id"]]
     by_user = await client.get(f"{API}/audit", params=site.q(user_id=held.author_id), headers=mod)
     assert entry["id"] in [e["id"] for e in by_user.json()["entries"]]
-    later = (datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat()
+    later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
     assert (await client.get(f"{API}/audit", params=site.q(since=later), headers=mod)).json()["entries"] == []
     with pytest.raises(asyncpg.PostgresError, match="append-only"):
         await db.execute("UPDATE moderation_actions SET note = 'edited' WHERE id = $1", entry["id"])

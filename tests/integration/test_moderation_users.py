@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from comments_service.services.moderation import ModerationService
-from tests.conftest import article_body
-from tests.integration.moderation_support import make_token, seed_comment
+from comments_service.services.user_moderation import UserModeration
+from tests.support.seeding import seed_comment
+from tests.support.sites import article_body
+from tests.support.tokens import staff_token
 
 API = "/api/v1/moderation"
 
 
 @pytest.fixture
 async def mod(db, site):
-    return {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id)}"}
+    return {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id)}"}
 
 
 async def post(client, site, token, article="art-1", text="Hello"):
@@ -34,7 +35,7 @@ async def test_banned_user_gets_a_stable_403_until_unbanned(client, services, db
     assert r.json()["standing"]["banned"] is True and r.json()["standing"]["banned_until"] is None
     r = await post(client, site, token, text="Again")
     assert r.status_code == 403 and r.json()["code"] == "user_banned"
-    standing = await ModerationService._standing(db, site.id, user_id)
+    standing = await UserModeration._standing(db, site.id, user_id)
     assert standing.banned and standing.ban_reason == "abuse"
 
     r = await client.delete(f"{API}/users/{user_id}/ban", params=site.q(), headers=mod)
@@ -48,7 +49,7 @@ async def test_banned_user_gets_a_stable_403_until_unbanned(client, services, db
 async def test_timed_ban_ends_by_itself(client, services, db, site, mod):
     token = site.sso_token(sub="hothead")
     user_id = (await post(client, site, token)).json()["user"]["id"]
-    past = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     r = await client.post(f"{API}/users/{user_id}/ban", params=site.q(), json={"until": past}, headers=mod)
     assert r.status_code == 400
     r = await client.post(f"{API}/users/{user_id}/ban", params=site.q(), json={"duration_days": 1}, headers=mod)
@@ -58,7 +59,7 @@ async def test_timed_ban_ends_by_itself(client, services, db, site, mod):
     # the end time passes (moved into the past directly: the service compares with now())
     await db.execute("UPDATE bans SET until = now() - interval '1 second' WHERE user_id = $1", user_id)
     assert (await post(client, site, token, text="y")).status_code == 201
-    assert (await ModerationService._standing(db, site.id, user_id)).banned is False
+    assert (await UserModeration._standing(db, site.id, user_id)).banned is False
 
 
 async def test_ban_can_reject_existing_comments(client, services, db, site, mod):
@@ -116,7 +117,7 @@ async def test_articles_close_automatically_after_the_site_age(client, services,
     token = site.sso_token(sub="late")
     assert (await post(client, site, token, article="art-old")).status_code == 201
     await db.execute("UPDATE articles SET created_at = now() - interval '3 days' WHERE site_id = $1", site.id)
-    admin = {"Authorization": f"Bearer {await make_token(db, 'admin')}"}
+    admin = {"Authorization": f"Bearer {await staff_token(db, 'admin')}"}
     r = await client.patch(f"{API}/sites/{site.id}", json={"auto_close_days": 2}, headers=mod)
     assert r.status_code == 403  # site settings are for admins
     r = await client.patch(f"{API}/sites/{site.id}", json={"auto_close_days": 2}, headers=admin)
@@ -143,7 +144,8 @@ async def test_a_refused_post_writes_nothing_not_even_the_readers_user_row(clien
     schemathesis fuzz: a 400 that had stored a new reader)."""
     async def tables():
         return tuple(await db.fetchrow(
-            "SELECT (SELECT array_agg((id, display_name, email, role)::text ORDER BY id) FROM users WHERE site_id = $1),"
+            "SELECT (SELECT array_agg((id, display_name, email, role)::text ORDER BY id) FROM users"
+            "  WHERE site_id = $1),"
             " (SELECT array_agg((id, comments_open, comment_count, version)::text ORDER BY id) FROM articles"
             "  WHERE site_id = $1)", site.id))
 
@@ -157,7 +159,7 @@ async def test_a_refused_post_writes_nothing_not_even_the_readers_user_row(clien
     assert r.status_code == 200 and r.json()["comments_open"] is False
     await db.execute("UPDATE articles SET created_at = now() - interval '3 days' WHERE site_id = $1 "
                      "AND external_id = 'old-art'", site.id)
-    admin = {"Authorization": f"Bearer {await make_token(db, 'admin')}"}
+    admin = {"Authorization": f"Bearer {await staff_token(db, 'admin')}"}
     assert (await client.patch(f"{API}/sites/{site.id}", json={"auto_close_days": 2},
                                headers=admin)).status_code == 200
     before = await tables()

@@ -15,22 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 
 import pytest
 
-from tests.conftest import article_body, make_site
+from tests.support.limits import limits_env
+from tests.support.servers import free_port
+from tests.support.sites import article_body, make_site
 
 ACTIONS = ("post", "edit", "vote")
 
-
-def limits_env(storage, **limits: str) -> dict[str, str]:
-    """The test env's limits (all off), with ``action_subject="seconds:burst"`` switched on."""
-    specs = dict(item.split("=") for item in storage.env()["COMMENTS_RATE_LIMITS"].split(","))
-    for name, spec in limits.items():
-        specs[name.replace("_", ".")] = spec
-    return {"COMMENTS_RATE_LIMITS": ",".join(f"{k}={v}" for k, v in specs.items()),
-            "COMMENTS_REDIS_PREFIX": f"{storage.redis_prefix}rl{secrets.token_hex(3)}:"}
 
 
 class Reader:
@@ -70,7 +63,7 @@ async def attempts(action: str, readers: list[Reader], author: Reader, article: 
             own[r] = [(await r.post(article)).json()["comment"]["id"] for _ in range(readers.count(r))]
         return [await r.edit(own[r].pop()) for r in readers]
     targets = [(await author.post(article)).json()["comment"]["id"] for _ in readers]
-    return [await r.vote(c) for r, c in zip(readers, targets)]
+    return [await r.vote(c) for r, c in zip(readers, targets, strict=True)]
 
 
 @pytest.mark.parametrize("action", ACTIONS)
@@ -110,16 +103,10 @@ async def test_parallel_burst_gets_exactly_the_allowance(serve, storage, db):
         assert len(thread.json()["comments"]) == allowed
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def test_in_process_fallback_when_redis_is_down(serve, storage, db):
     """Redis unreachable: the same limits hold, counted in this process; reads and writes still work."""
     env = limits_env(storage, post_user="3600:2", vote_ip="3600:3")
-    env["COMMENTS_REDIS_URL"] = f"redis://127.0.0.1:{_closed_port()}/0"
+    env["COMMENTS_REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"
     async with serve(**env) as live, live.http() as http:
         site = await make_site(live.services, db)
         me = Reader(http, site, "me")

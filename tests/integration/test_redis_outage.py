@@ -10,6 +10,7 @@ epoch that every key carries, so none of those stale pages is ever served.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import shutil
 import socket
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import article_body, make_site
+from tests.support.sites import article_body, make_site
 
 REDIS_SERVER = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not on PATH")
@@ -58,10 +59,8 @@ class RedisServer:
 
     def stop(self) -> None:
         """Shut down, saving the data set, as a crashed-and-restarted or partitioned Redis would keep it."""
-        try:
+        with contextlib.suppress(redis.ConnectionError):
             self.client().shutdown(save=True)
-        except redis.ConnectionError:
-            pass
         self.process.wait(timeout=10)
 
     def kill(self) -> None:

@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.servers import ServiceProcess, free_port
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -37,26 +31,15 @@ def processes_mentioning(text: str) -> list[str]:
 def test_run_serves_the_demo_on_embedded_storage_and_stops_cleanly(tmp_path, stop_signal):
     port = free_port()
     data_dir = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTS_")}
-    env.update({"COMMENTS_DATA_DIR": str(data_dir), "COMMENTS_PORT": str(port),
-                "COMMENTS_PUBLIC_URL": f"http://127.0.0.1:{port}", "COMMENTS_LOG_LEVEL": "WARNING",
-                "COMMENTS_TOXICITY_CACHE_DIR": str(tmp_path / "toxicity-cache")})  # ONNX exports
-    log = (tmp_path / "run.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "comments_service.cli", "run"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    # only these settings: none of the caller's COMMENTS_* (the storage comes up embedded)
+    env = {"COMMENTS_DATA_DIR": str(data_dir), "COMMENTS_PORT": str(port),
+           "COMMENTS_PUBLIC_URL": f"http://127.0.0.1:{port}", "COMMENTS_LOG_LEVEL": "WARNING",
+           "COMMENTS_TOXICITY_CACHE_DIR": str(tmp_path / "toxicity-cache")}  # ONNX exports
+    proc = ServiceProcess(env, "run", port=port, ready="/demo", log_path=tmp_path / "run.log", isolated=True)
     try:
-        deadline = time.monotonic() + 90
-        page = None
-        while time.monotonic() < deadline:
-            try:
-                page = httpx.get(f"http://127.0.0.1:{port}/demo", timeout=2)
-                if page.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, (tmp_path / "run.log").read_text()
-            time.sleep(0.3)
-        assert page is not None and page.status_code == 200, (tmp_path / "run.log").read_text()
+        proc.start(timeout=90)  # until the demo page answers; a run that exits first fails here
+        page = httpx.get(f"http://127.0.0.1:{port}/demo", timeout=5)
+        assert page.status_code == 200, (tmp_path / "run.log").read_text()
         assert "Afghanistan" in page.text and "/embed.js" in page.text and 'data-site="demo"' in page.text
         thread = httpx.get(f"http://127.0.0.1:{port}/api/v1/articles/afghan-tajik-border-troops/comments",
                            params={"site": "demo"}, timeout=5).json()

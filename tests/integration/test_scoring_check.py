@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from tests.integration.scoring_support import scoring_app
+from tests.support.apps import scoring_app
 
 CHECK = "/api/v1/toxicity/check"
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from comments_service.toxicity.config import DEFAULT_BACKEND, MODEL_ID_PREFIXES
-from tests.conftest import article_body, make_site
-from tests.integration.scoring_support import (NO_THRESHOLDS, scoring_app, set_site_policy, start_worker,
-                                               wait_decided, wait_ready)
+from tests.support.apps import scoring_app
+from tests.support.scoring import NO_THRESHOLDS, start_worker, wait_decided, wait_worker_ready
+from tests.support.seeding import set_site_policy
+from tests.support.sites import article_body, make_site
 
 DEFAULT_MODEL_PREFIX = MODEL_ID_PREFIXES[DEFAULT_BACKEND]  # onnx-int8-detoxify- by default
 
@@ -21,10 +22,10 @@ async def worker(storage, database, tiny_detoxify, tmp_path_factory):
     running = start_worker(storage, tmp_path_factory.mktemp("workers"), checkpoint, config_dir)
     conn = await connect(database)
     try:
-        yield running, await wait_ready(conn, running)
+        yield running, await wait_worker_ready(conn, running)
     finally:
         await conn.close()
-        assert running.stop() == 0, running.log()[-3000:]
+        assert running.stop() == 0, running.logs()[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +166,7 @@ async def test_queue_and_model_status_for_diagnostics(api, scored_site, worker, 
     # the app's pool belongs to the test client's event loop: read through a pool of our own
     pool = await create_pool(settings.database, settings.database.url)
     try:
-        report = await ScoringService(pool, None, settings).status()
+        report = await ScoringService(pool, None, settings.scoring).status()
     finally:
         await pool.close()
     assert report.model.state == "model"

@@ -12,9 +12,10 @@ import time
 import pytest
 
 from comments_service.toxicity.config import DEFAULT_BACKEND, MODEL_ID_PREFIXES
-from tests.conftest import article_body, make_site
-from tests.integration.scoring_support import (NO_THRESHOLDS, scoring_app, set_site_policy, start_worker,
-                                               wait_decided, wait_ready)
+from tests.support.apps import scoring_app
+from tests.support.scoring import NO_THRESHOLDS, start_worker, wait_decided, wait_worker_ready
+from tests.support.seeding import set_site_policy
+from tests.support.sites import article_body, make_site
 
 # ~9,000 characters: several 512-token windows per comment, so that a batch takes long enough
 # for the test to catch the worker in the middle of it
@@ -60,7 +61,7 @@ async def test_two_workers_share_a_backlog_without_scoring_any_comment_twice(sto
     workers = [start_worker(storage, tmp_path, *tiny_detoxify, name=f"w{i}", COMMENTS_TOXICITY_BATCH_SIZE="4")
                for i in range(2)]
     try:
-        ready = [await wait_ready(db, w) for w in workers]
+        ready = [await wait_worker_ready(db, w) for w in workers]
         # frozen while the backlog builds, then released together: both contend for the same rows
         for w in workers:
             w.process.send_signal(signal.SIGSTOP)
@@ -81,7 +82,7 @@ async def test_two_workers_share_a_backlog_without_scoring_any_comment_twice(sto
     finally:
         for w in workers:
             w.process.send_signal(signal.SIGCONT)
-            assert w.stop() == 0, w.log()[-2000:]
+            assert w.stop() == 0, w.logs()[-2000:]
 
 
 async def test_a_worker_killed_mid_batch_loses_nothing(storage, scored_site, db, tiny_detoxify, tmp_path):
@@ -111,7 +112,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing(storage, scored_site, db,
 
     rescuer = start_worker(storage, tmp_path, *tiny_detoxify, name="rescuer", **env)
     try:
-        rescuer_id = (await wait_ready(db, rescuer))["worker_id"]
+        rescuer_id = (await wait_worker_ready(db, rescuer))["worker_id"]
         statuses = await wait_decided(db, ids)
         assert set(statuses.values()) == {"published"}
         jobs = await jobs_of(db, ids)
@@ -121,9 +122,9 @@ async def test_a_worker_killed_mid_batch_loses_nothing(storage, scored_site, db,
         assert await db.fetchval("SELECT count(*) FROM comments WHERE id = ANY($1::bigint[]) "
                                  "AND (toxicity_model IS NULL OR status_reason IS NULL)", ids) == 0
         await assert_counts_consistent(db, scored_site.id, "kill")
-        assert "expired scoring claims released" in rescuer.log()
+        assert "expired scoring claims released" in rescuer.logs()
     finally:
-        assert rescuer.stop() == 0, rescuer.log()[-2000:]
+        assert rescuer.stop() == 0, rescuer.logs()[-2000:]
 
 
 async def wait_status(db, ids: list[int]) -> dict[int, str]:
@@ -141,12 +142,12 @@ async def test_model_unavailable_holds_says_why_and_recovers(storage, scored_sit
     worker = start_worker(storage, tmp_path, str(missing), config_dir, name="nomodel",
                           COMMENTS_SCORING_MODEL_RETRY_SECONDS="1")
     try:
-        status = await wait_ready(db, worker)
+        status = await wait_worker_ready(db, worker)
         assert status["is_fallback"] is True and status["model"]["fallback_reason"]
-        assert "UNAVAILABLE" in worker.log() and "fallback" in worker.log()
+        assert "UNAVAILABLE" in worker.logs() and "fallback" in worker.logs()
         pool = await create_pool(settings.database, settings.database.url)
         try:
-            report = await ScoringService(pool, None, settings).status()
+            report = await ScoringService(pool, None, settings.scoring).status()
         finally:
             await pool.close()
         assert report.model.state == "fallback" and report.model.fallback_reasons
@@ -171,11 +172,11 @@ async def test_model_unavailable_holds_says_why_and_recovers(storage, scored_sit
             os.replace(str(missing) + ".part", missing)
             deadline = time.monotonic() + 120
             while await db.fetchval("SELECT is_fallback FROM worker_status WHERE pid = $1", worker.pid):
-                assert time.monotonic() < deadline, worker.log()[-3000:]
+                assert time.monotonic() < deadline, worker.logs()[-3000:]
                 await asyncio.sleep(0.5)
             published = await post("Another civil comment, now with the model back.")
             assert published["status"] == "published"
             assert (await db.fetchval("SELECT toxicity_model FROM comments WHERE id = $1",
                                       published["comment"]["id"])).startswith(DEFAULT_MODEL_PREFIX)
     finally:
-        assert worker.stop() == 0, worker.log()[-2000:]
+        assert worker.stop() == 0, worker.logs()[-2000:]

@@ -8,8 +8,8 @@ import secrets
 import pytest
 
 from comments_service.errors import CATALOGUE
-from tests.conftest import article_body, make_site
-from tests.integration.ops_support import bearer, staff_token
+from tests.support.sites import article_body, make_site
+from tests.support.tokens import bearer, staff_token
 
 SECRET_WORD = "zorblax" + secrets.token_hex(2)
 
@@ -153,7 +153,7 @@ async def test_banned_reader(client, site, db):
 
 
 async def test_rate_limited_reader_is_told_when_to_retry(client, site, storage):
-    from tests.integration.ops_support import other_app
+    from tests.support.apps import other_app
 
     async with other_app(storage, COMMENTS_RATE_LIMITS="post.user=600:1,post.ip=0:1") as limited:
         reader = site.sso_token(sub="fast-reader")
@@ -178,9 +178,10 @@ async def test_someone_elses_comment_reveals_nothing(client, site, db):
     victim = site.sso_token(sub="victim", name="Victoria Secretname", email="victoria@private.example")
     held_id = await post_comment(client, site, victim, "art-privacy", f"a {SECRET_WORD} comment")
     rejected_id = await post_comment(client, site, victim, "art-privacy", "another one")
-    await db.execute("UPDATE comments SET status = 'held', status_reason = 'user_premoderated', author_ip = '203.0.113.77', "
+    await db.execute("UPDATE comments SET status = 'held', status_reason = 'user_premoderated', "
+                     "author_ip = '203.0.113.77', "
                      "toxicity = '{\"toxicity\": 0.8731}'::jsonb, decision_detail = $2::jsonb WHERE id = $1",
-                     held_id, '{"term": "%s", "threshold": 0.6543}' % SECRET_WORD)
+                     held_id, f'{{"term": "{SECRET_WORD}", "threshold": 0.6543}}')
     await db.execute("UPDATE comments SET status = 'rejected', status_reason = 'toxicity_reject' WHERE id = $1",
                      rejected_id)
     await db.execute("UPDATE users SET premoderate = true WHERE site_id = $1 AND external_id = 'victim'", site.id)
@@ -260,10 +261,10 @@ async def test_a_fresh_guest_learns_when_votes_will_count(client, site):
 
 
 async def test_a_guest_on_a_banned_guests_network_is_told(serve, services, db):
-    from tests.integration.moderation_support import make_token
+    from tests.support.tokens import staff_token
 
     site = await make_site(services, db)
-    mod = {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id)}"}
+    mod = {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id)}"}
     forwarded = {"X-Forwarded-For": "81.2.69.170"}
     async with serve(COMMENTS_TRUSTED_PROXIES="127.0.0.1/32") as live, live.http() as http:
         troll = await http.post("/api/v1/articles/art-net/comments", params=site.q(), headers=forwarded,

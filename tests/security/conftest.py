@@ -3,54 +3,32 @@
 from __future__ import annotations
 
 import secrets
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from comments_service.db import tokens as token_repo
-from comments_service.identity import new_api_token
-from tests.conftest import SiteHandle, article_body, make_site
-from tests.security.servers import ServerProcess
+from comments_service.db.pool import connect
+from tests.support.servers import ServiceProcess
+from tests.support.sites import SeededSite, article_body, make_site
+from tests.support.tokens import staff_token
 
 
 @pytest.fixture(scope="session")
-def live_server(storage, database) -> Iterator[ServerProcess]:
+def live_server(storage, database) -> Iterator[ServiceProcess]:
     """The API as `comments-service serve` in a subprocess (INFO logs, JSON, on stderr -> server.logs())."""
-    server = ServerProcess(storage.env(COMMENTS_LOG_LEVEL="INFO")).start()
-    yield server
-    server.stop()
-
-
-async def create_api_token(db, role: str = "admin", site_id: str | None = None) -> str:
-    token, digest = new_api_token()
-    await token_repo.create(db, f"security-test-{role}", role, site_id, digest)
-    return token
-
-
-class World:
-    """A site with a small thread, its readers' tokens and staff tokens, for fuzzing and access tests."""
-
-    def __init__(self, site: SiteHandle) -> None:
-        self.site = site
-        self.article = "fuzz-article"
-        self.comment_ids: list[int] = []
-        self.reader_token = site.sso_token(sub="fuzz-reader", name="Fuzz Reader")
-        self.guest_token = ""
-        self.admin_token = ""
-        self.moderator_token = ""
+    with ServiceProcess(storage.env(COMMENTS_LOG_LEVEL="INFO", COMMENTS_LOG_JSON="true")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
-async def world(services, database, live_server) -> World:
-    from comments_service.db.pool import connect
-
+async def world(services, database, live_server) -> SeededSite:
     conn = await connect(database)
     try:
         site = await make_site(services, conn, guests=True, sso=True)
-        w = World(site)
-        w.admin_token = await create_api_token(conn, "admin", None)
-        w.moderator_token = await create_api_token(conn, "moderator", site.id)
+        w = SeededSite(site)
+        w.admin_token = await staff_token(conn, "admin", None)
+        w.moderator_token = await staff_token(conn, "moderator", site.id)
     finally:
         await conn.close()
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:

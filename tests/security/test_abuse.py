@@ -1,7 +1,7 @@
 """Abuse: rate limits under a concurrent burst, vote and report stuffing, pathological markdown, and
 the request size cap for chunked bodies, all through real HTTP servers.
 
-- Bursts run against a real uvicorn (tests.conftest ``serve``) with real limits; requests really
+- Bursts run against a real uvicorn (the ``serve`` fixture) with real limits; requests really
   run concurrently and come from 127.0.0.1, so per-IP limits apply.
 - The chunked-body test speaks raw HTTP/1.1 over a socket to a `comments-service serve` process:
   the in-process test client cannot stream.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import socket
 import time
 import tracemalloc
@@ -19,7 +18,8 @@ import tracemalloc
 import pytest
 
 from comments_service.domain.render import render_markdown
-from tests.conftest import article_body, make_site
+from tests.support.limits import limits_env
+from tests.support.sites import article_body, make_site
 
 # Benchmark (bench/RESULTS_reliability.md, "Pathological markdown"): the slowest 10,000-character
 # input of PATHOLOGICAL below rendered in 0.15 s (open brackets) on the 2-core CI-class box, peak
@@ -44,13 +44,6 @@ PATHOLOGICAL = {
     "mixed": ("> - *[![x](javascript:y)](z)* `c` \n") * (N // 36),
 }
 
-
-def limits_env(storage, **limits: str) -> dict[str, str]:
-    specs = dict(item.split("=") for item in storage.env()["COMMENTS_RATE_LIMITS"].split(","))
-    for name, spec in limits.items():
-        specs[name.replace("_", ".")] = spec
-    return {"COMMENTS_RATE_LIMITS": ",".join(f"{k}={v}" for k, v in specs.items()),
-            "COMMENTS_REDIS_PREFIX": f"{storage.redis_prefix}abuse{secrets.token_hex(3)}:"}
 
 
 async def comment_count(db, site_id: str) -> int:

@@ -9,8 +9,8 @@ import secrets
 import httpx
 import pytest
 
-from tests.conftest import article_body, make_site
-from tests.security.conftest import create_api_token
+from tests.support.sites import article_body, make_site
+from tests.support.tokens import staff_token
 
 
 async def post(client, site, article="acc", headers=None, **extra):
@@ -72,7 +72,7 @@ async def test_moderator_routes_refuse_readers_and_other_sites_moderators(client
     # test sites share one SSO secret; b gets its own, as real sites have
     await services.sites.save(db, site_id=b.id, name="B", origins=[b.origin], sso_secret="b-secret-" + "y" * 24,
                               guests=True)
-    mod_a = await create_api_token(db, "moderator", a.id)
+    mod_a = await staff_token(db, "moderator", a.id)
     checks = [
         ({}, 401),
         (b.auth(b.sso_token(sub="reader", name="Reader", secret="b-secret-" + "y" * 24)), 403),  # b's reader
@@ -145,7 +145,7 @@ async def test_secrets_never_reach_the_logs(live_server, services, db, world):
     sso = site.sso_token(sub="logged", name="Logged")
     bad_sig = site.sso_token(sub="logged", name="Logged", secret="wrong-secret-" + "z" * 20)
     expired = site.sso_token(sub="logged", name="Logged", expires_in=-3600)
-    api_token = await create_api_token(db, "moderator", site.id)
+    api_token = await staff_token(db, "moderator", site.id)
     bogus_api = "csm_" + secrets.token_urlsafe(32)
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
         r = await http.post("/api/v1/articles/logs/comments", params=site.q(),

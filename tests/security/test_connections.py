@@ -3,7 +3,8 @@ what a connection may hold open (silent, slow headers, slow body, huge headers).
 
 The server here is the session's ``serve``: uvicorn run with the service's own options
 (``server.uvicorn_options``, what `comments-service serve` passes) inside the test's event loop, so
-that the test can read the live hub's counts; one test speaks to the real `comments-service serve` process to show it is wired.
+that the test can read the live hub's counts; one test speaks to the real `comments-service serve` process
+to show it is wired.
 One test feeds requests straight into the protocol to count the timers it arms.
 Every bound is set small (a fraction of a second, a handful of streams) through COMMENTS_* variables.
 """
@@ -20,7 +21,8 @@ import pytest
 
 from comments_service.server import uvicorn_options
 from comments_service.settings import Settings
-from tests.conftest import LiveApp, article_body
+from tests.support.apps import LiveApp
+from tests.support.sites import article_body
 
 WAIT = 10.0  # the most any step below may take before the test fails; each bound is well under it
 
@@ -136,11 +138,11 @@ async def test_streams_per_address_are_capped_and_every_exit_gives_the_place_bac
 
 
 async def test_streams_per_process_are_capped(serve, site):
-    async with serve(COMMENTS_LIVE_MAX_STREAMS="2", COMMENTS_LIVE_MAX_PER_IP="10") as live, live.http() as http:
-        async with AsyncExitStack() as stack:
-            await _open_stream(stack, http, "/api/v1/articles/a/events", params=site.q())
-            await _open_stream(stack, http, "/api/v1/articles/b/events", params=site.q())
-            await _refused(http, "/api/v1/articles/c/events", params=site.q())
+    async with (serve(COMMENTS_LIVE_MAX_STREAMS="2", COMMENTS_LIVE_MAX_PER_IP="10") as live, live.http() as http,
+                AsyncExitStack() as stack):
+        await _open_stream(stack, http, "/api/v1/articles/a/events", params=site.q())
+        await _open_stream(stack, http, "/api/v1/articles/b/events", params=site.q())
+        await _refused(http, "/api/v1/articles/c/events", params=site.q())
 
 
 async def test_behind_a_trusted_proxy_the_cap_counts_each_forwarded_address(serve, site):

@@ -40,7 +40,7 @@ from schemathesis.core import NotSet
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from tests.security.servers import SyncDb, data_tables, snapshot_query
+from tests.support.database import SyncDb, data_tables, snapshot_query
 
 # Streaming (SSE) routes never end a response; they are covered by their own tests.
 SKIP_PATHS = ("/events",)
@@ -61,7 +61,9 @@ def nested_json(depth: int, opener: str) -> str:
 
 def unsigned_jwt(payload: str) -> str:
     """A JWT-shaped token with a made-up signature: its payload is read before the signature fails."""
-    enc = lambda text: base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    def enc(text: str) -> str:
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
     return ".".join(enc(part) for part in ('{"alg":"HS256","typ":"JWT"}', payload, "not a signature"))
 
 
@@ -128,7 +130,7 @@ def test_schemathesis_fuzz(live_server, world, sync_db):
         if not any(operation.path.endswith(s) for s in SKIP_PATHS):
             operations.append(operation)
     labels = [op.label for op in operations]
-    assert any("POST /api/v1/articles/{article_id}/comments" == label for label in labels), labels
+    assert any(label == "POST /api/v1/articles/{article_id}/comments" for label in labels), labels
 
     site = world.site
     tokens = [None, world.reader_token, world.guest_token, world.moderator_token, world.admin_token]
@@ -167,7 +169,7 @@ def test_schemathesis_fuzz(live_server, world, sync_db):
         if 400 <= status < 500:
             stats["4xx"] += 1
             after = sync_db.fetchval(snapshot)
-            changed = [t for t, b, a in zip(tables, before, after) if a != b]
+            changed = [t for t, b, a in zip(tables, before, after, strict=True) if a != b]
             if changed:
                 failures.append(f"{case.operation.label} answered {status} but changed {changed}: "
                                 f"{case.as_curl_command()} (with {hostile})")

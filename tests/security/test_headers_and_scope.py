@@ -19,8 +19,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from comments_service.db import problem_reports
-from tests.conftest import article_body, make_site
-from tests.integration.ops_support import bearer, staff_token
+from tests.support.sites import article_body, make_site
+from tests.support.tokens import bearer, staff_token
 
 # pages the service must serve as HTML (the discovery below must find at least these)
 KNOWN_HTML = {"/moderation", "/demo", "/schema", "/schema/swagger", "/schema/{path:str}"}
@@ -94,7 +94,7 @@ def _script_allowed(src: str, script_src: list[str]) -> bool:
 async def test_every_html_page_has_its_security_headers(client):
     answers = await _get_routes(client)
     html = {path: r for path, r in answers.items() if r.headers.get("content-type", "").startswith("text/html")}
-    assert KNOWN_HTML <= html.keys(), sorted(html)
+    assert html.keys() >= KNOWN_HTML, sorted(html)
     for path, r in html.items():
         assert r.headers["content-type"] == "text/html; charset=utf-8", path  # one charset, said once
         assert r.headers.get("x-content-type-options") == "nosniff", path
@@ -240,7 +240,7 @@ async def test_an_unscoped_admin_sees_the_whole_service(client, services, db):
         r = await client.get("/api/v1/diagnostics", params=a.q(), headers=bearer(admin))
         assert r.status_code == 200, r.text
         d = r.json()
-        assert d["scope"] == "global" and GLOBAL_ONLY <= d.keys()
+        assert d["scope"] == "global" and d.keys() >= GLOBAL_ONLY
         assert d["queue"]["depth"]["held"] >= 5 and d["queue"]["depth"]["pending_scoring"] >= 3
         assert d["postgres"]["reachable"] and d["postgres"]["pool"]["max"] >= 1
     finally:

@@ -16,8 +16,7 @@ import time
 import pytest
 
 from comments_service.errors import CATALOGUE
-from tests.conftest import SSO_SECRET
-from tests.security.conftest import create_api_token
+from tests.support.tokens import SSO_SECRET, staff_token
 
 # deeper than the interpreter's recursion limit, well under the request size limit
 DEPTH = 5_000
@@ -82,7 +81,7 @@ def is_integer(param: dict) -> bool:
 
 @pytest.fixture
 async def admin(db) -> dict[str, str]:
-    return {"Authorization": f"Bearer {await create_api_token(db, 'admin', None)}"}
+    return {"Authorization": f"Bearer {await staff_token(db, 'admin', None)}"}
 
 
 # ------------------------------------------------------------------ nested JSON
@@ -180,7 +179,7 @@ async def test_every_integer_path_parameter_beyond_int64_is_4xx(client, site, ad
         if not names:
             continue
         kwargs = {"json": {}} if "requestBody" in op else {}
-        resp = await client.request(method, fill(path, site.id, **{n: value for n in names}), params=site.q(),
+        resp = await client.request(method, fill(path, site.id, **dict.fromkeys(names, value)), params=site.q(),
                                     headers=admin, **kwargs)
         assert_problem(resp)
         tried += 1

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import article_body, make_site
-from tests.integration.moderation_support import make_token
+from tests.support.sites import article_body, make_site
+from tests.support.tokens import staff_token
 
 API = "/api/v1"
 
@@ -99,7 +99,7 @@ async def test_the_site_corrects_an_articles_title_and_url(client, db, site):
                           json={"body": "first", "article_url": f"{site.origin}/wrong", "article_title": "Wrong"},
                           headers=site.auth(site.sso_token()))
     assert r.status_code == 201
-    mod = {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id)}"}
+    mod = {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id)}"}
     r = await client.patch(f"{API}/moderation/articles/fixme", params=site.q(), headers=mod,
                            json={"url": "https://attacker.example/x"})
     assert r.status_code == 400 and r.json()["code"] == "article_url_not_allowed"
@@ -150,7 +150,7 @@ async def test_moderators_and_host_sites_are_held_to_the_same_label_rule(client,
     r = await client.post(f"{API}/articles/labels2/comments", params=site.q(), json=article_body("hi"),
                           headers=site.auth(site.sso_token(sub="bidi", name="\u202eenO redaeR\u202c")))
     assert r.status_code == 201 and r.json()["user"]["name"] == "enO redaeR", r.text
-    mod = {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id)}"}
+    mod = {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id)}"}
     r = await client.patch(f"{API}/moderation/articles/labels2", params=site.q(), headers=mod,
                            json={"title": "Troops \u2066return\u2069"})
     assert (r.status_code, r.json()["code"]) == (400, "invalid_characters"), r.text

@@ -15,7 +15,7 @@ import time
 
 import redis.asyncio as aioredis
 
-from tests.conftest import make_site
+from tests.support.sites import make_site
 
 READS = 10_000
 PAGE_READS = 100  # of READS, read as thread pages; the rest through /counts
@@ -41,7 +41,7 @@ async def keys_with_ttl(r: aioredis.Redis, prefix: str) -> dict[bytes, int]:
     pipe = r.pipeline(transaction=False)
     for key in keys:
         pipe.pttl(key)
-    return dict(zip(keys, await pipe.execute()))
+    return dict(zip(keys, await pipe.execute(), strict=True))
 
 
 async def memory_used(r: aioredis.Redis, keys) -> int:

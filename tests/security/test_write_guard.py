@@ -4,21 +4,22 @@ comment answers exactly as a missing one. Through HTTP, on real PostgreSQL and R
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from comments_service.db import scoring as scoring_repo
-from tests.conftest import article_body, make_site
-from tests.integration.moderation_support import make_token, seed_comment
-from tests.security.test_abuse import limits_env
+from tests.support.limits import limits_env
+from tests.support.seeding import seed_comment
+from tests.support.sites import article_body, make_site
+from tests.support.tokens import staff_token
 
 API = "/api/v1"
 
 
 @pytest.fixture
 async def mod(db, site):
-    return {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id)}"}
+    return {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id)}"}
 
 
 async def post(client, site, token, article="guarded", text="Hello"):
@@ -54,7 +55,7 @@ async def test_a_banned_reader_can_neither_edit_nor_vote_nor_report(client, db, 
     assert r.status_code == 200, r.text
     held = await seed_comment(client.app.state.services, db, site.id, article="guarded", status="held",
                               author_id=mine["user"]["id"], body="held text")
-    until = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat() if suspended else None
+    until = (datetime.now(UTC) + timedelta(days=2)).isoformat() if suspended else None
     await ban(client, site, mod, mine["user"]["id"], **({"until": until} if until else {}))
 
     for comment_id in (mine["comment"]["id"], held.id):
@@ -82,7 +83,7 @@ async def test_a_banned_reader_can_neither_edit_nor_vote_nor_report(client, db, 
 
 async def test_a_site_may_keep_banned_readers_from_deleting(client, services, db, mod):
     site = await make_site(services, db, settings={"banned_may_delete": False})
-    mod = {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id)}"}
+    mod = {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id)}"}
     troll = site.sso_token(sub="troll")
     mine = await post(client, site, troll)
     await ban(client, site, mod, mine["user"]["id"])
@@ -204,7 +205,7 @@ TROLL_AT, NEIGHBOUR_V6_AT, ELSEWHERE_AT = "81.2.69.160", "2a00:1450:4001:80b::20
 
 async def test_a_banned_guest_cannot_come_back_as_a_new_guest(serve, services, db):
     site = await make_site(services, db)
-    mod = {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id)}"}
+    mod = {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id)}"}
     async with serve(COMMENTS_TRUSTED_PROXIES="127.0.0.1/32") as live, live.http() as http:
         async def as_guest(name: str, token: str | None = None, at: str = TROLL_AT):
             return await http.post(f"{API}/articles/return/comments", params=site.q(),
@@ -231,7 +232,7 @@ async def test_a_banned_guest_cannot_come_back_as_a_new_guest(serve, services, d
 
 async def test_a_guest_ban_reaches_the_whole_ipv6_block_but_never_a_private_address(serve, services, db):
     site = await make_site(services, db)
-    mod = {"Authorization": f"Bearer {await make_token(db, 'moderator', site.id)}"}
+    mod = {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id)}"}
     async with serve(COMMENTS_TRUSTED_PROXIES="127.0.0.1/32") as live, live.http() as http:
         async def as_guest(name: str, at: str):
             return await http.post(f"{API}/articles/v6/comments", params=site.q(),

@@ -2,7 +2,7 @@
 Sheet, PayloadsAllTheThings and markdown-specific vectors; sources and licences in the file's header)
 goes through post, edit and read, on a site that allows images (more markup survives) and on one that
 does not. Every stored (comments.body_html) and served HTML (POST/PATCH answers, the thread page) is
-parsed by tests.html_safety.unsafe_parts: no script, no event handler, no dangerous URL scheme.
+parsed by tests.support.html.unsafe_parts: no script, no event handler, no dangerous URL scheme.
 
 The browser test renders the worst payloads (marked "!") in the /demo widget in Chromium with a
 ``window.__xss`` flag and alert/confirm/prompt/dialog traps, and checks that nothing ran.
@@ -11,13 +11,14 @@ The browser test renders the worst payloads (marked "!") in the /demo widget in 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import NEWS_ORIGIN, article_body, make_site
-from tests.html_safety import unsafe_parts
+from tests.support.html import unsafe_parts
+from tests.support.sites import NEWS_ORIGIN, article_body, make_site
 
 CORPUS = Path(__file__).parent / "payloads" / "xss.txt"
 
@@ -134,8 +135,8 @@ async def test_worst_payloads_run_no_script_in_the_widget(services, database, li
     worst = [p for p, w in PAYLOADS if w]
     conn = await connect(database)
     try:
-        await services.sites.save(conn, site_id=SITE_ID, name="Demo", origins=[live_server.url, NEWS_ORIGIN], sso_secret=None,
-                                  guests=True, allow_images=True)
+        await services.sites.save(conn, site_id=SITE_ID, name="Demo", origins=[live_server.url, NEWS_ORIGIN],
+                                  sso_secret=None, guests=True, allow_images=True)
     finally:
         await conn.close()
     marker = "xss-marker-first"
@@ -181,10 +182,8 @@ async def test_worst_payloads_run_no_script_in_the_widget(services, database, li
             # hover and click everything the payloads might have left clickable, then let errors fire
             anchors = page.locator("#comments a, #comments img")
             for i in range(min(await anchors.count(), 60)):
-                try:
+                with contextlib.suppress(Exception):
                     await anchors.nth(i).hover(timeout=500)
-                except Exception:
-                    pass
             await asyncio.sleep(1.0)
             state = await page.evaluate(COLLECT)
             assert state["bad"] == [], state["bad"]

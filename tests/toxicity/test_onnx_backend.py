@@ -1,5 +1,5 @@
 """ONNX Runtime int8 backend: export (in a child process) + quantise + cache, agreement with
-detoxify, fallback to detoxify when the export fails (issue 9)."""
+detoxify, fallback to detoxify when the export fails."""
 
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
 from comments_service.domain.policy import PolicyConfig, PolicyContext, decide
-from comments_service.toxicity import ToxicitySettings, load_scorer
-from comments_service.toxicity import onnx_backend
+from comments_service.toxicity import ToxicitySettings, load_scorer, onnx_cache
 from comments_service.toxicity.base import file_sha256
 from comments_service.toxicity.onnx_backend import plan_sub_batches
 from comments_service.toxicity.testing import sample_comments
@@ -146,7 +145,7 @@ def test_int8_agrees_with_detoxify(onnx_scorer, detoxify_scorer, comments):
     assert a.min() < 0.1 and a.max() > 0.9
     assert (a.std(axis=0) > 0.1).sum() >= 3, a.std(axis=0)
     worst = np.abs(a - b).max(axis=0)
-    assert (worst <= 0.02).all(), dict(zip(labels, worst.round(4)))
+    assert (worst <= 0.02).all(), dict(zip(labels, worst.round(4), strict=True))
     # decisions at the default thresholds (word lists off, so the scores decide)
     cfg = PolicyConfig(banned_words=(), suspect_words=())
     ctx = PolicyContext()
@@ -154,7 +153,7 @@ def test_int8_agrees_with_detoxify(onnx_scorer, detoxify_scorer, comments):
     got_out = [decide(s, "", ctx, cfg).outcome for s in got]
     mix = Counter(ref_out)
     assert all(mix[o] >= len(comments) * 0.05 for o in ("published", "held", "rejected")), mix
-    agree = sum(x == y for x, y in zip(ref_out, got_out)) / len(comments)
+    agree = sum(x == y for x, y in zip(ref_out, got_out, strict=True)) / len(comments)
     assert agree >= 0.99, agree
 
 
@@ -178,10 +177,10 @@ def test_hub_dir_and_checkpoint_names_match_torch_and_detoxify(tmp_path):
     """The worker finds a downloaded variant without importing torch or detoxify."""
     from detoxify.detoxify import MODEL_URLS
 
-    assert onnx_backend.DETOXIFY_CHECKPOINT_FILES == {v: u.rsplit("/", 1)[-1] for v, u in MODEL_URLS.items()}
+    assert {v: u.rsplit("/", 1)[-1] for v, u in MODEL_URLS.items()} == onnx_cache.DETOXIFY_CHECKPOINT_FILES
     envs = [{}, {"TORCH_HOME": str(tmp_path / "th")}, {"XDG_CACHE_HOME": str(tmp_path / "xdg")}]
     code = ("import json, os, sys\n"
-            "from comments_service.toxicity.onnx_backend import torch_hub_dir\n"
+            "from comments_service.toxicity.onnx_cache import torch_hub_dir\n"
             "envs = json.loads(sys.argv[1])\n"
             "def under(env, fn):\n"
             "    for k in ('TORCH_HOME', 'XDG_CACHE_HOME'):\n"
@@ -217,10 +216,10 @@ def test_export_failure_falls_back_to_detoxify(onnx_settings, tmp_path):
     ("pass", "exited without writing the export"),
 ])
 def test_export_child_that_dies_falls_back_to_detoxify(onnx_settings, tmp_path, monkeypatch, caplog, child, expected):
-    """Item 5 of issue 9: the export child fails, is killed or hangs; the worker keeps scoring
+    """The export child fails, is killed or hangs; the worker keeps scoring
     with detoxify and says why in its log and in describe() (diagnostics)."""
-    monkeypatch.setattr(onnx_backend, "export_command", lambda settings, target: [sys.executable, "-c", child])
-    monkeypatch.setattr(onnx_backend, "EXPORT_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr(onnx_cache, "export_command", lambda settings, target: [sys.executable, "-c", child])
+    monkeypatch.setattr(onnx_cache, "EXPORT_TIMEOUT_SECONDS", 1.0)
     cache = tmp_path / "cache"
     with caplog.at_level(logging.INFO, logger="comments_service.toxicity"):
         scorer = load_scorer(msgspec.structs.replace(onnx_settings, cache_dir=str(cache)))
@@ -242,7 +241,7 @@ def test_concurrent_first_starts_share_one_export(onnx_scorer, onnx_settings, tm
 
     built = str(onnx_scorer.export_dir)  # a fake child copies the real export, slowly
     child = "import shutil, sys, time; time.sleep(0.5); shutil.copytree(sys.argv[1], sys.argv[2])"
-    monkeypatch.setattr(onnx_backend, "export_command",
+    monkeypatch.setattr(onnx_cache, "export_command",
                         lambda settings, target: [sys.executable, "-c", child, built, str(target)])
     settings = msgspec.structs.replace(onnx_settings, cache_dir=str(tmp_path / "cache"))
     with ThreadPoolExecutor(2) as pool:

@@ -3,7 +3,7 @@ pages with a next page can be marked as lasting across appends."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import msgspec
 from hypothesis import given
@@ -13,7 +13,7 @@ from comments_service.domain import page_parts
 from comments_service.domain.models import Article, Author, CommentView, ThreadPage
 
 encoder = msgspec.json.Encoder()
-WHEN = datetime(2026, 11, 27, 8, 30, tzinfo=timezone.utc)
+WHEN = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
 
 
 def view(i: int, text: str) -> CommentView:
@@ -34,7 +34,7 @@ pages = st.builds(
 def test_the_parts_join_into_the_whole_pages_bytes(page, lasting):
     parts = page_parts.split(page, encoder, lasting=lasting, version=7)
     assert page_parts.join(parts.header.body, parts.tail) == encoder.encode(page)
-    assert parts.header == (encoder.encode(page.article), 7)
+    assert parts.header == page_parts.Header(body=encoder.encode(page.article), version=7)
     # only an oldest-first page with a next page can be beyond the reach of appends
     assert parts.lasting == (lasting and page.sort == "oldest" and page.next_cursor is not None)
 

@@ -6,8 +6,15 @@ import msgspec
 import pytest
 
 from comments_service.domain import policy as p
-from comments_service.domain.policy import (Decision, LabelThresholds, PolicyConfig,
-                                            PolicyContext, decide, nudge, nudge_message)
+from comments_service.domain.policy import (
+    Decision,
+    LabelThresholds,
+    PolicyConfig,
+    PolicyContext,
+    decide,
+    nudge,
+    nudge_message,
+)
 from comments_service.domain.wordlists import deobfuscate, find_term
 
 CFG = PolicyConfig()

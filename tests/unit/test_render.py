@@ -1,5 +1,5 @@
 from comments_service.domain.render import render_markdown
-from tests.html_safety import tags_of, unsafe_parts
+from tests.support.html import tags_of, unsafe_parts
 
 
 def test_markdown_renders_emphasis_links_and_code():

@@ -1,9 +1,9 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from comments_service.domain.models import CommentRow
 from comments_service.domain.thread import assemble
 
-T0 = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 def row(id, parent=None, depth=0, status="published", replies=0, minute=0):

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncpg
+import httpx
 
-async def thread_ids(http, site, article) -> list[int]:
+from tests.support.sites import SiteHandle
+
+
+async def thread_ids(http: httpx.AsyncClient, site: SiteHandle, article: str) -> list[int]:
+    """The ids of the first 100 top-level comments, newest first, as readers are served them."""
     r = await http.get(f"/api/v1/articles/{article}/comments", params=site.q(limit=100, replies=0, sort="newest"))
     assert r.status_code == 200, r.text
     return [c["id"] for c in r.json()["comments"]]
 
 
-async def db_ids(db, site, article) -> list[int]:
+async def db_ids(db: asyncpg.Connection, site: SiteHandle, article: str) -> list[int]:
+    """The same ids as PostgreSQL has them."""
     rows = await db.fetch("""SELECT c.id FROM comments c JOIN articles a ON a.id = c.article_id
         WHERE a.site_id = $1 AND a.external_id = $2 AND c.parent_id IS NULL AND c.status = 'published'
         ORDER BY c.created_at DESC, c.id DESC LIMIT 100""", site.id, article)

@@ -1,0 +1,90 @@
+"""Moderating articles and sites, and the audit log: article settings (open, premoderation, title,
+url), a site's moderation settings, and the log every moderation action writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from ..db import audit as audit_repo
+from ..db import moderation as mod_repo
+from ..domain import cursor as cursors
+from ..domain import moderation as rules
+from ..domain.moderation_models import ArticleSettings, AuditEntry, AuditPage
+from ..errors import DomainError
+from .comments import validate_label
+from .publishing import Publisher
+from .sites import SiteDirectory, article_url
+from .staff_scope import StaffLike, require_site, scope_of
+
+
+class ModerationSettings:
+    def __init__(self, pool: asyncpg.Pool, sites: SiteDirectory, publisher: Publisher) -> None:
+        self.pool = pool
+        self.sites = sites
+        self.publisher = publisher
+
+    async def update_article(self, staff: StaffLike, site_id: str, external_id: str, *,
+                             comments_open: bool | None, premoderation: bool | None,
+                             title: str | None = None, url: str | None = None,
+                             note: str | None = None) -> ArticleSettings:
+        require_site(staff, site_id)
+        entry = await self.sites.get(site_id)
+        if url is not None:
+            url = article_url(entry.site, url)
+        if title is not None:
+            title = validate_label(title)
+            if not title:
+                raise DomainError("invalid_request", "The title is blank.")
+        async with self.pool.acquire() as conn, conn.transaction():
+            before = await mod_repo.article_for_update(conn, site_id, external_id)
+            if before is None:
+                raise DomainError("article_not_found")
+            after = await mod_repo.update_article(conn, before["id"], comments_open, premoderation, title, url)
+            changes = {k: [before[k], after[k]]
+                       for k in ("comments_open", "premoderation", "auto_close", "title", "url")
+                       if before[k] != after[k]}
+            if changes:
+                await audit_repo.record(conn, site_id=site_id, actor_id=staff.id, actor_name=staff.name,
+                                        action="article_settings", article_id=before["id"], note=note,
+                                        details=changes)
+        await self.publisher.article_changed(site_id, external_id)
+        days = rules.auto_close_days(entry.site.settings)
+        closes_at = after["created_at"] + timedelta(days=days) if days and after["auto_close"] else None
+        return ArticleSettings(
+            id=external_id, site_id=site_id, title=after["title"], url=after["url"],
+            premoderation=after["premoderation"], auto_close=after["auto_close"],
+            closes_at=closes_at,
+            comments_open=rules.is_open(after["comments_open"], after["auto_close"], after["created_at"],
+                                        entry.site.settings, datetime.now(UTC)))
+
+    async def update_site_settings(self, staff: StaffLike, site_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        require_site(staff, site_id)
+        async with self.pool.acquire() as conn, conn.transaction():
+            settings = await mod_repo.merge_site_settings(conn, site_id, changes)
+            if settings is None:
+                raise DomainError("unknown_site")
+            await audit_repo.record(conn, site_id=site_id, actor_id=staff.id, actor_name=staff.name,
+                                    action="site_settings", details=changes)
+        self.sites.forget(site_id)
+        return settings
+
+    # ---------------------------------------------------------------- audit
+    async def audit(self, staff: StaffLike, *, site_id: str | None, comment_id: int | None, user_id: int | None,
+                    moderator: str | None, action: str | None, since: datetime | None, until: datetime | None,
+                    cursor: str | None, limit: int) -> AuditPage:
+        scope = scope_of(staff, site_id)
+        before_id = None
+        if cursor:
+            try:
+                before_id = cursors.decode_id(cursor)
+            except cursors.CursorError:
+                raise DomainError("invalid_cursor") from None
+        filters = {"site_id": scope, "comment_id": comment_id, "user_id": user_id, "actor_id": moderator,
+                   "action": action, "since": since, "until": until, "before_id": before_id}
+        async with self.pool.acquire() as conn:
+            rows = await audit_repo.query(conn, filters, limit + 1)
+        entries = [AuditEntry(**{k: r[k] for k in AuditEntry.__struct_fields__}) for r in rows[:limit]]
+        return AuditPage(entries=entries, next_cursor=str(entries[-1].id) if len(rows) > limit else None)

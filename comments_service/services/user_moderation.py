@@ -1,0 +1,106 @@
+"""Moderating readers: their standing (banned, premoderated, trusted), bans and unbans, and the
+flags a moderator sets on them. A ban may reject the user's waiting and published comments in
+the same transaction (services/moderation_queue.py decides each)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+
+from ..db import audit as audit_repo
+from ..db import moderation as mod_repo
+from ..db.connection import Connection
+from ..domain.moderation_models import BanResult, UserStanding
+from ..errors import DomainError
+from .moderation_queue import ModerationQueue
+from .publishing import Publisher, VisibleChange
+from .staff_scope import StaffLike, require_site
+
+
+class UserModeration:
+    def __init__(self, pool: asyncpg.Pool, decisions: ModerationQueue, publisher: Publisher) -> None:
+        self.pool = pool
+        self.decisions = decisions
+        self.publisher = publisher
+
+    async def _user_of(self, conn: Connection, staff: StaffLike, user_id: int,
+                       for_update: bool = False) -> asyncpg.Record:
+        user = await mod_repo.user(conn, user_id, for_update=for_update)
+        if user is None:
+            raise DomainError("user_not_found")
+        require_site(staff, user["site_id"])
+        return user
+
+    async def user_standing(self, site_id: str, user_id: int) -> UserStanding | None:
+        """Whether a user of a site is banned (until when), premoderated or trusted; None if unknown.
+        For the troubleshooter and the widget: no moderator needed."""
+        async with self.pool.acquire() as conn:
+            return await self._standing(conn, site_id, user_id)
+
+    @staticmethod
+    async def _standing(conn: Connection, site_id: str, user_id: int) -> UserStanding | None:
+        user = await mod_repo.user(conn, user_id)
+        if user is None or user["site_id"] != site_id:
+            return None
+        ban = await mod_repo.active_ban(conn, site_id, user_id)
+        return UserStanding(user_id=user_id, site_id=site_id, name=user["display_name"], kind=user["kind"],
+                            banned=ban is not None, banned_until=ban["until"] if ban else None,
+                            ban_reason=ban["reason"] if ban else None, premoderated=user["premoderate"],
+                            trusted=user["trusted"])
+
+    async def _standing_of(self, conn: Connection, site_id: str, user_id: int) -> UserStanding:
+        """The standing of a user the caller has just read (and locked): theirs, always found."""
+        standing = await self._standing(conn, site_id, user_id)
+        if standing is None:
+            raise DomainError("user_not_found")
+        return standing
+
+    async def standing_for(self, staff: StaffLike, user_id: int) -> UserStanding:
+        async with self.pool.acquire() as conn:
+            user = await self._user_of(conn, staff, user_id)
+            return await self._standing_of(conn, user["site_id"], user_id)
+
+    async def ban(self, staff: StaffLike, user_id: int, *, until: datetime | None, reason: str | None,
+                  note: str | None, reject_existing: bool) -> BanResult:
+        if until is not None and until <= datetime.now(UTC):
+            raise DomainError("invalid_request", "The ban's end time must be in the future.")
+        visible: list[VisibleChange] = []
+        rejected = 0
+        async with self.pool.acquire() as conn, conn.transaction():
+            user = await self._user_of(conn, staff, user_id, for_update=True)
+            site_id = user["site_id"]
+            await mod_repo.upsert_ban(conn, site_id, user_id, until, reason, note, staff.id)
+            await audit_repo.record(conn, site_id=site_id, actor_id=staff.id, actor_name=staff.name,
+                                    action="ban", user_id=user_id, reason=reason, note=note,
+                                    details={"until": until, "reject_existing": reject_existing})
+            if reject_existing:
+                for comment_id in await mod_repo.comments_to_reject(conn, user_id, site_id):
+                    result, change = await self.decisions.reject_for_ban(conn, staff, comment_id)
+                    rejected += result.changed
+                    if change:
+                        visible.append(change)
+            standing = await self._standing_of(conn, site_id, user_id)
+        await self.publisher.announce(visible)
+        return BanResult(standing=standing, rejected_comments=rejected)
+
+    async def unban(self, staff: StaffLike, user_id: int) -> UserStanding:
+        async with self.pool.acquire() as conn, conn.transaction():
+            user = await self._user_of(conn, staff, user_id, for_update=True)
+            if await mod_repo.delete_ban(conn, user["site_id"], user_id):
+                await audit_repo.record(conn, site_id=user["site_id"], actor_id=staff.id,
+                                        actor_name=staff.name, action="unban", user_id=user_id)
+            return await self._standing_of(conn, user["site_id"], user_id)
+
+    async def set_user_flags(self, staff: StaffLike, user_id: int, *, trusted: bool | None,
+                             premoderate: bool | None, note: str | None = None) -> UserStanding:
+        async with self.pool.acquire() as conn, conn.transaction():
+            user = await self._user_of(conn, staff, user_id, for_update=True)
+            await mod_repo.set_user_flags(conn, user_id, trusted, premoderate)
+            for name, value, old in (("trust", trusted, user["trusted"]),
+                                     ("premoderate", premoderate, user["premoderate"])):
+                if value is not None and value != old:
+                    await audit_repo.record(conn, site_id=user["site_id"], actor_id=staff.id,
+                                            actor_name=staff.name, action=name if value else f"un{name}",
+                                            user_id=user_id, note=note)
+            return await self._standing_of(conn, user["site_id"], user_id)

@@ -1,0 +1,204 @@
+"""The composition root: the one place that builds services, each from the collaborators its
+constructor names. The API, the scoring worker and the CLI each have a builder here and build only
+what they use; nothing else in the package constructs a service or assigns one service to another."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import asyncpg
+import redis.asyncio as aioredis
+
+from .cache import Cache, RedisGate
+from .db.pool import create_command_pool, create_pool
+from .identity import Keyring
+from .ratelimit import RateLimiter
+from .runtime import secret_key
+from .services.admission import Admission, PublishNow
+from .services.api_tokens import ApiTokens
+from .services.article_view import ArticleView
+from .services.comments import CommentService
+from .services.demo_seed import DemoSeeder
+from .services.diagnostics import DiagnosticsService
+from .services.export import Exporter, Restorer
+from .services.health import HealthMonitor
+from .services.moderation_queue import ModerationQueue
+from .services.moderation_settings import ModerationSettings
+from .services.nudge import NudgeService
+from .services.problem_reports import ProblemReports
+from .services.publishing import Publisher
+from .services.reader_reports import ReaderReports
+from .services.readers import Readers
+from .services.schema import Schema
+from .services.scoring import ScoringService
+from .services.scoring_admission import DecisionWaiter, ScoreFirst
+from .services.site_admin import SiteAdmin
+from .services.sites import SiteDirectory
+from .services.troubleshoot import Troubleshooter
+from .services.user_moderation import UserModeration
+from .services.write_guard import WriteGuard
+from .settings import Settings
+
+
+def redis_client(settings: Settings) -> aioredis.Redis | None:
+    if not settings.redis.url:
+        return None
+    timeout = settings.redis.socket_timeout
+    return aioredis.Redis.from_url(settings.redis.url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                   health_check_interval=5, max_connections=64)
+
+
+async def _pool(settings: Settings) -> asyncpg.Pool:
+    if not settings.database.url:
+        raise RuntimeError("COMMENTS_DATABASE_URL is not set (the run command sets it for the embedded server)")
+    return await create_pool(settings.database, settings.database.url)
+
+
+# A dataclass, not a Struct: it holds live pools, clients and services, never data to encode.
+@dataclass
+class ApiServices:
+    """Everything the API's handlers use, built once per process by the app's lifespan."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    redis: aioredis.Redis | None
+    gate: RedisGate
+    cache: Cache
+    limiter: RateLimiter
+    keyring: Keyring
+    sites: SiteDirectory
+    readers: Readers
+    publisher: Publisher
+    admission: Admission
+    comments: CommentService
+    reader_reports: ReaderReports
+    moderation_queue: ModerationQueue
+    user_moderation: UserModeration
+    moderation_settings: ModerationSettings
+    scoring: ScoringService
+    nudge: NudgeService
+    health: HealthMonitor
+    api_tokens: ApiTokens
+    problem_reports: ProblemReports
+    troubleshooter: Troubleshooter
+    diagnostics: DiagnosticsService
+
+
+async def build_api(settings: Settings) -> ApiServices:
+    pool = await _pool(settings)
+    client = redis_client(settings)
+    gate = RedisGate(client)
+    cache = Cache(gate, settings.redis)
+    if client is not None and settings.redis.url and settings.redis.local_cache:
+        cache.enable_local(settings.redis.url, settings.redis.socket_timeout)
+    limiter = RateLimiter(gate, settings.redis.prefix, settings.limits)
+    keyring = Keyring(secret_key(settings))
+    sites = SiteDirectory(pool, keyring)
+    policy = WriteGuard()
+    readers = Readers(pool)
+    publisher = Publisher(pool, cache, ArticleView(sites))
+    admission: Admission = (ScoreFirst(pool, DecisionWaiter(settings.database.url or ""), settings.scoring)
+                            if settings.scoring.enabled else PublishNow())
+    comments = CommentService(pool, cache, limiter, keyring, settings.comments, policy=policy, admission=admission,
+                              readers=readers, publisher=publisher)
+    moderation_queue = ModerationQueue(pool, sites, publisher)
+    nudge = NudgeService(limiter, settings.comments)
+    user_moderation = UserModeration(pool, moderation_queue, publisher)
+    scoring = ScoringService(pool, publisher, settings.scoring)
+    health = HealthMonitor(pool, client, gate, settings)
+    problem_reports = ProblemReports(pool)
+    troubleshooter = Troubleshooter(pool, sites, keyring, readers, user_moderation, policy, limiter, health,
+                                    problem_reports)
+    diagnostics = DiagnosticsService(pool, client, gate, cache, limiter, health, scoring,
+                                     settings.database.migrations_dir)
+    return ApiServices(
+        settings=settings, pool=pool, redis=client, gate=gate, cache=cache, limiter=limiter, keyring=keyring,
+        sites=sites, readers=readers, publisher=publisher, admission=admission, comments=comments,
+        reader_reports=ReaderReports(pool, limiter, readers, policy), moderation_queue=moderation_queue,
+        user_moderation=user_moderation,
+        moderation_settings=ModerationSettings(pool, sites, publisher),
+        scoring=scoring, nudge=nudge, health=health, api_tokens=ApiTokens(pool),
+        problem_reports=problem_reports, troubleshooter=troubleshooter, diagnostics=diagnostics)
+
+
+async def close_api(services: ApiServices) -> None:
+    await services.cache.close()
+    if isinstance(services.admission, ScoreFirst):
+        await services.admission.close()
+    services.nudge.close()
+    if services.redis is not None:
+        await services.redis.aclose()
+    await services.pool.close()
+
+
+# A dataclass, not a Struct: it holds live pools, clients and services, never data to encode.
+@dataclass
+class WorkerServices:
+    """What a scoring worker uses: the queue and decisions (ScoringService) and, through its
+    publisher, the cache versions and live events a publication changes. No local page cache,
+    rate limits, nudge or health monitor: a worker serves no reader."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    redis: aioredis.Redis | None
+    cache: Cache
+    scoring: ScoringService
+
+
+async def build_worker(settings: Settings) -> WorkerServices:
+    pool = await _pool(settings)
+    client = redis_client(settings)
+    cache = Cache(RedisGate(client), settings.redis)
+    sites = SiteDirectory(pool, Keyring(secret_key(settings)))
+    publisher = Publisher(pool, cache, ArticleView(sites))
+    return WorkerServices(settings=settings, pool=pool, redis=client, cache=cache,
+                          scoring=ScoringService(pool, publisher, settings.scoring))
+
+
+async def close_worker(services: WorkerServices) -> None:
+    await services.cache.close()
+    if services.redis is not None:
+        await services.redis.aclose()
+    await services.pool.close()
+
+
+# A plain class, not a Struct or dataclass: it holds a live pool and services, and makes some of
+# them on first use.
+class CliServices:
+    """What the CLI's commands use, over a command's pool (db.pool.create_command_pool: one
+    connection, no statement timeout). The services that need the secret key are made on first
+    use, so that `migrate`, `export` and the token commands never read or create the key file."""
+
+    def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.schema = Schema(pool, settings.database.migrations_dir)
+        self.api_tokens = ApiTokens(pool)
+        self.exporter = Exporter(pool)
+
+    @cached_property
+    def sites(self) -> SiteDirectory:
+        return SiteDirectory(self.pool, Keyring(secret_key(self.settings)))
+
+    @cached_property
+    def site_admin(self) -> SiteAdmin:
+        return SiteAdmin(self.pool, self.sites)
+
+    @cached_property
+    def demo(self) -> DemoSeeder:
+        return DemoSeeder(self.pool, self.sites)
+
+    @cached_property
+    def restorer(self) -> Restorer:
+        return Restorer(self.pool, self.sites.keyring)
+
+
+async def build_cli(settings: Settings) -> CliServices:
+    if not settings.database.url:
+        raise RuntimeError("COMMENTS_DATABASE_URL is not set (the CLI sets it for the embedded server)")
+    return CliServices(settings, await create_command_pool(settings.database.url))
+
+
+async def close_cli(services: CliServices) -> None:
+    await services.pool.close()
