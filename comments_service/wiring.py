@@ -124,8 +124,7 @@ async def build_api(settings: Settings) -> ApiServices:
 
 async def close_api(services: ApiServices) -> None:
     await services.cache.close()
-    if isinstance(services.admission, ScoreFirst):
-        await services.admission.close()
+    await services.admission.close()
     services.nudge.close()
     if services.redis is not None:
         await services.redis.aclose()

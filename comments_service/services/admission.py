@@ -28,6 +28,9 @@ class Admission(Protocol):
     async def settle(self, row: CommentRow) -> CommentRow:
         """After commit: the comment as the reader should be told it is."""
 
+    async def close(self) -> None:
+        """When the process stops: whatever the admission holds open."""
+
 
 class PublishNow:
     """Every comment is published as it is stored; edits change nothing but the text."""
@@ -43,3 +46,6 @@ class PublishNow:
 
     async def settle(self, row: CommentRow) -> CommentRow:
         return row
+
+    async def close(self) -> None:
+        return None
