@@ -33,7 +33,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery
 
 from comments_service.api.comments import JSONBytes
-from comments_service.api.deps import provide_actor, provide_site_entry, reader_of
+from comments_service.api.deps import actor_of, provide_site_entry, reader_of
 from comments_service.api.params import ArticlePath, Cursor, Limit, Replies, SiteParam, checked_article_id
 from comments_service.app import create_app
 from comments_service.domain.models import ThreadPage
@@ -42,6 +42,11 @@ from comments_service.services.sites import SiteEntry
 from comments_service.settings import Settings
 
 from .common import HOT_ARTICLE, SECRET_KEY, SITE_ID, database_url
+
+
+async def provide_actor(request: Request, site_entry: NamedDependency[SiteEntry]) -> Actor:
+    """The reader as an injected value: how the app's handlers would get it without reader_of."""
+    return actor_of(request, site_entry)
 
 
 class InjectedThread(Controller):

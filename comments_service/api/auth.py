@@ -33,10 +33,6 @@ class Staff(Struct, frozen=True):
     def can_act_on(self, site_id: str) -> bool:
         return self.site_id is None or self.site_id == site_id
 
-    def require_site(self, site_id: str) -> None:
-        if not self.can_act_on(site_id):
-            raise DomainError("forbidden", "This moderator token is for another site.")
-
 
 async def _verify(request: Request[Any, Any, Any]) -> Staff:
     token = bearer_token(request)

@@ -34,7 +34,7 @@ class PublicCommentsController(Controller):
     path = "/api/v1"
     tags = ["comments"]
     # Every route takes the site and the reader from the request (api/deps.reader_of): Litestar
-    # resolves two or more injected values in a task group, which measured +115-145 µs a request
+    # resolves two or more injected values in a task group, which measured +125-130 µs a request
     # (BENCHMARKS.md, "Architecture"). The thread page, posting and counts take their service by
     # hand too (api/deps.services_of): the hottest routes then pay for no dependency resolution.
     @get("/articles/{article_id:str}/comments", summary="Read a page of an article's thread")

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.di import NamedDependency, Provide
+from litestar.di import Provide
 
 from ..cache import Cache
 from ..errors import DomainError
@@ -110,8 +110,8 @@ async def provide_site_entry(request: Request, site: SiteParam = None) -> SiteEn
 async def reader_of(request: Request) -> tuple[SiteEntry, Actor]:
     """The site a reader's request names and the reader making it. Handlers take these from the
     request through here rather than as injected parameters: Litestar resolves two or more
-    independent injected values in an anyio task group, which measured +115-145 µs a request on
-    this machine against +5 µs for one (BENCHMARKS.md, "Architecture"); each handler's one injected
+    independent injected values in an anyio task group, which measured +125-130 µs a request on
+    this machine against +7 µs for one (BENCHMARKS.md, "Architecture"); each handler's one injected
     value is then its service."""
     entry = await site_entry_of(request)
     return entry, actor_of(request, entry)
@@ -137,10 +137,6 @@ def identify(services: ApiServices, entry: SiteEntry, token: str | None) -> Iden
 def actor_of(request: Request, site_entry: SiteEntry) -> Actor:
     identity = identify(services_of(request), site_entry, bearer_token(request))
     return Actor(identity=identity, ip=client_ip(request))
-
-
-async def provide_actor(request: Request, site_entry: NamedDependency[SiteEntry]) -> Actor:
-    return actor_of(request, site_entry)
 
 
 def client_ip(connection: ASGIConnection) -> str | None:

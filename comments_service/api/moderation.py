@@ -27,6 +27,7 @@ from ..domain.structs import Struct
 from ..errors import DomainError
 from ..services.moderation_queue import ModerationQueue
 from ..services.moderation_settings import ModerationSettings
+from ..services.staff_scope import require_site
 from ..services.user_moderation import UserModeration
 from .auth import ModeratorRoutes, requires_admin, staff_of
 from .params import ArticlePath, ArticleQuery, Cursor, Limit, SiteParam, checked_article_id
@@ -101,9 +102,8 @@ class ModerationController(ModeratorRoutes):
 
     @get("/reason-codes", summary="Reason codes for rejections, reader reports and automatic holds")
     async def reason_codes(self, request: Request, site: SiteParam = None) -> ReasonCodes:
-        staff = staff_of(request)
         if site:
-            staff.require_site(site)
+            require_site(staff_of(request), site)
         return ModerationQueue.reason_codes()
 
     @post("/comments/{comment_id:int}/decision", summary="Approve, reject or undo the last decision",

@@ -28,11 +28,8 @@ class ProblemReportsController(ModeratorRoutes):
                            status: FromQuery[Literal["open", "closed", "all"]] = "open",
                            cursor: Annotated[str | None, QueryParameter(required=False, max_length=20)] = None,
                            limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50) -> ProblemReportPage:
-        staff = staff_of(request)
-        if site is not None:
-            staff.require_site(site)
-        return await problem_reports.page(site_id=staff.site_id or site, status=None if status == "all" else status,
-                                          cursor=cursor, limit=limit)
+        return await problem_reports.page(staff_of(request), site_id=site,
+                                          status=None if status == "all" else status, cursor=cursor, limit=limit)
 
     @post("/{report_id:int}/close", summary="Close a problem report, optionally saying what was done",
           status_code=200)

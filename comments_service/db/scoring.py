@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..domain.structs import Struct
+from ..domain.scoring_models import Job, QueueStats, ScoringContext
 from .connection import Connection, one_row
 from .moderation import BAN_IN_FORCE
 
@@ -91,46 +91,6 @@ SELECT count(*) AS scored,
        coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM scored_at - created_at)), 0) AS p50,
        coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM scored_at - created_at)), 0) AS p99
 FROM scoring_jobs WHERE state = 'done' AND scored_at > now() - make_interval(secs => $1)"""
-
-
-class Job(Struct, frozen=True):
-    comment_id: int
-    attempts: int
-
-
-class ScoringContext(Struct, frozen=True):
-    """A comment waiting for its decision and the facts the policy needs about it."""
-
-    comment_id: int
-    article_id: int
-    parent_id: int | None
-    text: str
-    status: str
-    edited_at: datetime | None
-    author_id: int
-    external_id: str
-    article_premoderation: bool
-    site_id: str
-    site_settings: dict[str, Any]
-    user_kind: str
-    user_role: str
-    user_trusted: bool
-    user_premoderated: bool
-    recent_rejections: int
-    published: int
-    author_banned: bool = False
-    age_seconds: float = 0.0  # since the comment was posted, when the worker read it
-
-
-class QueueStats(Struct, frozen=True):
-    queued: int
-    claimed: int
-    expired_claims: int
-    oldest_age_seconds: float
-    retried: int
-    scored_last_5m: int
-    p50_seconds_last_5m: float
-    p99_seconds_last_5m: float
 
 
 async def enqueue(conn: Connection, comment_id: int) -> None:

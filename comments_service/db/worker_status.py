@@ -7,26 +7,8 @@ A worker calls :func:`report` every few seconds (and once right after loading it
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from ..domain.structs import Struct
+from ..domain.scoring_models import WorkerStatus
 from .connection import Connection
-
-
-class WorkerStatus(Struct):
-    worker_id: str
-    hostname: str
-    pid: int
-    started_at: datetime
-    model: dict[str, Any]  # the scorer's describe(), plus the worker's own facts
-    is_fallback: bool
-    jobs_scored: int = 0
-    batches: int = 0
-    latency_ms: dict[str, float] = {}
-    throughput_per_min: float = 0.0
-    heartbeat_at: datetime | None = None
-
 
 UPSERT = """
 INSERT INTO worker_status (worker_id, hostname, pid, started_at, heartbeat_at, model, is_fallback, jobs_scored,

@@ -235,8 +235,8 @@ class CommentService:
                                                                   id=last.id))
         return RepliesPage(comment_id=comment_id, replies=views, next_cursor=next_cursor)
 
-    async def counts(self, entry: SiteEntry, article_ids: list[str]) -> dict[str, int]:
-        unique = list(dict.fromkeys(article_ids))
+    async def counts(self, entry: SiteEntry, external_ids: list[str]) -> dict[str, int]:
+        unique = list(dict.fromkeys(external_ids))
 
         async def load(missing: list[str]) -> dict[str, int]:
             async with self.pool.acquire() as conn:

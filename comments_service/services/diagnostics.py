@@ -27,8 +27,8 @@ from ..domain.structs import Struct
 from ..metrics import ERROR_RECORD
 from ..ratelimit import RateLimiter
 from ..settings import REPO_ROOT
-from .health import HealthMonitor, HealthStatus, ModelState
-from .scoring import ScoringService
+from .health import HealthMonitor, HealthStatus
+from .scoring import ModelState, ScoringService
 
 
 class PoolUsage(Struct):
@@ -187,7 +187,7 @@ class DiagnosticsService:
                 async with self.pool.acquire() as conn:
                     level = await migration_repo.current_level(conn)
                     depths = await obs.queue_depths(conn)
-                    state = await monitor.model(conn)
+                    state = await self.scoring.model_state(conn)
             except Exception as exc:
                 if not is_database_unavailable(exc):
                     raise

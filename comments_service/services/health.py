@@ -23,17 +23,14 @@ import redis.asyncio as aioredis
 from .. import __version__
 from ..cache import RedisGate
 from ..db import observability as obs
-from ..db import worker_status as worker_repo
-from ..db.connection import Connection
 from ..db.health import is_database_unavailable
 from ..domain.structs import Struct
 from ..settings import Settings
+from .scoring import WORKER_SILENCE_SECONDS, ModelState, ScoringService
 
 HealthStatus = Literal["pass", "warn", "fail"]
 READY_TTL = 1.5
 PROBE_TIMEOUT = 1.0
-# a worker that has not reported for this long is considered gone
-WORKER_SILENCE_SECONDS = 120.0
 QUEUE_AGE_WARN_SECONDS = 60.0
 
 
@@ -62,16 +59,6 @@ class Readiness(Struct, omit_defaults=True, rename="camel"):
     checks: dict[str, list[HealthCheck]] = {}
 
 
-class ModelState(Struct):
-    """What the live scoring workers say about the model; ``known`` False when none reported."""
-
-    known: bool
-    is_fallback: bool = False
-    model_id: str | None = None
-    fallback_reason: str | None = None
-    workers: list[worker_repo.WorkerStatus] = []
-
-
 _RANK = {"pass": 0, "warn": 1, "fail": 2}
 _PG_DOWN = "PostgreSQL is unreachable."
 
@@ -85,8 +72,10 @@ def worst(*statuses: HealthStatus) -> HealthStatus:
 
 
 class HealthMonitor:
-    def __init__(self, pool: asyncpg.Pool, redis: aioredis.Redis | None, gate: RedisGate, settings: Settings) -> None:
+    def __init__(self, pool: asyncpg.Pool, redis: aioredis.Redis | None, gate: RedisGate, settings: Settings,
+                 scoring: ScoringService) -> None:
         self.pool = pool
+        self.scoring = scoring
         self.redis = redis
         self.gate = gate
         self.settings = settings
@@ -124,16 +113,6 @@ class HealthMonitor:
             return Probe(ok=False, error=f"{type(exc).__name__}: {exc}")
         return Probe(ok=True, ms=round((time.perf_counter() - start) * 1000, 2))
 
-    async def model(self, conn: Connection) -> ModelState:
-        workers = await worker_repo.live(conn, WORKER_SILENCE_SECONDS)
-        if not workers:
-            return ModelState(known=False)
-        healthy = [w for w in workers if not w.is_fallback]
-        chosen = (healthy or workers)[0]
-        return ModelState(known=True, is_fallback=not healthy, model_id=chosen.model.get("model_id"),
-                          fallback_reason=None if healthy else chosen.model.get("fallback_reason"),
-                          workers=workers)
-
     # ---------------------------------------------------------------- readiness
     async def readiness(self) -> Readiness:
         cached = self._ready
@@ -167,7 +146,7 @@ class HealthMonitor:
         if pg.ok:
             try:
                 async with self.pool.acquire() as conn:
-                    model = await self.model(conn)
+                    model = await self.scoring.model_state(conn)
                     oldest = await obs.oldest_pending_seconds(conn)
             except Exception as exc:
                 if not is_database_unavailable(exc):

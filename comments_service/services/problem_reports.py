@@ -13,7 +13,7 @@ from ..db import problem_reports as report_repo
 from ..domain import cursor as cursors
 from ..domain.structs import Struct
 from ..errors import DomainError
-from .staff_scope import StaffLike
+from .staff_scope import StaffLike, scope_of
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
 _REFERENCE_TRIES = 3
@@ -84,9 +84,11 @@ class ProblemReports:
                     continue
         raise RuntimeError("could not allocate a problem report reference")
 
-    async def page(self, *, site_id: str | None, status: str | None, cursor: str | None,
+    async def page(self, staff: StaffLike, *, site_id: str | None, status: str | None, cursor: str | None,
                    limit: int) -> ProblemReportPage:
-        """Newest first. ``site_id`` None: every site's; ``status`` None: open and closed."""
+        """Newest first. ``site_id`` None: every site the staff member may see; ``status`` None: open
+        and closed."""
+        scope = scope_of(staff, site_id)
         before = cursors.INT64_MAX
         if cursor is not None:
             try:
@@ -94,7 +96,7 @@ class ProblemReports:
             except cursors.CursorError:
                 raise DomainError("invalid_cursor") from None
         async with self.pool.acquire() as conn:
-            rows = await report_repo.page(conn, site_id=site_id, status=status, before_id=before, limit=limit + 1)
+            rows = await report_repo.page(conn, site_id=scope, status=status, before_id=before, limit=limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
         return ProblemReportPage(reports=[_view(r) for r in rows], next_cursor=str(rows[-1].id) if more else None)

@@ -19,32 +19,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import asyncpg
-import msgspec
 
 from ..db import comments as comment_repo
 from ..db import scoring as scoring_repo
 from ..db import worker_status
 from ..db.connection import Connection
-from ..db.scoring import Job, QueueStats, ScoringContext
-from ..db.worker_status import WorkerStatus
 from ..domain.policy import Decision
+from ..domain.scoring_models import Job, QueueStats, ScoringContext, WorkerStatus
 from ..domain.structs import Struct
 from ..settings import ScoringSettings
 from .publishing import Publisher, VisibleChange
-
-__all__ = ["Applied", "Job", "JobSignal", "ScoringContext", "ScoringService", "ScoringStatus", "Verdict",
-           "WorkerStatus", "SCORING_FAILED"]
 
 log = logging.getLogger("comments_service.scoring")
 
 # Reason code for a comment whose scoring failed max_attempts times (a worker crashed on it each
 # time): a moderator decides it.
 SCORING_FAILED = "scoring_failed"
-# A worker that has not reported for this long is not counted as scoring (it reports every 5 s).
-WORKER_ALIVE_SECONDS = 30.0
+# A worker reports every 5 s: one silent this long has crashed or stopped, and is not counted.
+WORKER_SILENCE_SECONDS = 120.0
 
 
 class Verdict(Struct, frozen=True):
@@ -61,18 +55,22 @@ class Applied(Struct):
     requeued: list[int]  # edited while being scored: scored again
 
 
-class ModelSummary(Struct):
-    state: str  # "model" (a real model scores), "fallback", "none" (no worker alive)
-    model_ids: list[str]
-    fallback_reasons: list[str]
+class ModelState(Struct):
+    """What the live scoring workers say about the model; ``known`` False when none reported. The
+    API processes load no model: health, readiness and diagnostics learn it from here."""
+
+    known: bool
+    is_fallback: bool = False
+    model_id: str | None = None
+    fallback_reason: str | None = None
+    workers: list[WorkerStatus] = []
 
 
 class ScoringStatus(Struct):
     enabled: bool
     decision_wait_ms: int
     queue: QueueStats
-    model: ModelSummary
-    workers: list[dict[str, Any]]
+    model: ModelState
 
 
 class JobSignal:
@@ -180,19 +178,26 @@ class ScoringService:
                         extra={"worker": worker_id, "comment_ids": lost[:20]})
         return Applied(decided=decided, lost=lost, requeued=requeued)
 
+    async def model_state(self, conn: Connection | None = None) -> ModelState:
+        """The model the live workers use: the first healthy worker's, else a fallback's and why.
+        ``conn``: a connection the caller holds (one is taken from the pool otherwise)."""
+        if conn is None:
+            async with self.pool.acquire() as own:
+                workers = await worker_status.live(own, WORKER_SILENCE_SECONDS)
+        else:
+            workers = await worker_status.live(conn, WORKER_SILENCE_SECONDS)
+        if not workers:
+            return ModelState(known=False)
+        healthy = [w for w in workers if not w.is_fallback]
+        chosen = (healthy or workers)[0]
+        return ModelState(known=True, is_fallback=not healthy, model_id=chosen.model.get("model_id"),
+                          fallback_reason=None if healthy else chosen.model.get("fallback_reason"),
+                          workers=workers)
+
     async def status(self) -> ScoringStatus:
-        """Queue depth and age, recent decision latency, and which model the live workers use."""
+        """Queue depth and age, recent decision latency, and the model the live workers use."""
         async with self.pool.acquire() as conn:
             queue = await scoring_repo.queue_stats(conn)
-            live = await worker_status.live(conn, WORKER_ALIVE_SECONDS)
-        workers = [msgspec.structs.asdict(w) for w in live]
-        if not live:
-            model = ModelSummary(state="none", model_ids=[], fallback_reasons=[])
-        else:
-            model = ModelSummary(
-                state="fallback" if any(w.is_fallback for w in live) else "model",
-                model_ids=sorted({str(w.model.get("model_id")) for w in live}),
-                fallback_reasons=sorted({str(w.model.get("fallback_reason")) for w in live
-                                         if w.is_fallback and w.model.get("fallback_reason")}))
+            model = await self.model_state(conn)
         return ScoringStatus(enabled=self.enabled, decision_wait_ms=self.settings.decision_wait_ms,
-                             queue=queue, model=model, workers=workers)
+                             queue=queue, model=model)

@@ -27,9 +27,10 @@ from typing import Any
 import asyncpg
 
 from ..domain.policy import Decision, PolicyConfig, PolicyContext, decide
+from ..domain.scoring_models import Job, ScoringContext, WorkerStatus
 from ..identity import SsoRules
 from ..procmem import rss_bytes
-from ..services.scoring import SCORING_FAILED, Job, JobSignal, ScoringContext, ScoringService, Verdict, WorkerStatus
+from ..services.scoring import SCORING_FAILED, JobSignal, ScoringService, Verdict
 from ..settings import Settings
 
 log = logging.getLogger("comments_service.worker")

@@ -169,11 +169,12 @@ async def test_queue_and_model_status_for_diagnostics(api, scored_site, worker, 
         report = await ScoringService(pool, None, settings.scoring).status()
     finally:
         await pool.close()
-    assert report.model.state == "model"
-    assert report.model.model_ids == [status["model"]["model_id"]]
+    assert report.model.known and not report.model.is_fallback
+    assert report.model.model_id == status["model"]["model_id"]
+    assert {w.model["model_id"] for w in report.model.workers} == {status["model"]["model_id"]}
     assert report.queue.queued == 0 and report.queue.scored_last_5m >= 1
-    mine = [w for w in report.workers if w["worker_id"] == status["worker_id"]]
-    assert mine and mine[0]["model"]["rss_bytes"] > 50 * 2**20 and mine[0]["is_fallback"] is False
+    mine = [w for w in report.model.workers if w.worker_id == status["worker_id"]]
+    assert mine and mine[0].model["rss_bytes"] > 50 * 2**20 and mine[0].is_fallback is False
 
 
 async def test_scoring_off_publishes_directly(client, site):

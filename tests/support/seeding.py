@@ -13,6 +13,7 @@ from comments_service.db import comments as comment_repo
 from comments_service.db import users as user_repo
 from comments_service.db import worker_status
 from comments_service.domain.models import CommentRow
+from comments_service.domain.scoring_models import WorkerStatus
 
 
 async def seed_reader(db: asyncpg.Connection, site_id: str, sub: str | None = None, name: str = "Reader") -> int:
@@ -47,7 +48,7 @@ async def seed_worker_status(db: asyncpg.Connection, *, model_id: str, is_fallba
                              jobs: int = 0) -> str:
     """Writes a worker_status row exactly as a scoring worker does; returns the worker id."""
     worker_id = "w-" + secrets.token_hex(4)
-    await worker_status.report(db, worker_status.WorkerStatus(
+    await worker_status.report(db, WorkerStatus(
         worker_id=worker_id, hostname="test-host", pid=4242, started_at=datetime.now(UTC),
         model={"model_id": model_id, "backend": "fallback" if is_fallback else "detoxify",
                "variant": "profanity-check" if is_fallback else "original",
