@@ -157,11 +157,13 @@ async def test_without_waiting_the_post_answers_pending_and_the_decision_follows
         assert [c["id"] for c in thread["comments"]] == [posted["comment"]["id"]]
 
 
-async def test_queue_and_model_status_for_diagnostics(api, scored_site, worker, settings):
+async def test_queue_and_model_status_for_diagnostics(api, scored_site, worker, settings, db):
     from comments_service.db.pool import create_pool
     from comments_service.services.scoring import ScoringService
 
     _, status = worker
+    # reports that other tests seeded or left behind count as live for two minutes: only ours may
+    await db.execute("DELETE FROM worker_status WHERE worker_id <> $1", status["worker_id"])
     await post(api, scored_site, "Something to score.", article="diag")
     # the app's pool belongs to the test client's event loop: read through a pool of our own
     pool = await create_pool(settings.database, settings.database.url)
