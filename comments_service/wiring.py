@@ -106,7 +106,7 @@ async def build_api(settings: Settings) -> ApiServices:
     nudge = NudgeService(limiter, settings.comments)
     user_moderation = UserModeration(pool, moderation_queue, publisher)
     scoring = ScoringService(pool, publisher, settings.scoring)
-    health = HealthMonitor(pool, client, gate, settings, scoring)
+    health = HealthMonitor(pool, client, scoring)
     problem_reports = ProblemReports(pool)
     troubleshooter = Troubleshooter(pool, sites, keyring, readers, user_moderation, policy, limiter, health,
                                     problem_reports)

@@ -21,11 +21,9 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from .. import __version__
-from ..cache import RedisGate
 from ..db import observability as obs
 from ..db.health import is_database_unavailable
 from ..domain.structs import Struct
-from ..settings import Settings
 from .scoring import WORKER_SILENCE_SECONDS, ModelState, ScoringService
 
 HealthStatus = Literal["pass", "warn", "fail"]
@@ -72,13 +70,10 @@ def worst(*statuses: HealthStatus) -> HealthStatus:
 
 
 class HealthMonitor:
-    def __init__(self, pool: asyncpg.Pool, redis: aioredis.Redis | None, gate: RedisGate, settings: Settings,
-                 scoring: ScoringService) -> None:
+    def __init__(self, pool: asyncpg.Pool, redis: aioredis.Redis | None, scoring: ScoringService) -> None:
         self.pool = pool
-        self.scoring = scoring
         self.redis = redis
-        self.gate = gate
-        self.settings = settings
+        self.scoring = scoring
         self.started_at = datetime.now(UTC)
         self.started_monotonic = time.monotonic()
         self._ready: tuple[float, Readiness] | None = None
