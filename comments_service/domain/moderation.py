@@ -71,16 +71,22 @@ def auto_close_days(site_settings: Mapping[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
+def closes_at(auto_close: bool, created_at: datetime, site_settings: Mapping[str, Any]) -> datetime | None:
+    """When the site's auto-close shuts an article (None: it does not, or a moderator reopened it)."""
+    days = auto_close_days(site_settings)
+    if days is None or not auto_close:
+        return None
+    return created_at + timedelta(days=days)
+
+
 def is_open(comments_open: bool, auto_close: bool, created_at: datetime, site_settings: Mapping[str, Any],
             now: datetime) -> bool:
     """An article takes comments when open and, unless a moderator reopened it, younger than the
     site's auto-close age."""
     if not comments_open:
         return False
-    days = auto_close_days(site_settings)
-    if days is None or not auto_close:
-        return True
-    return now - created_at < timedelta(days=days)
+    closing = closes_at(auto_close, created_at, site_settings)
+    return closing is None or now < closing
 
 
 # ------------------------------------------------------------------ who may write what

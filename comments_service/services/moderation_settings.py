@@ -3,7 +3,7 @@ url), a site's moderation settings, and the log every moderation action writes."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -51,8 +51,7 @@ class ModerationSettings:
                                         action="article_settings", article_id=before["id"], note=note,
                                         details=changes)
         await self.publisher.article_changed(site_id, external_id)
-        days = rules.auto_close_days(entry.site.settings)
-        closes_at = after["created_at"] + timedelta(days=days) if days and after["auto_close"] else None
+        closes_at = rules.closes_at(after["auto_close"], after["created_at"], entry.site.settings)
         return ArticleSettings(
             id=external_id, site_id=site_id, title=after["title"], url=after["url"],
             premoderation=after["premoderation"], auto_close=after["auto_close"],

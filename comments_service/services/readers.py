@@ -53,8 +53,7 @@ class Readers:
         if identity.kind == "guest":
             return identity.user_id
         async with self.pool.acquire() as conn:
-            return await user_repo.ensure_sso_user(conn, identity.site_id, identity.external_id, identity.name,
-                                                   identity.email, identity.role)
+            return await self.user_id(conn, identity)
 
     async def user_id_of(self, identity: Identity) -> int | None:
         async with self.pool.acquire() as conn:

@@ -422,11 +422,10 @@ def _expiry(token: str) -> dict[str, Any] | None:
 
 async def _closes_at(conn: Connection, entry: SiteEntry, record: asyncpg.Record) -> datetime | None:
     """When the site's auto-close shuts this article (None: it does not), per the moderation rules."""
-    days = rules.auto_close_days(entry.site.settings or {})
-    if days is None:
+    settings = entry.site.settings or {}
+    if rules.auto_close_days(settings) is None:
         return None
     closure = await mod_repo.article_closure(conn, record["id"])
-    if closure is None or not closure["auto_close"]:
+    if closure is None:
         return None
-    closes_at: datetime = closure["created_at"] + timedelta(days=days)
-    return closes_at
+    return rules.closes_at(closure["auto_close"], closure["created_at"], settings)
