@@ -223,6 +223,9 @@ async def test_problem_report_filed_listed_and_closed(client, site, db, services
     other_mod = await staff_token(db, "moderator", other_site.id)
     foreign = await client.get("/api/v1/moderation/problem-reports", headers=bearer(other_mod))
     assert all(x["reference"] != filed["reference"] for x in foreign.json()["reports"])
+    # naming the other site does not widen a site's moderator's view
+    named = await client.get("/api/v1/moderation/problem-reports", params=site.q(), headers=bearer(other_mod))
+    assert named.status_code == 403 and named.json()["code"] == "forbidden"
     denied = await client.post(f"/api/v1/moderation/problem-reports/{report['id']}/close", headers=bearer(other_mod))
     assert denied.status_code == 404 and denied.json()["code"] == "problem_report_not_found"
 
