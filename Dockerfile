@@ -19,6 +19,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     COMMENTS_HOST=0.0.0.0 \
     COMMENTS_PORT=8000 \
+    COMMENTS_WORKER_HOST=0.0.0.0 \
+    COMMENTS_WORKER_PORT=8001 \
     COMMENTS_MIGRATIONS_DIR=/app/migrations \
     COMMENTS_DATA_DIR=/app/data \
     COMMENTS_TOXICITY_CACHE_DIR=/app/data/toxicity \
@@ -29,7 +31,9 @@ COPY --from=build /opt/venv /opt/venv
 COPY migrations ./migrations
 RUN mkdir -p /app/data && chown app:app /app/data
 USER app
-EXPOSE 8000
-HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=2).status == 200 else 1)"]
+# 8000: the API (`serve`); 8001: a worker's probes and metrics (`worker`). The health check asks
+# whichever of the two this container's process serves.
+EXPOSE 8000 8001
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["python", "-m", "comments_service.healthcheck"]
 CMD ["comments-service", "serve"]

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
-from . import __version__
+from . import __version__, logs
 from .api.comments import PublicCommentsController
 from .api.deps import ServiceProviders
 from .api.diagnostics import DIAGNOSTICS_ROUTES, metrics_listener
@@ -19,7 +19,7 @@ from .api.health import HEALTH_ROUTES
 from .api.live import LiveController, live_lifespan
 from .api.middleware import EdgeMiddleware
 from .api.moderation import ModerationController
-from .api.pages import PAGE_ROUTES, SwaggerPage
+from .api.pages import SwaggerPage, page_routes
 from .api.problem_reports import ProblemReportsController
 from .api.problems import EXCEPTION_HANDLERS
 from .api.troubleshoot import TroubleshootController, TroubleshootSiteController
@@ -31,6 +31,10 @@ log = logging.getLogger("comments_service.app")
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    if not logging.root.handlers:
+        # a process of `serve --workers N` is a fresh interpreter (uvicorn spawns it): without this
+        # its access log and info lines would go nowhere
+        logs.configure(settings.server.log_level, settings.server.log_json, settings.server.access_log)
     providers = ServiceProviders()
 
     @asynccontextmanager
@@ -47,11 +51,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
+            # requests are done (uvicorn waited for them); each step from here is bounded
+            log.info("api stopping")
             await close_api(services)
+            log.info("api stopped")
 
     return Litestar(
         route_handlers=[PublicCommentsController, ModerationController, ProblemReportsController, LiveController,
-                        TroubleshootController, TroubleshootSiteController, *PAGE_ROUTES, *HEALTH_ROUTES,
+                        TroubleshootController, TroubleshootSiteController, *page_routes(settings.server.demo),
+                        *HEALTH_ROUTES,
                         *DIAGNOSTICS_ROUTES],
         dependencies=providers.dependencies(),
         lifespan=[lifespan, live_lifespan, metrics_listener],

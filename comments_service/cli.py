@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from . import __version__, logs
+from .secret_keys import secret_key
 from .settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from .services.site_admin import SiteAdmin
     from .wiring import CliServices
 
 log = logging.getLogger("comments_service.cli")
@@ -59,6 +61,7 @@ def _storage(settings: Settings, *, need_redis: bool) -> Iterator[dict[str, str]
     `comments-service` process started it) is used and left alone.
     """
     from .embedded import EmbeddedPostgres, EmbeddedRedis
+    from .secret_keys import embedded_secret_key
 
     data_dir = Path(settings.database.data_dir)
     started: list = []
@@ -70,6 +73,9 @@ def _storage(settings: Settings, *, need_redis: bool) -> Iterator[dict[str, str]
             pg = EmbeddedPostgres(data_dir)
             already = (pg.pgdata / "postmaster.pid").exists()
             env["COMMENTS_DATABASE_URL"] = pg.start()
+            if not settings.security.secret_key:
+                # the embedded database's own key, kept beside it; children get it from this env
+                env["COMMENTS_SECRET_KEY"] = embedded_secret_key(data_dir)
             if not already:
                 started.append(pg)
             print(f"comments-service: no COMMENTS_DATABASE_URL, using embedded PostgreSQL in {pg.pgdata}",
@@ -112,6 +118,21 @@ def _migrate(settings: Settings) -> list[str]:
     return _with_services(settings, lambda services: services.schema.migrate())
 
 
+def _schema_at_start(settings: Settings) -> None:
+    """serve and worker: migrate (COMMENTS_MIGRATE_ON_START, the default), else only check that the
+    database is migrated and stop, saying what to run, when it is not."""
+    from .services.schema import SchemaBehind
+
+    if settings.database.migrate_on_start:
+        _migrate(settings)
+        return
+    try:
+        _with_services(settings, lambda services: services.schema.require_current())
+    except SchemaBehind as exc:
+        print(f"comments-service: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 # ---------------------------------------------------------------- commands
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings()
@@ -128,7 +149,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     _require_db(settings)
-    _migrate(settings)
+    secret_key(settings)  # before anything starts: every replica must be given the same key
+    _schema_at_start(settings)
     server = settings.server
     uvicorn.run("comments_service.app:create_app", factory=True, host=args.host or server.host,
                 port=args.port or server.port, workers=args.workers or server.workers, loop="uvloop",
@@ -138,14 +160,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """The scoring worker: the only process kind that loads the toxicity model."""
-    from .workers.scoring import run_worker
+    from .workers.scoring import check_model_files_or_exit, exit_without_lingering_threads, run_worker
 
     settings = _settings()
+    check_model_files_or_exit(settings)
     _require_db(settings)
-    _migrate(settings)
+    secret_key(settings)  # before anything starts: every process must be given the same key
+    _schema_at_start(settings)
     if not settings.scoring.enabled:
         print("comments-service worker: COMMENTS_SCORING is off; nothing to score", file=sys.stderr)
     asyncio.run(run_worker(settings))
+    exit_without_lingering_threads()
     return 0
 
 
@@ -157,19 +182,25 @@ def _require_db(settings: Settings) -> str:
     return settings.database.url
 
 
-async def _migrate_and_seed(services: CliServices) -> None:
+async def _migrate_and_seed(services: CliServices) -> bool:
+    """False when a site with the demo's id exists and is not the demo (left alone)."""
     from .demo.seed import seed_demo
 
     await services.schema.migrate()
-    await seed_demo(services.demo, services.settings.server.public_url)
+    return await seed_demo(services.demo, services.settings.server.public_url)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings()
     with _stop_on_signals(), _storage(settings, need_redis=False) as env:
         full = _with_env(settings, env)
-        _with_services(full, _migrate_and_seed)
-    print("demo site 'demo' and its article are ready at /demo")
+        seeded = _with_services(full, _migrate_and_seed)
+    if not seeded:
+        print("comments-service demo: a site with the id 'demo' exists and is not the demo; it was left as it "
+              "is and no demo was seeded", file=sys.stderr)
+        return 1
+    print("demo site 'demo' and its article are ready; `serve` shows them at /demo with COMMENTS_DEMO=true "
+          "(`run` does)")
     return 0
 
 
@@ -181,7 +212,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         with _stop_on_signals(), _storage(settings, need_redis=True) as env:
             full = _with_env(settings, env)
             _with_services(full, _migrate_and_seed)
-            child_env = {**os.environ, **env}
+            # the API serves the demo article (and sends / there) only in demo mode: `run` is one
+            # unless COMMENTS_DEMO says otherwise
+            child_env = {**os.environ, **env, "COMMENTS_DEMO": os.environ.get("COMMENTS_DEMO") or "true"}
             exe = [sys.executable, "-m", "comments_service.cli"]
             for extra in _run_children():
                 children.append(subprocess.Popen([*exe, *extra], env=child_env))
@@ -229,25 +262,36 @@ def _ignore_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def cmd_site_create(args: argparse.Namespace) -> int:
-    async def create(services: CliServices) -> str | None:
-        """None when saved, else why not."""
+def cmd_site(args: argparse.Namespace) -> int:
+    from .site_commands import run_command
+
+    return run_command(args, _with_site_admin)
+
+
+def _with_site_admin(work: Callable[[SiteAdmin], Awaitable[int]]) -> int:
+    """Run a site command's ``work`` with the CLI's SiteAdmin, over migrated storage (embedded where
+    none is configured)."""
+    async def run(services: CliServices) -> int:
         await services.schema.migrate()
-        try:
-            await services.site_admin.save(site_id=args.id, name=args.name or args.id, origins=args.origin,
-                                           sso_secret=args.sso_secret, guests=args.guests,
-                                           allow_images=args.images)
-        except ValueError as exc:
-            return str(exc)
-        return None
+        return await work(services.site_admin)
 
     settings = _settings()
     with _stop_on_signals(), _storage(settings, need_redis=False) as env:
-        refused = _with_services(_with_env(settings, env), create)
-        if refused is not None:
-            print(f"comments-service: {refused}", file=sys.stderr)
-            return 2
-    print(f"site {args.id!r} saved (origins: {', '.join(args.origin) or 'none'}; guests: {args.guests})")
+        return _with_services(_with_env(settings, env), run)
+
+
+def cmd_rekey(args: argparse.Namespace) -> int:
+    """Seal every site's SSO secret under COMMENTS_SECRET_KEY (a rotation's second step)."""
+    settings = _settings()
+    with _stop_on_signals(), _storage(settings, need_redis=False) as env:
+        report = _with_services(_with_env(settings, env), lambda services: services.secret_rotation.reseal_all())
+    print(f"resealed {len(report.resealed)} site secret(s) under COMMENTS_SECRET_KEY; "
+          f"{len(report.current)} already were")
+    if report.unopenable:
+        print("comments-service: no configured key opens the SSO secret of: " + ", ".join(report.unopenable)
+              + " (configure the key that sealed it as COMMENTS_SECRET_KEY_PREVIOUS, or set the secret again)",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -316,7 +360,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_model(args: argparse.Namespace) -> int:
+    from .toxicity.model_kit import run_command
+
+    return run_command(args, _settings().toxicity)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .site_commands import add_arguments as add_site_arguments
+    from .toxicity.model_kit import add_arguments as add_model_arguments
+
     parser = argparse.ArgumentParser(prog="comments-service", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -332,19 +385,15 @@ def build_parser() -> argparse.ArgumentParser:
                                   "required)").set_defaults(func=cmd_worker)
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="create the demo site, article and comments").set_defaults(func=cmd_demo)
+    model = sub.add_parser("model", help="provide the toxicity model: fetch, export to ONNX int8, verify "
+                                         "(README: Providing the model)")
+    add_model_arguments(model.add_subparsers(dest="model_command", required=True), cmd_model)
 
-    site = sub.add_parser("site", help="manage sites").add_subparsers(dest="site_command", required=True)
-    create = site.add_parser("create", help="create or update a site")
-    create.add_argument("--id", required=True)
-    create.add_argument("--name")
-    create.add_argument("--origin", action="append", default=[], help="allowed origin (repeatable)")
-    create.add_argument("--guests", action="store_true", help="allow guest comments")
-    create.add_argument("--images", action="store_true",
-                        help="allow images in comments; there is no image proxy, so readers' IP addresses "
-                             "reach the image hosts (see README)")
-    create.add_argument("--sso-secret", help="HS256 secret the host signs reader tokens with")
-    create.set_defaults(func=cmd_site_create)
+    site = sub.add_parser("site", help="manage sites: list, show, create, update, delete (README: Site management)")
+    add_site_arguments(site.add_subparsers(dest="site_command", required=True), cmd_site)
 
+    sub.add_parser("rekey", help="seal every site's SSO secret under COMMENTS_SECRET_KEY (after a key rotation)") \
+        .set_defaults(func=cmd_rekey)
     token = sub.add_parser("token", help="moderator and admin API tokens").add_subparsers(
         dest="token_command", required=True)
     tcreate = token.add_parser("create", help="create a token (printed once)")
@@ -370,9 +419,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     settings = _settings()
-    logs.configure(settings.server.log_level, settings.server.log_json)
+    logs.configure(settings.server.log_level, settings.server.log_json, settings.server.access_log)
     args = build_parser().parse_args(argv)
-    return args.func(args) or 0
+    try:
+        return args.func(args) or 0
+    except SettingsError as exc:  # e.g. secret_keys.MissingSecretKey, raised where a command first needs the key
+        print(f"comments-service: configuration error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Every error a client can receive has a code in ``CATALOGUE``: its HTTP status, the message the API
 returns, and a plain-language ``help`` the widget and the troubleshooter show to a reader. The
-mapper to HTTP responses lives in ``api/problems.py``; nothing else turns errors into responses.
+app's mapper to HTTP responses lives in ``api/problems.py``; the two small listeners outside the
+app (the metrics port, the worker's probe port) answer with the same problem bodies through
+``raw_http.problem_bytes``. Nothing else turns errors into responses.
 """
 
 from __future__ import annotations
@@ -92,11 +94,16 @@ CATALOGUE: dict[str, ErrorInfo] = {
         "Your sign-in could not be verified. Sign out and in again on the news site."),
     "token_expired": ErrorInfo(
         401, "The sign-in token has expired.",
-        "Your sign-in has expired. Reload the page; if it keeps happening, check that your device's clock is "
-             "correct."),
+        "Your sign-in has expired. Sign in again on the news site, or copy your text and reload the page; if it "
+             "keeps happening, check that your device's clock is correct."),
     "token_wrong_site": ErrorInfo(
         401, "The sign-in token belongs to another site.",
         "Your sign-in belongs to a different site. Reload the page."),
+    "sso_unavailable": ErrorInfo(
+        503, "Sign-in tokens for this site cannot be checked: the site's SSO secret does not open with the "
+             "service's COMMENTS_SECRET_KEY.",
+        "Signed-in commenting is not working on this site right now because of a setup problem on the comment "
+             "service. You can still read the comments; let the site know."),
     "metrics_token_required": ErrorInfo(
         401, "The metrics need the scrape token (Authorization: Bearer).",
         "Set the scraper's bearer token to the service's COMMENTS_METRICS_TOKEN."),
@@ -143,6 +150,18 @@ CATALOGUE: dict[str, ErrorInfo] = {
     "user_not_found": ErrorInfo(
         404, "The user does not exist.",
         "That user is not known to this site."),
+    # site management (admins)
+    "invalid_site_settings": ErrorInfo(
+        422, "A site setting is not valid; nothing was changed.",
+        "One of the settings is not valid (the message names it); nothing was saved. Correct it and save "
+             "again."),
+    "site_exists": ErrorInfo(
+        409, "A site with this id already exists.",
+        "That site id is taken. Change the existing site instead, or choose another id."),
+    "site_has_comments": ErrorInfo(
+        409, "The site still has comments; deleting it needs force.",
+        "Deleting this site would delete its comments too. Export them first if you need them, then confirm "
+             "the deletion with force."),
     # troubleshooting
     "problem_report_not_found": ErrorInfo(
         404, "The problem report does not exist.",

@@ -1,10 +1,12 @@
 """Who is asking: host-site SSO JWTs, our own signed guest tokens, and moderator API tokens.
 
-- SSO: HS256 JWTs signed by the host site with its SSO secret (claims sub, name, email?, role?,
-  optionally aud = the site id). Verified against the secret of the site the request names. The
-  same token sits in the reader's widget, so staff power does not ride in it by default: a
-  moderator or admin role counts only where the site allows it (``sso_staff_roles``) and the token
-  names the site in ``aud``; a site may require ``aud`` of every token (``sso_require_aud``).
+- SSO: HS256 JWTs signed by the host site with its SSO secret: sub, name and exp required; iat and
+  nbf checked when present; email?, role?, aud? (= the site id). README.md, "Signing readers in
+  (SSO)", documents the same table (tests/integration/test_sso_me.py holds the two together).
+  Verified against the secret of the site the request names. The same token sits in the reader's
+  widget, so staff power does not ride in it by default: a moderator or admin role counts only
+  where the site allows it (``sso_staff_roles``) and the token names the site in ``aud``; a site
+  may require ``aud`` of every token (``sso_require_aud``).
 - Guests: the service signs a JWT (iss = comments_service, typ = guest) with its own secret key,
   bound to one site and one guest user; the widget keeps it in localStorage.
 - API tokens: opaque random strings for moderators and admins, stored as SHA-256 hashes.
@@ -16,10 +18,11 @@ import hashlib
 import os
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import jwt
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from . import hs256
@@ -51,35 +54,65 @@ class SsoRules(Struct, frozen=True):
 
     staff_roles: bool = False  # role moderator/admin counts (only with aud = the site)
     require_aud: bool = False  # every token must name the site in aud
+    # the site has an SSO secret, but it opens with none of the service's keys (Keyring)
+    secret_sealed_elsewhere: bool = False
 
     @classmethod
-    def from_site_settings(cls, settings: Mapping[str, Any]) -> SsoRules:
+    def from_site_settings(cls, settings: Mapping[str, Any], *, secret_sealed_elsewhere: bool = False) -> SsoRules:
         return cls(staff_roles=settings.get("sso_staff_roles") is True,
-                   require_aud=settings.get("sso_require_aud") is True)
+                   require_aud=settings.get("sso_require_aud") is True,
+                   secret_sealed_elsewhere=secret_sealed_elsewhere)
+
+
+class SecretSealedElsewhere(ValueError):
+    """A sealed secret that opens with none of this service's keys: it was sealed under another
+    COMMENTS_SECRET_KEY (or is damaged)."""
 
 
 class Keyring:
-    """The service's secret key and what is derived from it."""
+    """The service's secret key and what is derived from it.
 
-    def __init__(self, secret_key: str) -> None:
-        self._signing_key = hashlib.sha256(b"guest-token:" + secret_key.encode()).digest()
-        self._aead = AESGCM(hashlib.sha256(b"site-secrets:" + secret_key.encode()).digest())
+    ``previous``: keys being rotated away from. They still open secrets and verify guest tokens,
+    so that processes can take the new key one at a time and ``comments-service rekey`` can seal
+    every secret again; only the current key seals and signs."""
+
+    def __init__(self, secret_key: str, previous: Sequence[str] = ()) -> None:
+        keys = [secret_key, *previous]
+        self._signing_keys = [hashlib.sha256(b"guest-token:" + key.encode()).digest() for key in keys]
+        self._aeads = [AESGCM(hashlib.sha256(b"site-secrets:" + key.encode()).digest()) for key in keys]
 
     def encrypt(self, plaintext: str) -> bytes:
         nonce = os.urandom(12)
-        return nonce + self._aead.encrypt(nonce, plaintext.encode(), b"sso-secret")
+        return nonce + self._aeads[0].encrypt(nonce, plaintext.encode(), b"sso-secret")
 
     def decrypt(self, blob: bytes) -> str:
-        return self._aead.decrypt(blob[:12], blob[12:], b"sso-secret").decode()
+        """The secret; SecretSealedElsewhere when no key of this keyring opens it."""
+        return self._open(blob)[0]
+
+    def reseal(self, blob: bytes) -> bytes | None:
+        """``blob`` sealed again under the current key when only a previous key opens it; None
+        when the current key already does. SecretSealedElsewhere when no key opens it."""
+        plaintext, index = self._open(blob)
+        return None if index == 0 else self.encrypt(plaintext)
+
+    def _open(self, blob: bytes) -> tuple[str, int]:
+        if len(blob) > 12:
+            for index, aead in enumerate(self._aeads):
+                try:
+                    return aead.decrypt(blob[:12], blob[12:], b"sso-secret").decode(), index
+                except InvalidTag:
+                    continue
+        raise SecretSealedElsewhere("the sealed secret does not open with COMMENTS_SECRET_KEY (nor "
+                                    "COMMENTS_SECRET_KEY_PREVIOUS): it was sealed under another key")
 
     def issue_guest_token(self, site_id: str, user_id: int, name: str, ttl_days: int) -> str:
         now = int(time.time())
         claims = {"iss": GUEST_ISSUER, "typ": "guest", "site": site_id, "sub": str(user_id), "name": name,
                   "iat": now, "exp": now + ttl_days * 86_400}
-        return jwt.encode(claims, self._signing_key, algorithm="HS256")
+        return jwt.encode(claims, self._signing_keys[0], algorithm="HS256")
 
     def verify_guest_token(self, token: str, site_id: str) -> Identity:
-        claims = _decode(token, self._signing_key, issuer=GUEST_ISSUER)
+        claims = _decode(token, self._signing_keys, issuer=GUEST_ISSUER)
         if claims.get("typ") != "guest" or not str(claims.get("sub", "")).isdigit():
             raise DomainError("token_invalid", "The guest token is malformed.")
         if claims.get("site") != site_id:
@@ -118,9 +151,12 @@ def verify_sso_token(token: str, site_id: str, secret: str | None, unverified: d
     if audience is None and rules.require_aud:
         raise DomainError("token_invalid", "This site's sign-in tokens must name the site in 'aud'.")
     if secret is None:
+        if rules.secret_sealed_elsewhere:
+            # the service's configuration, not the reader's token, is at fault
+            raise DomainError("sso_unavailable")
         raise DomainError("token_invalid", "This site does not accept sign-in tokens.")
     try:
-        claims = _decode(token, secret.encode(), audience=site_id if audience is not None else None)
+        claims = _decode(token, (secret.encode(),), audience=site_id if audience is not None else None)
     except DomainError as err:
         if err.message == _BAD_SIGNATURE and audience is None:
             # A valid signature for another site looks like a forged one from here; say which it may be.
@@ -142,9 +178,18 @@ def verify_sso_token(token: str, site_id: str, secret: str | None, unverified: d
     return Identity(site_id=site_id, kind="sso", external_id=sub, name=name, email=email, role=role)
 
 
-def _decode(token: str, key: bytes, *, issuer: str | None = None, audience: str | None = None) -> dict[str, Any]:
+def _decode(token: str, keys: Sequence[bytes], *, issuer: str | None = None,
+            audience: str | None = None) -> dict[str, Any]:
+    """The claims of ``token`` signed with one of ``keys`` (tried in order: the first one the
+    signature matches decides every other check)."""
     try:
-        return hs256.verify(token, key, issuer=issuer, audience=audience, leeway=_LEEWAY_SECONDS)
+        for key in keys[:-1]:
+            try:
+                return hs256.verify(token, key, issuer=issuer, audience=audience, leeway=_LEEWAY_SECONDS)
+            except hs256.TokenError as err:
+                if err.kind != "signature":
+                    raise
+        return hs256.verify(token, keys[-1], issuer=issuer, audience=audience, leeway=_LEEWAY_SECONDS)
     except hs256.TokenError as err:
         if err.kind == "expired":
             raise DomainError("token_expired") from None

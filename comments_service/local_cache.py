@@ -37,6 +37,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from .domain.page_parts import Header, join
+from .shutdown import CLOSE_S, step, stop_task
 
 log = logging.getLogger("comments_service.local_cache")
 
@@ -79,6 +80,7 @@ class LocalCache:
         self._counts: OrderedDict[tuple[str, str], tuple[int, float]] = OrderedDict()
         self._entries = 0
         self._task: asyncio.Task | None = None
+        self._closing = False
 
     @property
     def tails_held(self) -> int:
@@ -275,28 +277,27 @@ class LocalCache:
         self._task = asyncio.create_task(self._run(), name="local-cache-invalidations")
 
     async def close(self) -> None:
+        # the flag ends the reader at its next turn even if the cancellation is lost (shutdown.py)
+        self._closing = True
         self._down()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.client.aclose()
+        await stop_task("local cache: invalidation reader", self._task)
+        await step("local cache: its Redis client", self.client.aclose(), CLOSE_S)
 
     def _down(self) -> None:
-        if self.connected:
+        if self.connected and not self._closing:
             log.warning("local cache off: invalidation channel disconnected")
         self.connected = False
         self.clear()
 
     async def _run(self) -> None:
         backoff = 0.2
-        while True:
+        while not self._closing:
             pubsub = self.client.pubsub()
             try:
                 await pubsub.subscribe(self.channel)
                 last_seen = time.monotonic()
                 pinged = 0.0
-                while True:
+                while not self._closing:
                     message = await pubsub.get_message(timeout=0.5)
                     now = time.monotonic()
                     if message is not None:

@@ -14,12 +14,16 @@ Worker-facing functions (call them from the scoring worker)::
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import math
 import os
 import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -55,10 +59,46 @@ SCORING_BATCH_SIZE = Histogram("comments_scoring_batch_size", "Comments per scor
 SCORING_WAIT = Histogram("comments_scoring_wait_seconds", "From posting to the scoring decision.",
                          buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0))
 DECISIONS = Counter("comments_decisions_total", "Scoring decisions by outcome and reason.", ["outcome", "reason"])
+# Set by a worker at each scrape of its own port; one series per worker process when multi-process.
+WORKER_MODEL_FALLBACK = Gauge("comments_worker_model_fallback",
+                              "1 while this scoring worker scores with the fallback, 0 with the real model.",
+                              multiprocess_mode="liveall")
 
 
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def bearer_allowed(expected: str | None, authorization: bytes | None) -> bool:
+    """Whether a scrape's Authorization header carries the metrics token (any scrape when none is set)."""
+    if expected is None:
+        return True
+    # digests of equal length: the comparison takes the same time whatever was sent
+    sent = hashlib.sha256(authorization or b"").digest()
+    return hmac.compare_digest(sent, hashlib.sha256(b"Bearer " + expected.encode()).digest())
+
+
+# a reverse proxy on this machine connects from loopback too; what it forwards is not local
+_FORWARDED = frozenset((b"forwarded", b"x-forwarded-for", b"x-real-ip"))
+
+
+def local_peer(peer: str | None, header_names: Iterable[bytes]) -> bool:
+    """A loopback peer (127.0.0.0/8, ::1; ``peer`` an IP address with IPv4-mapped ones unmapped) with
+    no proxy's forwarding header among ``header_names`` (lowercase). A peer that is no IP address (a
+    unix socket, an in-process client) is not local: a proxy may sit behind a socket too."""
+    if peer is None or not ipaddress.ip_address(peer).is_loopback:
+        return False
+    return not any(name in _FORWARDED for name in header_names)
+
+
+def scrape_refusal(expected: str | None, authorization: bytes | None, peer: str | None,
+                   header_names: Iterable[bytes]) -> str | None:
+    """Why a scrape of ``/metrics`` is refused (an error code), or None when it may be answered.
+    With a token set, only that bearer token (401 otherwise); with none, this machine only, and
+    everyone else gets the unknown route's 404, as if there were no metrics to ask for."""
+    if expected is None:
+        return None if local_peer(peer, header_names) else "not_found"
+    return None if bearer_allowed(expected, authorization) else "metrics_token_required"
 
 
 def render() -> bytes:

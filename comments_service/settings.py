@@ -33,6 +33,8 @@ class ServerSettings(Struct, frozen=True):
     log_level: str = "INFO"
     log_json: bool = True
     public_url: str = "http://127.0.0.1:8000"
+    # serve the demo article at /demo (and send / there); `run` turns it on. Off, / is a landing page
+    demo: bool = False
     # connection bounds (server.py): uvicorn's own limits plus the deadlines and header cap it lacks
     max_connections: int = 6000  # open connections and requests per process; beyond, uvicorn answers 503
     keep_alive_seconds: int = 5  # an idle keep-alive connection between requests
@@ -50,6 +52,11 @@ class ServerSettings(Struct, frozen=True):
     # public port, which then answers 404 there; keep the host internal
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # "all": a line per request; "errors": only requests answered 400 and up (logs.access)
+    access_log: str = "all"
+    # the scoring worker's own probe and metrics listener (workers/probe_server.py); off when None
+    worker_port: int | None = None
+    worker_host: str = "127.0.0.1"
 
 
 class DatabaseSettings(Struct, frozen=True):
@@ -59,6 +66,9 @@ class DatabaseSettings(Struct, frozen=True):
     command_timeout: float = 10.0
     data_dir: str = str(REPO_ROOT / ".data")
     migrations_dir: str = str(REPO_ROOT / "migrations")
+    # serve and worker apply pending migrations at start (under an advisory lock, so replicas may
+    # start together); off: they only check that none is pending and refuse to start otherwise
+    migrate_on_start: bool = True
 
 
 class RedisSettings(Struct, frozen=True):
@@ -104,7 +114,10 @@ class ScoringSettings(Struct, frozen=True):
 
 
 class SecuritySettings(Struct, frozen=True):
+    # required outside the embedded run (secret_keys.secret_key): every process must hold the same key
     secret_key: str | None = None
+    # the key being rotated away from: still opens SSO secrets and verifies guest tokens, never seals or signs
+    secret_key_previous: str | None = None
     # when set, /metrics answers only "Authorization: Bearer <metrics_token>"
     metrics_token: str | None = None
 
@@ -130,6 +143,7 @@ class Settings(Struct, frozen=True):
                 "LOG_LEVEL": ("log_level", _log_level),
                 "LOG_JSON": ("log_json", _bool),
                 "PUBLIC_URL": ("public_url", _url(("http", "https"))),
+                "DEMO": ("demo", _bool),
                 "MAX_CONNECTIONS": ("max_connections", _positive_int),
                 "KEEP_ALIVE_SECONDS": ("keep_alive_seconds", _positive_int),
                 "HEADER_TIMEOUT_SECONDS": ("header_timeout_seconds", _positive_float),
@@ -141,6 +155,9 @@ class Settings(Struct, frozen=True):
                 "LIVE_MAX_SECONDS": ("live_max_seconds", _positive_float),
                 "METRICS_PORT": ("metrics_port", _port),
                 "METRICS_HOST": ("metrics_host", str),
+                "ACCESS_LOG": ("access_log", _access_log),
+                "WORKER_PORT": ("worker_port", _port),
+                "WORKER_HOST": ("worker_host", str),
             }),
             database=_group(env, DatabaseSettings, {
                 "DATABASE_URL": ("url", _url(("postgres", "postgresql"))),
@@ -149,6 +166,7 @@ class Settings(Struct, frozen=True):
                 "DATABASE_COMMAND_TIMEOUT": ("command_timeout", _positive_float),
                 "DATA_DIR": ("data_dir", str),
                 "MIGRATIONS_DIR": ("migrations_dir", str),
+                "MIGRATE_ON_START": ("migrate_on_start", _bool),
             }),
             redis=_group(env, RedisSettings, {
                 "REDIS_URL": ("url", _url(("redis", "rediss", "unix"))),
@@ -171,6 +189,7 @@ class Settings(Struct, frozen=True):
             }),
             security=_group(env, SecuritySettings, {
                 "SECRET_KEY": ("secret_key", _secret),
+                "SECRET_KEY_PREVIOUS": ("secret_key_previous", _secret),
                 "METRICS_TOKEN": ("metrics_token", _metrics_token),
             }),
             scoring=_group(env, ScoringSettings, {
@@ -270,6 +289,13 @@ def _log_level(raw: str) -> str:
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
     return level
+
+
+def _access_log(raw: str) -> str:
+    mode = raw.strip().lower()
+    if mode not in {"all", "errors"}:
+        raise ValueError("must be all or errors")
+    return mode
 
 
 def _secret(raw: str) -> str:

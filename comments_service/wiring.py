@@ -14,7 +14,7 @@ from .cache import Cache, RedisGate
 from .db.pool import create_command_pool, create_pool
 from .identity import Keyring
 from .ratelimit import RateLimiter
-from .runtime import secret_key
+from .secret_keys import keyring as service_keyring
 from .services.admission import Admission, PublishNow
 from .services.api_tokens import ApiTokens
 from .services.article_view import ArticleView
@@ -34,11 +34,13 @@ from .services.schema import Schema
 from .services.scoring import ScoringService
 from .services.scoring_admission import DecisionWaiter, ScoreFirst
 from .services.site_admin import SiteAdmin
+from .services.site_secrets import SecretRotation
 from .services.sites import SiteDirectory
 from .services.troubleshoot import Troubleshooter
 from .services.user_moderation import UserModeration
 from .services.write_guard import WriteGuard
 from .settings import Settings
+from .shutdown import CLOSE_S, close_pool, step
 
 
 def redis_client(settings: Settings) -> aioredis.Redis | None:
@@ -86,6 +88,7 @@ class ApiServices:
 
 
 async def build_api(settings: Settings) -> ApiServices:
+    keyring = service_keyring(settings)  # first: a missing key stops the start before any connection
     pool = await _pool(settings)
     client = redis_client(settings)
     gate = RedisGate(client)
@@ -93,10 +96,9 @@ async def build_api(settings: Settings) -> ApiServices:
     if client is not None and settings.redis.url and settings.redis.local_cache:
         cache.enable_local(settings.redis.url, settings.redis.socket_timeout)
     limiter = RateLimiter(gate, settings.redis.prefix, settings.limits)
-    keyring = Keyring(secret_key(settings))
     sites = SiteDirectory(pool, keyring)
     policy = WriteGuard()
-    readers = Readers(pool)
+    readers = Readers(pool, policy)
     publisher = Publisher(pool, cache, ArticleView(sites))
     admission: Admission = (ScoreFirst(pool, DecisionWaiter(settings.database.url or ""), settings.scoring)
                             if settings.scoring.enabled else PublishNow())
@@ -117,49 +119,56 @@ async def build_api(settings: Settings) -> ApiServices:
         sites=sites, readers=readers, publisher=publisher, admission=admission, comments=comments,
         reader_reports=ReaderReports(pool, limiter, readers, policy), moderation_queue=moderation_queue,
         user_moderation=user_moderation,
-        moderation_settings=ModerationSettings(pool, sites, publisher),
+        moderation_settings=ModerationSettings(pool, sites, publisher, SiteAdmin(pool, sites, cache)),
         scoring=scoring, nudge=nudge, health=health, api_tokens=ApiTokens(pool),
         problem_reports=problem_reports, troubleshooter=troubleshooter, diagnostics=diagnostics)
 
 
 async def close_api(services: ApiServices) -> None:
+    """Every step is bounded and named in the log (shutdown.py): the process exits within seconds
+    however its connections fare."""
     await services.cache.close()
     await services.admission.close()
     services.nudge.close()
     if services.redis is not None:
-        await services.redis.aclose()
-    await services.pool.close()
+        await step("api: Redis client", services.redis.aclose(), CLOSE_S)
+    await close_pool("api: PostgreSQL pool", services.pool)
 
 
 # A dataclass, not a Struct: it holds live pools, clients and services, never data to encode.
 @dataclass
 class WorkerServices:
     """What a scoring worker uses: the queue and decisions (ScoringService) and, through its
-    publisher, the cache versions and live events a publication changes. No local page cache,
-    rate limits, nudge or health monitor: a worker serves no reader."""
+    publisher, the cache versions and live events a publication changes; the health monitor answers
+    its own probe port (workers/probe_server.py). No local page cache, rate limits or nudge: a
+    worker serves no reader."""
 
     settings: Settings
     pool: asyncpg.Pool
     redis: aioredis.Redis | None
     cache: Cache
     scoring: ScoringService
+    health: HealthMonitor
 
 
 async def build_worker(settings: Settings) -> WorkerServices:
+    keyring = service_keyring(settings)  # first: a missing key stops the start before any connection
     pool = await _pool(settings)
     client = redis_client(settings)
     cache = Cache(RedisGate(client), settings.redis)
-    sites = SiteDirectory(pool, Keyring(secret_key(settings)))
+    sites = SiteDirectory(pool, keyring)
     publisher = Publisher(pool, cache, ArticleView(sites))
-    return WorkerServices(settings=settings, pool=pool, redis=client, cache=cache,
-                          scoring=ScoringService(pool, publisher, settings.scoring))
+    scoring = ScoringService(pool, publisher, settings.scoring)
+    return WorkerServices(settings=settings, pool=pool, redis=client, cache=cache, scoring=scoring,
+                          health=HealthMonitor(pool, client, scoring))
 
 
 async def close_worker(services: WorkerServices) -> None:
+    """Bounded like close_api."""
     await services.cache.close()
     if services.redis is not None:
-        await services.redis.aclose()
-    await services.pool.close()
+        await step("worker: Redis client", services.redis.aclose(), CLOSE_S)
+    await close_pool("worker: PostgreSQL pool", services.pool)
 
 
 # A plain class, not a Struct or dataclass: it holds a live pool and services, and makes some of
@@ -175,14 +184,18 @@ class CliServices:
         self.schema = Schema(pool, settings.database.migrations_dir)
         self.api_tokens = ApiTokens(pool)
         self.exporter = Exporter(pool)
+        self.redis: aioredis.Redis | None = None
 
     @cached_property
     def sites(self) -> SiteDirectory:
-        return SiteDirectory(self.pool, Keyring(secret_key(self.settings)))
+        return SiteDirectory(self.pool, service_keyring(self.settings))
 
     @cached_property
     def site_admin(self) -> SiteAdmin:
-        return SiteAdmin(self.pool, self.sites)
+        # with Redis configured, a deleted site's cached pages are retired at once
+        self.redis = redis_client(self.settings)
+        return SiteAdmin(self.pool, self.sites,
+                         Cache(RedisGate(self.redis), self.settings.redis) if self.redis is not None else None)
 
     @cached_property
     def demo(self) -> DemoSeeder:
@@ -192,6 +205,10 @@ class CliServices:
     def restorer(self) -> Restorer:
         return Restorer(self.pool, self.sites.keyring)
 
+    @cached_property
+    def secret_rotation(self) -> SecretRotation:
+        return SecretRotation(self.pool, self.sites.keyring)
+
 
 async def build_cli(settings: Settings) -> CliServices:
     if not settings.database.url:
@@ -200,4 +217,6 @@ async def build_cli(settings: Settings) -> CliServices:
 
 
 async def close_cli(services: CliServices) -> None:
-    await services.pool.close()
+    if services.redis is not None:
+        await step("cli: Redis client", services.redis.aclose(), CLOSE_S)
+    await close_pool("cli: PostgreSQL pool", services.pool)

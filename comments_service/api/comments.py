@@ -11,9 +11,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.types import Receive, Scope, Send
 
-from ..domain.models import Author, CommentView, PostedComment, RepliesPage, ThreadPage, VoteResult
+from ..domain.models import CommentView, PostedComment, RepliesPage, ThreadPage, VoteResult
 from ..domain.moderation_models import ReportReceipt
-from ..services.comments import CommentService
+from ..services.comments import CommentService, CommentSource
 from ..services.nudge import NudgeService, ToxicityCheckResult
 from ..services.reader_reports import ReaderReports
 from .deps import actor_of, client_ip, reader_of, services_of, site_entry_of
@@ -24,6 +24,7 @@ from .schemas import (
     CountsRequest,
     CountsResponse,
     Me,
+    MeUser,
     ReportCreate,
     ToxicityCheck,
     VoteCreate,
@@ -73,6 +74,14 @@ class PublicCommentsController(Controller):
             article_title=data.article_title)
         return JSONBytes(_json_encoder.encode(posted))
 
+    @get("/comments/{comment_id:int}/source", summary="The markdown of one's own comment, for editing it",
+         description="Only the comment's author gets it (403 not_author for anyone else); never cached.")
+    async def source(self, comments: NamedDependency[CommentService], request: Request, comment_id: FromPath[int],
+                     site: SiteParam = None) -> Response[CommentSource]:
+        site_entry, actor = await reader_of(request)
+        found = await comments.source(site_entry, actor, comment_id)
+        return Response(found, headers={"Cache-Control": "private, no-store"})
+
     @patch("/comments/{comment_id:int}", summary="Edit one's own comment within the edit window")
     async def edit(self, comments: NamedDependency[CommentService], request: Request, comment_id: FromPath[int],
                    data: JSONBody[CommentUpdate], site: SiteParam = None) -> CommentView:
@@ -119,9 +128,10 @@ class PublicCommentsController(Controller):
         identity = actor.identity
         if identity is None:
             return Me(user=None, kind=None, role="reader")
-        user_id = await comments.user_id_of(identity)
-        return Me(user=Author(id=user_id, name=identity.name) if user_id else None, kind=identity.kind,
-                  role=identity.role)
+        # the token's name, stored or not: a signed-in reader is greeted before their first comment
+        standing = await comments.standing_of(identity, actor.ip)
+        return Me(user=MeUser(id=standing.user_id, name=identity.name), kind=identity.kind, role=identity.role,
+                  banned=standing.banned, banned_until=standing.banned_until)
 
 
 _json_encoder = msgspec.json.Encoder()

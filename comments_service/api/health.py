@@ -17,11 +17,14 @@ async def live() -> Response:
     return Response(content=_LIVE, media_type=HEALTH_JSON, headers={"Cache-Control": "no-store"})
 
 
-@get("/health/ready", summary="Ready to serve: PostgreSQL, Redis, the model and the scoring queue",
+@get("/health/ready", summary="Ready to serve: PostgreSQL, Redis, the scoring workers, their model and the queue",
+     description="pass or warn: 200; fail (PostgreSQL unreachable): 503. Each condition the service works "
+                 "around warns in a check of its own (README: Logs, probes and metrics).",
      tags=["operations"])
 async def ready(health: NamedDependency[HealthMonitor]) -> Response:
     result = await health.readiness()
-    # warn still serves (Redis down: reads come from PostgreSQL; model on its fallback): only fail is 503
+    # warn still serves (Redis down: reads come from PostgreSQL; no worker: comments wait; the model
+    # on its fallback): only fail is 503
     return Response(content=msgspec.json.encode(result), media_type=HEALTH_JSON,
                     status_code=503 if result.status == "fail" else 200, headers={"Cache-Control": "no-store"})
 

@@ -20,7 +20,6 @@ laptop or a hostile client does not hold its place for good and reconnections sp
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import signal
@@ -43,6 +42,7 @@ from ..domain.structs import Struct
 from ..errors import ServiceUnavailable
 from ..services.sites import SiteEntry
 from ..settings import ServerSettings, Settings
+from ..shutdown import stop_task
 from .deps import client_ip, provide_site_entry
 from .params import ArticlePath, checked_article_id
 from .problems import PROBLEM_JSON, problem_bytes
@@ -56,7 +56,8 @@ REFUSED_RETRY_SECONDS = 30  # streams are long: a refused one waits for others t
 
 
 class _EventKind(Struct):
-    # see domain.models.LiveEvent; other fields are not needed here
+    # see domain.models.LiveEvent and services.publishing.LiveChange (an edit, delete or removal:
+    # never an append, so the article's whole in-process copy goes); other fields are not needed here
     append: bool = False
     article_version: int | None = None
 
@@ -214,10 +215,7 @@ class LiveHub:
 
     async def close(self) -> None:
         self.shutdown_soon()
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
-                await self._reader
+        await stop_task("live hub: its Redis subscription reader", self._reader)
 
 
 def provide_live_hub(request: Request) -> LiveHub:

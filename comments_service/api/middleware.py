@@ -1,5 +1,6 @@
-"""The edge of every HTTP request: request metrics, request ids, per-site CORS and the security
-headers (``nosniff`` everywhere; on HTML pages their CSP and referrer policy, api/pages.py).
+"""The edge of every HTTP request: request metrics and the access log line (logs.access), request
+ids, per-site CORS and the security headers (``nosniff`` everywhere; on HTML pages their CSP and
+referrer policy, api/pages.py).
 
 One plain ASGI middleware does all of it in a single pass over the headers and a single send
 wrapper: as three Litestar middlewares, each layer would cost a wrapper call and a send closure on
@@ -25,12 +26,14 @@ import re
 import time
 from urllib.parse import parse_qsl
 
+import msgspec
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from .. import metrics
+from ..domain.structs import Struct
 from ..errors import DomainError
-from ..logs import request_id
+from ..logs import access, request_id
 from .pages import NOSNIFF, html_security_headers
 from .problems import PROBLEM_JSON, problem_bytes
 
@@ -50,8 +53,8 @@ EXPOSE_HEADERS = b"x-request-id, retry-after"
 
 
 class EdgeMiddleware:
-    """Times and counts every routed request by its route template (never the raw path, whose ids
-    would make a new time series per comment), gives it a request id (the caller's when it is
+    """Times, counts and logs every routed request by its route template (never the raw path, whose
+    ids would make a new time series per comment), gives it a request id (the caller's when it is
     well-formed) and answers or decorates cross-origin requests by the site's own origins."""
 
     __slots__ = ("app",)
@@ -86,17 +89,26 @@ class EdgeMiddleware:
         state["request_id"] = rid
         extra = [(b"x-request-id", rid.encode()), NOSNIFF]
         status = 500
+        problem = False  # the answer is a problem response: its body names the error code
+        code = None
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, problem, code
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [*message.get("headers", ()), *extra]
+                if status >= 400:
+                    problem = any(k == b"content-type" and v.startswith(_PROBLEM_TYPE) for k, v in headers)
                 # only pages outside the API are HTML; the API's answers skip the look
                 if not scope["path"].startswith(_PUBLIC_PREFIX) and any(
                         k == b"content-type" and v.startswith(b"text/html") for k, v in headers):
                     headers += html_security_headers(scope["path"])
                 message["headers"] = headers
+            elif problem and message["type"] == "http.response.body":
+                # read back from what the client gets, so the log names exactly the code and the
+                # request id ("Reference") the reader is shown, whichever layer answered
+                problem = False
+                code = _problem_code(message.get("body", b""))
             await send(message)
 
         try:
@@ -121,8 +133,10 @@ class EdgeMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             request_id.reset(token)
-            metrics.observe_request(scope["method"], scope.get("path_template") or "unmatched", status,
-                                    time.perf_counter() - start)
+            elapsed = time.perf_counter() - start
+            route = scope.get("path_template") or "unmatched"
+            metrics.observe_request(scope["method"], route, status, elapsed)
+            access(scope["method"], route, status, elapsed, rid, state.get(SITE_ID), code)
             services = getattr(scope["litestar_app"].state, "services", None)
             if services is not None:
                 metrics.COUNTER_SYNC.sync(services.cache.stats, services.limiter.rejections)
@@ -130,6 +144,18 @@ class EdgeMiddleware:
 
 SITE_ID = "site_id"  # request state: the ``site`` query parameter (None when absent)
 SITE_ENTRY = "site_entry"  # request state: the site's entry, once resolved
+_PROBLEM_TYPE = PROBLEM_JSON.encode()
+
+
+class _ProblemCode(Struct):
+    code: str
+
+
+def _problem_code(body: bytes) -> str | None:
+    try:
+        return msgspec.json.decode(body, type=_ProblemCode).code
+    except msgspec.DecodeError:  # not one JSON document (a streamed body): the line goes without
+        return None
 
 
 def _site_parameter(query: bytes) -> str | None:

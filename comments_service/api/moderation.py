@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, delete, get, patch, post
@@ -27,6 +27,7 @@ from ..domain.structs import Struct
 from ..errors import DomainError
 from ..services.moderation_queue import ModerationQueue
 from ..services.moderation_settings import ModerationSettings
+from ..services.site_admin import SiteDeleted, SiteInfo
 from ..services.staff_scope import require_site
 from ..services.user_moderation import UserModeration
 from .auth import ModeratorRoutes, requires_admin, staff_of
@@ -73,6 +74,34 @@ class ArticlePatch(Struct, forbid_unknown_fields=True):
     title: Annotated[str, Meta(min_length=1, max_length=500)] | None = None
     url: Annotated[str, Meta(max_length=2000)] | None = None
     note: Note | None = None
+
+
+_POLICY = Annotated[dict[str, Any], Meta(description=(
+    "The moderation policy, merged key by key over the stored one (a key set to null goes back to "
+    "its default): thresholds, fallback_thresholds, banned_words, suspect_words, default_word_lists, "
+    "fail_closed, hold_after_recent_rejections, new_account_hold_first, premoderate_guests, "
+    "trusted_exempt_premoderation. Checked whole; an invalid value is refused (422 "
+    "invalid_site_settings) and nothing changes."))]
+# SiteModerationSettings' fields, each also UNSET when not sent: a setting sent as null goes back to
+# its default (as with the CLI's `site update --settings`), one not sent stays as it is, and None
+# alone could not tell the two apart. Built from the fields rather than written out, so each
+# setting's type and range stay in one place; mypy cannot see a built class (the route's ignore).
+SiteSettingsPatch = msgspec.defstruct(
+    "SiteSettingsPatch",
+    [(f.name, f.type | msgspec.UnsetType, msgspec.UNSET) for f in msgspec.structs.fields(SiteModerationSettings)]
+    + [("moderation", _POLICY | None | msgspec.UnsetType, msgspec.UNSET)],
+    bases=(Struct,), module=__name__, forbid_unknown_fields=True)
+
+
+class NewSite(Struct, forbid_unknown_fields=True):
+    id: Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Refused (409) when taken.")]
+    origins: Annotated[list[Annotated[str, Meta(max_length=300)]], Meta(max_length=50)]
+    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    guests: bool = False
+    images: bool = False
+    sso_secret: Annotated[str, Meta(min_length=1, max_length=500)] | None = None
+    # not "settings": Litestar answers 500 for an invalid body field named like an app dependency
+    site_settings: Annotated[dict[str, Any], Meta(description="As PATCH /sites/{site_id} takes them.")] | None = None
 
 
 class SiteSettingsResult(Struct, forbid_unknown_fields=True):
@@ -166,16 +195,42 @@ class ModerationController(ModeratorRoutes):
             staff, site, checked_article_id(article_id), comments_open=data.comments_open,
             premoderation=data.premoderation, title=data.title, url=data.url, note=data.note)
 
-    @patch("/sites/{site_id:str}", summary="Site moderation settings (admins)", guards=[requires_admin])
+    @get("/sites", summary="The sites this admin manages, with what each holds (admins)", guards=[requires_admin])
+    async def sites(self, moderation_settings: NamedDependency[ModerationSettings],
+                    request: Request) -> list[SiteInfo]:
+        return await moderation_settings.list_sites(staff_of(request))
+
+    @get("/sites/{site_id:str}", summary="One site, with what it holds (admins)", guards=[requires_admin])
+    async def site(self, moderation_settings: NamedDependency[ModerationSettings], request: Request,
+                   site_id: Annotated[str, PathParameter(max_length=64)]) -> SiteInfo:
+        return await moderation_settings.site(staff_of(request), site_id)
+
+    @post("/sites", summary="Create a site; an existing id is refused (admins for every site)",
+          guards=[requires_admin], status_code=201)
+    async def create_site(self, moderation_settings: NamedDependency[ModerationSettings], request: Request,
+                          data: JSONBody[NewSite]) -> SiteInfo:
+        return await moderation_settings.create_site(
+            staff_of(request), site_id=data.id, name=data.name, origins=data.origins, sso_secret=data.sso_secret,
+            guests=data.guests, images=data.images, settings=data.site_settings)
+
+    @delete("/sites/{site_id:str}", summary="Delete a site and everything it holds (admins for every site)",
+            description="Refused (409 site_has_comments) while the site has comments, unless force=true.",
+            guards=[requires_admin], status_code=200)
+    async def delete_site(self, moderation_settings: NamedDependency[ModerationSettings], request: Request,
+                          site_id: Annotated[str, PathParameter(max_length=64)],
+                          force: FromQuery[bool] = False) -> SiteDeleted:
+        return await moderation_settings.delete_site(staff_of(request), site_id, force=force)
+
+    @patch("/sites/{site_id:str}", summary="Site moderation settings (admins); only the settings sent change",
+           description="A setting sent as null goes back to its default, as with the CLI's `site update "
+                       "--settings`. The result is checked whole (422 invalid_site_settings, nothing changed).",
+           guards=[requires_admin])
     async def site_settings(self, moderation_settings: NamedDependency[ModerationSettings], request: Request,
                             site_id: Annotated[str, PathParameter(max_length=64)],
-                            data: JSONBody[SiteModerationSettings]) -> SiteSettingsResult:
-        staff = staff_of(request)
-        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
-        if changes.get("auto_close_days") == 0:
-            changes["auto_close_days"] = None
-        settings = await moderation_settings.update_site_settings(staff, site_id, changes)
-        return SiteSettingsResult(site_id=site_id, settings=settings)
+                            data: JSONBody[SiteSettingsPatch]) -> SiteSettingsResult:  # type: ignore[valid-type]
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        site = await moderation_settings.update_site_settings(staff_of(request), site_id, changes)
+        return SiteSettingsResult(site_id=site_id, settings=site.settings)
 
     @get("/audit", summary="The audit log, newest first")
     async def audit(self, moderation_settings: NamedDependency[ModerationSettings], request: Request,

@@ -1,40 +1,56 @@
-"""Static assets and pages: the widget scripts, the moderator page and the demo article, and the
-security headers every page of this origin is served with.
+"""Static assets and pages: the widget scripts, the moderator page, the landing page, the API
+console (Swagger UI) and, in demo mode only, the demo article; and the security headers every page
+of this origin is served with.
 
-No page runs inline script, so each Content-Security-Policy allows scripts from this origin only
-(Swagger UI also from its pinned CDN). Comment bodies are sanitised when written; the policy is the
-second wall if that ever fails. The moderator page may not be framed (clickjacking a moderator's
-decisions); the demo article may be framed by this origin only.
+No page runs inline script, and nothing is loaded from another origin: each Content-Security-Policy
+allows scripts from this origin only, and Swagger UI's files come from a Python package installed
+with the service (a server without internet access shows its console too). Comment bodies are
+sanitised when written; the policy is the second wall if that ever fails. The moderator page and
+the console may not be framed (clickjacking a moderator's decisions); the demo article may be
+framed by this origin only.
+
+Demo mode (``COMMENTS_DEMO``, on under `comments-service run`): ``/`` redirects to the demo article
+at ``/demo``. Otherwise ``/`` is a small landing page with links to health, the schema and the
+moderator console, and ``/demo`` does not exist: a production server shows no made-up newspaper.
 """
 
 from __future__ import annotations
 
 import html
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.exceptions import NotFoundException
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.params import FromPath
 
 _WIDGET = Path(__file__).resolve().parent.parent / "widget"
 _DEMO = Path(__file__).resolve().parent.parent / "demo"
 # Litestar appends "; charset=utf-8" to text/* media types itself, and only to those
-_TYPES = {".js": "application/javascript; charset=utf-8", ".css": "text/css", ".html": "text/html"}
+_TYPES = {".js": "application/javascript; charset=utf-8", ".css": "text/css", ".html": "text/html",
+          ".svg": "image/svg+xml", ".ico": "image/x-icon"}
+DAY = 86_400
 
-_CDN = "https://cdn.jsdelivr.net"
 # images in comments come from wherever their authors link (sites that allow images: see README)
 _OWN_PAGE = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
              "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors ")
 _MODERATION_CSP = _OWN_PAGE + "'none'"
 _DEMO_CSP = _OWN_PAGE + "'self'"
-_SWAGGER_CSP = (f"default-src 'none'; script-src 'self' {_CDN}; style-src {_CDN} 'unsafe-inline'; "
-                f"img-src 'self' data: {_CDN}; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+# the landing page runs nothing and loads only its stylesheet and icon
+_LANDING_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
                 "frame-ancestors 'none'")
+# Swagger UI sets style attributes as it renders, hence 'unsafe-inline' for styles (never for scripts)
+_SWAGGER_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 # any other HTML (the schema router's 404 page): nothing runs, nothing loads, nothing frames it
 _STATIC_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 _NO_REFERRER = b"no-referrer"
 HTML_POLICIES: dict[str, tuple[bytes, bytes]] = {
+    "/": (_LANDING_CSP.encode(), _NO_REFERRER),
     "/moderation": (_MODERATION_CSP.encode(), _NO_REFERRER),
     "/demo": (_DEMO_CSP.encode(), b"strict-origin-when-cross-origin"),
     "/schema": (_SWAGGER_CSP.encode(), _NO_REFERRER),
@@ -51,41 +67,43 @@ def html_security_headers(path: str) -> list[tuple[bytes, bytes]]:
     return [(b"content-security-policy", csp), (b"referrer-policy", referrer)]
 
 
-# The Swagger UI files this origin's page loads from the CDN, pinned with their Subresource
-# Integrity digests (sha384 of the npm package's files, which the CDN serves verbatim): a changed
-# file is refused by the browser instead of running beside /moderation. A new version needs new
-# digests: `npm pack swagger-ui-dist@VERSION`, then `openssl dgst -sha384 -binary FILE | openssl base64 -A`.
-SWAGGER_UI_VERSION = "5.18.2"
+# Swagger UI's files come from the swagger-ui-bundle-v2 package (pinned in pyproject.toml to this
+# version), byte for byte the npm package swagger-ui-dist of the same version. The page names them
+# with their Subresource Integrity digests (sha384): a changed file is refused by the browser
+# instead of running beside /moderation. A new version needs new digests: `npm pack
+# swagger-ui-dist@VERSION`, then `openssl dgst -sha384 -binary FILE | openssl base64 -A`.
+SWAGGER_UI_VERSION = "5.31.0"
 SWAGGER_UI_INTEGRITY = {
-    "swagger-ui.css": "sha384-rcbEi6xgdPk0iWkAQzT2F3FeBJXdG+ydrawGlfHAFIZG7wU6aKbQaRewysYpmrlW",
-    "swagger-ui-bundle.js": "sha384-NXtFPpN61oWCuN4D42K6Zd5Rt2+uxeIT36R7kpXBuY9tLnZorzrJ4ykpqwJfgjpZ",
-    "swagger-ui-standalone-preset.js": "sha384-qr68CD0cvHa88PmVu7e1a58Ego4qvKtcvcLdS2a8Mo5zILI01gyIV9jVwJk7X2NU",
+    "swagger-ui.css": "sha384-KX9Rx9vM1AmUNAn07bPAiZhFD4C8jdNgG6f5MRNvR+EfAxs2PmMFtUUazui7ryZQ",
+    "swagger-ui-bundle.js": "sha384-cxafBeQ+zYROeFafGFxtFbnp1ICqeS9mG7+f0WWSHzhnrUvwg9Za5CCw6wgrHA7K",
 }
+# the version is in the path, so a browser's cached copy never outlives the file it was
+SWAGGER_UI_PREFIX = f"/swagger-ui/{SWAGGER_UI_VERSION}"
 
 
-def _pinned(name: str) -> tuple[str, str]:
-    return f"{_CDN}/npm/swagger-ui-dist@{SWAGGER_UI_VERSION}/{name}", SWAGGER_UI_INTEGRITY[name]
+def swagger_ui_file(name: str) -> Path:
+    """One of the pinned Swagger UI files, where the installed package keeps it."""
+    return Path(str(files("swagger_ui_bundle") / "vendor" / f"swagger-ui-{SWAGGER_UI_VERSION}" / name))
 
 
 class SwaggerPage(SwaggerRenderPlugin):
-    """Swagger UI without inline script: the bundle from its CDN (pinned, with SRI), the start-up from
-    /swagger-init.js, the schema fetched from /schema/openapi.json. No OAuth redirect page: the API
-    uses bearer tokens."""
+    """Swagger UI without inline script or another origin: its files from this origin (pinned, with
+    SRI), the start-up from /swagger-init.js, the schema fetched from /schema/openapi.json. No
+    OAuth redirect page: the API uses bearer tokens."""
 
     def __init__(self) -> None:
-        super().__init__(version=SWAGGER_UI_VERSION, js_url=_pinned("swagger-ui-bundle.js")[0],
-                         css_url=_pinned("swagger-ui.css")[0],
-                         standalone_preset_js_url=_pinned("swagger-ui-standalone-preset.js")[0])
+        super().__init__(version=SWAGGER_UI_VERSION, js_url=f"{SWAGGER_UI_PREFIX}/swagger-ui-bundle.js",
+                         css_url=f"{SWAGGER_UI_PREFIX}/swagger-ui.css")
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
         title = html.escape(openapi_schema["info"]["title"])
-        css, css_sri = _pinned("swagger-ui.css")
-        scripts = "".join(f'<script src="{url}" integrity="{sri}" crossorigin="anonymous"></script>'
-                          for url, sri in map(_pinned, ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js")))
+        css, js = (f'{SWAGGER_UI_PREFIX}/{name}' for name in ("swagger-ui.css", "swagger-ui-bundle.js"))
         return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-                '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
-                f'<link rel="stylesheet" href="{css}" integrity="{css_sri}" crossorigin="anonymous"></head>'
-                f'<body><div id="swagger-container"></div>{scripts}'
+                '<meta name="viewport" content="width=device-width, initial-scale=1">'
+                '<link rel="icon" href="/favicon.svg" type="image/svg+xml">'
+                f'<link rel="stylesheet" href="{css}" integrity="{SWAGGER_UI_INTEGRITY["swagger-ui.css"]}"></head>'
+                '<body><div id="swagger-container"></div>'
+                f'<script src="{js}" integrity="{SWAGGER_UI_INTEGRITY["swagger-ui-bundle.js"]}"></script>'
                 '<script src="/swagger-init.js"></script></body></html>').encode()
 
     def receive_router(self, router: Any) -> None:
@@ -137,6 +155,33 @@ async def swagger_init_js() -> Response:
     return _asset(_WIDGET / "swagger-init.js", max_age=60)
 
 
+@get(f"{SWAGGER_UI_PREFIX}/{{name:str}}", include_in_schema=False)
+async def swagger_ui_asset(name: FromPath[str]) -> Response:
+    if name not in SWAGGER_UI_INTEGRITY:
+        raise NotFoundException()
+    return _asset(swagger_ui_file(name), max_age=DAY)
+
+
+@get("/favicon.svg", include_in_schema=False)
+async def favicon_svg() -> Response:
+    return _asset(_WIDGET / "favicon.svg", max_age=DAY)
+
+
+@get("/favicon.ico", include_in_schema=False)
+async def favicon_ico() -> Response:
+    return _asset(_WIDGET / "favicon.ico", max_age=DAY)
+
+
+@get("/", include_in_schema=False)
+async def landing_page() -> Response:
+    return _asset(_WIDGET / "landing.html", max_age=300)
+
+
+@get("/landing.css", include_in_schema=False)
+async def landing_css() -> Response:
+    return _asset(_WIDGET / "landing.css", max_age=300)
+
+
 @get("/demo", include_in_schema=False)
 async def demo_page() -> Response:
     return _asset(_DEMO / "article.html", max_age=0)
@@ -148,9 +193,15 @@ async def demo_css() -> Response:
 
 
 @get("/", include_in_schema=False)
-async def index() -> Response:
+async def demo_index() -> Response:
     return Response(content=b"", status_code=302, headers={"Location": "/demo"})
 
 
-PAGE_ROUTES = [embed_js, embed_css, count_js, moderation_page, moderation_js, moderation_css, swagger_init_js,
-               demo_page, demo_css, index]
+_COMMON = [embed_js, embed_css, count_js, moderation_page, moderation_js, moderation_css, swagger_init_js,
+           swagger_ui_asset, favicon_svg, favicon_ico, landing_css]
+
+
+def page_routes(demo: bool) -> list[HTTPRouteHandler]:
+    """The pages of a server in demo mode (``/`` leads to the demo article) or of a real one (``/``
+    is the landing page; no demo)."""
+    return [*_COMMON, *([demo_page, demo_css, demo_index] if demo else [landing_page])]

@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import logging
+import os
 
-import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
-from ..domain.structs import Struct
 from ..errors import CATALOGUE, DomainError
-from ..logs import request_id
+from ..logs import access, request_id
 from ..metrics import record_error
+
+# the problem body is shared with the listeners that answer off the socket (raw_http.py); the
+# middleware and the streams, which answer before a route, take it from here like the app
+from ..raw_http import PROBLEM_JSON as PROBLEM_JSON
+from ..raw_http import Problem
+from ..raw_http import problem_bytes as problem_bytes
 from ..services.database_errors import database_failure
 
 log = logging.getLogger("comments_service.api")
-PROBLEM_JSON = "application/problem+json"
-
-
-class Problem(Struct, omit_defaults=True):
-    code: str
-    title: str
-    status: int
-    detail: str
-    request_id: str | None = None
-    retry_after: int | None = None
-    errors: list[dict] | None = None
-    limit: int | None = None
 
 
 def problem_response(code: str, detail: str | None = None, *, headers: dict[str, str] | None = None,
@@ -38,14 +31,6 @@ def problem_response(code: str, detail: str | None = None, *, headers: dict[str,
     body = Problem(code=code, title=info.message, status=info.status, detail=detail or info.message,
                    request_id=request_id.get(), **known)
     return Response(content=body, status_code=info.status, media_type=PROBLEM_JSON, headers=headers or {})
-
-
-def problem_bytes(code: str, detail: str | None = None) -> tuple[int, bytes]:
-    info = CATALOGUE[code]
-    record_error(code)
-    body = Problem(code=code, title=info.message, status=info.status, detail=detail or info.message,
-                   request_id=request_id.get())
-    return info.status, msgspec.json.encode(body)
 
 
 def on_domain_error(_: Request, exc: DomainError) -> Response:
@@ -79,9 +64,19 @@ def on_http_exception(request: Request, exc: HTTPException) -> Response:
         code = "invalid_json"
     headers = dict(exc.headers or {})
     if "request_id" not in request.scope.get("state", {}):
-        # answered before any route, so without the edge middleware that gives every other answer
-        # its security headers (api/middleware.py)
+        # answered before any route (no route matches the path), so without the edge middleware
+        # that gives every other answer its security headers, request id and access log line
+        # (api/middleware.py)
         headers["X-Content-Type-Options"] = "nosniff"
+        rid = os.urandom(16).hex()
+        headers["X-Request-Id"] = rid
+        token = request_id.set(rid)
+        try:
+            response = problem_response(code, detail, headers=headers)
+        finally:
+            request_id.reset(token)
+        access(request.scope["method"], "unmatched", CATALOGUE[code].status, None, rid, None, code)
+        return response
     return problem_response(code, detail, headers=headers)
 
 
@@ -102,6 +97,8 @@ def on_unexpected(_: Request, exc: Exception) -> Response:
     failure = database_failure(exc)
     if failure == "invalid_characters":
         return problem_response("invalid_characters")
+    if failure == "site_deleted":
+        return problem_response("unknown_site")
     if failure == "out_of_range":
         log.warning("data exception", extra={"error": f"{type(exc).__name__}: {exc}"})
         return problem_response("invalid_request", "A value in the request is out of range.")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from msgspec import Meta
 
 from ..domain import article_ids
 from ..domain.article_ids import ArticleId
-from ..domain.models import Author
 from ..domain.structs import Struct
 
 
@@ -42,10 +42,20 @@ class CountsResponse(Struct, forbid_unknown_fields=True):
     counts: dict[str, int]
 
 
+class MeUser(Struct, forbid_unknown_fields=True):
+    id: Annotated[int | None, Meta(description="None for a signed-in reader who has not written yet: nothing is "
+                                               "stored of them until they do.")]
+    name: str
+
+
 class Me(Struct, forbid_unknown_fields=True):
-    user: Author | None
+    user: MeUser | None
     kind: str | None
     role: str
+    banned: Annotated[bool, Meta(description="Whether the reader may not write here now (a ban, or for a guest "
+                                             "the reach of a banned guest's ban to their network).")] = False
+    banned_until: Annotated[datetime | None, Meta(description="When the ban ends; None while banned: until a "
+                                                              "moderator lifts it.")] = None
 
 
 class ReportCreate(Struct, forbid_unknown_fields=True):

@@ -13,6 +13,8 @@ import logging
 import re
 from pathlib import Path
 
+from asyncpg import Record
+
 from ..domain.structs import Struct
 from .connection import Connection
 
@@ -61,17 +63,8 @@ async def migrate(conn: Connection, directory: str | Path) -> list[Migration]:
                    checksum text NOT NULL,
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
-        applied = {r["version"]: r for r in await conn.fetch("SELECT version, name, checksum FROM schema_migrations")}
+        pending = _unapplied(migrations, await conn.fetch("SELECT version, name, checksum FROM schema_migrations"))
         done: list[Migration] = []
-        pending = [m for m in migrations if m.version not in applied]
-        for m in migrations:
-            row = applied.get(m.version)
-            if row is not None and row["checksum"] != m.checksum:
-                raise MigrationError(
-                    f"migration {m.version:04d}_{m.name}.sql was edited after it was applied "
-                    f"(recorded checksum {row['checksum'][:12]}…, file now {m.checksum[:12]}…); "
-                    "add a new migration instead of changing an applied one"
-                )
         for index, m in enumerate(pending, 1):
             log.info("applying migration", extra={"migration": f"{m.version:04d}_{m.name}",
                                                    "progress": f"{index}/{len(pending)}"})
@@ -85,6 +78,29 @@ async def migrate(conn: Connection, directory: str | Path) -> list[Migration]:
         return done
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", ADVISORY_LOCK_KEY)
+
+
+async def pending(conn: Connection, directory: str | Path) -> list[Migration]:
+    """The migrations not applied yet, without applying anything or taking the lock (for a process
+    that must not change the schema: it only checks that someone has)."""
+    migrations = discover(directory)
+    if not await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
+        return migrations
+    return _unapplied(migrations, await conn.fetch("SELECT version, name, checksum FROM schema_migrations"))
+
+
+def _unapplied(migrations: list[Migration], applied_rows: list[Record]) -> list[Migration]:
+    """The migrations not among ``applied_rows``; MigrationError when an applied one was edited."""
+    applied = {r["version"]: r for r in applied_rows}
+    for m in migrations:
+        row = applied.get(m.version)
+        if row is not None and row["checksum"] != m.checksum:
+            raise MigrationError(
+                f"migration {m.version:04d}_{m.name}.sql was edited after it was applied "
+                f"(recorded checksum {row['checksum'][:12]}…, file now {m.checksum[:12]}…); "
+                "add a new migration instead of changing an applied one"
+            )
+    return [m for m in migrations if m.version not in applied]
 
 
 async def current_level(conn: Connection) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
 
 import asyncpg
 
@@ -219,7 +218,6 @@ UPDATE_ARTICLE = f"""UPDATE articles SET comments_open = coalesce($2, comments_o
     version = version + 1
 WHERE id = $1 RETURNING {_ARTICLE_SETTINGS}"""
 ARTICLE_CLOSURE = "SELECT auto_close, created_at FROM articles WHERE id = $1"
-MERGE_SITE_SETTINGS = "UPDATE sites SET settings = settings || $2::jsonb WHERE id = $1 RETURNING settings"
 
 
 async def article_for_update(conn: Connection, site_id: str, external_id: str) -> asyncpg.Record | None:
@@ -235,7 +233,3 @@ async def update_article(conn: Connection, article_id: int, comments_open: bool 
 
 async def article_closure(conn: Connection, article_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(ARTICLE_CLOSURE, article_id)
-
-
-async def merge_site_settings(conn: Connection, site_id: str, settings: dict[str, Any]) -> dict[str, Any] | None:
-    return await conn.fetchval(MERGE_SITE_SETTINGS, site_id, settings)

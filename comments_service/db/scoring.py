@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from ..domain.scoring_models import Job, QueueStats, ScoringContext
 from .connection import Connection, one_row
 from .moderation import BAN_IN_FORCE
@@ -76,6 +78,7 @@ WHERE id = $1 AND status = 'pending_scoring' AND edited_at IS NOT DISTINCT FROM 
       AND {BAN_IN_FORCE}))
 RETURNING id"""
 STATUS_OF = "SELECT status FROM comments WHERE id = $1"
+DECISION_OF = "SELECT status, status_reason, toxicity_model, decision_detail FROM comments WHERE id = $1"
 
 # Each count reads one of the partial indexes, so the stats cost nothing as done jobs pile up.
 QUEUE_STATS = """
@@ -142,6 +145,11 @@ async def decide(conn: Connection, comment_id: int, *, status: str, reason: str,
 
 async def status_of(conn: Connection, comment_id: int) -> str | None:
     return await conn.fetchval(STATUS_OF, comment_id)
+
+
+async def decision_of(conn: Connection, comment_id: int) -> asyncpg.Record | None:
+    """The comment's status, reason, scoring model and decision detail as the worker wrote them."""
+    return await conn.fetchrow(DECISION_OF, comment_id)
 
 
 async def notify_decided(conn: Connection, decided: list[tuple[int, str]]) -> None:

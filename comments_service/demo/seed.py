@@ -31,12 +31,23 @@ def demo_content(public_url: str) -> DemoContent:
     return DemoContent(
         site_id=SITE_ID, site_name="The Daily Meridian (demo)",
         origins=sorted({public, "http://127.0.0.1:8000", "http://localhost:8000"}),
-        # a newcomer trying the demo votes right after their first comment; real sites keep the
-        # default wait, which stops guests minted for a vote (domain/moderation.py)
-        site_settings={"established_after_minutes": 0},
+        site_settings={
+            # a newcomer trying the demo votes right after their first comment; real sites keep the
+            # default wait, which stops guests minted for a vote (domain/moderation.py)
+            "established_after_minutes": 0,
+            # no model could be loaded (a first run offline, before the download): the demo judges
+            # with the offline fallback and the word lists rather than holding every comment for a
+            # moderator nobody is; every other site holds them (fail closed, COMMENTS_TOXICITY_FAIL_CLOSED)
+            "moderation": {"fail_closed": False},
+            # the author is told what decided their comment and why (domain/judged_by.py)
+            "explain_decisions": True,
+        },
         external_id=ARTICLE_ID, article_url=f"{public}/demo", article_title=ARTICLE_TITLE, comments=COMMENTS)
 
 
-async def seed_demo(seeder: DemoSeeder, public_url: str) -> None:
-    if await seeder.seed(demo_content(public_url)):
+async def seed_demo(seeder: DemoSeeder, public_url: str) -> bool:
+    """False when a site with the demo's id exists and is not the demo (nothing was changed)."""
+    result = await seeder.seed(demo_content(public_url))
+    if result == "seeded":
         log.info("demo seeded", extra={"site": SITE_ID, "article": ARTICLE_ID, "comments": len(COMMENTS)})
+    return result != "id_taken"

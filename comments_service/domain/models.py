@@ -9,6 +9,8 @@ from .structs import Struct
 
 CommentStatus = Literal["pending_scoring", "published", "held", "rejected", "deleted"]
 SortOrder = Literal["oldest", "newest", "top"]
+# what a site id may be (the sites table checks the same)
+SITE_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 
 class Base(Struct, forbid_unknown_fields=True):
@@ -121,6 +123,9 @@ class PostedComment(Base):
     user: Author
     guest_token: str | None = None
     reason_category: str | None = None  # coarse, for held/rejected: e.g. rejected_language, rejected_spam
+    # what decided it (the toxicity model, the offline fallback, a rule) and why, in words; only on
+    # sites whose settings say explain_decisions (the demo site), and said in the message too
+    judged_by: str | None = None
 
 
 class VoteResult(Base):

@@ -186,3 +186,6 @@ class SiteModerationSettings(Base):
     )] | None = None
     sso_require_aud: Annotated[bool, Meta(
         description="Every SSO token must name the site in its aud claim.")] | None = None
+    explain_decisions: Annotated[bool, Meta(
+        description="The answer to a post says what decided it (the toxicity model, the offline fallback, a "
+                    "rule) and why, the matched word included. The demo site sets it.")] | None = None

@@ -25,7 +25,9 @@ Order of the rules (first match wins):
 9. a suspect word or phrase holds (``suspect_word``);
 10. otherwise publish (``ok``).
 
-Word lists are matched by domain/wordlists.find_term (through obfuscation, in linear time).
+Word lists are matched by domain/wordlists.find_term (through obfuscation, in linear time). A text
+that a list cannot be checked against within the matcher's work budget is held
+(``word_lists_unchecked``) where that list is checked: neither published nor rejected unread.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from typing import Any, Literal
 import msgspec
 
 from .structs import Struct
-from .wordlists import find_term
+from .wordlists import MAX_ENTRIES, WordListTooCostly, entry_problem, find_term
 
 Outcome = Literal["published", "held", "rejected"]
 
@@ -55,15 +57,20 @@ NEW_ACCOUNT = "new_account"
 GUEST_PREMODERATED = "guest_premoderated"
 MODEL_UNAVAILABLE = "model_unavailable"
 BANNED_USER = "banned_user"
+# the word lists could not be checked in time (the matcher's work budget, or the worker's time budget)
+WORD_LISTS_UNCHECKED = "word_lists_unchecked"
 
 REASONS = (OK, MODERATOR, TRUSTED_USER, BANNED_WORD, SUSPECT_WORD, TOXICITY_REJECT, TOXICITY_HOLD,
            PREMODERATION, USER_PREMODERATED, USER_RECENT_REJECTIONS, NEW_ACCOUNT,
-           GUEST_PREMODERATED, MODEL_UNAVAILABLE, BANNED_USER)
+           GUEST_PREMODERATED, MODEL_UNAVAILABLE, BANNED_USER, WORD_LISTS_UNCHECKED)
 # Reasons that are about the text itself (what a reader can fix by editing).
 CONTENT_REASONS = frozenset({BANNED_WORD, SUSPECT_WORD, TOXICITY_REJECT, TOXICITY_HOLD})
 
 NUDGE_MESSAGE = ("Your comment may break our community guidelines and is likely to be held for "
                  "review. You can edit it or submit it for review.")
+# what the nudge says when the text would be rejected outright: offering review would be untrue
+NUDGE_REJECT_MESSAGE = ("Your comment breaks our community guidelines and will not be published as "
+                        "written. Edit it to post it.")
 
 
 class LabelThresholds(Struct, frozen=True):
@@ -85,6 +92,8 @@ DEFAULT_THRESHOLDS: dict[str, LabelThresholds] = {
     "identity_attack": LabelThresholds(hold=0.3, reject=0.7),
     "sexual_explicit": LabelThresholds(hold=0.5, reject=0.9),
 }
+# the labels a threshold may name: those detoxify's models score (the fallback scores "toxicity")
+LABELS = frozenset(DEFAULT_THRESHOLDS)
 
 # The fallback (alt-profanity-check) is a profanity detector: it scores violent but civil news
 # talk ("killed in the bombing") around 0.5 and real profanity near 1.0.
@@ -135,6 +144,17 @@ class PolicyContext(Struct, frozen=True):
     model_fallback: bool = False
 
 
+# the keys PolicyConfig.from_site_settings reads: a key it does not know (a typo) is refused where
+# settings are set (services/sites.settings_problem), since the policy would silently ignore it
+POLICY_KEYS = frozenset({"thresholds", "fallback_thresholds", "banned_words", "suspect_words", "default_word_lists",
+                         "fail_closed", "hold_after_recent_rejections", "new_account_hold_first",
+                         "premoderate_guests", "trusted_exempt_premoderation"})
+
+
+# the most hold_after_recent_rejections and new_account_hold_first may say
+MAX_COUNT_SETTING = 10_000
+
+
 class PolicyConfig(Struct, frozen=True):
     """A site's moderation policy. ``PolicyConfig()`` is a sensible news-site default."""
 
@@ -180,6 +200,13 @@ class PolicyConfig(Struct, frozen=True):
             extra = data.get(key, [])
             if not isinstance(extra, list) or not all(isinstance(w, str) and w.strip() for w in extra):
                 raise ValueError(f"{prefix}{key}: expected a list of non-empty strings")
+            # bounded so that compiling and matching a list stay cheap (domain/wordlists.py)
+            if len(extra) > MAX_ENTRIES:
+                raise ValueError(f"{prefix}{key}: more than {MAX_ENTRIES} entries")
+            for w in extra:
+                # an entry of symbols only ("*", "!!") compiles to nothing and would be dropped silently
+                if (problem := entry_problem(w.strip())) is not None:
+                    raise ValueError(f"{prefix}{key}: {w.strip()[:70]!r} {problem}")
             words = (default_words if use_defaults else ()) + tuple(w.strip() for w in extra)
             kwargs[key] = tuple(dict.fromkeys(words))
         for key in ("fail_closed", "premoderate_guests", "trusted_exempt_premoderation"):
@@ -190,8 +217,9 @@ class PolicyConfig(Struct, frozen=True):
         for key in ("hold_after_recent_rejections", "new_account_hold_first"):
             if key in data:
                 value = data[key]
-                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    raise ValueError(f"{prefix}{key}: expected an integer >= 0")
+                # bounded: a count of comments, and a 30-digit number would be stored and exported as is
+                if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT_SETTING:
+                    raise ValueError(f"{prefix}{key}: expected an integer in 0..{MAX_COUNT_SETTING}")
                 kwargs[key] = value
         return cls(**kwargs)
 
@@ -220,7 +248,11 @@ def decide(scores: Mapping[str, float] | None, text: str, ctx: PolicyContext,
         return make("rejected", BANNED_USER)
     if ctx.user_is_moderator:
         return make("published", MODERATOR)
-    if (term := find_term(text, cfg.banned_words)) is not None:
+    try:
+        term = find_term(text, cfg.banned_words)
+    except WordListTooCostly:
+        return make("held", WORD_LISTS_UNCHECKED)
+    if term is not None:
         return make("rejected", BANNED_WORD, term=term)
 
     degraded = score_copy is None or ctx.model_fallback
@@ -246,7 +278,11 @@ def decide(scores: Mapping[str, float] | None, text: str, ctx: PolicyContext,
         return make("held", MODEL_UNAVAILABLE)
     if score_copy is not None and (label := _over(score_copy, thresholds, "hold")) is not None:
         return make("held", TOXICITY_HOLD, label=label)
-    if (term := find_term(text, cfg.suspect_words)) is not None:
+    try:
+        term = find_term(text, cfg.suspect_words)
+    except WordListTooCostly:
+        return make("held", WORD_LISTS_UNCHECKED)
+    if term is not None:
         return make("held", SUSPECT_WORD, term=term)
     return make("published", OK)
 
@@ -258,8 +294,12 @@ def nudge(decision: Decision) -> bool:
 
 
 def nudge_message(decision: Decision) -> str | None:
-    """The message the widget shows, or None. Never reveals scores, labels or thresholds."""
-    return NUDGE_MESSAGE if nudge(decision) else None
+    """The message the widget shows, or None: that the text will not be published when it would be
+    rejected, that it is likely to be held only when it would be held. Never reveals scores, labels
+    or thresholds."""
+    if not nudge(decision):
+        return None
+    return NUDGE_REJECT_MESSAGE if decision.outcome == "rejected" else NUDGE_MESSAGE
 
 
 def _over(scores: Mapping[str, float], thresholds: Mapping[str, LabelThresholds],
@@ -282,11 +322,18 @@ def _merge_thresholds(default: Mapping[str, LabelThresholds], raw: Any,
         raise ValueError(f"{where}: expected an object of label -> {{hold, reject}}")
     merged = dict(default)
     for label, value in raw.items():
+        # a label no model scores would be stored and never checked (and a name is shown back in
+        # messages: cut it short)
+        if label not in LABELS:
+            raise ValueError(f"{where}: {str(label)[:40]!r} is not a label the models score "
+                             f"(known: {', '.join(sorted(LABELS))})")
         if value is None:
             merged.pop(label, None)
             continue
         if not isinstance(value, Mapping):
             raise ValueError(f"{where}.{label}: expected {{hold, reject}}")
+        if (extra := sorted(str(k)[:40] for k in value if k not in ("hold", "reject"))):
+            raise ValueError(f"{where}.{label}: {extra[0]!r} is not hold or reject")
         base = merged.get(label, LabelThresholds())
         limits: dict[str, float | None] = {"hold": base.hold, "reject": base.reject}
         for kind in ("hold", "reject"):

@@ -5,7 +5,8 @@ look-alike letters, digit/symbol substitution ("sh1t", "$hit", "@ss"), repeated 
 ("fuuuck"), one starred letter ("f*ck") and letters spaced out consistently ("f u c k",
 "f.u.c.k"). A list entry may be a phrase ("know where you live") and may end in ``*`` to match any
 word starting with it ("fuck*"). A match made only of digits and symbols ("455") never counts.
-Matching reads the text once, so its cost is linear in the text whatever the text holds.
+Matching reads the text once, with a work budget per character, so its cost is linear in the text
+whatever the text and the lists hold; a text the budget cannot settle raises WordListTooCostly.
 """
 
 from __future__ import annotations
@@ -88,6 +89,21 @@ _START: _Position = (-1, 0, 0, 0, 0, False)  # a match may begin at the next cha
 _NO_MATCH = sys.maxsize
 # what one list may cache (a few MB at most); past either, its cache starts afresh
 _MAX_STATES, _MAX_MOVES = 2048, 32768
+# The work one scan may spend building states. A cold step costs one unit per live position, and a
+# list whose entries overlap themselves (runs of one letter, or of letters sharing leet forms like
+# "i", "l" and "1") keeps hundreds of positions alive and makes more states than the cache holds, so
+# every character of a crafted text is a cold step of that size. Past the budget the scan gives up
+# (WordListTooCostly) instead of running for seconds, so a scan costs at most one dict lookup and
+# _WORK_PER_CHAR units per character plus _WORK_BASE, whatever the lists hold. Ordinary text on a
+# 500-entry list needs 2-6 units a character, text spaced out letter by letter under 20 (a unit is
+# about a microsecond and a half).
+_WORK_PER_CHAR, _WORK_BASE = 32, 16_384
+# what a list entry may hold (checked where site settings are set: domain/policy.py)
+MAX_ENTRIES, MAX_ENTRY_CHARS, MAX_LETTER_RUN = 500, 64, 3
+
+
+class WordListTooCostly(Exception):
+    """A scan ran out of its work budget: neither a match nor its absence is known."""
 
 
 class _States:
@@ -121,12 +137,16 @@ class _Matcher:
 
     def first(self, text: str) -> str | None:
         states = self._states  # a reset by another thread leaves this scan's cache intact
-        moves, done = states.moves, states.done
-        state, best = 0, _NO_MATCH
+        moves, done, sets = states.moves, states.done, states.sets
+        state, best, work = 0, _NO_MATCH, 0
+        budget = _WORK_BASE + _WORK_PER_CHAR * len(text)
         for ch in text:
             nxt = moves[state].get(ch)
             if nxt is None:
                 nxt = self._move(states, state, ch)
+                work += len(sets[state]) + len(sets[~nxt if nxt < 0 else nxt])
+                if work > budget:
+                    raise WordListTooCostly
             if nxt < 0:
                 nxt = ~nxt
                 if done[state] < best:
@@ -211,6 +231,24 @@ class _Matcher:
             out.add((t, k, _TAIL, form, stars + star, seen))
 
 
+def entry_problem(term: str) -> str | None:
+    """Why ``term`` cannot be a list entry, or None. A run of one letter (or of its leet forms)
+    longer than MAX_LETTER_RUN adds nothing, since a letter already matches its repeats ("fuck"
+    matches "fuuuck"), and is what makes an entry overlap itself (see _WORK_PER_CHAR)."""
+    if len(term) > MAX_ENTRY_CHARS:
+        return f"longer than {MAX_ENTRY_CHARS} characters"
+    entry = _entry(term)
+    if entry is None or not any(ch.isalnum() for ch in term):
+        return "has no letter or digit to match"
+    run = 1
+    for before, slot in zip(entry.slots, entry.slots[1:], strict=False):
+        run = run + 1 if slot.chars == before.chars and not before.last else 1
+        if run > MAX_LETTER_RUN:
+            return (f"repeats a letter more than {MAX_LETTER_RUN} times in a row "
+                    "(a letter already matches its repeats: \"fuck\" matches \"fuuuck\")")
+    return None
+
+
 @functools.lru_cache(maxsize=64)
 def _matcher(terms: tuple[str, ...]) -> _Matcher:
     return _Matcher(terms)
@@ -218,7 +256,8 @@ def _matcher(terms: tuple[str, ...]) -> _Matcher:
 
 def find_term(text: str, terms: tuple[str, ...] | list[str]) -> str | None:
     """The first list entry found in ``text`` (see the module docstring for the matching
-    rules), or None. Linear in the length of the text."""
+    rules), or None. Linear in the length of the text whatever the list (see _WORK_PER_CHAR); raises
+    WordListTooCostly when that budget is not enough to tell."""
     if not terms or not text:
         return None
     return _matcher(tuple(terms)).first(normalize(text))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from ..db.connection import Connection
+from ..domain import judged_by as judgement
 from ..domain.models import CommentRow
 
 
@@ -28,6 +29,9 @@ class Admission(Protocol):
     async def settle(self, row: CommentRow) -> CommentRow:
         """After commit: the comment as the reader should be told it is."""
 
+    async def judged_by(self, row: CommentRow) -> str:
+        """After settle: what decided the comment, in words (domain/judged_by.py)."""
+
     async def close(self) -> None:
         """When the process stops: whatever the admission holds open."""
 
@@ -46,6 +50,9 @@ class PublishNow:
 
     async def settle(self, row: CommentRow) -> CommentRow:
         return row
+
+    async def judged_by(self, row: CommentRow) -> str:
+        return judgement.judged_by(row.status, row.status_reason, None, None)
 
     async def close(self) -> None:
         return None

@@ -49,7 +49,7 @@ from ..settings import CommentSettings
 from .admission import Admission
 from .offload import render_markdown_bounded
 from .publishing import Publication, Publisher
-from .readers import Readers
+from .readers import Readers, ReaderStanding
 from .sites import SiteEntry, article_url
 from .write_guard import UNKNOWN
 
@@ -69,6 +69,13 @@ class Actor(Struct, frozen=True):
 
     identity: Identity | None
     ip: str | None
+
+
+class CommentSource(Struct, frozen=True):
+    """A comment's markdown as its author wrote it: only ever sent to the author, never cached."""
+
+    id: int
+    body: str
 
 
 class PostPolicy(Protocol):
@@ -244,6 +251,16 @@ class CommentService:
 
         return await self.cache.get_counts(entry.site.id, unique, load)
 
+    async def source(self, entry: SiteEntry, actor: Actor, comment_id: int) -> CommentSource:
+        """The markdown of one's own comment, for editing it in any browser. The thread's pages are
+        shared by every reader (and cached): the source travels only here, to its author."""
+        identity = self._require_identity(actor)
+        async with self.pool.acquire() as conn:
+            row, _, _ = await self.readers.authored_comment(conn, identity, comment_id, entry.site.id)
+        if row.status == "deleted":
+            raise DomainError("comment_not_editable")
+        return CommentSource(id=row.id, body=row.body_markdown)
+
     # ---------------------------------------------------------------- writes
     def _validate_body(self, body: str) -> str:
         return validate_body(body, self.settings.max_body_chars)
@@ -333,9 +350,12 @@ class CommentService:
                     article = await article_repo.get_by_external(conn, site.id, external_id) or article
         log.info("comment posted", extra={"comment_id": row.id, "site": site.id, "status": row.status})
         category = explain_own_comment(row.status, row.status_reason)[1] if row.status in ("held", "rejected") else None
-        return PostedComment(comment=to_view(row), status=row.status, message=outcome_message(row.status),
+        # a site that explains its decisions (the demo) tells the author what decided and why
+        explained = await self.admission.judged_by(row) if site.settings.get("explain_decisions") is True else None
+        message = " ".join(part for part in (outcome_message(row.status), explained) if part)
+        return PostedComment(comment=to_view(row), status=row.status, message=message,
                       article=article_repo.to_article(article), user=user, guest_token=guest_token,
-                      reason_category=category)
+                      reason_category=category, judged_by=explained)
 
     @staticmethod
     def _article_details(site: Site, url: str | None, title: str | None) -> tuple[str, str]:
@@ -399,19 +419,14 @@ class CommentService:
             raise DomainError("auth_required")
         return actor.identity
 
-    async def user_id_of(self, identity: Identity) -> int | None:
-        return await self.readers.user_id_of(identity)
+    async def standing_of(self, identity: Identity, address: str | None) -> ReaderStanding:
+        return await self.readers.standing(identity, address)
 
     async def _own_comment_for_change(self, conn: Connection, entry: SiteEntry, identity: Identity,
                                       comment_id: int, action: WriteAction,
                                       address: str | None) -> tuple[CommentRow, asyncpg.Record]:
-        row, article = await self.readers.comment_of_site(conn, comment_id, entry.site.id, for_update=True)
-        user_id = await self.readers.known_user_id(conn, identity)
-        if user_id is None or row.author_id != user_id:
-            # someone else's hidden comment answers as a missing one does: no probing for what is hidden
-            if row.status not in ("published", "deleted"):
-                raise DomainError("comment_not_found")
-            raise DomainError("not_author")
+        row, article, user_id = await self.readers.authored_comment(conn, identity, comment_id, entry.site.id,
+                                                                    for_update=True)
         await self.policy.check(conn, entry, action, user_id=user_id, kind=identity.kind, article=article,
                                address=address)
         if row.status in ("deleted", "rejected"):

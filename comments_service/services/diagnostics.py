@@ -22,6 +22,8 @@ from .. import __version__, metrics
 from ..cache import Cache, RedisGate
 from ..db import migrations as migration_repo
 from ..db import observability as obs
+from ..db import sites as site_repo
+from ..db.connection import Connection
 from ..db.health import is_database_unavailable
 from ..domain.structs import Struct
 from ..metrics import ERROR_RECORD
@@ -29,6 +31,7 @@ from ..ratelimit import RateLimiter
 from ..settings import REPO_ROOT
 from .health import HealthMonitor, HealthStatus
 from .scoring import ModelState, ScoringService
+from .sites import settings_problem
 
 
 class PoolUsage(Struct):
@@ -113,6 +116,8 @@ class Diagnostics(Struct, tag_field="scope", tag="global"):
     rate_limit_rejections: dict[str, int]
     errors_by_code: dict[str, ErrorCount]
     notes: list[str]
+    # site id -> why its stored settings are not valid (services/sites.settings_problem)
+    invalid_site_settings: dict[str, str] = {}
 
 
 class SiteDiagnostics(Struct, tag_field="scope", tag="site"):
@@ -122,6 +127,8 @@ class SiteDiagnostics(Struct, tag_field="scope", tag="site"):
     queue: QueueInfo | None  # this site's comments only; None while PostgreSQL is unreachable
     open_problem_reports: int | None
     notes: list[str]
+    # why this site's stored settings are not valid, or None
+    invalid_settings: str | None = None
 
 
 def build_id() -> str | None:
@@ -182,12 +189,14 @@ class DiagnosticsService:
         pg = await monitor.postgres()
         rd = await monitor.redis_probe()
         level = queue = scoring = model = None
+        invalid: dict[str, str] = {}
         if pg.ok:
             try:
                 async with self.pool.acquire() as conn:
                     level = await migration_repo.current_level(conn)
                     depths = await obs.queue_depths(conn)
                     state = await self.scoring.model_state(conn)
+                    invalid = await _invalid_settings(conn, None, notes)
             except Exception as exc:
                 if not is_database_unavailable(exc):
                     raise
@@ -218,23 +227,26 @@ class DiagnosticsService:
                             hit_ratio=round(stats.hits / looked_up, 4) if looked_up else None),
             queue=queue, scoring=scoring, model=model,
             rate_limit_rejections=dict(self.limiter.rejections), errors_by_code=errors, notes=notes,
+            invalid_site_settings=invalid,
         )
 
     async def site_report(self, site_id: str) -> SiteDiagnostics:
         """One site's share, for that site's own admin."""
         notes = ["Only this site's numbers: the service's own state is for the operator's unscoped token."]
         queue = reports = None
+        invalid: dict[str, str] = {}
         ready = await self.monitor.readiness()
         try:
             async with self.pool.acquire() as conn:
                 queue = _queue(await obs.queue_depths(conn, site_id))
                 reports = await obs.open_problem_reports(conn, site_id)
+                invalid = await _invalid_settings(conn, site_id, notes)
         except Exception as exc:
             if not is_database_unavailable(exc):
                 raise
             notes.append("PostgreSQL is unreachable: the queue cannot be read.")
         return SiteDiagnostics(site_id=site_id, version=__version__, service_status=ready.status, queue=queue,
-                               open_problem_reports=reports, notes=notes)
+                               open_problem_reports=reports, notes=notes, invalid_settings=invalid.get(site_id))
 
     async def scrape(self) -> bytes:
         """The Prometheus exposition of the service's metrics, with the queue depths read now."""
@@ -248,6 +260,19 @@ class DiagnosticsService:
                 raise
         metrics.COUNTER_SYNC.sync(self.cache.stats, self.limiter.rejections, force=True)
         return metrics.render()
+
+
+async def _invalid_settings(conn: Connection, site_id: str | None, notes: list[str]) -> dict[str, str]:
+    """Sites whose stored settings break the rules settings are set by (stored before those rules,
+    or written to the database by hand), with why."""
+    invalid = {sid: problem for sid, settings in await site_repo.settings_of(conn, site_id)
+               if (problem := settings_problem(settings)) is not None}
+    if invalid:
+        notes.append(f"{len(invalid)} site(s) have invalid settings ({', '.join(sorted(invalid)[:10])}): where a "
+                     "setting is invalid the service uses its default (an invalid moderation object: the whole "
+                     "default policy). Correct them with PATCH /api/v1/moderation/sites/{id} or "
+                     "`comments-service site update ID --settings JSON`.")
+    return invalid
 
 
 def _queue(depths: dict[str, obs.QueueDepth]) -> QueueInfo:

@@ -3,7 +3,7 @@
 The file holds the rows themselves (sites, users, articles, comments, votes) with their ids, so a
 restore gives identical threads: same comment ids, parents, paths, statuses, timestamps, authors,
 scores. The site's SSO secret stays encrypted with the service's secret key (COMMENTS_SECRET_KEY):
-restore with the same key, or set the secret again with `comments-service site create`.
+restore with the same key, or set the secret again with `comments-service site update ID --sso-secret-stdin`.
 
     comments-service export --site ID [--article ID] --out FILE
     comments-service import --in FILE
@@ -13,8 +13,8 @@ not threads).
 
 A file to import is untrusted input, checked by the rules that apply when the same things are
 written through the API or the CLI, and refused whole, naming the row, when one row breaks them:
-origins are normalised, site settings follow the moderation settings route and the moderation
-policy, names and titles hold no control characters, article urls are on their site's origins,
+origins are normalised, site settings follow the rules of `site update` and the admin API (no
+unknown key), names and titles hold no control characters, article urls are on their site's origins,
 comment statuses are the known ones, and every reference (a comment's article, author and parent,
 a vote's comment and voter) stays inside the file and its site, so an import never touches rows
 already there. Users come back as readers: a role is the SSO token's to give at the next post, as
@@ -31,18 +31,14 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import msgspec
-from cryptography.exceptions import InvalidTag
 
 from ..db import export as repo
 from ..db.connection import Connection
 from ..domain import article_ids
 from ..domain.labels import label_is_clean
-from ..domain.moderation_models import SiteModerationSettings
-from ..domain.policy import PolicyConfig
 from ..domain.render import render_markdown
 from ..identity import Keyring
-from .sites import normalise_origin, page_url
+from .sites import normalise_origin, page_url, settings_problem
 
 FORMAT = "comments_service.export"
 VERSION = 1
@@ -195,24 +191,23 @@ def _site(row: Row, seen: Seen, keyring: Keyring) -> None:
         # a secret sealed under another COMMENTS_SECRET_KEY would fail every signed-in request later
         try:
             keyring.decrypt(bytes.fromhex(secret.removeprefix("\\x")))
-        except (AttributeError, ValueError, InvalidTag):
+        except (AttributeError, ValueError):  # identity.SecretSealedElsewhere is a ValueError
             raise _Refused("sso_secret_enc does not open with this service's COMMENTS_SECRET_KEY (export and "
                            "import with the same key, or set the site's secret again after the import)") from None
 
 
 def _site_settings(settings: Any) -> None:
-    # the moderation settings route's own schema: one set of rules for a setting however it arrives
+    # sites.settings_problem, the rules of the CLI and the admin API, so that an imported site is never
+    # listed INVALID. An export may hold a key that nothing reads (a typo stored before settings were
+    # checked; every key this service writes is still a setting): it is refused by name, not dropped,
+    # since dropping it would change the site without a word, and one command corrects the site.
     if not isinstance(settings, dict):
         raise _Refused("settings is not an object")
-    known = {k: v for k, v in settings.items() if k in SiteModerationSettings.__struct_fields__}
-    try:
-        msgspec.convert(known, SiteModerationSettings)
-        PolicyConfig.from_site_settings(settings)
-    except ValueError as exc:  # msgspec.ValidationError is one
-        raise _Refused(f"settings: {exc}") from None
-    minutes = settings.get("established_after_minutes", 0)
-    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
-        raise _Refused("settings: established_after_minutes is not an integer >= 0")
+    problem = settings_problem(settings)
+    if problem is not None:
+        raise _Refused(f"settings: {problem} (correct it in the file, or on the exporting service with "
+                       "`comments-service site update ID --settings JSON`, where null removes a key, and export "
+                       "again)")
 
 
 def _user(row: Row, seen: Seen) -> None:

@@ -5,6 +5,15 @@ Readiness answers in the IETF "Health Check Response Format for HTTP APIs" draft
 at a time, so a fleet of probes (or a reader mashing the troubleshooter) costs PostgreSQL at most
 one round trip per process per interval.
 
+Two readinesses: the API's (:meth:`HealthMonitor.readiness`), which learns about the scoring
+workers from their reports (ScoringService.model_state), and a scoring worker's own
+(:meth:`HealthMonitor.worker_readiness`), which knows its model first hand. Only what stops the
+process doing its work fails (503): PostgreSQL unreachable, or a worker's model still loading.
+Everything the service works around warns (200), each in a check of its own so that a probe's
+reader can tell the causes apart: ``scoring:workers`` (no worker has reported: new comments wait),
+``toxicity:model`` (the workers score with the fallback), ``redis:responseTime`` (reads go to
+PostgreSQL), ``scoring:queueAge`` (comments wait longer than a minute).
+
 The probes are public, so their answer names what is wrong but never the exception behind it
 (driver messages carry host names, ports, paths and user names); the probes' error text is for
 the admins' diagnostics only.
@@ -59,6 +68,7 @@ class Readiness(Struct, omit_defaults=True, rename="camel"):
 
 _RANK = {"pass": 0, "warn": 1, "fail": 2}
 _PG_DOWN = "PostgreSQL is unreachable."
+_FALLBACK = "The toxicity model is on its fallback scorer; the admins' diagnostics say why."
 
 
 def _now_iso() -> str:
@@ -67,6 +77,15 @@ def _now_iso() -> str:
 
 def worst(*statuses: HealthStatus) -> HealthStatus:
     return max(statuses, key=_RANK.__getitem__)
+
+
+class WorkerModel(Struct):
+    """What a scoring worker process knows of its own model: ``loaded`` False until the first load
+    (the real model or the fallback) has finished."""
+
+    loaded: bool
+    model_id: str | None = None
+    is_fallback: bool = False
 
 
 class HealthMonitor:
@@ -78,6 +97,8 @@ class HealthMonitor:
         self.started_monotonic = time.monotonic()
         self._ready: tuple[float, Readiness] | None = None
         self._lock = asyncio.Lock()
+        self._stores: tuple[float, dict[str, list[HealthCheck]], bool] | None = None
+        self._stores_lock = asyncio.Lock()
 
     @property
     def uptime_seconds(self) -> float:
@@ -121,9 +142,42 @@ class HealthMonitor:
             self._ready = (time.monotonic(), result)
             return result
 
-    async def _compute_readiness(self) -> Readiness:
+    async def worker_readiness(self, model: WorkerModel) -> Readiness:
+        """A scoring worker's own readiness: its stores (probed at most once per ``READY_TTL``) and
+        its model as it knows it now."""
         now = _now_iso()
-        checks: dict[str, list[HealthCheck]] = {}
+        checks, pg_ok = await self._cached_stores()
+        if not model.loaded:
+            check = HealthCheck(status="fail", component_type="component", time=now,
+                                output="The toxicity model is loading; this worker scores nothing yet.")
+        elif model.is_fallback:
+            check = HealthCheck(status="warn", component_type="component", observed_value=model.model_id, time=now,
+                                output=_FALLBACK)
+        else:
+            check = HealthCheck(status="pass", component_type="component", observed_value=model.model_id, time=now)
+        checks = {**checks, "toxicity:model": [check]}
+        status = worst(*(c[0].status for c in checks.values()))
+        output = None
+        if status == "fail":
+            output = _PG_DOWN if not pg_ok else "The toxicity model is loading."
+        elif status == "warn":
+            output = "Degraded: see checks."
+        return Readiness(status=status, output=output, checks=checks, description="comments_service scoring worker")
+
+    async def _cached_stores(self) -> tuple[dict[str, list[HealthCheck]], bool]:
+        cached = self._stores
+        if cached is not None and time.monotonic() - cached[0] < READY_TTL:
+            return cached[1], cached[2]
+        async with self._stores_lock:
+            cached = self._stores
+            if cached is not None and time.monotonic() - cached[0] < READY_TTL:
+                return cached[1], cached[2]
+            checks: dict[str, list[HealthCheck]] = {}
+            pg = await self._store_checks(checks, _now_iso())
+            self._stores = (time.monotonic(), checks, pg.ok)
+            return checks, pg.ok
+
+    async def _store_checks(self, checks: dict[str, list[HealthCheck]], now: str) -> Probe:
         pg = await self.postgres()
         checks["postgres:responseTime"] = [HealthCheck(
             status="pass" if pg.ok else "fail", component_type="datastore", observed_value=pg.ms,
@@ -138,6 +192,12 @@ class HealthMonitor:
                 status="pass" if rd.ok else "warn", component_type="datastore", observed_value=rd.ms,
                 observed_unit="ms" if rd.ok else None, time=now,
                 output=None if rd.ok else "Redis is unreachable; reads are served from PostgreSQL.")]
+        return pg
+
+    async def _compute_readiness(self) -> Readiness:
+        now = _now_iso()
+        checks: dict[str, list[HealthCheck]] = {}
+        pg = await self._store_checks(checks, now)
         if pg.ok:
             try:
                 async with self.pool.acquire() as conn:
@@ -150,7 +210,9 @@ class HealthMonitor:
                 checks["postgres:responseTime"][0] = HealthCheck(status="fail", component_type="datastore",
                                                                  output=_PG_DOWN, time=now)
         if pg.ok:
-            checks["toxicity:model"] = [self._model_check(model, now)]
+            checks["scoring:workers"] = [self._workers_check(model, now)]
+            if model.known:  # with no worker heard from, nothing is known of the model
+                checks["toxicity:model"] = [self._model_check(model, now)]
             age = round(oldest, 1) if oldest is not None else 0.0
             checks["scoring:queueAge"] = [HealthCheck(
                 status="pass" if age < QUEUE_AGE_WARN_SECONDS else "warn", component_type="component",
@@ -161,14 +223,20 @@ class HealthMonitor:
         output = {"fail": "PostgreSQL is unreachable.", "warn": "Degraded: see checks."}.get(status)
         return Readiness(status=status, output=output, checks=checks)
 
-    @staticmethod
-    def _model_check(model: ModelState, now: str) -> HealthCheck:
+    def _workers_check(self, model: ModelState, now: str) -> HealthCheck:
+        live = float(len(model.workers))
+        if not self.scoring.enabled:
+            return HealthCheck(status="pass", component_type="component", observed_value=live, time=now,
+                               output="Scoring is off: new comments publish unscored and need no worker.")
         if not model.known:
-            return HealthCheck(status="warn", component_type="component", time=now,
+            return HealthCheck(status="warn", component_type="component", observed_value=0.0, time=now,
                                output=f"No scoring worker has reported in the last {WORKER_SILENCE_SECONDS:.0f} s; "
                                       "new comments wait until one runs.")
+        return HealthCheck(status="pass", component_type="component", observed_value=live, time=now)
+
+    @staticmethod
+    def _model_check(model: ModelState, now: str) -> HealthCheck:
         if model.is_fallback:
             return HealthCheck(status="warn", component_type="component", observed_value=model.model_id, time=now,
-                               output="The toxicity model is on its fallback scorer; the admins' diagnostics "
-                                      "say why.")
+                               output=_FALLBACK)
         return HealthCheck(status="pass", component_type="component", observed_value=model.model_id, time=now)

@@ -16,15 +16,33 @@ from ..domain.moderation_models import ArticleSettings, AuditEntry, AuditPage
 from ..errors import DomainError
 from .comments import validate_label
 from .publishing import Publisher
+from .site_admin import SiteAdmin, SiteDeleted, SiteInfo
 from .sites import SiteDirectory, article_url
 from .staff_scope import StaffLike, require_site, scope_of
 
 
 class ModerationSettings:
-    def __init__(self, pool: asyncpg.Pool, sites: SiteDirectory, publisher: Publisher) -> None:
+    def __init__(self, pool: asyncpg.Pool, sites: SiteDirectory, publisher: Publisher, site_admin: SiteAdmin) -> None:
         self.pool = pool
         self.sites = sites
         self.publisher = publisher
+        self.site_admin = site_admin
+
+    # ---------------------------------------------------------------- sites (the admin API's share of SiteAdmin)
+    async def list_sites(self, staff: StaffLike) -> list[SiteInfo]:
+        return await self.site_admin.list_sites(staff)
+
+    async def site(self, staff: StaffLike, site_id: str) -> SiteInfo:
+        return await self.site_admin.show(site_id, staff)
+
+    async def create_site(self, staff: StaffLike, *, site_id: str, name: str | None, origins: list[str],
+                          sso_secret: str | None, guests: bool, images: bool,
+                          settings: dict[str, Any] | None) -> SiteInfo:
+        return await self.site_admin.create(site_id=site_id, name=name, origins=origins, sso_secret=sso_secret,
+                                            guests=guests, images=images, settings=settings, staff=staff)
+
+    async def delete_site(self, staff: StaffLike, site_id: str, *, force: bool) -> SiteDeleted:
+        return await self.site_admin.delete(site_id, force=force, staff=staff)
 
     async def update_article(self, staff: StaffLike, site_id: str, external_id: str, *,
                              comments_open: bool | None, premoderation: bool | None,
@@ -59,16 +77,11 @@ class ModerationSettings:
             comments_open=rules.is_open(after["comments_open"], after["auto_close"], after["created_at"],
                                         entry.site.settings, datetime.now(UTC)))
 
-    async def update_site_settings(self, staff: StaffLike, site_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        require_site(staff, site_id)
-        async with self.pool.acquire() as conn, conn.transaction():
-            settings = await mod_repo.merge_site_settings(conn, site_id, changes)
-            if settings is None:
-                raise DomainError("unknown_site")
-            await audit_repo.record(conn, site_id=site_id, actor_id=staff.id, actor_name=staff.name,
-                                    action="site_settings", details=changes)
-        self.sites.forget(site_id)
-        return settings
+    async def update_site_settings(self, staff: StaffLike, site_id: str, changes: dict[str, Any]) -> SiteInfo:
+        """SiteAdmin.update's rules, as the CLI's `site update --settings` has them: only the
+        settings in ``changes`` change, one given as None goes back to its default, and the result
+        is checked whole before anything is written."""
+        return await self.site_admin.update(site_id, settings=changes, staff=staff)
 
     # ---------------------------------------------------------------- audit
     async def audit(self, staff: StaffLike, *, site_id: str | None, comment_id: int | None, user_id: int | None,

@@ -1,4 +1,4 @@
-"""The nudge before posting: would this text likely be held? Cheap, and never loads torch.
+"""The nudge before posting: would this text be rejected, or likely held? Cheap, and never loads torch.
 
 API processes must not load the toxicity model, so the nudge judges the text with the offline
 fallback scorer (alt-profanity-check, ~2 ms, loaded once in a thread) plus the site's word lists and
@@ -36,8 +36,11 @@ SCORE_BUDGET_S = 0.5
 # The nudge's answer, as POST /api/v1/toxicity/check returns it (a docstring here would become the
 # API schema's description of it).
 class ToxicityCheckResult(Struct, frozen=True):
-    likely_held: bool
-    message: Annotated[str | None, Meta(description="What the widget shows when likely_held.")] = None
+    likely_held: Annotated[bool, Meta(description="The text would likely be held for a moderator's review.")]
+    message: Annotated[str | None, Meta(
+        description="What the widget shows when likely_held or likely_rejected.")] = None
+    likely_rejected: Annotated[bool, Meta(
+        description="The text would be rejected: it will not be published as written.")] = False
 
 
 class NudgeService:
@@ -87,7 +90,10 @@ class NudgeService:
         cfg = msgspec.structs.replace(cfg, fail_closed=False)
         decision = await run_bounded(decide, scores, text, PolicyContext(model_fallback=True), cfg,
                                      budget_s=POLICY_BUDGET_S)
-        return ToxicityCheckResult(likely_held=nudge(decision), message=nudge_message(decision))
+        warned = nudge(decision)
+        return ToxicityCheckResult(likely_held=warned and decision.outcome == "held",
+                                   likely_rejected=warned and decision.outcome == "rejected",
+                                   message=nudge_message(decision))
 
     def _validate(self, body: str) -> str:
         return validate_body(body, self.settings.max_body_chars)

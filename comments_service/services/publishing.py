@@ -14,9 +14,10 @@ import msgspec
 from ..cache import Cache
 from ..db import articles as article_repo
 from ..db.connection import Connection, Row
-from ..domain.models import CommentRow, LiveEvent
+from ..domain.models import CommentRow, CommentView, LiveEvent
 from ..domain.page_parts import Header
 from ..domain.structs import Struct
+from ..domain.thread import to_view
 from .article_view import ArticleView
 
 _encoder = msgspec.json.Encoder()
@@ -44,6 +45,31 @@ class VisibleChange(Struct, frozen=True):
     external_id: str
     row: CommentRow
     event: VisibleEvent
+
+
+class LiveChange(Struct, frozen=True, omit_defaults=True):
+    """What an article's live readers are sent when a published comment changes or leaves the
+    thread (a publication is a ``LiveEvent``): ``comment.edited`` carries the comment as every
+    reader now sees it, or nothing when the edit sent it back to scoring (it is hidden from readers
+    until it is published again); ``comment.deleted`` (by its author) leaves a tombstone;
+    ``comment.removed`` (by a moderator) takes it out of the thread. Widgets follow these without
+    reloading, and move the article's count and their new-comments bar with them."""
+
+    type: Literal["comment.edited", "comment.deleted", "comment.removed"]
+    comment_id: int
+    parent_id: int | None
+    comment: CommentView | None = None
+
+
+def _change_event(row: CommentRow, event: VisibleEvent) -> bytes | None:
+    if event == "edited":
+        view = to_view(row) if row.status == "published" else None
+        return _encoder.encode(LiveChange(type="comment.edited", comment_id=row.id, parent_id=row.parent_id,
+                                          comment=view))
+    if event in ("deleted", "removed"):
+        return _encoder.encode(LiveChange(type="comment.deleted" if event == "deleted" else "comment.removed",
+                                          comment_id=row.id, parent_id=row.parent_id))
+    return None  # votes move only scores: readers see them on their next read
 
 
 class Publisher:
@@ -81,6 +107,8 @@ class Publisher:
             live = _encoder.encode(LiveEvent(
                 type="comment.published", comment_id=row.id, parent_id=row.parent_id, append=appended is not None,
                 article_version=appended.version if appended is not None else None))
+        elif row is not None:
+            live = _change_event(row, event)
         await self.cache.bump(site_id, external_id, live, appended=appended)
 
     async def announce(self, changes: Sequence[VisibleChange], conn: Connection | None = None) -> None:

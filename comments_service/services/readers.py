@@ -3,6 +3,8 @@ rate limits count under. Every reader write (post, edit, vote, report) finds its
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 
 from ..db import articles as article_repo
@@ -10,13 +12,24 @@ from ..db import comments as comment_repo
 from ..db import users as user_repo
 from ..db.connection import Connection
 from ..domain.models import CommentRow
+from ..domain.structs import Struct
 from ..errors import DomainError
 from ..identity import Identity
+from .write_guard import WriteGuard
+
+
+class ReaderStanding(Struct, frozen=True):
+    """What the widget needs to know of a signed-in reader before they write."""
+
+    user_id: int | None  # None: an SSO reader who has not written yet (nothing is stored for them)
+    banned: bool = False
+    banned_until: datetime | None = None  # None while banned: until a moderator lifts it
 
 
 class Readers:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, guard: WriteGuard) -> None:
         self.pool = pool
+        self.guard = guard
 
     @staticmethod
     def subject(identity: Identity | None) -> str | None:
@@ -59,6 +72,16 @@ class Readers:
         async with self.pool.acquire() as conn:
             return await self.known_user_id(conn, identity)
 
+    async def standing(self, identity: Identity, address: str | None) -> ReaderStanding:
+        """The reader's row and the ban a post of theirs would meet, read without writing anything
+        (WriteGuard's own lookup), so the widget can say so before the reader writes rather than after."""
+        async with self.pool.acquire() as conn:
+            user_id = await self.known_user_id(conn, identity)
+            ban = await self.guard.ban(conn, identity.site_id, user_id=user_id, kind=identity.kind, address=address)
+        if ban is None:
+            return ReaderStanding(user_id=user_id)
+        return ReaderStanding(user_id=user_id, banned=True, banned_until=ban.until)
+
     @staticmethod
     async def comment_of_site(conn: Connection, comment_id: int, site_id: str, *,
                               for_update: bool = False) -> tuple[CommentRow, asyncpg.Record]:
@@ -68,3 +91,16 @@ class Readers:
         if row is None or article is None or article["site_id"] != site_id:
             raise DomainError("comment_not_found")
         return row, article
+
+    async def authored_comment(self, conn: Connection, identity: Identity, comment_id: int, site_id: str, *,
+                               for_update: bool = False) -> tuple[CommentRow, asyncpg.Record, int]:
+        """A comment of the site written by this reader, its article's row and the reader's user id;
+        not_author for anyone else's."""
+        row, article = await self.comment_of_site(conn, comment_id, site_id, for_update=for_update)
+        user_id = await self.known_user_id(conn, identity)
+        if user_id is None or row.author_id != user_id:
+            # someone else's hidden comment answers as a missing one does: no probing for what is hidden
+            if row.status not in ("published", "deleted"):
+                raise DomainError("comment_not_found")
+            raise DomainError("not_author")
+        return row, article, user_id

@@ -15,8 +15,10 @@ import asyncpg
 from ..db import comments as comment_repo
 from ..db import scoring as scoring_repo
 from ..db.connection import Connection
+from ..domain import judged_by as judgement
 from ..domain.models import CommentRow
 from ..settings import ScoringSettings
+from ..shutdown import CLOSE_S, step
 
 log = logging.getLogger("comments_service.scoring")
 
@@ -89,11 +91,10 @@ class DecisionWaiter:
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None and not conn.is_closed():
-            try:
-                await conn.close(timeout=2.0)
-            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                conn.terminate()
+        # a close waits for the server to drop the session: bounded, then cut
+        if (conn is not None and not conn.is_closed()
+                and not await step("decision waiter: its LISTEN connection", conn.close(), CLOSE_S)):
+            conn.terminate()
 
 
 class ScoreFirst:
@@ -126,6 +127,15 @@ class ScoreFirst:
         async with self.pool.acquire() as conn:
             fresh = await comment_repo.get(conn, row.id)
         return fresh or row
+
+    async def judged_by(self, row: CommentRow) -> str:
+        """The scorer (the model, the offline fallback) or rule that decided, as the worker stored it."""
+        async with self.pool.acquire() as conn:
+            stored = await scoring_repo.decision_of(conn, row.id)
+        if stored is None:  # deleted meanwhile
+            return judgement.judged_by(row.status, row.status_reason, None, None)
+        return judgement.judged_by(stored["status"], stored["status_reason"], stored["toxicity_model"],
+                                   stored["decision_detail"])
 
     async def close(self) -> None:
         await self.waiter.close()

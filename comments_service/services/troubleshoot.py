@@ -338,7 +338,7 @@ class Troubleshooter:
             return _catalogued("service", "problem", "Service status", "service_unavailable")
         if status.get("redis:responseTime") == "warn":
             problems.append("comments may load more slowly than usual")
-        if status.get("toxicity:model") == "warn" or status.get("scoring:queueAge") == "warn":
+        if "warn" in (status.get("scoring:workers"), status.get("toxicity:model"), status.get("scoring:queueAge")):
             problems.append("new comments may take longer to appear, and more of them are reviewed by a moderator")
         if problems:
             return Check(id="service", status="warn", title="Service status",

@@ -32,8 +32,12 @@ Backends (``COMMENTS_TOXICITY_BACKEND``; ``config.DEFAULT_BACKEND`` when unset):
 Long comments: split into windows of at most 512 tokens, each label's score is the maximum over
 the windows (``COMMENTS_TOXICITY_LONG_TEXT=split``, at most ``MAX_CHUNKS`` windows) or truncated.
 
-Environment: COMMENTS_TOXICITY_BACKEND, _VARIANT, _CHECKPOINT, _CONFIG_DIR, _CACHE_DIR, _DEVICE,
-_THREADS, _BATCH_SIZE, _FAIL_CLOSED, _LONG_TEXT, _MAX_CHUNKS (see ``config.ToxicitySettings``).
+Environment: COMMENTS_TOXICITY_BACKEND, _VARIANT, _MODEL_DIR, _CHECKPOINT, _CONFIG_DIR, _CACHE_DIR,
+_MISSING_MODEL, _DEVICE, _THREADS, _BATCH_SIZE, _FAIL_CLOSED, _LONG_TEXT, _MAX_CHUNKS, and for
+``model fetch`` _CHECKPOINT_URL, _HUB_URL (see ``config.ToxicitySettings``).
+
+``model_kit`` makes and checks a model dir (`comments-service model fetch|export|verify`): the
+checkpoint, its config and tokenizer files and the ONNX export in one folder that loads offline.
 
 ``testing`` builds Detoxify-format checkpoints offline (a tiny one for tests, random BERT-base /
 ALBERT-base-v2 for benchmarks).

@@ -14,8 +14,15 @@ from ..domain.structs import Struct
 VARIANTS = ("original", "unbiased", "multilingual", "original-small", "unbiased-small")
 BACKENDS = ("detoxify", "onnx")
 LONG_TEXT_MODES = ("split", "truncate")
+MISSING_MODEL_MODES = ("stop", "fallback")
+# Where `comments-service model fetch` downloads from: detoxify's GitHub releases (the checkpoints)
+# and the Hugging Face hub (each architecture's config and tokenizer files). An air-gapped site
+# points these at a mirror, or brings the files itself (`model fetch --from DIR`).
+DEFAULT_CHECKPOINT_URL = "https://github.com/unitaryai/detoxify/releases/download"
+DEFAULT_HUB_URL = "https://huggingface.co"
 
 ENV_PREFIX = "COMMENTS_TOXICITY_"
+INT8_WEIGHT_CHOICES = ("auto", "int8", "uint8")
 # The backend when COMMENTS_TOXICITY_BACKEND is not set: "onnx" (several times detoxify's sustained
 # comments/s in a fraction of its memory, bench/RESULTS_scoring.md) or "detoxify" (the reference).
 DEFAULT_BACKEND: Literal["detoxify", "onnx"] = "onnx"
@@ -38,9 +45,17 @@ class ToxicitySettings(Struct, frozen=True):
     variant     which detoxify model: original, unbiased, multilingual, original-small,
                 unbiased-small. Without ``checkpoint`` it is downloaded on first use where the
                 network allows; with ``checkpoint`` it only names the model.
+    model_dir   a folder made by ``comments-service model fetch`` (model.json, the checkpoint,
+                config/ and onnx/): sets checkpoint, config_dir, variant and cache_dir from its
+                manifest, and loading it needs no network. Not combinable with checkpoint or
+                config_dir.
     checkpoint  a local detoxify checkpoint file (trusted: it is a full pickle).
     config_dir  local folder with the architecture's config.json and tokenizer files (offline).
     cache_dir   where ONNX exports are kept, keyed by the checkpoint's hash.
+    missing_model  what the worker does when model_dir or checkpoint names files that are missing
+                or unreadable: "stop" (exit with an error naming the variable) or "fallback"
+                (start on the fallback scorer, say so, and retry the model with backoff).
+    checkpoint_url, hub_url  where ``model fetch`` downloads from (mirrors for closed networks).
     threads     intra-op threads of the model (torch / onnxruntime); 0 = library default (all
                 cores). Default 1: on 2 shared cores two 1-thread workers scored 12-36% more than
                 one 2-thread worker with either backend, and one 1-thread worker leaves a core
@@ -50,12 +65,19 @@ class ToxicitySettings(Struct, frozen=True):
     long_text   "split": comments over 512 tokens are scored in windows and each label takes
                 its maximum; "truncate": only the first 512 tokens are scored.
     max_chunks  most windows per comment in split mode (the rest is not scored).
+    int8_weights  the ONNX export's weight type: "auto" (int8 on a CPU with VNNI, uint8 on
+                others, where int8 saturates: see ``int8_weights``), or "int8"/"uint8" to
+                build an export for the other kind of CPU than the one exporting.
     """
 
     backend: Literal["detoxify", "onnx"] = DEFAULT_BACKEND
     variant: str = "original"
+    model_dir: str | None = None
     checkpoint: str | None = None
     config_dir: str | None = None
+    missing_model: Literal["stop", "fallback"] = "stop"
+    checkpoint_url: str = DEFAULT_CHECKPOINT_URL
+    hub_url: str = DEFAULT_HUB_URL
     device: str = "cpu"
     cache_dir: str = msgspec.field(default_factory=default_cache_dir)
     threads: int = 1
@@ -63,6 +85,7 @@ class ToxicitySettings(Struct, frozen=True):
     fail_closed: bool = True
     long_text: Literal["split", "truncate"] = "split"
     max_chunks: int = 8
+    int8_weights: Literal["auto", "int8", "uint8"] = "auto"
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -73,13 +96,18 @@ class ToxicitySettings(Struct, frozen=True):
             raise ValueError(f"toxicity long_text must be one of {LONG_TEXT_MODES}")
         if self.threads < 0 or self.batch_size < 1 or self.max_chunks < 1:
             raise ValueError("toxicity threads must be >= 0, batch_size and max_chunks >= 1")
+        if self.int8_weights not in INT8_WEIGHT_CHOICES:
+            raise ValueError(f"toxicity int8_weights must be one of {INT8_WEIGHT_CHOICES}")
+        if self.missing_model not in MISSING_MODEL_MODES:
+            raise ValueError(f"toxicity missing_model must be one of {MISSING_MODEL_MODES}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ToxicitySettings:
         """Read ``COMMENTS_TOXICITY_*``; a bad value raises ValueError naming the variable.
 
-        Paths are not checked here: a missing checkpoint is a model that cannot load, which
-        the service survives (the fallback scorer takes over and diagnostics say why)."""
+        Paths are not checked here: the worker checks them when it starts
+        (``model_kit.check_model_files``) and stops, or with ``missing_model="fallback"`` starts
+        on the fallback scorer; a model that goes missing later is survived the same way."""
         env = os.environ if env is None else env
         kwargs: dict[str, object] = {}
 
@@ -104,6 +132,25 @@ class ToxicitySettings(Struct, frozen=True):
             kwargs["checkpoint"] = raw
         if (raw := get("CONFIG_DIR")) is not None:
             kwargs["config_dir"] = raw
+        if (raw := get("MODEL_DIR")) is not None:
+            if "checkpoint" in kwargs or "config_dir" in kwargs:
+                # two sources for the same files: refuse rather than guess which one wins
+                raise bad("MODEL_DIR", raw, "no COMMENTS_TOXICITY_CHECKPOINT or _CONFIG_DIR beside it "
+                          "(the model dir's model.json names its checkpoint and config)")
+            kwargs["model_dir"] = raw
+        if (raw := get("INT8_WEIGHTS")) is not None:
+            if raw.lower() not in INT8_WEIGHT_CHOICES:
+                raise bad("INT8_WEIGHTS", raw, " or ".join(INT8_WEIGHT_CHOICES))
+            kwargs["int8_weights"] = raw.lower()
+        if (raw := get("MISSING_MODEL")) is not None:
+            if raw.lower() not in MISSING_MODEL_MODES:
+                raise bad("MISSING_MODEL", raw, " or ".join(MISSING_MODEL_MODES))
+            kwargs["missing_model"] = raw.lower()
+        for name, field in (("CHECKPOINT_URL", "checkpoint_url"), ("HUB_URL", "hub_url")):
+            if (raw := get(name)) is not None:
+                if not raw.startswith(("http://", "https://")):
+                    raise bad(name, raw, "an http:// or https:// URL")
+                kwargs[field] = raw.rstrip("/")
         if (raw := get("DEVICE")) is not None:
             kwargs["device"] = raw
         if (raw := get("CACHE_DIR")) is not None:

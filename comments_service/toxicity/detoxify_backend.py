@@ -74,7 +74,7 @@ def load_detoxify_model(settings: ToxicitySettings) -> tuple[Any, dict[str, Any]
             model, tokenizer = detox_mod.get_model_and_tokenizer(
                 **args, state_dict=loaded["state_dict"], huggingface_config_path=config_dir)
         except Exception as exc:
-            hint = "" if config_dir else " (offline? set COMMENTS_TOXICITY_CONFIG_DIR)"
+            hint = "" if config_dir else " (offline? use COMMENTS_TOXICITY_MODEL_DIR or set _CONFIG_DIR)"
             raise ModelUnavailable(f"cannot build the model from {ckpt}: {exc!r}{hint}") from exc
         detox = Detoxify.__new__(Detoxify)
         detox.model, detox.tokenizer, detox.class_names = model, tokenizer, classes
@@ -90,8 +90,9 @@ def load_detoxify_model(settings: ToxicitySettings) -> tuple[Any, dict[str, Any]
                              huggingface_config_path=settings.config_dir)
         except Exception as exc:
             raise ModelUnavailable(
-                f"cannot download or load detoxify '{settings.variant}' ({exc!r}); offline, set "
-                "COMMENTS_TOXICITY_CHECKPOINT and COMMENTS_TOXICITY_CONFIG_DIR") from exc
+                f"cannot download or load detoxify '{settings.variant}' ({exc!r}); without network, "
+                "provide the files with `comments-service model fetch` and set "
+                "COMMENTS_TOXICITY_MODEL_DIR (README: Providing the model)") from exc
         facts.update(source="cache" if was_cached else "download", checkpoint=str(cached),
                      checkpoint_sha256=file_sha256(cached) if cached.is_file() else None)
     detox.model.eval()

@@ -7,7 +7,7 @@ import logging
 import time
 from typing import Any
 
-from .base import Scorer, describe
+from .base import ModelUnavailable, Scorer, describe
 from .config import ToxicitySettings
 
 log = logging.getLogger(__name__)
@@ -50,9 +50,18 @@ def _fallback(reason: str) -> Scorer:
 def load_scorer(config: ToxicitySettings) -> Scorer:
     """Load the configured backend. On failure: the onnx backend falls back to detoxify (and says
     so in ``fallback_reason``), and a model that cannot load at all gives the alt-profanity-check
-    fallback with ``is_fallback=True`` and the reason."""
+    fallback with ``is_fallback=True`` and the reason (each reason said once).
+
+    With ``model_dir`` the checkpoint, config and export come from its manifest, and nothing is
+    fetched from the network."""
     start = time.perf_counter()
-    reason_prefix = ""
+    try:
+        from .model_kit import resolve_model_dir
+
+        config = resolve_model_dir(config)
+    except ModelUnavailable as exc:
+        return _fallback(str(exc))
+    onnx_error: str | None = None
     if config.backend == "onnx":
         try:
             from .onnx_backend import OnnxScorer
@@ -62,14 +71,30 @@ def load_scorer(config: ToxicitySettings) -> Scorer:
                      time.perf_counter() - start, scorer.source)
             return scorer
         except Exception as exc:
-            reason_prefix = f"onnx backend failed ({exc}); "
+            from .onnx_cache import ModelFilesUnavailable
+
+            if isinstance(exc, ModelFilesUnavailable):
+                # detoxify would read the same missing files: importing torch into the worker
+                # (on every retry) to fail the same way helps nobody
+                return _fallback(f"onnx backend failed ({exc}); the detoxify backend needs the same files")
+            onnx_error = str(exc)
             log.warning("onnx toxicity backend failed, using the detoxify backend: %s", exc)
     try:
         from .detoxify_backend import DetoxifyScorer
 
-        scorer = DetoxifyScorer(config, fallback_reason=reason_prefix.rstrip("; ") or None)
+        scorer = DetoxifyScorer(config, fallback_reason=f"onnx backend failed ({onnx_error})" if onnx_error else None)
     except Exception as exc:
-        return _fallback(f"{reason_prefix}{exc}")
+        return _fallback(_both(onnx_error, str(exc)))
     log.info("toxicity scorer %s loaded in %.2fs (%s)", scorer.model_id,
              time.perf_counter() - start, scorer.source)
     return scorer
+
+
+def _both(onnx_error: str | None, detoxify_error: str) -> str:
+    """Why neither backend loaded, each distinct reason once (the export child usually failed on
+    what the detoxify backend then failed on again)."""
+    if onnx_error is None:
+        return detoxify_error
+    if detoxify_error in onnx_error:
+        return f"onnx backend failed, and the detoxify backend the same way ({onnx_error})"
+    return f"onnx backend failed ({onnx_error}); detoxify backend failed ({detoxify_error})"

@@ -9,10 +9,10 @@ takes its child with it). The checkpoint is loaded by detoxify's own loading cod
 yet, exported with torch's TorchScript ONNX exporter (opset 17, dynamic batch and sequence axes;
 eager attention, which the optimizer can fuse), passed through onnxruntime's transformer optimizer
 (fuses attention; without it ALBERT's shared layers quantise to almost nothing; two slow fusions
-left out, see SLOW_FUSIONS) and dynamically quantised to int8 per channel
-(``DefaultTensorType=FLOAT`` so shape-less optimizer outputs quantise). The tokenizer is saved as
-``tokenizer.json`` beside it. Progress goes to stderr; exit status 0 when TARGET is complete.
-The worker loads the result (``onnx_backend``) without importing torch.
+left out, see SLOW_FUSIONS) and dynamically quantised per channel, with int8 or uint8 weights as
+the CPU needs (``int8_weights``; ``DefaultTensorType=FLOAT`` so shape-less optimizer outputs
+quantise). The tokenizer is saved as ``tokenizer.json`` beside it. Progress goes to stderr; exit
+status 0 when TARGET is complete. The worker loads the result (``onnx_backend``) without importing torch.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from . import int8_weights
 from .base import MAX_TOKENS, ModelUnavailable
 from .config import ToxicitySettings
 
@@ -38,7 +39,7 @@ from .config import ToxicitySettings
 log = logging.getLogger("comments_service.toxicity.onnx_export")
 
 EXPORT_RECIPE = ("torchscript-opset17-eager-attention+ort-optimizer-no-skipln-no-biasgelu"
-                 "+dynamic-int8-per-channel/v3")
+                 "+dynamic-int8-per-channel/v4")
 MODEL_FILE = "model.int8.onnx"
 META_FILE = "meta.json"
 TOKENIZER_FILE = "tokenizer.json"
@@ -127,7 +128,9 @@ def build_onnx_int8(settings: ToxicitySettings, target: Path, detox: Any | None 
             log.warning("onnxruntime transformer optimizer failed, quantising the plain export: %r", exc)
         log.info("optimised (%s) at %.1fs", fused or "no fusions", time.perf_counter() - t0)
         target.mkdir(parents=True)
-        quantize_dynamic(str(to_quantise), str(target / MODEL_FILE), weight_type=QuantType.QInt8,
+        weights = int8_weights.weight_type(settings)  # int8 or uint8: see int8_weights
+        quantize_dynamic(str(to_quantise), str(target / MODEL_FILE),
+                         weight_type=QuantType.QInt8 if weights == int8_weights.INT8 else QuantType.QUInt8,
                          # one scale per output column: on 4 x 240 comments of the tiny spread
                          # checkpoint, 1-2 decisions differed from detoxify's instead of 6-7
                          # (same worst score difference, ~2% more CPU time)
@@ -145,6 +148,7 @@ def build_onnx_int8(settings: ToxicitySettings, target: Path, detox: Any | None 
         "pad_token": str(tokenizer.pad_token),
         "pad_type_id": int(getattr(tokenizer, "pad_token_type_id", 0) or 0),
         "optimized": optimized,
+        "weights": weights,
         "fused": fused,
         "export_seconds": round(t_export, 2),
         "build_seconds": round(time.perf_counter() - t0, 2),

@@ -22,6 +22,7 @@ const S = Object.assign({
   chars: '{n} / {max} characters', tooLong: 'Too long by {n} characters',
   help: 'Formatting help', helpText: '*italic*  **bold**  [link](https://example.com)  > quote  `code`  - list',
   nudge: 'Your comment may break our community guidelines. You can edit it or submit it for review.',
+  nudgeReject: 'Your comment breaks our community guidelines and will not be published as written. Edit it to post it.',
   nudgeEdit: 'Edit my comment', nudgeSubmit: 'Submit for review',
   published: 'Your comment is published.', held: 'Your comment is awaiting moderation. Only you can see it until a moderator approves it.',
   pending_scoring: 'Your comment was received and is being checked.',
@@ -38,6 +39,8 @@ const S = Object.assign({
   cookieOk: 'Cookies are enabled.', cookieBad: 'Cookies are blocked in this browser. Commenting works without them, but your news site\'s sign-in may not.',
   localChecks: 'This browser', troubleUnavailable: 'The automatic check is not available right now.',
   report: 'Still stuck? Describe the problem', reportSend: 'Send report', reportThanks: 'Thank you. Your reference number is {id}.',
+  banned: 'You are banned from commenting on this site.', bannedUntil: 'You are banned from commenting on this site until {time}.',
+  signInExpired: 'Your sign-in has expired. Reload the page to sign in again.',
   reasons: {language: 'offensive language', toxicity: 'offensive language', spam: 'spam', banned_words: 'words that are not allowed',
     off_topic: 'off topic', links: 'too many links', premoderation: 'all comments here are reviewed first',
     rejected_language: 'offensive language', rejected_spam: 'spam', rejected_guidelines: 'the community guidelines'},
@@ -59,8 +62,11 @@ const store = {
   get(k) { try { return localStorage.getItem(k); } catch (e) { return null; } },
   set(k, v) { try { v == null ? localStorage.removeItem(k) : localStorage.setItem(k, v); return true; } catch (e) { return false; } },
 };
-let token = d.ssoToken || store.get(GUEST_KEY);
-let me = null; // {id, name} once known
+let ssoToken = d.ssoToken || null; // the host page's sign-in; commentsService.setToken replaces it
+let token = ssoToken || store.get(GUEST_KEY);
+let stale = false; // the service said ssoToken expired: reads go without it until the page hands over a new one
+let me = null; // {id, name} once known (id null: signed in, nothing written yet)
+let standing = {banned: false, until: null}; // the reader's ban, from /me: shown instead of the form
 const md = JSON.parse(store.get(MD_KEY) || '{}'); // own comments' markdown, for editing without loss
 
 // --- DOM helpers: text only; the single innerHTML below takes the server's sanitised body_html ---
@@ -83,7 +89,8 @@ const id = (p) => 'cs-' + p + '-' + (++uid);
 // --- HTTP ---
 function call(method, path, body) {
   const headers = {Accept: 'application/json'};
-  if (token) headers.Authorization = 'Bearer ' + token;
+  const sent = stale && method === 'GET' ? null : token;
+  if (sent) headers.Authorization = 'Bearer ' + sent;
   if (body) headers['Content-Type'] = 'application/json';
   const url = api + path + (path.includes('?') ? '&' : '?') + 'site=' + encodeURIComponent(site);
   return fetch(url, {method, headers, body: body && JSON.stringify(body), cache: 'no-cache'}).then((r) =>
@@ -91,6 +98,9 @@ function call(method, path, body) {
       if (r.ok) return j;
       const err = new Error('http ' + r.status);
       Object.assign(err, {status: r.status, problem: j || {}, rid: r.headers.get('X-Request-ID'), retry: r.headers.get('Retry-After')});
+      // the page's sign-in ran out: tell the page, and read on without it (a write keeps its draft)
+      if (r.status === 401 && sent && sent === ssoToken && err.problem.code === 'token_expired')
+        return signInExpired(err, method === 'GET').then(() => { if (method === 'GET') return call(method, path, body); throw err; });
       throw err;
     }), (e) => { e.offline = true; throw e; });
 }
@@ -111,11 +121,14 @@ function explain(err) {
 function say(el, lines, kind) {
   el.textContent = '';
   el.className = 'status' + (kind ? ' ' + kind : '');
-  [].concat(lines).forEach((l, i) => el.append(h(i ? 'span' : 'strong', {class: i ? 'sub' : null, text: l})));
+  [].concat(lines).forEach((l, i) => el.append(h(i ? 'span' : 'strong', {class: i ? 'sub' : null, text: localDates(l)})));
 }
 
 // --- time ---
-const lang = document.documentElement.lang || navigator.language || 'en';
+// Times in the page's language, in the reader's own variant of it where they have one (en-GB on an
+// English page: day before month, 24-hour clock), and always in the reader's time zone.
+const pageLang = document.documentElement.lang || navigator.language || 'en', primary = (l) => String(l).split('-')[0].toLowerCase();
+const lang = (navigator.languages || [navigator.language]).find((l) => l && primary(l) === primary(pageLang)) || pageLang;
 const rtf = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(lang, {numeric: 'auto'}) : null;
 function ago(iso) {
   const s = (new Date(iso) - Date.now()) / 1000, a = Math.abs(s);
@@ -126,6 +139,10 @@ function ago(iso) {
   return rtf.format(Math.round(s / 60), 'minute');
 }
 const exact = (iso) => new Date(iso).toLocaleString(lang, {dateStyle: 'full', timeStyle: 'short'});
+// The service's texts name times as ISO 8601 (a ban's end, when an article closes): the reader reads
+// them in their own language and time zone.
+const ISO_TIME = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/g;
+const localDates = (text) => String(text).replace(ISO_TIME, (m) => isNaN(new Date(m)) ? m : exact(m));
 const timeEl = (iso) => h('time', {datetime: iso, title: exact(iso), text: ago(iso)});
 
 // --- state ---
@@ -152,10 +169,38 @@ issues.append(issuesBtn);
 const wrap = h('section', {class: 'cs', 'aria-labelledby': title.id}, bar, formSlot, liveBar, listStatus, list, moreBtn, issues);
 root.append(css, wrap);
 
-// Theme follows the host: data-theme on the script or on <html>, else the reader's colour scheme.
-function theme() { host.setAttribute('data-theme', d.theme || document.documentElement.dataset.theme || 'auto'); }
+// Theme: data-theme (script or <html>) light or dark; else (auto) the page's colours: the background the
+// widget sits on, else its color-scheme (a page declaring no dark scheme is drawn light on any system).
+const darkOS = window.matchMedia && matchMedia('(prefers-color-scheme: dark)');
+function shade(css) { // 'dark' | 'light', null when (mostly) transparent
+  const p = (/\(([^)]*)/.exec(css) || ['', ''])[1].split(/[\s,/]+/).filter(Boolean).map(parseFloat);
+  return p.length < 3 || p[3] < 0.5 ? null : p[0] * 0.299 + p[1] * 0.587 + p[2] * 0.114 < 128 ? 'dark' : 'light';
+}
+function surroundings() { // null: a picture, no telling
+  for (let e = host; e; e = e.parentElement) {
+    const s = getComputedStyle(e), c = shade(s.backgroundColor);
+    if (c) return c;
+    if (s.backgroundImage !== 'none') return null;
+  }
+  const meta = document.querySelector('meta[name="color-scheme"]');
+  const scheme = getComputedStyle(document.documentElement).colorScheme + (meta ? ' ' + meta.content : '');
+  return /dark/.test(scheme) && (!/light/.test(scheme) || darkOS.matches) ? 'dark' : 'light';
+}
+function theme() {
+  const asked = d.theme || document.documentElement.dataset.theme, fixed = /^(light|dark)$/.test(asked);
+  const around = surroundings(), mode = fixed ? asked : around || (darkOS.matches ? 'dark' : 'light');
+  if (host.getAttribute('data-theme') !== mode) host.setAttribute('data-theme', mode);
+  // auto shows the page's background through; a box unlike the page around it gets room inside
+  if (host.hasAttribute('data-blend') !== (!fixed && !!around)) host.toggleAttribute('data-blend');
+  if (host.hasAttribute('data-boxed') !== (fixed ? around !== mode : !around)) host.toggleAttribute('data-boxed');
+}
 theme();
-if (!d.theme && window.MutationObserver) new MutationObserver(theme).observe(document.documentElement, {attributes: true, attributeFilter: ['data-theme']});
+// the page's own light/dark switch: a class, style or data-theme on <html>, <body> or the container's parent
+const watch = new MutationObserver(theme), attributeFilter = ['class', 'style', 'data-theme'];
+[document.documentElement, document.body, host.parentElement].forEach((e) => e && watch.observe(e, {attributes: true, attributeFilter}));
+watch.observe(document.head, {childList: true}); // a stylesheet or color-scheme added later
+if (darkOS.addEventListener) darkOS.addEventListener('change', theme); // Safari < 14: addListener only
+addEventListener('load', theme);
 
 // --- rendering ---
 function heading() {
@@ -164,6 +209,9 @@ function heading() {
 }
 function mine(c) { return me && c.author && c.author.id === me.id; }
 function editable(c) { return mine(c) && !c.deleted && Date.now() - new Date(c.created_at) < EDIT_MS; }
+// Whether the reader may write here now: a closed article or a ban shows before they write, not after
+// (deleting one's own comment stays offered; the service says where a site does not allow it).
+function writable() { return !!article && article.comments_open && !standing.banned; }
 
 function comment(c) {
   const el = h('article', {class: 'c', role: 'listitem', id: 'cs-c-' + c.id, 'data-id': c.id, 'data-depth': c.depth});
@@ -179,6 +227,9 @@ function comment(c) {
 // The comment's own parts; its replies container survives re-rendering after an edit.
 function fill(el, c, replies) {
   replies = replies || el.querySelector(':scope > .replies');
+  // an open reply or edit form survives re-rendering (a vote, another reader's edit): no draft is lost
+  const slot = el.querySelector(':scope > .slot') || h('div', {class: 'slot'});
+  if (c.deleted) slot.textContent = '';
   el.textContent = '';
   el.classList.toggle('deleted', !!c.deleted);
   const held = c.status === 'held' || c.status === 'pending_scoring';
@@ -194,15 +245,15 @@ function fill(el, c, replies) {
   if (!c.deleted && c.status === 'published') {
     const score = h('span', {class: 'score', 'aria-label': t('score', {n: c.score}), text: String(c.score)});
     const vote = (v) => h('button', {type: 'button', class: 'vote' + (votes[c.id] === v ? ' on' : ''), 'aria-label': t(v > 0 ? 'up' : 'down'),
-      'aria-pressed': String(votes[c.id] === v), text: v > 0 ? '▲' : '▼', onclick: () => castVote(el, v)});
+      'aria-pressed': String(votes[c.id] === v), text: v > 0 ? '▲' : '▼', disabled: !writable(), onclick: () => castVote(el, v)});
     foot.append(vote(1), score, vote(-1));
-    if (article && article.comments_open) foot.append(h('button', {type: 'button', class: 'link', text: t('reply'), onclick: () => openReply(el)}));
+    if (writable()) foot.append(h('button', {type: 'button', class: 'link', text: t('reply'), onclick: () => openReply(el)}));
   }
   if (editable(c)) {
-    foot.append(h('button', {type: 'button', class: 'link', text: t('edit'), onclick: () => openEdit(el)}),
-      h('button', {type: 'button', class: 'link', text: t('del'), onclick: () => remove(el)}));
+    if (writable()) foot.append(h('button', {type: 'button', class: 'link', text: t('edit'), onclick: () => openEdit(el)}));
+    foot.append(h('button', {type: 'button', class: 'link', text: t('del'), onclick: () => remove(el)}));
   }
-  el.append(head, body, foot, h('p', {class: 'status', role: 'status'}), h('div', {class: 'slot'}), replies);
+  el.append(head, body, foot, h('p', {class: 'status', role: 'status'}), slot, replies);
 }
 
 function moreReplies(c, cursor) {
@@ -256,9 +307,24 @@ function placeOwn(c) {
 }
 function mainForm() {
   formSlot.textContent = '';
-  formSlot._open = article.comments_open;
-  formSlot.append(article.comments_open ? form({}) : h('p', {class: 'notice', text: t('closed')}));
+  formSlot._open = article.comments_open; formSlot._banned = standing.banned;
+  formSlot.append(!article.comments_open ? h('p', {class: 'notice', text: t('closed')}) : standing.banned
+    ? h('p', {class: 'notice error', role: 'status', text: standing.until ? t('bannedUntil', {time: exact(standing.until)}) : t('banned')})
+    : form({}));
 }
+// The article or the reader's standing may have changed while the page was open: look again when the
+// reader starts writing (the first time, then at most once a minute), not after they have written.
+let lookedAt = 0;
+formSlot.addEventListener('focusin', () => {
+  if (!article || Date.now() - lookedAt < 60000) return;
+  lookedAt = Date.now();
+  Promise.all([whoAmI(), call('GET', artPath + '/comments?sort=' + sort + '&limit=1&replies=0').catch(() => null)]).then(([, p]) => {
+    if (p) article.comments_open = p.article.comments_open;
+    if (formSlot._open === article.comments_open && formSlot._banned === standing.banned) return;
+    mainForm();
+    nodes.forEach((el) => fill(el, el._c)); // replies, edits and votes follow
+  });
+});
 
 // --- writing ---
 function form(o) {
@@ -274,7 +340,7 @@ function form(o) {
   f.append(h('label', {for: ta.id, text: t(o.parent ? 'yourReply' : 'yourComment')}), ta);
   if (!o.edit) {
     if (token) {
-      if (me) f.prepend(asLine());
+      f.prepend(who());
     } else {
       nameIn = h('input', {id: id('name'), autocomplete: 'nickname', maxlength: 80, value: store.get(GUEST_KEY + ':name') || ''});
       f.prepend(h('div', {class: 'name'}, h('label', {for: nameIn.id, text: t('yourName')}), nameIn));
@@ -287,8 +353,9 @@ function form(o) {
     if (nudged !== null && nudged !== ta.value) { nudge.hidden = true; nudged = null; }
   };
   ta.addEventListener('input', tally);
-  if (o.edit) ta.value = md[o.edit._c.id] || o.edit.querySelector(':scope > .body').innerText.trim();
+  if (o.edit) ta.value = md[o.edit._c.id] || '';
   tally();
+  if (o.edit && md[o.edit._c.id] == null) ownSource(o.edit, ta, status);
   const helpBox = h('details', {class: 'help'}, h('summary', {text: t('help')}), h('code', {text: t('helpText')}));
   const actions = h('div', {class: 'actions'}, submit);
   if (o.parent || o.edit) actions.append(h('button', {type: 'button', text: t('cancel'), onclick: () => { const b = (o.parent || o.edit).querySelector('footer button'); f.remove(); b && b.focus(); }}));
@@ -301,18 +368,20 @@ function form(o) {
     submit.disabled = true; say(status, t('posting'));
     const check = o.edit || skipNudge ? Promise.resolve(null) : call('POST', '/toxicity/check', {body: text}).catch(() => null);
     check.then((r) => {
-      if (r && r.likely_held) { // the nudge: the reader decides, nothing is sent yet
+      if (r && (r.likely_held || r.likely_rejected)) { // the nudge: the reader decides, nothing is sent yet
         nudged = ta.value; submit.disabled = false; say(status, '');
         nudge.textContent = '';
-        nudge.append(h('p', {text: r.message || t('nudge')}),
-          h('button', {type: 'button', text: t('nudgeEdit'), onclick: () => { nudge.hidden = true; ta.focus(); }}),
-          h('button', {type: 'button', class: 'primary', text: t('nudgeSubmit'), onclick: () => { nudge.hidden = true; send(true); }}));
+        // text that would be rejected is not offered for review: it would not be published
+        nudge.append(h('p', {text: r.message || t(r.likely_rejected ? 'nudgeReject' : 'nudge')}),
+          h('button', {type: 'button', text: t('nudgeEdit'), onclick: () => { nudge.hidden = true; ta.focus(); }}));
+        if (!r.likely_rejected) nudge.append(h('button', {type: 'button', class: 'primary', text: t('nudgeSubmit'),
+          onclick: () => { nudge.hidden = true; submit.focus(); send(true); }}));
         nudge.hidden = false; nudge.querySelector('button').focus();
         return;
       }
       return (o.edit ? editSend(o.edit, text) : postSend(o, text, nameIn)).then((done) => {
         say(status, done.lines, done.kind);
-        if (done.clear) { ta.value = ''; tally(); if (o.parent || o.edit) setTimeout(() => f.remove(), done.kind === 'ok' ? 0 : 4000); }
+        if (done.clear) { ta.value = ''; tally(); if (o.parent || o.edit) setTimeout(() => f.remove(), 0); } else ta.focus();
         submit.disabled = false;
       });
     }).catch((e) => { submit.disabled = false; say(status, explain(e), 'error'); });
@@ -340,24 +409,67 @@ function postSend(o, text, nameIn) {
     }
     if (st === 'published') { known += 1; fresh.delete(c.id); announce(); } // its live event may have come first
     c.status = st;
-    const el = comment(c);
+    const el = comment(c), kind = st === 'published' ? 'ok' : 'info';
     if (o.parent) o.parent.querySelector(':scope > .replies').append(el);
     else if (sort === 'oldest' && nextCursor) {} // it belongs on a later page; the count says it is there
     else if (sort === 'oldest') list.append(el); else list.prepend(el);
-    heading();
+    heading(); emptyNote();
     // a first guest comment made the reader known: the name field becomes "Commenting as"
     if (nameIn && me) { nameIn.parentNode.replaceWith(asLine()); if (o.parent) mainForm(); }
-    setTimeout(() => el.scrollIntoView && el.scrollIntoView({block: 'nearest'}), 0);
-    return {lines, kind: st === 'published' ? 'ok' : 'info', clear: true};
+    if (o.parent) say(statusOf(el), lines, kind); // a reply's form goes away: its outcome stays with it
+    if (el.isConnected) focusOn(el);
+    return {lines, kind, clear: true};
   });
 }
 function editSend(el, text) {
   return call('PATCH', '/comments/' + el._c.id, {body: text}).then((c) => {
     md[c.id] = text; remember();
+    const was = el._c.status;
     el._c = Object.assign(el._c, c, {replies: el._c.replies}); fill(el, el._c);
-    say(statusOf(el), t('saved'), 'ok');
+    if (was === 'published' && c.status !== 'published') dropped(c.id); // hidden from others until checked again
+    say(statusOf(el), t('saved'), 'ok'); focusOn(el);
     return {lines: t('saved'), kind: 'ok', clear: true};
   });
+}
+// Keyboard and screen-reader users land on the comment they just wrote, saved or deleted, rather than
+// on a form that went away.
+function focusOn(el) {
+  el.setAttribute('tabindex', '-1');
+  el.focus({preventScroll: true});
+  if (el.scrollIntoView) el.scrollIntoView({block: 'nearest'});
+}
+// The author's own markdown when this browser does not hold it (written in another browser, storage
+// cleared or blocked): only the author gets it from the server, never in the shared thread pages.
+function ownSource(el, ta, status) {
+  ta.readOnly = true;
+  call('GET', '/comments/' + el._c.id + '/source').then((r) => { md[el._c.id] = r.body; remember(); return r.body; }, (e) => {
+    say(status, explain(e), 'error');
+    return el.querySelector(':scope > .body').innerText.trim(); // better than nothing to start from
+  }).then((text) => { if (!ta.value) ta.value = text; ta.readOnly = false; ta.dispatchEvent(new Event('input')); });
+}
+// "No comments yet" only while there are none to show.
+function emptyNote() {
+  if (!list.children.length) say(listStatus, t('empty'));
+  else if (listStatus.textContent === t('empty')) { listStatus.textContent = ''; listStatus.className = 'status'; }
+}
+// The article's count as readers see it, moved by live news; the page's own reads set it outright.
+function counted(n) { if (article) { article.comment_count = Math.max(0, article.comment_count + n); heading(); } }
+// A published comment left the thread (deleted, removed, or back to scoring after an edit): the count
+// and the new-comments bar follow, whether it was shown, announced or on a page not loaded.
+function dropped(cid) {
+  if (fresh.delete(cid)) announce(); else known -= 1;
+  counted(-1);
+}
+// Deleted by its author: it keeps its place while replies hang under it.
+function tombstone(el) {
+  if (el._c.status === 'published') dropped(el._c.id);
+  fill(el, Object.assign(el._c, {deleted: true, status: 'deleted', author: null, body_html: '', edited_at: null}));
+}
+// Removed by a moderator, or hidden while an edit is checked: gone from this page with its replies.
+function hide(el) {
+  if (el._c.status === 'published') dropped(el._c.id);
+  el.querySelectorAll('article.c').forEach((r) => nodes.delete(+r.dataset.id));
+  nodes.delete(el._c.id); el.remove(); emptyNote();
 }
 function remember() { // the newest few are enough: older ones are past the edit window
   Object.keys(md).sort((a, b) => b - a).slice(20).forEach((k) => delete md[k]);
@@ -377,8 +489,8 @@ function openEdit(el) {
 function remove(el) {
   if (!confirm(t('confirmDelete'))) return;
   call('DELETE', '/comments/' + el._c.id).then(() => {
-    const c = Object.assign(el._c, {deleted: true, status: 'deleted', author: null, body_html: ''});
-    fill(el, c); say(statusOf(el), t('removed'), 'ok');
+    if (!el._c.deleted) tombstone(el); // unless its live event came first
+    say(statusOf(el), t('removed'), 'ok'); focusOn(el);
   }, (e) => say(statusOf(el), explain(e), 'error'));
 }
 function castVote(el, v) {
@@ -389,15 +501,62 @@ function castVote(el, v) {
     el.querySelectorAll(':scope > footer .vote')[v > 0 ? 0 : 1].focus();
   }, (e) => say(statusOf(el), explain(e), 'error'));
 }
-function asLine() { return h('p', {class: 'as'}, t('as', {name: me.name}) + ' ', d.ssoToken ? null : h('button', {type: 'button', class: 'link', text: t('notYou'), onclick: signOut})); }
+function asLine() { return h('p', {class: 'as'}, t('as', {name: me.name}) + ' ', ssoToken ? null : h('button', {type: 'button', class: 'link', text: t('notYou'), onclick: signOut})); }
 function signOut() { token = null; me = null; store.set(GUEST_KEY, null); mainForm(); }
 
 // --- identity ---
 function whoAmI() {
   if (!token) return Promise.resolve();
-  return call('GET', '/me').then((r) => { me = r.user; }, (e) => {
+  return call('GET', '/me').then((r) => { me = r.user; standing = {banned: !!r.banned, until: r.banned_until}; }, (e) => {
     // a guest token from another deployment or an expired one: start again as a new guest
-    if (e.status === 401 && !d.ssoToken) { token = null; store.set(GUEST_KEY, null); }
+    if (e.status === 401 && !ssoToken) { token = null; store.set(GUEST_KEY, null); }
+  });
+}
+// Above each new comment's box: who the reader is, or that their sign-in has expired.
+function who() { const el = h('div', {class: 'who'}); paintWho(el); return el; }
+function paintWho(el) {
+  el.textContent = '';
+  if (stale) el.append(h('p', {class: 'notice warn', role: 'status', text: expiredHelp || t('signInExpired')}));
+  else if (me) el.append(asLine());
+}
+const repaintWho = () => root.querySelectorAll('.who').forEach(paintWho);
+// Refresh hook: an event on the container (it bubbles to document) a minute before the token's exp and
+// when the service refuses it as expired; the page answers with commentsService.setToken(newToken).
+const askForToken = (reason) => host.dispatchEvent(new CustomEvent('comments-service:token-expired',
+  {bubbles: true, composed: true, detail: {reason, site, articleId}}));
+let expiredHelp = null, codes = null, expiryTimer = null, askedAt = 0;
+function signInExpired(err, read) {
+  stale = true; clearTimeout(expiryTimer);
+  // a page whose new tokens come expired (its clock is off) must not be asked in a loop: reads ask at
+  // most twice a minute, a reader's own write every time
+  if (!read || Date.now() - askedAt > 30000) { askedAt = Date.now(); askForToken('expired'); }
+  codes = codes || call('GET', '/troubleshoot/codes').then((r) => r.codes, () => { codes = null; return {}; });
+  return codes.then((c) => { // the catalogue's own words, as the troubleshooter shows them
+    err.problem.help = expiredHelp = (c.token_expired || {}).help || t('signInExpired');
+    repaintWho();
+  });
+}
+function watchExpiry() {
+  clearTimeout(expiryTimer);
+  let exp = 0;
+  try { exp = +JSON.parse(atob(ssoToken.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).exp; } catch (e) { return; }
+  const ms = exp * 1000 - Date.now() - 60000; // by this browser's clock: the service's answer is what counts
+  if (ms > 0 && ms < 2 ** 31) expiryTimer = setTimeout(() => askForToken('expiring'), ms);
+}
+// A new sign-in from the page (null: signed out). The reader's draft stays where it is.
+function setToken(next) {
+  // signed out (a shared computer): the reader's own markdown leaves this browser's storage; the
+  // service still gives it back to its author for editing
+  if (!next && ssoToken) { for (const k in md) delete md[k]; store.set(MD_KEY, null); }
+  ssoToken = next || null; stale = false; me = null; standing = {banned: false, until: null};
+  token = ssoToken || store.get(GUEST_KEY);
+  watchExpiry();
+  return whoAmI().then(() => {
+    const ta = formSlot.querySelector('textarea'), draft = ta ? ta.value : '';
+    if (article) mainForm();
+    const again = formSlot.querySelector('textarea');
+    if (again && draft) { again.value = draft; again.dispatchEvent(new Event('input')); }
+    repaintWho();
   });
 }
 
@@ -410,19 +569,31 @@ function announce() {
 }
 function onEvent(m) {
   let ev; try { ev = JSON.parse(m.data); } catch (e) { return; }
-  if (ev.type !== 'comment.published') return;
-  const el = nodes.get(ev.comment_id);
-  if (el) { // our own comment just cleared scoring or moderation
-    if (el._c.status !== 'published') { known += 1; el._c.status = 'published'; fill(el, el._c); }
-    return;
+  const cid = ev.comment_id, el = nodes.get(cid);
+  if (ev.type === 'comment.published') {
+    if (el) { // our own comment just cleared scoring or moderation
+      if (el._c.status !== 'published' && !el._c.deleted) { known += 1; el._c.status = 'published'; fill(el, el._c); counted(1); }
+    } else if (!fresh.has(cid)) { fresh.add(cid); announce(); counted(1); }
+  } else if (ev.type === 'comment.edited') {
+    if (ev.comment) { // the new text, as every reader sees it
+      if (el) { el._c = Object.assign(el._c, ev.comment, {replies: el._c.replies, replies_cursor: el._c.replies_cursor}); fill(el, el._c); }
+    } else if (!el) dropped(cid); // back to scoring: hidden from readers until it is published again
+    else if (!mine(el._c)) hide(el); // (its author still sees it, marked as being checked)
+  } else if (ev.type === 'comment.deleted') {
+    if (!el) dropped(cid); else if (!el._c.deleted) tombstone(el);
+  } else if (ev.type === 'comment.removed') {
+    if (!el) dropped(cid); else hide(el);
   }
-  fresh.add(ev.comment_id); announce();
 }
 // Polling is the fallback: the published count tells how many comments arrived meanwhile.
 function poll() {
   call('GET', artPath + '/comments?sort=' + sort + '&limit=1&replies=0').then((p) => {
+    if (article) { article.comment_count = p.article.comment_count; heading(); }
+    // placeholders for the comments the count says arrived: fewer when some were deleted meanwhile
     const n = p.article.comment_count - known;
-    if (n > 0) { for (let i = 0; fresh.size < n; i++) fresh.add('p' + i); announce(); }
+    [...fresh].filter((k) => typeof k === 'string').forEach((k) => fresh.delete(k));
+    for (let i = 0; fresh.size < n; i++) fresh.add('p' + i);
+    announce();
   }, () => {});
 }
 function live() {
@@ -469,7 +640,7 @@ function troubleshoot() {
   issues.append(panel);
   const row = (st, title, text, action) => out.append(h('li', {class: 'check ' + st},
     h('span', {class: 'st', text: t({pass: 'ok', ok: 'ok', warn: 'warn', problem: 'fail', fail: 'fail'}[st] || 'info')}), ' ',
-    h('strong', {text: title}), text && h('p', {text}), action && h('p', {class: 'action', text: action})));
+    h('strong', {text: title}), text && h('p', {text: localDates(text)}), action && h('p', {class: 'action', text: localDates(action)})));
   const own = [...nodes.values()].filter((el) => mine(el._c)).map((el) => el._c.id).sort((a, b) => b - a)[0];
   const q = {article_id: articleId, comment_id: own, client_check: client, client_time: Date.now()};
   call('GET', '/troubleshoot?' + Object.keys(q).filter((k) => q[k] != null).map((k) => k + '=' + encodeURIComponent(q[k])).join('&')).then((r) => {
@@ -491,5 +662,7 @@ function reportForm(q) {
 }
 
 whoAmI().then(load).then(live);
-window.commentsService = {reload: load}; // lets a host page refresh after its own sign-in
+watchExpiry();
+// lets a host page refresh after its own sign-in, and hand over a fresh token (the refresh hook above)
+window.commentsService = {reload: load, setToken};
 })();

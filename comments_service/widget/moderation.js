@@ -353,12 +353,19 @@
       (report.comment_id ? " · comment #" + report.comment_id : "")));
     li.appendChild(head);
     li.appendChild(el("p", "body", report.description));
-    if (report.summary) li.appendChild(el("p", "reason", report.summary));
+    if (report.summary) {
+      var summary = el("p", "reason", "Troubleshooter: ");
+      summary.appendChild(statusWord(report.summary));
+      li.appendChild(summary);
+    }
     var details = el("details");
     details.appendChild(el("summary", null, "What the troubleshooter found"));
     var checks = el("ul");
     report.checks.slice().sort(function (a, b) { return rank(a.status) - rank(b.status); }).forEach(function (c) {
-      checks.appendChild(el("li", "check " + c.status, c.status + ": " + c.title + " — " + c.explanation));
+      var line = el("li", "check " + c.status);
+      line.appendChild(statusWord(c.status));
+      line.appendChild(document.createTextNode(" " + c.title + " — " + localTimes(c.explanation)));
+      checks.appendChild(line);
     });
     details.appendChild(checks);
     details.appendChild(el("p", "meta", "Browser: " + (report.user_agent || "unknown") +
@@ -384,6 +391,16 @@
     return li;
   }
 
+  // The troubleshooter's status codes as the reader's widget shows them: a word, in its colour.
+  var STATUS_WORDS = { ok: "OK", warn: "Warning", problem: "Problem", info: "Info" };
+  // The troubleshooter names times in ISO 8601 (a ban's end): shown as this browser writes dates.
+  function localTimes(text) {
+    return String(text).replace(/\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/g,
+      function (iso) { return new Date(iso).toLocaleString(); });
+  }
+  function statusWord(checkStatus) {
+    return el("span", "st st-" + checkStatus, STATUS_WORDS[checkStatus] || checkStatus);
+  }
   function rank(checkStatus) { return { problem: 0, warn: 1, info: 2, ok: 3 }[checkStatus] || 4; }
 
   $("problems-tab").addEventListener("click", function () { showProblems($("problems").hidden); });

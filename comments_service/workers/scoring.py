@@ -18,6 +18,7 @@ import os
 import secrets
 import socket
 import sys
+import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -26,18 +27,26 @@ from typing import Any
 
 import asyncpg
 
-from ..domain.policy import Decision, PolicyConfig, PolicyContext, decide
+from .. import metrics
+from ..domain.policy import WORD_LISTS_UNCHECKED, Decision, PolicyConfig, PolicyContext, decide
 from ..domain.scoring_models import Job, ScoringContext, WorkerStatus
+from ..errors import DomainError, ServiceUnavailable
 from ..identity import SsoRules
 from ..procmem import rss_bytes
+from ..services.offload import run_bounded
 from ..services.scoring import SCORING_FAILED, JobSignal, ScoringService, Verdict
 from ..settings import Settings
+from ..shutdown import CLOSE_S, WORK_S, step
+from .probe_server import ProbeServer
 
 log = logging.getLogger("comments_service.worker")
 
 HEARTBEAT_SECONDS = 5.0
 MAX_MODEL_RETRY_SECONDS = 600.0
 FAILURES_BEFORE_FALLBACK = 3
+# a comment's policy decision, queueing included: the word-list matcher's own work budget ends a
+# scan well within it, so only a host too loaded to decide at all reaches it
+WORKER_POLICY_BUDGET_S = 5.0
 
 
 def _percentiles(values: deque) -> dict[str, float]:
@@ -132,9 +141,9 @@ class ScoringWorker:
         print(line, file=sys.stderr, flush=True)
 
     async def _shutdown(self) -> None:
-        await self._signal.close()
-        with contextlib.suppress(TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            await self.scoring.forget_worker(self.id)
+        # bounded: with PostgreSQL unreachable a close or a query would wait for good (shutdown.py)
+        await asyncio.gather(step("worker: its LISTEN connection", self._signal.close(), CLOSE_S),
+                             step("worker: removing its status row", self.scoring.forget_worker(self.id), CLOSE_S))
         self._score_thread.shutdown(wait=False, cancel_futures=True)
         self._load_thread.shutdown(wait=False, cancel_futures=True)
 
@@ -160,7 +169,8 @@ class ScoringWorker:
             except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 # the database went away: claimed jobs come back when their leases expire
                 log.warning("scoring loop: database error; retrying", extra={"error": f"{type(exc).__name__}: {exc}"})
-                await asyncio.sleep(min(5.0, self.config.poll_seconds * 2))
+                with contextlib.suppress(TimeoutError):  # a stop ends the pause
+                    await asyncio.wait_for(self._stop.wait(), min(5.0, self.config.poll_seconds * 2))
             except Exception as exc:
                 # a bug or a comment that breaks something: its claim expires, it is retried, and
                 # after max_attempts it is held for a moderator instead of stopping the worker
@@ -189,7 +199,7 @@ class ScoringWorker:
         scores, error = await self._score(scorer, [c.text for c in to_score])
         score_ms = (time.perf_counter() - score_started) * 1000
         fallback = bool(scorer.is_fallback)
-        verdicts = [Verdict(context=c, decision=self._decide(c, s, fallback), model_fallback=fallback)
+        verdicts = [Verdict(context=c, decision=await self._decide_bounded(c, s, fallback), model_fallback=fallback)
                     for c, s in zip(to_score, scores, strict=False)]
         verdicts += [Verdict(context=c, decision=Decision(outcome="held", reason=SCORING_FAILED))
                      for c in exhausted]
@@ -203,6 +213,12 @@ class ScoringWorker:
         for c in to_score + exhausted:
             self._decision_ms.append(c.age_seconds * 1000 + elapsed_ms)
         self._decided_at.extend([now] * len(applied.decided))
+        if to_score:
+            metrics.observe_scoring_batch(size=len(to_score), seconds=score_ms / 1000)
+        why = {v.context.comment_id: (v.decision.reason, v.context.age_seconds) for v in verdicts}
+        for comment_id, outcome in applied.decided:
+            reason, age = why.get(comment_id, ("", 0.0))
+            metrics.observe_decision(outcome, reason, waited_seconds=age + elapsed_ms / 1000)
         # size: the batch is whatever was queued, up to batch_size (1 when idle, full under a backlog);
         # ms: claim to decisions written; score_ms: the model call alone
         log.info("batch decided", extra={"worker": self.id, "size": len(jobs), "ms": round(elapsed_ms, 1),
@@ -229,6 +245,17 @@ class ScoringWorker:
                 asyncio.get_running_loop().create_task(self._retry_model())
             return [None] * len(texts), error
 
+    async def _decide_bounded(self, c: ScoringContext, scores: dict[str, float] | None, fallback: bool) -> Decision:
+        """The policy's decision, off the event loop and within WORKER_POLICY_BUDGET_S: a site's word lists
+        must not stall the probes, the heartbeat or other sites' comments. A decision that does
+        not come in time holds the comment for a moderator."""
+        try:
+            return await run_bounded(self._decide, c, scores, fallback, budget_s=WORKER_POLICY_BUDGET_S)
+        except (DomainError, ServiceUnavailable):
+            log.warning("policy decision over its time budget; holding the comment", extra={
+                "worker": self.id, "site": c.site_id, "comment": c.comment_id, "budget_s": WORKER_POLICY_BUDGET_S})
+            return Decision(outcome="held", reason=WORD_LISTS_UNCHECKED, scores=scores)
+
     def _decide(self, c: ScoringContext, scores: dict[str, float] | None, fallback: bool) -> Decision:
         ctx = PolicyContext(
             article_premoderation=c.article_premoderation, user_banned=c.author_banned,
@@ -247,6 +274,7 @@ class ScoringWorker:
         try:
             cfg = PolicyConfig.from_site_settings(site_settings, fail_closed=self.settings.toxicity.fail_closed)
         except ValueError as exc:
+            # refused when set (services/sites.check_settings); a row stored before that is listed in diagnostics
             log.error("invalid moderation settings; using the defaults", extra={"site": site_id, "error": str(exc)})
             cfg = PolicyConfig(fail_closed=self.settings.toxicity.fail_closed)
         self._policies[site_id] = (site_settings, cfg)
@@ -301,6 +329,69 @@ class ScoringWorker:
         await self.scoring.report_worker(self.report())
 
 
+def check_model_files_or_exit(settings: Settings) -> None:
+    """A model variable naming a missing or unreadable file stops the worker (exit status 2) with
+    the variable in the message, before anything starts: a typo must not quietly leave every
+    comment held. With COMMENTS_TOXICITY_MISSING_MODEL=fallback the worker starts on the fallback
+    scorer instead, says so, and retries the model until the file appears."""
+    from ..toxicity.model_kit import check_model_files
+
+    problem = check_model_files(settings.toxicity)
+    if problem is None:
+        return
+    if settings.toxicity.missing_model == "fallback":
+        log.warning("toxicity model files missing; starting on the fallback scorer "
+                    "(COMMENTS_TOXICITY_MISSING_MODEL=fallback)", extra={"reason": problem})
+        return
+    log.error("toxicity model files missing; stopping", extra={"reason": problem})
+    print(f"comments-service worker: {problem}. Fix the path (README: Providing the model), or set "
+          "COMMENTS_TOXICITY_MISSING_MODEL=fallback to start on the offline fallback scorer "
+          "(comments held while fail closed) and retry the model until it is there.",
+          file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
+async def _run_until_stopped(worker: ScoringWorker, stopped: asyncio.Event) -> None:
+    """``worker.run()``; after a signal, the work in hand (a batch, a query, the model's first load)
+    has WORK_S to end before it is cancelled: a query to an unreachable database would otherwise
+    hold the exit for its whole timeout, a model load for minutes."""
+    run = asyncio.ensure_future(worker.run())
+    signalled = asyncio.ensure_future(stopped.wait())
+    try:
+        await asyncio.wait({run, signalled}, return_when=asyncio.FIRST_COMPLETED)
+        if not run.done():
+            await asyncio.wait({run}, timeout=WORK_S)
+        if not run.done():
+            log.warning("shutdown: work in hand did not end in time; cancelling it", extra={
+                "step": "worker: its loop", "timeout_s": WORK_S})
+            run.cancel()
+            # its own shutdown steps are bounded; but a query cancelled on a database that does not
+            # answer holds its pooled connection until the pool is closed, which comes next
+            await asyncio.wait({run}, timeout=CLOSE_S)
+    finally:
+        signalled.cancel()
+    if run.done() and not run.cancelled():
+        run.result()  # a crash of the loop is the command's error
+
+
+def exit_without_lingering_threads() -> None:
+    """After run_worker: a model load or a scoring call still running on its thread cannot be
+    stopped, and the interpreter would wait for it before exiting (minutes, for a first ONNX
+    export). The process leaves without it once the logs are flushed."""
+    others = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    deadline = time.monotonic() + CLOSE_S / 2
+    for thread in others:  # idle pool threads end at once: only busy ones are left behind
+        thread.join(max(0.0, deadline - time.monotonic()))
+    lingering = [t.name for t in others if t.is_alive()]
+    if not lingering:
+        return
+    log.warning("shutdown: not waiting for threads still at work", extra={"threads": lingering})
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 async def run_worker(settings: Settings) -> None:
     """`comments-service worker`: until SIGTERM/SIGINT, then finish the batch in hand and exit."""
     import signal
@@ -315,9 +406,20 @@ async def run_worker(settings: Settings) -> None:
     services = await build_worker(settings)
     worker = ScoringWorker(services.scoring, settings)
     loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
+
+    def stop() -> None:
+        worker.stop()
+        stopped.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, worker.stop)
+        loop.add_signal_handler(sig, stop)
+    probes = ProbeServer(settings, services.health, worker) if settings.server.worker_port is not None else None
     try:
-        await worker.run()
+        if probes is not None:  # before the model loads: liveness answers during a long first load
+            await probes.start()
+        await _run_until_stopped(worker, stopped)
     finally:
+        if probes is not None:
+            await probes.close()
         await close_worker(services)

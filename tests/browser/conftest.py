@@ -31,7 +31,8 @@ def scoring_server(storage: TestStorage, database: str) -> Iterator[DemoServer]:
     # no model files in tests: the worker scores with the offline fallback, and fail-open lets
     # civil comments publish so that only the policy under test (premoderation) holds them
     server = DemoServer(storage, worker=True, COMMENTS_SCORING="on", COMMENTS_TOXICITY_FAIL_CLOSED="false",
-                        COMMENTS_TOXICITY_CHECKPOINT=str(REPO / "no-such-checkpoint.ckpt")).start()
+                        COMMENTS_TOXICITY_CHECKPOINT=str(REPO / "no-such-checkpoint.ckpt"),
+                        COMMENTS_TOXICITY_MISSING_MODEL="fallback").start()
     yield server
     server.stop()
 

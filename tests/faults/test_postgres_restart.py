@@ -11,11 +11,11 @@ back the same API process (not restarted) accepts posts again within seconds, th
 restarted) resumes scoring, and every post that was answered 201 exists exactly once, in a final
 state; the thread the cache serves equals PostgreSQL's and the article's counter equals its rows.
 
-Found by it: at the moment PostgreSQL stopped a few reads answered 500. PostgreSQL sends FATAL
-"terminating connection due to administrator command" to every session; asyncpg mishandles that
-message on an idle pooled connection (its protocol is left in the error-consume state) and the next
-call on it raised InternalClientError, which was not classified as "database unavailable". It is now
-(db/health.py): 503 service_unavailable. Regression test below, deterministic.
+The moment PostgreSQL stops is the delicate one: it sends FATAL "terminating connection due to
+administrator command" to every session, asyncpg mishandles that message on an idle pooled
+connection (its protocol is left in the error-consume state), and the next call on it raises
+InternalClientError. db/health.py counts that as "database unavailable" (503 service_unavailable),
+not a 500; a deterministic test below holds it.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ async def test_postgres_restarted_during_mixed_load(storage, tmp_path):
                          COMMENTS_TOXICITY_FAIL_CLOSED="false", COMMENTS_SCORING_LEASE_SECONDS="3")
         # the worker imports torch before finding no model: start it first, it loads while the API starts
         worker = start_worker(storage, tmp_path, str(tmp_path / "no-model.ckpt"), str(tmp_path / "no-config"),
-                              **overrides)
+                              COMMENTS_TOXICITY_MISSING_MODEL="fallback", **overrides)
         server = ServiceProcess(storage.env(COMMENTS_SCORING="on", **overrides)).start()
         db = await connect(url)
         try:

@@ -20,7 +20,7 @@ from comments_service.app import create_app
 from comments_service.db.pool import connect
 from comments_service.domain.render import render_markdown
 from comments_service.identity import Keyring
-from comments_service.runtime import secret_key
+from comments_service.secret_keys import secret_key
 from comments_service.settings import Settings
 from tests.support.html import unsafe_parts
 from tests.support.sites import article_body, make_site
@@ -215,6 +215,12 @@ HOSTILE = {
     "settings_out_of_range": (_set_settings({"report_threshold": 0}), "sites row", "report_threshold"),
     "settings_bad_policy": (_set_settings({"moderation": {"banned_words": [1]}}), "sites row", "banned_words"),
     "settings_not_object": (_set_settings(["sso_staff_roles"]), "sites row", "settings"),
+    # the rules of `site update` and the admin API: a key nothing reads is refused by name, never
+    # imported into a site listed INVALID
+    "settings_unknown_key": (_set_settings({"report_treshold": 3}), "sites row",
+                             "report_treshold: not a site setting"),
+    "settings_unknown_policy_key": (_set_settings({"moderation": {"banned_word": ["x"]}}), "sites row",
+                                    "moderation.banned_word: not a moderation setting"),
     "user_name_bidi": (_edit("users", 0, display_name="\u202eevil"), "users row", "display_name"),
     "user_other_site": (_edit("users", 0, site_id="some-other-site"), "users row", "site_id"),
     "title_controls": (_edit("articles", 0, title="Title\r\nInjected: yes"), "articles row", "title"),

@@ -16,19 +16,42 @@ CHECK = "/api/v1/toxicity/check"
 async def test_civil_text_is_not_likely_held(client, site):
     response = await client.post(CHECK, params=site.q(), json={"body": "Three soldiers were killed in the attack."})
     assert response.status_code == 200
-    assert response.json() == {"likely_held": False, "message": None}
+    assert response.json() == {"likely_held": False, "message": None, "likely_rejected": False}
 
 
-@pytest.mark.parametrize("text", ["f u c k you and your lying newspaper", "You absolute idiot.",
-                                  "I know where you live."])
-async def test_abusive_text_is_likely_held_without_revealing_scores(client, site, text):
+@pytest.mark.parametrize("text", ["I know where you live.", "This policy is moronic."])
+async def test_text_that_would_be_held_is_likely_held_without_revealing_scores(client, site, text):
     response = await client.post(CHECK, params=site.q(), json={"body": text},
                                  headers=site.auth(site.sso_token()))
     assert response.status_code == 200
     body = response.json()
     # exactly these keys: no scores, labels, reasons or thresholds
-    assert set(body) == {"likely_held", "message"} and body["likely_held"] is True
-    assert "You can edit it or submit it for review" in body["message"]
+    assert set(body) == {"likely_held", "likely_rejected", "message"}
+    assert body["likely_held"] is True and body["likely_rejected"] is False
+    assert "likely to be held" in body["message"] and "You can edit it or submit it for review" in body["message"]
+
+
+# a banned term rejects whatever the scores; so does a score over the reject threshold (here the
+# screen's own: "f u c k you" and a bare insult score near 1.0 on the offline screen)
+@pytest.mark.parametrize("text", ["kys", "Go and kill yourself.", "f u c k you and your lying newspaper",
+                                  "You absolute idiot."])
+async def test_text_that_would_be_rejected_is_never_called_likely_held(client, site, text):
+    response = await client.post(CHECK, params=site.q(), json={"body": text},
+                                 headers=site.auth(site.sso_token()))
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"likely_held", "likely_rejected", "message"}
+    assert body["likely_rejected"] is True and body["likely_held"] is False
+    assert "will not be published" in body["message"]
+    assert "held" not in body["message"] and "submit it for review" not in body["message"]
+
+
+async def test_the_site_s_own_banned_words_reject(client, site, db):
+    await db.execute("UPDATE sites SET settings = $2 WHERE id = $1", site.id,
+                     {"moderation": {"banned_words": ["pineapple pizza"]}})
+    client.app.state.services.sites.forget(site.id)
+    body = (await client.post(CHECK, params=site.q(), json={"body": "Pineapple pizza forever."})).json()
+    assert body["likely_rejected"] is True and "will not be published" in body["message"]
 
 
 async def test_site_word_lists_apply(client, site, db):
@@ -77,7 +100,7 @@ def test_the_api_process_never_imports_torch(storage, site):
         site = sys.argv[1]
         with TestClient(app=create_app(Settings.from_env(dict(arg.split("=", 1) for arg in sys.argv[2:])))) as client:
             checked = client.post("/api/v1/toxicity/check", params={"site": site}, json={"body": "you idiot"})
-            assert checked.json()["likely_held"] is True, checked.text
+            assert checked.json()["likely_rejected"] is True, checked.text
             posted = client.post("/api/v1/articles/t/comments", params={"site": site},
                                  json={"body": "hello", "author_name": "G", "article_url": "https://news.example/t",
                                        "article_title": "T"})

@@ -142,7 +142,7 @@ async def test_model_unavailable_holds_says_why_and_recovers(storage, scored_sit
     # workers an earlier test killed still count as live for a while: only this one may report
     await clear_worker_status(db)
     worker = start_worker(storage, tmp_path, str(missing), config_dir, name="nomodel",
-                          COMMENTS_SCORING_MODEL_RETRY_SECONDS="1")
+                          COMMENTS_SCORING_MODEL_RETRY_SECONDS="1", COMMENTS_TOXICITY_MISSING_MODEL="fallback")
     try:
         status = await wait_worker_ready(db, worker)
         assert status["is_fallback"] is True and status["model"]["fallback_reason"]

@@ -19,13 +19,15 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from comments_service.db import problem_reports
+from tests.support.apps import other_app
 from tests.support.sites import article_body, make_site
 from tests.support.tokens import bearer, staff_token
 
-# pages the service must serve as HTML (the discovery below must find at least these)
-KNOWN_HTML = {"/moderation", "/demo", "/schema", "/schema/swagger", "/schema/{path:str}"}
-# moderator pages and the API console: no one may frame them
-UNFRAMEABLE = {"/moderation", "/schema", "/schema/swagger"}
+# pages the service must serve as HTML (the discovery below must find at least these), and in demo mode
+KNOWN_HTML = {"/", "/moderation", "/schema", "/schema/swagger", "/schema/{path:str}"}
+KNOWN_DEMO_HTML = {"/demo", "/moderation", "/schema", "/schema/swagger", "/schema/{path:str}"}
+# the landing page, moderator pages and the API console: no one may frame them
+UNFRAMEABLE = {"/", "/moderation", "/schema", "/schema/swagger"}
 # long-lived streams: a GET never ends
 STREAMS = re.compile(r"/events$")
 
@@ -81,7 +83,7 @@ async def _get_routes(client) -> dict[str, object]:
     for route in client.app.routes:
         if "GET" not in getattr(route, "methods", ()) or STREAMS.search(route.path):
             continue
-        answers[route.path] = await client.get(_concrete(route.path))
+        answers[route.path] = await client.get(_concrete(route.path), follow_redirects=False)
     return answers
 
 
@@ -92,9 +94,18 @@ def _script_allowed(src: str, script_src: list[str]) -> bool:
 
 
 async def test_every_html_page_has_its_security_headers(client):
+    await _html_pages_are_guarded(client, KNOWN_HTML)
+
+
+async def test_every_html_page_of_demo_mode_has_its_security_headers(storage, database):
+    async with other_app(storage, COMMENTS_DEMO="true") as demo:
+        await _html_pages_are_guarded(demo, KNOWN_DEMO_HTML)
+
+
+async def _html_pages_are_guarded(client, known: set[str]) -> None:
     answers = await _get_routes(client)
     html = {path: r for path, r in answers.items() if r.headers.get("content-type", "").startswith("text/html")}
-    assert html.keys() >= KNOWN_HTML, sorted(html)
+    assert html.keys() >= known, sorted(html)
     for path, r in html.items():
         assert r.headers["content-type"] == "text/html; charset=utf-8", path  # one charset, said once
         assert r.headers.get("x-content-type-options") == "nosniff", path
@@ -130,15 +141,15 @@ async def test_every_html_page_has_its_security_headers(client):
                 assert asset.status_code == 200 and "javascript" in asset.headers["content-type"], src
 
 
-# What the Swagger UI page may load from its CDN: the pinned files and their sha384 digests, taken
-# from the npm package (`npm pack swagger-ui-dist@5.18.2`; the CDN serves its files verbatim).
-SWAGGER_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.18.2/"
+# What the Swagger UI page loads besides its own start-up: the pinned files, from this origin (no CDN),
+# with their sha384 digests taken from the npm package (`npm pack swagger-ui-dist@5.31.0`), which the
+# swagger-ui-bundle-v2 package the service serves them from holds byte for byte.
 SWAGGER_SRI = {
-    SWAGGER_CDN + "swagger-ui.css": "sha384-rcbEi6xgdPk0iWkAQzT2F3FeBJXdG+ydrawGlfHAFIZG7wU6aKbQaRewysYpmrlW",
-    SWAGGER_CDN + "swagger-ui-bundle.js": "sha384-NXtFPpN61oWCuN4D42K6Zd5Rt2+uxeIT36R7kpXBuY9tLnZorzrJ4ykpqwJfgjpZ",
-    SWAGGER_CDN + "swagger-ui-standalone-preset.js":
-        "sha384-qr68CD0cvHa88PmVu7e1a58Ego4qvKtcvcLdS2a8Mo5zILI01gyIV9jVwJk7X2NU",
+    "/swagger-ui/5.31.0/swagger-ui.css": "sha384-KX9Rx9vM1AmUNAn07bPAiZhFD4C8jdNgG6f5MRNvR+EfAxs2PmMFtUUazui7ryZQ",
+    "/swagger-ui/5.31.0/swagger-ui-bundle.js":
+        "sha384-cxafBeQ+zYROeFafGFxtFbnp1ICqeS9mG7+f0WWSHzhnrUvwg9Za5CCw6wgrHA7K",
 }
+SWAGGER_OWN = {"/swagger-init.js", "/favicon.svg"}
 
 
 class _Subresources(HTMLParser):
@@ -149,21 +160,26 @@ class _Subresources(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
         url = attributes.get("src") if tag == "script" else attributes.get("href") if tag == "link" else None
-        if url and not (url.startswith("/") and not url.startswith("//")) and not url.startswith("data:"):
+        if url and not url.startswith("data:"):
             self.found.append((url, attributes))
 
 
 async def test_swagger_ui_loads_only_pinned_files_with_subresource_integrity(client):
-    """The API console shares its origin with /moderation: a changed CDN file must not run there."""
+    """The API console shares its origin with /moderation: a changed file must not run there."""
+    import base64
+    import hashlib
+
     for path in ("/schema", "/schema/swagger"):
         r = await client.get(path)
         assert r.status_code == 200, path
         scan = _Subresources()
         scan.feed(r.text)
-        assert sorted(url for url, _ in scan.found) == sorted(SWAGGER_SRI), path
+        assert sorted(url for url, _ in scan.found) == sorted({*SWAGGER_SRI, *SWAGGER_OWN}), path
         for url, attributes in scan.found:
-            assert attributes.get("integrity") == SWAGGER_SRI[url], (path, url)
-            assert attributes.get("crossorigin") == "anonymous", (path, url)
+            if url in SWAGGER_SRI:
+                assert attributes.get("integrity") == SWAGGER_SRI[url], (path, url)
+                served = (await client.get(url)).content
+                assert SWAGGER_SRI[url] == "sha384-" + base64.b64encode(hashlib.sha384(served).digest()).decode()
 
 
 async def test_json_and_problem_responses_are_nosniff(client, site):
@@ -176,8 +192,8 @@ async def test_json_and_problem_responses_are_nosniff(client, site):
 
 
 async def test_assets_are_nosniff(client):
-    for path in ("/embed.js", "/embed.css", "/count.js", "/moderation.js", "/moderation.css", "/demo.css",
-                 "/swagger-init.js"):
+    for path in ("/embed.js", "/embed.css", "/count.js", "/moderation.js", "/moderation.css", "/landing.css",
+                 "/swagger-init.js", *SWAGGER_SRI):
         r = await client.get(path)
         assert r.status_code == 200 and r.headers["x-content-type-options"] == "nosniff", path
         expected = "text/css; charset=utf-8" if path.endswith(".css") else "application/javascript; charset=utf-8"

@@ -72,7 +72,8 @@ async def test_a_site_may_require_aud_on_every_token(client, services, db):
     r = await client.get(f"{API}/me", params=site.q(), headers=site.auth(site.sso_token()))
     assert r.status_code == 401 and r.json()["code"] == "token_invalid"
     r = await client.get(f"{API}/me", params=site.q(), headers=site.auth(site.sso_token(aud=site.id)))
-    assert r.status_code == 200 and r.json()["user"] is None  # verified; not stored until it writes
+    # verified, and greeted by name; not stored until it writes
+    assert r.status_code == 200 and r.json()["user"] == {"id": None, "name": "Reader One"}
 
 
 async def test_the_article_url_must_be_on_the_sites_origins(client, db, site):

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.support.html import unsafe_parts
+from tests.support.servers import ServiceProcess
 from tests.support.sites import NEWS_ORIGIN, article_body, make_site
 
 CORPUS = Path(__file__).parent / "payloads" / "xss.txt"
@@ -125,8 +126,16 @@ COLLECT = """
 """
 
 
+@pytest.fixture(scope="module")
+def demo_server(storage):
+    """`serve` with the demo page (the host page the widget is loaded into here)."""
+    with ServiceProcess(storage.env(COMMENTS_DEMO="true")) as server:
+        yield server
+
+
 @pytest.mark.browser
-async def test_worst_payloads_run_no_script_in_the_widget(services, database, live_server):
+async def test_worst_payloads_run_no_script_in_the_widget(services, database, demo_server):
+    live_server = demo_server
     from playwright.async_api import async_playwright
 
     from comments_service.db.pool import connect

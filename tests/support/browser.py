@@ -32,7 +32,7 @@ class DemoServer:
     def __init__(self, storage: TestStorage, worker: bool = False, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = process_env(storage.env(COMMENTS_PUBLIC_URL=self.url, **env))
+        self.env = process_env(storage.env(COMMENTS_PUBLIC_URL=self.url, COMMENTS_DEMO="true", **env))
         self.secret_key = self.env["COMMENTS_SECRET_KEY"]
         self.database_url = self.env["COMMENTS_DATABASE_URL"]
         self.server = ServiceProcess(self.env, "serve", port=self.port, ready="/embed.js")
@@ -108,3 +108,86 @@ class DemoServer:
                 await conn.close()
         self._run(run)
         return site_id
+
+
+# ----------------------------------------------------------------- the widget on a host page
+# NEWS is the host page's origin (served by Playwright's router); *.localhost is a secure context, so
+# Chromium lets it load the service on 127.0.0.1 (private network access).
+NEWS = "http://news.localhost"
+
+
+def expect(locator, timeout: float = 10_000):
+    """Wait until ``locator`` is visible; return it."""
+    locator.wait_for(state="visible", timeout=timeout)
+    return locator
+
+
+def watch_console(page) -> list[str]:
+    """The page's console errors and uncaught exceptions, as they happen."""
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
+def host_page(page, server, site: str, article: str, *, attrs: str = "", extra_head: str = "",
+              extra_body: str = "", html_attrs: str = "") -> None:
+    """Open an article of NEWS with the documented embed snippet under it."""
+    from html import escape
+
+    snippet = (f'<div id="comments"></div>\n<script src="{server.url}/embed.js" async data-site="{site}" '
+               f'data-article-id="{escape(article)}" data-article-url="{NEWS}/{article}" '
+               f'data-article-title="Article {escape(article)}" {attrs}></script>')
+    doc = (f"<!doctype html><html lang='en' {html_attrs}><head><meta charset='utf-8'>{extra_head}</head><body>"
+           f"<h1>News</h1>{extra_body}{snippet}</body></html>")
+    page.route(f"{NEWS}/**", lambda route: route.fulfill(status=200, content_type="text/html", body=doc))
+    page.goto(f"{NEWS}/{article}")
+
+
+# Notes in the page when the widget's live stream has said "ready" (sent once the server's
+# subscription is in place): after that, no change is missed, however slow the machine.
+NOTE_READY = """(() => {
+  const Native = window.EventSource;
+  window.EventSource = function (url, options) {
+    const stream = new Native(url, options);
+    stream.addEventListener('ready', () => { window.csStreamReady = true; });
+    return stream;
+  };
+  window.EventSource.prototype = Native.prototype;
+})();"""
+
+
+def note_stream_ready(page) -> None:
+    """Before the page opens: let ``wait_stream_ready`` see the widget's live stream say "ready"."""
+    page.add_init_script(NOTE_READY)
+
+
+def wait_stream_ready(page, timeout: float = 20_000) -> None:
+    page.wait_for_function("() => window.csStreamReady === true", timeout=timeout)
+
+
+def widget_comments(page):
+    return page.locator("#comments article.c")
+
+
+def post_as_guest(page, text: str, name: str = "Ana", *, through_nudge: bool = False,
+                  timeout: float = 20_000) -> dict:
+    """Write in the main form and press its button (a signed-in reader has no name field).
+
+    The form is waited for first: the widget draws it only once it has loaded, and a name field
+    looked for before then reads as absent (the post is then refused for want of a name). Returns
+    the widget's /toxicity/check answer (empty when that check failed: the widget then posts);
+    when that answer nudges, ``through_nudge`` presses "Submit for review", else the nudge stays."""
+    form = page.locator("#comments .main-form form")
+    box = expect(form.get_by_label("Your comment"), timeout)
+    name_field = form.get_by_label("Your name")
+    if name_field.count():
+        name_field.fill(name)
+    box.fill(text)
+    with page.expect_response(lambda r: r.request.method == "POST" and "/toxicity/check" in r.url,
+                              timeout=timeout) as checked:
+        form.get_by_role("button", name="Post comment").click()
+    answer: dict = checked.value.json() if checked.value.ok else {}
+    if through_nudge and answer.get("likely_held") and not answer.get("likely_rejected"):
+        form.get_by_role("button", name="Submit for review").click()
+    return answer

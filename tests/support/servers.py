@@ -169,8 +169,14 @@ class RedisProcess:
                 time.sleep(0.05)
         raise RuntimeError("redis-server did not start")
 
+    def freeze(self) -> None:
+        """SIGSTOP: it stops answering, its connections stay open (a stalled host); ``stop`` ends it."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGSTOP)
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # a frozen server handles SIGTERM only once it runs
             self.proc.terminate()
             self.proc.wait(10)
 
@@ -217,8 +223,9 @@ class ThrowawayPostgres:
 
 class TcpProxy:
     """Forwards a local port to PostgreSQL; ``cut()`` drops every connection and refuses new ones,
-    which is what the service sees when the database host goes away. Runs on threads: the test
-    client may drive the app's lifespan from outside the test's event loop."""
+    which is what the service sees when the database host goes away; ``freeze()`` keeps every
+    connection open and answers nothing, as a network partition or a stalled host does. Runs on
+    threads: the test client may drive the app's lifespan from outside the test's event loop."""
 
     def __init__(self, target_url: str) -> None:
         parts = urlsplit(target_url)
@@ -227,6 +234,7 @@ class TcpProxy:
         self.listener: socket.socket | None = None
         self.sockets: list[socket.socket] = []
         self.lock = threading.Lock()
+        self.frozen = False
 
     async def start(self) -> str:
         self.listener = socket.create_server(("127.0.0.1", 0))
@@ -244,22 +252,30 @@ class TcpProxy:
                 conn, _ = listener.accept()
             except OSError:
                 return
+            if self.frozen:  # accepted and never answered
+                with self.lock:
+                    self.sockets.append(conn)
+                continue
             upstream = socket.create_connection(self.target)
             with self.lock:
                 self.sockets += [conn, upstream]
             threading.Thread(target=self._pipe, args=(conn, upstream), daemon=True).start()
             threading.Thread(target=self._pipe, args=(upstream, conn), daemon=True).start()
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
         try:
             while data := src.recv(65536):
-                dst.sendall(data)
+                if not self.frozen:  # frozen: what either side sends is lost
+                    dst.sendall(data)
         except OSError:
             pass
         finally:
-            with contextlib.suppress(OSError):
-                dst.shutdown(socket.SHUT_RDWR)
+            if not self.frozen:  # nor does a side that closes tell the other
+                with contextlib.suppress(OSError):
+                    dst.shutdown(socket.SHUT_RDWR)
+
+    def freeze(self) -> None:
+        self.frozen = True
 
     async def cut(self) -> None:
         if self.listener is not None:

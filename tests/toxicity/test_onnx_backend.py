@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import platform
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -164,6 +166,50 @@ def test_long_comments_and_edge_cases(onnx_scorer):
     # dynamic int8 scales activations per batch: a comment's score moves slightly with its
     # batch mates, well within the agreement bound
     assert onnx_scorer.score_batch(["ok"])[0] == pytest.approx(out[3], abs=0.02)
+
+
+# QEMU's model of AMD EPYC Rome: AVX2 without AVX-512 or VNNI, like many cloud machines.
+# onnxruntime multiplies int8 weights differently there (VPMADDUBSW, whose int16 sums saturate:
+# scores drifted up to 0.096), so such a CPU gets an export with uint8 weights.
+CPU_WITHOUT_VNNI = "EPYC-Rome"
+
+
+def test_a_cpu_without_vnni_gets_an_export_that_agrees_with_detoxify(onnx_settings, detoxify_scorer,
+                                                                     comments, tmp_path):
+    qemu = shutil.which("qemu-x86_64")
+    if platform.machine() != "x86_64" or qemu is None:
+        pytest.skip("needs an x86-64 host and qemu-user's qemu-x86_64 (scripts/test installs it)")
+    # built here, natively (torch under the emulator would take minutes), into the shared cache
+    # where the emulated CPU's "auto" must find it
+    assert load_scorer(msgspec.structs.replace(onnx_settings, int8_weights="uint8")).backend == "onnx"
+    texts = tmp_path / "comments.json"
+    texts.write_text(json.dumps(comments))
+    code = (
+        "import json, sys, msgspec\n"
+        "from comments_service.toxicity import ToxicitySettings, load_scorer\n"
+        "s = msgspec.json.decode(sys.argv[1], type=ToxicitySettings)\n"
+        "sc = load_scorer(s)\n"
+        "assert sc.source == 'onnx-cache' and sc.meta['weights'] == 'uint8', sc.describe()\n"
+        "print('RESULT ' + json.dumps(sc.score_batch(json.loads(open(sys.argv[2]).read()))))\n"
+    )
+    assert onnx_settings.int8_weights == "auto"
+    res = subprocess.run([qemu, "-cpu", CPU_WITHOUT_VNNI, sys.executable, "-c", code,
+                          msgspec.json.encode(onnx_settings).decode(), str(texts)],
+                         capture_output=True, text=True, timeout=600)
+    lines = [line for line in res.stdout.splitlines() if line.startswith("RESULT ")]
+    assert res.returncode == 0 and lines, res.stderr[-3000:]
+    got = json.loads(lines[-1][7:])
+    labels = detoxify_scorer.labels
+    ref = detoxify_scorer.score_batch(comments)
+    a = np.array([[s[label] for label in labels] for s in ref])
+    b = np.array([[s[label] for label in labels] for s in got])
+    worst = np.abs(a - b).max(axis=0)
+    assert (worst <= 0.02).all(), dict(zip(labels, worst.round(4), strict=True))
+    cfg = PolicyConfig(banned_words=(), suspect_words=())
+    ctx = PolicyContext()
+    agree = sum(decide(x, "", ctx, cfg).outcome == decide(y, "", ctx, cfg).outcome
+                for x, y in zip(ref, got, strict=True)) / len(comments)
+    assert agree >= 0.99, agree
 
 
 def test_cached_model_serves_without_torch(onnx_scorer, onnx_settings):

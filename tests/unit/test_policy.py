@@ -239,14 +239,14 @@ def test_from_site_settings_defaults():
 
 def test_from_site_settings_overrides():
     cfg = PolicyConfig.from_site_settings({"moderation": {
-        "thresholds": {"toxicity": {"hold": 0.4}, "insult": None, "custom": {"reject": 0.5}},
+        "thresholds": {"toxicity": {"hold": 0.4}, "insult": None, "threat": {"reject": 0.5}},
         "banned_words": ["spoiler"], "suspect_words": ["clickbait"],
         "fail_closed": False, "hold_after_recent_rejections": 0, "new_account_hold_first": 2,
         "premoderate_guests": True,
     }, "other": "ignored"}, fail_closed=True)
     assert cfg.thresholds["toxicity"] == LabelThresholds(hold=0.4, reject=0.9)
     assert "insult" not in cfg.thresholds
-    assert cfg.thresholds["custom"] == LabelThresholds(hold=None, reject=0.5)
+    assert cfg.thresholds["threat"] == LabelThresholds(hold=0.3, reject=0.5)
     assert "spoiler" in cfg.banned_words and "kys" in cfg.banned_words
     assert "clickbait" in cfg.suspect_words
     assert cfg.fail_closed is False and cfg.new_account_hold_first == 2 and cfg.premoderate_guests

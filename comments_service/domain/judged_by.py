@@ -1,0 +1,66 @@
+"""What decided a comment, in words its author can read. Pure.
+
+Shown only on sites whose settings say ``explain_decisions`` (the demo site does), so that someone
+trying the service sees in their first minute whether the toxicity model, the offline fallback or
+a rule of the site published or held their comment, and why. Real sites keep their answers coarse
+(domain/outcomes.py): the scorer and the matched word are not every site's business to tell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import policy
+
+# the model id a worker stores when even the offline fallback could not load (toxicity/loader.py)
+NO_MODEL_PREFIX = "none"
+# a job whose scoring failed max_attempts times (services/scoring.py SCORING_FAILED)
+_SCORING_FAILED = "scoring_failed"
+
+_WHY: dict[str, str] = {
+    policy.OK: "nothing in it was flagged",
+    policy.MODERATOR: "its author is a moderator",
+    policy.TRUSTED_USER: "the site trusts its author",
+    policy.BANNED_WORD: "it contains a banned word or phrase{term}",
+    policy.SUSPECT_WORD: "it contains a word or phrase on the site's watch list{term}, so a moderator will look",
+    policy.TOXICITY_REJECT: "its {label} score is far over the site's limit",
+    policy.TOXICITY_HOLD: "its {label} score is over the site's limit, so a moderator will look",
+    policy.PREMODERATION: "every comment on this article waits for a moderator",
+    policy.USER_PREMODERATED: "a moderator reviews its author's comments first",
+    policy.USER_RECENT_REJECTIONS: "its author had comments rejected recently, so a moderator will look",
+    policy.NEW_ACCOUNT: "a new account's first comments wait for a moderator",
+    policy.GUEST_PREMODERATED: "guests' comments wait for a moderator on this site",
+    policy.MODEL_UNAVAILABLE: "without a toxicity model this site holds every comment for a moderator",
+    policy.BANNED_USER: "its author is banned",
+    policy.WORD_LISTS_UNCHECKED: "it could not be checked against the site's word lists in time, so a moderator"
+                                 " will look",
+    _SCORING_FAILED: "scoring it failed again and again, so a moderator will look",
+}
+
+
+def scorer_name(model_id: str, model_fallback: bool) -> str:
+    """The scorer a worker used, as its ``model_id`` and the fallback flag it stored describe it."""
+    if model_id.startswith(NO_MODEL_PREFIX):
+        return "the word lists alone (neither a toxicity model nor the offline fallback could be loaded)"
+    if model_fallback:
+        return ("the offline fallback scorer, profanity-check with the word lists "
+                "(no toxicity model could be loaded)")
+    return f"the toxicity model {model_id}"
+
+
+def judged_by(status: str, reason: str | None, model_id: str | None,
+               detail: Mapping[str, Any] | None) -> str:
+    """One sentence: what decided the comment (status, status_reason, toxicity_model and
+    decision_detail as stored) and why."""
+    if status == "pending_scoring":
+        return "Not judged yet: it waits for the scoring worker."
+    if model_id is None:
+        if status == "published" and reason is None:
+            return "Published without scoring: scoring is off on this service."
+        return "Decided by a moderator."
+    detail = detail or {}
+    term, label = detail.get("term"), detail.get("label")
+    why = _WHY.get(reason or "", "it matched the site's rule {reason}").format(
+        term=f" (\u201c{term}\u201d)" if term else "", label=label or "toxicity", reason=reason)
+    return f"Decided by {scorer_name(model_id, bool(detail.get('model_fallback')))}: {why}."

@@ -1,0 +1,29 @@
+"""The sentence that tells a demo author what decided their comment: one for every reason the
+policy gives, the scorer named as the worker stored it."""
+
+from comments_service.domain import policy
+from comments_service.domain.judged_by import judged_by
+from comments_service.services.scoring import SCORING_FAILED
+
+FALLBACK_ID = "profanity-check-1.9.1 (fallback)"
+
+
+def test_every_policy_reason_has_its_own_words():
+    for reason in (*policy.REASONS, SCORING_FAILED):
+        said = judged_by("held", reason, FALLBACK_ID, {"model_fallback": True})
+        assert "matched the site's rule" not in said and "{" not in said, (reason, said)
+
+
+def test_the_scorer_is_named_as_the_worker_stored_it():
+    assert "offline fallback" in judged_by("published", "ok", FALLBACK_ID, {"model_fallback": True})
+    model = judged_by("published", "ok", "onnx-int8-detoxify-original@abc", None)
+    assert "toxicity model onnx-int8-detoxify-original@abc" in model and "fallback" not in model
+    assert "word lists alone" in judged_by("published", "ok", "none (no model available)", {"model_fallback": True})
+    assert "Not judged yet" in judged_by("pending_scoring", None, None, None)
+    assert "scoring is off" in judged_by("published", None, None, None)
+
+
+def test_the_matched_word_is_quoted_whatever_it_holds():
+    said = judged_by("held", "suspect_word", FALLBACK_ID, {"model_fallback": True, "term": "{label}"})
+    assert "\u201c{label}\u201d" in said
+    assert "insult score" in judged_by("held", "toxicity_hold", "m", {"label": "insult"})
