@@ -106,7 +106,7 @@ class ScoringWorker:
         beat = asyncio.create_task(self._heartbeats())
         try:
             await self._signal.start()
-            await self._report()
+            await self._report_once()  # the database may have gone while the model loaded
             await self._loop()
         finally:
             for task in (retry, beat):
@@ -307,10 +307,15 @@ class ScoringWorker:
     async def _heartbeats(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
-            try:
-                await self._report()
-            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("worker heartbeat failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+            await self._report_once()
+
+    async def _report_once(self) -> None:
+        """A report that a database outage does not turn into a crash: the next heartbeat reports
+        again, and the loop waits for the database in the meantime."""
+        try:
+            await self._report()
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("worker heartbeat failed", extra={"error": f"{type(exc).__name__}: {exc}"})
 
     def report(self) -> WorkerStatus:
         cutoff = time.monotonic() - 60
