@@ -3,13 +3,12 @@ every state they can be in (idle, a post in flight, a worker scoring a batch, li
 Redis or PostgreSQL gone or not answering), and the log names any shutdown step that had to be
 given up.
 
-Found by it: a `serve` process could stay up for good after SIGTERM, its lifespan waiting on the
-local cache's invalidation reader. The reader ran until cancelled, and a cancellation can be lost:
+Why a lost cancellation matters: the local cache's invalidation reader runs until cancelled, and
 on Python 3.11 ``asyncio.wait_for`` (redis-py's wrapper of each socket write that has a timeout,
-the reader's PING among them) swallows one that arrives in the same turn of the loop as the write's
-completion, and the reader went on reading as if never cancelled. The first test below makes that
-moment happen every time. Also found: the worker's LISTEN connection and every pool waited without
-a bound for a database that does not answer to say goodbye.
+the reader's PING among them) swallows a cancellation that arrives in the same turn of the loop as
+the write's completion; the reader then goes on reading, and an unbounded wait for it keeps
+`serve` up for good. The first test below makes that moment happen every time. A database that
+does not answer likewise never says goodbye to a LISTEN connection or a pool closing.
 """
 
 from __future__ import annotations
