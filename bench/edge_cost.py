@@ -7,6 +7,7 @@ within a few per cent.
     .venv/bin/python -m bench.seed --comments 1000000      # once: cs_bench_1m
     .venv/bin/python -m bench.edge_cost                    # µs per request, median of 7 rounds
     .venv/bin/python -m bench.edge_cost --compare-di       # the same page with its services injected
+    .venv/bin/python -m bench.edge_cost --log-level INFO 2>/dev/null  # with the access log on
 
 Run it from two checkouts in turn (``cd OTHER && python -m bench.edge_cost`` imports that tree's
 code) to compare commits on the same machine in one sitting.
@@ -94,11 +95,12 @@ def _page_scope(path: str) -> dict[str, Any]:
             "server": ("127.0.0.1", 8000)}
 
 
-async def measure(db: str, rounds: int, per_round: int, compare_di: bool = False) -> dict[str, Any]:
+async def measure(db: str, rounds: int, per_round: int, compare_di: bool = False,
+                  log_level: str = "ERROR") -> dict[str, Any]:
     app = create_app(Settings.from_env({
         "COMMENTS_DATABASE_URL": database_url(db), "COMMENTS_REDIS_URL": "redis://127.0.0.1:6379/0",
         "COMMENTS_REDIS_PREFIX": f"edge{secrets.token_hex(3)}:", "COMMENTS_SECRET_KEY": SECRET_KEY,
-        "COMMENTS_LOG_LEVEL": "ERROR", "COMMENTS_SCORING": "off"}))
+        "COMMENTS_LOG_LEVEL": log_level, "COMMENTS_SCORING": "off"}))
     scopes = {"by_hand": _page_scope(f"/api/v1/articles/{HOT_ARTICLE}/comments")}
     if compare_di:
         app.register(InjectedThread)
@@ -185,8 +187,10 @@ def main() -> None:
     parser.add_argument("--per-round", type=int, default=5000)
     parser.add_argument("--compare-di", action="store_true",
                         help="also time the page's handler with its service, site and reader injected")
+    parser.add_argument("--log-level", default="ERROR",
+                        help="COMMENTS_LOG_LEVEL: INFO writes an access line per request (send stderr away)")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(measure(args.db, args.rounds, args.per_round, args.compare_di))))
+    print(json.dumps(asyncio.run(measure(args.db, args.rounds, args.per_round, args.compare_di, args.log_level))))
 
 
 if __name__ == "__main__":

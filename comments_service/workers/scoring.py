@@ -199,8 +199,9 @@ class ScoringWorker:
         scores, error = await self._score(scorer, [c.text for c in to_score])
         score_ms = (time.perf_counter() - score_started) * 1000
         fallback = bool(scorer.is_fallback)
-        verdicts = [Verdict(context=c, decision=await self._decide_bounded(c, s, fallback), model_fallback=fallback)
-                    for c, s in zip(to_score, scores, strict=False)]
+        decisions = await self._decide_bounded(list(zip(to_score, scores, strict=False)), fallback)
+        verdicts = [Verdict(context=c, decision=d, model_fallback=fallback)
+                    for c, d in zip(to_score, decisions, strict=True)]
         verdicts += [Verdict(context=c, decision=Decision(outcome="held", reason=SCORING_FAILED))
                      for c in exhausted]
         applied = await self.scoring.apply(self.id, scorer.model_id, verdicts, finished=finished,
@@ -245,16 +246,32 @@ class ScoringWorker:
                 asyncio.get_running_loop().create_task(self._retry_model())
             return [None] * len(texts), error
 
-    async def _decide_bounded(self, c: ScoringContext, scores: dict[str, float] | None, fallback: bool) -> Decision:
-        """The policy's decision, off the event loop and within WORKER_POLICY_BUDGET_S: a site's word lists
-        must not stall the probes, the heartbeat or other sites' comments. A decision that does
-        not come in time holds the comment for a moderator."""
+    async def _decide_bounded(self, batch: list[tuple[ScoringContext, dict[str, float] | None]],
+                              fallback: bool) -> list[Decision]:
+        """The policy's decisions for a batch, off the event loop in one hop and within
+        WORKER_POLICY_BUDGET_S: a site's word lists must not stall the probes, the heartbeat or other
+        sites' comments. A comment not decided in time is held for a moderator."""
+        deadline = time.monotonic() + WORKER_POLICY_BUDGET_S
+
+        def decide_all() -> list[Decision | None]:
+            # each word-list scan has its own work budget (domain/wordlists), so checking the
+            # deadline between comments bounds the batch
+            return [self._decide(c, s, fallback) if time.monotonic() < deadline else None for c, s in batch]
+
         try:
-            return await run_bounded(self._decide, c, scores, fallback, budget_s=WORKER_POLICY_BUDGET_S)
+            # a second past the deadline: a comment begun just before it ends after it, its scan
+            # bounded; past that only a host too loaded to decide at all, and the batch is held
+            decided = await run_bounded(decide_all, budget_s=WORKER_POLICY_BUDGET_S + 1.0)
         except (DomainError, ServiceUnavailable):
-            log.warning("policy decision over its time budget; holding the comment", extra={
-                "worker": self.id, "site": c.site_id, "comment": c.comment_id, "budget_s": WORKER_POLICY_BUDGET_S})
-            return Decision(outcome="held", reason=WORD_LISTS_UNCHECKED, scores=scores)
+            decided = [None] * len(batch)
+        out = []
+        for (c, s), decision in zip(batch, decided, strict=True):
+            if decision is None:
+                log.warning("policy decision over its time budget; holding the comment", extra={
+                    "worker": self.id, "site": c.site_id, "comment": c.comment_id, "budget_s": WORKER_POLICY_BUDGET_S})
+                decision = Decision(outcome="held", reason=WORD_LISTS_UNCHECKED, scores=s)
+            out.append(decision)
+        return out
 
     def _decide(self, c: ScoringContext, scores: dict[str, float] | None, fallback: bool) -> Decision:
         ctx = PolicyContext(
