@@ -19,9 +19,16 @@ from .api.health import HEALTH_ROUTES
 from .api.live import LiveController, live_lifespan
 from .api.middleware import EdgeMiddleware
 from .api.moderation import ModerationController
+from .api.moderation_admin import AdminController
+from .api.moderation_articles import ArticleModerationController
+from .api.moderation_audit import AuditStatsController
+from .api.moderation_featured import FeaturedController
+from .api.moderation_live import ModerationLiveController, moderation_live_lifespan
+from .api.moderation_people import PeopleController
 from .api.pages import SwaggerPage, page_routes
 from .api.problem_reports import ProblemReportsController
 from .api.problems import EXCEPTION_HANDLERS
+from .api.staff_session import StaffSessionController
 from .api.troubleshoot import TroubleshootController, TroubleshootSiteController
 from .settings import Settings
 from .wiring import build_api, close_api
@@ -58,11 +65,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[PublicCommentsController, ModerationController, ProblemReportsController, LiveController,
-                        TroubleshootController, TroubleshootSiteController, *page_routes(settings.server.demo),
-                        *HEALTH_ROUTES,
+                        TroubleshootController, TroubleshootSiteController, StaffSessionController,
+                        *page_routes(settings.server.demo),
+                        PeopleController, AuditStatsController, FeaturedController, AdminController,
+                        ModerationLiveController, ArticleModerationController, *HEALTH_ROUTES,
                         *DIAGNOSTICS_ROUTES],
         dependencies=providers.dependencies(),
-        lifespan=[lifespan, live_lifespan, metrics_listener],
+        lifespan=[lifespan, live_lifespan, moderation_live_lifespan, metrics_listener],
         middleware=[EdgeMiddleware],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.comments.max_request_bytes,

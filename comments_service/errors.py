@@ -120,6 +120,11 @@ CATALOGUE: dict[str, ErrorInfo] = {
         409, "This comment can no longer be changed.",
         "This comment was removed or rejected and can no longer be changed."),
     "forbidden": ErrorInfo(403, "You may not do this.", "Your account may not do this."),
+    "csrf_failed": ErrorInfo(
+        403, "The request did not come from the moderator console (missing or wrong X-CSRF-Token, or another "
+             "Origin).",
+        "Reload the moderator console and try again; if you opened it from a link on another site, open it "
+             "directly instead."),
     "standing_required": ErrorInfo(
         403, "Votes and reports count once you are signed in, or a while after a comment of yours was "
                             "published.",
@@ -150,6 +155,20 @@ CATALOGUE: dict[str, ErrorInfo] = {
     "user_not_found": ErrorInfo(
         404, "The user does not exist.",
         "That user is not known to this site."),
+    "not_featurable": ErrorInfo(
+        409, "Only a published comment can be featured or pinned.",
+        "This comment is not published (it is held, rejected, deleted or still being checked), so readers "
+             "cannot see it. Approve it first, or pick another comment."),
+    "featured_limit": ErrorInfo(
+        409, "The article already has as many featured comments as it may have.",
+        "An article shows at most 10 featured comments. Unfeature one before featuring another."),
+    "already_banned": ErrorInfo(
+        409, "The reader is already banned for at least as long as this suspension.",
+        "A suspension never shortens a ban. To end the ban sooner, lift it first, then suspend."),
+    "too_many_notes": ErrorInfo(
+        409, "This reader has as many moderator notes as a reader may have.",
+        "This reader has the most moderator notes a reader may have, so no more can be added. Put what "
+             "matters in a ban or suspension reason instead."),
     # site management (admins)
     "invalid_site_settings": ErrorInfo(
         422, "A site setting is not valid; nothing was changed.",
@@ -162,6 +181,9 @@ CATALOGUE: dict[str, ErrorInfo] = {
         409, "The site still has comments; deleting it needs force.",
         "Deleting this site would delete its comments too. Export them first if you need them, then confirm "
              "the deletion with force."),
+    "token_not_found": ErrorInfo(
+        404, "The API token does not exist.",
+        "That token is not in the list; it may have been deleted with its site."),
     # troubleshooting
     "problem_report_not_found": ErrorInfo(
         404, "The problem report does not exist.",

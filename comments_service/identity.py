@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import secrets
 import time
@@ -80,6 +81,21 @@ class Keyring:
         keys = [secret_key, *previous]
         self._signing_keys = [hashlib.sha256(b"guest-token:" + key.encode()).digest() for key in keys]
         self._aeads = [AESGCM(hashlib.sha256(b"site-secrets:" + key.encode()).digest()) for key in keys]
+        self._mac_keys = [hashlib.sha256(b"mac:" + key.encode()).digest() for key in keys]
+
+    def mac(self, purpose: str, message: bytes) -> bytes:
+        """HMAC-SHA256 of ``message`` under the current key, bound to ``purpose`` (a tag made for
+        one purpose is never valid for another)."""
+        return hmac.new(self._mac_keys[0], purpose.encode() + b"\0" + message, hashlib.sha256).digest()
+
+    def mac_matches(self, purpose: str, message: bytes, tag: bytes) -> bool:
+        """Whether ``tag`` is ``mac(purpose, message)`` under any key of the ring, compared in
+        constant time (a tag made before a key rotation stays good until the previous key goes)."""
+        found = False
+        for key in self._mac_keys:
+            expected = hmac.new(key, purpose.encode() + b"\0" + message, hashlib.sha256).digest()
+            found |= hmac.compare_digest(expected, tag)
+        return found
 
     def encrypt(self, plaintext: str) -> bytes:
         nonce = os.urandom(12)

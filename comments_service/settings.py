@@ -122,6 +122,13 @@ class SecuritySettings(Struct, frozen=True):
     metrics_token: str | None = None
 
 
+class ConsoleSettings(Struct, frozen=True):
+    """The moderator console's sign-in sessions (services/staff_sessions.py)."""
+
+    idle_minutes: int = 30  # a session unused this long has ended
+    session_hours: int = 12  # and every session ends this long after sign-in, used or not
+
+
 class Settings(Struct, frozen=True):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -129,6 +136,7 @@ class Settings(Struct, frozen=True):
     comments: CommentSettings = CommentSettings()
     security: SecuritySettings = SecuritySettings()
     scoring: ScoringSettings = ScoringSettings()
+    console: ConsoleSettings = ConsoleSettings()
     toxicity: ToxicitySettings = msgspec.field(default_factory=ToxicitySettings)
     limits: dict[str, dict[str, Limit]] = msgspec.field(default_factory=lambda: DEFAULT_LIMITS)
 
@@ -201,6 +209,10 @@ class Settings(Struct, frozen=True):
                 "SCORING_RECENT_REJECTION_DAYS": ("recent_rejection_days", _positive_int),
                 "SCORING_MODEL_RETRY_SECONDS": ("model_retry_seconds", _positive_float),
                 "SCORING_WORKER_NICE": ("worker_nice", _non_negative_int),
+            }),
+            console=_group(env, ConsoleSettings, {
+                "CONSOLE_IDLE_MINUTES": ("idle_minutes", _positive_int),
+                "CONSOLE_SESSION_HOURS": ("session_hours", _positive_int),
             }),
             toxicity=_toxicity(env),
             limits=_one(env, "RATE_LIMITS", parse_limits, DEFAULT_LIMITS),

@@ -17,15 +17,21 @@ from .ratelimit import RateLimiter
 from .secret_keys import keyring as service_keyring
 from .services.admission import Admission, PublishNow
 from .services.api_tokens import ApiTokens
+from .services.article_moderation import ArticleModeration
 from .services.article_view import ArticleView
 from .services.comments import CommentService
 from .services.demo_seed import DemoSeeder
 from .services.diagnostics import DiagnosticsService
 from .services.export import Exporter, Restorer
+from .services.featuring import Featuring
 from .services.health import HealthMonitor
+from .services.moderation_events import ModerationEvents
 from .services.moderation_queue import ModerationQueue
 from .services.moderation_settings import ModerationSettings
+from .services.moderation_stats import AuditStats
 from .services.nudge import NudgeService
+from .services.people import People
+from .services.policy_trial import PolicyTrial, TrialChannel
 from .services.problem_reports import ProblemReports
 from .services.publishing import Publisher
 from .services.reader_reports import ReaderReports
@@ -36,6 +42,8 @@ from .services.scoring_admission import DecisionWaiter, ScoreFirst
 from .services.site_admin import SiteAdmin
 from .services.site_secrets import SecretRotation
 from .services.sites import SiteDirectory
+from .services.staff_sessions import StaffSessions
+from .services.staff_tokens import StaffTokens
 from .services.troubleshoot import Troubleshooter
 from .services.user_moderation import UserModeration
 from .services.write_guard import WriteGuard
@@ -76,15 +84,24 @@ class ApiServices:
     comments: CommentService
     reader_reports: ReaderReports
     moderation_queue: ModerationQueue
+    moderation_events: ModerationEvents
     user_moderation: UserModeration
+    people: People
     moderation_settings: ModerationSettings
+    article_moderation: ArticleModeration
+    audit_stats: AuditStats
     scoring: ScoringService
     nudge: NudgeService
     health: HealthMonitor
     api_tokens: ApiTokens
+    staff_sessions: StaffSessions
     problem_reports: ProblemReports
     troubleshooter: Troubleshooter
     diagnostics: DiagnosticsService
+    featuring: Featuring
+    site_admin: SiteAdmin
+    policy_trial: PolicyTrial
+    staff_tokens: StaffTokens
 
 
 async def build_api(settings: Settings) -> ApiServices:
@@ -105,6 +122,9 @@ async def build_api(settings: Settings) -> ApiServices:
     comments = CommentService(pool, cache, limiter, keyring, settings.comments, policy=policy, admission=admission,
                               readers=readers, publisher=publisher)
     moderation_queue = ModerationQueue(pool, sites, publisher)
+    moderation_events = ModerationEvents(pool, settings.database.url or "", sites, moderation_queue,
+                                         heartbeat_seconds=settings.comments.live_heartbeat_seconds,
+                                         max_stream_seconds=settings.server.live_max_seconds)
     nudge = NudgeService(limiter, settings.comments)
     user_moderation = UserModeration(pool, moderation_queue, publisher)
     scoring = ScoringService(pool, publisher, settings.scoring)
@@ -114,14 +134,26 @@ async def build_api(settings: Settings) -> ApiServices:
                                     problem_reports)
     diagnostics = DiagnosticsService(pool, client, gate, cache, limiter, health, scoring,
                                      settings.database.migrations_dir)
+    api_tokens = ApiTokens(pool)
+    staff_sessions = StaffSessions(pool, limiter, keyring, sites, api_tokens, settings.console)
+    site_admin = SiteAdmin(pool, sites, cache)
     return ApiServices(
         settings=settings, pool=pool, redis=client, gate=gate, cache=cache, limiter=limiter, keyring=keyring,
         sites=sites, readers=readers, publisher=publisher, admission=admission, comments=comments,
         reader_reports=ReaderReports(pool, limiter, readers, policy), moderation_queue=moderation_queue,
-        user_moderation=user_moderation,
-        moderation_settings=ModerationSettings(pool, sites, publisher, SiteAdmin(pool, sites, cache)),
-        scoring=scoring, nudge=nudge, health=health, api_tokens=ApiTokens(pool),
-        problem_reports=problem_reports, troubleshooter=troubleshooter, diagnostics=diagnostics)
+        moderation_events=moderation_events,
+        user_moderation=user_moderation, people=People(pool),
+        moderation_settings=ModerationSettings(pool, sites, publisher, site_admin),
+        article_moderation=ArticleModeration(pool, sites),
+        audit_stats=AuditStats(pool),
+        scoring=scoring, nudge=nudge, health=health, api_tokens=api_tokens, staff_sessions=staff_sessions,
+        problem_reports=problem_reports, troubleshooter=troubleshooter, diagnostics=diagnostics,
+        featuring=Featuring(pool, publisher),
+        site_admin=site_admin, staff_tokens=StaffTokens(pool, sites),
+        policy_trial=PolicyTrial(sites, TrialChannel(client, settings.redis.prefix), nudge, limiter, scoring,
+                                 max_body_chars=settings.comments.max_body_chars,
+                                 fail_closed=settings.toxicity.fail_closed,
+                                 edit_window_seconds=settings.comments.edit_window_seconds))
 
 
 async def close_api(services: ApiServices) -> None:
@@ -129,6 +161,7 @@ async def close_api(services: ApiServices) -> None:
     however its connections fare."""
     await services.cache.close()
     await services.admission.close()
+    await services.moderation_events.close()
     services.nudge.close()
     if services.redis is not None:
         await step("api: Redis client", services.redis.aclose(), CLOSE_S)
@@ -149,6 +182,8 @@ class WorkerServices:
     cache: Cache
     scoring: ScoringService
     health: HealthMonitor
+    # admins' "try a text" reaches the worker's model here (services/policy_trial.py)
+    trials: TrialChannel
 
 
 async def build_worker(settings: Settings) -> WorkerServices:
@@ -160,7 +195,8 @@ async def build_worker(settings: Settings) -> WorkerServices:
     publisher = Publisher(pool, cache, ArticleView(sites))
     scoring = ScoringService(pool, publisher, settings.scoring)
     return WorkerServices(settings=settings, pool=pool, redis=client, cache=cache, scoring=scoring,
-                          health=HealthMonitor(pool, client, scoring))
+                          health=HealthMonitor(pool, client, scoring),
+                          trials=TrialChannel(client, settings.redis.prefix))
 
 
 async def close_worker(services: WorkerServices) -> None:

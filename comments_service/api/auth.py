@@ -1,7 +1,13 @@
 """Moderator and admin access: an API token (CLI-created, stored hashed) or an SSO token whose
-role claim says moderator/admin for the site named in the request. The guards check it before the
-handler's parameters are read; a reader's token gets 403. The verified Staff is kept in the
-request's state, where handlers take it (staff_of)."""
+role claim says moderator/admin for the site named in the request, sent as a bearer token; or the
+moderator console's session cookie (``cs_staff``, made by signing in once with either:
+api/staff_session.py, services/staff_sessions.py). The guards check it before the handler's
+parameters are read; a reader's token gets 403. The verified Staff is kept in the request's state,
+where handlers take it (staff_of).
+
+A browser sends the cookie by itself, so a request that rides on it must show it came from the
+console: every state-changing one carries the session's CSRF token (X-CSRF-Token), and none may
+name another Origin. A bearer token is never sent by a browser on its own and needs neither."""
 
 from __future__ import annotations
 
@@ -9,15 +15,23 @@ from typing import Any, Literal, cast
 
 from litestar import Controller, Request
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
 from litestar.handlers import BaseRouteHandler
 
 from ..domain.structs import Struct
 from ..errors import DomainError
 from ..identity import API_TOKEN_PREFIX
+from ..services.sites import normalise_origin
+from ..services.staff_sessions import StaffSession
 from .deps import bearer_token, identify, services_of, site_entry_of
 from .middleware import PRIVATE, SITE_ID
 
 STAFF = "staff"  # request state: the verified Staff, once a guard has checked it
+# request state: (session id, StaffSession) when the Staff came from the console's cookie
+CONSOLE_SESSION = "console_session"
+SESSION_COOKIE = "cs_staff"
+CSRF_HEADER = b"x-csrf-token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 StaffRole = Literal["moderator", "admin"]
 
 
@@ -37,6 +51,9 @@ class Staff(Struct, frozen=True):
 async def _verify(request: Request[Any, Any, Any]) -> Staff:
     token = bearer_token(request)
     if token is None:
+        session_id = request.cookies.get(SESSION_COOKIE)
+        if session_id:
+            return await _verify_session(request, session_id)
         raise DomainError("auth_required", "A moderator token is required.")
     services = services_of(request)
     if token.startswith(API_TOKEN_PREFIX):
@@ -56,6 +73,88 @@ async def _verify(request: Request[Any, Any, Any]) -> Staff:
         raise DomainError("forbidden", "This needs a moderator or admin role.")
     return Staff(kind="sso", id=f"sso:{site_id}:{identity.external_id}", name=identity.name, role=identity.role,
                  site_id=site_id)
+
+
+def _header(request: Request[Any, Any, Any], name: bytes) -> str | None:
+    return next((v.decode("latin-1") for k, v in request.scope["headers"] if k == name), None)
+
+
+def refuse_foreign_origin(request: Request[Any, Any, Any]) -> None:
+    """csrf_failed when the request names an Origin other than this service's own (its public URL's,
+    or the one the browser reached it at), or a browser says it comes from another site."""
+    if _header(request, b"sec-fetch-site") in ("cross-site", "same-site"):
+        raise DomainError("csrf_failed", "The request came from another site.")
+    origin = _header(request, b"origin")
+    if origin is None:
+        return
+    own = {_origin(services_of(request).settings.server.public_url)}
+    host = _header(request, b"host")
+    if host:
+        own.add(_origin(f"{request.scope['scheme']}://{host}"))
+    given = _origin(origin)
+    if given is None or given not in own:
+        raise DomainError("csrf_failed", f"The request came from {origin[:100]}, not from the moderator console.")
+
+
+def _origin(url: str) -> str | None:
+    try:
+        return normalise_origin(url)
+    except ValueError:
+        return None
+
+
+def session_is_secure(request: Request[Any, Any, Any]) -> bool:
+    """The cookie is Secure when the request came over HTTPS (uvicorn reads that from a trusted
+    proxy's X-Forwarded-Proto) or the service's public URL is HTTPS."""
+    return request.scope["scheme"] == "https" or services_of(request).settings.server.public_url.startswith("https:")
+
+
+def session_cookie(request: Request[Any, Any, Any], session_id: str | None, max_age: int = 0) -> Cookie:
+    """The console's cookie: HttpOnly (no script reads it), SameSite=Strict (no other site's page
+    sends it); ``session_id`` None clears it."""
+    return Cookie(key=SESSION_COOKIE, value=session_id or "", path="/", max_age=max_age if session_id else 0,
+                  httponly=True, samesite="strict", secure=session_is_secure(request))
+
+
+def _cleared_cookie(request: Request[Any, Any, Any]) -> dict[str, str]:
+    return {"Set-Cookie": session_cookie(request, None).to_header(header="")}
+
+
+async def _verify_session(request: Request[Any, Any, Any], session_id: str) -> Staff:
+    refuse_foreign_origin(request)
+    services = services_of(request)
+    session = await services.staff_sessions.lookup(session_id)
+    if session is None:
+        raise DomainError("auth_required", "The console session has ended; sign in again.",
+                          headers=_cleared_cookie(request))
+    if request.method not in _SAFE_METHODS:
+        given = _header(request, CSRF_HEADER)
+        if not given or not services.staff_sessions.csrf_matches(session_id, given):
+            raise DomainError("csrf_failed", "The X-CSRF-Token header is missing or wrong.")
+    request.scope["state"][CONSOLE_SESSION] = (session_id, session)
+    return Staff(kind=session.kind, id=session.staff_id, name=session.name, role=session.role,
+                 site_id=session.site_id)
+
+
+def console_session_of(request: Request[Any, Any, Any]) -> tuple[str, StaffSession] | None:
+    """The console session a guard verified this request by, or None (a bearer token's request)."""
+    found: tuple[str, StaffSession] | None = request.scope["state"].get(CONSOLE_SESSION)
+    return found
+
+
+async def still_admitted(request: Request[Any, Any, Any]) -> bool:
+    """Whether what admitted a long request (a stream) still holds: its console session not signed
+    out, expired or of a revoked token; its bearer token not revoked or expired. A stream outlives
+    the check at its start otherwise. The session is read without counting as its use, so that an
+    open stream alone does not keep an idle console signed in."""
+    found = console_session_of(request)
+    if found is not None:
+        return await services_of(request).staff_sessions.lookup(found[0], touch=False) is not None
+    try:
+        await _verify(request)
+    except DomainError:
+        return False
+    return True
 
 
 async def _staff(connection: ASGIConnection[Any, Any, Any, Any]) -> Staff:

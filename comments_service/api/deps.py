@@ -13,15 +13,24 @@ from litestar.di import Provide
 from ..cache import Cache
 from ..errors import DomainError
 from ..identity import Identity, verify_bearer_token
+from ..services.article_moderation import ArticleModeration
 from ..services.comments import Actor, CommentService
 from ..services.diagnostics import DiagnosticsService
+from ..services.featuring import Featuring
 from ..services.health import HealthMonitor
+from ..services.moderation_events import ModerationEvents
 from ..services.moderation_queue import ModerationQueue
 from ..services.moderation_settings import ModerationSettings
+from ..services.moderation_stats import AuditStats
 from ..services.nudge import NudgeService
+from ..services.people import People
+from ..services.policy_trial import PolicyTrial
 from ..services.problem_reports import ProblemReports
 from ..services.reader_reports import ReaderReports
+from ..services.site_admin import SiteAdmin
 from ..services.sites import SiteEntry
+from ..services.staff_sessions import StaffSessions
+from ..services.staff_tokens import StaffTokens
 from ..services.troubleshoot import Troubleshooter
 from ..services.user_moderation import UserModeration
 from ..settings import Settings
@@ -68,8 +77,20 @@ class ServiceProviders:
     def user_moderation(self) -> UserModeration:
         return self.services.user_moderation
 
+    def moderation_events(self) -> ModerationEvents:
+        return self.services.moderation_events
+
+    def people(self) -> People:
+        return self.services.people
+
     def moderation_settings(self) -> ModerationSettings:
         return self.services.moderation_settings
+
+    def audit_stats(self) -> AuditStats:
+        return self.services.audit_stats
+
+    def article_moderation(self) -> ArticleModeration:
+        return self.services.article_moderation
 
     def nudge(self) -> NudgeService:
         return self.services.nudge
@@ -86,9 +107,27 @@ class ServiceProviders:
     def diagnostics(self) -> DiagnosticsService:
         return self.services.diagnostics
 
+    def featuring(self) -> Featuring:
+        return self.services.featuring
+
+    def staff_sessions(self) -> StaffSessions:
+        return self.services.staff_sessions
+
+    def site_admin(self) -> SiteAdmin:
+        return self.services.site_admin
+
+    def policy_trial(self) -> PolicyTrial:
+        return self.services.policy_trial
+
+    def staff_tokens(self) -> StaffTokens:
+        return self.services.staff_tokens
+
     def dependencies(self) -> dict[str, Provide]:
-        names = ("settings", "cache", "comments", "reader_reports", "moderation_queue", "user_moderation",
-                 "moderation_settings", "nudge", "health", "troubleshooter", "problem_reports", "diagnostics")
+        names = ("settings", "cache", "comments", "reader_reports", "moderation_queue", "user_moderation", "people",
+                 "moderation_settings", "audit_stats", "article_moderation", "nudge", "health", "troubleshooter",
+                 "problem_reports", "diagnostics",
+                 "staff_sessions", "featuring", "site_admin", "policy_trial", "staff_tokens",
+                 "moderation_events")
         return {name: Provide(getattr(self, name), sync_to_thread=False) for name in names}
 
 

@@ -218,20 +218,45 @@ class LiveHub:
         await stop_task("live hub: its Redis subscription reader", self._reader)
 
 
+async def relay(queue: asyncio.Queue, ends: float, heartbeat: float,
+                message: Callable[[Any], ServerSentEventMessage]) -> AsyncIterator[ServerSentEventMessage]:
+    """A stream's body after its "ready": each queued item as ``message`` makes it, a heartbeat
+    comment when quiet, until the queue says to end (``None``) or the loop time ``ends``; then a
+    jittered ``retry``, after which the browser reconnects and the page reloads what it missed."""
+    loop = asyncio.get_running_loop()
+    while (left := ends - loop.time()) > 0:
+        try:
+            item = await asyncio.wait_for(queue.get(), min(heartbeat, left))
+        except TimeoutError:
+            if loop.time() < ends:
+                yield ServerSentEventMessage(comment="heartbeat", data=None)
+            continue
+        if item is _CLOSED:
+            return
+        yield message(item)
+    yield ServerSentEventMessage(comment="lifetime over", data=None, retry=random.randint(RETRY_MS, 3 * RETRY_MS))
+
+
+def _message(item: bytes | str) -> ServerSentEventMessage:
+    return ServerSentEventMessage(data=item.decode() if isinstance(item, bytes) else item)
+
+
 def provide_live_hub(request: Request) -> LiveHub:
     hub: LiveHub = request.app.state.live_hub
     return hub
 
 
 @contextmanager
-def _close_streams_on_signals(hub: LiveHub, loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+def end_streams_on_signals(shutdown_soon: Callable[[], None], loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+    """Streams end at once on SIGTERM/SIGINT: the server waits for open connections before it runs
+    the lifespan's shutdown, so nothing later could end them."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def handler(sig, frame) -> None:
-        loop.call_soon_threadsafe(hub.shutdown_soon)
+        loop.call_soon_threadsafe(shutdown_soon)
         before = previous.get(sig)
         if callable(before):
             before(sig, frame)
@@ -252,14 +277,14 @@ async def live_lifespan(app: Litestar) -> AsyncIterator[None]:
     hub = LiveHub(services.settings.redis.url, services.cache.channel("*", "*"),
                   forget_local=services.cache.forget_local, bounds=services.settings.server)
     app.state.live_hub = hub
-    with _close_streams_on_signals(hub, asyncio.get_running_loop()):
+    with end_streams_on_signals(hub.shutdown_soon, asyncio.get_running_loop()):
         try:
             yield
         finally:
             await hub.close()
 
 
-def _admitted(app: ASGIApp) -> ASGIApp:
+def hold_stream_place(app: ASGIApp) -> ASGIApp:
     """Route middleware: the whole request, from before its handler to after its last byte, holds a
     stream place. The stream's own generator may never start (a client gone at once), so it cannot
     be what gives the place back. The refusal is sent here rather than raised: an error raised in
@@ -293,7 +318,7 @@ class LiveController(Controller):
     tags = ["live"]
     dependencies = {"site_entry": Provide(provide_site_entry),
                     "live_hub": Provide(provide_live_hub, sync_to_thread=False)}
-    middleware = [_admitted]
+    middleware = [hold_stream_place]
 
     @head("/articles/{article_id:str}/events", summary="Whether a live stream of the article would be accepted now",
           description="200 if a stream would open; otherwise the refusal a stream would get (429 or 503, with "
@@ -313,23 +338,11 @@ class LiveController(Controller):
         await live_hub.ready()
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
-            loop = asyncio.get_running_loop()
-            ends = loop.time() + live_hub.lifetime()
+            ends = asyncio.get_running_loop().time() + live_hub.lifetime()
             async with live_hub.watch(channel, site_entry.site.id, article_id) as queue:
                 # "ready" follows the subscription: nothing published after it is missed
                 yield ServerSentEventMessage(event="ready", data='{"type":"ready"}', retry=RETRY_MS)
-                while (left := ends - loop.time()) > 0:
-                    try:
-                        item = await asyncio.wait_for(queue.get(), min(heartbeat, left))
-                    except TimeoutError:
-                        if loop.time() < ends:
-                            yield ServerSentEventMessage(comment="heartbeat", data=None)
-                        continue
-                    if item is _CLOSED:
-                        return
-                    yield ServerSentEventMessage(data=item.decode() if isinstance(item, bytes) else item)
-                # the browser reconnects after "retry" and the widget reloads what it missed
-                retry = random.randint(RETRY_MS, 3 * RETRY_MS)
-                yield ServerSentEventMessage(comment="lifetime over", data=None, retry=retry)
+                async for message in relay(queue, ends, heartbeat, _message):
+                    yield message
 
         return ServerSentEvent(stream(), headers={"Cache-Control": "no-store"})

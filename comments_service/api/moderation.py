@@ -13,6 +13,7 @@ from msgspec import Meta
 
 from ..domain.moderation_models import (
     ArticleSettings,
+    AuditFilters,
     AuditPage,
     BanResult,
     BulkResult,
@@ -74,6 +75,10 @@ class ArticlePatch(Struct, forbid_unknown_fields=True):
     title: Annotated[str, Meta(min_length=1, max_length=500)] | None = None
     url: Annotated[str, Meta(max_length=2000)] | None = None
     note: Note | None = None
+    # unset: unchanged; null: no date
+    close_at: Annotated[datetime, Meta(
+        tz=True, description="When comments close by themselves (with a time zone); null: no date. Reopening "
+                             "an article lifts a date already passed.")] | None | msgspec.UnsetType = msgspec.UNSET
 
 
 _POLICY = Annotated[dict[str, Any], Meta(description=(
@@ -89,7 +94,15 @@ _POLICY = Annotated[dict[str, Any], Meta(description=(
 SiteSettingsPatch = msgspec.defstruct(
     "SiteSettingsPatch",
     [(f.name, f.type | msgspec.UnsetType, msgspec.UNSET) for f in msgspec.structs.fields(SiteModerationSettings)]
-    + [("moderation", _POLICY | None | msgspec.UnsetType, msgspec.UNSET)],
+    + [("moderation", _POLICY | None | msgspec.UnsetType, msgspec.UNSET)]
+    # the site's own columns, as `site update` changes them (never null: each has no default to go back to)
+    + [("name", Annotated[str, Meta(min_length=1, max_length=200)] | msgspec.UnsetType, msgspec.UNSET),
+       ("origins", Annotated[list[Annotated[str, Meta(max_length=300)]], Meta(max_length=50, description=(
+           "Every origin the widget may be embedded on (all of them: the list replaces the stored one)."))]
+        | msgspec.UnsetType, msgspec.UNSET),
+       ("guests", Annotated[bool, Meta(description="Guests may comment without signing in.")]
+        | msgspec.UnsetType, msgspec.UNSET),
+       ("images", Annotated[bool, Meta(description="Comments may show images.")] | msgspec.UnsetType, msgspec.UNSET)],
     bases=(Struct,), module=__name__, forbid_unknown_fields=True)
 
 
@@ -107,6 +120,10 @@ class NewSite(Struct, forbid_unknown_fields=True):
 class SiteSettingsResult(Struct, forbid_unknown_fields=True):
     site_id: str
     settings: dict
+    name: str | None = None
+    origins: list[str] | None = None
+    guests: bool | None = None
+    images: bool | None = None
 
 
 class ModerationController(ModeratorRoutes):
@@ -185,7 +202,7 @@ class ModerationController(ModeratorRoutes):
             staff, user_id, trusted=data.trusted, premoderate=data.premoderate, note=data.note)
 
     @patch("/articles/{article_id:str}",
-           summary="Close or reopen comments, premoderation on or off, correct the title or url")
+           summary="Close or reopen comments, premoderation on or off, a closing date, correct the title or url")
     async def article(self, moderation_settings: NamedDependency[ModerationSettings], request: Request,
                       article_id: ArticlePath, data: JSONBody[ArticlePatch], site: SiteParam = None) -> ArticleSettings:
         staff = staff_of(request)
@@ -193,7 +210,7 @@ class ModerationController(ModeratorRoutes):
             raise DomainError("site_required")
         return await moderation_settings.update_article(
             staff, site, checked_article_id(article_id), comments_open=data.comments_open,
-            premoderation=data.premoderation, title=data.title, url=data.url, note=data.note)
+            premoderation=data.premoderation, title=data.title, url=data.url, note=data.note, close_at=data.close_at)
 
     @get("/sites", summary="The sites this admin manages, with what each holds (admins)", guards=[requires_admin])
     async def sites(self, moderation_settings: NamedDependency[ModerationSettings],
@@ -221,7 +238,8 @@ class ModerationController(ModeratorRoutes):
                           force: FromQuery[bool] = False) -> SiteDeleted:
         return await moderation_settings.delete_site(staff_of(request), site_id, force=force)
 
-    @patch("/sites/{site_id:str}", summary="Site moderation settings (admins); only the settings sent change",
+    @patch("/sites/{site_id:str}",
+           summary="Site settings, name, origins, guests, images (admins); only those sent change",
            description="A setting sent as null goes back to its default, as with the CLI's `site update "
                        "--settings`. The result is checked whole (422 invalid_site_settings, nothing changed).",
            guards=[requires_admin])
@@ -229,8 +247,10 @@ class ModerationController(ModeratorRoutes):
                             site_id: Annotated[str, PathParameter(max_length=64)],
                             data: JSONBody[SiteSettingsPatch]) -> SiteSettingsResult:  # type: ignore[valid-type]
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
-        site = await moderation_settings.update_site_settings(staff_of(request), site_id, changes)
-        return SiteSettingsResult(site_id=site_id, settings=site.settings)
+        columns = {k: changes.pop(k) for k in ("name", "origins", "guests", "images") if k in changes}
+        site = await moderation_settings.update_site_settings(staff_of(request), site_id, changes, **columns)
+        return SiteSettingsResult(site_id=site_id, settings=site.settings, name=site.name, origins=site.origins,
+                                  guests=site.guests, images=site.images)
 
     @get("/audit", summary="The audit log, newest first")
     async def audit(self, moderation_settings: NamedDependency[ModerationSettings], request: Request,
@@ -240,8 +260,9 @@ class ModerationController(ModeratorRoutes):
                     moderator: Annotated[str | None, QueryParameter(max_length=300, required=False)] = None,
                     action: Annotated[str | None, QueryParameter(max_length=40, required=False)] = None,
                     since: FromQuery[datetime | None] = None, until: FromQuery[datetime | None] = None,
-                    cursor: Cursor = None, limit: Limit = None) -> AuditPage:
-        staff = staff_of(request)
-        return await moderation_settings.audit(
-            staff, site_id=site, comment_id=comment_id, user_id=user_id, moderator=moderator, action=action,
-            since=since, until=until, cursor=cursor, limit=limit or 50)
+                    cursor: Cursor = None, limit: Limit = None, article_id: ArticleQuery = None) -> AuditPage:
+        filters = AuditFilters(comment_id=comment_id, user_id=user_id, moderator=moderator, action=action,
+                               article_id=checked_article_id(article_id) if article_id is not None else None,
+                               since=since, until=until)
+        return await moderation_settings.audit(staff_of(request), site_id=site, filters=filters, cursor=cursor,
+                                               limit=limit or 50)

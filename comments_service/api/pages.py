@@ -17,6 +17,7 @@ moderator console, and ``/demo`` does not exist: a production server shows no ma
 from __future__ import annotations
 
 import html
+import re
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -140,14 +141,21 @@ async def moderation_page() -> Response:
     return _asset(_WIDGET / "moderation.html", max_age=0)
 
 
-@get("/moderation.js", include_in_schema=False)
-async def moderation_js() -> Response:
-    return _asset(_WIDGET / "moderation.js", max_age=60)
-
-
 @get("/moderation.css", include_in_schema=False)
 async def moderation_css() -> Response:
     return _asset(_WIDGET / "moderation.css", max_age=60)
+
+
+# the console's views, one script (and stylesheet) per view: only files that exist, by a plain name
+_CONSOLE = _WIDGET / "console"
+_CONSOLE_FILE = re.compile(r"[a-z][a-z_]{0,40}\.(?:js|css)")
+
+
+@get("/console/{name:str}", include_in_schema=False)
+async def console_asset(name: FromPath[str]) -> Response:
+    if not _CONSOLE_FILE.fullmatch(name) or not (_CONSOLE / name).is_file():
+        raise NotFoundException()
+    return _asset(_CONSOLE / name, max_age=60)
 
 
 @get("/swagger-init.js", include_in_schema=False)
@@ -197,8 +205,8 @@ async def demo_index() -> Response:
     return Response(content=b"", status_code=302, headers={"Location": "/demo"})
 
 
-_COMMON = [embed_js, embed_css, count_js, moderation_page, moderation_js, moderation_css, swagger_init_js,
-           swagger_ui_asset, favicon_svg, favicon_ico, landing_css]
+_COMMON = [embed_js, embed_css, count_js, moderation_page, moderation_css, console_asset,
+           swagger_init_js, swagger_ui_asset, favicon_svg, favicon_ico, landing_css]
 
 
 def page_routes(demo: bool) -> list[HTTPRouteHandler]:

@@ -10,7 +10,7 @@ from ..domain.models import Article
 from .connection import Connection, Row, one_row
 
 COLUMN_NAMES = ("id", "site_id", "external_id", "url", "title", "comments_open", "premoderation", "comment_count",
-                "version", "created_at", "last_root_at", "auto_close")
+                "version", "created_at", "last_root_at", "auto_close", "close_at")
 _COLUMNS = ", ".join(COLUMN_NAMES)
 SELECT_BY_EXTERNAL = f"SELECT {_COLUMNS} FROM articles WHERE site_id = $1 AND external_id = $2"
 SELECT_BY_IDS = f"SELECT {_COLUMNS} FROM articles WHERE id = ANY($1::bigint[])"

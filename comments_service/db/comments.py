@@ -6,6 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
+from ..domain.featured_models import MAX_FEATURED, ThreadPicks
 from ..domain.models import CommentRow
 from . import articles as article_repo
 from .connection import Connection, one_row
@@ -30,6 +31,8 @@ SELECT r.* FROM unnest($1::bigint[]) AS p(id) CROSS JOIN LATERAL (
 # comment, level by level down to ``levels`` below it, each parent read through its own index
 # range (comments_replies) as CHILDREN_OF does. The article comes first as a header row (lvl -1)
 # whose comment columns are NULL; comment rows carry NULL article columns. No row: no article.
+# On a first page ($9) the article's pinned comment (lvl -1, ord 1) and its picks, newest pick first
+# (lvl -1, ord 2 on), published ones only, follow the header (migrations/0007_featured.sql).
 _COMMENT_TYPES = (("id", "bigint"), ("article_id", "bigint"), ("parent_id", "bigint"), ("root_id", "bigint"),
                   ("depth", "smallint"), ("path", "bigint[]"), ("author_id", "bigint"), ("author_name", "text"),
                   ("body_markdown", "text"), ("body_html", "text"), ("status", "text"), ("status_reason", "text"),
@@ -40,7 +43,7 @@ _COMMENT_TYPES = (("id", "bigint"), ("article_id", "bigint"), ("parent_id", "big
 _ARTICLE_SQL_TYPES = {"id": "bigint", "site_id": "text", "external_id": "text", "url": "text", "title": "text",
                       "comments_open": "boolean", "premoderation": "boolean", "comment_count": "integer",
                       "version": "bigint", "created_at": "timestamptz", "last_root_at": "timestamptz",
-                      "auto_close": "boolean"}
+                      "auto_close": "boolean", "close_at": "timestamptz"}
 _ARTICLE_TYPES = tuple((name, _ARTICLE_SQL_TYPES[name]) for name in article_repo.COLUMN_NAMES)
 ARTICLE_FIELDS = article_repo.COLUMN_NAMES
 _TOP_ORDER = {"oldest": ("c.created_at, c.id", "(c.created_at, c.id) > ($3, $4)"),
@@ -51,12 +54,13 @@ _TOP_ORDER = {"oldest": ("c.created_at, c.id", "(c.created_at, c.id) > ($3, $4)"
 def _thread_page_sql(sort: str) -> str:
     order, keyset = _TOP_ORDER[sort]
     tree_cols = ", ".join(f"t.{n}" for n, _ in _COMMENT_TYPES)
+    pick_cols = ", ".join(f"p.{n}" for n, _ in _COMMENT_TYPES)
     null_comment = ", ".join(f"NULL::{t} AS {n}" for n, t in _COMMENT_TYPES)
     article_cols = ", ".join(f"a.{n} AS a_{n}" for n, _ in _ARTICLE_TYPES)
     null_article = ", ".join(f"NULL::{t} AS a_{n}" for n, t in _ARTICLE_TYPES)
     return f"""
 WITH RECURSIVE
-art AS (SELECT {", ".join(ARTICLE_FIELDS)} FROM articles WHERE site_id = $1 AND external_id = $2),
+art AS (SELECT {", ".join(ARTICLE_FIELDS)}, pinned_comment_id FROM articles WHERE site_id = $1 AND external_id = $2),
 roots AS (
     SELECT {_COLUMNS}, row_number() OVER (ORDER BY {order}) AS ord
     FROM comments c JOIN users u ON u.id = c.author_id
@@ -69,8 +73,18 @@ tree AS (
         SELECT {_COLUMNS} FROM comments c JOIN users u ON u.id = c.author_id
         WHERE c.parent_id = t.id AND {_VISIBLE}
         ORDER BY c.created_at, c.id LIMIT $6) ch
-    WHERE t.reply_count > 0 AND t.lvl < $7 AND (t.lvl > 0 OR t.ord <= $8))
+    WHERE t.reply_count > 0 AND t.lvl < $7 AND (t.lvl > 0 OR t.ord <= $8)),
+picks AS (
+    SELECT {_COLUMNS}, 1::bigint AS ord FROM comments c JOIN users u ON u.id = c.author_id
+    WHERE $9 AND c.id = (SELECT pinned_comment_id FROM art) AND c.status = 'published'
+    UNION ALL
+    (SELECT {_COLUMNS}, 1 + row_number() OVER (ORDER BY c.featured_at DESC, c.id DESC)
+     FROM comments c JOIN users u ON u.id = c.author_id
+     WHERE $9 AND c.article_id = (SELECT id FROM art) AND c.featured_at IS NOT NULL AND c.status = 'published'
+     ORDER BY c.featured_at DESC, c.id DESC LIMIT $10))
 SELECT -1 AS lvl, 0::bigint AS ord, {null_comment}, {article_cols} FROM art a
+UNION ALL
+SELECT -1, p.ord, {pick_cols}, {null_article} FROM picks p
 UNION ALL
 SELECT t.lvl, t.ord, {tree_cols}, {null_article} FROM tree t
 ORDER BY lvl, ord"""
@@ -136,21 +150,30 @@ async def children_of(conn: Connection, parent_ids: list[int], per_parent: int) 
 
 
 async def thread_page(conn: Connection, site_id: str, external_id: str, sort: str, after: tuple,
-                      limit: int, per_parent: int, levels: int
-                      ) -> tuple[dict | None, list[CommentRow], list[CommentRow]]:
+                      limit: int, per_parent: int, levels: int, *, first_page: bool = False
+                      ) -> tuple[dict | None, list[CommentRow], list[CommentRow], ThreadPicks]:
     """The article (as a dict of the articles columns), up to ``limit + 1`` top-level comments in
-    page order, and the replies shown under the first ``limit`` of them (any order)."""
+    page order, the replies shown under the first ``limit`` of them (any order), and on a
+    ``first_page`` the article's pinned comment and picks."""
     records = await conn.fetch(THREAD_PAGE[sort], site_id, external_id, after[0], after[1], limit + 1,
-                               max(per_parent, 0), max(levels, 0), limit)
+                               max(per_parent, 0), max(levels, 0), limit, first_page, MAX_FEATURED)
     if not records:
-        return None, [], []
+        return None, [], [], ThreadPicks()
     head = records[0]
     article = {name: head[f"a_{name}"] for name in ARTICLE_FIELDS}
     roots: list[CommentRow] = []
     replies: list[CommentRow] = []
+    pinned: CommentRow | None = None
+    featured: list[CommentRow] = []
     for r in records[1:]:
-        (roots if r["lvl"] == 0 else replies).append(to_row(r))
-    return article, roots, replies
+        if r["lvl"] == -1:
+            if r["ord"] == 1:
+                pinned = to_row(r)
+            else:
+                featured.append(to_row(r))
+        else:
+            (roots if r["lvl"] == 0 else replies).append(to_row(r))
+    return article, roots, replies, ThreadPicks(pinned=pinned, featured=featured)
 
 
 async def replies_page(conn: Connection, parent_id: int, after: tuple[datetime, int], limit: int) -> list[CommentRow]:

@@ -64,8 +64,8 @@ COUNT_WAITING_ALL = f"""
 SELECT (SELECT count(*) FROM (SELECT 1 FROM comments c WHERE c.status = 'held' LIMIT {COUNT_CAP}) h) AS held,
        (SELECT count(*) FROM (SELECT 1 FROM comments c WHERE c.status = 'published' AND c.open_reports > 0
             AND c.open_reports >= $1 LIMIT {COUNT_CAP}) r) AS reported"""
-ARTICLES_BY_ID = """SELECT id, site_id, external_id, title, url, comments_open, premoderation, auto_close, created_at
-FROM articles WHERE id = ANY($1::bigint[])"""
+ARTICLES_BY_ID = """SELECT id, site_id, external_id, title, url, comments_open, premoderation, auto_close, created_at,
+    close_at FROM articles WHERE id = ANY($1::bigint[])"""
 PARENTS_BY_ID = """SELECT c.id, c.status, c.body_html, u.display_name AS author_name
 FROM comments c JOIN users u ON u.id = c.author_id WHERE c.id = ANY($1::bigint[])"""
 AUTHORS_BY_ID = f"""
@@ -208,16 +208,20 @@ async def delete_ban(conn: Connection, site_id: str, user_id: int) -> bool:
 
 
 # ------------------------------------------------------------------ articles and sites
-_ARTICLE_SETTINGS = "id, site_id, external_id, title, url, comments_open, premoderation, auto_close, created_at"
+_ARTICLE_SETTINGS = ("id, site_id, external_id, title, url, comments_open, premoderation, auto_close, created_at, "
+                     "close_at")
 ARTICLE_FOR_UPDATE = f"""SELECT {_ARTICLE_SETTINGS}
 FROM articles WHERE site_id = $1 AND external_id = $2 FOR UPDATE"""
 UPDATE_ARTICLE = f"""UPDATE articles SET comments_open = coalesce($2, comments_open),
     premoderation = coalesce($3, premoderation), title = coalesce($4, title), url = coalesce($5, url),
     -- a moderator who opens an article explicitly overrides the site's auto-close age
     auto_close = CASE WHEN $2 IS TRUE THEN false ELSE auto_close END,
+    -- $6: a closing date was sent ($7, NULL clears it); opening an article also lifts a date
+    -- already passed (one still to come stays)
+    close_at = CASE WHEN $6 THEN $7::timestamptz WHEN $2 IS TRUE AND close_at <= now() THEN NULL ELSE close_at END,
     version = version + 1
 WHERE id = $1 RETURNING {_ARTICLE_SETTINGS}"""
-ARTICLE_CLOSURE = "SELECT auto_close, created_at FROM articles WHERE id = $1"
+ARTICLE_CLOSURE = "SELECT auto_close, created_at, close_at FROM articles WHERE id = $1"
 
 
 async def article_for_update(conn: Connection, site_id: str, external_id: str) -> asyncpg.Record | None:
@@ -226,9 +230,12 @@ async def article_for_update(conn: Connection, site_id: str, external_id: str) -
 
 async def update_article(conn: Connection, article_id: int, comments_open: bool | None,
                          premoderation: bool | None, title: str | None = None,
-                         url: str | None = None) -> asyncpg.Record:
-    """Of an article the caller holds locked (article_for_update)."""
-    return await one_row(conn, UPDATE_ARTICLE, article_id, comments_open, premoderation, title, url)
+                         url: str | None = None, *, set_close_at: bool = False,
+                         close_at: datetime | None = None) -> asyncpg.Record:
+    """Of an article the caller holds locked (article_for_update). ``set_close_at``: replace the
+    closing date with ``close_at`` (None: no date)."""
+    return await one_row(conn, UPDATE_ARTICLE, article_id, comments_open, premoderation, title, url,
+                         set_close_at, close_at)
 
 
 async def article_closure(conn: Connection, article_id: int) -> asyncpg.Record | None:

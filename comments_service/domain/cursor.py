@@ -41,7 +41,7 @@ class QueueCursor(Struct, array_like=True, frozen=True):
     id: int
 
 
-_T = TypeVar("_T", ThreadCursor, QueueCursor)
+_T = TypeVar("_T", bound=msgspec.Struct)
 _encoder = msgspec.json.Encoder()
 _thread_decoder = msgspec.json.Decoder(ThreadCursor)
 _queue_decoder = msgspec.json.Decoder(QueueCursor)
@@ -61,11 +61,14 @@ MIN_MICROS = micros(datetime.min.replace(tzinfo=UTC))
 MAX_MICROS = micros(datetime.max.replace(tzinfo=UTC))
 
 
-def encode(cursor: ThreadCursor | QueueCursor) -> str:
+def encode(cursor: msgspec.Struct) -> str:
+    """Any cursor Struct (array_like) as an opaque token: its JSON array in unpadded URL-safe base64."""
     return base64.urlsafe_b64encode(_encoder.encode(cursor)).decode().rstrip("=")
 
 
-def _decode(token: str, decoder: msgspec.json.Decoder[_T]) -> _T:
+def decode(token: str, decoder: msgspec.json.Decoder[_T]) -> _T:
+    """The cursor a token of ``encode`` holds, in the shape ``decoder`` reads; its ranges are the
+    caller's to check."""
     try:
         return decoder.decode(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (ValueError, msgspec.DecodeError) as exc:
@@ -75,7 +78,7 @@ def _decode(token: str, decoder: msgspec.json.Decoder[_T]) -> _T:
 def decode_thread(token: str, kind: str) -> ThreadCursor:
     """A thread page's cursor (``kind``: the page's sort) or a comment's replies cursor
     (``kind`` "replies")."""
-    cursor = _decode(token, _thread_decoder)
+    cursor = decode(token, _thread_decoder)
     if cursor.kind != kind:
         raise CursorError(f"cursor is for {cursor.kind!r}, not {kind!r}")
     low, high = _INT32 if cursor.kind == "top" else (MIN_MICROS, MAX_MICROS)
@@ -86,7 +89,7 @@ def decode_thread(token: str, kind: str) -> ThreadCursor:
 
 def decode_queue(token: str, state: str, sort: str) -> QueueCursor:
     """A moderation queue's cursor, for the queue ``state`` in the order ``sort``."""
-    cursor = _decode(token, _queue_decoder)
+    cursor = decode(token, _queue_decoder)
     if (cursor.state, cursor.sort) != (state, sort):
         raise CursorError(f"cursor is for {cursor.state}/{cursor.sort}, not {state}/{sort}")
     if not 0 <= cursor.id <= INT64_MAX or (sort == "oldest" and not MIN_MICROS <= cursor.key <= MAX_MICROS):

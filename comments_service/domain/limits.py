@@ -24,6 +24,10 @@ DEFAULT_LIMITS: dict[str, dict[str, Limit]] = {
     "troubleshoot": {"ip": Limit(per_seconds=2.0, burst=10)},
     # a front page asks on every view: generous, but no address can drive unbounded work
     "counts": {"ip": Limit(per_seconds=0.2, burst=60)},
+    # console sign-in attempts: tokens are far too long to guess, and this keeps anyone from trying
+    "signin": {"ip": Limit(per_seconds=6.0, burst=10)},
+    # an admin's "try a text" (services/policy_trial.py): each may ask the scoring worker
+    "policy_trial": {"user": Limit(per_seconds=1.0, burst=20)},
 }
 
 

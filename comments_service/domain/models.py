@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta
 
 from .structs import Struct
 
@@ -67,6 +69,13 @@ class ThreadPage(Base):
     comments: list[CommentView]
     next_cursor: str | None = None
     own_pending: list[CommentView] = []
+    # the first page only (no cursor), published comments only: domain/featured_models.py
+    featured: Annotated[list[CommentView], Meta(description=(
+        "On the first page (no cursor): the comments the moderators featured (editor's picks), newest pick "
+        "first, at most 10; empty on later pages."))] = []
+    pinned: Annotated[CommentView | None, Meta(description=(
+        "On the first page (no cursor): the comment the moderators pinned to the top of the article, or null."
+    ))] = None
 
 
 class LiveEvent(Base):

@@ -71,21 +71,24 @@ def auto_close_days(site_settings: Mapping[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def closes_at(auto_close: bool, created_at: datetime, site_settings: Mapping[str, Any]) -> datetime | None:
-    """When the site's auto-close shuts an article (None: it does not, or a moderator reopened it)."""
+def closes_at(auto_close: bool, created_at: datetime, site_settings: Mapping[str, Any],
+              close_at: datetime | None = None) -> datetime | None:
+    """When an article's comments close by themselves: the date a moderator set (``close_at``) or
+    the site's auto-close age (unless a moderator reopened the article), whichever comes first.
+    None: neither applies."""
     days = auto_close_days(site_settings)
     if days is None or not auto_close:
-        return None
-    return created_at + timedelta(days=days)
+        return close_at
+    aged = created_at + timedelta(days=days)
+    return aged if close_at is None or aged < close_at else close_at
 
 
 def is_open(comments_open: bool, auto_close: bool, created_at: datetime, site_settings: Mapping[str, Any],
-            now: datetime) -> bool:
-    """An article takes comments when open and, unless a moderator reopened it, younger than the
-    site's auto-close age."""
+            now: datetime, close_at: datetime | None = None) -> bool:
+    """An article takes comments when open and not yet at its closing time (closes_at)."""
     if not comments_open:
         return False
-    closing = closes_at(auto_close, created_at, site_settings)
+    closing = closes_at(auto_close, created_at, site_settings, close_at)
     return closing is None or now < closing
 
 

@@ -88,7 +88,8 @@ class DecisionResult(Base):
     outcome: str  # approved | rejected | undone | unchanged | error
     status: str | None = None
     changed: bool = False
-    decided_by: str | None = None
+    decided_by: str | None = None  # the moderator's id ("token:<id>", "sso:<site>:<sub>"); None: automatic
+    decided_by_name: str | None = None  # their name, for "already decided by ..."
     decided_at: datetime | None = None
     error: str | None = None  # a catalogue code, for bulk results
     message: str | None = None
@@ -126,7 +127,8 @@ class ArticleSettings(Base):
     comments_open: bool  # effective: includes auto-close
     premoderation: bool
     auto_close: bool
-    closes_at: datetime | None = None
+    closes_at: datetime | None = None  # when comments close by themselves: close_at or the site's auto-close
+    close_at: datetime | None = None  # the closing date a moderator set
 
 
 class AuditEntry(Base):
@@ -144,6 +146,28 @@ class AuditEntry(Base):
     reason: str | None = None
     note: str | None = None
     details: dict[str, Any] | None = None
+    # what the entry is about, by name: the site's own id of the article, the reader's display name
+    article_external_id: str | None = None
+    user_name: str | None = None
+
+
+class AuditFilters(Base):
+    """The audit log's filters, shared by its page and its CSV download; ``article_id`` is the
+    site's own id of the article."""
+
+    comment_id: int | None = None
+    user_id: int | None = None
+    moderator: str | None = None
+    action: str | None = None
+    article_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def query(self, site_id: str | None, before_id: int | None) -> dict[str, Any]:
+        """The filters as db/audit.query takes them."""
+        return {"site_id": site_id, "comment_id": self.comment_id, "user_id": self.user_id,
+                "actor_id": self.moderator, "action": self.action, "article": self.article_id,
+                "since": self.since, "until": self.until, "before_id": before_id}
 
 
 class AuditPage(Base):
@@ -189,3 +213,6 @@ class SiteModerationSettings(Base):
     explain_decisions: Annotated[bool, Meta(
         description="The answer to a post says what decided it (the toxicity model, the offline fallback, a "
                     "rule) and why, the matched word included. The demo site sets it.")] | None = None
+    edit_window_seconds: Annotated[int, Meta(ge=0, le=604_800, description=(
+        "How long after posting an author may edit or delete a comment (0: never); unset, the "
+        "service's COMMENTS_EDIT_WINDOW_SECONDS."))] | None = None

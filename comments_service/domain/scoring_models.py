@@ -62,3 +62,13 @@ class WorkerStatus(Struct):
     latency_ms: dict[str, float] = {}
     throughput_per_min: float = 0.0
     heartbeat_at: datetime | None = None
+
+
+def stored_scores(toxicity: object) -> dict[str, float] | None:
+    """A comment's model scores by label, from its stored toxicity (flat, or under "scores")."""
+    if not isinstance(toxicity, dict):
+        return None
+    nested = toxicity.get("scores")
+    source: dict[str, object] = nested if isinstance(nested, dict) else toxicity
+    scores = {k: float(v) for k, v in source.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return scores or None

@@ -1,5 +1,6 @@
 """How readers see an article: its row as stored, except that an article the site closes
-automatically after some days reads as closed once they have passed."""
+automatically after some days, or that a moderator scheduled to close, reads as closed once that
+time has passed."""
 
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ class ArticleView:
         if not article.comments_open:
             return article
         settings = (await self.sites.get(site_id)).site.settings
-        if rules.auto_close_days(settings) is None or rules.is_open(
+        if (rules.auto_close_days(settings) is None and record["close_at"] is None) or rules.is_open(
                 record["comments_open"], record["auto_close"], record["created_at"], settings,
-                datetime.now(UTC)):
+                datetime.now(UTC), record["close_at"]):
             return article
         return msgspec.structs.replace(article, comments_open=False)

@@ -143,7 +143,7 @@ class CommentService:
         async def load() -> PageParts:
             async with self.pool.acquire() as conn:
                 page, lasting, version = await self._load_thread(conn, site_id, external_id, sort, after, limit,
-                                                                 replies)
+                                                                 replies, first_page=cursor is None)
             return page_parts.split(page, _page_encoder, lasting=lasting, version=version)
 
         async def load_header() -> Header:
@@ -168,13 +168,16 @@ class CommentService:
         return (c.key, c.id) if sort == "top" else (cursors.from_micros(c.key), c.id)
 
     async def _load_thread(self, conn: Connection, site_id: str, external_id: str, sort: SortOrder,
-                           after: Position, limit: int, replies: int) -> tuple[ThreadPage, bool, int]:
+                           after: Position, limit: int, replies: int, *,
+                           first_page: bool = False) -> tuple[ThreadPage, bool, int]:
         """The page, whether appends cannot change it, and the article's version it was read at
-        (domain/page_parts.py)."""
+        (domain/page_parts.py). A first page carries the article's pinned comment and picks: every
+        change to them retires the cached pages (a structural bump), and no append can change them."""
         # one statement, one round trip: the article, the top-level page and the reply levels
         # (a refill after every write to a hot article; each round trip waits its turn on a busy loop)
-        record, roots, nested = await comment_repo.thread_page(conn, site_id, external_id, sort, after, limit,
-                                                               replies, self.settings.reply_levels)
+        record, roots, nested, picks = await comment_repo.thread_page(
+            conn, site_id, external_id, sort, after, limit, replies, self.settings.reply_levels,
+            first_page=first_page)
         article = await self.publisher.articles.of(site_id, external_id, record)
         if record is None:
             return ThreadPage(article=article, sort=sort, comments=[]), False, 0
@@ -188,8 +191,10 @@ class CommentService:
             next_cursor = cursors.encode(cursors.ThreadCursor(kind=sort, key=key, id=last.id))
             # the article row was read in the same statement (snapshot) as the page, as is_lasting needs
             lasting = sort == "oldest" and article_repo.is_lasting(last.created_at, record["last_root_at"])
-        return ThreadPage(article=article, sort=sort, comments=assemble(roots, nested),
-                          next_cursor=next_cursor), lasting, record["version"]
+        return ThreadPage(article=article, sort=sort, comments=assemble(roots, nested), next_cursor=next_cursor,
+                          featured=[to_view(r) for r in picks.featured],
+                          pinned=to_view(picks.pinned) if picks.pinned is not None else None
+                          ), lasting, record["version"]
 
     async def _nested_replies(self, conn: Connection, parent_ids: list[int], per_parent: int) -> list[CommentRow]:
         """The first replies of each parent, level by level, down to ``reply_levels`` below it."""
@@ -431,7 +436,10 @@ class CommentService:
                                address=address)
         if row.status in ("deleted", "rejected"):
             raise DomainError("comment_not_editable")
-        if datetime.now(UTC) - row.created_at > timedelta(seconds=self.settings.edit_window_seconds):
-            raise DomainError("edit_window_closed",
-                              extra={"edit_window_seconds": self.settings.edit_window_seconds})
+        # the site's own window when it sets one (site settings), else the service's
+        window = entry.site.settings.get("edit_window_seconds")
+        if not isinstance(window, int) or isinstance(window, bool):
+            window = self.settings.edit_window_seconds
+        if datetime.now(UTC) - row.created_at > timedelta(seconds=window):
+            raise DomainError("edit_window_closed", extra={"edit_window_seconds": window})
         return row, article

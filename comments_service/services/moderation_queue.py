@@ -31,6 +31,7 @@ from ..domain.moderation_models import (
     ReasonCodes,
     ReportSummary,
 )
+from ..domain.scoring_models import stored_scores
 from ..errors import DomainError
 from .publishing import Publisher, VisibleChange, VisibleEvent
 from .sites import SiteDirectory
@@ -106,11 +107,12 @@ class ModerationQueue:
                     id=r["id"], site_id=r["site_id"], parent_id=r["parent_id"], depth=r["depth"],
                     body_html=r["body_html"], body_markdown=r["body_markdown"], status=r["status"],
                     status_reason=r["status_reason"], created_at=r["created_at"], edited_at=r["edited_at"],
-                    scores=_scores(r["toxicity"]), max_score=r["max_score"] if r["max_score"] >= 0 else None,
+                    scores=stored_scores(r["toxicity"]), max_score=r["max_score"] if r["max_score"] >= 0 else None,
                     model=r["toxicity_model"], moderated_at=r["moderated_at"], moderated_by=r["moderated_by"]),
                 article=QueueArticle(
                     id=a["external_id"], title=a["title"], url=a["url"], premoderation=a["premoderation"],
-                    comments_open=rules.is_open(a["comments_open"], a["auto_close"], a["created_at"], settings, now)),
+                    comments_open=rules.is_open(a["comments_open"], a["auto_close"], a["created_at"], settings, now,
+                                                a["close_at"])),
                 author=AuthorHistory(
                     id=u["id"], name=u["display_name"], kind=u["kind"], published=u["published"], held=u["held"],
                     rejected=u["rejected"], banned=u["banned"], banned_until=u["banned_until"] if u["banned"] else None,
@@ -200,11 +202,15 @@ class ModerationQueue:
             raise DomainError("not_decidable", f"The comment is {row.status.replace('_', ' ')}.")
         target = rules.target_status(action)
         if not rules.awaiting(row.status, state["open_reports"]):
+            # another moderator decided it first (or the automatic moderation did): say who
+            decider = state["moderated_by"]
             if row.status == target:
-                return DecisionResult(comment_id=row.id, outcome="unchanged", status=row.status,
-                                      decided_by=state["moderated_by"], decided_at=state["moderated_at"]), None
+                name = await audit_repo.decider_name(conn, row.id, decider) if decider else None
+                return DecisionResult(comment_id=row.id, outcome="unchanged", status=row.status, decided_by=decider,
+                                      decided_by_name=name, decided_at=state["moderated_at"]), None
             if not override:
-                who = state["moderated_by"] or "the automatic moderation"
+                name = await audit_repo.decider_name(conn, row.id, decider) if decider else None
+                who = name or decider or "the automatic moderation"
                 raise DomainError("already_decided", f"The comment is already {row.status} (decided by {who}).")
         new_reason = status_reason or (rules.APPROVED_REASON if action == "approve" else reason)
         decided_at = await mod_repo.apply_decision(conn, row.id, target, new_reason, staff.id)
@@ -217,7 +223,8 @@ class ModerationQueue:
         await mod_repo.resolve_reports(conn, row.id, action_id)
         visible = await self._recount(conn, row, row.status, target, site_id)
         result = DecisionResult(comment_id=row.id, outcome="approved" if action == "approve" else "rejected",
-                                status=target, changed=True, decided_by=staff.id, decided_at=decided_at)
+                                status=target, changed=True, decided_by=staff.id, decided_by_name=staff.name,
+                                decided_at=decided_at)
         return result, visible
 
     async def _undo_in(self, conn: Connection, staff: StaffLike, row: CommentRow,
@@ -238,7 +245,7 @@ class ModerationQueue:
                                 before_status=row.status, after_status=before, details={"undoes": last["id"]})
         visible = await self._recount(conn, row, row.status, before, site_id)
         return DecisionResult(comment_id=row.id, outcome="undone", status=before, changed=True,
-                              decided_by=staff.id, decided_at=datetime.now(UTC)), visible
+                              decided_by=staff.id, decided_by_name=staff.name, decided_at=datetime.now(UTC)), visible
 
     async def _recount(self, conn: Connection, row: CommentRow, before: str, after: str,
                        site_id: str) -> VisibleChange | None:
@@ -258,14 +265,6 @@ class ModerationQueue:
         return VisibleChange(site_id=site_id, external_id=external_id, row=row, event=event)
 
 
-
-def _scores(toxicity: object) -> dict[str, float] | None:
-    if not isinstance(toxicity, dict):
-        return None
-    nested = toxicity.get("scores")
-    source: dict[str, object] = nested if isinstance(nested, dict) else toxicity
-    scores = {k: float(v) for k, v in source.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    return scores or None
 
 
 def _when(value: datetime | str | None) -> datetime | None:

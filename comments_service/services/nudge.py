@@ -71,16 +71,7 @@ class NudgeService:
     async def check(self, entry: SiteEntry, actor: Actor, body: str) -> ToxicityCheckResult:
         text = self._validate(body)
         await self.limiter.check("check", user=Readers.subject(actor.identity), ip=actor.ip)
-        scorer = await self._scorer_or_none()
-        scores = None
-        if scorer is not None:
-            try:
-                scores = (await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
-                    self._executor, scorer.score_batch, [text]), SCORE_BUDGET_S))[0]
-            except TimeoutError:
-                # the screen's queue is long (a flood of checks): judge by the word lists alone
-                # rather than keep the reader waiting; cancelling drops the call if it has not started
-                log.warning("nudge scorer over its budget; word lists only", extra={"budget_s": SCORE_BUDGET_S})
+        scores = await self.offline_scores(text)
         try:
             cfg = PolicyConfig.from_site_settings(entry.site.settings, fail_closed=False)
         except ValueError:
@@ -94,6 +85,27 @@ class NudgeService:
         return ToxicityCheckResult(likely_held=warned and decision.outcome == "held",
                                    likely_rejected=warned and decision.outcome == "rejected",
                                    message=nudge_message(decision))
+
+    async def offline_scores(self, text: str) -> dict[str, float] | None:
+        """The offline fallback's scores of ``text``, or None when it is missing or over its budget
+        (also the admins' "try a text" when no scoring worker answers)."""
+        scorer = await self._scorer_or_none()
+        if scorer is None:
+            return None
+        try:
+            scores: dict[str, float] = (await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
+                self._executor, scorer.score_batch, [text]), SCORE_BUDGET_S))[0]
+            return scores
+        except TimeoutError:
+            # the screen's queue is long (a flood of checks): judge by the word lists alone
+            # rather than keep the reader waiting; cancelling drops the call if it has not started
+            log.warning("nudge scorer over its budget; word lists only", extra={"budget_s": SCORE_BUDGET_S})
+            return None
+
+    @property
+    def offline_model_id(self) -> str | None:
+        """The offline scorer's model id once loaded."""
+        return getattr(self._scorer, "model_id", None)
 
     def _validate(self, body: str) -> str:
         return validate_body(body, self.settings.max_body_chars)

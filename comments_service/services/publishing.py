@@ -130,6 +130,7 @@ class Publisher:
             await self.after_visible_change(change.site_id, change.external_id, change.row, change.event,
                                             published=published.get(change.row.id))
 
-    async def article_changed(self, site_id: str, external_id: str) -> None:
-        """An article's own settings changed (title, url, open, premoderation): every cached page goes."""
-        await self.cache.bump(site_id, external_id)
+    async def article_changed(self, site_id: str, external_id: str, live_event: bytes | None = None) -> None:
+        """An article's own settings, or its picks and pin, changed: every cached page goes.
+        ``live_event``: told to the article's live readers in the same round trip."""
+        await self.cache.bump(site_id, external_id, live_event)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ import msgspec
 from ..cache import Cache
 from ..db import audit as audit_repo
 from ..db import sites as site_repo
+from ..db import staff_sessions as session_repo
 from ..domain.structs import Struct
 from ..errors import DomainError
 from .sites import IMAGES_WARNING, SiteDirectory, check_settings, merged_settings, normalise_origin, settings_problem
@@ -82,10 +84,11 @@ def _info(row: asyncpg.Record) -> SiteInfo:
 
 
 def _origins(origins: list[str]) -> list[str]:
+    # a bad origin is a bad site setting like any other: 422, naming it (the console shows it by the field)
     try:
         return list(dict.fromkeys(normalise_origin(o) for o in origins))
     except ValueError as exc:
-        raise DomainError("invalid_request", f"Origin {exc}.") from None
+        raise DomainError("invalid_site_settings", f"Invalid site setting origins: {exc}.") from None
 
 
 def _name(name: str) -> str:
@@ -111,6 +114,13 @@ def _check_sso_secret(secret: str | None) -> None:
     if secret is not None and len(secret) < MIN_SSO_SECRET_CHARS:
         raise DomainError("invalid_request", f"An SSO secret needs at least {MIN_SSO_SECRET_CHARS} characters "
                                              "(e.g. python -c \"import secrets; print(secrets.token_urlsafe(32))\").")
+
+
+class RotatedSecret(Struct):
+    """A site's new SSO secret: ``sso_secret`` is shown this once (only its sealed form is stored)."""
+
+    site_id: str
+    sso_secret: str
 
 
 class SiteAdmin:
@@ -203,12 +213,35 @@ class SiteAdmin:
                 changes["sso"] = "removed" if remove_sso else "replaced"
             if changes:
                 await site_repo.update(conn, after, secret_enc)
+                if "sso" in changes:
+                    # console sessions signed in with the old secret's tokens end with it
+                    await session_repo.end_sso_of_site(conn, site_id)
                 await audit_repo.record(conn, site_id=site_id, actor_id=staff.id, actor_name=staff.name,
                                         action="site_updated", details=changes)
         self.sites.forget(site_id)
         if images and not before.allow_images:
             log.warning("site %s allows images: %s", site_id, IMAGES_WARNING, extra={"site_id": site_id})
         return await self.show(site_id, staff)
+
+    async def rotate_sso_secret(self, site_id: str, *, staff: StaffLike) -> RotatedSecret:
+        """A new strong SSO secret for the site, replacing the old one at once (tokens signed with the
+        old one are refused from then on, and console sessions made with them end). Audited without
+        the secret."""
+        require_site(staff, site_id)
+        secret = secrets.token_urlsafe(MIN_SSO_SECRET_CHARS)  # 256 bits
+        async with self.pool.acquire() as conn, conn.transaction():
+            found = await site_repo.get_for_update(conn, site_id)
+            if found is None:
+                raise DomainError("unknown_site")
+            site, old_secret = found
+            await site_repo.update(conn, site, self.sites.keyring.encrypt(secret))
+            # console sessions signed in with the old secret's tokens end with it (the caller's own too)
+            await session_repo.end_sso_of_site(conn, site_id)
+            await audit_repo.record(conn, site_id=site_id, actor_id=staff.id, actor_name=staff.name,
+                                    action="sso_secret_rotated",
+                                    details={"sso": ["set" if old_secret is not None else "none", "replaced"]})
+        self.sites.forget(site_id)
+        return RotatedSecret(site_id=site_id, sso_secret=secret)
 
     async def delete(self, site_id: str, *, force: bool = False, staff: StaffLike) -> SiteDeleted:
         """Delete the site and everything it holds (articles, comments, readers, votes, reports,

@@ -39,5 +39,14 @@ def scope_of(staff: StaffLike, site_id: str | None) -> str | None:
     return staff.site_id
 
 
+def one_site(staff: StaffLike, site_id: str | None, detail: str | None = None) -> str:
+    """The one site a per-site view covers: as scope_of, but an admin of every site must name one
+    (400 site_required)."""
+    scope = scope_of(staff, site_id)
+    if scope is None:
+        raise DomainError("site_required", detail)
+    return scope
+
+
 async def site_settings(sites: SiteDirectory, site_id: str | None) -> dict[str, Any]:
     return (await sites.get(site_id)).site.settings if site_id else {}

@@ -421,11 +421,13 @@ def _expiry(token: str) -> dict[str, Any] | None:
 
 
 async def _closes_at(conn: Connection, entry: SiteEntry, record: asyncpg.Record) -> datetime | None:
-    """When the site's auto-close shuts this article (None: it does not), per the moderation rules."""
+    """When the site's auto-close or a moderator's date shuts this article (None: neither does), per
+    the moderation rules."""
     settings = entry.site.settings or {}
     if rules.auto_close_days(settings) is None:
-        return None
+        scheduled: datetime | None = record["close_at"]
+        return scheduled
     closure = await mod_repo.article_closure(conn, record["id"])
     if closure is None:
         return None
-    return rules.closes_at(closure["auto_close"], closure["created_at"], settings)
+    return rules.closes_at(closure["auto_close"], closure["created_at"], settings, closure["close_at"])

@@ -4,7 +4,8 @@ the same transaction (services/moderation_queue.py decides each)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import asyncpg
 
@@ -16,6 +17,8 @@ from ..errors import DomainError
 from .moderation_queue import ModerationQueue
 from .publishing import Publisher, VisibleChange
 from .staff_scope import StaffLike, require_site
+
+BanAction = Literal["ban", "suspend"]
 
 
 class UserModeration:
@@ -62,7 +65,9 @@ class UserModeration:
             return await self._standing_of(conn, user["site_id"], user_id)
 
     async def ban(self, staff: StaffLike, user_id: int, *, until: datetime | None, reason: str | None,
-                  note: str | None, reject_existing: bool) -> BanResult:
+                  note: str | None, reject_existing: bool, action: BanAction = "ban") -> BanResult:
+        """A ban replaces the reader's current one. A suspension ("suspend": a ban for hours, in the
+        same table, so every write is refused by the same rule) never shortens a ban in force."""
         if until is not None and until <= datetime.now(UTC):
             raise DomainError("invalid_request", "The ban's end time must be in the future.")
         visible: list[VisibleChange] = []
@@ -70,10 +75,17 @@ class UserModeration:
         async with self.pool.acquire() as conn, conn.transaction():
             user = await self._user_of(conn, staff, user_id, for_update=True)
             site_id = user["site_id"]
+            before = await mod_repo.active_ban(conn, site_id, user_id)
+            if action == "suspend" and before is not None and (
+                    before["until"] is None or until is None or before["until"] >= until):
+                ends = f"until {before['until'].isoformat(timespec='minutes')}" if before["until"] else "until lifted"
+                raise DomainError("already_banned", f"The reader is already banned {ends}.")
             await mod_repo.upsert_ban(conn, site_id, user_id, until, reason, note, staff.id)
             await audit_repo.record(conn, site_id=site_id, actor_id=staff.id, actor_name=staff.name,
-                                    action="ban", user_id=user_id, reason=reason, note=note,
-                                    details={"until": until, "reject_existing": reject_existing})
+                                    action=action, user_id=user_id, reason=reason, note=note,
+                                    details={"until": until, "reject_existing": reject_existing,
+                                             "before": {"until": before["until"], "reason": before["reason"]}
+                                             if before else None})
             if reject_existing:
                 for comment_id in await mod_repo.comments_to_reject(conn, user_id, site_id):
                     result, change = await self.decisions.reject_for_ban(conn, staff, comment_id)
@@ -84,12 +96,21 @@ class UserModeration:
         await self.publisher.announce(visible)
         return BanResult(standing=standing, rejected_comments=rejected)
 
+    async def suspend(self, staff: StaffLike, user_id: int, *, hours: int, reason: str | None,
+                      note: str | None = None) -> BanResult:
+        """A ban that ends by itself after ``hours``, recorded as a suspension."""
+        return await self.ban(staff, user_id, until=datetime.now(UTC) + timedelta(hours=hours), reason=reason,
+                              note=note, reject_existing=False, action="suspend")
+
     async def unban(self, staff: StaffLike, user_id: int) -> UserStanding:
         async with self.pool.acquire() as conn, conn.transaction():
             user = await self._user_of(conn, staff, user_id, for_update=True)
+            before = await mod_repo.active_ban(conn, user["site_id"], user_id)
             if await mod_repo.delete_ban(conn, user["site_id"], user_id):
                 await audit_repo.record(conn, site_id=user["site_id"], actor_id=staff.id,
-                                        actor_name=staff.name, action="unban", user_id=user_id)
+                                        actor_name=staff.name, action="unban", user_id=user_id,
+                                        details={"before": {"until": before["until"], "reason": before["reason"]}
+                                                 if before else None})
             return await self._standing_of(conn, user["site_id"], user_id)
 
     async def set_user_flags(self, staff: StaffLike, user_id: int, *, trusted: bool | None,

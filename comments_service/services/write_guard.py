@@ -27,20 +27,24 @@ class WriteGuard:
                     address: str | None, ban: Row | None = UNKNOWN) -> None:
         """Raise the DomainError that refuses this write, if any. ``user_id``: None for a reader not
         stored yet (no ban can name them); ``kind``: "sso" or "guest"; ``article``: the article's
-        row (comments_open, auto_close, created_at) or None when it does not exist yet; ``address``:
+        row (comments_open, auto_close, created_at, close_at) or None when it does not exist yet; ``address``:
         the client's; ``ban``: the active ban when the caller already read it."""
         settings = entry.site.settings
         found = await self.ban(conn, entry.site.id, user_id=user_id, kind=kind, address=address, action=action,
                                personal=ban)
         article_open = None if article is None else rules.is_open(
             article["comments_open"], article["auto_close"], article["created_at"], settings,
-            datetime.now(UTC))
+            datetime.now(UTC), article["close_at"])
         code = rules.write_refusal(action, banned=found is not None, article_open=article_open,
                                    site_settings=settings)
         if code == "user_banned" and found is not None:
             raise DomainError("user_banned", bans.refusal_message(found))
         if code == "article_closed":
             days = rules.auto_close_days(settings)
+            if article is not None and article["comments_open"] and article["close_at"] is not None \
+                    and article["close_at"] <= datetime.now(UTC):
+                raise DomainError("article_closed", "Comments on this article closed on "
+                                                    f"{article['close_at']:%Y-%m-%d at %H:%M} UTC.")
             if article is not None and article["comments_open"] and days is not None:
                 raise DomainError("article_closed", "Comments on this article closed automatically "
                                                     f"{days} days after it appeared.")

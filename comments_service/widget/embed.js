@@ -41,6 +41,7 @@ const S = Object.assign({
   report: 'Still stuck? Describe the problem', reportSend: 'Send report', reportThanks: 'Thank you. Your reference number is {id}.',
   banned: 'You are banned from commenting on this site.', bannedUntil: 'You are banned from commenting on this site until {time}.',
   signInExpired: 'Your sign-in has expired. Reload the page to sign in again.',
+  featured: 'Featured', pinned: 'Pinned',
   reasons: {language: 'offensive language', toxicity: 'offensive language', spam: 'spam', banned_words: 'words that are not allowed',
     off_topic: 'off topic', links: 'too many links', premoderation: 'all comments here are reviewed first',
     rejected_language: 'offensive language', rejected_spam: 'spam', rejected_guidelines: 'the community guidelines'},
@@ -161,12 +162,16 @@ const bar = h('div', {class: 'bar'}, title, h('label', {class: 'sortl', for: sor
 const liveBar = h('button', {type: 'button', class: 'live', hidden: true, onclick: () => load(true)});
 const formSlot = h('div', {class: 'main-form'});
 const list = h('div', {class: 'list', role: 'list'});
+// The moderators' picks above the thread, the pinned comment first
+const featList = h('ul'), featTitle = h('h3', {id: id('f'), text: t('featured')});
+const feat = h('section', {class: 'feat', hidden: true, 'aria-labelledby': featTitle.id}, featTitle, featList);
+const picked = new Set();
 const moreBtn = h('button', {type: 'button', class: 'more', hidden: true, text: t('more'), onclick: () => page(nextCursor)});
 const listStatus = h('p', {class: 'status', role: 'status'});
 const issues = h('div', {class: 'issues'});
 const issuesBtn = h('button', {type: 'button', class: 'link', text: t('issues'), 'aria-expanded': 'false', onclick: () => troubleshoot()});
 issues.append(issuesBtn);
-const wrap = h('section', {class: 'cs', 'aria-labelledby': title.id}, bar, formSlot, liveBar, listStatus, list, moreBtn, issues);
+const wrap = h('section', {class: 'cs', 'aria-labelledby': title.id}, bar, formSlot, feat, liveBar, listStatus, list, moreBtn, issues);
 root.append(css, wrap);
 
 // Theme: data-theme (script or <html>) light or dark; else (auto) the page's colours: the background the
@@ -238,9 +243,7 @@ function fill(el, c, replies) {
     h('span', {class: 'author', text: c.author ? c.author.name : ''}), ' ', timeEl(c.created_at),
     c.edited_at && h('span', {class: 'edited', title: t('editedAt', {time: exact(c.edited_at)}), text: ' · ' + t('edited')}),
     held && h('span', {class: 'badge', title: t('pendingNote'), text: t(c.status === 'held' ? 'pending' : 'checking')}));
-  const body = h('div', {class: 'body'});
-  if (c.deleted) body.append(h('em', {text: t('deleted')}));
-  else body.innerHTML = c.body_html; // sanitised by the server (nh3) when the comment was written
+  const body = bodyOf(c);
   const foot = h('footer');
   if (!c.deleted && c.status === 'published') {
     const score = h('span', {class: 'score', 'aria-label': t('score', {n: c.score}), text: String(c.score)});
@@ -256,6 +259,24 @@ function fill(el, c, replies) {
   el.append(head, body, foot, h('p', {class: 'status', role: 'status'}), slot, replies);
 }
 
+function bodyOf(c) {
+  const body = h('div', {class: 'body'});
+  if (c.deleted) body.append(h('em', {text: t('deleted')}));
+  else body.innerHTML = c.body_html; // sanitised by the server (nh3) when the comment was written
+  return body;
+}
+// The first page's picks and pin (a pinned pick shows once, as pinned)
+function picks(p) {
+  const shown = (p.pinned ? [p.pinned] : []).concat((p.featured || []).filter((c) => !p.pinned || c.id !== p.pinned.id));
+  featList.textContent = ''; picked.clear();
+  shown.forEach((c) => {
+    picked.add(c.id);
+    featList.append(h('li', {class: 'pick'}, h('header', null, h('span', {class: 'author', text: c.author ? c.author.name : ''}), ' ', timeEl(c.created_at),
+      c === p.pinned && h('span', {class: 'badge pin', text: t('pinned')})), bodyOf(c)));
+  });
+  feat.hidden = !shown.length;
+}
+const firstPage = () => call('GET', artPath + '/comments?sort=' + sort + '&limit=1&replies=0');
 function moreReplies(c, cursor) {
   const shown = (c.replies || []).length, left = Math.max(1, c.reply_count - shown);
   const deep = c.depth + 1 >= INDENT && !shown;
@@ -278,7 +299,7 @@ function load(fromLive) {
   if (!fromLive) say(listStatus, t('loading'));
   return call('GET', artPath + '/comments?sort=' + sort).then((p) => {
     list.textContent = ''; nodes.clear();
-    render(p);
+    render(p); picks(p);
     (p.own_pending || []).forEach(placeOwn);
     if (!list.children.length) say(listStatus, t('empty')); else say(listStatus, '');
   }, (e) => {
@@ -318,7 +339,7 @@ let lookedAt = 0;
 formSlot.addEventListener('focusin', () => {
   if (!article || Date.now() - lookedAt < 60000) return;
   lookedAt = Date.now();
-  Promise.all([whoAmI(), call('GET', artPath + '/comments?sort=' + sort + '&limit=1&replies=0').catch(() => null)]).then(([, p]) => {
+  Promise.all([whoAmI(), firstPage().catch(() => null)]).then(([, p]) => {
     if (p) article.comments_open = p.article.comments_open;
     if (formSlot._open === article.comments_open && formSlot._banned === standing.banned) return;
     mainForm();
@@ -584,10 +605,12 @@ function onEvent(m) {
   } else if (ev.type === 'comment.removed') {
     if (!el) dropped(cid); else hide(el);
   }
+  if (/^comment\.(un)?(featured|pinned)$/.test(ev.type) || picked.has(cid)) firstPage().then(picks, () => {});
 }
 // Polling is the fallback: the published count tells how many comments arrived meanwhile.
 function poll() {
-  call('GET', artPath + '/comments?sort=' + sort + '&limit=1&replies=0').then((p) => {
+  firstPage().then((p) => {
+    picks(p);
     if (article) { article.comment_count = p.article.comment_count; heading(); }
     // placeholders for the comments the count says arrived: fewer when some were deleted meanwhile
     const n = p.article.comment_count - known;

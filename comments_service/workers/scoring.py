@@ -34,6 +34,7 @@ from ..errors import DomainError, ServiceUnavailable
 from ..identity import SsoRules
 from ..procmem import rss_bytes
 from ..services.offload import run_bounded
+from ..services.policy_trial import TrialChannel, TrialScores
 from ..services.scoring import SCORING_FAILED, JobSignal, ScoringService, Verdict
 from ..settings import Settings
 from ..shutdown import CLOSE_S, WORK_S, step
@@ -72,8 +73,10 @@ def _fallback_scorer(reason: str) -> Any:
 
 
 class ScoringWorker:
-    def __init__(self, scoring: ScoringService, settings: Settings) -> None:
+    def __init__(self, scoring: ScoringService, settings: Settings, trials: TrialChannel | None = None) -> None:
         self.scoring = scoring
+        # admins' dry runs ("try a text"): answered with this worker's model, never stored
+        self.trials = trials
         self.settings = settings
         self.config = settings.scoring
         self.id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
@@ -104,12 +107,14 @@ class ScoringWorker:
         self._announce()
         retry = asyncio.create_task(self._retry_model()) if self.scorer.is_fallback else None
         beat = asyncio.create_task(self._heartbeats())
+        trials = (asyncio.create_task(self.trials.serve(self._trial_scores, self._stop))
+                  if self.trials is not None else None)
         try:
             await self._signal.start()
             await self._report_once()  # the database may have gone while the model loaded
             await self._loop()
         finally:
-            for task in (retry, beat):
+            for task in (retry, beat, trials):
                 if task is not None:
                     task.cancel()
             await self._shutdown()
@@ -245,6 +250,20 @@ class ScoringWorker:
                 self._announce()
                 asyncio.get_running_loop().create_task(self._retry_model())
             return [None] * len(texts), error
+
+    async def _trial_scores(self, text: str) -> TrialScores:
+        """An admin's dry run: the text scored on the scoring thread (after the batch in hand), by
+        the model comments are scored with now. A failure is reported, and counts for nothing."""
+        scorer = self.scorer
+        if not scorer.labels:
+            return TrialScores(id="", scores=None, model_id=scorer.model_id, is_fallback=bool(scorer.is_fallback))
+        try:
+            scores = await asyncio.get_running_loop().run_in_executor(self._score_thread, scorer.score_batch, [text])
+            return TrialScores(id="", scores=dict(scores[0]), model_id=scorer.model_id,
+                               is_fallback=bool(scorer.is_fallback))
+        except Exception as exc:
+            return TrialScores(id="", scores=None, model_id=scorer.model_id, is_fallback=bool(scorer.is_fallback),
+                               error=f"{type(exc).__name__}: {exc}")
 
     async def _decide_bounded(self, batch: list[tuple[ScoringContext, dict[str, float] | None]],
                               fallback: bool) -> list[Decision]:
@@ -426,7 +445,7 @@ async def run_worker(settings: Settings) -> None:
         except OSError as exc:
             log.warning("could not lower the worker's CPU priority", extra={"error": str(exc)})
     services = await build_worker(settings)
-    worker = ScoringWorker(services.scoring, settings)
+    worker = ScoringWorker(services.scoring, settings, services.trials)
     loop = asyncio.get_running_loop()
     stopped = asyncio.Event()
 

@@ -1,54 +1,24 @@
-"""The moderator page in headless Chromium against a real service process: sign in with a
-CLI-created token, clear a queue of seeded comments by keyboard, then check the database and the
-public thread."""
+"""The moderator console's queue in headless Chromium against a real service process: sign in with
+a CLI-created token through the console's form, clear a queue of seeded comments by keyboard, then
+check the database and the public thread."""
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from comments_service.db.pool import connect
-from tests.support.paths import REPO
+from tests.support.console import cli_token, in_db, signed_in_console
 from tests.support.seeding import seed_comment, seed_reader
 
 pytestmark = pytest.mark.browser
 
 
-def in_db(server, work):
-    async def run():
-        conn = await connect(server.database_url)
-        try:
-            return await work(conn)
-        finally:
-            await conn.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(run())).result()
-
-
-def cli_token(server, site_id: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "comments_service.cli", "token", "create", "--role", "moderator",
-                           "--site", site_id, "--name", "browser-test"], cwd=REPO, env=server.env,
-                          capture_output=True, text=True, timeout=60, check=True)
-    return done.stdout.strip()
-
-
 def signed_in_page(context, server, token: str, site_id: str):
-    """The moderator page after signing in, and the list its script errors are collected in."""
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.url + "/moderation")
-    page.fill("#login-token", token)
-    page.fill("#login-site", site_id)
-    page.click("#login button[type=submit]")
-    return page, errors
+    """The moderator console after signing in through its form, and the list its script errors are collected in."""
+    page = signed_in_console(context, server, token, site_id)
+    return page, page.console_errors
 
 
 def test_moderator_clears_the_queue_by_keyboard(live_server, context):
@@ -69,16 +39,16 @@ def test_moderator_clears_the_queue_by_keyboard(live_server, context):
     token = cli_token(server, site_id)
 
     page, errors = signed_in_page(context, server, token, site_id)
-    page.wait_for_selector("#queue li.item")
-    assert page.locator("#queue li.item").count() == 4
-    page.wait_for_function("document.getElementById('count-held').textContent === '4'")
-    first = page.locator("#queue li.item").first
+    items = page.locator("#view .queue li.item")
+    assert items.count() == 4
+    page.wait_for_function("document.querySelector('[data-count=held]').textContent.trim() === '4'")
+    first = items.first
     assert "Held 0" in first.inner_text() and "Model score above the hold threshold" in first.inner_text()
 
-    # the token survives a reload of the tab (sessionStorage), not the tab itself
+    # the session survives a reload of the tab (its cookie; the page asks for its CSRF token again)
     page.reload()
-    page.wait_for_selector("#queue li.item")
-    assert page.locator("#login").is_hidden()
+    page.wait_for_selector("#view .queue li.item")
+    assert page.locator("#signin").is_hidden()
 
     def wait_status(text: str) -> None:
         page.wait_for_function("t => document.getElementById('status').textContent.includes(t)", arg=text)
@@ -87,19 +57,22 @@ def test_moderator_clears_the_queue_by_keyboard(live_server, context):
     wait_status(f"Approved #{c1}")
     page.keyboard.press("r")                      # reject c2 ...
     wait_status(f"Rejected #{c2}")
-    page.wait_for_selector("#undo:not([hidden])")
+    page.wait_for_selector("#view .undo:not([hidden])")
     page.keyboard.press("u")                      # ... and take it back
     wait_status(f"Undone #{c2}")
-    assert page.locator("#queue li.item").count() == 3
+    assert items.count() == 3
     for key in ("j", "x", "k", "x"):              # select c3 and c2
         page.keyboard.press(key)
-    assert page.locator("#queue li.item.selected").count() == 2
-    page.keyboard.press("Shift+R")                # reject the selection
+    assert page.locator("#view .queue li.item.selected").count() == 2
+    page.keyboard.press("Shift+R")                # reject the selection: it asks first (no undo for bulk)
+    page.locator("#ask[open]").wait_for()
+    page.keyboard.press("Enter")
     wait_status("2 rejected")
     page.keyboard.press("a")                      # approve c4
     wait_status(f"Approved #{c4}")
-    page.wait_for_selector("#empty:not([hidden])")
-    page.wait_for_function("document.getElementById('count-held').textContent === '0'")
+    page.wait_for_selector("#view > .empty:not([hidden])")
+    page.wait_for_function("document.querySelector('[data-count=held]').textContent.trim() === '0'")
+    page.wait_for_function("document.title.startsWith('(0·')")
     assert errors == []
 
     async def outcome(conn):
@@ -126,8 +99,8 @@ def test_moderator_reads_and_closes_a_readers_problem_report(live_server, contex
     token = cli_token(server, site_id)
 
     page, errors = signed_in_page(context, server, token, site_id)
-    page.click("#problems-tab")
-    item = page.locator("#problem-list li.problem", has_text=reference)
+    page.click("#view button[data-state=problems]")
+    item = page.locator("#view li.problem", has_text=reference)
     item.wait_for()
     assert "My comment vanished" in item.inner_text()
     item.locator("summary").click()
@@ -136,7 +109,7 @@ def test_moderator_reads_and_closes_a_readers_problem_report(live_server, contex
     item.get_by_label(f"Resolution for {reference}").fill("Explained premoderation to the reader")
     item.get_by_role("button", name="Close").click()
     page.wait_for_function("t => document.getElementById('status').textContent.includes(t)", arg=f"Closed {reference}")
-    assert page.locator("#problem-list li.problem", has_text=reference).count() == 0
+    assert page.locator("#view li.problem", has_text=reference).count() == 0
     assert errors == []
 
     async def stored(conn):

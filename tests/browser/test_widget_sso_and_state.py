@@ -298,8 +298,8 @@ def test_the_moderators_problem_reports_show_status_words_in_their_colours(live_
                        headers={"Authorization": f"Bearer {guest['guest_token']}"}, timeout=10)
     assert filed.status_code == 201, filed.text
     page, errors = signed_in_page(context, live_server, cli_token(live_server, site), site)
-    page.click("#problems-tab")
-    item = page.locator("#problem-list li.problem", has_text=filed.json()["reference"])
+    page.click("#view button[data-state=problems]")
+    item = page.locator("#view li.problem", has_text=filed.json()["reference"])
     item.wait_for()
     item.locator("summary").click()
     words = item.locator(".check .st")

@@ -96,7 +96,7 @@ class TestStorage:
             # generous limits: tests of the limits themselves set their own
             "COMMENTS_RATE_LIMITS": "post.user=0:1,post.ip=0:1,edit.user=0:1,edit.ip=0:1,vote.user=0:1,"
                                     "vote.ip=0:1,report.user=0:1,report.ip=0:1,check.user=0:1,check.ip=0:1,"
-                                    "guest.ip=0:1,troubleshoot.ip=0:1,counts.ip=0:1",
+                                    "guest.ip=0:1,troubleshoot.ip=0:1,counts.ip=0:1,signin.ip=0:1",
         }
         base.update(overrides)
         return base

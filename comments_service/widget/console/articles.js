@@ -1,0 +1,483 @@
+// The articles view: where a site's comments are busy (open or closed, premoderation, published,
+// held and reported counts, in activity order), and one article's thread as its readers see it
+// with the held (and, on demand, rejected) comments in place, so that a moderator decides in
+// context: approve, reject, feature, open the author. The article itself: close or reopen its
+// comments, premoderation on or off, a date when comments close by themselves.
+(function () {
+  "use strict";
+  var C = window.Console;
+  var el = C.el;
+  // activity: the article with the most recent published or held comment first
+  var SORTS = [["activity", "Recent activity"], ["held", "Most held"], ["newest", "Newest articles"]];
+  var DEPTH_SHOWN = 8; // deeper replies are indented no further (a tablet keeps its width)
+
+  var list = null;    // the list's state: {sort, q, items, cursor, current, ui}
+  var thread = null;  // the thread's state: {id, article, comments, cursor, current, rejected, ui}
+  var rejectReasons = null;
+  var sortWanted = "activity";
+  var searchWanted = "";
+  var showRejected = false;
+
+  // ------------------------------------------------------------------ shared: one article's settings
+  function openWord(a) {
+    if (a.comments_open) return a.closes_at ? "Open until " + C.fmt.time(a.closes_at) : "Open";
+    return a.closed_by_moderator ? "Closed" : "Closed on " + C.fmt.time(a.closes_at);
+  }
+
+  function patchArticle(a, body, done) {
+    return C.api("PATCH", "/articles/" + encodeURIComponent(a.id), { body: body }).then(function (s) {
+      a.comments_open = s.comments_open;
+      a.premoderation = s.premoderation;
+      a.close_at = s.close_at;
+      a.closes_at = s.closes_at;
+      if (body.comments_open !== undefined) a.closed_by_moderator = body.comments_open === false;
+      done(a);
+      return a;
+    }).catch(function (err) {
+      C.toast("Could not change " + a.title + ": " + err.message, { error: true });
+    });
+  }
+
+  function toggleOpen(a, done) {
+    if (!a) return;
+    if (!a.comments_open) {
+      patchArticle(a, { comments_open: true }, done).then(function (x) { if (x) C.toast("Comments reopened on " + a.title + "."); });
+      return;
+    }
+    C.confirm("Readers can no longer comment, vote or edit on “" + a.title + "”. What was said stays.",
+              { danger: true, title: "Close comments on this article?", confirmLabel: "Close comments" })
+      .then(function (yes) {
+        if (!yes) return;
+        patchArticle(a, { comments_open: false }, done).then(function (x) { if (x) C.toast("Comments closed on " + a.title + "."); });
+      });
+  }
+
+  function togglePremoderation(a, done) {
+    if (!a) return;
+    var on = !a.premoderation;
+    patchArticle(a, { premoderation: on }, done).then(function (x) {
+      if (x) C.toast(on ? "Premoderation on: new comments on " + a.title + " wait for a moderator."
+                        : "Premoderation off on " + a.title + ".");
+    });
+  }
+
+  function localValue(iso) {
+    // what a datetime-local field shows for a UTC instant, in this browser's time
+    if (!iso) return null;
+    var d = new Date(iso);
+    var pad = function (n) { return String(n).padStart(2, "0"); };
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" +
+           pad(d.getMinutes());
+  }
+
+  function closingDate(a, done) {
+    if (!a) return;
+    C.prompt("When comments on “" + a.title + "” close", [
+      { name: "close_at", label: "Close at (your local time)", type: "datetime-local", value: localValue(a.close_at),
+        help: "Leave empty for no date. Reopening the article later lifts a date that has passed." },
+    ], { submitLabel: "Save date" }).then(function (values) {
+      if (!values) return;
+      patchArticle(a, { close_at: values.close_at }, done).then(function (x) {
+        if (x) C.toast(values.close_at ? "Comments close " + C.fmt.time(values.close_at) + "." : "No closing date.");
+      });
+    });
+  }
+
+  function flags(a) {
+    return [
+      el("span", { class: "flag " + (a.comments_open ? "ok" : "bad") }, openWord(a)),
+      a.premoderation ? el("span", { class: "flag warn" }, "Premoderated") : null,
+    ];
+  }
+
+  // ------------------------------------------------------------------ the list
+  function renderList(container) {
+    thread = null;
+    list = { sort: sortWanted, q: searchWanted, items: [], cursor: null, current: 0, ui: {} };
+    var ui = list.ui;
+    ui.sort = el("select", { id: "articles-sort", on: { change: function () { sortWanted = ui.sort.value; reloadList(); } } },
+      SORTS.map(function (s) { return el("option", { value: s[0], selected: s[0] === list.sort }, s[1]); }));
+    ui.search = el("input", { id: "articles-search", type: "search", value: list.q, maxlength: 200,
+                              placeholder: "Title words or article id" });
+    var form = el("form", { class: "articles-search", role: "search",
+                            on: { submit: function (ev) { ev.preventDefault(); searchWanted = ui.search.value.trim(); reloadList(); } } },
+      el("label", { for: "articles-search" }, "Search"), ui.search,
+      el("button", { type: "submit" }, "Search"));
+    container.appendChild(el("div", { class: "toolbar" },
+      el("label", { for: "articles-sort" }, "Order"), ui.sort, form,
+      el("span", { class: "spacer" }),
+      el("span", { class: "hint" }, "j/k move · Enter opens · c close · p premoderation · d closing date")));
+    ui.body = el("tbody");
+    ui.table = el("div", { class: "table-wrap" }, el("table", { class: "articles" },
+      el("caption", { class: "sr-only" }, "Articles of the site"),
+      el("thead", null, el("tr", null,
+        el("th", { scope: "col" }, "Article"), el("th", { scope: "col" }, "Comments"),
+        el("th", { scope: "col", class: "num" }, "Published"), el("th", { scope: "col", class: "num" }, "Held"),
+        el("th", { scope: "col", class: "num" }, "Reported"), el("th", { scope: "col" }, "Last comment"))),
+      ui.body));
+    ui.empty = el("p", { class: "empty", hidden: true }, "No articles found.");
+    ui.more = el("button", { type: "button", class: "more", hidden: true, on: { click: moreList } }, "More articles ",
+                 el("kbd", { text: "m" }));
+    container.appendChild(ui.table);
+    container.appendChild(ui.empty);
+    container.appendChild(ui.more);
+    reloadList();
+  }
+
+  function reloadList() {
+    if (!list) return;
+    list.sort = sortWanted;
+    list.q = searchWanted;
+    list.items = [];
+    list.cursor = null;
+    list.current = 0;
+    fetchList();
+  }
+
+  function moreList() {
+    if (list && list.cursor) fetchList();
+  }
+
+  function fetchList() {
+    var mine = list;
+    var params = { sort: mine.sort, limit: 25 };
+    if (mine.q) params.q = mine.q;
+    if (mine.cursor) params.cursor = mine.cursor;
+    C.api("GET", "/articles", { params: params }).then(function (page) {
+      if (list !== mine) return;
+      mine.items = mine.items.concat(page.items);
+      mine.cursor = page.next_cursor;
+      drawList();
+    }).catch(function (err) {
+      C.toast("Could not load the articles: " + err.message, { error: true });
+    });
+  }
+
+  function drawList() {
+    var ui = list.ui;
+    ui.body.textContent = "";
+    list.items.forEach(function (a, i) { ui.body.appendChild(listRow(a, i)); });
+    ui.empty.hidden = list.items.length > 0;
+    ui.table.hidden = list.items.length === 0;
+    ui.more.hidden = !list.cursor;
+  }
+
+  function listRow(a, i) {
+    var link = el("a", { href: "#/articles/" + encodeURIComponent(a.id) }, a.title);
+    var tr = el("tr", { class: "article-row" + (i === list.current ? " current" : ""), "data-id": a.id, tabindex: "-1",
+                        on: { focus: function () { setListCurrent(i, false); } } },
+      el("td", null, link, el("div", { class: "muted small" }, a.id)),
+      el("td", null, flags(a)),
+      el("td", { class: "num" }, String(a.published)),
+      el("td", { class: "num" + (a.held ? " hot" : "") }, String(a.held)),
+      el("td", { class: "num" + (a.reported ? " hot" : "") }, String(a.reported)),
+      el("td", null, a.last_comment_at ? el("time", { datetime: a.last_comment_at, title: C.fmt.time(a.last_comment_at) },
+                                            C.fmt.ago(a.last_comment_at)) : el("span", { class: "muted" }, "none")));
+    return tr;
+  }
+
+  function setListCurrent(i, moveFocus) {
+    if (!list || i < 0 || i >= list.items.length) return;
+    list.current = i;
+    Array.prototype.forEach.call(list.ui.body.children, function (tr, n) { tr.classList.toggle("current", n === i); });
+    var tr = list.ui.body.children[i];
+    if (tr && moveFocus) tr.focus({ preventScroll: true });
+    if (tr && tr.scrollIntoView) tr.scrollIntoView({ block: "nearest" });
+  }
+
+  function listArticle() { return list && list.items[list.current]; }
+
+  function redrawListKeepingFocus() {
+    var had = document.activeElement && document.activeElement.classList.contains("article-row");
+    drawList();
+    if (had) setListCurrent(list.current, true);
+  }
+
+  // ------------------------------------------------------------------ the thread
+  function renderThread(container, id) {
+    list = null;
+    thread = { id: id, article: null, comments: [], cursor: null, current: 0, ui: {} };
+    var ui = thread.ui;
+    ui.head = el("div", { class: "article-head" });
+    ui.reason = el("select", { id: "thread-reason" });
+    fillReasons(ui.reason);
+    ui.rejected = el("input", { id: "thread-rejected", type: "checkbox", checked: showRejected,
+                                on: { change: function () { showRejected = ui.rejected.checked; reloadThread(); } } });
+    ui.list = el("ol", { class: "thread", "aria-label": "Comments, in the order readers see them" });
+    ui.empty = el("p", { class: "empty", hidden: true }, "No comments yet.");
+    ui.more = el("button", { type: "button", class: "more", hidden: true, on: { click: moreThread } },
+                 "More comments ", el("kbd", { text: "m" }));
+    container.appendChild(ui.head);
+    container.appendChild(el("div", { class: "toolbar" },
+      el("label", { for: "thread-reason" }, "Reason for rejections"), ui.reason,
+      el("span", { class: "check" }, ui.rejected, el("label", { for: "thread-rejected" }, "Show rejected comments")),
+      el("span", { class: "spacer" }),
+      el("span", { class: "hint" }, "j/k move · a approve · r reject · f feature · o author · b back")));
+    container.appendChild(ui.list);
+    container.appendChild(ui.empty);
+    container.appendChild(ui.more);
+    reloadThread();
+  }
+
+  function fillReasons(select) {
+    var fill = function (codes) {
+      select.textContent = "";
+      Object.keys(codes).forEach(function (code) { select.appendChild(el("option", { value: code }, codes[code])); });
+      if (codes.offensive) select.value = "offensive";
+    };
+    if (rejectReasons) { fill(rejectReasons); return; }
+    fill({ other: "Other" });
+    C.api("GET", "/reason-codes").then(function (r) {
+      rejectReasons = {};
+      (r.reject || []).forEach(function (x) { rejectReasons[x.code] = x.label; });
+      if (!Object.keys(rejectReasons).length) rejectReasons = { other: "Other" };
+      fill(rejectReasons);
+    }).catch(function () { /* "other" stays */ });
+  }
+
+  function reloadThread() {
+    if (!thread) return;
+    thread.comments = [];
+    thread.cursor = null;
+    thread.current = 0;
+    fetchThread();
+  }
+
+  function moreThread() {
+    if (thread && thread.cursor) fetchThread();
+  }
+
+  function fetchThread() {
+    var mine = thread;
+    var params = { include: showRejected ? "held,rejected" : "held", limit: 50 };
+    if (mine.cursor) params.cursor = mine.cursor;
+    C.api("GET", "/articles/" + encodeURIComponent(mine.id) + "/thread", { params: params }).then(function (page) {
+      if (thread !== mine) return;
+      mine.article = page.article;
+      mine.comments = mine.comments.concat(page.comments);
+      mine.cursor = page.next_cursor;
+      drawHead();
+      drawThread();
+    }).catch(function (err) {
+      if (thread !== mine) return;
+      mine.ui.head.textContent = "";
+      mine.ui.head.appendChild(el("h3", null, "Article " + mine.id));
+      mine.ui.head.appendChild(el("p", { class: "error" }, err.code === "article_not_found"
+        ? "No article with this id on this site yet: it starts with its first comment." : err.message));
+      mine.ui.head.appendChild(backButton());
+    });
+  }
+
+  function backButton() {
+    return el("button", { type: "button", on: { click: function () { C.go("articles"); } } }, "All articles ", el("kbd", { text: "b" }));
+  }
+
+  function drawHead() {
+    var a = thread.article;
+    var head = thread.ui.head;
+    head.textContent = "";
+    var redraw = function () { drawHead(); };
+    head.appendChild(el("div", { class: "article-title" },
+      el("h3", null, a.title),
+      el("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, "Open the article")));
+    head.appendChild(el("p", { class: "article-facts" }, flags(a),
+      el("span", null, a.published + " published"), el("span", { class: a.held ? "hot" : "" }, a.held + " held"),
+      el("span", { class: a.reported ? "hot" : "" }, a.reported + " reported"),
+      a.close_at && a.comments_open ? el("span", null, "Closing date " + C.fmt.time(a.close_at)) : null));
+    head.appendChild(el("div", { class: "actions article-actions" },
+      backButton(),
+      el("button", { type: "button", class: a.comments_open ? "close" : "reopen",
+                     on: { click: function () { toggleOpen(a, redraw); } } },
+         a.comments_open ? "Close comments " : "Reopen comments ", el("kbd", { text: "c" })),
+      el("button", { type: "button", "aria-pressed": String(!!a.premoderation),
+                     on: { click: function () { togglePremoderation(a, redraw); } } },
+         "Premoderation ", el("kbd", { text: "p" })),
+      el("button", { type: "button", on: { click: function () { closingDate(a, redraw); } } },
+         a.close_at ? "Change closing date " : "Set closing date ", el("kbd", { text: "d" }))));
+  }
+
+  function drawThread() {
+    var ui = thread.ui;
+    ui.list.textContent = "";
+    thread.comments.forEach(function (c, i) { ui.list.appendChild(commentItem(c, i)); });
+    ui.empty.hidden = thread.comments.length > 0;
+    ui.more.hidden = !thread.cursor;
+    announceLooking();
+  }
+
+  function waiting(c) { return c.status === "held" || c.status === "pending_scoring" || c.reports > 0; }
+
+  function commentItem(c, i) {
+    var depth = Math.min(c.depth, DEPTH_SHOWN);
+    var li = el("li", { class: "item tc status-" + c.status + (i === thread.current ? " current" : ""), tabindex: "-1",
+                        "data-id": c.id, "data-status": c.status,
+                        "aria-label": "Comment " + c.id + " by " + c.author.name + ", " + C.fmt.status(c.status),
+                        on: { focus: function () { setThreadCurrent(thread.comments.indexOf(c), false); } } });
+    li.style.setProperty("--depth", String(depth)); // through the CSSOM: the page's CSP refuses style attributes
+    var a = c.author;
+    li.appendChild(el("div", { class: "meta" },
+      el("span", { class: "st st-" + c.status }, C.fmt.status(c.status)),
+      el("span", null, "#" + c.id),
+      c.depth ? el("span", null, "reply to #" + c.parent_id) : null,
+      el("button", { type: "button", class: "link author", title: "Open the author (o)",
+                     on: { click: function () { C.openUser(a.id); } } }, a.name),
+      a.banned ? el("span", { class: "flag bad" }, "banned") : null,
+      a.trusted ? el("span", { class: "flag ok" }, "trusted") : null,
+      a.premoderate ? el("span", { class: "flag" }, "premoderated") : null,
+      el("time", { datetime: c.created_at, title: C.fmt.time(c.created_at) }, C.fmt.ago(c.created_at)),
+      c.status_reason && c.status !== "published" ? el("span", { class: "reason" }, c.status_reason.replace(/_/g, " ")) : null,
+      c.max_score != null ? el("span", { title: scoreTitle(c.scores) }, "score " + C.fmt.score(c.max_score)) : null,
+      c.reports ? el("span", { class: "flag bad" }, c.reports + " report" + (c.reports > 1 ? "s" : "")) : null,
+      c.featured ? el("span", { class: "flag ok" }, "featured") : null,
+      c.pinned ? el("span", { class: "flag ok" }, "pinned") : null,
+      c.moderated_by && !waiting(c) ? el("span", { class: "muted" }, "decided " + C.fmt.ago(c.moderated_at)) : null));
+    li.appendChild(C.html(el("div", { class: "body" }), c.body_html)); // sanitised by the service when written
+    var pick = function (fn) { return function () { setThreadCurrent(thread.comments.indexOf(c), false); fn(); }; };
+    var decidable = c.status !== "deleted" && c.status !== "pending_scoring";
+    li.appendChild(el("div", { class: "actions" },
+      decidable && c.status !== "published" || c.reports ? el("button", { type: "button", class: "approve",
+        on: { click: pick(function () { decide("approve"); }) } }, "Approve ", el("kbd", { text: "a" })) : null,
+      decidable && c.status !== "rejected" ? el("button", { type: "button", class: "reject",
+        on: { click: pick(function () { decide("reject"); }) } }, "Reject ", el("kbd", { text: "r" })) : null,
+      C.featureControls({ comment: { id: c.id, status: c.status }, article: { id: thread.id } })));
+    return li;
+  }
+
+  function scoreTitle(scores) {
+    if (!scores) return null;
+    return Object.keys(scores).sort(function (x, y) { return scores[y] - scores[x]; })
+      .map(function (k) { return k + " " + C.fmt.score(scores[k]); }).join(", ");
+  }
+
+  function setThreadCurrent(i, moveFocus) {
+    if (!thread || i < 0 || i >= thread.comments.length) return;
+    thread.current = i;
+    Array.prototype.forEach.call(thread.ui.list.children, function (li, n) { li.classList.toggle("current", n === i); });
+    var li = thread.ui.list.children[i];
+    if (li && moveFocus) li.focus({ preventScroll: true });
+    if (li && li.scrollIntoView) li.scrollIntoView({ block: "nearest" });
+    announceLooking();
+  }
+
+  function announceLooking() {
+    var c = thread && thread.comments[thread.current];
+    C.looking(c ? c.id : null);
+  }
+
+  function redrawComment(i) {
+    var old = thread.ui.list.children[i];
+    if (!old) return;
+    var focused = document.activeElement === old;
+    var fresh = commentItem(thread.comments[i], i);
+    old.replaceWith(fresh);
+    if (focused) fresh.focus({ preventScroll: true });
+  }
+
+  function decide(action) {
+    var c = thread && thread.comments[thread.current];
+    if (!c) return;
+    if (c.status === "deleted" || c.status === "pending_scoring") {
+      C.toast("#" + c.id + " is " + C.fmt.status(c.status).toLowerCase() + ": nothing to decide.", { error: true });
+      return;
+    }
+    var body = { action: action, override: !waiting(c) };
+    if (action === "reject") body.reason = thread.ui.reason.value || "other";
+    var mine = thread;
+    C.api("POST", "/comments/" + c.id + "/decision", { params: { site: null }, body: body }).then(function (res) {
+      if (thread !== mine) return;
+      if (res.outcome === "unchanged") {
+        C.toast("#" + c.id + " was already " + C.fmt.status(res.status).toLowerCase() + ": already decided by " +
+                (res.decided_by_name || res.decided_by || "another moderator") + ".", { error: true });
+      } else {
+        C.toast((action === "approve" ? "Approved" : "Rejected") + " #" + c.id + ": now " +
+                C.fmt.status(res.status).toLowerCase() + " in the thread.");
+      }
+      applyStatus(c, res.status, { reports: 0, moderated_by: res.decided_by, moderated_at: res.decided_at });
+    }).catch(function (err) {
+      C.toast("#" + c.id + " not decided: " + err.message, { error: true });
+    });
+  }
+
+  // a comment's new status, from this moderator's decision or another's (live): whichever of the
+  // answer and the live event comes second finds the status already moved and counts nothing again
+  function applyStatus(c, status, extra) {
+    if (!thread || !status) return;
+    var a = thread.article;
+    var before = c.status;
+    if (before === status) extra = Object.assign({}, extra, { reports: undefined });
+    if (before === "held" && status !== "held") a.held = Math.max(0, a.held - 1);
+    if (before !== "published" && status === "published") a.published += 1;
+    if (before === "published" && status !== "published") a.published = Math.max(0, a.published - 1);
+    if (c.reports && extra && extra.reports === 0) a.reported = Math.max(0, a.reported - 1);
+    c.status = status;
+    if (extra) {
+      if (extra.reports !== undefined) c.reports = extra.reports;
+      if (extra.moderated_by) { c.moderated_by = extra.moderated_by; c.moderated_at = extra.moderated_at; }
+    }
+    redrawComment(thread.comments.indexOf(c));
+    drawHead();
+  }
+
+  function threadComment() { return thread && thread.comments[thread.current]; }
+
+  // ------------------------------------------------------------------ live: decisions made elsewhere
+  C.on("queue:decided", function (d) {
+    if (!thread || !d) return;
+    var c = thread.comments.filter(function (x) { return x.id === d.comment_id; })[0];
+    if (c && d.status && c.status !== d.status) {
+      applyStatus(c, d.status, { reports: 0, moderated_by: d.decided_by, moderated_at: d.decided_at });
+    }
+  });
+
+  // ------------------------------------------------------------------ the view and its keys
+  function inList(fn) { return function () { if (list) fn(); }; }
+  function inThread(fn) { return function () { if (thread) fn(); }; }
+  function onArticle(action) {
+    return function () {
+      if (list) {
+        var a = listArticle();
+        if (a) action(a, redrawListKeepingFocus);
+      } else if (thread && thread.article) {
+        action(thread.article, function () { drawHead(); });
+      }
+    };
+  }
+
+  C.view("articles", {
+    title: "Articles",
+    order: 2,
+    render: function (container, arg) {
+      if (arg) renderThread(container, arg); else renderList(container);
+    },
+    leave: function () { list = null; thread = null; C.looking(null); },
+  });
+
+  C.keys("articles", [
+    ["j", "Next article or comment", function () {
+      if (list) setListCurrent(list.current + 1, true); else if (thread) setThreadCurrent(thread.current + 1, true);
+    }],
+    ["k", "Previous article or comment", function () {
+      if (list) setListCurrent(list.current - 1, true); else if (thread) setThreadCurrent(thread.current - 1, true);
+    }],
+    ["Enter", "Open the article's thread", function (ev) {
+      // on a button or a link Enter keeps its own meaning
+      var t = ev && ev.target;
+      if (t && (t.tagName === "BUTTON" || t.tagName === "A")) { t.click(); return; }
+      var a = list && listArticle();
+      if (a) C.go("articles", a.id);
+    }],
+    ["/", "Search the articles", inList(function () { list.ui.search.focus(); })],
+    ["s", "Change the order of the list", inList(function () { list.ui.sort.focus(); })],
+    ["m", "More articles or comments", function () { if (list) moreList(); else moreThread(); }],
+    ["c", "Close or reopen comments on the article", onArticle(toggleOpen)],
+    ["p", "Premoderation of the article on or off", onArticle(togglePremoderation)],
+    ["d", "Set when the article's comments close by themselves", onArticle(closingDate)],
+    ["a", "Approve the comment (publish it in the thread)", inThread(function () { decide("approve"); })],
+    ["r", "Reject the comment", inThread(function () { decide("reject"); })],
+    ["o", "Open the comment's author", inThread(function () { var c = threadComment(); if (c) C.openUser(c.author.id); })],
+    ["Shift+R", "Show or hide rejected comments", inThread(function () {
+      showRejected = !showRejected; thread.ui.rejected.checked = showRejected; reloadThread();
+    })],
+    ["b", "Back to the list of articles", inThread(function () { C.go("articles"); })],
+  ]);
+})();

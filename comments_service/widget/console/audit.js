@@ -1,0 +1,309 @@
+// The audit view: every moderation action on the site, newest first, filtered by moderator, action,
+// reader, article, comment and date range; each entry links to what it is about (the comment in its
+// article's thread, the article, the reader's drawer), and "Export CSV" downloads the same filtered
+// view (a plain GET link: the session cookie goes with it). The filters live in the address
+// (#/audit/<query>), so a filtered view can be reloaded, bookmarked or linked from another view.
+(function () {
+  "use strict";
+  var C = window.Console;
+  var el = C.el;
+  var API = "/api/v1/moderation";
+  var PAGE = 50;
+  // the actions the service writes, in words; an action not listed here still shows by its code
+  var ACTIONS = [
+    ["approve", "Approved a comment"], ["reject", "Rejected a comment"], ["undo", "Undid a decision"],
+    ["ban", "Banned a reader"], ["suspend", "Suspended a reader"], ["unban", "Lifted a ban"],
+    ["trust", "Trusted a reader"], ["untrust", "Stopped trusting a reader"],
+    ["premoderate", "Put a reader on premoderation"], ["unpremoderate", "Took a reader off premoderation"],
+    ["note", "Added a note on a reader"], ["feature", "Featured a comment"], ["unfeature", "Unfeatured a comment"],
+    ["pin", "Pinned a comment"], ["unpin", "Unpinned a comment"], ["article_settings", "Changed an article"],
+    ["site_created", "Created the site"], ["site_updated", "Changed site settings"],
+    ["sso_secret_rotated", "Rotated the SSO secret"], ["site_deleted", "Deleted the site"],
+    ["token_created", "Created a staff token"], ["token_revoked", "Revoked a staff token"],
+  ];
+  var ACTION_WORDS = {};
+  ACTIONS.forEach(function (a) { ACTION_WORDS[a[0]] = a[1]; });
+  // filter fields: [name, label, input type]
+  var FIELDS = [["user_id", "Reader id", "number"], ["article_id", "Article id", "text"],
+                ["comment_id", "Comment id", "number"], ["from", "From", "date"], ["to", "To", "date"]];
+
+  var state = null; // {filters, entries, cursor, current, ui}
+
+  // ------------------------------------------------------------------ filters and the address
+  function readFilters(arg) {
+    var q = new URLSearchParams(arg || "");
+    var f = {};
+    ["moderator", "action"].concat(FIELDS.map(function (x) { return x[0]; })).forEach(function (name) {
+      var v = q.get(name);
+      if (v) f[name] = v;
+    });
+    return f;
+  }
+
+  function filterQuery(f) {
+    var q = new URLSearchParams();
+    Object.keys(f).forEach(function (k) { if (f[k]) q.set(k, f[k]); });
+    return q.toString();
+  }
+
+  // the dates are the moderator's local days: "to" includes its whole day
+  function localDay(value, plusDays) {
+    var parts = value.split("-").map(Number);
+    return new Date(parts[0], parts[1] - 1, parts[2] + (plusDays || 0)).toISOString();
+  }
+
+  function apiParams(f) {
+    var p = {};
+    if (f.moderator) p.moderator = f.moderator;
+    if (f.action) p.action = f.action;
+    if (f.user_id) p.user_id = f.user_id;
+    if (f.article_id) p.article_id = f.article_id;
+    if (f.comment_id) p.comment_id = f.comment_id;
+    if (f.from) p.since = localDay(f.from);
+    if (f.to) p.until = localDay(f.to, 1);
+    return p;
+  }
+
+  function csvHref(f) {
+    var p = apiParams(f);
+    if (C.site()) p.site = C.site();
+    var q = new URLSearchParams(p).toString();
+    return API + "/audit.csv" + (q ? "?" + q : "");
+  }
+
+  // ------------------------------------------------------------------ the form
+  function buildForm() {
+    var ui = state.ui;
+    var f = state.filters;
+    ui.moderator = el("select", { id: "audit-moderator", name: "moderator" }, el("option", { value: "" }, "Anyone"));
+    if (f.moderator) ui.moderator.appendChild(el("option", { value: f.moderator }, f.moderator));
+    ui.moderator.value = f.moderator || "";
+    ui.action = el("select", { id: "audit-action", name: "action" }, el("option", { value: "" }, "Any action"),
+                   ACTIONS.map(function (a) { return el("option", { value: a[0] }, a[1]); }));
+    if (f.action && !ACTION_WORDS[f.action]) ui.action.appendChild(el("option", { value: f.action }, f.action));
+    ui.action.value = f.action || "";
+    var inputs = FIELDS.map(function (x) {
+      var input = el("input", { id: "audit-" + x[0], name: x[0], type: x[2], value: f[x[0]] || null,
+                                min: x[2] === "number" ? 1 : null, inputmode: x[2] === "number" ? "numeric" : null,
+                                autocomplete: "off", spellcheck: x[2] === "text" ? "false" : null });
+      ui[x[0]] = input;
+      return el("div", { class: "audit-field" }, el("label", { for: input.id, text: x[1] }), input);
+    });
+    ui.csv = el("a", { class: "button", id: "audit-csv", href: csvHref(f), download: "" }, "Export CSV");
+    ui.form = el("form", { class: "audit-filters", role: "search", "aria-label": "Filter the audit log",
+                           on: { submit: function (ev) { ev.preventDefault(); apply(); } } },
+      el("div", { class: "audit-field" }, el("label", { for: "audit-moderator", text: "Moderator" }), ui.moderator),
+      el("div", { class: "audit-field" }, el("label", { for: "audit-action", text: "Action" }), ui.action),
+      inputs,
+      el("div", { class: "audit-buttons" },
+        el("button", { type: "submit", class: "primary" }, "Filter"),
+        el("button", { type: "button", on: { click: clear } }, "Clear"),
+        ui.csv));
+    return ui.form;
+  }
+
+  function loadActors() {
+    C.api("GET", "/audit/actors").then(function (r) {
+      if (!state) return;
+      var select = state.ui.moderator;
+      var wanted = state.filters.moderator || "";
+      select.textContent = "";
+      select.appendChild(el("option", { value: "" }, "Anyone"));
+      var known = false;
+      r.actors.forEach(function (a) {
+        known = known || a.id === wanted;
+        select.appendChild(el("option", { value: a.id }, a.name + " (" + a.id + ")"));
+      });
+      if (wanted && !known) select.appendChild(el("option", { value: wanted }, wanted));
+      select.value = wanted;
+    }).catch(function () { /* the list is a convenience: the filter still takes the current value */ });
+  }
+
+  function collect() {
+    var ui = state.ui;
+    var f = {};
+    if (ui.moderator.value) f.moderator = ui.moderator.value;
+    if (ui.action.value) f.action = ui.action.value;
+    FIELDS.forEach(function (x) {
+      var v = ui[x[0]].value.trim();
+      if (v) f[x[0]] = v;
+    });
+    return f;
+  }
+
+  function apply() {
+    var ui = state.ui;
+    if (!ui.form.reportValidity()) return;
+    state.filters = collect();
+    var q = filterQuery(state.filters);
+    history.replaceState(history.state, "", location.pathname + location.search + "#/audit" + (q ? "/" + encodeURIComponent(q) : ""));
+    ui.csv.setAttribute("href", csvHref(state.filters));
+    load(false);
+  }
+
+  function clear() {
+    var ui = state.ui;
+    ui.moderator.value = "";
+    ui.action.value = "";
+    FIELDS.forEach(function (x) { ui[x[0]].value = ""; });
+    apply();
+  }
+
+  function filterBy(name, value) {
+    var ui = state.ui;
+    if (name === "moderator" && !Array.prototype.some.call(ui.moderator.options, function (o) { return o.value === value; })) {
+      ui.moderator.appendChild(el("option", { value: value }, value));
+    }
+    ui[name].value = String(value);
+    apply();
+  }
+
+  // ------------------------------------------------------------------ the entries
+  function load(more) {
+    var ui = state.ui;
+    var params = Object.assign({ limit: PAGE }, apiParams(state.filters));
+    if (more && state.cursor) params.cursor = state.cursor;
+    ui.more.disabled = true;
+    ui.status.textContent = "Loading…";
+    return C.api("GET", "/audit", { params: params }).then(function (page) {
+      if (!state || state.ui !== ui) return;
+      if (!more) { state.entries = []; state.current = 0; ui.rows.textContent = ""; }
+      page.entries.forEach(function (e) { state.entries.push(e); ui.rows.appendChild(row(e, state.entries.length - 1)); });
+      state.cursor = page.next_cursor;
+      ui.more.hidden = !page.next_cursor;
+      ui.more.disabled = false;
+      ui.table.hidden = !state.entries.length;
+      ui.empty.hidden = !!state.entries.length;
+      var n = state.entries.length;
+      ui.status.textContent = n + (page.next_cursor ? "+ entries" : n === 1 ? " entry" : " entries");
+      if (!more) setCurrent(0, false);
+    }).catch(function (err) {
+      ui.more.disabled = false;
+      ui.status.textContent = "";
+      C.toast("Could not load the audit log: " + err.message, { error: true });
+    });
+  }
+
+  function articleHref(externalId) { return "#/articles/" + encodeURIComponent(externalId); }
+
+  function change(e) {
+    var parts = [];
+    if (e.before_status || e.after_status) {
+      parts.push(C.fmt.status(e.before_status || "–") + " → " + C.fmt.status(e.after_status || "–"));
+    }
+    if (e.reason) parts.push("reason: " + e.reason.replace(/_/g, " "));
+    var d = e.details || {};
+    if (d.until) parts.push("until " + C.fmt.time(d.until));
+    if (e.action === "article_settings" || e.action === "site_updated") {
+      Object.keys(d).slice(0, 4).forEach(function (k) {
+        var v = d[k];
+        parts.push(k.replace(/_/g, " ") + (Array.isArray(v) && v.length === 2 ? ": " + v[0] + " → " + v[1] : ""));
+      });
+    }
+    return parts.join(" · ");
+  }
+
+  function about(e) {
+    var links = [];
+    if (e.comment_id) {
+      links.push(e.article_external_id
+        ? el("a", { href: articleHref(e.article_external_id), "data-kind": "comment",
+                    title: "Open the comment in its article's thread" }, "Comment #" + e.comment_id)
+        : el("span", null, "Comment #" + e.comment_id));
+    }
+    if (e.article_external_id) {
+      links.push(el("a", { href: articleHref(e.article_external_id), "data-kind": "article" },
+                    "Article " + e.article_external_id));
+    }
+    if (e.user_id) {
+      links.push(el("button", { type: "button", class: "link", "data-kind": "user",
+                                on: { click: function () { C.openUser(e.user_id); } } },
+                    (e.user_name || "Reader") + " (#" + e.user_id + ")"));
+    }
+    return links.length ? links.reduce(function (acc, node, i) { return acc.concat(i ? [" · ", node] : [node]); }, [])
+                        : el("span", { class: "muted" }, e.site_id);
+  }
+
+  function row(e, index) {
+    var tr = el("tr", { tabindex: "-1", "data-id": e.id, on: { click: function (ev) {
+      if (ev.target.closest("a, button")) return;
+      setCurrent(index, false);
+    } } },
+      el("td", null, el("time", { datetime: e.created_at, title: e.created_at }, C.fmt.time(e.created_at))),
+      el("td", null, el("button", { type: "button", class: "link", title: "Show only this moderator's actions",
+                                   on: { click: function () { filterBy("moderator", e.actor_id); } } }, e.actor_name)),
+      el("td", null, ACTION_WORDS[e.action] || e.action.replace(/_/g, " ")),
+      el("td", null, about(e)),
+      el("td", null, change(e)),
+      el("td", { class: "audit-note" }, e.note || ""));
+    return tr;
+  }
+
+  function setCurrent(i, focus) {
+    var rows = state.ui.rows.children;
+    if (!rows.length) return;
+    i = Math.max(0, Math.min(rows.length - 1, i));
+    if (rows[state.current]) rows[state.current].classList.remove("current");
+    state.current = i;
+    rows[i].classList.add("current");
+    if (focus) { rows[i].focus(); rows[i].scrollIntoView({ block: "nearest" }); }
+  }
+
+  // Enter on an entry opens what it is about: the comment's thread, else the article, else the reader
+  function open() {
+    var r = state && state.ui.rows.children[state.current];
+    if (!r) return;
+    var target = r.querySelector("[data-kind=comment][href], [data-kind=article], [data-kind=user]");
+    if (target) target.click();
+  }
+
+  // ------------------------------------------------------------------ the view
+  function render(container, arg) {
+    state = { filters: readFilters(arg), entries: [], cursor: null, current: 0, ui: {} };
+    var ui = state.ui;
+    ui.status = el("p", { class: "hint", role: "status" });
+    ui.rows = el("tbody");
+    ui.table = el("div", { class: "table-wrap", hidden: true },
+      el("table", { class: "audit-table" },
+        el("caption", { class: "sr-only" }, "Audit log entries, newest first"),
+        el("thead", null, el("tr", null, ["When", "Moderator", "Action", "About", "Change", "Note"].map(function (h) {
+          return el("th", { scope: "col" }, h);
+        }))),
+        ui.rows));
+    ui.empty = el("p", { class: "empty", hidden: true }, "No audit entries match these filters.");
+    ui.more = el("button", { type: "button", class: "more", hidden: true, on: { click: function () { load(true); } } },
+                 "More entries ", el("kbd", { text: "m" }));
+    container.appendChild(el("h3", { class: "sr-only" }, "Filters"));
+    container.appendChild(buildForm());
+    container.appendChild(el("div", { class: "toolbar" }, ui.status, el("span", { class: "spacer" }),
+      el("span", { class: "hint" }, "/ filters · j/k move · Enter open · m more · x export")));
+    container.appendChild(el("h3", { class: "sr-only" }, "Entries"));
+    container.appendChild(ui.table);
+    container.appendChild(ui.empty);
+    container.appendChild(ui.more);
+    loadActors();
+    load(false);
+  }
+
+  C.view("audit", { title: "Audit log", order: 4, render: render, leave: function () { state = null; } });
+
+  function inView(fn) { return function (ev) { if (state) fn(ev); }; }
+  C.keys("audit", [
+    ["/", "Filter the audit log", inView(function () { state.ui.moderator.focus(); })],
+    ["j", "Next entry", inView(function () { setCurrent(state.current + 1, true); })],
+    ["k", "Previous entry", inView(function () { setCurrent(state.current - 1, true); })],
+    ["Enter", "Open what the entry is about", inView(function (ev) {
+      var t = ev && ev.target;
+      if (t && (t.tagName === "BUTTON" || t.tagName === "A")) { t.click(); return; }
+      open();
+    })],
+    ["o", "Open the entry's reader", inView(function () {
+      var r = state.ui.rows.children[state.current];
+      var b = r && r.querySelector("[data-kind=user]");
+      if (b) b.click();
+    })],
+    ["m", "More entries", inView(function () { if (state.cursor) load(true); })],
+    ["x", "Export the filtered log as CSV", inView(function () { state.ui.csv.click(); })],
+    ["c", "Clear the filters", inView(function () { clear(); })],
+  ]);
+})();

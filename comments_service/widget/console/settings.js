@@ -1,0 +1,493 @@
+// The settings view (#/settings, admins): the site's moderation policy and what readers may do, as a
+// form with the current values (per-label thresholds, fail closed, word lists, guests, new accounts,
+// images, the edit window, allowed origins), saved in one PATCH /sites/{site} (the server checks it
+// whole and names a bad value: it is shown by its field). "Try a text" runs a text through the
+// form's unsaved values (POST /sites/{site}/try: a dry run, nothing stored) and says what would
+// happen and why; after each change of the form the last text is tried again.
+(function () {
+  "use strict";
+  var C = window.Console;
+  var el = C.el;
+  var RETRY_MS = 700;  // after the last change of the form, the last text is tried again
+  var OUTCOME_WORDS = { published: "Published", held: "Held for a moderator", rejected: "Rejected" };
+
+  var root = null;
+  var site = null;     // GET /sites/{id}
+  var policy = null;   // GET /sites/{id}/policy
+  var state = null;    // the form's values
+  var saved = null;    // JSON of the values last loaded or saved
+  var ui = {};
+  var retryTimer = null;
+  var trySeq = 0;
+  var seq = 0;         // a re-render drops the answers of the one before
+
+  function fail(err) {
+    if (err) C.toast(err.detail || err.message || String(err), { error: true });
+  }
+
+  function copy(x) { return JSON.parse(JSON.stringify(x)); }
+
+  // ------------------------------------------------------------------ values
+  function thresholdsOf(defaults, stored) {
+    var out = {};
+    Object.keys(defaults).forEach(function (label) { out[label] = { hold: defaults[label].hold, reject: defaults[label].reject }; });
+    Object.keys(stored || {}).forEach(function (label) {
+      var v = stored[label];
+      if (v === null) { out[label] = { hold: null, reject: null }; return; }
+      var base = out[label] || { hold: null, reject: null };
+      out[label] = { hold: "hold" in v ? v.hold : base.hold, reject: "reject" in v ? v.reject : base.reject };
+    });
+    return out;
+  }
+
+  function valuesOf(info, view) {
+    var s = info.settings || {};
+    var m = s.moderation || {};
+    var d = view.defaults;
+    var t = thresholdsOf(d.thresholds, m.thresholds);
+    view.labels.forEach(function (label) { if (!t[label]) t[label] = { hold: null, reject: null }; });
+    return {
+      thresholds: t,
+      fallback: thresholdsOf(d.fallback_thresholds, m.fallback_thresholds),
+      failClosed: typeof m.fail_closed === "boolean" ? m.fail_closed : d.fail_closed,
+      banned: (m.banned_words || []).slice(),
+      suspect: (m.suspect_words || []).slice(),
+      defaultLists: m.default_word_lists !== false,
+      guests: !!info.guests,
+      premodGuests: !!m.premoderate_guests,
+      newAccount: typeof m.new_account_hold_first === "number" ? m.new_account_hold_first : d.new_account_hold_first,
+      recentRejections: typeof m.hold_after_recent_rejections === "number" ? m.hold_after_recent_rejections
+        : d.hold_after_recent_rejections,
+      images: !!info.images,
+      editWindow: typeof s.edit_window_seconds === "number" ? s.edit_window_seconds : null,
+      origins: (info.origins || []).slice(),
+    };
+  }
+
+  function thresholdDiff(current, defaults) {
+    var out = {};
+    Object.keys(current).forEach(function (label) {
+      var c = current[label], d = defaults[label] || { hold: null, reject: null };
+      if (c.hold !== d.hold || c.reject !== d.reject) out[label] = { hold: c.hold, reject: c.reject };
+    });
+    return Object.keys(out).length ? out : null;
+  }
+
+  // The moderation object as PATCH /sites/{site} merges it: every key the form shows, null where
+  // the form says what the default says (the stored key goes, the default applies)
+  function moderationDraft() {
+    var d = policy.defaults;
+    return {
+      thresholds: thresholdDiff(state.thresholds, d.thresholds),
+      fallback_thresholds: thresholdDiff(state.fallback, d.fallback_thresholds),
+      fail_closed: state.failClosed === d.fail_closed ? null : state.failClosed,
+      banned_words: state.banned.length ? state.banned.slice() : null,
+      suspect_words: state.suspect.length ? state.suspect.slice() : null,
+      default_word_lists: state.defaultLists ? null : false,
+      premoderate_guests: state.premodGuests ? true : null,
+      new_account_hold_first: state.newAccount === d.new_account_hold_first ? null : state.newAccount,
+      hold_after_recent_rejections: state.recentRejections === d.hold_after_recent_rejections ? null
+        : state.recentRejections,
+    };
+  }
+
+  // what a save sends: a policy key the site never set and the form leaves at its default is not
+  // sent, so that saving something else writes no empty policy
+  function patchBody() {
+    var stored = (site.settings && site.settings.moderation) || {};
+    var draft = moderationDraft();
+    Object.keys(draft).forEach(function (k) { if (draft[k] === null && !(k in stored)) delete draft[k]; });
+    var body = { guests: state.guests, images: state.images, origins: state.origins.slice() };
+    if (Object.keys(draft).length) body.moderation = draft;
+    if (state.editWindow !== null || "edit_window_seconds" in (site.settings || {})) {
+      body.edit_window_seconds = state.editWindow;
+    }
+    return body;
+  }
+
+  function dirty() { return state && JSON.stringify(state) !== saved; }
+
+  function changed() {
+    clearErrors();
+    ui.unsaved.textContent = dirty() ? "Unsaved changes: the try box uses them." : "All changes saved.";
+    ui.discard.disabled = ui.save.disabled = !dirty();
+    clearTimeout(retryTimer);
+    if (ui.tryText && ui.tryText.value.trim() && ui.lastTried) retryTimer = setTimeout(runTry, RETRY_MS);
+  }
+
+  // ------------------------------------------------------------------ layout
+  // Ctrl+S saves, in a field too (the shell's shortcuts stay quiet in fields and ignore Ctrl)
+  function onCtrlS(ev) {
+    if (!(ev.ctrlKey || ev.metaKey) || ev.altKey || (ev.key !== "s" && ev.key !== "S")) return;
+    if (document.querySelector("dialog[open]")) return;
+    ev.preventDefault();
+    save();
+  }
+
+  function render(container) {
+    root = container;
+    document.removeEventListener("keydown", onCtrlS);
+    document.addEventListener("keydown", onCtrlS);
+    var mine = ++seq;
+    ui = {};
+    state = null;
+    container.appendChild(el("p", { class: "muted" }, "Loading the site's settings…"));
+    var siteId = C.site();
+    if (!siteId) {
+      container.textContent = "";
+      container.appendChild(el("p", { class: "empty" }, "Pick a site in the header to see its settings."));
+      return;
+    }
+    Promise.all([C.api("GET", "/sites/" + encodeURIComponent(siteId), { params: { site: null } }),
+                 C.api("GET", "/sites/" + encodeURIComponent(siteId) + "/policy", { params: { site: null } })])
+      .then(function (got) {
+        if (mine !== seq || root !== container) return;
+        site = got[0]; policy = got[1];
+        state = valuesOf(site, policy);
+        saved = JSON.stringify(state);
+        draw(container);
+      }).catch(function (err) {
+        if (mine !== seq) return;
+        container.textContent = "";
+        container.appendChild(el("p", { class: "error", role: "alert" }, "The settings could not be loaded: " +
+                                 (err.detail || err.message)));
+      });
+  }
+
+  function draw(container) {
+    // the try box keeps its text across a redraw (a save, a discard) and tries it again
+    var kept = ui.tryText ? { text: ui.tryText.value, who: ui.tryWho.value } : null;
+    container.textContent = "";
+    var form = el("form", { class: "settings-form", novalidate: true, "aria-labelledby": "settings-title",
+                            on: { submit: function (ev) { ev.preventDefault(); save(); } } });
+    form.appendChild(el("h3", { id: "settings-title" }, "Settings of " + site.name + " (" + site.id + ")"));
+    if (site.settings_problem) {
+      form.appendChild(el("p", { class: "error", role: "alert" }, "The stored settings are not valid: " +
+                          site.settings_problem + ". Correct them here and save."));
+    }
+    form.appendChild(thresholdSection());
+    form.appendChild(wordSection());
+    form.appendChild(readerSection());
+    form.appendChild(originSection());
+    ui.save = el("button", { type: "submit", class: "primary", "aria-keyshortcuts": "Control+S s", disabled: true },
+                 "Save ", el("kbd", { text: "s" }));
+    ui.discard = el("button", { type: "button", disabled: true, on: { click: discard } }, "Discard changes");
+    ui.unsaved = el("span", { class: "muted", role: "status" }, "All changes saved.");
+    form.appendChild(el("div", { class: "settings-actions" }, ui.save, ui.discard, ui.unsaved));
+    ui.form = form;
+    container.appendChild(el("div", { class: "settings-layout" }, form, tryPanel()));
+    if (kept) {
+      ui.tryText.value = kept.text;
+      ui.tryWho.value = kept.who;
+      if (kept.text.trim()) runTry();
+    }
+  }
+
+  var fieldSeq = 0;
+  function fid(name) { return "set-" + name.replace(/[^a-z0-9]+/gi, "-") + "-" + (++fieldSeq); }
+
+  // a field's place for the server's message: data-key names the setting as the server names it
+  function errorSlot(key, describes) {
+    var id = fid("err");
+    var slot = el("p", { class: "field-error error", id: id, "data-key": key, hidden: true });
+    slot._inputs = describes;
+    return slot;
+  }
+
+  function check(name, label, help, get, set) {
+    var id = fid(name);
+    var input = el("input", { type: "checkbox", id: id, checked: get(),
+                              on: { change: function () { set(input.checked); changed(); } } });
+    var hint = help ? el("small", { class: "hint", id: id + "-help" }, help) : null;
+    if (hint) input.setAttribute("aria-describedby", hint.id);
+    return el("div", { class: "field field-checkbox" }, input, el("label", { for: id }, label), hint);
+  }
+
+  function number(name, key, label, help, opts, get, set) {
+    var id = fid(name);
+    var input = el("input", { type: "number", id: id, min: opts.min, max: opts.max, step: opts.step || 1,
+                              value: get() == null ? null : get(), placeholder: opts.placeholder, inputmode: "numeric",
+                              on: { input: function () { set(input.value === "" ? null : Number(input.value)); changed(); } } });
+    var slot = errorSlot(key, [input]);
+    var hint = help ? el("small", { class: "hint", id: id + "-help" }, help) : null;
+    input.setAttribute("aria-describedby", [hint && hint.id, slot.id].filter(Boolean).join(" "));
+    return el("div", { class: "field" }, el("label", { for: id }, label), input, hint, slot);
+  }
+
+  function thresholdTable(caption, key, values, labels) {
+    var rows = labels.map(function (label) {
+      var cells = ["hold", "reject"].map(function (kind) {
+        var id = fid(label + "-" + kind);
+        var input = el("input", { type: "number", id: id, min: 0, max: 1, step: 0.01, inputmode: "decimal",
+                                  class: "threshold", value: values[label][kind] == null ? null : values[label][kind],
+                                  placeholder: "off", "aria-label": label.replace(/_/g, " ") + " " + kind + " threshold",
+                                  "data-label": label, "data-kind": kind,
+                                  on: { input: function () {
+                                    values[label][kind] = input.value === "" ? null : Number(input.value);
+                                    changed();
+                                  } } });
+        return el("td", null, input);
+      });
+      var slot = errorSlot(key + "." + label, []);
+      slot._inputs = [cells[0].firstChild, cells[1].firstChild];
+      return el("tr", null, el("th", { scope: "row" }, label.replace(/_/g, " ")), cells, el("td", { class: "slot" }, slot));
+    });
+    var slot = errorSlot(key, []);
+    return el("div", { class: "table-wrap" }, el("table", { class: "thresholds" },
+      el("caption", null, caption),
+      el("thead", null, el("tr", null, el("th", { scope: "col" }, "Label"), el("th", { scope: "col" }, "Hold at"),
+                                el("th", { scope: "col" }, "Reject at"), el("th", { scope: "col" }, el("span", { class: "sr-only" }, "Problems")))),
+      el("tbody", null, rows)), slot);
+  }
+
+  function section(title, hint, children) {
+    var id = fid("sec");
+    return el("section", { class: "settings-section card", "aria-labelledby": id },
+              el("h4", { id: id }, title), hint ? el("p", { class: "hint" }, hint) : null, children);
+  }
+
+  function thresholdSection() {
+    var modelLine = policy.model_id
+      ? "The scoring workers use " + policy.model_id + (policy.model_is_fallback ? " (the offline fallback)." : ".")
+      : "No scoring worker has reported in the last two minutes.";
+    var fallbackLabels = Object.keys(state.fallback).sort();
+    return section("Toxicity thresholds", "A comment whose score for a label reaches its reject threshold is " +
+      "rejected; one reaching its hold threshold waits for a moderator. Empty: off. " + modelLine, [
+      thresholdTable("The model's labels", "moderation.thresholds", state.thresholds, policy.labels),
+      thresholdTable("When only the offline fallback can score (fail closed off)", "moderation.fallback_thresholds",
+                     state.fallback, fallbackLabels),
+      check("fail-closed", "Fail closed: hold every comment the model cannot score",
+            "Off: the offline fallback's scores are judged with the fallback thresholds instead.",
+            function () { return state.failClosed; }, function (v) { state.failClosed = v; }),
+      errorSlot("moderation.fail_closed", []),
+    ]);
+  }
+
+  // ------------------------------------------------------------------ word lists (chips)
+  function chips(name, key, label, list, help) {
+    var id = fid(name);
+    var listEl = el("ul", { class: "chips", "aria-label": label + ": current entries" });
+    var input = el("input", { id: id, type: "text", maxlength: 200, autocomplete: "off", spellcheck: "false",
+                              "aria-describedby": id + "-help",
+                              on: { keydown: function (ev) { if (ev.key === "Enter") { ev.preventDefault(); add(); } } } });
+    var slot = errorSlot(key, [input]);
+    input.setAttribute("aria-describedby", id + "-help " + slot.id);
+    function draw() {
+      listEl.textContent = "";
+      if (!list.length) listEl.appendChild(el("li", { class: "muted chip-none" }, "none"));
+      list.forEach(function (word, i) {
+        listEl.appendChild(el("li", { class: "chip" }, el("span", null, word),
+          el("button", { type: "button", class: "chip-remove", "aria-label": "Remove " + word, title: "Remove",
+                         on: { click: function () {
+                           list.splice(i, 1); draw(); changed();
+                           var next = listEl.querySelectorAll(".chip-remove")[Math.min(i, list.length - 1)];
+                           (next || input).focus();
+                         } } }, "×")));
+      });
+    }
+    function add() {
+      var word = input.value.trim();
+      if (!word) return;
+      if (list.indexOf(word) < 0) list.push(word);
+      input.value = "";
+      draw(); changed();
+    }
+    draw();
+    return el("div", { class: "field chips-field" }, el("label", { for: id }, label),
+      el("div", { class: "chip-add" }, input, el("button", { type: "button", on: { click: add } }, "Add")),
+      el("small", { class: "hint", id: id + "-help" }, help), listEl, slot);
+  }
+
+  function wordSection() {
+    var rule = "Matched as the policy matches: whole words, case and accents ignored, through spacing and " +
+      "look-alike letters; a trailing * matches any ending (idiot* matches idiots).";
+    return section("Word lists", "The site's own entries, added to the built-in lists. " + rule, [
+      chips("banned", "moderation.banned_words", "Banned (rejects the comment)", state.banned,
+            "Type an entry and press Enter or Add."),
+      chips("suspect", "moderation.suspect_words", "Suspect (holds it for a moderator)", state.suspect,
+            "Type an entry and press Enter or Add."),
+      check("default-lists", "Also use the built-in lists (" + policy.defaults.banned_words.length + " banned, " +
+            policy.defaults.suspect_words.length + " suspect entries: slurs, incitement, profanity, threats)", null,
+            function () { return state.defaultLists; }, function (v) { state.defaultLists = v; }),
+    ]);
+  }
+
+  function readerSection() {
+    var win = policy.defaults.edit_window_seconds;
+    return section("Readers", null, [
+      check("guests", "Guests may comment without signing in", null,
+            function () { return state.guests; }, function (v) { state.guests = v; }),
+      check("premod-guests", "Hold guests' comments for a moderator", null,
+            function () { return state.premodGuests; }, function (v) { state.premodGuests = v; }),
+      number("new-account", "moderation.new_account_hold_first", "Hold a new account's first comments",
+             "How many of a new account's comments wait for a moderator (0: none).", { min: 0, max: 10000 },
+             function () { return state.newAccount; }, function (v) { state.newAccount = v == null ? 0 : v; }),
+      number("recent-rejections", "moderation.hold_after_recent_rejections", "Hold after recent rejections",
+             "Hold a reader's comments once this many of theirs were rejected lately (0: never).", { min: 0, max: 10000 },
+             function () { return state.recentRejections; }, function (v) { state.recentRejections = v == null ? 0 : v; }),
+      check("images", "Comments may show images",
+            "Images load from their authors' hosts: each reader's address reaches those hosts.",
+            function () { return state.images; }, function (v) { state.images = v; }),
+      number("edit-window", "edit_window_seconds", "Edit window (minutes)",
+             "How long an author may edit or delete a comment. Empty: the service's " + Math.round(win / 60) +
+             " minutes.", { min: 0, max: 10080, placeholder: String(Math.round(win / 60)) },
+             function () { return state.editWindow == null ? null : Math.round(state.editWindow / 60); },
+             function (v) { state.editWindow = v == null ? null : Math.round(v * 60); }),
+    ]);
+  }
+
+  function originSection() {
+    return section("Allowed origins", "The sites the comment widget may be embedded on, as scheme://host[:port].", [
+      chips("origins", "origins", "Origins", state.origins, "For example https://news.example. Type and press Enter."),
+    ]);
+  }
+
+  // ------------------------------------------------------------------ errors by their field
+  function clearErrors() {
+    if (!root) return;
+    Array.prototype.forEach.call(root.querySelectorAll(".field-error"), function (slot) {
+      slot.hidden = true; slot.textContent = "";
+      (slot._inputs || []).forEach(function (i) { i.removeAttribute("aria-invalid"); });
+    });
+  }
+
+  // the server names the setting ("Invalid site setting moderation.thresholds.toxicity.hold: …", or
+  // errors[].key "$.edit_window_seconds"): the slot whose key is the longest prefix of it shows it
+  function showError(err) {
+    var key = null;
+    var m = /^Invalid site setting ([A-Za-z0-9_.]+)/.exec(err.detail || "");
+    if (m) key = m[1];
+    else if (err.body && err.body.errors && err.body.errors[0]) key = String(err.body.errors[0].key || "").replace(/^\$\./, "");
+    var best = null;
+    if (key) {
+      Array.prototype.forEach.call(root.querySelectorAll(".field-error"), function (slot) {
+        var k = slot.getAttribute("data-key");
+        if ((key === k || key.indexOf(k + ".") === 0 || key.indexOf(k + "[") === 0) &&
+            (!best || k.length > best.getAttribute("data-key").length)) best = slot;
+      });
+    }
+    if (!best) { fail(err); return; }
+    best.textContent = err.detail || err.message;
+    best.hidden = false;
+    var inputs = best._inputs || [];
+    var kind = key.split(".").pop();
+    var target = inputs.filter(function (i) { return i.getAttribute("data-kind") === kind; })[0] || inputs[0];
+    inputs.forEach(function (i) { i.setAttribute("aria-invalid", "true"); });
+    if (!target) { best.setAttribute("tabindex", "-1"); target = best; }
+    target.focus();
+    C.toast("Not saved: " + (err.detail || err.message), { error: true });
+  }
+
+  // ------------------------------------------------------------------ save
+  function save() {
+    if (!state || !ui.save) return;
+    if (!dirty()) { C.toast("Nothing to save."); return; }
+    ui.save.disabled = true;
+    C.api("PATCH", "/sites/" + encodeURIComponent(site.id), { params: { site: null }, body: patchBody() })
+      .then(function (answer) {
+        site = Object.assign({}, site, { settings: answer.settings, origins: answer.origins, guests: answer.guests,
+                                         images: answer.images, settings_problem: null });
+        state = valuesOf(site, policy);
+        saved = JSON.stringify(state);
+        draw(root);
+        C.toast("Settings saved.");
+      }).catch(function (err) {
+        ui.save.disabled = false;
+        showError(err);
+      });
+  }
+
+  function discard() {
+    state = JSON.parse(saved);
+    draw(root);
+    C.toast("Changes discarded.");
+  }
+
+  // ------------------------------------------------------------------ try a text
+  function tryPanel() {
+    var textId = fid("try-text"), whoId = fid("try-who");
+    ui.tryText = el("textarea", { id: textId, rows: 5, maxlength: policy.max_text_chars,
+                                  "aria-keyshortcuts": "t", "aria-describedby": textId + "-help",
+                                  on: { keydown: function (ev) {
+                                    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); runTry(); }
+                                  } } });
+    ui.tryWho = el("select", { id: whoId },
+                   el("option", { value: "established" }, "an established reader"),
+                   el("option", { value: "new" }, "a new account (its first comment)"),
+                   el("option", { value: "guest" }, "a guest"));
+    ui.tryResult = el("div", { class: "try-result", "aria-live": "polite" });
+    ui.lastTried = null;
+    var form = el("form", { class: "try card", "aria-labelledby": "try-title",
+                            on: { submit: function (ev) { ev.preventDefault(); runTry(); } } },
+      el("h3", { id: "try-title" }, "Try a text"),
+      el("p", { class: "hint", id: textId + "-help" }, "A dry run through the policy as this form sets it, saved or " +
+         "not: nothing is stored. Ctrl+Enter tries it."),
+      el("label", { for: textId }, "Text"), ui.tryText,
+      el("label", { for: whoId }, "Written by"), ui.tryWho,
+      el("div", null, el("button", { type: "submit", class: "primary" }, "Try it")),
+      ui.tryResult);
+    return form;
+  }
+
+  function runTry() {
+    clearTimeout(retryTimer);
+    var text = ui.tryText && ui.tryText.value.trim();
+    if (!text) { ui.tryText && ui.tryText.focus(); return; }
+    var mine = ++trySeq;
+    ui.lastTried = text;
+    ui.tryResult.setAttribute("aria-busy", "true");
+    C.api("POST", "/sites/" + encodeURIComponent(site.id) + "/try", {
+      params: { site: null }, body: { text: text, moderation: moderationDraft(), author: ui.tryWho.value } })
+      .then(function (r) { if (mine === trySeq) showTry(r); })
+      .catch(function (err) {
+        if (mine !== trySeq) return;
+        ui.tryResult.removeAttribute("aria-busy");
+        ui.tryResult.textContent = "";
+        ui.tryResult.appendChild(el("p", { class: "error" }, err.detail || err.message));
+      });
+  }
+
+  function showTry(r) {
+    var box = ui.tryResult;
+    box.removeAttribute("aria-busy");
+    box.textContent = "";
+    box.appendChild(el("p", { class: "try-outcome outcome-" + r.outcome, "data-outcome": r.outcome },
+                       el("strong", null, OUTCOME_WORDS[r.outcome] || r.outcome), " · ", el("code", null, r.reason),
+                       dirty() ? el("span", { class: "muted" }, " (with unsaved changes)") : null));
+    box.appendChild(el("p", { class: "try-why" }, r.explanation));
+    box.appendChild(el("p", { class: "hint try-by" }, "Scored by " + (r.scored_by === "fallback"
+      ? "the offline fallback" : r.scored_by === "none" ? "nothing (word lists and rules only)" : "the model " + r.scored_by) +
+      (r.note ? ". " + r.note : "")));
+    if (r.labels_over.length) {
+      box.appendChild(el("p", null, "Over a threshold: ", r.labels_over.map(function (o, i) {
+        return [i ? ", " : null, el("span", { class: "over-" + o.over },
+          o.label.replace(/_/g, " ") + " " + C.fmt.score(o.score) + " ≥ " + o.over + " " + C.fmt.score(o[o.over]))];
+      })));
+    }
+    if (r.matched_words.length) {
+      box.appendChild(el("p", null, "Matched: ", r.matched_words.map(function (w, i) {
+        return [i ? ", " : null, el("code", null, w.term), " (" + w.list + ")"];
+      })));
+    }
+    if (r.scores) {
+      box.appendChild(el("details", null, el("summary", null, "All scores"),
+        el("table", { class: "scores" }, el("tbody", null, Object.keys(r.scores).sort().map(function (label) {
+          return el("tr", null, el("th", { scope: "row" }, label.replace(/_/g, " ")), el("td", null, C.fmt.score(r.scores[label])));
+        })))));
+    }
+  }
+
+  function leave() {
+    document.removeEventListener("keydown", onCtrlS);
+    clearTimeout(retryTimer);
+    root = null;
+    seq++;
+  }
+
+  C.view("settings", { title: "Settings", order: 60, render: render, leave: leave });
+  C.keys("settings", [
+    ["t", "Focus the “Try a text” box", function () { if (ui.tryText) ui.tryText.focus(); }],
+    ["s", "Save the settings (also Ctrl+S, in a field too)", save],
+    ["Ctrl+S", "Save the settings", save],
+  ]);
+})();
