@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import redis.asyncio as aioredis
 
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SITE_ID = "bench"
@@ -17,3 +22,27 @@ NAMED = {BIG_ARTICLE: 10_000, HOT_ARTICLE: 500}  # taken from the comment budget
 def database_url(name: str) -> str:
     base, _, _ = ADMIN_URL.rpartition("/")
     return f"{base}/{name}"
+
+
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@asynccontextmanager
+async def scratch_storage(label: str, keep: bool = False) -> AsyncIterator[tuple[str, str]]:
+    """A database of its own and a Redis key prefix for one run: (database url, prefix). Both are
+    dropped afterwards, the database unless ``keep``."""
+    name = f"cs_bench_{label}_{os.getpid()}"
+    admin = await asyncpg.connect(ADMIN_URL)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    prefix = f"{name}:"
+    try:
+        yield database_url(name), prefix
+    finally:
+        if not keep:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+        client = aioredis.Redis.from_url(REDIS_URL)
+        async for key in client.scan_iter(match=prefix + "*", count=1000):
+            await client.delete(key)
+        await client.aclose()

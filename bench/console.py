@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import asyncpg
-import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 
 from comments_service.app import create_app
@@ -36,10 +34,9 @@ from comments_service.identity import Keyring, new_api_token
 from comments_service.services.sites import SiteDirectory
 from comments_service.settings import Settings
 
-from .common import ADMIN_URL, SECRET_KEY, database_url
+from .common import REDIS_URL, SECRET_KEY, scratch_storage
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS_console.md"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SITE = "consolebench"
 TARGET_VIEW_MS = 300.0
 TARGET_DECISION_P99_MS = 50.0
@@ -186,13 +183,7 @@ async def views(conn: asyncpg.Connection) -> list[tuple[str, str, str, dict]]:
 
 
 async def run(args: argparse.Namespace) -> str:
-    name = f"cs_bench_console_{os.getpid()}"
-    admin = await asyncpg.connect(ADMIN_URL)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = database_url(name)
-    prefix = f"cs_bench_console_{os.getpid()}:"
-    try:
+    async with scratch_storage("console", keep=args.keep) as (url, prefix):
         token = await seed(url, args)
         settings = Settings.from_env({
             "COMMENTS_DATABASE_URL": url, "COMMENTS_REDIS_URL": REDIS_URL, "COMMENTS_REDIS_PREFIX": prefix,
@@ -244,14 +235,6 @@ async def run(args: argparse.Namespace) -> str:
                        f"{'met' if p99 < TARGET_DECISION_P99_MS else 'MISSED'} (p99 < 50 ms) |")
         await conn.close()
         return render(args, lines, decided)
-    finally:
-        if not args.keep:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        client = aioredis.Redis.from_url(REDIS_URL)
-        async for key in client.scan_iter(match=prefix + "*", count=1000):
-            await client.delete(key)
-        await client.aclose()
 
 
 def render(args: argparse.Namespace, lines: list[str], decided: str) -> str:

@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import asyncpg
-import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 
 from comments_service.app import create_app
@@ -32,10 +29,9 @@ from comments_service.identity import Keyring, new_api_token
 from comments_service.services.sites import SiteDirectory
 from comments_service.settings import Settings
 
-from .common import ADMIN_URL, SECRET_KEY, database_url
+from .common import REDIS_URL, SECRET_KEY, scratch_storage
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS_moderation.md"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 SEED = """
 INSERT INTO articles (site_id, external_id, url, title, created_at)
@@ -97,13 +93,7 @@ async def seed(url: str, held: int) -> tuple[str, str]:
 
 
 async def run(args: argparse.Namespace) -> str:
-    name = f"cs_bench_moderation_{os.getpid()}"
-    admin = await asyncpg.connect(ADMIN_URL)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = database_url(name)
-    prefix = f"cs_bench_mod_{os.getpid()}:"
-    try:
+    async with scratch_storage("moderation", keep=args.keep) as (url, prefix):
         token, plan = await seed(url, args.held)
         settings = Settings.from_env({
             "COMMENTS_DATABASE_URL": url, "COMMENTS_REDIS_URL": REDIS_URL, "COMMENTS_REDIS_PREFIX": prefix,
@@ -168,14 +158,6 @@ async def run(args: argparse.Namespace) -> str:
             lines.append(f"| bulk approve {len(ids):,} comments in total | {total:.2f} s · "
                          f"{len(ids) / total:,.0f} comments/s |")
         return render(args, lines, plan)
-    finally:
-        if not args.keep:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        client = aioredis.Redis.from_url(REDIS_URL)
-        async for key in client.scan_iter(match=prefix + "*", count=1000):
-            await client.delete(key)
-        await client.aclose()
 
 
 def render(args: argparse.Namespace, lines: list[str], plan: str) -> str:

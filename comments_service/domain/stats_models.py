@@ -30,18 +30,6 @@ DEFINITIONS: dict[str, str] = {
 }
 
 
-class StatsDay(Base):
-    date: date
-    published_auto: int
-    published_by_moderators: int
-    held: int
-    rejected_auto: int
-    rejected_by_moderators: int
-    reports: int
-    problem_reports: int
-    median_hold_to_decision_s: float | None = None
-
-
 class StatsTotals(Base):
     published_auto: int
     published_by_moderators: int
@@ -51,6 +39,12 @@ class StatsTotals(Base):
     reports: int
     problem_reports: int
     median_hold_to_decision_s: float | None = None
+
+
+class StatsDay(StatsTotals, kw_only=True):
+    """One UTC day's totals."""
+
+    date: date
 
 
 class ReasonCount(Base):

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.support.apps import other_app
-from tests.support.scoring import NO_THRESHOLDS, start_worker, wait_worker_ready
+from tests.support.scoring import NO_THRESHOLDS, running_worker
 from tests.support.sites import article_body, make_site
 from tests.support.tokens import bearer, sso_token, staff_token
 
@@ -94,16 +94,8 @@ async def test_the_policy_view_names_the_labels_and_defaults(client, db, site):
 
 @pytest.fixture(scope="module")
 async def worker(storage, database, tiny_detoxify, tmp_path_factory):
-    from comments_service.db.pool import connect
-
-    checkpoint, config_dir = tiny_detoxify
-    running = start_worker(storage, tmp_path_factory.mktemp("trial-workers"), checkpoint, config_dir)
-    conn = await connect(database)
-    try:
-        yield running, await wait_worker_ready(conn, running)
-    finally:
-        await conn.close()
-        assert running.stop() == 0, running.logs()[-3000:]
+    async with running_worker(storage, database, tmp_path_factory.mktemp("trial-workers"), *tiny_detoxify) as running:
+        yield running
 
 
 async def test_try_a_text_is_scored_by_the_running_workers_model(client, db, site, worker):

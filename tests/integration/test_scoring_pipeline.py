@@ -7,7 +7,7 @@ import pytest
 
 from comments_service.toxicity.config import DEFAULT_BACKEND, MODEL_ID_PREFIXES
 from tests.support.apps import scoring_app
-from tests.support.scoring import NO_THRESHOLDS, start_worker, wait_decided, wait_worker_ready
+from tests.support.scoring import NO_THRESHOLDS, running_worker, wait_decided
 from tests.support.seeding import set_site_policy
 from tests.support.sites import article_body, make_site
 
@@ -16,16 +16,8 @@ DEFAULT_MODEL_PREFIX = MODEL_ID_PREFIXES[DEFAULT_BACKEND]  # onnx-int8-detoxify-
 
 @pytest.fixture(scope="module")
 async def worker(storage, database, tiny_detoxify, tmp_path_factory):
-    from comments_service.db.pool import connect
-
-    checkpoint, config_dir = tiny_detoxify
-    running = start_worker(storage, tmp_path_factory.mktemp("workers"), checkpoint, config_dir)
-    conn = await connect(database)
-    try:
-        yield running, await wait_worker_ready(conn, running)
-    finally:
-        await conn.close()
-        assert running.stop() == 0, running.logs()[-3000:]
+    async with running_worker(storage, database, tmp_path_factory.mktemp("workers"), *tiny_detoxify) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -49,6 +51,21 @@ async def wait_worker_ready(db: asyncpg.Connection, worker: ServiceProcess, time
             return dict(row)
         await asyncio.sleep(0.2)
     raise AssertionError(f"worker not ready after {timeout}s:\n{worker.logs()[-3000:]}")
+
+
+@asynccontextmanager
+async def running_worker(storage: TestStorage, database: str, tmp_path: Path, checkpoint: str,
+                         config_dir: str) -> AsyncIterator[tuple[ServiceProcess, dict]]:
+    """A worker that has loaded its model, with its worker_status row; stopped cleanly afterwards."""
+    from comments_service.db.pool import connect
+
+    running = start_worker(storage, tmp_path, checkpoint, config_dir)
+    conn = await connect(database)
+    try:
+        yield running, await wait_worker_ready(conn, running)
+    finally:
+        await conn.close()
+        assert running.stop() == 0, running.logs()[-3000:]
 
 
 async def wait_decided(db: asyncpg.Connection, comment_ids: list[int], timeout: float = 120.0) -> dict[int, str]:

@@ -59,22 +59,27 @@ def our_outcome(token: str, key: bytes, issuer: str | None, audience: str | None
         return "refused"
 
 
-CLAIM_CHOICES = {
-    "exp": [None, time.time() + 600, time.time() - 10, time.time() - 600, int(time.time()) + 5],
-    "iat": [None, time.time() - 5, time.time() + 10, time.time() + 600],
-    "nbf": [None, time.time() - 5, time.time() + 600],
-    "iss": [None, "comments_service", "someone-else"],
-    "aud": [None, "site-a", ["site-b", "site-a"], "site-b", [], [1]],
-    "sub": [None, "u1", 7],
-}
+def claim_choices() -> dict[str, list]:
+    """Each registered claim's values, times relative to now: made when the test runs, not when the
+    suite is collected (a long suite would otherwise see every "valid" token expired)."""
+    now = time.time()
+    return {
+        "exp": [None, now + 600, now - 10, now - 600, int(now) + 5],
+        "iat": [None, now - 5, now + 10, now + 600],
+        "nbf": [None, now - 5, now + 600],
+        "iss": [None, "comments_service", "someone-else"],
+        "aud": [None, "site-a", ["site-b", "site-a"], "site-b", [], [1]],
+        "sub": [None, "u1", 7],
+    }
 
 
 @pytest.mark.parametrize("issuer, audience", [(None, None), ("comments_service", None), (None, "site-a"),
                                               ("comments_service", "site-a")])
 def test_agrees_with_pyjwt_on_every_combination_of_registered_claims(issuer, audience):
-    names = list(CLAIM_CHOICES)
+    choices = claim_choices()
+    names = list(choices)
     seen = set()
-    for values in itertools.product(*(CLAIM_CHOICES[n] for n in names)):
+    for values in itertools.product(*(choices[n] for n in names)):
         claims = {**{n: v for n, v in zip(names, values, strict=True) if v is not None}}
         for key in (KEY, b"another-key-" + b"x" * 30):
             token = sign(claims)
