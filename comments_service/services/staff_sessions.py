@@ -170,6 +170,10 @@ class StaffSessions:
             tag = base64.urlsafe_b64decode(given + "=")
         except (binascii.Error, ValueError):
             return False
+        # the last of 43 characters carries 2 bits of the tag and 4 the decoder ignores: only the
+        # one spelling the console was given counts
+        if base64.urlsafe_b64encode(tag).rstrip(b"=").decode() != given:
+            return False
         return self.keyring.mac_matches(_CSRF_PURPOSE, session_id.encode(), tag)
 
     def describe(self, session_id: str, session: StaffSession) -> ConsoleSession:
