@@ -9,7 +9,7 @@
 -- pending_scoring, and a status change that touches neither queue (pending_scoring -> published
 -- without reports, a vote, an edit of a plain comment), never calls the function.
 --
--- Payload (JSON, well under the 8000-byte limit): s site, c comment id, o status before (null for
+-- Payload (JSON, well under the 8000-byte limit): s site, c comment id, a article (row id), o status before (null for
 -- an insert), n status after, ro/r open reports before/after, by the moderator who decided (set
 -- only when this change is their decision: moderated_at moved), at when.
 CREATE FUNCTION moderation_queue_notify() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -18,7 +18,7 @@ DECLARE
                        AND NEW.moderated_at IS DISTINCT FROM OLD.moderated_at;
 BEGIN
     PERFORM pg_notify('moderation_queue', json_build_object(
-        's', NEW.site_id, 'c', NEW.id,
+        's', NEW.site_id, 'c', NEW.id, 'a', NEW.article_id,
         'o', CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END, 'n', NEW.status,
         'ro', CASE WHEN TG_OP = 'UPDATE' THEN OLD.open_reports ELSE 0 END, 'r', NEW.open_reports,
         -- bounded, so the payload can never pass the limit and fail the change that sent it

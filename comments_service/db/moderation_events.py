@@ -22,6 +22,7 @@ class QueueChange(Struct, frozen=True):
     s: str  # site
     c: int  # comment id
     n: str  # status after
+    a: int | None = None  # article (row id)
     o: str | None = None  # status before; None for an insert
     ro: int = 0  # open reports before
     r: int = 0  # open reports after
@@ -44,6 +45,7 @@ _presence_note = msgspec.json.Decoder(PresenceNote)
 _encoder = msgspec.json.Encoder()
 
 SITE_OF = "SELECT site_id FROM comments WHERE id = $1"
+EXTERNAL_ID = "SELECT external_id FROM articles WHERE id = $1"
 
 
 def queue_change(payload: str) -> QueueChange | None:
@@ -62,6 +64,11 @@ def presence_note(payload: str) -> PresenceNote | None:
 
 async def site_of(conn: Connection, comment_id: int) -> str | None:
     return await conn.fetchval(SITE_OF, comment_id)
+
+
+async def external_id(conn: Connection, article_id: int) -> str | None:
+    """The site's own id of an article: what a console knows it by."""
+    return await conn.fetchval(EXTERNAL_ID, article_id)
 
 
 async def notify_presence(conn: Connection, note: PresenceNote) -> None:

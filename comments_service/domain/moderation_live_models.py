@@ -12,11 +12,13 @@ QueueState = Literal["held", "reported"]
 
 
 class QueueNew(Base):
-    """``queue:new``: a comment now waits in the ``state`` queue."""
+    """``queue:new``: a comment now waits in the ``state`` queue; ``article_id`` is the site's own
+    id of its article (a console showing that article's thread offers to load it)."""
 
     comment_id: int
     site_id: str
     state: QueueState
+    article_id: str | None = None
 
 
 class QueueDecided(Base):

@@ -117,6 +117,7 @@ class ModerationEvents:
         self._counts_due: dict[str | None, float] = {}
         self._counts_sent: dict[str | None, float] = {}
         self._names: dict[str, str] = {}  # moderator id -> name, as the audit log has it
+        self._articles: dict[int, str] = {}  # article row id -> the site's id of it (ids never change)
         # site -> staff id -> what they look at; one entry per staff member and site
         self._looks: dict[str, dict[str, _Look]] = {}
         # staff id -> the last note sent (site, comment, when) and the changes they may still make now
@@ -383,7 +384,8 @@ class ModerationEvents:
             for state, before, after in moves:
                 if after and not before:
                     events.append(("queue:new", change.s, QueueNew(comment_id=change.c, site_id=change.s,
-                                                                   state=state)))
+                                                                   state=state,
+                                                                   article_id=await self._article(change.a))))
                 elif before and not after:
                     events.append(("queue:decided", change.s, await self._decided(change, state)))
         for event, site_id, body in events:
@@ -401,6 +403,19 @@ class ModerationEvents:
             return rules.report_threshold((await self.sites.get(site_id)).site.settings)
         except DomainError:  # the site was deleted meanwhile
             return rules.report_threshold({})
+
+    async def _article(self, article_id: int | None) -> str | None:
+        if article_id is None:
+            return None
+        external = self._articles.get(article_id)
+        if external is None:
+            async with self.pool.acquire() as conn:
+                external = await events_repo.external_id(conn, article_id)
+            if external is not None:
+                if len(self._articles) >= _NAMES_MAX:
+                    self._articles.clear()
+                self._articles[article_id] = external
+        return external
 
     async def _decided(self, change: events_repo.QueueChange, state: QueueState) -> QueueDecided:
         name = None

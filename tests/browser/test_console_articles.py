@@ -78,6 +78,18 @@ def test_the_list_and_a_held_comment_approved_in_its_thread(live_server, context
     public = httpx.get(f"{server.url}/api/v1/articles/{article}/comments", params={"site": SITE}, timeout=10).json()
     replies = public["comments"][0]["replies"]
     assert [r["id"] for r in replies] == [held.id]
+
+    # a comment held in this thread while it is open is offered, not pushed under the keys: n loads it
+    late = in_db(server, lambda conn: seed_comment(None, conn, SITE, article=article, status="held",
+                                                  body="Held while the thread was open"))
+    bar = console.locator("#view button.new-bar")
+    expect(bar)
+    assert "1 new to moderate in this thread" in bar.inner_text()
+    assert thread.locator(f"li.tc[data-id='{late.id}']").count() == 0
+    console.locator(".article-head h3").click()  # on the page, not in a field
+    console.keyboard.press("n")
+    thread.locator(f"li.tc[data-id='{late.id}'][data-status='held']").wait_for()
+    assert bar.is_hidden()
     assert console.console_errors == []
 
 

@@ -137,7 +137,8 @@ async def test_a_held_comment_reaches_the_stream_and_its_decision_says_who(live,
         await db.execute("UPDATE scoring_jobs SET state = 'queued', claimed_by = NULL, claim_expires_at = NULL "
                          "WHERE claimed_by = 'live-test-worker' AND state = 'claimed'")
 
-        assert await events.until("queue:new") == {"comment_id": comment_id, "site_id": site.id, "state": "held"}
+        assert await events.until("queue:new") == {"comment_id": comment_id, "site_id": site.id, "state": "held",
+                                                   "article_id": "premod"}
         assert (await events.until("counts"))["held"] == 1
 
         decided = await http.post(f"{API}/comments/{comment_id}/decision", json={"action": "approve"}, headers=bea)
@@ -183,7 +184,8 @@ async def test_reports_and_a_ban_with_reject_all_move_the_queues_live(live, db):
         reported = await http.post(f"/api/v1/comments/{shown.id}/reports", params=site.q(), json={"reason": "spam"},
                                    headers=site.auth(site.sso_token(sub="flagger")))
         assert reported.status_code == 201, reported.text
-        assert await events.until("queue:new") == {"comment_id": shown.id, "site_id": site.id, "state": "reported"}
+        assert await events.until("queue:new") == {"comment_id": shown.id, "site_id": site.id, "state": "reported",
+                                                   "article_id": "rep"}
         assert (await events.until("counts"))["reported"] == 1
 
         banned = await http.post(f"{API}/users/{author}/ban", json={"duration_days": 1, "reject_existing": True},
@@ -210,7 +212,7 @@ async def test_a_moderator_hears_only_their_own_sites(live, db):
         async with stream(http, mod, site.id) as ours, stream(http, admin, None) as everywhere:
             theirs = await seed_comment(services, db, other.id)
             assert await everywhere.until("queue:new", comment_id=theirs.id) == {
-                "comment_id": theirs.id, "site_id": other.id, "state": "held"}
+                "comment_id": theirs.id, "site_id": other.id, "state": "held", "article_id": "art-1"}
             mine = await seed_comment(services, db, site.id)
             seen = []
             while True:
@@ -219,7 +221,7 @@ async def test_a_moderator_hears_only_their_own_sites(live, db):
                 if name == "queue:new":
                     break
             # the other site's comment came first, and never reached this moderator
-            assert data == {"comment_id": mine.id, "site_id": site.id, "state": "held"}
+            assert data == {"comment_id": mine.id, "site_id": site.id, "state": "held", "article_id": "art-1"}
             assert all(d.get("site_id") in (None, site.id) for _, d in seen)
             assert all(d.get("comment_id") != theirs.id for _, d in seen)
             # presence on the other site's comment is refused, and nobody here hears of it

@@ -196,13 +196,14 @@
   // ------------------------------------------------------------------ the thread
   function renderThread(container, id) {
     list = null;
-    thread = { id: id, article: null, comments: [], cursor: null, current: 0, ui: {} };
+    thread = { id: id, article: null, comments: [], cursor: null, current: 0, fresh: {}, ui: {} };
     var ui = thread.ui;
     ui.head = el("div", { class: "article-head" });
     ui.reason = el("select", { id: "thread-reason" });
     fillReasons(ui.reason);
     ui.rejected = el("input", { id: "thread-rejected", type: "checkbox", checked: showRejected,
                                 on: { change: function () { showRejected = ui.rejected.checked; reloadThread(); } } });
+    ui.newBar = el("button", { type: "button", class: "new-bar", hidden: true, on: { click: loadNewInThread } });
     ui.list = el("ol", { class: "thread", "aria-label": "Comments, in the order readers see them" });
     ui.empty = el("p", { class: "empty", hidden: true }, "No comments yet.");
     ui.more = el("button", { type: "button", class: "more", hidden: true, on: { click: moreThread } },
@@ -213,6 +214,7 @@
       el("span", { class: "check" }, ui.rejected, el("label", { for: "thread-rejected" }, "Show rejected comments")),
       el("span", { class: "spacer" }),
       el("span", { class: "hint" }, "j/k move · a approve · r reject · f feature · o author · b back")));
+    container.appendChild(ui.newBar);
     container.appendChild(ui.list);
     container.appendChild(ui.empty);
     container.appendChild(ui.more);
@@ -237,6 +239,8 @@
 
   function reloadThread() {
     if (!thread) return;
+    thread.fresh = {};
+    drawNewBar();
     thread.comments = [];
     thread.cursor = null;
     thread.current = 0;
@@ -420,6 +424,32 @@
 
   function threadComment() { return thread && thread.comments[thread.current]; }
 
+  // ------------------------------------------------------------------ live: new comments to moderate
+  // A comment held (or reported) in the open thread while the moderator works in it: offered, not
+  // pushed into the list under their keys.
+  function drawNewBar() {
+    var bar = thread.ui.newBar;
+    var n = Object.keys(thread.fresh).length;
+    bar.hidden = n === 0;
+    bar.textContent = "";
+    if (n) {
+      bar.appendChild(document.createTextNode(n + " new to moderate in this thread — press "));
+      bar.appendChild(el("kbd", { text: "n" }));
+      bar.appendChild(document.createTextNode(" to load"));
+    }
+  }
+
+  function loadNewInThread() {
+    if (thread && Object.keys(thread.fresh).length) reloadThread();
+  }
+
+  C.on("queue:new", function (ev) {
+    if (!thread || !ev || ev.article_id !== thread.id || (ev.site_id && ev.site_id !== C.site())) return;
+    if (thread.comments.some(function (c) { return c.id === ev.comment_id && waiting(c); })) return;
+    thread.fresh[ev.comment_id] = true;
+    drawNewBar();
+  });
+
   // ------------------------------------------------------------------ live: decisions made elsewhere
   C.on("queue:decided", function (d) {
     if (!thread || !d) return;
@@ -479,5 +509,6 @@
       showRejected = !showRejected; thread.ui.rejected.checked = showRejected; reloadThread();
     })],
     ["b", "Back to the list of articles", inThread(function () { C.go("articles"); })],
+    ["n", "Load the comments that came to moderate while the thread was open", inThread(loadNewInThread)],
   ]);
 })();
