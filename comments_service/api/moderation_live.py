@@ -39,8 +39,9 @@ class ModerationLiveController(ModeratorRoutes):
     path = "/api/v1/moderation"
 
     @get("/events", summary="The moderation queue, live (Server-Sent Events)", middleware=[hold_stream_place],
-         description="Events `queue:new` {comment_id, site_id, state}, `queue:decided` {comment_id, site_id, state, "
-                     "outcome, status, decided_by, decided_by_id, decided_at}, `counts` {held, reported, cap} (at most "
+         description="Events `queue:new` {comment_id, site_id, state, article_id}, `queue:decided` {comment_id, "
+                     "site_id, state, outcome, status, decided_by, decided_by_id, decided_at}, `counts` {held, "
+                     "reported, cap} (at most "
                      "once a second), `presence` {comment_id, site_id, viewers}, `featured` {site_id, article_id, "
                      "comment_id, featured, pinned}, after a first `ready`. Only the sites this staff member "
                      "moderates (`site`: one of them). A stream ends after a while with a "
