@@ -132,6 +132,18 @@ async def _stored(db, text: str, post: asyncio.Task) -> None:
             await asyncio.sleep(0.02)
 
 
+async def _take_away(state: str, redis, proxy) -> None:
+    """The dependency the state names stops answering (frozen) or goes (stopped, connections cut)."""
+    if redis is not None and "answering" in state:
+        redis.freeze()
+    elif redis is not None:
+        redis.stop()
+    if proxy is not None and "answering" in state:
+        proxy.freeze()
+    elif proxy is not None:
+        await proxy.cut()
+
+
 STATES = ["idle", "after a post", "a post in flight", "live streams open", "Redis gone", "Redis not answering",
           "PostgreSQL gone", "PostgreSQL not answering"]
 
@@ -163,14 +175,7 @@ async def test_serve_stops_promptly(storage, services, db, state):
                 opened = [asyncio.Event() for _ in range(3)]
                 pending += [asyncio.create_task(_stream(http, site, article, event)) for event in opened]
                 await _opened(pending, opened)
-            if redis is not None and "answering" in state:
-                redis.freeze()
-            elif redis is not None:
-                redis.stop()
-            if proxy is not None and "answering" in state:
-                proxy.freeze()
-            elif proxy is not None:
-                await proxy.cut()
+            await _take_away(state, redis, proxy)
             await asyncio.sleep(0.5)  # the service notices (or not) before the signal
             limit = UNANSWERED if "answering" in state else PROMPT
             await asyncio.to_thread(stop_within, server, limit)
@@ -218,14 +223,7 @@ async def test_worker_stops_promptly(storage, db, tmp_path, state):
     worker = _worker(storage, tmp_path, **env)
     try:
         await wait_worker_ready(db, worker, timeout=90)
-        if redis is not None and "answering" in state:
-            redis.freeze()
-        elif redis is not None:
-            redis.stop()
-        if proxy is not None and "answering" in state:
-            proxy.freeze()
-        elif proxy is not None:
-            await proxy.cut()
+        await _take_away(state, redis, proxy)
         await asyncio.sleep(1.5)  # a poll or two: the loop is inside a query, or retrying
         await asyncio.to_thread(stop_within, worker, UNANSWERED if "answering" in state else PROMPT)
     finally:
@@ -295,10 +293,7 @@ async def test_run_stops_promptly(storage, tmp_path, state):
                 opened = asyncio.Event()
                 stream = asyncio.create_task(_stream(http, demo, "afghan-tajik-border-troops", opened))
                 await _opened([stream], [opened])
-            if redis is not None:
-                redis.stop()
-            if proxy is not None:
-                await proxy.cut()
+            await _take_away(state, redis, proxy)
             if redis is not None or proxy is not None:
                 await asyncio.sleep(1.0)  # its processes notice (or not) before the signal
             await asyncio.to_thread(stop_within, run, PROMPT + 2)  # its children's stops, then its own

@@ -77,17 +77,6 @@ async def views(client, site, articles) -> dict:
 
 
 @asynccontextmanager
-async def empty_database(storage, label: str) -> AsyncIterator[str]:
-    """A database of its own for an import to fill (its url); dropped afterwards."""
-    name = f"cs_{label}_{secrets.token_hex(4)}"
-    url = await storage.create_database(name)
-    try:
-        yield url
-    finally:
-        await storage.drop_database(name)
-
-
-@asynccontextmanager
 async def restored_service(storage, database_url: str) -> AsyncIterator[AsyncTestClient]:
     """The service on an imported database, with a Redis prefix of its own."""
     settings = Settings.from_env(storage.env(COMMENTS_DATABASE_URL=database_url,
@@ -119,7 +108,7 @@ async def test_export_and_restore_into_an_empty_database(client, services, db, s
     data = json.loads(out.read_text())
     assert data["counts"]["comments"] == sum(len(made[a]) for a in articles)
 
-    async with empty_database(storage, "export") as target:
+    async with storage.own_database("export") as target:
         done = cli(storage, target, "import", "--in", str(out))
         assert done.returncode == 0, done.stderr
         assert await rows(target, site.id) == [r for r in await rows(database, site.id)
@@ -171,7 +160,7 @@ async def test_import_renders_comment_html_again_and_ignores_the_files(client, s
         row["body_html"] = HOSTILE_HTML
     out.write_text(json.dumps(data))
 
-    async with empty_database(storage, "import") as target:
+    async with storage.own_database("import") as target:
         done = cli(storage, target, "import", "--in", str(out))
         assert done.returncode == 0, done.stderr
         stored = await rows(target, site.id)
@@ -271,7 +260,7 @@ async def test_import_refuses_hostile_rows_whole_and_names_them(backup, storage,
 
     data, site_id = backup
     keyring = Keyring(secret_key(Settings.from_env(storage.env())))
-    async with empty_database(storage, "hostile") as target:
+    async with storage.own_database("hostile") as target:
         conn = await connect(target)
         try:
             await migrate(conn, Settings.from_env(storage.env()).database.migrations_dir)
@@ -307,7 +296,7 @@ async def test_import_normalises_what_the_api_would_and_grants_no_roles(backup, 
     tables["comments"][0]["site_id"] = "some-other-site"
     path = tmp_path / "quirky.json"
     path.write_text(json.dumps(data))
-    async with empty_database(storage, "quirky") as target:
+    async with storage.own_database("quirky") as target:
         done = cli(storage, target, "import", "--in", str(path))
         assert done.returncode == 0, done.stderr
         conn = await connect(target)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import shutil
 
 import asyncpg
@@ -18,10 +17,8 @@ MIGRATIONS = Settings().database.migrations_dir
 
 @pytest.fixture
 async def fresh_db(storage):
-    name = f"cs_mig_{secrets.token_hex(4)}"
-    url = await storage.create_database(name)
-    yield url
-    await storage.drop_database(name)
+    async with storage.own_database("mig") as url:
+        yield url
 
 
 async def schema_snapshot(conn) -> list:

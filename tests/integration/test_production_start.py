@@ -5,7 +5,6 @@ database: the migrations' advisory lock lets exactly one of them apply each migr
 from __future__ import annotations
 
 import asyncio
-import secrets
 import subprocess
 import sys
 import time
@@ -23,10 +22,8 @@ from tests.support.servers import ServiceProcess, process_env
 @pytest.fixture
 async def empty_db(storage):
     """A database of this test's own with no tables at all."""
-    name = f"cs_start_{secrets.token_hex(4)}"
-    url = await storage.create_database(name)
-    yield url
-    await storage.drop_database(name)
+    async with storage.own_database("start") as url:
+        yield url
 
 
 def without_key(storage, url: str, data_dir) -> dict[str, str]:

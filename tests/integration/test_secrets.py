@@ -11,7 +11,6 @@ import sys
 
 import pytest
 
-from comments_service.db.migrations import migrate
 from comments_service.db.pool import connect
 from comments_service.identity import Keyring, SecretSealedElsewhere
 from comments_service.settings import Settings
@@ -116,15 +115,8 @@ def test_the_previous_key_is_a_setting_with_the_same_rules_as_the_key():
 @pytest.fixture
 async def own_db(storage):
     """A migrated database of this test's own: rekey seals every site of a database again."""
-    name = f"cs_sec_{secrets.token_hex(4)}"
-    url = await storage.create_database(name)
-    conn = await connect(url)
-    try:
-        await migrate(conn, Settings().database.migrations_dir)
-    finally:
-        await conn.close()
-    yield url
-    await storage.drop_database(name)
+    async with storage.own_database("sec", migrated=True) as url:
+        yield url
 
 
 def cli(storage, url: str, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess:

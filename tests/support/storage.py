@@ -11,6 +11,8 @@ import secrets
 import shutil
 import socket
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -73,6 +75,27 @@ class TestStorage:
         finally:
             await conn.close()
         return self.database_url(name)
+
+    @asynccontextmanager
+    async def own_database(self, label: str, *, migrated: bool = False) -> AsyncIterator[str]:
+        """A database of one test's own (its url): empty, or with every migration applied; dropped
+        afterwards."""
+        name = f"cs_{label}_{secrets.token_hex(4)}"
+        url = await self.create_database(name)
+        try:
+            if migrated:
+                from comments_service.db.migrations import migrate
+                from comments_service.db.pool import connect
+                from comments_service.settings import Settings
+
+                conn = await connect(url)
+                try:
+                    await migrate(conn, Settings().database.migrations_dir)
+                finally:
+                    await conn.close()
+            yield url
+        finally:
+            await self.drop_database(name)
 
     async def drop_database(self, name: str | None = None) -> None:
         conn = await asyncpg.connect(self.admin_url)
