@@ -12,7 +12,6 @@ token (db/staff_sessions.py).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Literal
 
@@ -20,6 +19,7 @@ import asyncpg
 
 from ..db import audit as audit_repo
 from ..db import tokens as token_repo
+from ..domain.labels import label_is_clean
 from ..domain.structs import Struct
 from ..errors import DomainError
 from ..identity import new_api_token
@@ -28,7 +28,6 @@ from .staff_scope import StaffLike, require_site, scope_of
 
 # the audit log's site for a token that serves every site
 EVERY_SITE = "*"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class StaffToken(Struct, frozen=True):
@@ -85,8 +84,11 @@ class StaffTokens:
         _require_admin(staff)
         _may_manage(staff, site_id)
         clean = name.strip()
-        if not clean or len(clean) > 100 or _CONTROL.search(clean):
-            raise DomainError("invalid_request", "A token's name is 1 to 100 characters without control characters.")
+        # the name is who a token's actions are by, in the audit log and the console: a label like
+        # readers' names, with their rule
+        if not clean or len(clean) > 100 or not label_is_clean(clean):
+            raise DomainError("invalid_request", "A token's name is 1 to 100 characters without control or "
+                                                 "text-direction characters.")
         if site_id is not None:
             await self.sites.get(site_id)  # unknown_site
         token, digest = new_api_token()

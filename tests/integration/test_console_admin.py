@@ -216,6 +216,10 @@ async def test_tokens_are_made_once_listed_and_revoked_within_the_admins_sites(c
     assert (await client.get(f"{API}/tokens", params=other.q(), headers=site_admin)).status_code == 403
     bad = await client.post(f"{API}/tokens", headers=operator, json={"name": "x", "role": "owner"})
     assert bad.status_code == 400
+    # a name is shown as who acted: no line breaks, no text turned backwards
+    for name in ("Night\nmoderator", "Night \u202emoderator", "Ni\x9bght"):
+        bad = await client.post(f"{API}/tokens", headers=operator, json={"name": name, "role": "moderator"})
+        assert bad.status_code == 400 and bad.json()["code"] == "invalid_request", (name, bad.text)
     assert (await client.delete(f"{API}/tokens/987654321", headers=operator)).json()["code"] == "token_not_found"
 
     # a console session made from the token ends when it is revoked
