@@ -23,7 +23,7 @@ from ..errors import DomainError
 from ..identity import API_TOKEN_PREFIX
 from ..services.sites import normalise_origin
 from ..services.staff_sessions import StaffSession
-from .deps import bearer_token, identify, services_of, site_entry_of
+from .deps import bearer_token, identify, raw_header, services_of, site_entry_of
 from .middleware import PRIVATE, SITE_ID
 
 STAFF = "staff"  # request state: the verified Staff, once a guard has checked it
@@ -75,20 +75,16 @@ async def _verify(request: Request[Any, Any, Any]) -> Staff:
                  site_id=site_id)
 
 
-def _header(request: Request[Any, Any, Any], name: bytes) -> str | None:
-    return next((v.decode("latin-1") for k, v in request.scope["headers"] if k == name), None)
-
-
 def refuse_foreign_origin(request: Request[Any, Any, Any]) -> None:
     """csrf_failed when the request names an Origin other than this service's own (its public URL's,
     or the one the browser reached it at), or a browser says it comes from another site."""
-    if _header(request, b"sec-fetch-site") in ("cross-site", "same-site"):
+    if raw_header(request, b"sec-fetch-site") in ("cross-site", "same-site"):
         raise DomainError("csrf_failed", "The request came from another site.")
-    origin = _header(request, b"origin")
+    origin = raw_header(request, b"origin")
     if origin is None:
         return
     own = {_origin(services_of(request).settings.server.public_url)}
-    host = _header(request, b"host")
+    host = raw_header(request, b"host")
     if host:
         own.add(_origin(f"{request.scope['scheme']}://{host}"))
     given = _origin(origin)
@@ -128,7 +124,7 @@ async def _verify_session(request: Request[Any, Any, Any], session_id: str) -> S
         raise DomainError("auth_required", "The console session has ended; sign in again.",
                           headers=_cleared_cookie(request))
     if request.method not in _SAFE_METHODS:
-        given = _header(request, CSRF_HEADER)
+        given = raw_header(request, CSRF_HEADER)
         if not given or not services.staff_sessions.csrf_matches(session_id, given):
             raise DomainError("csrf_failed", "The X-CSRF-Token header is missing or wrong.")
     request.scope["state"][CONSOLE_SESSION] = (session_id, session)

@@ -156,9 +156,14 @@ async def reader_of(request: Request) -> tuple[SiteEntry, Actor]:
     return entry, actor_of(request, entry)
 
 
+def raw_header(request: Request, name: bytes) -> str | None:
+    """A request header (``name`` in lower case) straight from the ASGI headers: building Litestar's
+    Headers object costs more than the read."""
+    return next((v.decode("latin-1") for k, v in request.scope["headers"] if k == name), None)
+
+
 def bearer_token(request: Request) -> str | None:
-    # straight from the ASGI headers: building Litestar's Headers object costs more than the read
-    header = next((v.decode("latin-1") for k, v in request.scope["headers"] if k == b"authorization"), None)
+    header = raw_header(request, b"authorization")
     if not header:
         return None
     scheme, _, token = header.partition(" ")
