@@ -12,6 +12,7 @@ from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
 from . import __version__, logs
+from .api.article_paths import EncodedSlashes
 from .api.comments import PublicCommentsController
 from .api.deps import ServiceProviders
 from .api.diagnostics import DIAGNOSTICS_ROUTES, metrics_listener
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await close_api(services)
             log.info("api stopped")
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[PublicCommentsController, ModerationController, ProblemReportsController, LiveController,
                         TroubleshootController, TroubleshootSiteController, StaffSessionController,
                         *page_routes(settings.server.demo),
@@ -80,3 +81,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    # before routing, which app-level middleware comes after: article ids may hold encoded slashes
+    app.asgi_handler = EncodedSlashes(app.asgi_handler)
+    return app

@@ -331,6 +331,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     settings = _settings()
     _require_db(settings)
+    if args.format == "wxr":
+        from .import_commands import run_wxr_export
+
+        return run_wxr_export(args, lambda work: _with_services(settings, work))
     try:
         data = _with_services(settings, lambda services: services.exporter.export(args.site, args.article))
     except ExportError as exc:
@@ -343,6 +347,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    if args.infile is None:
+        from .import_commands import run_import
+
+        return run_import(args, _with_migrated_services)
     from .services.export import ExportError, read
 
     async def restore(services: CliServices) -> dict[str, int]:
@@ -360,6 +368,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_migrated_services(work: Callable[[CliServices], Awaitable[T]]) -> T:
+    """Run ``work`` with the CLI's services over migrated storage (embedded where none is configured)."""
+    async def run(services: CliServices) -> T:
+        await services.schema.migrate()
+        return await work(services)
+
+    settings = _settings()
+    with _stop_on_signals(), _storage(settings, need_redis=False) as env:
+        return _with_services(_with_env(settings, env), run)
+
+
 def cmd_model(args: argparse.Namespace) -> int:
     from .toxicity.model_kit import run_command
 
@@ -367,6 +386,7 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .import_commands import add_export_arguments, add_import_arguments
     from .site_commands import add_arguments as add_site_arguments
     from .toxicity.model_kit import add_arguments as add_model_arguments
 
@@ -406,14 +426,14 @@ def build_parser() -> argparse.ArgumentParser:
     trevoke.add_argument("token_id", type=int)
     trevoke.set_defaults(func=cmd_token_revoke)
 
-    export = sub.add_parser("export", help="export a site's (or one article's) comments to JSON")
-    export.add_argument("--site", required=True)
-    export.add_argument("--article", help="only this article (its external id)")
-    export.add_argument("--out", required=True, help="the JSON file to write")
+    export = sub.add_parser("export", help="export a site's (or one article's) comments: ours (JSON) or WordPress "
+                                           "WXR (README: Moving comments in and out)")
+    add_export_arguments(export)
     export.set_defaults(func=cmd_export)
-    restore = sub.add_parser("import", help="restore an export into an empty (migrated) database")
-    restore.add_argument("--in", dest="infile", required=True, help="the JSON file to read")
-    restore.set_defaults(func=cmd_import)
+    importing = sub.add_parser("import", help="import another comment system's export (Disqus, WordPress, Isso, "
+                                              "Remark42, Commento, ours) into a site, or --in: restore our own")
+    add_import_arguments(importing)
+    importing.set_defaults(func=cmd_import)
     return parser
 
 

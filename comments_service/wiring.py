@@ -15,6 +15,7 @@ from .db.pool import create_command_pool, create_pool
 from .identity import Keyring
 from .ratelimit import RateLimiter
 from .secret_keys import keyring as service_keyring
+from .secret_keys import secret_key
 from .services.admission import Admission, PublishNow
 from .services.api_tokens import ApiTokens
 from .services.article_moderation import ArticleModeration
@@ -25,6 +26,7 @@ from .services.diagnostics import DiagnosticsService
 from .services.export import Exporter, Restorer
 from .services.featuring import Featuring
 from .services.health import HealthMonitor
+from .services.importer import Importer, pseudonym_key
 from .services.moderation_events import ModerationEvents
 from .services.moderation_queue import ModerationQueue
 from .services.moderation_settings import ModerationSettings
@@ -47,6 +49,7 @@ from .services.staff_tokens import StaffTokens
 from .services.troubleshoot import Troubleshooter
 from .services.user_moderation import UserModeration
 from .services.write_guard import WriteGuard
+from .services.wxr_export import WxrExporter
 from .settings import Settings
 from .shutdown import CLOSE_S, close_pool, step
 
@@ -227,11 +230,23 @@ class CliServices:
         return SiteDirectory(self.pool, service_keyring(self.settings))
 
     @cached_property
-    def site_admin(self) -> SiteAdmin:
-        # with Redis configured, a deleted site's cached pages are retired at once
+    def cache(self) -> Cache | None:
+        """With Redis configured, what a command changes retires the cached pages it touches at once."""
         self.redis = redis_client(self.settings)
-        return SiteAdmin(self.pool, self.sites,
-                         Cache(RedisGate(self.redis), self.settings.redis) if self.redis is not None else None)
+        return Cache(RedisGate(self.redis), self.settings.redis) if self.redis is not None else None
+
+    @cached_property
+    def site_admin(self) -> SiteAdmin:
+        return SiteAdmin(self.pool, self.sites, self.cache)
+
+    @cached_property
+    def importer(self) -> Importer:
+        return Importer(self.pool, self.cache, pseudonym_key(secret_key(self.settings)),
+                        max_depth=self.settings.comments.max_depth)
+
+    @cached_property
+    def wxr_exporter(self) -> WxrExporter:
+        return WxrExporter(self.pool)
 
     @cached_property
     def demo(self) -> DemoSeeder:

@@ -9,6 +9,7 @@ from litestar.params import PathParameter, QueryParameter
 
 from ..domain import article_ids
 from ..errors import DomainError
+from .article_paths import SLASH_STAND_IN
 
 SiteParam = Annotated[str | None, QueryParameter(name="site", required=False, max_length=64,
                                                  description="The id of the site embedding the comments.")]
@@ -22,7 +23,9 @@ ArticleQuery = Annotated[str | None, QueryParameter(max_length=article_ids.MAX_L
 
 
 def checked_article_id(raw: str) -> str:
-    """``raw`` when it is a valid article id, else the 400 every route answers for one that is not."""
+    """``raw`` when it is a valid article id, else the 400 every route answers for one that is not.
+    An id's slashes sent encoded in a path come as a stand-in (api/article_paths.py)."""
+    raw = raw.replace(SLASH_STAND_IN, "/")
     if not article_ids.is_valid(raw):
         raise DomainError("invalid_request", "The article id is empty or contains control characters.")
     return raw

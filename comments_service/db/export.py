@@ -7,6 +7,10 @@ jsonb, bytea (as PostgreSQL's hex text).
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
+import asyncpg
+
 from .connection import Connection
 
 # table -> (filter for one site, filter for one article of it); $1 = site id, $2 = article external id
@@ -71,3 +75,24 @@ async def existing(conn: Connection, table: str, ids: list) -> int:
         return 0
     cast = "text" if table == "sites" else "bigint"
     return await conn.fetchval(f"SELECT count(*) FROM {table} WHERE {key} = ANY($1::{cast}[])", ids)
+
+
+# One site's articles, each followed by its comments (parents before replies: path order) with their
+# authors; an article without comments comes as one row whose comment columns are NULL.
+SITE_THREAD_ROWS = """
+SELECT a.id AS article_id, a.external_id, a.url, a.title, a.comments_open, a.created_at AS article_created_at,
+    c.id AS comment_id, c.parent_id, c.status, c.body_html, c.created_at, host(c.author_ip) AS author_ip,
+    u.display_name AS author_name, u.email AS author_email
+FROM articles a
+LEFT JOIN comments c ON c.article_id = a.id
+LEFT JOIN users u ON u.id = c.author_id
+WHERE a.site_id = $1
+ORDER BY a.id, c.path"""
+
+
+async def site_thread_rows(conn: Connection, site_id: str, prefetch: int = 2000) -> AsyncGenerator[asyncpg.Record]:
+    """SITE_THREAD_ROWS through a server-side cursor, ``prefetch`` rows at a time, so a site of any
+    size streams in flat memory. Cursors live in a transaction: the caller opens one (REPEATABLE READ
+    read-only, so the whole stream is one snapshot)."""
+    async for row in conn.cursor(SITE_THREAD_ROWS, site_id, prefetch=prefetch):
+        yield row

@@ -20,11 +20,12 @@ NOTIFY_PAYLOAD_MAX = 7000  # PostgreSQL refuses payloads of 8000 bytes or more
 ENQUEUE = f"""
 WITH job AS (INSERT INTO scoring_jobs (comment_id) VALUES ($1) ON CONFLICT (comment_id) DO NOTHING RETURNING 1)
 SELECT pg_notify('{JOBS_CHANNEL}', '') FROM job"""
-# Oldest first, SKIP LOCKED so that concurrent workers each take different rows without waiting.
+# New comments first (priority 0; imported ones wait behind them), oldest first, SKIP LOCKED so that
+# concurrent workers each take different rows without waiting.
 CLAIM = """
 WITH picked AS (
     SELECT comment_id FROM scoring_jobs WHERE state = 'queued'
-    ORDER BY created_at, comment_id LIMIT $2 FOR UPDATE SKIP LOCKED)
+    ORDER BY priority, created_at, comment_id LIMIT $2 FOR UPDATE SKIP LOCKED)
 UPDATE scoring_jobs j SET state = 'claimed', claimed_by = $1, attempts = j.attempts + 1,
     claim_expires_at = now() + make_interval(secs => $3)
 FROM picked WHERE j.comment_id = picked.comment_id

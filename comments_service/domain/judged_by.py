@@ -15,6 +15,8 @@ from . import policy
 
 # the model id a worker stores when even the offline fallback could not load (toxicity/loader.py)
 NO_MODEL_PREFIX = "none"
+# the reason of a held or rejected comment an import brought in (services/importer.py)
+IMPORTED = "imported"
 # a job whose scoring failed max_attempts times (services/scoring.py SCORING_FAILED)
 _SCORING_FAILED = "scoring_failed"
 
@@ -55,6 +57,8 @@ def judged_by(status: str, reason: str | None, model_id: str | None,
     decision_detail as stored) and why."""
     if status == "pending_scoring":
         return "Not judged yet: it waits for the scoring worker."
+    if reason == IMPORTED:
+        return "Imported from another comment system, with the decision made there."
     if model_id is None:
         if status == "published" and reason is None:
             return "Published without scoring: scoring is off on this service."

@@ -56,7 +56,11 @@ def render_plain(text: str) -> str | None:
 
 def render_full(text: str, allow_images: bool) -> str:
     """Parse and sanitise: right for any text, milliseconds for a long one."""
-    html = _markdown(allow_images).render(text)
+    return sanitise_html(_markdown(allow_images).render(text), allow_images)
+
+
+def sanitise_html(html: str, allow_images: bool) -> str:
+    """The allow-list every stored comment passes, whether rendered here or imported as HTML."""
     tags = _BASE_TAGS | ({"img"} if allow_images else set())
     attributes = {"a": {"href", "title"}, "code": set(), "ol": {"start"}}
     if allow_images:
