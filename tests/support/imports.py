@@ -77,3 +77,16 @@ def import_process(storage, database_url: str, *args: str) -> subprocess.Popen:
     env = {**os.environ, **storage.env(COMMENTS_DATABASE_URL=database_url)}
     return subprocess.Popen([sys.executable, "-m", "comments_service.cli", "import", *args], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def assert_threads_come_first(records) -> None:
+    """The readers' contract: each thread once, before any comment that names it."""
+    from comments_service.formats.records import SourceComment, SourceThread
+
+    seen: set[str] = set()
+    for record in records:
+        if isinstance(record, SourceThread):
+            assert record.source_id not in seen, record
+            seen.add(record.source_id)
+        elif isinstance(record, SourceComment):
+            assert record.thread_id in seen, record

@@ -12,6 +12,7 @@ import pytest
 from comments_service.formats import commento
 from comments_service.formats.records import Record, Skipped, SourceComment, SourceFileError, SourceThread
 from comments_service.formats.source_file import SourceFile
+from tests.support.imports import assert_threads_come_first
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "imports"
 
@@ -25,13 +26,7 @@ def comments_of(records: list[Record]) -> dict[str, SourceComment]:
 
 
 def assert_threads_first(records: list[Record]) -> None:
-    seen: set[str] = set()
-    for record in records:
-        if isinstance(record, SourceThread):
-            assert record.source_id not in seen
-            seen.add(record.source_id)
-        elif isinstance(record, SourceComment):
-            assert record.thread_id in seen, record
+    assert_threads_come_first(records)
 
 
 def test_commento_export_threads_are_domain_and_path() -> None:

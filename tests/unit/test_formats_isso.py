@@ -13,6 +13,7 @@ import pytest
 from comments_service.formats import isso
 from comments_service.formats.records import Skipped, SourceComment, SourceFileError, SourceThread
 from comments_service.formats.source_file import SourceFile
+from tests.support.imports import assert_threads_come_first
 from tests.support.isso_database import EMOJI, RTL, sample_isso_database
 
 
@@ -23,12 +24,7 @@ def isso_file(tmp_path: Path) -> Path:
 
 def test_threads_come_before_their_comments_and_empty_threads_are_kept(isso_file: Path) -> None:
     records = list(isso.read(SourceFile(isso_file)))
-    seen: set[str] = set()
-    for record in records:
-        if isinstance(record, SourceThread):
-            seen.add(record.source_id)
-        elif isinstance(record, SourceComment):
-            assert record.thread_id in seen, record
+    assert_threads_come_first(records)
     threads = {r.source_id: r for r in records if isinstance(r, SourceThread)}
     assert set(threads) == {"1", "2", "3", "5"}
     assert threads["1"].identifier == "/2024/05/elections/" and threads["1"].url is None

@@ -15,6 +15,7 @@ from comments_service.formats import native
 from comments_service.formats.records import Record, Skipped, SourceComment, SourceFileError, SourceThread
 from comments_service.formats.source_file import SourceFile
 from comments_service.services.export import export_scope
+from tests.support.imports import assert_threads_come_first
 from tests.support.seeding import seed_comment, seed_reader
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "imports" / "native_export.json"
@@ -31,12 +32,7 @@ def test_articles_are_threads_each_before_its_comments() -> None:
                                                                         ("11", "empty", True)]
     assert threads[0].url == "https://news.example/2024/05/elections" and threads[0].title.startswith("Elections")
     assert threads[0].created_at == datetime(2024, 5, 1, 9, tzinfo=UTC)
-    seen: set[str] = set()
-    for record in records:
-        if isinstance(record, SourceThread):
-            seen.add(record.source_id)
-        elif isinstance(record, SourceComment):
-            assert record.thread_id in seen
+    assert_threads_come_first(records)
 
 
 def test_comments_map_states_authors_and_parents() -> None:

@@ -13,6 +13,7 @@ import pytest
 from comments_service.formats import remark42
 from comments_service.formats.records import Skipped, SourceComment, SourceFileError, SourceThread
 from comments_service.formats.source_file import SourceFile
+from tests.support.imports import assert_threads_come_first
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "imports" / "remark42_backup.jsonl"
 ELECTIONS = "https://news.example/2024/05/elections"
@@ -26,12 +27,7 @@ def test_threads_are_urls_yielded_before_their_comments() -> None:
     assert threads[0].url == ELECTIONS and threads[0].title == "Elections 2024" and not threads[0].closed
     assert threads[0].position == "record 2"
     assert threads[1].closed  # read_only in the metadata's posts
-    seen: set[str] = set()
-    for record in records:
-        if isinstance(record, SourceThread):
-            seen.add(record.source_id)
-        elif isinstance(record, SourceComment):
-            assert record.thread_id in seen
+    assert_threads_come_first(records)
 
 
 def test_comments_keep_html_authors_dates_and_parents() -> None:
