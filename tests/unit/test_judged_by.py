@@ -27,3 +27,11 @@ def test_the_matched_word_is_quoted_whatever_it_holds():
     said = judged_by("held", "suspect_word", FALLBACK_ID, {"model_fallback": True, "term": "{label}"})
     assert "\u201c{label}\u201d" in said
     assert "insult score" in judged_by("held", "toxicity_hold", "m", {"label": "insult"})
+
+
+def test_an_imported_decision_says_it_was_made_at_the_source():
+    # held or rejected by the import (status_reason "imported"), never scored here
+    for status in ("held", "rejected"):
+        assert judged_by(status, "imported", None, None) == ("Imported from another comment system, with the "
+                                                             "decision made there.")
+    assert judged_by("held", None, None, None) == "Decided by a moderator."
