@@ -199,7 +199,8 @@ class Progress:
         if not final and now - self.last_draw < 0.1:
             return
         self.last_draw = now
-        self.stream.write("\r" + text[: self._columns() - 1].ljust(self._columns() - 1))
+        width = self._columns() - 1
+        self.stream.write("\r" + text[:width].ljust(width))
         self.stream.flush()
         self.drawn = True
 

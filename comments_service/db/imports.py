@@ -102,27 +102,27 @@ _ENSURE_ARTICLES = """
 INSERT INTO articles (site_id, external_id, url, title, comments_open)
 SELECT $1, x.e, x.u, x.t, NOT x.c FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[]) AS x(e, u, t, c)
 ON CONFLICT (site_id, external_id) DO NOTHING
-RETURNING external_id"""
+RETURNING external_id, id"""
 
 
-async def ensure_articles(conn: Connection, site_id: str, articles: Sequence[tuple[str, str, str, bool]]) -> set[str]:
-    """Makes the articles (external id, url, title, closed) the site lacks; the external ids made."""
+async def ensure_articles(conn: Connection, site_id: str,
+                          articles: Sequence[tuple[str, str, str, bool]]) -> dict[str, int]:
+    """Makes the articles (external id, url, title, closed) the site lacks; every one's row id (one a
+    reader's post made meanwhile is found, not made)."""
     if not articles:
-        return set()
+        return {}
     ext, urls, titles, closed = (list(col) for col in zip(*articles, strict=True))
-    return {r[0] for r in await conn.fetch(_ENSURE_ARTICLES, site_id, ext, urls, titles, closed)}
+    ids = {r[0]: r[1] for r in await conn.fetch(_ENSURE_ARTICLES, site_id, ext, urls, titles, closed)}
+    missing = [e for e in ext if e not in ids]
+    if missing:
+        ids.update(await article_ids(conn, site_id, missing))
+    return ids
 
 
 async def article_ids(conn: Connection, site_id: str, external_ids: Sequence[str]) -> dict[str, int]:
     rows = await conn.fetch("SELECT external_id, id FROM articles WHERE site_id = $1 AND external_id = ANY($2::text[])",
                             site_id, list(external_ids))
     return {r[0]: r[1] for r in rows}
-
-
-async def existing_articles(conn: Connection, site_id: str, external_ids: Sequence[str]) -> set[str]:
-    rows = await conn.fetch("SELECT external_id FROM articles WHERE site_id = $1 AND external_id = ANY($2::text[])",
-                            site_id, list(external_ids))
-    return {r[0] for r in rows}
 
 
 # the batch's staged comments in file order per article, without their bodies (insert_comments

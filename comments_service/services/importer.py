@@ -402,40 +402,19 @@ class _Run:
         dry = self.options.dry_run
         rows = await repo.staged_batch(conn, self.stage, externals) if externals else []
         if rows:
-            # the reader passed over what earlier runs imported: what is stored now is a source id the
-            # file gave twice, in two threads, and its first thread was written
-            stored = await repo.stored_sources(conn, self.site_id, self.system, [r["source_id"] for r in rows])
-            for row in rows:
-                if row["source_id"] in stored:
-                    self.report.comments.skipped.add("duplicate_source_id", row["position"],
-                                                     f"source id {row['source_id']} was imported in another thread")
-            rows = [r for r in rows if r["source_id"] not in stored]
-            # one source id in two articles of this batch: the first in the file is kept (within one
-            # article the plan reports it), the other would break the unique source index
-            first: dict[str, tuple[int, str]] = {}
-            for row in rows:
-                seen = first.get(row["source_id"])
-                if seen is None or row["seq"] < seen[0]:
-                    first[row["source_id"]] = (row["seq"], row["article"])
-            if len(first) < len(rows):
-                for row in rows:
-                    if first[row["source_id"]][1] != row["article"]:
-                        self.report.comments.skipped.add("duplicate_source_id", row["position"],
-                                                         f"source id {row['source_id']} was read in another thread")
-                rows = [r for r in rows if first[r["source_id"]][1] == r["article"]]
+            rows = self._first_of_each_source(rows, await repo.stored_sources(
+                conn, self.site_id, self.system, [r["source_id"] for r in rows]))
         written: list[str] = []
         async with conn.transaction():
-            existing = await repo.existing_articles(conn, self.site_id, externals)
-            new = [a for a in externals if a not in existing]
-            self.report.articles.existing += len(existing)
+            ids = await repo.article_ids(conn, self.site_id, externals)
+            new = [a for a in externals if a not in ids]
+            self.report.articles.existing += len(ids)
             self.report.articles.created += len(new)
-            if not dry:
-                await repo.ensure_articles(conn, self.site_id, [
-                    (m.external_id, m.url, m.title, m.closed) for m in (self.articles[a] for a in new)])
-                ids = await repo.article_ids(conn, self.site_id, externals)
-            else:
-                ids = {a: -(i + 1) for i, a in enumerate(externals)}
-                ids.update(await repo.article_ids(conn, self.site_id, list(existing)))
+            if dry:
+                ids.update((a, -(i + 1)) for i, a in enumerate(new))
+            elif new:
+                ids.update(await repo.ensure_articles(conn, self.site_id, [
+                    (m.external_id, m.url, m.title, m.closed) for m in (self.articles[a] for a in new)]))
             if rows:
                 written = await self._write_comments(conn, rows, ids)
             if new and not dry:
@@ -445,6 +424,28 @@ class _Run:
                 await self.importer.cache.bump(self.site_id, external)
             if self.importer.cache.gate.dirty:
                 self.report.cache_retired = False
+
+    def _first_of_each_source(self, rows: list[Any], stored: set[str]) -> list[Any]:
+        """The batch's rows without the source ids the file gave in two threads: ``stored`` (the
+        reader passed over what earlier runs imported, so these were written with another thread of
+        this file) and those of two articles of this batch, of which the first in the file is kept
+        (two in one article are the plan's to report)."""
+        first: dict[str, Any] = {}
+        for row in rows:
+            held = first.get(row["source_id"])
+            if row["source_id"] not in stored and (held is None or row["seq"] < held["seq"]):
+                first[row["source_id"]] = row
+        kept = []
+        for row in rows:
+            if row["source_id"] in stored:
+                self.report.comments.skipped.add("duplicate_source_id", row["position"],
+                                                 f"source id {row['source_id']} was imported in another thread")
+            elif first[row["source_id"]]["article"] != row["article"]:
+                self.report.comments.skipped.add("duplicate_source_id", row["position"],
+                                                 f"source id {row['source_id']} was read in another thread")
+            else:
+                kept.append(row)
+        return kept
 
     async def _write_comments(self, conn: Connection, rows: list[Any], article_ids: dict[str, int]) -> list[str]:
         """Plan and (unless a dry run) insert one batch's staged rows; the articles written to."""
@@ -484,13 +485,14 @@ class _Run:
                 row = staged_rows[entry.staged]
                 status = row["status"]
                 report.by_status[status] = report.by_status.get(status, 0) + 1
-                if row["author_sub"] is not None or (not dry and row["author_email"] in authors.get("email", {})):
-                    report.matched_users += 1
                 if dry:
+                    report.matched_users += row["author_sub"] is not None
                     continue
+                author_id, matched = authors[row["seq"]]
+                report.matched_users += matched
                 records.append(repo.PlannedRow(
                     seq=row["seq"], id=entry.id, article_id=article_id, parent_id=entry.parent_id, path=entry.path,
-                    author_id=self._author_id(authors, row), status_reason=_REASONS.get(status),
+                    author_id=author_id, status_reason=_REASONS.get(status),
                     reply_count=entry.reply_count))
                 if status == "pending_scoring":
                     scoring.append(entry.id)
@@ -506,31 +508,28 @@ class _Run:
         await repo.queue_scoring(conn, scoring, IMPORTED_SCORING_PRIORITY)
         return list(by_article)
 
-    async def _authors(self, conn: Connection, rows: list[Any]) -> dict[str, dict[str, Any]]:
-        """The batch's authors as user ids: SSO users by subject (and, when the operator asked, by
-        email), imported authors by key; made where missing."""
+    async def _authors(self, conn: Connection, rows: list[Any]) -> dict[int, tuple[int, bool]]:
+        """Each row's author (by the row's seq) as a user id, and whether that is one of the site's SSO
+        users: by the subject staged with the row or, when the operator asked, by email; otherwise the
+        imported author of the row's key. Users are made where missing."""
         keep = self.options.keep_personal_data
         by_email: dict[str, str] = {}
         if self.options.match_users == "email":
             emails = list({r["author_email"] for r in rows if r["author_email"] and r["author_sub"] is None})
             by_email = await repo.sso_subjects_by_email(conn, self.site_id, emails) if emails else {}
+        subjects = {r["seq"]: r["author_sub"] or by_email.get(r["author_email"] or "") for r in rows}
         sso: dict[str, tuple[str, str | None]] = {}
         imported: dict[str, tuple[str, str | None]] = {}
         for r in rows:
-            sub = r["author_sub"] or by_email.get(r["author_email"] or "")
+            sub = subjects[r["seq"]]
             if sub is not None:
                 sso.setdefault(sub, (r["author_name"], r["author_email"] if keep else None))
             else:
                 imported.setdefault(r["author_key"], (r["author_name"], r["author_email"] if keep else None))
-        return {"email": by_email,
-                "sso": await repo.ensure_users(conn, self.site_id, "sso", sso),
-                "imported": await repo.ensure_users(conn, self.site_id, "imported", imported)}
-
-    @staticmethod
-    def _author_id(authors: dict[str, dict[str, Any]], row: Any) -> int:
-        sub = row["author_sub"] or authors["email"].get(row["author_email"] or "")
-        found: int = authors["sso"][sub] if sub is not None else authors["imported"][row["author_key"]]
-        return found
+        sso_ids = await repo.ensure_users(conn, self.site_id, "sso", sso)
+        imported_ids = await repo.ensure_users(conn, self.site_id, "imported", imported)
+        return {r["seq"]: (sso_ids[sub], True) if (sub := subjects[r["seq"]]) is not None
+                else (imported_ids[r["author_key"]], False) for r in rows}
 
 
 # status -> status_reason: held and rejected imports say they were decided at their source
