@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import asyncpg
+
 from .connection import Connection
 
 STAGED_COLUMNS = ("seq", "article", "source_id", "parent_source", "author_key", "author_name", "author_email",
@@ -58,6 +60,46 @@ async def prepare_session(conn: Connection) -> None:
     # an import's commits need not wait for the disk: a batch lost in a crash is written again by
     # the next run, which finds by source id what did commit
     await conn.execute("SET synchronous_commit = off")
+
+
+async def check_references_per_batch(conn: Connection) -> bool:
+    """Lets this session write without the foreign keys' per-row triggers, when its role may
+    (a superuser, or one granted ``SET ON PARAMETER session_replication_role``): each row's three
+    checks cost more than its insert with every index. The import vouches for the references
+    instead, a batch at a time (``hold_articles``, ``hold_users``, the anchors it reads), taking
+    the same locks the triggers take. Our own triggers fire in every role (migration 0013). False:
+    the per-row checks stay."""
+    try:
+        await conn.execute("SET session_replication_role = replica")
+    except asyncpg.InsufficientPrivilegeError:
+        return False
+    return True
+
+
+async def check_references_per_row(conn: Connection) -> None:
+    await conn.execute("RESET session_replication_role")
+
+
+async def _hold(conn: Connection, table: str, ids: Sequence[int]) -> None:
+    wanted = set(ids)
+    held = {r[0] for r in await conn.fetch(
+        f"SELECT id FROM {table} WHERE id = ANY($1::bigint[]) ORDER BY id FOR KEY SHARE", list(wanted))}
+    if held != wanted:
+        raise ReferenceGone(f"{len(wanted - held)} of the {table} this batch refers to were deleted meanwhile")
+
+
+async def hold_articles(conn: Connection, ids: Sequence[int]) -> None:
+    """Locks these articles against deletion until the transaction ends (the lock a foreign key
+    check takes); ReferenceGone when one is no longer there."""
+    await _hold(conn, "articles", ids)
+
+
+async def hold_users(conn: Connection, ids: Sequence[int]) -> None:
+    await _hold(conn, "users", ids)
+
+
+class ReferenceGone(Exception):
+    """A row a batch refers to was deleted while the import wrote: the batch is rolled back."""
 
 
 async def create_stage(conn: Connection, name: str, *, temporary: bool) -> None:
@@ -136,23 +178,31 @@ async def staged_batch(conn: Connection, name: str, articles: Sequence[str]) -> 
     return await conn.fetch(_BATCH.format(stage=name), list(articles))
 
 
-async def stored_sources(conn: Connection, site_id: str, system: str, source_ids: Sequence[str]) -> set[str]:
-    """Which of these source ids the site's comments from ``system`` already have. One index probe
-    per id, whatever the planner believes of the comments table in the middle of a large import."""
-    if not source_ids:
-        return set()
-    rows = await conn.fetch("SELECT source_id FROM comments WHERE site_id = $1 AND source_system = $2 "
-                            "AND source_id = ANY($3::text[])", site_id, system, list(source_ids))
-    return {r[0] for r in rows}
+# the staged comments whose source id an earlier comment of the file, in another thread, has
+_REPEATED_SOURCES = """
+SELECT seq, source_id, position FROM (
+    SELECT seq, source_id, article, position,
+           first_value(article) OVER (PARTITION BY source_id ORDER BY seq) AS first_article
+    FROM {stage} WHERE source_id IN (SELECT source_id FROM {stage} GROUP BY source_id HAVING count(*) > 1)) x
+WHERE article <> first_article"""
+
+
+async def repeated_sources(conn: Connection, stage_name: str) -> list[Any]:
+    """The staged comments (seq, source_id, position) that repeat a source id the file gave first in
+    another thread (two in one thread are the plan's to report). One pass over the stage: the
+    reader passed over what earlier runs imported, so a source id is written twice only by this."""
+    return await conn.fetch(_REPEATED_SOURCES.format(stage=stage_name))
 
 
 async def anchors(conn: Connection, site_id: str, system: str, source_ids: Sequence[str]) -> list[Any]:
     """Stored comments of the site imported from ``system`` with these source ids."""
     if not source_ids:
         return []
+    # locked as a foreign key check locks a parent: the replies written under them keep them
     return await conn.fetch(
         "SELECT source_id, id, article_id, path, status FROM comments "
-        "WHERE site_id = $1 AND source_system = $2 AND source_id = ANY($3::text[])", site_id, system, list(source_ids))
+        "WHERE site_id = $1 AND source_system = $2 AND source_id = ANY($3::text[]) FOR KEY SHARE",
+        site_id, system, list(source_ids))
 
 
 async def sso_subjects_by_email(conn: Connection, site_id: str, emails: Sequence[str]) -> dict[str, str]:
@@ -176,9 +226,58 @@ async def ensure_users(conn: Connection, site_id: str, kind: str,
     """external id -> user id for ``users`` (external id -> (name, email)) of ``kind``, made where missing."""
     if not users:
         return {}
-    keys = sorted(users)  # two writers that both make some of the same users take them in one order
-    await conn.execute(_ENSURE_USERS, site_id, kind, keys, [users[k][0] for k in keys], [users[k][1] for k in keys])
-    return {r[0]: r[1] for r in await conn.fetch(_USER_IDS, site_id, kind, keys)}
+    found = {r[0]: r[1] for r in await conn.fetch(_USER_IDS, site_id, kind, list(users))}
+    # two writers that both make some of the same users take them in one order
+    keys = sorted(k for k in users if k not in found)
+    if keys:
+        await conn.execute(_ENSURE_USERS, site_id, kind, keys, [users[k][0] for k in keys],
+                           [users[k][1] for k in keys])
+        found.update((r[0], r[1]) for r in await conn.fetch(_USER_IDS, site_id, kind, keys))
+    return found
+
+
+# Every author of the staged comments, made before any batch is written: a user made inside a
+# batch's transaction would hold up, until that batch commits, every other writer whose batch has
+# the same author (the authors of a site's threads are mostly the same people). Each is named as
+# the first of their comments in the file names them.
+_STAGE_SSO_USERS = """
+INSERT INTO users (site_id, kind, external_id, display_name, email)
+SELECT $1, 'sso', s.author_sub, s.author_name, CASE WHEN $2 THEN s.author_email END
+FROM (SELECT DISTINCT ON (author_sub) author_sub, author_name, author_email FROM {stage}
+      WHERE author_sub IS NOT NULL ORDER BY author_sub, seq) s
+ORDER BY s.author_sub
+ON CONFLICT (site_id, kind, external_id) DO NOTHING"""
+_STAGE_IMPORTED_USERS = """
+INSERT INTO users (site_id, kind, external_id, display_name, email)
+SELECT $1, 'imported', s.author_key, s.author_name, CASE WHEN $2 THEN s.author_email END
+FROM (SELECT DISTINCT ON (author_key) author_key, author_name, author_email FROM {stage} st
+      WHERE author_sub IS NULL
+        AND NOT ($3 AND author_email IS NOT NULL AND EXISTS (
+            SELECT 1 FROM users u WHERE u.site_id = $1 AND u.kind = 'sso' AND u.email IS NOT NULL
+                                    AND lower(u.email) = st.author_email))
+      ORDER BY author_key, seq) s
+ORDER BY s.author_key
+ON CONFLICT (site_id, kind, external_id) DO NOTHING"""
+
+
+async def ensure_staged_users(conn: Connection, stage_name: str, site_id: str, *, keep_emails: bool,
+                              match_email: bool) -> None:
+    """The users of the staged comments' authors: the SSO subjects the file or the operator's map
+    named, and an imported user for each other author (except, when ``match_email``, those the
+    site has an SSO user with the same email for)."""
+    async with conn.transaction():
+        await conn.execute(_STAGE_SSO_USERS.format(stage=stage_name), site_id, keep_emails)
+        await conn.execute(_STAGE_IMPORTED_USERS.format(stage=stage_name), site_id, keep_emails, match_email)
+    # the batches look their authors up among what may be many new users: on statistics from before
+    # they were made, the planner reads the whole table for each batch
+    await conn.execute("ANALYZE users")
+
+
+async def analyze_comments(conn: Connection) -> None:
+    """Statistics of the comments table after a large import: until autovacuum gets to it, the
+    planner would plan readers' queries (and the next run's lookups by source id) on a table a
+    fraction of its size."""
+    await conn.execute("ANALYZE comments")
 
 
 async def new_comment_ids(conn: Connection, n: int) -> list[int]:
@@ -198,7 +297,9 @@ SELECT x.id, x.article_id, $1, x.parent_id, p.path[1], cardinality(p.path) - 1, 
 FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[], $9::bigint[], $10::text[],
             $11::int[]) AS x(seq, id, article_id, parent_id, path_text, author_id, reason, replies)
      CROSS JOIN LATERAL (SELECT x.path_text::bigint[] AS path) p
-     JOIN {stage} s ON s.seq = x.seq"""
+     -- one probe of the stage's seq index per row (OFFSET 0 keeps the planner from merging the
+     -- whole stage in order for every batch: an import's cost would grow with the square of its size)
+     CROSS JOIN LATERAL (SELECT * FROM {stage} st WHERE st.seq = x.seq OFFSET 0) s"""
 
 
 class PlannedRow(NamedTuple):

@@ -16,7 +16,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from .records import Record, Skipped, SourceAuthor, SourceComment, SourceFileError, SourceState, SourceThread
+from .records import (
+    KNOWN,
+    KnownIds,
+    Record,
+    Skipped,
+    SourceAuthor,
+    SourceComment,
+    SourceFileError,
+    SourceState,
+    SourceThread,
+)
 from .safe_xml import MAX_DEPTH, MAX_TEXT_CHARS, XmlStream
 from .source_file import SourceFile
 
@@ -48,7 +58,7 @@ _FIELDS = frozenset((_ID, _LINK, _TITLE, _MESSAGE, _CREATED, _CLOSED, _DELETED, 
                      _ANONYMOUS))
 
 # what the element being read at depth 2 is
-_OTHER, _IS_THREAD, _IS_POST = 0, 1, 2
+_OTHER, _IS_THREAD, _IS_POST, _IS_KNOWN_POST = 0, 1, 2, 3
 
 
 def parse_date(value: str | None) -> datetime | None:
@@ -62,7 +72,9 @@ def parse_date(value: str | None) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-def read(source: SourceFile) -> Iterator[Record]:
+def read(source: SourceFile, *, known: KnownIds | None = None) -> Iterator[Record]:
+    """``known``: posts whose dsq:id it names are yielded as KNOWN, their fields not kept (the id is
+    an attribute of the post's start tag, so the rest of it is only parsed past)."""
     stream = XmlStream()
     text = stream.text
     clear = text.clear
@@ -94,6 +106,8 @@ def read(source: SourceFile) -> Iterator[Record]:
         elif depth == 2:
             kind = _IS_POST if name == _POST else _IS_THREAD if name == _THREAD else _OTHER
             record_id = attrs.get(_DSQ_ID)
+            if kind == _IS_POST and known is not None and record_id and known(record_id):
+                kind = _IS_KNOWN_POST
             line = f"line {stream.parser.CurrentLineNumber}"
             fields = {}
             thread_ref = parent_ref = None
@@ -107,11 +121,13 @@ def read(source: SourceFile) -> Iterator[Record]:
         nonlocal depth
         depth -= 1
         if depth > 1:
-            if name in _FIELDS:
+            if name in _FIELDS and kind != _IS_KNOWN_POST:
                 fields[name] = join(text)
         elif depth == 1:
             if kind == _IS_POST:
                 emit(post())
+            elif kind == _IS_KNOWN_POST:
+                emit(KNOWN)
             elif kind == _IS_THREAD:
                 emit(thread())
 

@@ -9,6 +9,7 @@ go on reading raises ``SourceFileError``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
@@ -79,4 +80,15 @@ class Skipped(Struct, frozen=True):
     detail: str = ""
 
 
-Record = SourceThread | SourceComment | Skipped
+class Known(Struct, frozen=True):
+    """A comment the import said it already has (a reader given ``known`` yields this instead of
+    building the comment): a run again over the same file spends its time reading, nothing more."""
+
+
+KNOWN = Known()
+
+# which source ids the import already has: a reader that can tell a comment's id before reading
+# the rest of it takes one, and yields KNOWN for each such comment
+KnownIds = Callable[[str], bool]
+
+Record = SourceThread | SourceComment | Skipped | Known

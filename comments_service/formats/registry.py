@@ -12,13 +12,27 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 
 from . import commento, disqus, isso, native, remark42, wxr
-from .records import Record, SourceFileError
+from .records import KnownIds, Record, SourceFileError
 from .source_file import SourceFile
 
 Reader = Callable[[SourceFile], Iterator[Record]]
 
 FORMATS: dict[str, ModuleType] = {"disqus": disqus, "wxr": wxr, "isso": isso, "remark42": remark42,
                                   "commento": commento, "native": native}
+
+
+
+def records(module: ModuleType, source: SourceFile, *, include_pings: bool = False,
+            known: KnownIds | None = None) -> Iterator[Record]:
+    """The file's records through its format's reader, with the options that reader takes: WXR's
+    pingbacks and trackbacks, and the ids a reader that can tell them early passes over (Disqus)."""
+    if module is wxr:
+        return wxr.read(source, include_pings=include_pings)
+    if module is disqus:
+        return disqus.read(source, known=known)
+    reader: Reader = module.read
+    return reader(source)
+
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _HEAD = 16384

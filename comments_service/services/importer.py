@@ -49,7 +49,7 @@ from ..domain.labels import clean_label
 from ..domain.structs import Struct
 from ..formats import registry
 from ..formats.content import BodyTooLong, EmptyBody, convert
-from ..formats.records import SourceComment, SourceFileError, SourceThread
+from ..formats.records import KNOWN, Skipped, SourceComment, SourceFileError, SourceThread
 from ..formats.source_file import SourceFile
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ WRITE_BATCH = 4_000  # staged comments per write transaction (whole articles: on
 MAX_NAME = 100
 MAX_SOURCE_ID = 200
 IMPORTED_SCORING_PRIORITY = 1  # behind every new comment (0)
+ANALYZE_AFTER = 10_000  # comments imported from which the import refreshes the table's statistics
 
 
 class ImportFailed(Exception):
@@ -196,6 +197,7 @@ class _Run:
         self.stop = threading.Event()
         self.stage = repo.stage_name(site_id, temporary=options.dry_run)
         self.written = 0  # articles written so far, for the progress display
+        self.repeated: set[int] = set()  # staged comments (by seq) whose source id another thread gave first
 
     async def execute(self) -> None:
         await self._load_known()
@@ -204,13 +206,22 @@ class _Run:
         if not await self._read():
             return
         await repo.index_stage(self.conn, self.stage)
+        self.repeated = {r["seq"] for r in await repo.repeated_sources(self.conn, self.stage)}
+        if not self.options.dry_run:
+            await repo.ensure_staged_users(self.conn, self.stage, self.site_id,
+                                           keep_emails=self.options.keep_personal_data,
+                                           match_email=self.options.match_users == "email")
         await self._write()
+        if not self.options.dry_run and self.report.comments.imported >= ANALYZE_AFTER:
+            await repo.analyze_comments(self.conn)
 
     # ------------------------------------------------------------ read
     async def _load_known(self) -> None:
         hashes: list[int] = []
         async for chunk in repo.imported_ids(self.conn, self.site_id, self.system):
-            hashes.extend(_hash(s) for s in chunk)
+            # str's own hash: keyed per process (a file cannot be made to collide with what is
+            # stored), consistent within it, and several times faster than a digest
+            hashes.extend(map(hash, chunk))
         hashes.sort()
         self.known = array("q", hashes)
 
@@ -265,14 +276,17 @@ class _Run:
 
     def _rows(self) -> Iterator[repo.StagedRow]:
         module = registry.FORMATS[self.report.format]
-        records = (module.read(self.source, include_pings=True) if self.options.include_pings
-                   else module.read(self.source))
+        records = registry.records(module, self.source, include_pings=self.options.include_pings,
+                                   known=self._is_known if self.known else None)
         seq = 0
         report = self.report
         for record in records:
             if self.stop.is_set():
                 return
-            if isinstance(record, SourceComment):
+            if record is KNOWN:
+                report.comments.read += 1
+                report.comments.already_imported += 1
+            elif isinstance(record, SourceComment):
                 report.comments.read += 1
                 row = self._comment(record, seq)
                 if row is not None:
@@ -280,7 +294,7 @@ class _Run:
                     yield row
             elif isinstance(record, SourceThread):
                 self._thread(record)
-            else:
+            elif isinstance(record, Skipped):
                 # the reader could not use it: a thread's record or a comment's, it says which by reason
                 report.comments.skipped.add(record.reason, record.position, record.detail)
 
@@ -314,7 +328,7 @@ class _Run:
         if len(c.source_id) > MAX_SOURCE_ID or not c.source_id or "\x00" in c.source_id:
             comments.skipped.add("invalid_source_id", c.position, "empty, longer than 200 characters or holding NUL")
             return None
-        if self.known and _known(self.known, c.source_id):
+        if self.known and self._is_known(c.source_id):
             comments.already_imported += 1
             return None
         status = self.statuses[c.state]
@@ -352,6 +366,15 @@ class _Run:
         return (seq, article, c.source_id, c.parent_id, key, name, staged_email, sub, ip, markdown, html, status,
                 created, c.position)
 
+    def _is_known(self, source_id: str) -> bool:
+        """Whether an earlier run imported this source id (by its hash: a comment whose hash
+        collided with one imported would be passed over; with 64 bits, about one in 10^7 for a
+        million comments run against a million)."""
+        known = self.known
+        h = hash(source_id)
+        i = bisect_left(known, h)
+        return i < len(known) and known[i] == h
+
     def _mapped_subject(self, email: str | None, username: str | None) -> str | None:
         mapping = self.options.user_map
         if not mapping:
@@ -381,29 +404,39 @@ class _Run:
         todo: asyncio.Queue[list[str]] = asyncio.Queue()
         for each in batches:
             todo.put_nowait(each)
-        if self.options.dry_run or WRITERS == 1:
-            await self._writer(self.conn, todo, total)
-        else:
-            async with self.importer.pool.acquire() as second:
-                await repo.prepare_session(second)
-                async with asyncio.TaskGroup() as writers:
-                    writers.create_task(self._writer(self.conn, todo, total))
-                    writers.create_task(self._writer(second, todo, total))
+        try:
+            if self.options.dry_run or WRITERS == 1:
+                await self._writer(self.conn, todo, total)
+            else:
+                async with self.importer.pool.acquire() as second:
+                    await repo.prepare_session(second)
+                    async with asyncio.TaskGroup() as writers:
+                        writers.create_task(self._writer(self.conn, todo, total))
+                        writers.create_task(self._writer(second, todo, total))
+        except* repo.ReferenceGone as gone:
+            raise ImportFailed(f"{gone.exceptions[0]}; the batches written before stay, and running the import "
+                               "again adds the rest") from None
         self.progress.writing(self.written, total, self.report.comments.imported)
 
     async def _writer(self, conn: Connection, todo: asyncio.Queue[list[str]], total: int) -> None:
-        while not todo.empty():
-            externals = todo.get_nowait()
-            await self._write_batch(conn, externals)
-            self.written += len(externals)
-            self.progress.writing(self.written, total, self.report.comments.imported)
+        per_batch = not self.options.dry_run and await repo.check_references_per_batch(conn)
+        self.report.references_checked = "per batch" if per_batch else "per row"
+        try:
+            while not todo.empty():
+                externals = todo.get_nowait()
+                await self._write_batch(conn, externals)
+                self.written += len(externals)
+                self.progress.writing(self.written, total, self.report.comments.imported)
+        finally:
+            if per_batch:
+                with contextlib.suppress(asyncpg.PostgresError, OSError):
+                    await repo.check_references_per_row(conn)
 
     async def _write_batch(self, conn: Connection, externals: list[str]) -> None:
         dry = self.options.dry_run
         rows = await repo.staged_batch(conn, self.stage, externals) if externals else []
-        if rows:
-            rows = self._first_of_each_source(rows, await repo.stored_sources(
-                conn, self.site_id, self.system, [r["source_id"] for r in rows]))
+        if self.repeated:
+            rows = self._first_of_each_source(rows)
         written: list[str] = []
         async with conn.transaction():
             ids = await repo.article_ids(conn, self.site_id, externals)
@@ -425,22 +458,11 @@ class _Run:
             if self.importer.cache.gate.dirty:
                 self.report.cache_retired = False
 
-    def _first_of_each_source(self, rows: list[Any], stored: set[str]) -> list[Any]:
-        """The batch's rows without the source ids the file gave in two threads: ``stored`` (the
-        reader passed over what earlier runs imported, so these were written with another thread of
-        this file) and those of two articles of this batch, of which the first in the file is kept
-        (two in one article are the plan's to report)."""
-        first: dict[str, Any] = {}
-        for row in rows:
-            held = first.get(row["source_id"])
-            if row["source_id"] not in stored and (held is None or row["seq"] < held["seq"]):
-                first[row["source_id"]] = row
+    def _first_of_each_source(self, rows: list[Any]) -> list[Any]:
+        """The batch's rows without those whose source id the file gave first in another thread."""
         kept = []
         for row in rows:
-            if row["source_id"] in stored:
-                self.report.comments.skipped.add("duplicate_source_id", row["position"],
-                                                 f"source id {row['source_id']} was imported in another thread")
-            elif first[row["source_id"]]["article"] != row["article"]:
+            if row["seq"] in self.repeated:
                 self.report.comments.skipped.add("duplicate_source_id", row["position"],
                                                  f"source id {row['source_id']} was read in another thread")
             else:
@@ -501,6 +523,8 @@ class _Run:
                 anchor_replies[parent] = anchor_replies.get(parent, 0) + n
         if dry:
             return []
+        await repo.hold_articles(conn, [c[0] for c in counts])
+        await repo.hold_users(conn, list({r.author_id for r in records}))
         await repo.insert_comments(conn, self.stage, self.site_id, self.system, records,
                                    keep_addresses=self.options.keep_personal_data)
         await repo.count_articles(conn, [c for c in counts if c[1]])
@@ -542,16 +566,6 @@ def _has_nul(*values: str | None) -> bool:
 
 def _no_nul(value: str | None) -> str | None:
     return value.replace("\x00", "\ufffd") if value is not None else None
-
-
-def _hash(source_id: str) -> int:
-    return int.from_bytes(hashlib.blake2b(source_id.encode(), digest_size=8).digest(), "big", signed=True)
-
-
-def _known(known: array[int], source_id: str) -> bool:
-    h = _hash(source_id)
-    i = bisect_left(known, h)
-    return i < len(known) and known[i] == h
 
 
 def _address(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

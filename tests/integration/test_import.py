@@ -308,3 +308,28 @@ async def test_a_terminal_gets_a_progress_bar(storage, database, services, db, t
     assert "reading [####################] 100%" in text and "50 comments" in text and "/s" in text, text
     assert "writing" in text and "1/1 articles" in text
     assert b"50 imported" in out
+
+
+async def test_a_comment_id_the_file_gives_in_two_threads_is_imported_once_where_it_came_first(
+        storage, database, services, db, tmp_path) -> None:
+    site = await make_site(services, db)
+    export = tmp_path / "disqus.xml"
+    export.write_text(disqus_xml([
+        story(1, site, [Post(id="once", thread="t1", message="<p>first</p>"),
+                        Post(id="u1", thread="t1", parent="once", message="<p>its reply</p>")]),
+        story(2, site, [Post(id="u2", thread="t2", message="<p>other</p>"),
+                        Post(id="once", thread="t2", message="<p>the same id again</p>")])]))
+    report_file = tmp_path / "report.json"
+    done = import_cli(storage, database, "--site", site.id, "--report", str(report_file), str(export))
+    assert done.returncode == 0, done.stderr + done.stdout
+    report = json.loads(report_file.read_text())
+    assert report["comments"]["skipped"]["counts"] == {"duplicate_source_id": 1}
+    assert "once was read in another thread" in report["comments"]["skipped"]["examples"]["duplicate_source_id"][0][
+        "detail"]
+    rows = await db.fetch("SELECT c.source_id, c.body_html, a.external_id FROM comments c "
+                          "JOIN articles a ON a.id = c.article_id WHERE c.site_id = $1 ORDER BY 1", site.id)
+    assert [tuple(r) for r in rows] == [("once", "<p>first</p>", "story-1"), ("u1", "<p>its reply</p>", "story-1"),
+                                        ("u2", "<p>other</p>", "story-2")]
+    again = import_cli(storage, database, "--site", site.id, str(export))  # the repeat is known by its id too
+    assert again.returncode == 0 and "4 already imported" in again.stdout
+    assert await db.fetchval("SELECT count(*) FROM comments WHERE site_id = $1", site.id) == 3

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from comments_service.formats import disqus
-from comments_service.formats.records import Skipped, SourceComment, SourceFileError, SourceThread
+from comments_service.formats.records import KNOWN, Skipped, SourceComment, SourceFileError, SourceThread
 from comments_service.formats.safe_xml import MAX_TEXT_CHARS
 from comments_service.formats.source_file import SourceFile
 from tests.support.paths import REPO
@@ -167,3 +167,13 @@ def test_a_truncated_gzip_stream(tmp_path):
     packed.write_bytes(whole[: len(whole) // 2])
     with pytest.raises(SourceFileError, match="cannot read the file on"):
         records(packed)
+
+
+def test_posts_the_import_already_has_are_passed_over_and_the_rest_read_as_ever():
+    path = FIXTURES / "disqus_edge_cases.xml"
+    everything = records(path)
+    comments = [r for r in everything if isinstance(r, SourceComment)]
+    had = {comments[0].source_id, comments[2].source_id}
+    again = list(disqus.read(SourceFile(path), known=had.__contains__))
+    assert again.count(KNOWN) == 2
+    assert [r for r in again if r is not KNOWN] == [r for r in everything if getattr(r, "source_id", None) not in had]
