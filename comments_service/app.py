@@ -15,17 +15,21 @@ from . import __version__, logs
 from .api.article_paths import EncodedSlashes
 from .api.comments import PublicCommentsController
 from .api.deps import ServiceProviders
+from .api.dev_mail import dev_mail_routes
 from .api.diagnostics import DIAGNOSTICS_ROUTES, metrics_listener
 from .api.health import HEALTH_ROUTES
 from .api.live import LiveController, live_lifespan
 from .api.middleware import EdgeMiddleware
 from .api.moderation import ModerationController
 from .api.moderation_admin import AdminController
+from .api.moderation_alerts import ModeratorAlertsController
 from .api.moderation_articles import ArticleModerationController
 from .api.moderation_audit import AuditStatsController
 from .api.moderation_featured import FeaturedController
 from .api.moderation_live import ModerationLiveController, moderation_live_lifespan
 from .api.moderation_people import PeopleController
+from .api.moderation_webhooks import WebhooksController
+from .api.notifications import MyNotificationsController, NotificationLinksController
 from .api.pages import SwaggerPage, page_routes
 from .api.problem_reports import ProblemReportsController
 from .api.problems import EXCEPTION_HANDLERS
@@ -66,10 +70,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     app = Litestar(
         route_handlers=[PublicCommentsController, ModerationController, ProblemReportsController, LiveController,
+                        MyNotificationsController, NotificationLinksController, ModeratorAlertsController,
                         TroubleshootController, TroubleshootSiteController, StaffSessionController,
                         *page_routes(settings.server.demo),
+                        *(dev_mail_routes(settings.server.dev_mail_dir)
+                          if settings.server.demo and settings.server.dev_mail_dir else []),
                         PeopleController, AuditStatsController, FeaturedController, AdminController,
-                        ModerationLiveController, ArticleModerationController, *HEALTH_ROUTES,
+                        ModerationLiveController, ArticleModerationController, WebhooksController, *HEALTH_ROUTES,
                         *DIAGNOSTICS_ROUTES],
         dependencies=providers.dependencies(),
         lifespan=[lifespan, live_lifespan, moderation_live_lifespan, metrics_listener],

@@ -174,6 +174,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notifier(args: argparse.Namespace) -> int:
+    """The notifier: delivers the outbox's emails (services/notifications.py)."""
+    from .workers.notifier import run_notifier
+
+    settings = _settings()
+    _require_db(settings)
+    secret_key(settings)  # its links are signed with the key every process shares
+    _schema_at_start(settings)
+    asyncio.run(run_notifier(settings))
+    return 0
+
+
 def _require_db(settings: Settings) -> str:
     if not settings.database.url:
         print("comments-service: COMMENTS_DATABASE_URL is not set (use `comments-service run` for the embedded "
@@ -209,12 +221,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings()
     children: list[subprocess.Popen] = []
     try:
-        with _stop_on_signals(), _storage(settings, need_redis=True) as env:
+        with _stop_on_signals(), _storage(settings, need_redis=True) as env, contextlib.ExitStack() as stack:
             full = _with_env(settings, env)
             _with_services(full, _migrate_and_seed)
             # the API serves the demo article (and sends / there) only in demo mode: `run` is one
             # unless COMMENTS_DEMO says otherwise
             child_env = {**os.environ, **env, "COMMENTS_DEMO": os.environ.get("COMMENTS_DEMO") or "true"}
+            if not settings.notifications.smtp_url:
+                # no mail server: the notifier's emails stop in a local mailbox, shown at /dev/mail
+                from .dev_mailbox import DevMailbox
+
+                mailbox = DevMailbox(Path(settings.database.data_dir) / "dev-mail").start()
+                stack.callback(mailbox.stop)
+                child_env |= {"COMMENTS_SMTP_URL": mailbox.url, "COMMENTS_DEV_MAIL_DIR": str(mailbox.folder)}
+                print(f"comments-service: no COMMENTS_SMTP_URL; emails are kept at {full.server.public_url}/dev/mail",
+                      file=sys.stderr)
             exe = [sys.executable, "-m", "comments_service.cli"]
             for extra in _run_children():
                 children.append(subprocess.Popen([*exe, *extra], env=child_env))
@@ -234,7 +255,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _run_children() -> list[list[str]]:
     """The processes `run` supervises."""
     # the worker prints whether the real model or the offline fallback scores comments
-    return [["serve"], ["worker"]]
+    return [["serve"], ["worker"], ["notifier"]]
 
 
 def _stop_children(children: list[subprocess.Popen]) -> None:
@@ -285,8 +306,8 @@ def cmd_rekey(args: argparse.Namespace) -> int:
     settings = _settings()
     with _stop_on_signals(), _storage(settings, need_redis=False) as env:
         report = _with_services(_with_env(settings, env), lambda services: services.secret_rotation.reseal_all())
-    print(f"resealed {len(report.resealed)} site secret(s) under COMMENTS_SECRET_KEY; "
-          f"{len(report.current)} already were")
+    print(f"resealed {len(report.resealed)} secret(s) (sites' SSO secrets, webhooks' signing secrets) under "
+          f"COMMENTS_SECRET_KEY; {len(report.current)} already were")
     if report.unopenable:
         print("comments-service: no configured key opens the SSO secret of: " + ", ".join(report.unopenable)
               + " (configure the key that sealed it as COMMENTS_SECRET_KEY_PREVIOUS, or set the secret again)",
@@ -403,6 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("worker", help="score queued comments with the toxicity model (COMMENTS_DATABASE_URL "
                                   "required)").set_defaults(func=cmd_worker)
+    sub.add_parser("notifier", help="deliver notification emails from the outbox (COMMENTS_DATABASE_URL "
+                                    "required; COMMENTS_SMTP_URL for the mail server)").set_defaults(func=cmd_notifier)
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="create the demo site, article and comments").set_defaults(func=cmd_demo)
     model = sub.add_parser("model", help="provide the toxicity model: fetch, export to ONNX int8, verify "

@@ -206,6 +206,42 @@ CATALOGUE: dict[str, ErrorInfo] = {
         503, "The comment service is temporarily unavailable.",
         "Comments are having a problem right now. Your text is not lost: try again in a minute."),
     "not_found": ErrorInfo(404, "Nothing here.", "That page does not exist."),
+    # notifications
+    "link_invalid": ErrorInfo(
+        400, "This link is not valid.",
+        "The link in the email was cut short or changed. Open it from the email again, or manage your "
+             "emails from the comments under the article."),
+    "link_expired": ErrorInfo(
+        410, "This link has expired.",
+        "Links in our emails work for a limited time. Manage your emails from the comments under the article."),
+    "invalid_email": ErrorInfo(
+        422, "That is not an email address we can send to.",
+        "Check the email address: it should look like name@example.org."),
+    "email_required": ErrorInfo(
+        422, "An email address is needed.",
+        "Give the email address the notifications should go to."),
+    "subscription_not_found": ErrorInfo(
+        404, "No such email subscription.",
+        "It was already cancelled. Nothing more will be sent for it."),
+    # webhooks (admins)
+    "invalid_webhook_url": ErrorInfo(
+        422, "The webhook URL is not one the service will deliver to.",
+        "Use an https:// URL of a public host, without a user name, password or #fragment (the message says "
+             "what is wrong with this one)."),
+    "unknown_event_type": ErrorInfo(
+        422, "An event type is not one the service sends.",
+        "Choose event types from the list (GET /api/v1/moderation/webhooks/events/schema shows each)."),
+    "too_many_webhooks": ErrorInfo(
+        409, "The site has as many webhook endpoints as it may have.",
+        "A site has at most 20 webhook endpoints. Delete one you no longer use, or send several event types "
+             "to one endpoint."),
+    "webhook_not_found": ErrorInfo(
+        404, "The webhook endpoint does not exist.",
+        "That webhook is not in the list; it may have been deleted, or belong to another site."),
+    "webhook_disabled": ErrorInfo(
+        409, "The webhook endpoint is disabled.",
+        "Enable the endpoint first (it may have been disabled after failing for a day), then send the test "
+             "again."),
     "method_not_allowed": ErrorInfo(
         405, "That method is not allowed here.",
         "The page sent something the server could not read. Reload the page and try again."),

@@ -52,6 +52,14 @@ QUEUE_DEPTH = Gauge("comments_queue_depth", "Comments waiting, by status (pendin
                     multiprocess_mode="mostrecent")
 QUEUE_OLDEST = Gauge("comments_queue_oldest_pending_seconds", "Age of the oldest comment waiting for scoring.",
                      multiprocess_mode="mostrecent")
+NOTIFICATIONS = Gauge("comments_notifications", "Notification deliveries by channel and state (queued, retrying: "
+                      "queued after a failed attempt, sent, dead).", ["channel", "state"],
+                      multiprocess_mode="mostrecent")
+OUTBOX_DEPTH = Gauge("comments_outbox_depth", "Outbox events not yet fanned out into deliveries.",
+                     multiprocess_mode="mostrecent")
+NOTIFICATION_OLDEST_DUE = Gauge("comments_notification_oldest_due_seconds",
+                                "How long the oldest due delivery has waited to be sent.",
+                                multiprocess_mode="mostrecent")
 SCORING_BATCH_SECONDS = Histogram("comments_scoring_batch_seconds", "Model time per scoring batch.",
                                   buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
 SCORING_BATCH_SIZE = Histogram("comments_scoring_batch_size", "Comments per scoring batch.",
@@ -128,6 +136,14 @@ def set_queue(depths: dict[str, int], oldest_pending_seconds: float | None) -> N
     for status, depth in depths.items():
         QUEUE_DEPTH.labels(status).set(depth)
     QUEUE_OLDEST.set(oldest_pending_seconds or 0.0)
+
+
+def set_notifications(by_state: dict[tuple[str, str], int], outbox: int, oldest_due_seconds: float | None) -> None:
+    for channel in ("email", "webhook"):
+        for state in ("queued", "retrying", "sent", "dead"):
+            NOTIFICATIONS.labels(channel, state).set(by_state.get((channel, state), 0))
+    OUTBOX_DEPTH.set(outbox)
+    NOTIFICATION_OLDEST_DUE.set(oldest_due_seconds or 0.0)
 
 
 class CounterSync:

@@ -57,6 +57,9 @@ class ServerSettings(Struct, frozen=True):
     # the scoring worker's own probe and metrics listener (workers/probe_server.py); off when None
     worker_port: int | None = None
     worker_host: str = "127.0.0.1"
+    # the local run's mailbox (dev_mailbox.py): `run` sets it when no SMTP server is configured, and
+    # a demo server then lists what was sent at /dev/mail
+    dev_mail_dir: str | None = None
 
 
 class DatabaseSettings(Struct, frozen=True):
@@ -129,6 +132,30 @@ class ConsoleSettings(Struct, frozen=True):
     session_hours: int = 12  # and every session ends this long after sign-in, used or not
 
 
+class NotificationSettings(Struct, frozen=True):
+    """Email and webhooks (services/notifications.py, `comments-service notifier`)."""
+
+    smtp_url: str | None = None  # smtp://user:pass@host:587?starttls=required, smtps://host:465; None: no email
+    mail_from: str = "comments@localhost.localdomain"  # a site's own (its settings' mail_from) comes first
+    reply_interval_seconds: int = 600  # at most one reply email per subscription this often: a burst is one email
+    max_attempts: int = 8  # a delivery that failed this often is given up (dead)
+    # a webhook's: about a day of retries (the hourly cap from the 8th), as long as an endpoint may
+    # fail before it is disabled
+    webhook_max_attempts: int = 30
+    retry_base_seconds: float = 30.0  # the first retry's delay, doubled on each (with jitter) up to an hour
+    lease_seconds: float = 60.0  # a claimed delivery whose notifier died is taken over after this
+    poll_seconds: float = 2.0  # the notifier also wakes on NOTIFY outbox
+    batch: int = 200  # deliveries claimed at once
+    concurrency: int = 20  # sends in flight at once
+    smtp_connections: int = 4  # SMTP connections side by side (each carries one message at a time)
+    link_days: int = 90  # how long an unsubscribe or confirmation link stays good
+    outbox_ready_warn: int = 10_000  # /health/ready warns with more events or deliveries waiting
+    # webhook endpoints in private networks (RFC 1918, CGNAT, ULA): off, as such an address is
+    # usually the service's own infrastructure (SSRF)
+    webhooks_allow_private: bool = False
+    webhooks_allow_http_loopback: bool = False  # http://127.0.0.1 and localhost: tests and local development only
+
+
 class Settings(Struct, frozen=True):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -137,6 +164,7 @@ class Settings(Struct, frozen=True):
     security: SecuritySettings = SecuritySettings()
     scoring: ScoringSettings = ScoringSettings()
     console: ConsoleSettings = ConsoleSettings()
+    notifications: NotificationSettings = NotificationSettings()
     toxicity: ToxicitySettings = msgspec.field(default_factory=ToxicitySettings)
     limits: dict[str, dict[str, Limit]] = msgspec.field(default_factory=lambda: DEFAULT_LIMITS)
 
@@ -166,6 +194,7 @@ class Settings(Struct, frozen=True):
                 "ACCESS_LOG": ("access_log", _access_log),
                 "WORKER_PORT": ("worker_port", _port),
                 "WORKER_HOST": ("worker_host", str),
+                "DEV_MAIL_DIR": ("dev_mail_dir", str),
             }),
             database=_group(env, DatabaseSettings, {
                 "DATABASE_URL": ("url", _url(("postgres", "postgresql"))),
@@ -213,6 +242,22 @@ class Settings(Struct, frozen=True):
             console=_group(env, ConsoleSettings, {
                 "CONSOLE_IDLE_MINUTES": ("idle_minutes", _positive_int),
                 "CONSOLE_SESSION_HOURS": ("session_hours", _positive_int),
+            }),
+            notifications=_group(env, NotificationSettings, {
+                "SMTP_URL": ("smtp_url", _url(("smtp", "smtps"))),
+                "MAIL_FROM": ("mail_from", _mail_address),
+                "REPLY_INTERVAL_SECONDS": ("reply_interval_seconds", _non_negative_int),
+                "NOTIFY_MAX_ATTEMPTS": ("max_attempts", _positive_int),
+                "WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", _positive_int),
+                "NOTIFY_RETRY_BASE_SECONDS": ("retry_base_seconds", _positive_float),
+                "NOTIFY_LEASE_SECONDS": ("lease_seconds", _positive_float),
+                "NOTIFY_POLL_SECONDS": ("poll_seconds", _positive_float),
+                "NOTIFY_BATCH": ("batch", _positive_int),
+                "NOTIFY_CONCURRENCY": ("concurrency", _positive_int),
+                "SMTP_CONNECTIONS": ("smtp_connections", _positive_int),
+                "NOTIFY_LINK_DAYS": ("link_days", _positive_int),
+                "WEBHOOKS_ALLOW_PRIVATE": ("webhooks_allow_private", _bool),
+                "WEBHOOKS_ALLOW_HTTP_LOOPBACK": ("webhooks_allow_http_loopback", _bool),
             }),
             toxicity=_toxicity(env),
             limits=_one(env, "RATE_LIMITS", parse_limits, DEFAULT_LIMITS),
@@ -314,6 +359,15 @@ def _secret(raw: str) -> str:
     if len(raw) < 32:
         raise ValueError("must be at least 32 characters")
     return raw
+
+
+def _mail_address(raw: str) -> str:
+    from .domain.email_addresses import normalise
+
+    address = normalise(raw)
+    if address is None:
+        raise ValueError("must be a plain email address (name@example.org)")
+    return address
 
 
 def _metrics_token(raw: str) -> str:

@@ -31,6 +31,9 @@ from .services.moderation_events import ModerationEvents
 from .services.moderation_queue import ModerationQueue
 from .services.moderation_settings import ModerationSettings
 from .services.moderation_stats import AuditStats
+from .services.moderator_alerts import ModeratorAlerts
+from .services.notification_links import NotificationLinks
+from .services.notifications import Notifier, Subscriptions
 from .services.nudge import NudgeService
 from .services.people import People
 from .services.policy_trial import PolicyTrial, TrialChannel
@@ -44,10 +47,13 @@ from .services.scoring_admission import DecisionWaiter, ScoreFirst
 from .services.site_admin import SiteAdmin
 from .services.site_secrets import SecretRotation
 from .services.sites import SiteDirectory
+from .services.smtp_sender import SmtpPool, parse_smtp_url
 from .services.staff_sessions import StaffSessions
 from .services.staff_tokens import StaffTokens
 from .services.troubleshoot import Troubleshooter
 from .services.user_moderation import UserModeration
+from .services.webhook_sender import WebhookSender
+from .services.webhooks import Webhooks
 from .services.write_guard import WriteGuard
 from .services.wxr_export import WxrExporter
 from .settings import Settings
@@ -105,6 +111,19 @@ class ApiServices:
     site_admin: SiteAdmin
     policy_trial: PolicyTrial
     staff_tokens: StaffTokens
+    subscriptions: Subscriptions
+    webhooks: Webhooks
+    moderator_alerts: ModeratorAlerts
+
+
+def _webhooks(settings: Settings, pool: asyncpg.Pool, keyring: Keyring) -> Webhooks:
+    """The admins' webhooks and the notifier's webhook channel: the URL check when an endpoint is
+    saved and the sender's own use the same options."""
+    cfg = settings.notifications
+    sender = WebhookSender(allow_private=cfg.webhooks_allow_private,
+                           allow_http_loopback=cfg.webhooks_allow_http_loopback)
+    return Webhooks(pool, keyring, sender, allow_private=cfg.webhooks_allow_private,
+                    allow_http_loopback=cfg.webhooks_allow_http_loopback)
 
 
 async def build_api(settings: Settings) -> ApiServices:
@@ -140,6 +159,7 @@ async def build_api(settings: Settings) -> ApiServices:
     api_tokens = ApiTokens(pool)
     staff_sessions = StaffSessions(pool, limiter, keyring, sites, api_tokens, settings.console)
     site_admin = SiteAdmin(pool, sites, cache)
+    links = NotificationLinks(keyring, settings.server.public_url, days=settings.notifications.link_days)
     return ApiServices(
         settings=settings, pool=pool, redis=client, gate=gate, cache=cache, limiter=limiter, keyring=keyring,
         sites=sites, readers=readers, publisher=publisher, admission=admission, comments=comments,
@@ -153,6 +173,9 @@ async def build_api(settings: Settings) -> ApiServices:
         problem_reports=problem_reports, troubleshooter=troubleshooter, diagnostics=diagnostics,
         featuring=Featuring(pool, publisher),
         site_admin=site_admin, staff_tokens=StaffTokens(pool, sites),
+        subscriptions=Subscriptions(pool, readers, limiter, links, settings.notifications),
+        webhooks=_webhooks(settings, pool, keyring),
+        moderator_alerts=ModeratorAlerts(pool, links),
         policy_trial=PolicyTrial(sites, TrialChannel(client, settings.redis.prefix), nudge, limiter, scoring,
                                  max_body_chars=settings.comments.max_body_chars,
                                  fail_closed=settings.toxicity.fail_closed,
@@ -208,6 +231,34 @@ async def close_worker(services: WorkerServices) -> None:
     if services.redis is not None:
         await step("worker: Redis client", services.redis.aclose(), CLOSE_S)
     await close_pool("worker: PostgreSQL pool", services.pool)
+
+
+@dataclass
+class NotifierServices:
+    """What the notifier uses: the pool, the SMTP client (None without COMMENTS_SMTP_URL) and the
+    notifier over them."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    sender: SmtpPool | None
+    notifier: Notifier
+
+
+async def build_notifier(settings: Settings) -> NotifierServices:
+    keyring = service_keyring(settings)  # first: a missing key stops the start before any connection
+    pool = await _pool(settings)
+    cfg = settings.notifications
+    sender = SmtpPool(parse_smtp_url(cfg.smtp_url), cfg.smtp_connections) if cfg.smtp_url else None
+    links = NotificationLinks(keyring, settings.server.public_url, days=cfg.link_days)
+    notifier = Notifier(pool, cfg, links, sender, database_url=settings.database.url,
+                        channels=[_webhooks(settings, pool, keyring)])
+    return NotifierServices(settings=settings, pool=pool, sender=sender, notifier=notifier)
+
+
+async def close_notifier(services: NotifierServices) -> None:
+    if services.sender is not None:
+        await step("notifier: SMTP connections", services.sender.close(), CLOSE_S)
+    await close_pool("notifier: PostgreSQL pool", services.pool)
 
 
 # A plain class, not a Struct or dataclass: it holds a live pool and services, and makes some of

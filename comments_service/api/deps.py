@@ -22,6 +22,8 @@ from ..services.moderation_events import ModerationEvents
 from ..services.moderation_queue import ModerationQueue
 from ..services.moderation_settings import ModerationSettings
 from ..services.moderation_stats import AuditStats
+from ..services.moderator_alerts import ModeratorAlerts
+from ..services.notifications import Subscriptions
 from ..services.nudge import NudgeService
 from ..services.people import People
 from ..services.policy_trial import PolicyTrial
@@ -33,6 +35,7 @@ from ..services.staff_sessions import StaffSessions
 from ..services.staff_tokens import StaffTokens
 from ..services.troubleshoot import Troubleshooter
 from ..services.user_moderation import UserModeration
+from ..services.webhooks import Webhooks
 from ..settings import Settings
 from ..wiring import ApiServices
 from .middleware import SITE_ENTRY, SITE_ID
@@ -122,12 +125,21 @@ class ServiceProviders:
     def staff_tokens(self) -> StaffTokens:
         return self.services.staff_tokens
 
+    def subscriptions(self) -> Subscriptions:
+        return self.services.subscriptions
+
+    def moderator_alerts(self) -> ModeratorAlerts:
+        return self.services.moderator_alerts
+
+    def webhooks(self) -> Webhooks:
+        return self.services.webhooks
+
     def dependencies(self) -> dict[str, Provide]:
         names = ("settings", "cache", "comments", "reader_reports", "moderation_queue", "user_moderation", "people",
                  "moderation_settings", "audit_stats", "article_moderation", "nudge", "health", "troubleshooter",
                  "problem_reports", "diagnostics",
-                 "staff_sessions", "featuring", "site_admin", "policy_trial", "staff_tokens",
-                 "moderation_events")
+                 "staff_sessions", "featuring", "site_admin", "policy_trial", "staff_tokens", "subscriptions",
+                 "moderator_alerts", "moderation_events", "webhooks")
         return {name: Provide(getattr(self, name), sync_to_thread=False) for name in names}
 
 

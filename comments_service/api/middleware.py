@@ -34,7 +34,7 @@ from .. import metrics
 from ..domain.structs import Struct
 from ..errors import DomainError
 from ..logs import access, request_id
-from .pages import NOSNIFF, html_security_headers
+from .pages import HTML_POLICIES, NOSNIFF, html_security_headers
 from .problems import PROBLEM_JSON, problem_bytes
 
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -99,8 +99,9 @@ class EdgeMiddleware:
                 headers = [*message.get("headers", ()), *extra]
                 if status >= 400:
                     problem = any(k == b"content-type" and v.startswith(_PROBLEM_TYPE) for k, v in headers)
-                # only pages outside the API are HTML; the API's answers skip the look
-                if not scope["path"].startswith(_PUBLIC_PREFIX) and any(
+                # pages outside the API, and the few pages of its own (an email's links), are HTML;
+                # the API's other answers skip the look
+                if (not scope["path"].startswith(_PUBLIC_PREFIX) or scope["path"] in HTML_POLICIES) and any(
                         k == b"content-type" and v.startswith(b"text/html") for k, v in headers):
                     headers += html_security_headers(scope["path"])
                 message["headers"] = headers

@@ -57,6 +57,13 @@ HTML_POLICIES: dict[str, tuple[bytes, bytes]] = {
     "/schema": (_SWAGGER_CSP.encode(), _NO_REFERRER),
     "/schema/swagger": (_SWAGGER_CSP.encode(), _NO_REFERRER),
 }
+# the pages an email's links open (api/notifications.py) and the local mailbox (api/dev_mail.py):
+# no script at all, their own small style, and a form that posts back to the same page
+_LINK_PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; "
+                  "frame-ancestors 'none'")
+for _path in ("/api/v1/notifications/unsubscribe", "/api/v1/notifications/confirm",
+              "/api/v1/notifications/alerts-off", "/dev/mail"):
+    HTML_POLICIES[_path] = (_LINK_PAGE_CSP.encode(), _NO_REFERRER)
 _DEFAULT_POLICY = (_STATIC_CSP.encode(), _NO_REFERRER)
 # on every response (the edge middleware adds it)
 NOSNIFF = (b"x-content-type-options", b"nosniff")

@@ -13,6 +13,8 @@ from .article_paths import SLASH_STAND_IN
 
 SiteParam = Annotated[str | None, QueryParameter(name="site", required=False, max_length=64,
                                                  description="The id of the site embedding the comments.")]
+RequiredSiteParam = Annotated[str, QueryParameter(name="site", min_length=1, max_length=64,
+                                                  description="The site this is about.")]
 Limit = Annotated[int | None, QueryParameter(ge=1, le=100, required=False, description="Page size.")]
 Cursor = Annotated[str | None, QueryParameter(max_length=200, required=False, description="From next_cursor.")]
 Replies = Annotated[int | None, QueryParameter(ge=0, le=20, required=False, description="Replies shown per comment.")]

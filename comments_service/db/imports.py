@@ -60,6 +60,8 @@ async def prepare_session(conn: Connection) -> None:
     # an import's commits need not wait for the disk: a batch lost in a crash is written again by
     # the next run, which finds by source id what did commit
     await conn.execute("SET synchronous_commit = off")
+    # history is not news: nobody is told of a comment an import brings (migrations/0014)
+    await conn.execute("SET comments_service.outbox = 'off'")
 
 
 async def check_references_per_batch(conn: Connection) -> bool:

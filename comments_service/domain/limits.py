@@ -28,6 +28,9 @@ DEFAULT_LIMITS: dict[str, dict[str, Limit]] = {
     "signin": {"ip": Limit(per_seconds=6.0, burst=10)},
     # an admin's "try a text" (services/policy_trial.py): each may ask the scoring worker
     "policy_trial": {"user": Limit(per_seconds=1.0, burst=20)},
+    # an email subscription to an address not yet confirmed sends it a confirmation: a reader cannot
+    # have us write to many addresses, nor one address many times
+    "confirm_email": {"user": Limit(per_seconds=3600.0, burst=5), "ip": Limit(per_seconds=600.0, burst=20)},
 }
 
 

@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from .. import __version__, metrics
 from ..cache import Cache, RedisGate
 from ..db import migrations as migration_repo
+from ..db import notifications as notification_repo
 from ..db import observability as obs
 from ..db import sites as site_repo
 from ..db.connection import Connection
@@ -253,7 +254,11 @@ class DiagnosticsService:
         try:
             async with self.pool.acquire() as conn:
                 depths = await obs.queue_depths(conn)
+                deliveries = await notification_repo.delivery_counts(conn)
+                outbox, _ = await notification_repo.outbox_depth(conn)
+                oldest_due = await notification_repo.oldest_queued_age(conn)
             metrics.set_queue({s: d.depth for s, d in depths.items()}, depths["pending_scoring"].oldest_seconds)
+            metrics.set_notifications(deliveries, outbox, oldest_due)
         except Exception as exc:
             # a scrape must still answer when PostgreSQL is away: the request metrics matter most then
             if not is_database_unavailable(exc):

@@ -30,6 +30,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from .. import __version__
+from ..db import notifications as notification_repo
 from ..db import observability as obs
 from ..db.health import is_database_unavailable
 from ..domain.structs import Struct
@@ -39,6 +40,10 @@ HealthStatus = Literal["pass", "warn", "fail"]
 READY_TTL = 1.5
 PROBE_TIMEOUT = 1.0
 QUEUE_AGE_WARN_SECONDS = 60.0
+# notification emails due this long and not sent, or this many events not fanned out: the notifier
+# is not keeping up (or not running)
+DELIVERY_AGE_WARN_SECONDS = 600.0
+OUTBOX_DEPTH_WARN = 10_000
 
 
 class Probe(Struct):
@@ -203,6 +208,8 @@ class HealthMonitor:
                 async with self.pool.acquire() as conn:
                     model = await self.scoring.model_state(conn)
                     oldest = await obs.oldest_pending_seconds(conn)
+                    outbox, _ = await notification_repo.outbox_depth(conn)
+                    mail_age = await notification_repo.oldest_queued_age(conn)
             except Exception as exc:
                 if not is_database_unavailable(exc):
                     raise
@@ -219,6 +226,17 @@ class HealthMonitor:
                 observed_value=age, observed_unit="s", time=now,
                 output=None if age < QUEUE_AGE_WARN_SECONDS else
                 f"The oldest comment has waited {age:.0f} s for scoring; new comments appear late.")]
+            checks["notifications:outbox"] = [HealthCheck(
+                status="pass" if outbox < OUTBOX_DEPTH_WARN else "warn", component_type="component",
+                observed_value=float(outbox), time=now,
+                output=None if outbox < OUTBOX_DEPTH_WARN else
+                f"{outbox} events wait to be fanned out: is `comments-service notifier` running?")]
+            late = round(mail_age or 0.0, 1)
+            checks["notifications:deliveryAge"] = [HealthCheck(
+                status="pass" if late < DELIVERY_AGE_WARN_SECONDS else "warn", component_type="component",
+                observed_value=late, observed_unit="s", time=now,
+                output=None if late < DELIVERY_AGE_WARN_SECONDS else
+                f"The oldest due email has waited {late:.0f} s: is the notifier running, the mail server up?")]
         status = worst(*(c[0].status for c in checks.values()))
         output = {"fail": "PostgreSQL is unreachable.", "warn": "Degraded: see checks."}.get(status)
         return Readiness(status=status, output=output, checks=checks)

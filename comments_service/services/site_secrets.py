@@ -14,6 +14,7 @@ import logging
 import asyncpg
 
 from ..db import sites as site_repo
+from ..db import webhooks as webhook_repo
 from ..domain.structs import Struct
 from ..identity import Keyring, SecretSealedElsewhere
 
@@ -33,7 +34,8 @@ class SecretRotation:
         self.keyring = keyring
 
     async def reseal_all(self) -> ResealReport:
-        """Every site's SSO secret under the current key, in one transaction (all or nothing)."""
+        """Every site's SSO secret, and every webhook's signing secret, under the current key, in one
+        transaction (all or nothing)."""
         resealed: list[str] = []
         current: list[str] = []
         unopenable: list[str] = []
@@ -49,6 +51,18 @@ class SecretRotation:
                 else:
                     await site_repo.replace_secret(conn, site_id, again)
                     resealed.append(site_id)
+            # webhook signing secrets are sealed the same way: a site counts as resealed, current or
+            # unopenable by all of its secrets
+            for row in await webhook_repo.sealed_secrets(conn):
+                label = f"{row['site_id']} (webhook {row['id']})"
+                try:
+                    again = self.keyring.reseal(row["secret_sealed"])
+                except SecretSealedElsewhere:
+                    unopenable.append(label)
+                    continue
+                if again is not None:
+                    await webhook_repo.reseal(conn, row["id"], again)
+                    resealed.append(label)
         if unopenable:
             log.error("sites whose SSO secret no configured key opens: %s", ", ".join(unopenable))
         return ResealReport(resealed=resealed, current=current, unopenable=unopenable)

@@ -42,6 +42,8 @@ const S = Object.assign({
   banned: 'You are banned from commenting on this site.', bannedUntil: 'You are banned from commenting on this site until {time}.',
   signInExpired: 'Your sign-in has expired. Reload the page to sign in again.',
   featured: 'Featured', pinned: 'Pinned',
+  notify: 'Email me replies', follow: 'Follow this discussion', notifyOn: 'Replies will be emailed',
+  followOn: 'Following by email', confirmSent: 'Check your inbox to confirm', stop: 'stop', email: 'Your email', send: 'Send',
   reasons: {language: 'offensive language', toxicity: 'offensive language', spam: 'spam', banned_words: 'words that are not allowed',
     off_topic: 'off topic', links: 'too many links', premoderation: 'all comments here are reviewed first',
     rejected_language: 'offensive language', rejected_spam: 'spam', rejected_guidelines: 'the community guidelines'},
@@ -151,6 +153,7 @@ let sort = ['oldest', 'newest', 'top'].includes(d.sort) ? d.sort : 'oldest';
 let article = null, nextCursor = null, known = 0;
 const nodes = new Map(); // comment id -> rendered element
 const votes = {};
+const subs = new Map();
 const fresh = new Set(); // published ids announced live and not yet shown
 
 // --- skeleton ---
@@ -171,7 +174,8 @@ const listStatus = h('p', {class: 'status', role: 'status'});
 const issues = h('div', {class: 'issues'});
 const issuesBtn = h('button', {type: 'button', class: 'link', text: t('issues'), 'aria-expanded': 'false', onclick: () => troubleshoot()});
 issues.append(issuesBtn);
-const wrap = h('section', {class: 'cs', 'aria-labelledby': title.id}, bar, formSlot, feat, liveBar, listStatus, list, moreBtn, issues);
+const follow = subCtl(0);
+const wrap = h('section', {class: 'cs', 'aria-labelledby': title.id}, bar, formSlot, follow, feat, liveBar, listStatus, list, moreBtn, issues);
 root.append(css, wrap);
 
 // Theme: data-theme (script or <html>) light or dark; else (auto) the page's colours: the background the
@@ -211,6 +215,7 @@ addEventListener('load', theme);
 function heading() {
   const n = article ? article.comment_count : 0;
   title.textContent = !article ? t('heading0') : n === 1 ? t('heading1') : t('heading', {n});
+  follow.hidden = !(token && n && article.comments_open);
 }
 function mine(c) { return me && c.author && c.author.id === me.id; }
 function editable(c) { return mine(c) && !c.deleted && Date.now() - new Date(c.created_at) < EDIT_MS; }
@@ -219,7 +224,7 @@ function editable(c) { return mine(c) && !c.deleted && Date.now() - new Date(c.c
 function writable() { return !!article && article.comments_open && !standing.banned; }
 
 function comment(c) {
-  const el = h('article', {class: 'c', role: 'listitem', id: 'cs-c-' + c.id, 'data-id': c.id, 'data-depth': c.depth});
+  const el = h('article', {class: 'c', role: 'listitem', id: 'comment-' + c.id, 'data-id': c.id, 'data-depth': c.depth});
   const replies = h('div', {class: 'replies' + (c.depth + 1 >= INDENT ? ' flat' : '')});
   fill(el, c, replies);
   (c.replies || []).forEach((r) => replies.append(comment(r)));
@@ -256,7 +261,9 @@ function fill(el, c, replies) {
     if (writable()) foot.append(h('button', {type: 'button', class: 'link', text: t('edit'), onclick: () => openEdit(el)}));
     foot.append(h('button', {type: 'button', class: 'link', text: t('del'), onclick: () => remove(el)}));
   }
-  el.append(head, body, foot, h('p', {class: 'status', role: 'status'}), slot, replies);
+  const note = mine(c) && !c.deleted && c.status === 'published' && (el.querySelector(':scope > .notify') || subCtl(c.id));
+  if (note && !note._asking) note._paint();
+  el.append(head, body, foot, note || '', h('p', {class: 'status', role: 'status'}), slot, replies);
 }
 
 function bodyOf(c) {
@@ -523,7 +530,7 @@ function castVote(el, v) {
   }, (e) => say(statusOf(el), explain(e), 'error'));
 }
 function asLine() { return h('p', {class: 'as'}, t('as', {name: me.name}) + ' ', ssoToken ? null : h('button', {type: 'button', class: 'link', text: t('notYou'), onclick: signOut})); }
-function signOut() { token = null; me = null; store.set(GUEST_KEY, null); mainForm(); }
+function signOut() { token = null; me = null; store.set(GUEST_KEY, null); mainForm(); loadSubs(); }
 
 // --- identity ---
 function whoAmI() {
@@ -573,12 +580,47 @@ function setToken(next) {
   token = ssoToken || store.get(GUEST_KEY);
   watchExpiry();
   return whoAmI().then(() => {
+    loadSubs();
     const ta = formSlot.querySelector('textarea'), draft = ta ? ta.value : '';
     if (article) mainForm();
     const again = formSlot.querySelector('textarea');
     if (again && draft) { again.value = draft; again.dispatchEvent(new Event('input')); }
     repaintWho();
   });
+}
+
+// --- email notifications (key: one's own comment's id, 0: the whole discussion) ---
+function loadSubs() {
+  subs.clear();
+  return Promise.resolve(token && !stale && call('GET', '/me/notifications').then((l) => l.forEach(keep), () => {})).then(() => {
+    nodes.forEach((el) => fill(el, el._c)); follow._paint(); heading();
+  });
+}
+function keep(s) { if (s.article_id === articleId) subs.set(s.comment_id || 0, s); }
+function subCtl(key) {
+  const ctl = h('span'), status = h('p', {class: 'status', role: 'status'}), box = h('div', {class: 'notify'}, ctl, status);
+  const act = (p) => p.then(() => paint(1), (e) => (e.problem || {}).code === 'email_required' && !box._asking ? askEmail() : say(status, explain(e), 'error'));
+  const ask = (email) => act(call('POST', '/me/notifications', {article_id: articleId, comment_id: key || null, email}).then(keep));
+  const askEmail = () => {
+    box._asking = true; ctl.textContent = '';
+    const inp = h('input', {type: 'email', id: id('em'), autocomplete: 'email'});
+    ctl.append(h('form', {novalidate: true, onsubmit: (e) => { e.preventDefault(); ask(inp.value.trim()); }},
+      h('label', {for: inp.id, text: t('email')}), inp, ' ', h('button', {class: 'primary', text: t('send')}), ' ', h('button', {type: 'button', class: 'link', text: t('cancel'), onclick: () => paint(1)})));
+    inp.focus();
+  };
+  const paint = box._paint = (focus) => {
+    box._asking = false; ctl.textContent = '';
+    const s = subs.get(key), on = s && t(s.confirmed ? key ? 'notifyOn' : 'followOn' : 'confirmSent') + ' — ';
+    ctl.append(on || '', h('button', {type: 'button', class: 'link', text: t(on ? 'stop' : key ? 'notify' : 'follow'), 'aria-label': on && on + t('stop'),
+      onclick: () => !on ? ssoToken ? ask() : askEmail() : act(call('DELETE', '/me/notifications/' + s.id).catch((e) => { if (e.status !== 404) throw e; }).then(() => subs.delete(key)))}));
+    if (focus) { status.textContent = ''; ctl.querySelector('button').focus(); }
+  };
+  return box;
+}
+// a reply email's link, #comment-<id>: that comment, scrolled to and marked
+function reveal() {
+  const m = /^#comment-(\d+)$/.exec(location.hash), el = m && nodes.get(+m[1]);
+  if (el) { el.classList.add('target'); el.scrollIntoView({block: 'center'}); }
 }
 
 // --- live updates: SSE, with polling and reconnection when the stream is unavailable ---
@@ -684,7 +726,7 @@ function reportForm(q) {
   }}, h('label', {for: ta.id, text: t('report')}), ta, h('div', {class: 'actions'}, h('button', {type: 'submit', text: t('reportSend')})), status);
 }
 
-whoAmI().then(load).then(live);
+whoAmI().then(() => { loadSubs(); return load(); }).then(() => { reveal(); live(); });
 watchExpiry();
 // lets a host page refresh after its own sign-in, and hand over a fresh token (the refresh hook above)
 window.commentsService = {reload: load, setToken};

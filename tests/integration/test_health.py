@@ -15,7 +15,8 @@ HEALTH_JSON = "application/health+json"
 # what exception text carries: class names, errno, driver wording, the address it failed on
 _EXCEPTION_TEXT = re.compile(r"Error|Exception|Errno|errno|refused|Connect|Timeout|timed out|127\.0\.0\.1|"
                              r"redis://|postgres(ql)?://", re.IGNORECASE)
-CHECKS = {"postgres:responseTime", "redis:responseTime", "scoring:workers", "toxicity:model", "scoring:queueAge"}
+CHECKS = {"postgres:responseTime", "redis:responseTime", "scoring:workers", "toxicity:model", "scoring:queueAge",
+          "notifications:outbox", "notifications:deliveryAge"}
 
 
 async def _fresh_ready(client):
@@ -44,6 +45,24 @@ async def test_ready_reports_each_dependency(client, db):
     assert body["checks"]["redis:responseTime"][0]["status"] == "pass"
     assert body["checks"]["toxicity:model"][0]["observedValue"] == "detoxify-original@abc123"
     assert body["checks"]["scoring:queueAge"][0]["observedUnit"] == "s"
+
+
+async def test_emails_due_long_ago_and_unsent_warn_that_the_notifier_is_not_keeping_up(client, db, site):
+    await clear_worker_status(db)
+    await seed_worker_status(db, model_id="detoxify-original@abc123")
+    key = f"health-probe:{site.id}"
+    await db.execute("INSERT INTO notification_deliveries (site_id, channel, kind, recipient, idempotency_key, "
+                     "next_attempt_at) VALUES ($1, 'email', 'reply_digest', 'a@example.org', $2, "
+                     "now() - interval '20 minutes')", site.id, key)
+    try:
+        body = (await _fresh_ready(client)).json()
+        late = body["checks"]["notifications:deliveryAge"][0]
+        assert body["status"] == "warn" and late["status"] == "warn" and late["observedValue"] >= 1200
+        assert "notifier" in late["output"]
+    finally:
+        await db.execute("DELETE FROM notification_deliveries WHERE idempotency_key = $1", key)
+    body = (await _fresh_ready(client)).json()
+    assert body["checks"]["notifications:deliveryAge"][0]["status"] == "pass" and body["status"] == "pass"
 
 
 async def test_model_on_fallback_warns_but_stays_ready(client, db):

@@ -55,6 +55,10 @@ async def by_route_template_cache_and_queue(client, site, article):
     assert sample(text, "comments_cache_misses_total") >= 1
     assert sample(text, "comments_queue_depth", status="pending_scoring") is not None
     assert sample(text, "comments_queue_depth", status="held") is not None
+    for state in ("queued", "retrying", "sent", "dead"):
+        assert sample(text, "comments_notifications", channel="email", state=state) is not None
+    assert sample(text, "comments_outbox_depth") is not None
+    assert sample(text, "comments_notification_oldest_due_seconds") is not None
 
 
 async def test_error_codes_and_rate_limit_rejections_are_counted(storage, site, database):

@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from comments_service.services.webhook_sender import new_secret
 from tests.support.seeding import seed_comment, seed_reader
 from tests.support.sites import make_site
 from tests.support.tokens import staff_token
@@ -64,14 +65,28 @@ ROUTES = [
     ("GET", "/audit.csv", None),
     ("GET", "/audit/actors", None),
     ("GET", "/stats", None),
+    # a moderator's own email alerts
+    ("GET", "/alerts", None),
+    ("PUT", "/alerts", {"email": "desk@news.example", "problem_reports": True, "held_digest_minutes": 30}),
+    ("DELETE", "/alerts", None),
+    # webhook routes
+    ("GET", "/webhooks", None),
+    ("POST", "/webhooks", {"url": "https://hooks.example/in", "event_types": ["comment.published"]}),
+    ("PATCH", "/webhooks/{webhook}", {"description": "orders", "enabled": True}),
+    ("DELETE", "/webhooks/{webhook}", None),
+    ("POST", "/webhooks/{webhook}/rotate-secret", None),
+    ("POST", "/webhooks/{webhook}/test", None),
+    ("GET", "/webhooks/{webhook}/attempts", None),
+    ("GET", "/webhooks/events/schema", None),
 ]
 ADMIN_ONLY = {"/sites/{site}", "/sites", "/sites/{site}/try", "/sites/{site}/policy", "/sites/{site}/sso-secret",
-              "/tokens", "/tokens/{token}"}
+              "/tokens", "/tokens/{token}", "/webhooks", "/webhooks/{webhook}", "/webhooks/{webhook}/rotate-secret",
+              "/webhooks/{webhook}/test", "/webhooks/{webhook}/attempts", "/webhooks/events/schema"}
 # creating and deleting sites: an admin for every site only (an API token without a site)
 UNSCOPED_ADMIN_ONLY = {("POST", "/sites"), ("DELETE", "/sites/{site}?force=true")}
-# lists that answer every staff member with what is theirs: another site's staff get a 2xx that
-# never names this site
-OWN_ONLY = {("GET", "/sites"), ("GET", "/session"), ("DELETE", "/session")}
+# lists that answer every staff member with what is theirs, and documents the same for every admin:
+# another site's staff get a 2xx that never names this site
+OWN_ONLY = {("GET", "/sites"), ("GET", "/session"), ("DELETE", "/session"), ("GET", "/webhooks/events/schema")}
 # the console's session as its cookie names it: a bearer token's holder has none (401) to read
 COOKIE_ONLY = {("GET", "/session")}
 # an open stream never ends: here only refused callers ask (test_moderation_live.py streams)
@@ -150,7 +165,11 @@ async def test_route_access(client, services, db, site, role, method, path, body
              "published": str((await seed_comment(services, db, site.id, status="published", reason=None)).id),
              "token": str(await db.fetchval(
                  "INSERT INTO api_tokens (name, role, site_id, token_hash) VALUES ('to revoke', 'moderator', $1, "
-                 "sha256(convert_to(gen_random_uuid()::text, 'UTF8'))) RETURNING id", site.id))}
+                 "sha256(convert_to(gen_random_uuid()::text, 'UTF8'))) RETURNING id", site.id)),
+             "webhook": str(await db.fetchval(
+                 "INSERT INTO webhook_endpoints (site_id, url, secret_sealed, event_types) "
+                 "VALUES ($1, 'https://hooks.example/old', $2, '{comment.published}') RETURNING id",
+                 site.id, services.keyring.encrypt(new_secret())))}
     if (method, path) in STREAMS and ROLES[role] is None:
         return
     headers = await _headers(role, db, site, other, client)

@@ -140,15 +140,25 @@ async def test_rekey_seals_every_secret_under_the_new_key(storage, own_db):
         for site_id, key in (("old-a", OLD_KEY), ("old-b", OLD_KEY), ("new-c", NEW_KEY)):
             await conn.execute("INSERT INTO sites (id, name, allowed_origins, sso_secret_enc) VALUES ($1, $1, $2, $3)",
                                site_id, ["https://a.example"], Keyring(key).encrypt(f"secret of {site_id}"))
+        # a webhook's signing secret is sealed the same way, and goes along
+        await conn.execute("INSERT INTO webhook_endpoints (site_id, url, secret_sealed, event_types) VALUES "
+                           "('old-b', 'https://hooks.example/in', $1, '{comment.published}')",
+                           Keyring(OLD_KEY).encrypt("whsec_webhook-of-old-b"))
     finally:
         await conn.close()
 
     done = cli(storage, own_db, "rekey", COMMENTS_SECRET_KEY=NEW_KEY, COMMENTS_SECRET_KEY_PREVIOUS=OLD_KEY)
     assert done.returncode == 0, done.stderr
-    assert "resealed 2" in done.stdout and "1 already" in done.stdout
+    assert "resealed 3" in done.stdout and "1 already" in done.stdout
     after = Keyring(NEW_KEY)
     assert {k: after.decrypt(v) for k, v in (await _sealed(own_db)).items()} == {
         "old-a": "secret of old-a", "old-b": "secret of old-b", "new-c": "secret of new-c"}
+    conn = await connect(own_db)
+    try:
+        sealed = await conn.fetchval("SELECT secret_sealed FROM webhook_endpoints")
+    finally:
+        await conn.close()
+    assert after.decrypt(bytes(sealed)) == "whsec_webhook-of-old-b"
 
     # a secret that no configured key opens is named, and left as it is
     stranger = Keyring("a-third-key-nobody-configured-" + "z" * 32).encrypt("lost")

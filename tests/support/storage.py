@@ -116,6 +116,8 @@ class TestStorage:
             # starts `comments-service worker` processes of its own)
             "COMMENTS_SCORING": "off",
             "COMMENTS_TOXICITY_CACHE_DIR": self.toxicity_cache_dir,
+            # webhook endpoints on 127.0.0.1 over http: the tests' receivers (tests/integration/test_webhooks.py)
+            "COMMENTS_WEBHOOKS_ALLOW_HTTP_LOOPBACK": "true",
             # generous limits: tests of the limits themselves set their own
             "COMMENTS_RATE_LIMITS": "post.user=0:1,post.ip=0:1,edit.user=0:1,edit.ip=0:1,vote.user=0:1,"
                                     "vote.ip=0:1,report.user=0:1,report.ip=0:1,check.user=0:1,check.ip=0:1,"

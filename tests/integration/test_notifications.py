@@ -1,0 +1,254 @@
+"""Reply emails as readers see them: opting in through the API, the email a reply brings (once it
+is published, never for one's own), one email for a burst, the unsubscribe link, a guest's double
+opt-in; and the delivery's faults: a mail server that is down, one that refuses, retries and the
+dead letter. A real SMTP server (aiosmtpd) receives every message."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from comments_service.db.pool import create_pool
+from comments_service.services.notification_links import NotificationLinks
+from comments_service.services.notifications import Notifier, retry_delay
+from comments_service.services.smtp_sender import SmtpSender, parse_smtp_url
+from comments_service.settings import NotificationSettings
+from tests.support.seeding import seed_comment
+from tests.support.smtp_server import SmtpSink, smtp_sink  # noqa: F401
+from tests.support.tokens import staff_token
+
+ARTICLE = "border-troops"
+
+
+@pytest.fixture
+async def notifier(services, settings, database, smtp_sink):  # noqa: F811
+    """A notifier as `comments-service notifier` builds it, over a pool of this test's loop (the
+    app's pool lives on the test client's own)."""
+    cfg = NotificationSettings(reply_interval_seconds=600, retry_base_seconds=30, max_attempts=3)
+    sender = SmtpSender(parse_smtp_url(smtp_sink.url))
+    links = NotificationLinks(services.keyring, settings.server.public_url, days=cfg.link_days)
+    pool = await create_pool(settings.database, database)
+    yield Notifier(pool, cfg, links, sender)
+    await sender.close()
+    await pool.close()
+
+
+async def run_once(notifier: Notifier) -> None:
+    """What the notifier's loop does each turn, until nothing is due."""
+    while await notifier.fan_out_once() or await notifier.deliver_once():
+        pass
+
+
+def article_of(site) -> dict:
+    return {"article_url": f"{site.origin}/{ARTICLE}", "article_title": "Troops return to the border"}
+
+
+async def post(client, site, token, body, parent_id=None) -> dict:
+    r = await client.post(f"/api/v1/articles/{ARTICLE}/comments", params=site.q(), headers=site.auth(token),
+                          json={"body": body, "parent_id": parent_id, "article_url": f"{site.origin}/{ARTICLE}",
+                                "article_title": "Troops return to the border"})
+    assert r.status_code == 201, r.text
+    return r.json()["comment"]
+
+
+async def subscribe(client, site, token, **body) -> dict:
+    r = await client.post("/api/v1/me/notifications", params=site.q(), headers=site.auth(token),
+                          json={"article_id": ARTICLE, **body})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def to(sink: SmtpSink, address: str) -> list:
+    return [m for m in sink.messages if m["To"] and address in m["To"]]
+
+
+async def test_a_reply_brings_one_email_whose_links_open_it_and_stop_them(client, site, db, notifier,
+                                                                          smtp_sink) -> None:  # noqa: F811
+    ann = site.sso_token(sub="ann", name="Ann", email="ann@example.org")
+    bea = site.sso_token(sub="bea", name="Bea <script>", email="bea@example.org")
+    mine = await post(client, site, ann, "Are they back for good?")
+    sub = await subscribe(client, site, ann, comment_id=mine["id"])
+    assert (sub["email"], sub["confirmed"], sub["scope"]) == ("ann@example.org", True, "comment")
+
+    await post(client, site, ann, "Answering myself", parent_id=mine["id"])  # one's own reply: no email
+    reply = await post(client, site, bea, "Until the spring, the ministry says.", parent_id=mine["id"])
+    await run_once(notifier)
+    [mail] = to(smtp_sink, "ann@example.org")
+    assert to(smtp_sink, "bea@example.org") == []
+    assert "Troops return to the border" in mail["Subject"]
+    html = mail.get_body(("html",)).get_content()
+    text = mail.get_body(("plain",)).get_content()
+    assert f"{site.origin}/{ARTICLE}#comment-{reply['id']}" in html
+    assert "Until the spring" in text and "Answering myself" not in text
+    assert "<script>" not in html and "Bea &lt;script&gt;" in html
+    assert mail["Message-ID"] and mail["Date"]
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = mail["List-Unsubscribe"].strip("<>")
+
+    # the link works without signing in: a page first (mail scanners open links), then the one click
+    page = await client.get(unsubscribe)
+    assert page.status_code == 200 and "Unsubscribe" in page.text and "ann@example.org" in page.text
+    assert (await client.get("/api/v1/me/notifications", params=site.q(), headers=site.auth(ann))).json() != []
+    done = await client.post(unsubscribe, content=b"List-Unsubscribe=One-Click",
+                             headers={"content-type": "application/x-www-form-urlencoded"})
+    assert done.status_code == 200 and "Unsubscribed" in done.text
+    assert (await client.get("/api/v1/me/notifications", params=site.q(), headers=site.auth(ann))).json() == []
+
+    await post(client, site, bea, "And one more thing", parent_id=mine["id"])
+    await run_once(notifier)
+    assert len(to(smtp_sink, "ann@example.org")) == 1
+    # a link tampered with, or clicked again, changes nothing and says so
+    assert (await client.post(unsubscribe)).status_code == 200
+    assert (await client.get(unsubscribe[:-3] + "AAA")).status_code == 400
+
+
+async def test_a_held_reply_is_announced_when_approved_and_a_rejected_one_never(client, services, site, db,
+                                                                               notifier, smtp_sink) -> None:  # noqa: F811
+    ann = site.sso_token(sub="ann2", name="Ann", email="ann2@example.org")
+    mine = await post(client, site, ann, "Where is the new post?")
+    await subscribe(client, site, ann, comment_id=mine["id"])
+    held = (await seed_comment(services, db, site.id, article=ARTICLE, status="held", parent_id=mine["id"],
+                               body="held reply")).id
+    await run_once(notifier)
+    assert to(smtp_sink, "ann2@example.org") == []
+
+    mod = {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id)}"}
+    r = await client.post("/api/v1/moderation/decisions", params=site.q(), headers=mod,
+                          json={"comment_ids": [held], "action": "approve"})
+    assert r.status_code == 200, r.text
+    await run_once(notifier)
+    [mail] = to(smtp_sink, "ann2@example.org")
+    assert "held reply" in mail.get_body(("plain",)).get_content()
+
+    rejected = await seed_comment(services, db, site.id, article=ARTICLE, status="held", parent_id=mine["id"],
+                                  body="rejected reply")
+    await db.execute("UPDATE notification_subscriptions SET last_sent_at = NULL WHERE email = 'ann2@example.org'")
+    r = await client.post("/api/v1/moderation/decisions", params=site.q(), headers=mod,
+                          json={"comment_ids": [rejected.id], "action": "reject", "reason": "spam"})
+    assert r.status_code == 200, r.text
+    await run_once(notifier)
+    assert len(to(smtp_sink, "ann2@example.org")) == 1
+
+
+async def test_a_burst_of_replies_is_one_email_after_the_first(client, site, db, notifier,
+                                                                smtp_sink) -> None:  # noqa: F811
+    ann = site.sso_token(sub="ann3", name="Ann", email="ann3@example.org")
+    bea = site.sso_token(sub="bea3", name="Bea", email="bea3@example.org")
+    await post(client, site, ann, "Opening the discussion")
+    await subscribe(client, site, ann)  # everything new in the article
+    await post(client, site, bea, "First")
+    await run_once(notifier)
+    assert len(to(smtp_sink, "ann3@example.org")) == 1
+    for n in range(3):
+        await post(client, site, bea, f"Burst {n}")
+    await run_once(notifier)
+    assert len(to(smtp_sink, "ann3@example.org")) == 1  # the next waits for the interval
+    [waiting] = await db.fetch("SELECT payload, next_attempt_at - now() AS wait FROM notification_deliveries "
+                               "WHERE recipient = 'ann3@example.org' AND state = 'queued'")
+    assert len(waiting["payload"]["comment_ids"]) == 3 and waiting["wait"] > timedelta(minutes=9)
+    # the interval has passed
+    await db.execute("UPDATE notification_deliveries SET next_attempt_at = now() WHERE recipient = $1 "
+                     "AND state = 'queued'", "ann3@example.org")
+    await run_once(notifier)
+    mails = to(smtp_sink, "ann3@example.org")
+    assert len(mails) == 2
+    text = mails[1].get_body(("plain",)).get_content()
+    assert all(f"Burst {n}" in text for n in range(3))
+
+
+async def test_a_guest_address_gets_nothing_but_a_confirmation_until_confirmed(client, site, db, notifier,
+                                                                              smtp_sink) -> None:  # noqa: F811
+    r = await client.post("/api/v1/articles/" + ARTICLE + "/comments", params=site.q(),
+                          json={"body": "A guest asks", "author_name": "Guest", **article_of(site)})
+    assert r.status_code == 201, r.text
+    guest = r.json()["guest_token"]
+    first = r.json()["comment"]
+    sub = await subscribe(client, site, guest, comment_id=first["id"], email="Someone@Example.org")
+    assert sub["confirmed"] is False and sub["email"] == "Someone@example.org"
+    bea = site.sso_token(sub="bea4", name="Bea", email="bea4@example.org")
+    await post(client, site, bea, "An answer before confirming", parent_id=first["id"])
+    await run_once(notifier)
+    [confirm] = to(smtp_sink, "Someone@example.org")
+    assert "List-Unsubscribe" not in confirm
+    link = next(line for line in confirm.get_body(("plain",)).get_content().split() if "/confirm?token=" in line)
+    # asking again sends no second confirmation
+    await subscribe(client, site, guest, comment_id=first["id"], email="Someone@Example.org")
+    await run_once(notifier)
+    assert len(to(smtp_sink, "Someone@example.org")) == 1
+
+    assert (await client.get(link)).status_code == 200  # the page only asks
+    assert (await client.post(link)).status_code == 200
+    await post(client, site, bea, "An answer after confirming", parent_id=first["id"])
+    await run_once(notifier)
+    mails = to(smtp_sink, "Someone@example.org")
+    assert len(mails) == 2 and "after confirming" in mails[1].get_body(("plain",)).get_content()
+    assert "before confirming" not in mails[1].get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize("email, code", [("not-an-address", "invalid_email"), ("a@b", "invalid_email"),
+                                         ("x@example.org\r\nBcc: y@example.org", "invalid_email")])
+async def test_bad_subscriptions_are_refused_with_a_reason(client, site, email, code) -> None:
+    ann = site.sso_token(sub="ann5", name="Ann", email="ann5@example.org")
+    await post(client, site, ann, "Hello")
+    r = await client.post("/api/v1/me/notifications", params=site.q(), headers=site.auth(ann),
+                          json={"article_id": ARTICLE, "email": email})
+    assert r.status_code == 422 and r.json()["code"] == code
+    anonymous = await client.post("/api/v1/me/notifications", params=site.q(), json={"article_id": ARTICLE})
+    assert anonymous.status_code == 401
+    no_email = site.sso_token(sub="ann6", name="Ann")
+    r = await client.post("/api/v1/me/notifications", params=site.q(), headers=site.auth(no_email),
+                          json={"article_id": ARTICLE})
+    assert r.status_code == 422 and r.json()["code"] == "email_required"
+
+
+async def test_a_guest_cannot_have_us_write_to_many_addresses(client, site, db) -> None:
+    r = await client.post(f"/api/v1/articles/{ARTICLE}/comments", params=site.q(),
+                          json={"body": "A guest", "author_name": "Guest", **article_of(site)})
+    guest = r.json()["guest_token"]
+    for n in range(5):
+        await subscribe(client, site, guest, email=f"victim{n}@example.org")
+    r = await client.post("/api/v1/me/notifications", params=site.q(), headers=site.auth(guest),
+                          json={"article_id": ARTICLE, "comment_id": r.json()["comment"]["id"],
+                                "email": "victim9@example.org"})
+    assert r.status_code == 429 and r.json()["code"] == "rate_limited"
+    assert await db.fetchval("SELECT count(*) FROM notification_deliveries d JOIN notification_subscriptions s "
+                             "ON s.id = d.subscription_id WHERE s.site_id = $1", site.id) == 5
+
+
+async def test_a_mail_server_down_is_retried_and_a_refusal_is_given_up(client, site, db, notifier,
+                                                                        smtp_sink) -> None:  # noqa: F811
+    ann = site.sso_token(sub="ann7", name="Ann", email="ann7@example.org")
+    bea = site.sso_token(sub="bea7", name="Bea", email="bea7@example.org")
+    await post(client, site, ann, "Opening")
+    await subscribe(client, site, ann)
+    smtp_sink.stop()
+    await post(client, site, bea, "While the server is down")
+    await run_once(notifier)
+    row = await db.fetchrow("SELECT state, attempts, last_error, next_attempt_at > now() AS later "
+                            "FROM notification_deliveries WHERE recipient = 'ann7@example.org'")
+    assert (row["state"], row["attempts"], row["later"]) == ("queued", 1, True) and row["last_error"]
+    smtp_sink.start()
+    await db.execute("UPDATE notification_deliveries SET next_attempt_at = now() WHERE recipient = 'ann7@example.org'")
+    await run_once(notifier)
+    assert len(to(smtp_sink, "ann7@example.org")) == 1
+    assert await db.fetchval("SELECT state FROM notification_deliveries WHERE recipient = 'ann7@example.org'") == "sent"
+
+    # a permanent refusal (550) is not tried again
+    smtp_sink.reject_rcpt.add("ann7@example.org")
+    await db.execute("UPDATE notification_subscriptions SET last_sent_at = NULL WHERE email = 'ann7@example.org'")
+    await post(client, site, bea, "Refused")
+    await run_once(notifier)
+    dead = await db.fetchrow("SELECT state, attempts, last_error FROM notification_deliveries "
+                             "WHERE recipient = 'ann7@example.org' ORDER BY id DESC LIMIT 1")
+    assert (dead["state"], dead["attempts"]) == ("dead", 1) and "550" in dead["last_error"]
+
+
+def test_retries_back_off_with_jitter_up_to_an_hour() -> None:
+    import random
+
+    rng = random.Random(7)
+    delays = [retry_delay(n, 30.0, rng=rng) for n in range(1, 12)]
+    assert 15 <= delays[0] <= 30 and 30 <= delays[1] <= 60 and 60 <= delays[2] <= 120
+    assert all(1800 <= d <= 3600 for d in delays[8:])
+    assert len({round(retry_delay(3, 30.0), 6) for _ in range(20)}) > 1
