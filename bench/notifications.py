@@ -85,12 +85,52 @@ class _SinkProtocol(asyncio.Protocol):
             self.transport.write(b"".join(out))
 
 
+class _Receiver(asyncio.Protocol):
+    """A webhook receiver that answers every request 204 at once (HTTP/1.1, one request per
+    connection as the sender makes them), counting requests and distinct webhook-ids."""
+
+    def __init__(self, stats: dict) -> None:
+        self.stats = stats
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        assert self.transport is not None
+        self.buffer += data
+        head_end = self.buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            return
+        head = self.buffer[:head_end].lower()
+        start = head.find(b"content-length:")
+        length = int(head[start + 15:head.find(b"\r\n", start)].strip() or 0) if start >= 0 else 0
+        if len(self.buffer) < head_end + 4 + length:
+            return
+        self.stats["count"] += 1
+        start = head.find(b"webhook-id:")
+        if start >= 0:
+            self.stats["ids"].add(head[start:head.find(b"\r\n", start)])
+        self.transport.write(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+        self.transport.close()
+
+
+def _serve_receiver(port: int, results: Any, stop: Any) -> None:
+    _serve(port, results, stop, _Receiver)
+
+
 def _serve_sink(port: int, results: Any, stop: Any) -> None:
+    _serve(port, results, stop, _SinkProtocol)
+
+
+def _serve(port: int, results: Any, stop: Any, protocol: Any) -> None:
     stats: dict = {"count": 0, "ids": set()}
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: _SinkProtocol(stats), "127.0.0.1", port)
+        server = await loop.create_server(lambda: protocol(stats), "127.0.0.1", port, backlog=1024)
         while not stop.is_set():
             results["count"] = stats["count"]
             await asyncio.sleep(0.2)
@@ -132,6 +172,35 @@ async def seed(url: str, n: int) -> None:
         await conn.close()
 
 
+async def seed_webhooks(url: str, n: int, port: int) -> None:
+    """One endpoint (this machine's receiver), and N queued calls to it, as the fan-out leaves them."""
+    from datetime import UTC, datetime
+
+    import msgspec
+
+    from comments_service.domain import webhook_events as events
+    from comments_service.identity import Keyring
+    from comments_service.services.webhook_sender import new_secret
+
+    conn = await asyncpg.connect(url)
+    try:
+        endpoint = await conn.fetchval(
+            "INSERT INTO webhook_endpoints (site_id, url, secret_sealed, event_types) VALUES ($1, $2, $3, "
+            "'{comment.published}') RETURNING id", SITE_ID, f"http://127.0.0.1:{port}/hooks",
+            Keyring(SECRET_KEY).encrypt(new_secret()))
+        event = msgspec.to_builtins(events.make_event(
+            id="evt_1", site_id=SITE_ID, created_at=datetime.now(UTC), data=events.comment_data(
+                "comment.published", comment_id=1, article_id="bench-story", parent_id=None, author_name="Author",
+                body_html="<p>Back for good, the ministry says.</p>", article_url="https://bench.example/story")))
+        await conn.execute(
+            "INSERT INTO notification_deliveries (site_id, channel, kind, recipient, idempotency_key, payload) "
+            "SELECT $1, 'webhook', 'comment.published', $2, 'webhook:' || $2 || ':' || g, $3::jsonb "
+            "FROM generate_series(1, $4) g", SITE_ID, str(endpoint), msgspec.json.encode(event).decode(), n)
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
 async def sent(url: str) -> int:
     conn = await asyncpg.connect(url)
     try:
@@ -152,16 +221,22 @@ async def run(args: argparse.Namespace) -> None:
         subprocess.run(cli("migrate"), cwd=REPO, env=env, check=True, capture_output=True)
         subprocess.run(cli("site", "create", "--id", SITE_ID, "--name", "Bench", "--origin", "https://bench.example"),
                        cwd=REPO, env=env, check=True, capture_output=True)
-        started = time.perf_counter()
-        await seed(url, args.emails)
-        print(f"seeded {args.emails:,} queued emails in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
+        started = time.perf_counter()
+        if args.webhooks:
+            await seed_webhooks(url, args.emails, port)
+            env["COMMENTS_WEBHOOKS_ALLOW_HTTP_LOOPBACK"] = "true"
+        else:
+            await seed(url, args.emails)
+        what = "webhook calls" if args.webhooks else "emails"
+        print(f"seeded {args.emails:,} queued {what} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+
         manager = multiprocessing.Manager()
         results, stop = manager.dict(), manager.Event()
-        sink = multiprocessing.Process(target=_serve_sink, args=(port, results, stop), daemon=True)
+        sink = multiprocessing.Process(target=_serve_receiver if args.webhooks else _serve_sink,
+                                       args=(port, results, stop), daemon=True)
         sink.start()
         time.sleep(0.5)
         env["COMMENTS_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
@@ -208,7 +283,7 @@ async def run(args: argparse.Namespace) -> None:
             seen = [kb for t, kb in samples if t <= until and kb] or rss[:1]
             return seen[-1] / 1024
 
-        print("| notifiers | emails | wall s | emails/s | peak RSS MB (each) | RSS at 25/50/75/100% MB | received | "
+        print(f"| notifiers | {what} | wall s | {what}/s | peak RSS MB (each) | RSS at 25/50/75/100% MB | received | "
               "distinct ids |")
         print("|---:|---:|---:|---:|---:|---|---:|---:|")
         print(f"| {args.notifiers} | {args.emails:,} | {seconds:.1f} | {args.emails / seconds:,.0f} | "
@@ -219,7 +294,9 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--emails", type=int, default=100_000)
+    parser.add_argument("--emails", type=int, default=100_000, help="how many to send")
+    parser.add_argument("--webhooks", action="store_true",
+                        help="webhook calls to a local HTTP receiver instead of emails to an SMTP sink")
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--notifiers", type=int, default=1, help="notifier processes side by side")
     parser.add_argument("--log", default="/tmp/bench-notifier.log")
