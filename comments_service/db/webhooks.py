@@ -10,6 +10,7 @@ from .connection import Connection
 
 # at most this many attempts are kept per endpoint: the oldest go as new ones come
 ATTEMPTS_KEPT = 1000
+TRIM_EVERY = 100
 
 _COLUMNS = """id, site_id, url, secret_sealed, event_types, description, enabled, created_at, created_by,
     last_success_at, failing_since, disabled_at, disabled_reason"""
@@ -98,8 +99,16 @@ async def wake_notifier(conn: Connection) -> None:
 
 # ------------------------------------------------------------------ delivery outcomes
 
-_SUCCEEDED = f"""
-UPDATE webhook_endpoints SET last_success_at = now(), failing_since = NULL WHERE id = $1 RETURNING {_COLUMNS}"""
+# a success changes the endpoint's row only when its health changes (it was failing), or to move its
+# last success on at most once a minute: every call to an endpoint writing its row would make them
+# all wait on each other
+_SUCCEEDED = """
+WITH e AS (SELECT id, failing_since, last_success_at FROM webhook_endpoints WHERE id = $1),
+     moved AS (UPDATE webhook_endpoints SET last_success_at = now(), failing_since = NULL
+               WHERE id = (SELECT id FROM e WHERE failing_since IS NOT NULL OR last_success_at IS NULL
+                                               OR last_success_at < now() - interval '1 minute')
+               RETURNING 1)
+SELECT EXISTS (SELECT 1 FROM e) AS found, (SELECT count(*) FROM moved) AS moved"""
 
 # the first failure since the last success starts the clock; a failure once the clock has run
 # ``$2`` seconds disables the endpoint (still enabled: disabling happens once)
@@ -117,7 +126,8 @@ RETURNING o.overdue AS disabled_now, e.site_id, e.url, e.failing_since"""
 
 async def record_success(conn: Connection, endpoint_id: int) -> bool:
     """False when the endpoint is gone."""
-    return await conn.fetchrow(_SUCCEEDED, endpoint_id) is not None
+    row = await conn.fetchrow(_SUCCEEDED, endpoint_id)
+    return bool(row is not None and row["found"])
 
 
 async def record_failure(conn: Connection, endpoint_id: int, *, disable_after_s: float,
@@ -136,11 +146,13 @@ DELETE FROM webhook_attempts WHERE endpoint_id = $1 AND id <= (
 
 async def log_attempt(conn: Connection, *, endpoint_id: int, delivery_id: int, event_type: str, attempt: int,
                       status: int | None, latency_ms: int, error: str | None) -> None:
-    """One try, and the log trimmed to the last ATTEMPTS_KEPT (the caller holds the endpoint's row,
-    so tries of one endpoint are logged one at a time)."""
+    """One try; every TRIM_EVERY tries (by the delivery's id), the log trimmed to the last
+    ATTEMPTS_KEPT, so that an endpoint's log stays within ATTEMPTS_KEPT and a few hundred more
+    however many calls go to it, without a trim for each."""
     await conn.execute(_LOG_ATTEMPT, endpoint_id, delivery_id, event_type, attempt, status, latency_ms,
                        error[:500] if error else None)
-    await conn.execute(_TRIM, endpoint_id, ATTEMPTS_KEPT)
+    if delivery_id % TRIM_EVERY == 0:
+        await conn.execute(_TRIM, endpoint_id, ATTEMPTS_KEPT)
 
 
 async def attempts(conn: Connection, endpoint_id: int, limit: int) -> list[asyncpg.Record]:

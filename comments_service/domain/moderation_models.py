@@ -192,6 +192,10 @@ class ReportReceipt(Base):
     state: str
 
 
+# a plain address: the notifier checks it whole when it writes the From header (domain/notification_mail)
+_MAIL_FROM = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,189}$"
+
+
 class SiteModerationSettings(Base):
     auto_close_days: Annotated[int, Meta(ge=0, le=36500, description="0 turns auto-close off.")] | None = None
     report_threshold: Annotated[int, Meta(ge=1, le=1000)] | None = None
@@ -216,3 +220,6 @@ class SiteModerationSettings(Base):
     edit_window_seconds: Annotated[int, Meta(ge=0, le=604_800, description=(
         "How long after posting an author may edit or delete a comment (0: never); unset, the "
         "service's COMMENTS_EDIT_WINDOW_SECONDS."))] | None = None
+    mail_from: Annotated[str, Meta(max_length=254, pattern=_MAIL_FROM, description=(
+        "The sender of this site's notification emails (a plain address on the site's own mail domain); "
+        "unset, the service's COMMENTS_MAIL_FROM."))] | None = None

@@ -100,6 +100,15 @@ class ErrorCount(Struct):
     last_seen: datetime
 
 
+class NotificationInfo(Struct):
+    """The notifier's work: events not fanned out, deliveries by channel and state, the oldest due."""
+
+    outbox_depth: int
+    outbox_oldest_seconds: float | None
+    deliveries: dict[str, dict[str, int]]  # channel -> state (queued, retrying, sent, dead) -> count
+    oldest_due_seconds: float | None
+
+
 class Diagnostics(Struct, tag_field="scope", tag="global"):
     version: str
     build: str | None
@@ -119,6 +128,7 @@ class Diagnostics(Struct, tag_field="scope", tag="global"):
     notes: list[str]
     # site id -> why its stored settings are not valid (services/sites.settings_problem)
     invalid_site_settings: dict[str, str] = {}
+    notifications: NotificationInfo | None = None
 
 
 class SiteDiagnostics(Struct, tag_field="scope", tag="site"):
@@ -189,7 +199,7 @@ class DiagnosticsService:
         notes: list[str] = []
         pg = await monitor.postgres()
         rd = await monitor.redis_probe()
-        level = queue = scoring = model = None
+        level = queue = scoring = model = notifications = None
         invalid: dict[str, str] = {}
         if pg.ok:
             try:
@@ -198,6 +208,7 @@ class DiagnosticsService:
                     depths = await obs.queue_depths(conn)
                     state = await self.scoring.model_state(conn)
                     invalid = await _invalid_settings(conn, None, notes)
+                    notifications = await _notifications(conn)
             except Exception as exc:
                 if not is_database_unavailable(exc):
                     raise
@@ -228,7 +239,7 @@ class DiagnosticsService:
                             hit_ratio=round(stats.hits / looked_up, 4) if looked_up else None),
             queue=queue, scoring=scoring, model=model,
             rate_limit_rejections=dict(self.limiter.rejections), errors_by_code=errors, notes=notes,
-            invalid_site_settings=invalid,
+            invalid_site_settings=invalid, notifications=notifications,
         )
 
     async def site_report(self, site_id: str) -> SiteDiagnostics:
@@ -265,6 +276,15 @@ class DiagnosticsService:
                 raise
         metrics.COUNTER_SYNC.sync(self.cache.stats, self.limiter.rejections, force=True)
         return metrics.render()
+
+
+async def _notifications(conn: Connection) -> NotificationInfo:
+    depth, oldest = await notification_repo.outbox_depth(conn)
+    deliveries: dict[str, dict[str, int]] = {}
+    for (channel, state), n in (await notification_repo.delivery_counts(conn)).items():
+        deliveries.setdefault(channel, {})[state] = n
+    return NotificationInfo(outbox_depth=depth, outbox_oldest_seconds=round(oldest, 1) if oldest is not None else None,
+                            deliveries=deliveries, oldest_due_seconds=await notification_repo.oldest_queued_age(conn))
 
 
 async def _invalid_settings(conn: Connection, site_id: str | None, notes: list[str]) -> dict[str, str]:

@@ -55,6 +55,9 @@ async def test_diagnostics_report(client, site, db):
     assert d["errors_by_code"]["comment_not_found"]["total"] >= 1
     assert d["errors_by_code"]["comment_not_found"]["last_hour"] >= 1
     assert isinstance(d["rate_limit_rejections"], dict)
+    # the notifier's work: events the outbox holds (this test's held comment wrote one) and deliveries
+    notifications = d["notifications"]
+    assert notifications["outbox_depth"] >= 1 and isinstance(notifications["deliveries"], dict)
     await db.execute("UPDATE comments SET status = 'published' WHERE id = $1", comment_id)
 
 

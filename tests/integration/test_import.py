@@ -15,7 +15,7 @@ import pytest
 
 from comments_service.db.pool import connect
 from tests.integration.test_export import cli
-from tests.support.imports import Post, Thread, disqus_xml, import_cli, import_process
+from tests.support.imports import Post, Thread, disqus_xml, import_cli, import_process, one_article_and_author
 from tests.support.sites import make_site
 
 
@@ -255,11 +255,7 @@ async def test_new_comments_are_claimed_before_scored_imports(storage) -> None:
     async with storage.own_database("claim", migrated=True) as url:
         conn = await connect(url)
         try:
-            await conn.execute("INSERT INTO sites (id, name) VALUES ('s', 'S')")
-            article = await conn.fetchval("INSERT INTO articles (site_id, external_id, url, title) "
-                                          "VALUES ('s', 'a', 'https://s.example/a', 'A') RETURNING id")
-            author = await conn.fetchval("INSERT INTO users (site_id, kind, external_id, display_name) "
-                                         "VALUES ('s', 'imported', 'x', 'X') RETURNING id")
+            article, author = await one_article_and_author(conn)
             ids = [await conn.fetchval(
                 "INSERT INTO comments (article_id, site_id, author_id, body_markdown, body_html, status) "
                 "VALUES ($1, 's', $2, 'c', '<p>c</p>', 'pending_scoring') RETURNING id", article, author)

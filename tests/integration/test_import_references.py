@@ -16,7 +16,7 @@ import pytest
 from comments_service.db import imports as repo
 from comments_service.db.pool import connect
 from tests.integration.test_export import cli
-from tests.support.imports import Post, Thread, disqus_xml, import_cli
+from tests.support.imports import Post, Thread, disqus_xml, import_cli, one_article_and_author
 
 
 def export_of(origin: str) -> str:
@@ -112,11 +112,7 @@ async def test_a_batch_whose_article_or_author_is_gone_is_refused(storage) -> No
     async with storage.own_database("refs_gone", migrated=True) as url:
         conn = await connect(url)
         try:
-            await conn.execute("INSERT INTO sites (id, name) VALUES ('s', 'S')")
-            article = await conn.fetchval("INSERT INTO articles (site_id, external_id, url, title) "
-                                          "VALUES ('s', 'a', 'https://s.example/a', 'A') RETURNING id")
-            user = await conn.fetchval("INSERT INTO users (site_id, kind, external_id, display_name) "
-                                       "VALUES ('s', 'imported', 'x', 'X') RETURNING id")
+            article, user = await one_article_and_author(conn)
             async with conn.transaction():
                 await repo.hold_articles(conn, [article])
                 await repo.hold_users(conn, [user])

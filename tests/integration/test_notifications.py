@@ -252,3 +252,21 @@ def test_retries_back_off_with_jitter_up_to_an_hour() -> None:
     assert 15 <= delays[0] <= 30 and 30 <= delays[1] <= 60 and 60 <= delays[2] <= 120
     assert all(1800 <= d <= 3600 for d in delays[8:])
     assert len({round(retry_delay(3, 30.0), 6) for _ in range(20)}) > 1
+
+
+async def test_a_site_sends_from_its_own_address(client, site, db, notifier, smtp_sink) -> None:  # noqa: F811
+    admin = {"Authorization": f"Bearer {await staff_token(db, 'admin', site.id)}"}
+    bad = await client.patch(f"/api/v1/moderation/sites/{site.id}", params=site.q(), headers=admin,
+                             json={"mail_from": "not an address\r\nBcc: x@example.org"})
+    assert bad.status_code == 400 and bad.json()["errors"][0]["key"] == "mail_from", bad.text
+    r = await client.patch(f"/api/v1/moderation/sites/{site.id}", params=site.q(), headers=admin,
+                           json={"mail_from": "comments@daily.example"})
+    assert r.status_code == 200, r.text
+    ann = site.sso_token(sub="ann8", name="Ann", email="ann8@example.org")
+    await post(client, site, ann, "Opening")
+    await subscribe(client, site, ann)
+    await post(client, site, site.sso_token(sub="bea8", name="Bea", email="bea8@example.org"), "Hello")
+    await run_once(notifier)
+    [mail] = to(smtp_sink, "ann8@example.org")
+    assert "comments@daily.example" in mail["From"]
+    assert mail["Message-ID"].endswith("@daily.example>")

@@ -14,6 +14,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from comments_service.db.pool import create_pool
+from comments_service.db.webhooks import TRIM_EVERY
 from comments_service.domain.webhook_events import CommentPublished, WebhookEvent, WebhookTest
 from comments_service.services.notification_links import NotificationLinks
 from comments_service.services.notifications import Notifier
@@ -257,6 +258,10 @@ async def test_the_delivery_log_keeps_the_last_thousand_attempts(client, site, d
                          "latency_ms) SELECT $1, n, 'comment.held', 1, 200, 5 FROM generate_series(1, 1000) n",
                          endpoint_id)
         oldest = await db.fetchval("SELECT min(id) FROM webhook_attempts WHERE endpoint_id = $1", endpoint_id)
+        # the log is trimmed every TRIM_EVERY deliveries (by id): the next one is such a delivery
+        last = await db.fetchval("SELECT last_value FROM notification_deliveries_id_seq")
+        next_trim = (last // TRIM_EVERY + 1) * TRIM_EVERY
+        await db.execute("SELECT setval('notification_deliveries_id_seq', $1)", next_trim - 1)
         await post_comment(client, site, "One more")
         await run_once(notifier)
     count, first = await db.fetchrow("SELECT count(*), min(id) FROM webhook_attempts WHERE endpoint_id = $1",

@@ -90,3 +90,14 @@ def assert_threads_come_first(records) -> None:
             seen.add(record.source_id)
         elif isinstance(record, SourceComment):
             assert record.thread_id in seen, record
+
+
+async def one_article_and_author(conn, site_id: str = "s") -> tuple[int, int]:
+    """A site with one article and one imported author, straight into a database of a test's own:
+    (article id, user id)."""
+    await conn.execute("INSERT INTO sites (id, name) VALUES ($1, 'S')", site_id)
+    article = await conn.fetchval("INSERT INTO articles (site_id, external_id, url, title) "
+                                  "VALUES ($1, 'a', 'https://s.example/a', 'A') RETURNING id", site_id)
+    author = await conn.fetchval("INSERT INTO users (site_id, kind, external_id, display_name) "
+                                 "VALUES ($1, 'imported', 'x', 'X') RETURNING id", site_id)
+    return article, author

@@ -17,10 +17,8 @@ condition, so it serves sync tests; async tests use ``await wait_for_async(n)``)
 from __future__ import annotations
 
 import asyncio
-import datetime
 import email
 import email.policy
-import ipaddress
 import socket
 import ssl
 import tempfile
@@ -34,10 +32,8 @@ from urllib.parse import quote
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from tests.support import certificates
 
 HOST = "127.0.0.1"
 
@@ -54,28 +50,7 @@ class ReceivedMessage(EmailMessage):
 
 def self_signed_certificate(host: str = HOST) -> tuple[bytes, bytes]:
     """(certificate PEM, key PEM) for ``host`` (an IP address and "localhost"), valid for a day."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "smtp-sink.test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName("localhost")]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+    return certificates.self_signed_certificate("smtp-sink.test", ip_addresses=(host,))
 
 
 def _server_context(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
