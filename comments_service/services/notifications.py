@@ -35,6 +35,7 @@ from html import unescape
 from typing import Any, Literal, Protocol
 
 import asyncpg
+import msgspec
 
 from ..db import articles as article_repo
 from ..db import notifications as repo
@@ -165,11 +166,7 @@ class Subscriptions:
         async with self.pool.acquire() as conn:
             if not await repo.confirm(conn, view.id, view.email):
                 raise DomainError("subscription_not_found")
-        return SubscriptionView(**{**_as_dict(view), "confirmed": True})
-
-
-def _as_dict(view: SubscriptionView) -> dict[str, Any]:
-    return {f: getattr(view, f) for f in view.__struct_fields__}
+        return msgspec.structs.replace(view, confirmed=True)
 
 
 class MailSender(Protocol):

@@ -20,6 +20,9 @@
     ["site_created", "Created the site"], ["site_updated", "Changed site settings"],
     ["sso_secret_rotated", "Rotated the SSO secret"], ["site_deleted", "Deleted the site"],
     ["token_created", "Created a staff token"], ["token_revoked", "Revoked a staff token"],
+    ["webhook_created", "Added a webhook"], ["webhook_updated", "Changed a webhook"],
+    ["webhook_deleted", "Removed a webhook"], ["webhook_secret_rotated", "Rotated a webhook's secret"],
+    ["webhook_disabled", "A failing webhook was turned off"],
   ];
   var ACTION_WORDS = {};
   ACTIONS.forEach(function (a) { ACTION_WORDS[a[0]] = a[1]; });
