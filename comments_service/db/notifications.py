@@ -85,7 +85,8 @@ async def subscriptions_by_ids(conn: Connection, ids: Sequence[int]) -> list[asy
 
 
 async def sites_for_mail(conn: Connection, ids: Sequence[str]) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT id, name, settings FROM sites WHERE id = ANY($1::text[])", list(ids))
+    return await conn.fetch("SELECT id, name, settings, allowed_origins FROM sites WHERE id = ANY($1::text[])",
+                            list(ids))
 
 
 async def subscriptions_of(conn: Connection, site_id: str, user_id: int) -> list[asyncpg.Record]:
@@ -178,15 +179,18 @@ _CLAIM = """
 UPDATE notification_deliveries d SET lease_until = now() + make_interval(secs => $2), attempts = d.attempts + 1
 WHERE d.id IN (SELECT id FROM notification_deliveries
                WHERE state = 'queued' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
+                 AND ($3::text[] IS NULL OR channel = ANY($3::text[]))
                ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING d.id, d.site_id, d.channel, d.kind, d.recipient, d.subscription_id, d.idempotency_key, d.payload,
           d.attempts"""
 
 
-async def claim_deliveries(conn: Connection, limit: int, lease_s: float) -> list[asyncpg.Record]:
-    """Due deliveries, leased to the caller for ``lease_s`` (a notifier that dies mid-send leaves
-    them to the next once the lease ends: at least once, under the same idempotency key)."""
-    return await conn.fetch(_CLAIM, limit, lease_s)
+async def claim_deliveries(conn: Connection, limit: int, lease_s: float,
+                           channels: Sequence[str] | None = None) -> list[asyncpg.Record]:
+    """Due deliveries (of these channels, or any), leased to the caller for ``lease_s`` (a notifier
+    that dies mid-send leaves them to the next once the lease ends: at least once, under the same
+    idempotency key)."""
+    return await conn.fetch(_CLAIM, limit, lease_s, list(channels) if channels is not None else None)
 
 
 async def mark_sent(conn: Connection, ids: Sequence[int]) -> None:

@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from html import unescape
 from typing import Any, Literal, Protocol
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
@@ -57,6 +58,8 @@ log = logging.getLogger("comments_service.notifier")
 
 _FAN_OUT_LOCK = 0x6E6F74696679  # one fan-out at a time: replies of a burst join one email
 RETRY_CAP_S = 3600.0
+SEND_TIMEOUT_S = 10.0  # the longest one send may take (the SMTP client's and the webhook sender's timeouts)
+RECORD_EVERY = 20  # sent deliveries recorded together
 _JITTER = random.Random()
 _TAGS = re.compile(r"<[^>]{0,2000}>")
 
@@ -104,6 +107,8 @@ class Subscriptions:
         confirmed = address == own  # an SSO reader's own address needs no confirming; any other does
         if not confirmed:
             await self.limiter.check("confirm_email", user=self.readers.subject(identity), ip=actor.ip)
+            # and per recipient, whoever asks: many readers (or addresses) cannot flood one inbox
+            await self.limiter.check("confirm_email", user="to:" + address.lower(), ip=None)
         site_id = entry.site.id
         async with self.pool.acquire() as conn, conn.transaction():
             article = await article_repo.get_by_external(conn, site_id, external_id)
@@ -200,6 +205,23 @@ def retry_delay(attempts: int, base_s: float, *, rng: random.Random | None = Non
 def _excerpt(body_html: str, limit: int = 300) -> str:
     text = " ".join(unescape(_TAGS.sub(" ", body_html)).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _link(url: str) -> str:
+    """An article's URL as a link in an email: characters a URL may not carry percent-encoded (the
+    first reader to post named it, so it may hold anything the widget sent), no fragment of its own."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, quote(parts.path, safe="/%:@!$&'()*+,;=~"),
+                       quote(parts.query, safe="/%:@!$&'()*+,;=?~"), ""))
+
+
+def _sends_for(address: str, origins: Sequence[str]) -> bool:
+    domain = address.rpartition("@")[2].lower().rstrip(".")
+    for origin in origins:
+        host = (urlsplit(origin).hostname or "").lower()
+        if host == domain or host.endswith("." + domain):
+            return True
+    return False
 
 
 def _mail_domain(address: str) -> str:
@@ -306,25 +328,39 @@ class Notifier:
     async def deliver_once(self) -> int:
         """Sends what is due (one claim); how many deliveries were tried. What the batch's emails
         need is read in a few queries, and the sent ones are recorded in one statement."""
+        cfg = self.settings
+        # no more than can be sent within the lease even if every send took its whole timeout: what
+        # waits past its lease would be claimed, and sent, by another notifier too
+        limit = max(1, min(cfg.batch, int(cfg.concurrency * cfg.lease_seconds / SEND_TIMEOUT_S)))
+        # without a mail server, emails wait unclaimed (no attempt counted) until one is configured
+        channels = None if self.sender is not None else list(self.channels)
         async with self.pool.acquire() as conn:
-            claimed = await repo.claim_deliveries(conn, self.settings.batch, self.settings.lease_seconds)
+            claimed = await repo.claim_deliveries(conn, limit, cfg.lease_seconds, channels)
             if not claimed:
                 return 0
             batch = await self._context(conn, claimed)
-        gate = asyncio.Semaphore(self.settings.concurrency)
+        gate = asyncio.Semaphore(cfg.concurrency)
         done: list[int] = []
+
+        async def record() -> None:
+            ids = done[:]
+            done.clear()
+            async with self.pool.acquire() as conn:
+                await repo.mark_sent(conn, ids)
 
         async def one(delivery: Row) -> None:
             async with gate:
                 if await self._deliver(delivery, batch):
                     done.append(delivery["id"])
+                    # recorded a few at a time as they go, not after the slowest of the batch
+                    if len(done) >= RECORD_EVERY:
+                        await record()
 
         async with asyncio.TaskGroup() as group:
             for delivery in claimed:
                 group.create_task(one(delivery))
         if done:
-            async with self.pool.acquire() as conn:
-                await repo.mark_sent(conn, done)
+            await record()
         return len(claimed)
 
     async def _context(self, conn: Connection, claimed: Sequence[Row]) -> _Batch:
@@ -393,10 +429,11 @@ class Notifier:
                     if c in batch.comments and batch.comments[c]["status"] == "published"]
             if not rows:
                 return None
+            article_url = _link(sub["url"])
             lines = [mail.ReplyLine(author_name=r["author"], excerpt=_excerpt(r["body_html"]),
-                                    url=f"{sub['url']}#comment-{r['id']}") for r in rows]
+                                    url=f"{article_url}#comment-{r['id']}") for r in rows]
             unsubscribe = self.links.url("unsubscribe", sub["id"], sub["email"])
-            subject, text, html = mail.reply_digest(site["name"], sub["title"], sub["url"], lines, unsubscribe)
+            subject, text, html = mail.reply_digest(site["name"], sub["title"], article_url, lines, unsubscribe)
         else:
             return None
         return self._build(site, sub["email"], subject, text, html, delivery["idempotency_key"], unsubscribe)
@@ -423,8 +460,10 @@ class Notifier:
 
     def _build(self, site: Row, to: str, subject: str, text: str, html: str, key: str,
                unsubscribe: str | None) -> EmailMessage:
-        settings = site["settings"] or {}
-        sender = settings.get("mail_from") or self.settings.mail_from
+        own = (site["settings"] or {}).get("mail_from")
+        # a site's own sender only on a domain of its own (one of its origins' hosts, or a parent of
+        # one): a site admin cannot have us send as anyone else
+        sender = own if own and _sends_for(own, site["allowed_origins"] or []) else self.settings.mail_from
         return mail.build(mail.Mail(to=to, from_address=sender, from_name=site["name"], subject=subject, text=text,
                                     html=html, message_id_key=key, unsubscribe_url=unsubscribe,
                                     site_name=site["name"]), domain=_mail_domain(sender))

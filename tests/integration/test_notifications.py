@@ -254,19 +254,76 @@ def test_retries_back_off_with_jitter_up_to_an_hour() -> None:
     assert len({round(retry_delay(3, 30.0), 6) for _ in range(20)}) > 1
 
 
-async def test_a_site_sends_from_its_own_address(client, site, db, notifier, smtp_sink) -> None:  # noqa: F811
+async def test_a_site_sends_from_its_own_domain_and_never_as_another(client, site, db, notifier,
+                                                                     smtp_sink) -> None:  # noqa: F811
     admin = {"Authorization": f"Bearer {await staff_token(db, 'admin', site.id)}"}
     bad = await client.patch(f"/api/v1/moderation/sites/{site.id}", params=site.q(), headers=admin,
                              json={"mail_from": "not an address\r\nBcc: x@example.org"})
     assert bad.status_code == 400 and bad.json()["errors"][0]["key"] == "mail_from", bad.text
-    r = await client.patch(f"/api/v1/moderation/sites/{site.id}", params=site.q(), headers=admin,
-                           json={"mail_from": "comments@daily.example"})
-    assert r.status_code == 200, r.text
+    own_domain = site.origin.removeprefix("https://")
     ann = site.sso_token(sub="ann8", name="Ann", email="ann8@example.org")
+    bea = site.sso_token(sub="bea8", name="Bea", email="bea8@example.org")
     await post(client, site, ann, "Opening")
     await subscribe(client, site, ann)
-    await post(client, site, site.sso_token(sub="bea8", name="Bea", email="bea8@example.org"), "Hello")
+    for sender, expected in ((f"comments@{own_domain}", f"comments@{own_domain}"),
+                             ("security@bank.example", "comments@localhost.localdomain")):
+        r = await client.patch(f"/api/v1/moderation/sites/{site.id}", params=site.q(), headers=admin,
+                               json={"mail_from": sender})
+        assert r.status_code == 200, r.text
+        await db.execute("UPDATE notification_subscriptions SET last_sent_at = NULL WHERE email = 'ann8@example.org'")
+        await post(client, site, bea, f"Hello from {sender}")
+        await run_once(notifier)
+        mail = to(smtp_sink, "ann8@example.org")[-1]
+        assert expected in mail["From"]
+        assert mail["Message-ID"].endswith(f"@{expected.partition('@')[2]}>")
+
+
+async def test_an_article_url_with_odd_characters_still_links(client, db, site, notifier,
+                                                               smtp_sink) -> None:  # noqa: F811
+    ann = site.sso_token(sub="ann9", name="Ann", email="ann9@example.org")
+    r = await client.post("/api/v1/articles/caf%C3%A9/comments", params=site.q(), headers=site.auth(ann),
+                          json={"body": "Opening", "article_url": f'{site.origin}/café?q="x"#top',
+                                "article_title": "Café"})
+    assert r.status_code == 201, r.text
+    r = await client.post("/api/v1/me/notifications", params=site.q(), headers=site.auth(ann),
+                          json={"article_id": "café"})
+    assert r.status_code == 201, r.text
+    reply = await client.post("/api/v1/articles/caf%C3%A9/comments", params=site.q(),
+                              headers=site.auth(site.sso_token(sub="bea9", name="Bea", email="bea9@example.org")),
+                              json={"body": "Answer"})
     await run_once(notifier)
-    [mail] = to(smtp_sink, "ann8@example.org")
-    assert "comments@daily.example" in mail["From"]
-    assert mail["Message-ID"].endswith("@daily.example>")
+    [mail] = to(smtp_sink, "ann9@example.org")
+    link = f"{site.origin}/caf%C3%A9?q=%22x%22#comment-{reply.json()['comment']['id']}"
+    assert link in mail.get_body(("plain",)).get_content()
+
+
+async def test_many_asking_for_one_address_cannot_flood_it(client, site) -> None:
+    refused = None
+    for n in range(8):
+        r = await client.post(f"/api/v1/articles/{ARTICLE}/comments", params=site.q(),
+                              json={"body": f"Guest {n}", "author_name": f"Guest {n}", **article_of(site)})
+        guest = r.json()["guest_token"]
+        r = await client.post("/api/v1/me/notifications", params=site.q(), headers=site.auth(guest),
+                              json={"article_id": ARTICLE, "email": "victim@example.org"})
+        if r.status_code == 429:
+            refused = n
+            break
+        assert r.status_code == 201, r.text
+    assert refused == 5 and r.json()["code"] == "rate_limited"
+
+
+async def test_without_a_mail_server_emails_wait_without_using_up_their_tries(client, site, db, services, settings,
+                                                                             database) -> None:
+    ann = site.sso_token(sub="ann10", name="Ann", email="ann10@example.org")
+    await post(client, site, ann, "Opening")
+    await subscribe(client, site, ann)
+    await post(client, site, site.sso_token(sub="bea10", name="Bea", email="bea10@example.org"), "Hello")
+    cfg = NotificationSettings()
+    pool = await create_pool(settings.database, database)
+    try:
+        unconfigured = Notifier(pool, cfg, NotificationLinks(services.keyring, "http://x.example", days=90), None)
+        await run_once(unconfigured)
+    finally:
+        await pool.close()
+    row = await db.fetchrow("SELECT state, attempts FROM notification_deliveries WHERE recipient = 'ann10@example.org'")
+    assert (row["state"], row["attempts"]) == ("queued", 0)
