@@ -41,7 +41,7 @@ def test_moderator_clears_the_queue_by_keyboard(live_server, context):
     page, errors = signed_in_page(context, server, token, site_id)
     items = page.locator("#view .queue li.item")
     assert items.count() == 4
-    page.wait_for_function("document.querySelector('[data-count=held]').textContent.trim() === '4'")
+    page.wait_for_function("() => document.querySelector('[data-count=held]').textContent.trim() === '4'")
     first = items.first
     assert "Held 0" in first.inner_text() and "Model score above the hold threshold" in first.inner_text()
 
@@ -71,8 +71,8 @@ def test_moderator_clears_the_queue_by_keyboard(live_server, context):
     page.keyboard.press("a")                      # approve c4
     wait_status(f"Approved #{c4}")
     page.wait_for_selector("#view > .empty:not([hidden])")
-    page.wait_for_function("document.querySelector('[data-count=held]').textContent.trim() === '0'")
-    page.wait_for_function("document.title.startsWith('(0·')")
+    page.wait_for_function("() => document.querySelector('[data-count=held]').textContent.trim() === '0'")
+    page.wait_for_function("() => document.title.startsWith('(0·')")
     assert errors == []
 
     async def outcome(conn):
