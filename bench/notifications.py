@@ -86,8 +86,8 @@ class _SinkProtocol(asyncio.Protocol):
 
 
 class _Receiver(asyncio.Protocol):
-    """A webhook receiver that answers every request 204 at once (HTTP/1.1, one request per
-    connection as the sender makes them), counting requests and distinct webhook-ids."""
+    """A webhook receiver that answers every request 204 at once, keeping the connection open for
+    the next (HTTP/1.1 keep-alive, as common servers do), counting requests and distinct webhook-ids."""
 
     def __init__(self, stats: dict) -> None:
         self.stats = stats
@@ -101,20 +101,25 @@ class _Receiver(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         assert self.transport is not None
         self.buffer += data
-        head_end = self.buffer.find(b"\r\n\r\n")
-        if head_end < 0:
-            return
-        head = self.buffer[:head_end].lower()
-        start = head.find(b"content-length:")
-        length = int(head[start + 15:head.find(b"\r\n", start)].strip() or 0) if start >= 0 else 0
-        if len(self.buffer) < head_end + 4 + length:
-            return
-        self.stats["count"] += 1
-        start = head.find(b"webhook-id:")
-        if start >= 0:
-            self.stats["ids"].add(head[start:head.find(b"\r\n", start)])
-        self.transport.write(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
-        self.transport.close()
+        answers = 0
+        while True:
+            head_end = self.buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                break
+            head = self.buffer[:head_end].lower()
+            start = head.find(b"content-length:")
+            length = int(head[start + 15:head.find(b"\r\n", start)].strip() or 0) if start >= 0 else 0
+            if len(self.buffer) < head_end + 4 + length:
+                break
+            self.buffer = self.buffer[head_end + 4 + length:]
+            self.stats["count"] += 1
+            self.stats["connections"].add(id(self))
+            start = head.find(b"webhook-id:")
+            if start >= 0:
+                self.stats["ids"].add(head[start:head.find(b"\r\n", start)])
+            answers += 1
+        if answers:
+            self.transport.write(b"HTTP/1.1 204 No Content\r\n\r\n" * answers)
 
 
 def _serve_receiver(port: int, results: Any, stop: Any) -> None:
@@ -126,7 +131,7 @@ def _serve_sink(port: int, results: Any, stop: Any) -> None:
 
 
 def _serve(port: int, results: Any, stop: Any, protocol: Any) -> None:
-    stats: dict = {"count": 0, "ids": set()}
+    stats: dict = {"count": 0, "ids": set(), "connections": set()}
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -137,6 +142,7 @@ def _serve(port: int, results: Any, stop: Any, protocol: Any) -> None:
         server.close()
         results["count"] = stats["count"]
         results["ids"] = len(stats["ids"])
+        results["connections"] = len(stats["connections"])
 
     asyncio.run(main())
 
@@ -277,6 +283,8 @@ async def run(args: argparse.Namespace) -> None:
         finally:
             await conn.close()
         print(f"deliveries by state: {states}", file=sys.stderr)
+        if args.webhooks:
+            print(f"receiver connections: {results['connections']:,}", file=sys.stderr)
 
         def at(fraction: float) -> float:
             until = seconds * fraction

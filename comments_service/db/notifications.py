@@ -231,6 +231,15 @@ async def oldest_queued_age(conn: Connection) -> float | None:
 _ALERT_COLUMNS = ("id, site_id, staff_id, staff_name, email, problem_reports, report_threshold, held_digest_minutes, "
                   "last_digest_at, updated_at")
 
+# An alert of a staff member whose API token (or the console session made from it: the same
+# "token:<id>") was revoked, or is gone, is kept but never sent: checked when an alert is queued and
+# again when it is sent, so whatever revokes the token (the console, the CLI) stops what was already
+# queued too. An SSO moderator's role lives in the tokens their site signs, and the service keeps no
+# record of its withdrawal; their alerts stop by the link in each one, or with the site.
+_STAFF_ACTIVE = """(a.staff_id NOT LIKE 'token:%' OR EXISTS (
+    SELECT 1 FROM api_tokens t WHERE t.revoked_at IS NULL
+      AND t.id = CASE WHEN a.staff_id ~ '^token:[0-9]{1,18}$' THEN substr(a.staff_id, 7)::bigint END))"""
+
 
 async def alert_of(conn: Connection, site_id: str, staff_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(f"SELECT {_ALERT_COLUMNS} FROM moderator_alerts WHERE site_id = $1 AND staff_id = $2",
@@ -238,7 +247,9 @@ async def alert_of(conn: Connection, site_id: str, staff_id: str) -> asyncpg.Rec
 
 
 async def alerts_by_ids(conn: Connection, ids: Sequence[int]) -> list[asyncpg.Record]:
-    return await conn.fetch(f"SELECT {_ALERT_COLUMNS} FROM moderator_alerts WHERE id = ANY($1::bigint[])", list(ids))
+    """The alerts with these ids that may still be sent (an alert of revoked staff is left out)."""
+    return await conn.fetch(f"SELECT {_ALERT_COLUMNS} FROM moderator_alerts a WHERE id = ANY($1::bigint[]) "
+                            f"AND {_STAFF_ACTIVE}", list(ids))
 
 
 async def alert(conn: Connection, alert_id: int) -> asyncpg.Record | None:
@@ -266,14 +277,15 @@ async def delete_alert(conn: Connection, alert_id: int, email: str | None = None
 
 
 async def problem_report_alerts(conn: Connection, site_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT id, email FROM moderator_alerts WHERE site_id = $1 AND problem_reports",
-                            site_id)
+    return await conn.fetch(f"SELECT id, email FROM moderator_alerts a WHERE site_id = $1 AND problem_reports "
+                            f"AND {_STAFF_ACTIVE}", site_id)
 
 
 async def report_alerts(conn: Connection, site_id: str, open_reports: int) -> list[asyncpg.Record]:
     """The alerts of the site whose threshold this many open reports reach."""
-    return await conn.fetch("SELECT id, email FROM moderator_alerts WHERE site_id = $1 "
-                            "AND report_threshold IS NOT NULL AND report_threshold <= $2", site_id, open_reports)
+    return await conn.fetch("SELECT id, email FROM moderator_alerts a WHERE site_id = $1 "
+                            f"AND report_threshold IS NOT NULL AND report_threshold <= $2 AND {_STAFF_ACTIVE}",
+                            site_id, open_reports)
 
 
 async def open_reports(conn: Connection, comment_id: int) -> int:
@@ -281,10 +293,11 @@ async def open_reports(conn: Connection, comment_id: int) -> int:
                                    comment_id))
 
 
-_DUE_DIGESTS = """
+_DUE_DIGESTS = f"""
 UPDATE moderator_alerts a SET last_digest_at = now()
 WHERE a.held_digest_minutes IS NOT NULL
   AND (a.last_digest_at IS NULL OR a.last_digest_at + make_interval(mins => a.held_digest_minutes) <= now())
+  AND {_STAFF_ACTIVE}
 RETURNING a.id, a.site_id, a.email, a.held_digest_minutes,
           (SELECT count(*) FROM comments c WHERE c.site_id = a.site_id AND c.status = 'held') AS held,
           (SELECT extract(epoch FROM now() - min(c.created_at)) / 60 FROM comments c

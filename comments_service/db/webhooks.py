@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import asyncpg
 
@@ -33,6 +34,11 @@ async def of_site(conn: Connection, site_id: str) -> list[asyncpg.Record]:
 async def get(conn: Connection, endpoint_id: int, *, for_update: bool = False) -> asyncpg.Record | None:
     lock = " FOR UPDATE" if for_update else ""
     return await conn.fetchrow(f"SELECT {_COLUMNS} FROM webhook_endpoints WHERE id = $1{lock}", endpoint_id)
+
+
+async def get_many(conn: Connection, endpoint_ids: Sequence[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {_COLUMNS} FROM webhook_endpoints WHERE id = ANY($1::bigint[])",
+                            list(endpoint_ids))
 
 
 async def create(conn: Connection, *, site_id: str, url: str, secret_sealed: bytes, event_types: Sequence[str],
@@ -136,22 +142,34 @@ async def record_failure(conn: Connection, endpoint_id: int, *, disable_after_s:
     return await conn.fetchrow(_FAILED, endpoint_id, disable_after_s, reason)
 
 
-_LOG_ATTEMPT = """
+class Attempt(NamedTuple):
+    endpoint_id: int
+    delivery_id: int
+    event_type: str
+    attempt: int
+    status: int | None
+    latency_ms: int
+    error: str | None
+
+
+_LOG_ATTEMPTS = """
 INSERT INTO webhook_attempts (endpoint_id, delivery_id, event_type, attempt, status, latency_ms, error)
-VALUES ($1, $2, $3, $4, $5, $6, $7)"""
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[], $5::int[], $6::int[], $7::text[])"""
 _TRIM = """
 DELETE FROM webhook_attempts WHERE endpoint_id = $1 AND id <= (
     SELECT id FROM webhook_attempts WHERE endpoint_id = $1 ORDER BY id DESC OFFSET $2 LIMIT 1)"""
 
 
-async def log_attempt(conn: Connection, *, endpoint_id: int, delivery_id: int, event_type: str, attempt: int,
-                      status: int | None, latency_ms: int, error: str | None) -> None:
-    """One try; every TRIM_EVERY tries (by the delivery's id), the log trimmed to the last
-    ATTEMPTS_KEPT, so that an endpoint's log stays within ATTEMPTS_KEPT and a few hundred more
-    however many calls go to it, without a trim for each."""
-    await conn.execute(_LOG_ATTEMPT, endpoint_id, delivery_id, event_type, attempt, status, latency_ms,
-                       error[:500] if error else None)
-    if delivery_id % TRIM_EVERY == 0:
+async def log_attempts(conn: Connection, attempts: Sequence[Attempt]) -> None:
+    """Tries, in one statement; an endpoint whose tries include a delivery id that is a multiple of
+    TRIM_EVERY has its log trimmed to the last ATTEMPTS_KEPT, so that the log stays within
+    ATTEMPTS_KEPT and a few hundred more however many calls go to it, without a trim for each."""
+    if not attempts:
+        return
+    columns = list(zip(*attempts, strict=True))
+    errors = [e[:500] if e else None for e in columns[6]]
+    await conn.execute(_LOG_ATTEMPTS, *columns[:6], errors)
+    for endpoint_id in sorted({a.endpoint_id for a in attempts if a.delivery_id % TRIM_EVERY == 0}):
         await conn.execute(_TRIM, endpoint_id, ATTEMPTS_KEPT)
 
 

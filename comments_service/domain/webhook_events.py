@@ -69,7 +69,8 @@ class ProblemReportCreated(_Data, frozen=True, tag="problem_report.created"):
 
 
 class ModerationDecision(_Data, frozen=True, tag="moderation.decision"):
-    """An entry of the moderation audit log: a decision on a comment, a ban, a settings change."""
+    """A moderator's decision, as the audit log records it: on a comment (approve, reject, undo) or a
+    reader (ban, suspend, unban, trust, untrust, premoderate, unpremoderate; migrations/0017)."""
 
     action: Annotated[str, Meta(description="approve, reject, ban, ... (the audit log's action).")]
     comment_id: int | None

@@ -51,8 +51,17 @@ _REFUSED_V6 = tuple(
 )
 _LOOPBACK_V4 = ipaddress.ip_network("127.0.0.0/8")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# RFC 8215 local-use NAT64: an operator's own translator, so an internal network (allow_private). The
+# operator picks the prefix length, so where the IPv4 address sits cannot be known; the /96 layout,
+# the one DNS64 deployments use, is judged as well.
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+# SIIT's IPv4-translated form (RFC 2765), not the IPv4-mapped ::ffff:0:0/96 that `ipv4_mapped` reads
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
 _TEREDO = ipaddress.ip_network("2001::/32")
 _SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
+# Every public IPv6 address is global unicast; the rest of the space is reserved or unassigned, and
+# `is_global` calls much of it global (4000::1, 64:ff9b::1:0:0:1)
+_GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
 
 
 class InvalidEndpoint(ValueError):
@@ -84,6 +93,10 @@ class EndpointUrl(Struct, frozen=True):
 def address_allowed(ip: IPAddress, *, allow_private: bool, allow_loopback: bool) -> bool:
     """Whether a resolved destination address may receive a webhook."""
     if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL:
+            return allow_private and address_allowed(
+                ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF), allow_private=True, allow_loopback=False
+            )
         embedded = _embedded_ipv4(ip)
         if embedded is not None:
             # the IPv6 form reaches (or is routed towards) these IPv4 hosts: judge them instead
@@ -96,6 +109,8 @@ def address_allowed(ip: IPAddress, *, allow_private: bool, allow_loopback: bool)
             return False
         if any(ip in net for net in _PRIVATE_V6):
             return allow_private
+        if ip not in _GLOBAL_UNICAST_V6:
+            return False
         return ip.is_global
     if ip in _LOOPBACK_V4:
         return allow_loopback
@@ -109,7 +124,7 @@ def address_allowed(ip: IPAddress, *, allow_private: bool, allow_loopback: bool)
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...] | None:
     if ip.ipv4_mapped is not None:
         return (ip.ipv4_mapped,)
-    if ip in _NAT64:
+    if ip in _NAT64 or ip in _IPV4_TRANSLATED:
         return (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF),)
     if ip in _SIX_TO_FOUR and ip.sixtofour is not None:
         return (ip.sixtofour,)

@@ -94,3 +94,47 @@ async def test_alerts_are_a_moderators_own_and_checked(client, db, site) -> None
     r = await client.put(API, params=site.q(), headers=mod, json={"email": "a@news.example", "held_digest_minutes": 1})
     assert r.status_code == 400
     assert (await client.get(API, params=site.q())).status_code == 401
+
+
+async def test_a_revoked_moderators_alerts_stop_even_those_already_queued(client, services, db, site, notifier,
+                                                                         smtp_sink) -> None:  # noqa: F811
+    leaving_name = f"leaving-{site.id}"
+    leaving = {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id, name=leaving_name)}"}
+    staying = {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id)}"}
+    admin = {"Authorization": f"Bearer {await staff_token(db, 'admin', site.id)}"}
+    for headers, email in ((leaving, f"gone-{site.id}@news.example"), (staying, f"here-{site.id}@news.example")):
+        r = await client.put(API, params=site.q(), headers=headers,
+                             json={"email": email, "problem_reports": True, "held_digest_minutes": 5})
+        assert r.status_code == 200, r.text
+    gone, here = f"gone-{site.id}@news.example", f"here-{site.id}@news.example"
+
+    async def problem_report(sub: str) -> None:
+        r = await client.post("/api/v1/troubleshoot/reports", params=site.q(),
+                              headers=site.auth(site.sso_token(sub=sub, name="Reader")),
+                              json={"description": "The reply button does nothing"})
+        assert r.status_code in (200, 201), r.text
+
+    # queued for both before the revocation
+    await problem_report("p1")
+    while await notifier.fan_out_once():
+        pass
+    assert await db.fetchval("SELECT count(*) FROM notification_deliveries WHERE recipient = $1 AND state = 'queued'",
+                             gone) == 1
+
+    token_id = await db.fetchval("SELECT id FROM api_tokens WHERE name = $1", leaving_name)
+    r = await client.delete(f"/api/v1/moderation/tokens/{token_id}", headers=admin)
+    assert r.status_code == 200, r.text
+    assert (await client.get(API, params=site.q(), headers=leaving)).status_code == 401
+    await run_once(notifier)
+    assert len(to(smtp_sink, here)) == 1
+    assert to(smtp_sink, gone) == []
+
+    # nor is anything new queued for them: another problem report, and the held queue's digest
+    await problem_report("p2")
+    await seed_comment(services, db, site.id, article="a1")  # held
+    await db.execute("UPDATE moderator_alerts SET last_digest_at = now() - interval '6 minutes' WHERE site_id = $1",
+                     site.id)
+    await run_once(notifier)
+    assert len(to(smtp_sink, here)) == 3  # the two problem reports and the digest
+    assert to(smtp_sink, gone) == []
+    assert await db.fetchval("SELECT count(*) FROM notification_deliveries WHERE recipient = $1", gone) == 1

@@ -66,6 +66,12 @@ def test_good_urls(url, host, port, path_and_query, normalised):
     ("https://0177.0.0.1/", "non_canonical_ip"),
     ("https://127.1/", "non_canonical_ip"),
     ("https://1.2.3.4.5/", "non_canonical_ip"),
+    # IPv6 forms that carry (or are translated to) an internal IPv4 address
+    ("https://[64:ff9b::a9fe:a9fe]/", "address_not_allowed"),
+    ("https://[64:ff9b:1::a00:1]/", "address_not_allowed"),
+    ("https://[::ffff:0:a00:1]/", "address_not_allowed"),
+    ("https://[2002:c0a8:101::1]/", "address_not_allowed"),
+    ("https://[2001:0:4136:e378:8000:63bf:3f57:fefe]/", "address_not_allowed"),
 ])
 def test_bad_urls(url, reason):
     with pytest.raises(InvalidEndpoint) as caught:
@@ -96,15 +102,26 @@ REFUSED_ALWAYS = [
     "198.18.0.1", "2001:db8::1", "fec0::1", "100::1",
     "::ffff:169.254.169.254", "2002:a9fe:a9fe::1", "64:ff9b::a9fe:a9fe",
     "::127.0.0.1",  # deprecated IPv4-compatible form
+    "::ffff:0:a9fe:a9fe", "::ffff:0:0:1",  # IPv4-translated (SIIT) metadata and "this network"
+    "64:ff9b:1::a9fe:a9fe", "64:ff9b:1::7f00:1",  # local-use NAT64 to metadata and to loopback
+    "2001:0:808:808::5601:5601",  # Teredo whose client is 169.254.169.254 (bits inverted)
+    "4000::1", "64:ff9b::1:0:0:1", "1::1",  # outside global unicast 2000::/3: reserved or unassigned
 ]
 PRIVATE = [
     "10.0.0.1", "172.16.0.1", "172.31.255.255", "192.168.0.1", "100.64.0.1", "100.127.255.254",
     "fc00::1", "fd12:3456::1", "::ffff:10.0.0.1", "2002:0a00:0001::1", "64:ff9b::10.1.2.3",
+    "::ffff:0:10.0.0.1", "::ffff:0:192.168.1.1", "2002:c0a8:101::1", "2002:ac10:1::1",
+    # local-use NAT64 is the operator's own translator: internal, whatever it translates to
+    "64:ff9b:1::a00:1", "64:ff9b:1::808:808", "64:ff9b:1:ff00::808:808",
+    "2001:0:a00:1:8000:63bf:f7f7:f7f7",  # Teredo whose server is 10.0.0.1
 ]
-LOOPBACK = ["127.0.0.1", "127.255.255.254", "::1", "::ffff:127.0.0.1", "2002:7f00:1::1"]
+LOOPBACK = ["127.0.0.1", "127.255.255.254", "::1", "::ffff:127.0.0.1", "2002:7f00:1::1", "64:ff9b::7f00:1",
+            "::ffff:0:7f00:1"]
 PUBLIC = [
     "8.8.8.8", "1.1.1.1", "93.184.215.14", "172.32.0.1", "100.128.0.1", "2606:4700:4700::1111",
     "2a00:1450:4001:80b::200e", "::ffff:8.8.8.8", "2002:0808:0808::1",
+    "64:ff9b::808:808", "::ffff:0:8.8.8.8",
+    "2001:0:808:808:8000:63bf:f7f7:f7f7",  # Teredo: server 8.8.8.8, client 8.8.8.8
 ]
 # Teredo: server 65.54.227.120, client 192.168.1.1 obfuscated (bits inverted) in the last 32 bits
 TEREDO_TO_PRIVATE = "2001:0:4136:e378:8000:63bf:3f57:fefe"
