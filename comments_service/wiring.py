@@ -241,6 +241,7 @@ class NotifierServices:
     settings: Settings
     pool: asyncpg.Pool
     sender: SmtpPool | None
+    webhooks: Webhooks
     notifier: Notifier
 
 
@@ -250,14 +251,15 @@ async def build_notifier(settings: Settings) -> NotifierServices:
     cfg = settings.notifications
     sender = SmtpPool(parse_smtp_url(cfg.smtp_url), cfg.smtp_connections) if cfg.smtp_url else None
     links = NotificationLinks(keyring, settings.server.public_url, days=cfg.link_days)
-    notifier = Notifier(pool, cfg, links, sender, database_url=settings.database.url,
-                        channels=[_webhooks(settings, pool, keyring)])
-    return NotifierServices(settings=settings, pool=pool, sender=sender, notifier=notifier)
+    webhooks = _webhooks(settings, pool, keyring)
+    notifier = Notifier(pool, cfg, links, sender, database_url=settings.database.url, channels=[webhooks])
+    return NotifierServices(settings=settings, pool=pool, sender=sender, webhooks=webhooks, notifier=notifier)
 
 
 async def close_notifier(services: NotifierServices) -> None:
     if services.sender is not None:
         await step("notifier: SMTP connections", services.sender.close(), CLOSE_S)
+    await step("notifier: webhook connections", services.webhooks.sender.close(), CLOSE_S)
     await close_pool("notifier: PostgreSQL pool", services.pool)
 
 

@@ -182,17 +182,28 @@ class MailSender(Protocol):
     async def close(self) -> None: ...
 
 
+class ChannelBatch(Protocol):
+    """A channel's deliveries of one claim."""
+
+    async def send(self, delivery: Row) -> None:
+        """Send one delivery; DeliveryFailed (with retryable) when it did not go."""
+
+    async def finish(self) -> None:
+        """Record what the sends learned (called once, after the last send)."""
+
+
 class EventChannel(Protocol):
     """A channel the notifier serves besides its own emails (services/webhooks.py): what it makes
-    of each outbox event, in the fan-out's transaction, and how it sends one of its deliveries."""
+    of each outbox event, in the fan-out's transaction, and how it sends its deliveries."""
 
     channel: str  # notification_deliveries.channel of its deliveries
 
     async def fan_out(self, conn: Connection, event: Row) -> None:
         """Enqueue this channel's deliveries for ``event`` (db/notifications.enqueue)."""
 
-    async def send(self, delivery: Row) -> None:
-        """Send one delivery; DeliveryFailed (with retryable) when it did not go."""
+    async def batch(self, conn: Connection, deliveries: Sequence[Row]) -> ChannelBatch:
+        """What sending ``deliveries`` (all of this channel, one claim) needs, read in the claim's
+        connection."""
 
 
 def retry_delay(attempts: int, base_s: float, *, rng: random.Random | None = None) -> float:
@@ -239,6 +250,7 @@ class _Batch:
     sites: dict[str, Row]
     comments: dict[int, Row]
     alerts: dict[int, Row]
+    channels: dict[str, ChannelBatch]
 
 
 class Notifier:
@@ -361,9 +373,20 @@ class Notifier:
                 group.create_task(one(delivery))
         if done:
             await record()
+        for channel in batch.channels.values():
+            try:
+                await channel.finish()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # what went is recorded above; only the channel's own log of it is lost
+                log.warning("notifier: a channel's record of its sends failed: %s", exc)
         return len(claimed)
 
     async def _context(self, conn: Connection, claimed: Sequence[Row]) -> _Batch:
+        channels: dict[str, ChannelBatch] = {}
+        for name, channel in self.channels.items():
+            mine = [d for d in claimed if d["channel"] == name]
+            if mine:
+                channels[name] = await channel.batch(conn, mine)
         alert_ids = [d["payload"].get("alert_id", 0) for d in claimed if d["kind"] in _ALERT_KINDS]
         comment_ids = {c for d in claimed if d["kind"] == "reply_digest" for c in d["payload"].get("comment_ids", [])}
         return _Batch(
@@ -371,12 +394,13 @@ class Notifier:
                 conn, list({d["subscription_id"] for d in claimed if d["subscription_id"]}))},
             sites={r["id"]: r for r in await repo.sites_for_mail(conn, list({d["site_id"] for d in claimed}))},
             comments={r["id"]: r for r in await repo.comments_for_mail(conn, list(comment_ids))} if comment_ids else {},
-            alerts={r["id"]: r for r in await repo.alerts_by_ids(conn, alert_ids)} if alert_ids else {})
+            alerts={r["id"]: r for r in await repo.alerts_by_ids(conn, alert_ids)} if alert_ids else {},
+            channels=channels)
 
     async def _deliver(self, delivery: Row, batch: _Batch) -> bool:
         """True when it went (or, as things stand now, has nothing left to say: recorded as sent)."""
         try:
-            other = self.channels.get(delivery["channel"])
+            other = batch.channels.get(delivery["channel"])
             if other is not None:
                 await other.send(delivery)
             elif (message := self._message(delivery, batch)) is not None:

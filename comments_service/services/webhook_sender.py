@@ -1,10 +1,18 @@
 """One signed webhook delivery: resolve, check every address, connect to the checked address, POST, classify.
 
-The HTTP client is a minimal HTTP/1.1 one on asyncio streams: one request per connection, redirects never
-followed, only the status line and headers read (plus a bounded, discarded body). Connecting to the
-address that was checked, with SNI and Host set to the URL's host name, means a second DNS answer can
-never swap in an internal address (DNS rebinding). Signatures follow the Standard Webhooks
-specification (https://www.standardwebhooks.com), made with the `standardwebhooks` library.
+The HTTP client is a minimal HTTP/1.1 one on asyncio streams: redirects never followed, only the
+status line and headers read (plus a bounded body). Connecting to the address that was checked,
+with SNI and Host set to the URL's host name, means a second DNS answer can never swap in an
+internal address (DNS rebinding). Signatures follow the Standard Webhooks specification
+(https://www.standardwebhooks.com), made with the `standardwebhooks` library.
+
+Connections are kept alive between calls to the same scheme, host and port (a newsroom's receiver
+takes a burst of events; a new TCP and TLS handshake for each would cost more than the call): a
+connection goes back to the idle set only when its response was read whole (a Content-Length within
+the response bound, no ``Connection: close``) and is dropped after IDLE_S unused. A kept
+connection the receiver closed meanwhile fails before any byte of an answer; the call is then made
+once more on a new connection, which a receiver sees as at most one more delivery of the same
+webhook-id (Standard Webhooks receivers dedupe by it).
 """
 
 from __future__ import annotations
@@ -33,6 +41,8 @@ _MAX_LINE_BYTES = 8 * 1024
 _MAX_HEADER_BYTES = 32 * 1024
 _MAX_INTERIM_RESPONSES = 5
 _CLOSE_TIMEOUT_S = 1.0
+IDLE_S = 4.0  # under the keep-alive timeouts common servers use (5 s and up), so they rarely close first
+MAX_IDLE = 64  # kept connections in all; more are closed after their call
 
 
 class WebhookResult(Struct, frozen=True):
@@ -58,8 +68,13 @@ class _BadResponse(Exception):
     """The receiver's reply is not HTTP/1.x we can read within our bounds."""
 
 
+class _StaleConnection(Exception):
+    """The connection ended before any byte of an answer: a kept one the receiver closed while idle."""
+
+
 class WebhookSender:
-    """Sends signed webhooks. Safe to share: it holds only its options and an SSL context."""
+    """Sends signed webhooks. Shared by the tasks of one event loop: it holds its options, an SSL
+    context and the idle connections (close() them when done)."""
 
     def __init__(
         self,
@@ -82,6 +97,9 @@ class WebhookSender:
         self.total_timeout_s = total_timeout_s
         self.max_response_bytes = max_response_bytes
         self._ssl = ssl_context if ssl_context is not None else ssl.create_default_context()
+        self._idle: dict[tuple[str, str, int], list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]]] = {}
+        self._idle_count = 0
+        self._closed = False
 
     async def send(
         self, url: str, secret: str, msg_id: str, payload: bytes, *, timestamp: int | None = None
@@ -127,14 +145,20 @@ class WebhookSender:
 
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.total_timeout_s
+        key = (endpoint.scheme, endpoint.host, endpoint.port)
         try:
             async with asyncio.timeout_at(deadline):
-                reader, writer = await self._open(endpoint)
+                kept = self._take(key, loop.time())
+                if kept is not None:
+                    try:
+                        return await self._exchange(kept, key, endpoint, headers, payload, result, deadline)
+                    except _StaleConnection:
+                        pass  # closed by the receiver while idle: once more, on a new connection
+                fresh = await self._open(endpoint)
                 try:
-                    status, content_length = await self._request(reader, writer, endpoint, headers, payload)
-                except BaseException:
-                    writer.transport.abort()
-                    raise
+                    return await self._exchange(fresh, key, endpoint, headers, payload, result, deadline)
+                except _StaleConnection:
+                    raise _BadResponse("closed before answering") from None
         except _Refused:
             return result(None, False, "address_not_allowed")
         except (_DnsFailure, _ConnectFailure) as exc:
@@ -147,15 +171,75 @@ class WebhookSender:
             return result(None, True, "tls_error")
         except OSError:
             return result(None, True, "connect_error")
+
+    async def _exchange(
+        self,
+        connection: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+        key: tuple[str, str, int],
+        endpoint: EndpointUrl,
+        headers: dict[str, str],
+        payload: bytes,
+        result: Callable[[int | None, bool, str | None], WebhookResult],
+        deadline: float,
+    ) -> WebhookResult:
+        """One request and its response on ``connection``, which is then kept or closed. Raises
+        _StaleConnection when the connection ended before any byte of an answer."""
+        reader, writer = connection
+        try:
+            try:
+                status, content_length, reusable = await self._request(reader, writer, endpoint, headers, payload)
+            except (ConnectionResetError, BrokenPipeError):
+                raise _StaleConnection() from None
+        except BaseException:
+            writer.transport.abort()
+            raise
         outcome = _classify(status, result)
-        # the status is known: draining a small declared body (so the receiver's write completes) and
-        # closing are courtesy, bounded by what is left of the deadline and never change the outcome
+        # the status is known: reading the rest of the answer (so the receiver's write completes, and
+        # the connection can carry the next call) is bounded by what is left of the deadline and
+        # never changes the outcome
+        if reusable and content_length is not None and content_length <= self.max_response_bytes:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await reader.readexactly(content_length)
+            except (TimeoutError, OSError, asyncio.IncompleteReadError):
+                writer.transport.abort()
+                return outcome
+            self._keep(key, connection)
+            return outcome
         if content_length:
             with suppress(TimeoutError, OSError, asyncio.IncompleteReadError):
                 async with asyncio.timeout_at(deadline):
                     await reader.readexactly(min(content_length, self.max_response_bytes))
         await _close(writer)
         return outcome
+
+    def _take(self, key: tuple[str, str, int], now: float) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """The most recently used idle connection to ``key`` still open; the expired ones closed."""
+        idle = self._idle.get(key)
+        while idle:
+            reader, writer, expires = idle.pop()
+            self._idle_count -= 1
+            if expires > now and not writer.is_closing() and not reader.at_eof():
+                return reader, writer
+            writer.transport.abort()
+        return None
+
+    def _keep(self, key: tuple[str, str, int], connection: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
+        reader, writer = connection
+        if self._idle_count >= MAX_IDLE or self._closed:
+            writer.transport.abort()
+            return
+        self._idle.setdefault(key, []).append((reader, writer, asyncio.get_running_loop().time() + IDLE_S))
+        self._idle_count += 1
+
+    async def close(self) -> None:
+        """Closes the idle connections; calls after this one close theirs when done."""
+        self._closed = True
+        for idle in self._idle.values():
+            for _, writer, _ in idle:
+                writer.transport.abort()
+        self._idle.clear()
+        self._idle_count = 0
 
     async def _open(self, endpoint: EndpointUrl) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         return await self._connect(endpoint, await self._resolve(endpoint))
@@ -167,14 +251,13 @@ class WebhookSender:
         endpoint: EndpointUrl,
         headers: dict[str, str],
         payload: bytes,
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int | None, bool]:
         lines = [
             f"POST {endpoint.path_and_query} HTTP/1.1",
             f"Host: {endpoint.host_header}",
             f"User-Agent: {USER_AGENT}",
             "Content-Type: application/json",
             f"Content-Length: {len(payload)}",
-            "Connection: close",
             *(f"{name}: {value}" for name, value in headers.items()),
         ]
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + payload)
@@ -240,11 +323,13 @@ class WebhookSender:
                 failure = "connect_error"
         raise _ConnectFailure(failure)
 
-    async def _read_head(self, reader: asyncio.StreamReader) -> tuple[int, int]:
-        """The final status and Content-Length (0 when absent), skipping interim 1xx responses."""
-        for _ in range(_MAX_INTERIM_RESPONSES + 1):
-            status = _parse_status_line(await _read_line(reader))
-            content_length = 0
+    async def _read_head(self, reader: asyncio.StreamReader) -> tuple[int, int | None, bool]:
+        """The final status, its Content-Length (None when absent; 0 for a status that has no
+        body) and whether the connection may carry another call, skipping interim 1xx responses."""
+        for index in range(_MAX_INTERIM_RESPONSES + 1):
+            version, status = _parse_status_line(await _read_line(reader, first=index == 0))
+            content_length: int | None = None
+            reusable = version == b"HTTP/1.1"
             total = 0
             while True:
                 line = await _read_line(reader)
@@ -254,13 +339,22 @@ class WebhookSender:
                 if line in (b"\r\n", b"\n"):
                     break
                 name, sep, value = line.partition(b":")
-                if sep and name.strip().lower() == b"content-length":
+                if not sep:
+                    continue
+                name = name.strip().lower()
+                if name == b"content-length":
                     try:
                         content_length = max(0, int(value.strip()))
                     except ValueError:
-                        content_length = 0
+                        reusable = False
+                elif name == b"connection" and b"close" in value.lower():
+                    reusable = False
+                elif name == b"transfer-encoding":
+                    reusable = False  # chunked: not read, so the connection cannot carry another call
             if status >= 200:
-                return status, content_length
+                if status in (204, 304):
+                    content_length = 0
+                return status, content_length, reusable and content_length is not None
         raise _BadResponse("too many interim responses")
 
 
@@ -288,17 +382,19 @@ def _mapped_loopback(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None and ip.ipv4_mapped.is_loopback
 
 
-async def _read_line(reader: asyncio.StreamReader) -> bytes:
+async def _read_line(reader: asyncio.StreamReader, *, first: bool = False) -> bytes:
     try:
         line = await reader.readline()
     except ValueError:  # longer than the stream's limit
         raise _BadResponse("header line too long") from None
+    if first and not line:
+        raise _StaleConnection()  # closed before a byte of the answer
     if not line.endswith(b"\n"):
         raise _BadResponse("connection closed inside the response head")
     return line
 
 
-def _parse_status_line(line: bytes) -> int:
+def _parse_status_line(line: bytes) -> tuple[bytes, int]:
     version, _, rest = line.partition(b" ")
     code = rest[:3]
     if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(code) != 3 or not code.isdigit() or rest[3:4] not in b" \r\n":
@@ -306,7 +402,7 @@ def _parse_status_line(line: bytes) -> int:
     status = int(code)
     if not 100 <= status <= 599:
         raise _BadResponse("status out of range")
-    return status
+    return version, status
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:

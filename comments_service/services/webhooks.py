@@ -12,8 +12,9 @@ As the notifier's channel ``webhook`` (services/notifications.EventChannel):
   endpoint, whose payload is the event's body (domain/webhook_events.WebhookEvent) as it stands
   then and whose idempotency key ``webhook:<endpoint>:<event>`` is the webhook-id header: stable
   across retries, so a receiver dedupes a resend by it;
-- ``send`` signs and POSTs one delivery (services/webhook_sender.py), logs the attempt
-  (webhook_attempts, the last ATTEMPTS_KEPT per endpoint) and keeps the endpoint's health: a
+- ``batch`` takes a claim's webhook deliveries: it reads their endpoints once, signs and POSTs
+  each (services/webhook_sender.py), and when the claim is done logs the attempts
+  (webhook_attempts, the last ATTEMPTS_KEPT per endpoint) and keeps each endpoint's health: a
   success clears ``failing_since``; a failure sets it if unset, and a failure more than
   DISABLE_AFTER_S after it disables the endpoint (logged as a WARNING, and an audit entry
   ``webhook_disabled``). The notifier retries what failed with backoff, and a delivery to a
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -316,57 +318,120 @@ class Webhooks:
                                          user_id=payload.get("user_id"), before=payload.get("before"),
                                          after=payload.get("after"))
 
+    async def batch(self, conn: Connection, deliveries: Sequence[Row]) -> WebhookBatch:
+        """A claim's webhook deliveries, with the endpoints they go to read once (in the claim's
+        connection)."""
+        ids = {_endpoint_id(d) for d in deliveries}
+        ids.discard(None)
+        rows = await repo.get_many(conn, sorted(i for i in ids if i is not None))
+        return WebhookBatch(self, {r["id"]: r for r in rows})
+
+    async def record(self, outcomes: Sequence[tuple[int, Row, WebhookResult]]) -> None:
+        """What a batch's calls learned: the attempts logged, and each endpoint's health kept as if
+        its calls had been recorded one by one (a success clears the failure clock, and only a
+        failure after the batch's last success can disable the endpoint)."""
+        by_endpoint: dict[int, list[tuple[Row, WebhookResult]]] = {}
+        for endpoint_id, delivery, result in outcomes:
+            by_endpoint.setdefault(endpoint_id, []).append((delivery, result))
+        for tries_left in (1, 0):
+            try:
+                await self._record(by_endpoint)
+                return
+            except asyncpg.ForeignKeyViolationError:
+                if not tries_left:
+                    raise  # an endpoint deleted between the check and the log, twice over
+
+    async def _record(self, by_endpoint: dict[int, list[tuple[Row, WebhookResult]]]) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            # the log is a record, not a promise: its commit need not wait for the disk (whether the
+            # delivery went is recorded by the notifier, durably)
+            await conn.execute("SET LOCAL synchronous_commit = off")
+            logged: list[tuple[int, Row, WebhookResult]] = []
+            for endpoint_id in sorted(by_endpoint):  # one order for every notifier: no deadlocks
+                calls = by_endpoint[endpoint_id]
+                exists = False
+                if any(result.error is None for _, result in calls):
+                    exists = await repo.record_success(conn, endpoint_id)
+                failed = None
+                last = calls[-1][1]
+                if last.error is not None:
+                    failed = await repo.record_failure(conn, endpoint_id, disable_after_s=DISABLE_AFTER_S,
+                                                       reason=DISABLED_REASON)
+                    exists = failed is not None
+                if not exists:
+                    continue  # deleted meanwhile: its log went with it
+                logged.extend((endpoint_id, delivery, result) for delivery, result in calls)
+                if failed is not None and failed["disabled_now"]:
+                    await self._disabled(conn, endpoint_id, failed, last)
+            await repo.log_attempts(conn, [
+                repo.Attempt(endpoint_id=endpoint_id, delivery_id=delivery["id"], event_type=delivery["kind"],
+                             attempt=delivery["attempts"], status=result.status, latency_ms=result.latency_ms,
+                             error=result.error)
+                for endpoint_id, delivery, result in logged])
+
+    @staticmethod
+    async def _disabled(conn: Connection, endpoint_id: int, failed: Row, last: WebhookResult) -> None:
+        log.warning("webhook endpoint %s (%s) of site %s disabled: failing since %s (last: %s)", endpoint_id,
+                    _where(failed["url"]), failed["site_id"], failed["failing_since"].isoformat(), last.error,
+                    extra={"site": failed["site_id"], "webhook_id": endpoint_id})
+        actor_id, actor_name = NOTIFIER_ACTOR
+        await audit_repo.record(conn, site_id=failed["site_id"], actor_id=actor_id, actor_name=actor_name,
+                                action="webhook_disabled", reason=DISABLED_REASON, details={
+                                    "webhook_id": endpoint_id, "url": _where(failed["url"]),
+                                    "failing_since": failed["failing_since"].isoformat(),
+                                    "last_error": last.error})
+
+
+def _endpoint_id(delivery: Row) -> int | None:
+    try:
+        return int(delivery["recipient"])
+    except ValueError:
+        return None
+
+
+class WebhookBatch:
+    """The webhook deliveries of one claim (services/notifications.ChannelBatch): each endpoint's
+    row as read at the claim and its secret opened once, and the outcomes kept until ``finish``
+    records them together."""
+
+    def __init__(self, webhooks: Webhooks, endpoints: dict[int, Row]) -> None:
+        self.webhooks = webhooks
+        self.endpoints = endpoints
+        self.secrets: dict[int, str | None] = {}  # None: sealed under another key
+        self.outcomes: list[tuple[int, Row, WebhookResult]] = []
+
     async def send(self, delivery: Row) -> None:
-        try:
-            endpoint_id = int(delivery["recipient"])
-        except ValueError:
-            raise DeliveryFailed("endpoint_disabled", retryable=False) from None
-        async with self.pool.acquire() as conn:
-            endpoint = await repo.get(conn, endpoint_id)
-        if endpoint is None or not endpoint["enabled"] or endpoint["site_id"] != delivery["site_id"]:
+        endpoint_id = _endpoint_id(delivery)
+        endpoint = self.endpoints.get(endpoint_id) if endpoint_id is not None else None
+        if (endpoint_id is None or endpoint is None or not endpoint["enabled"]
+                or endpoint["site_id"] != delivery["site_id"]):
             raise DeliveryFailed("endpoint_disabled", retryable=False)
-        try:
-            secret = self.keyring.decrypt(endpoint["secret_sealed"])
-        except SecretSealedElsewhere:
+        secret = self._secret(endpoint_id, endpoint)
+        if secret is None:
             # another COMMENTS_SECRET_KEY sealed it: retried, in case the right key comes back
-            raise DeliveryFailed("secret_unreadable", retryable=True) from None
+            raise DeliveryFailed("secret_unreadable", retryable=True)
         try:
             body = events.encode(events.from_stored(delivery["payload"]))
         except msgspec.ValidationError as exc:
             raise DeliveryFailed(f"invalid_payload: {exc}", retryable=False) from None
         try:
-            result = await self.sender.send(endpoint["url"], secret, delivery["idempotency_key"], body)
+            result = await self.webhooks.sender.send(endpoint["url"], secret, delivery["idempotency_key"], body)
         except ValueError as exc:  # a fault of the delivery itself (its id, the secret): trying again cannot help
             raise DeliveryFailed(f"invalid_delivery: {exc}", retryable=False) from None
-        await self._record(endpoint_id, delivery, result)
+        self.outcomes.append((endpoint_id, delivery, result))
         if result.error is not None:
             raise DeliveryFailed(result.error, retryable=result.retryable)
 
-    async def _record(self, endpoint_id: int, delivery: Row, result: WebhookResult) -> None:
-        """The attempt logged, and the endpoint's health kept (module docstring)."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            # the log is a record, not a promise: its commit need not wait for the disk (whether the
-            # delivery went is recorded by the notifier, durably)
-            await conn.execute("SET LOCAL synchronous_commit = off")
-            if result.error is None:
-                exists = await repo.record_success(conn, endpoint_id)
-                failed = None
-            else:
-                failed = await repo.record_failure(conn, endpoint_id, disable_after_s=DISABLE_AFTER_S,
-                                                   reason=DISABLED_REASON)
-                exists = failed is not None
-            if not exists:
-                return  # deleted meanwhile: its log went with it
-            await repo.log_attempt(conn, endpoint_id=endpoint_id, delivery_id=delivery["id"],
-                                   event_type=delivery["kind"], attempt=delivery["attempts"], status=result.status,
-                                   latency_ms=result.latency_ms, error=result.error)
-            if failed is not None and failed["disabled_now"]:
-                log.warning("webhook endpoint %s (%s) of site %s disabled: failing since %s (last: %s)", endpoint_id,
-                            _where(failed["url"]), failed["site_id"], failed["failing_since"].isoformat(), result.error,
-                            extra={"site": failed["site_id"], "webhook_id": endpoint_id})
-                actor_id, actor_name = NOTIFIER_ACTOR
-                await audit_repo.record(conn, site_id=failed["site_id"], actor_id=actor_id, actor_name=actor_name,
-                                        action="webhook_disabled", reason=DISABLED_REASON, details={
-                                            "webhook_id": endpoint_id, "url": _where(failed["url"]),
-                                            "failing_since": failed["failing_since"].isoformat(),
-                                            "last_error": result.error})
+    def _secret(self, endpoint_id: int, endpoint: Row) -> str | None:
+        if endpoint_id not in self.secrets:
+            try:
+                self.secrets[endpoint_id] = self.webhooks.keyring.decrypt(endpoint["secret_sealed"])
+            except SecretSealedElsewhere:
+                self.secrets[endpoint_id] = None
+        return self.secrets[endpoint_id]
+
+    async def finish(self) -> None:
+        outcomes, self.outcomes = self.outcomes, []
+        self.secrets.clear()
+        if outcomes:
+            await self.webhooks.record(outcomes)

@@ -89,6 +89,7 @@ async def notifier(services, settings, database):
     channel = Webhooks(pool, services.keyring, sender, allow_http_loopback=True)
     links = NotificationLinks(services.keyring, settings.server.public_url, days=cfg.link_days)
     yield Notifier(pool, cfg, links, None, channels=[channel])
+    await sender.close()
     await pool.close()
 
 
