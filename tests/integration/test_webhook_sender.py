@@ -10,6 +10,7 @@ import time
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from comments_service.services import webhook_sender
 from comments_service.services.webhook_sender import WebhookSender, new_secret
 from tests.support.certificates import self_signed_certificate
 
@@ -55,6 +56,9 @@ class Receiver:
             writer.close()
 
     async def _serve(self, reader, writer):
+        if self.mode in ("keep_alive", "close_when_idle", "chunked"):
+            await self._serve_kept(reader, writer)
+            return
         head = await reader.readuntil(b"\r\n\r\n")
         request_line, *header_lines = head.decode("latin-1").split("\r\n")
         headers = {}
@@ -84,6 +88,28 @@ class Receiver:
                 % (self.status, self.extra_headers)
             )
         await writer.drain()
+
+
+    async def _serve_kept(self, reader, writer):
+        """Answers each request on the connection and waits for the next; "close_when_idle" closes
+        after each answer without saying so (as a server whose keep-alive timeout passed does),
+        "chunked" answers with a chunked body."""
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                return
+            request_line, *header_lines = head.decode("latin-1").split("\r\n")
+            headers = dict((n.strip().lower(), v.strip()) for n, _, v in (h.partition(":") for h in header_lines if h))
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            self.requests.append({"request_line": request_line, "headers": headers, "body": body})
+            if self.mode == "chunked":
+                writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n")
+            else:
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+            if self.mode == "close_when_idle":
+                return
 
 
 def loopback_sender(**options):
@@ -272,3 +298,60 @@ def test_ipv6_literal_host_header():
     endpoint = check_endpoint_url("http://[::1]:8080/", allow_http_loopback=True)
     assert endpoint.host_header == "[::1]:8080"
     assert ipaddress.ip_address(endpoint.host).is_loopback
+
+
+async def test_a_connection_is_kept_for_the_next_call_to_the_same_host():
+    sender = loopback_sender()
+    try:
+        async with Receiver(mode="keep_alive") as receiver:
+            url = f"http://127.0.0.1:{receiver.port}/in"
+            results = [await sender.send(url, new_secret(), f"m{i}", PAYLOAD) for i in range(3)]
+            assert [r.status for r in results] == [200, 200, 200]
+            assert [r["headers"]["webhook-id"] for r in receiver.requests] == ["m0", "m1", "m2"]
+            assert receiver.connections == 1
+            assert "connection" not in receiver.requests[0]["headers"]  # HTTP/1.1: kept alive by default
+    finally:
+        await sender.close()
+
+
+async def test_a_kept_connection_the_receiver_closed_is_replaced_and_the_call_made_once():
+    sender = loopback_sender()
+    try:
+        async with Receiver(mode="close_when_idle") as receiver:
+            url = f"http://127.0.0.1:{receiver.port}/in"
+            first = await sender.send(url, new_secret(), "m1", PAYLOAD)
+            await asyncio.sleep(0.05)  # the receiver's close reaches us while the connection is idle
+            second = await sender.send(url, new_secret(), "m2", PAYLOAD)
+            assert (first.error, second.error) == (None, None)
+            assert [r["headers"]["webhook-id"] for r in receiver.requests] == ["m1", "m2"]
+            assert receiver.connections == 2
+    finally:
+        await sender.close()
+
+
+@pytest.mark.parametrize("mode", ["status", "chunked"])
+async def test_a_connection_whose_answer_was_not_read_whole_is_not_kept(mode):
+    """``Connection: close`` (the "status" receiver) or a chunked body: the next call connects anew."""
+    sender = loopback_sender()
+    try:
+        async with Receiver(mode=mode) as receiver:
+            url = f"http://127.0.0.1:{receiver.port}/in"
+            results = [await sender.send(url, new_secret(), f"m{i}", PAYLOAD) for i in range(2)]
+            assert [r.status for r in results] == [200, 200]
+            assert receiver.connections == 2
+    finally:
+        await sender.close()
+
+
+async def test_an_idle_connection_is_dropped_after_its_time(monkeypatch):
+    monkeypatch.setattr(webhook_sender, "IDLE_S", 0.05)
+    sender = loopback_sender()
+    try:
+        async with Receiver(mode="keep_alive") as receiver:
+            url = f"http://127.0.0.1:{receiver.port}/in"
+            assert (await sender.send(url, new_secret(), "m1", PAYLOAD)).error is None
+            await asyncio.sleep(0.1)
+            assert (await sender.send(url, new_secret(), "m2", PAYLOAD)).error is None
+            assert receiver.connections == 2
+    finally:
+        await sender.close()
