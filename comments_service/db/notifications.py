@@ -52,14 +52,15 @@ async def outbox_depth(conn: Connection) -> tuple[int, float | None]:
 # ------------------------------------------------------------------ subscriptions
 
 _SUBSCRIPTION_COLUMNS = """s.id, s.site_id, s.user_id, s.scope, s.article_id, a.external_id AS article, a.title,
-    a.url, s.comment_id, s.email, s.confirmed_at, s.created_at, s.last_sent_at"""
+    a.url, s.comment_id, s.email, s.confirmed_at, s.created_at, s.last_sent_at, s.follows_sso"""
 _SUBSCRIPTION_FROM = "notification_subscriptions s JOIN articles a ON a.id = s.article_id"
 
 _SUBSCRIBE = """
-INSERT INTO notification_subscriptions (site_id, user_id, scope, article_id, comment_id, email, confirmed_at)
-VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END)
+INSERT INTO notification_subscriptions (site_id, user_id, scope, article_id, comment_id, email, confirmed_at,
+                                        follows_sso)
+VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END, $8)
 ON CONFLICT (user_id, {target}) WHERE scope = '{scope}'
-DO UPDATE SET email = EXCLUDED.email,
+DO UPDATE SET email = EXCLUDED.email, follows_sso = EXCLUDED.follows_sso,
               confirmed_at = CASE WHEN EXCLUDED.email = notification_subscriptions.email
                                   THEN coalesce(notification_subscriptions.confirmed_at, EXCLUDED.confirmed_at)
                                   ELSE EXCLUDED.confirmed_at END
@@ -67,11 +68,29 @@ RETURNING id"""
 
 
 async def subscribe(conn: Connection, *, site_id: str, user_id: int, scope: str, article_id: int,
-                    comment_id: int | None, email: str, confirmed: bool) -> int:
+                    comment_id: int | None, email: str, confirmed: bool, follows_sso: bool = False) -> int:
     """The reader's subscription (made, or its address changed); ``confirmed``: the address is
-    theirs already (an SSO reader's). A changed address is unconfirmed again."""
+    theirs already (an SSO reader's). A changed address is unconfirmed again. ``follows_sso``: the
+    address is the SSO reader's own, and changes when theirs does (migrations/0018)."""
     sql = _SUBSCRIBE.format(target="comment_id" if scope == "comment" else "article_id", scope=scope)
-    return int(await conn.fetchval(sql, site_id, user_id, scope, article_id, comment_id, email, confirmed))
+    return int(await conn.fetchval(sql, site_id, user_id, scope, article_id, comment_id, email, confirmed,
+                                   follows_sso))
+
+
+async def follow_sso_address(conn: Connection, site_id: str, user_id: int, email: str) -> int:
+    """Moves the SSO reader's subscriptions that follow their address to ``email`` (their
+    token's now): how many moved. Their own address needs no confirming."""
+    done = await conn.execute(
+        "UPDATE notification_subscriptions SET email = $3, confirmed_at = coalesce(confirmed_at, now()) "
+        "WHERE site_id = $1 AND user_id = $2 AND follows_sso AND email <> $3", site_id, user_id, email)
+    return int(done.rpartition(" ")[2])
+
+
+async def move_addresses(conn: Connection, moved: dict[int, str]) -> None:
+    """Subscriptions (that follow their SSO reader's address) given their reader's address now."""
+    await conn.execute(
+        "UPDATE notification_subscriptions s SET email = m.email FROM unnest($1::bigint[], $2::text[]) AS m(id, email) "
+        "WHERE s.id = m.id AND s.follows_sso", list(moved), list(moved.values()))
 
 
 async def subscription(conn: Connection, subscription_id: int) -> asyncpg.Record | None:
@@ -80,8 +99,10 @@ async def subscription(conn: Connection, subscription_id: int) -> asyncpg.Record
 
 
 async def subscriptions_by_ids(conn: Connection, ids: Sequence[int]) -> list[asyncpg.Record]:
-    return await conn.fetch(f"SELECT {_SUBSCRIPTION_COLUMNS} FROM {_SUBSCRIPTION_FROM} WHERE s.id = ANY($1::bigint[])",
-                            list(ids))
+    """The subscriptions with these ids, each with its reader's address as stored now (user_email:
+    an SSO reader's is their latest token's, written when they last posted or subscribed)."""
+    return await conn.fetch(f"SELECT {_SUBSCRIPTION_COLUMNS}, u.email AS user_email FROM {_SUBSCRIPTION_FROM} "
+                            "JOIN users u ON u.id = s.user_id WHERE s.id = ANY($1::bigint[])", list(ids))
 
 
 async def sites_for_mail(conn: Connection, ids: Sequence[str]) -> list[asyncpg.Record]:
@@ -156,6 +177,26 @@ async def enqueue(conn: Connection, *, site_id: str, channel: str, kind: str, re
                   not_before: datetime | None = None) -> None:
     """A delivery, unless one with this key exists (a fan-out run twice makes none twice)."""
     await conn.execute(_ENQUEUE, site_id, channel, kind, recipient, subscription_id, key, payload, not_before)
+
+
+# The last confirmation of a subscription's address: whether its link can no longer be used (it
+# died unsent, or it went longer ago than a link lasts: links are signed when the email is built),
+# and whether the subscription had a confirmation sent again within the hour.
+_LAST_CONFIRMATION = """
+SELECT d.id, d.state = 'dead' OR coalesce(d.sent_at, d.created_at) < now() - make_interval(days => $3) AS spent,
+       EXISTS (SELECT 1 FROM notification_deliveries r
+               WHERE r.subscription_id = $1 AND r.kind = 'confirm_email' AND r.payload ? 'again'
+                 AND r.created_at > now() - interval '1 hour') AS again_lately
+FROM notification_deliveries d
+WHERE d.subscription_id = $1 AND d.kind = 'confirm_email' AND d.recipient = $2
+ORDER BY d.id DESC LIMIT 1"""
+
+
+async def last_confirmation(conn: Connection, subscription_id: int, address: str,
+                            link_days: int) -> asyncpg.Record | None:
+    """The subscription's last confirmation email to ``address`` (None: none was ever queued, or
+    it was swept away): its id, spent, and again_lately (the comment above the query)."""
+    return await conn.fetchrow(_LAST_CONFIRMATION, subscription_id, address, link_days)
 
 
 _ADD_TO_DIGEST = """

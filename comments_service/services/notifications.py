@@ -119,18 +119,40 @@ class Subscriptions:
                 if row.article_id != article["id"] or row.status != "published":
                     raise DomainError("comment_not_found")
             user_id = await self.readers.user_id(conn, identity)
+            if own is not None:  # their subscriptions to their own address go to the token's now
+                await repo.follow_sso_address(conn, site_id, user_id, own)
+            # one to their own address follows it when their site's tokens name another
             sub_id = await repo.subscribe(conn, site_id=site_id, user_id=user_id,
                                           scope="comment" if comment_id is not None else "article",
                                           article_id=article["id"], comment_id=comment_id, email=address,
-                                          confirmed=confirmed)
+                                          confirmed=confirmed, follows_sso=confirmed)
             found = await repo.subscription(conn, sub_id)
             assert found is not None
             if found["confirmed_at"] is None:
-                # one confirmation per subscription and address: asking again sends none
-                await repo.enqueue(conn, site_id=site_id, channel="email", kind="confirm_email", recipient=address,
-                                   subscription_id=sub_id, key=f"confirm:{sub_id}:{address_digest(address)}",
-                                   payload={})
+                await self._confirmation(conn, site_id, sub_id, address)
         return _view(found)
+
+    async def _confirmation(self, conn: Connection, site_id: str, sub_id: int, address: str) -> None:
+        """The confirmation email of an unconfirmed subscription, unless one that can still be
+        used was sent to this address.
+
+        The first one's key names the subscription and the address: asking again while it waits,
+        or after it went and its link still works, sends none. Once it can no longer be used (it
+        died, or went longer ago than a link lasts), asking again sends another, whose key also
+        names the one it replaces: requests racing each other read the same last one and make one
+        (ON CONFLICT DO NOTHING), and no clock decides. A confirmation sent again within the last
+        hour stops more (a rolling hour, checked here), so a subscription gets at most one new
+        confirmation an hour, on top of the limiter's per-reader and per-recipient counts."""
+        first = f"confirm:{sub_id}:{address_digest(address)}"
+        last = await repo.last_confirmation(conn, sub_id, address, self.settings.link_days)
+        if last is None:
+            key, payload = first, {}
+        elif last["spent"] and not last["again_lately"]:
+            key, payload = f"{first}:{last['id']}", {"again": True}
+        else:
+            return
+        await repo.enqueue(conn, site_id=site_id, channel="email", kind="confirm_email", recipient=address,
+                           subscription_id=sub_id, key=key, payload=payload)
 
     async def mine(self, entry: SiteEntry, identity: Identity | None) -> list[SubscriptionView]:
         if identity is None:
@@ -138,7 +160,13 @@ class Subscriptions:
         user_id = await self.readers.user_id_of(identity)
         if user_id is None:
             return []
-        async with self.pool.acquire() as conn:
+        own = normalise(identity.email) if identity.kind == "sso" and identity.email else None
+        async with self.pool.acquire() as conn, conn.transaction():
+            if own is not None:
+                # the stored user is brought up to date with the token too: the notifier sends to
+                # the user's stored address, and would otherwise move the subscriptions back
+                user_id = await self.readers.user_id(conn, identity)
+                await repo.follow_sso_address(conn, entry.site.id, user_id, own)
             return [_view(r) for r in await repo.subscriptions_of(conn, entry.site.id, user_id)]
 
     async def cancel(self, entry: SiteEntry, identity: Identity | None, subscription_id: int) -> None:
@@ -389,9 +417,22 @@ class Notifier:
                 channels[name] = await channel.batch(conn, mine)
         alert_ids = [d["payload"].get("alert_id", 0) for d in claimed if d["kind"] in _ALERT_KINDS]
         comment_ids = {c for d in claimed if d["kind"] == "reply_digest" for c in d["payload"].get("comment_ids", [])}
+        subscriptions: dict[int, Row] = {}
+        moved: dict[int, str] = {}
+        for r in await repo.subscriptions_by_ids(conn, list({d["subscription_id"] for d in claimed
+                                                             if d["subscription_id"]})):
+            subscriptions[r["id"]] = r
+            # a subscription to an SSO reader's own address goes to their address now (their latest
+            # token's, stored when they last posted or subscribed); one they can no longer be
+            # written to at (none, or not one we send to) keeps the last good one
+            current = normalise(r["user_email"]) if r["follows_sso"] and r["user_email"] else None
+            if current is not None and current != r["email"]:
+                moved[r["id"]] = current
+                subscriptions[r["id"]] = {**dict(r), "email": current}
+        if moved:
+            await repo.move_addresses(conn, moved)
         return _Batch(
-            subscriptions={r["id"]: r for r in await repo.subscriptions_by_ids(
-                conn, list({d["subscription_id"] for d in claimed if d["subscription_id"]}))},
+            subscriptions=subscriptions,
             sites={r["id"]: r for r in await repo.sites_for_mail(conn, list({d["site_id"] for d in claimed}))},
             comments={r["id"]: r for r in await repo.comments_for_mail(conn, list(comment_ids))} if comment_ids else {},
             alerts={r["id"]: r for r in await repo.alerts_by_ids(conn, alert_ids)} if alert_ids else {},
@@ -439,8 +480,10 @@ class Notifier:
         if delivery["kind"] in _ALERT_KINDS:
             return self._alert_message(delivery, site, batch)
         sub = batch.subscriptions.get(delivery["subscription_id"])
-        if sub is None or sub["email"] != delivery["recipient"]:
-            return None  # unsubscribed, or the address changed, since it was queued
+        if sub is None or (sub["email"] != delivery["recipient"] and not sub["follows_sso"]):
+            # unsubscribed, or the address changed, since it was queued; but one that follows an
+            # SSO reader's own address was moved to their new one, and what was queued goes there
+            return None
         if delivery["kind"] == "confirm_email":
             if sub["confirmed_at"] is not None:
                 return None

@@ -5,15 +5,17 @@ dead letter. A real SMTP server (aiosmtpd) receives every message."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 
 import pytest
 
-from comments_service.db.pool import create_pool
+from comments_service.db.migrations import migrate
+from comments_service.db.pool import connect, create_pool
 from comments_service.services.notification_links import NotificationLinks
 from comments_service.services.notifications import Notifier, retry_delay
 from comments_service.services.smtp_sender import SmtpSender, parse_smtp_url
-from comments_service.settings import NotificationSettings
+from comments_service.settings import NotificationSettings, Settings
 from tests.support.seeding import seed_comment
 from tests.support.smtp_server import SmtpSink, smtp_sink  # noqa: F401
 from tests.support.tokens import staff_token
@@ -327,3 +329,144 @@ async def test_without_a_mail_server_emails_wait_without_using_up_their_tries(cl
         await pool.close()
     row = await db.fetchrow("SELECT state, attempts FROM notification_deliveries WHERE recipient = 'ann10@example.org'")
     assert (row["state"], row["attempts"]) == ("queued", 0)
+
+
+async def test_an_sso_readers_reply_emails_follow_their_new_address(client, site, db, notifier,
+                                                                    smtp_sink) -> None:  # noqa: F811
+    before = site.sso_token(sub="ann12", name="Ann", email="ann12@example.org")
+    after = site.sso_token(sub="ann12", name="Ann", email="Ann12.New@Example.org")
+    bea = site.sso_token(sub="bea12", name="Bea", email="bea12@example.org")
+    mine = await post(client, site, before, "Opening")
+    sub = await subscribe(client, site, before, comment_id=mine["id"])
+    assert (sub["email"], sub["confirmed"]) == ("ann12@example.org", True)
+    # her site now names another address; posting stores it, and leaves her subscription as it was
+    await post(client, site, after, "Writing from my new address")
+    assert await db.fetchval("SELECT email FROM notification_subscriptions WHERE id = $1",
+                             sub["id"]) == "ann12@example.org"
+    await post(client, site, bea, "A reply", parent_id=mine["id"])
+    await run_once(notifier)
+    [mail] = to(smtp_sink, "Ann12.New@example.org")
+    assert to(smtp_sink, "ann12@example.org") == []
+    assert "A reply" in mail.get_body(("plain",)).get_content()
+    # the email's own unsubscribe link names the address it went to
+    page = await client.get(mail["List-Unsubscribe"].strip("<>"))
+    assert page.status_code == 200 and "Ann12.New@example.org" in page.text
+    r = await client.get("/api/v1/me/notifications", params=site.q(), headers=site.auth(after))
+    assert [(s["id"], s["email"], s["confirmed"]) for s in r.json()] == [(sub["id"], "Ann12.New@example.org", True)]
+
+
+async def test_an_sso_readers_new_address_is_taken_when_they_look_or_subscribe(client, site, db, notifier,
+                                                                               smtp_sink) -> None:  # noqa: F811
+    before = site.sso_token(sub="ann13", name="Ann", email="ann13@example.org")
+    after = site.sso_token(sub="ann13", name="Ann", email="ann13.new@example.org")
+    bea = site.sso_token(sub="bea13", name="Bea", email="bea13@example.org")
+    mine = await post(client, site, before, "Opening")
+    on_comment = await subscribe(client, site, before, comment_id=mine["id"])
+    elsewhere = await subscribe(client, site, before, comment_id=(await post(client, site, bea, "Bea's"))["id"],
+                                email="ann13.elsewhere@example.org")
+    assert elsewhere["confirmed"] is False
+    # looking at her subscriptions with the new token moves the ones to her own address, and the
+    # notifier, which sends to her stored address, agrees with it
+    r = await client.get("/api/v1/me/notifications", params=site.q(), headers=site.auth(after))
+    assert {s["id"]: s["email"] for s in r.json()} == {on_comment["id"]: "ann13.new@example.org",
+                                                       elsewhere["id"]: "ann13.elsewhere@example.org"}
+    await post(client, site, bea, "A reply", parent_id=mine["id"])
+    await run_once(notifier)
+    assert len(to(smtp_sink, "ann13.new@example.org")) == 1
+    assert to(smtp_sink, "ann13@example.org") == []
+
+    # subscribing with a token naming yet another address moves the others along
+    latest = site.sso_token(sub="ann13", name="Ann", email="ann13.latest@example.org")
+    article = await subscribe(client, site, latest)
+    assert article["email"] == "ann13.latest@example.org"
+    rows = await db.fetch("SELECT id, email, follows_sso FROM notification_subscriptions WHERE id = ANY($1::bigint[])",
+                          [on_comment["id"], elsewhere["id"], article["id"]])
+    assert {r["id"]: (r["email"], r["follows_sso"]) for r in rows} == {
+        on_comment["id"]: ("ann13.latest@example.org", True),
+        elsewhere["id"]: ("ann13.elsewhere@example.org", False),
+        article["id"]: ("ann13.latest@example.org", True)}
+
+
+async def test_an_sso_reader_whose_token_has_no_usable_address_keeps_the_last_one(client, site, db, notifier,
+                                                                                  smtp_sink) -> None:  # noqa: F811
+    before = site.sso_token(sub="ann14", name="Ann", email="ann14@example.org")
+    bea = site.sso_token(sub="bea14", name="Bea", email="bea14@example.org")
+    mine = await post(client, site, before, "Opening")
+    await subscribe(client, site, before, comment_id=mine["id"])
+    await post(client, site, site.sso_token(sub="ann14", name="Ann", email="not an address"), "Odd claims")
+    await post(client, site, bea, "A reply", parent_id=mine["id"])
+    await run_once(notifier)
+    assert len(to(smtp_sink, "ann14@example.org")) == 1
+
+
+async def test_a_dead_or_expired_confirmation_can_be_asked_for_again(client, site, db, settings, notifier,
+                                                                      smtp_sink) -> None:  # noqa: F811
+    network = {"X-Forwarded-For": "198.51.100.77"}  # the limiter's per-address count of its own
+    r = await client.post(f"/api/v1/articles/{ARTICLE}/comments", params=site.q(), headers=network,
+                          json={"body": "A guest asks", "author_name": "Guest", **article_of(site)})
+    assert r.status_code == 201, r.text
+    guest, comment_id = r.json()["guest_token"], r.json()["comment"]["id"]
+    address = "resend@example.org"
+
+    async def ask() -> int:
+        r = await client.post("/api/v1/me/notifications", params=site.q(), headers={**site.auth(guest), **network},
+                              json={"article_id": ARTICLE, "comment_id": comment_id, "email": address})
+        assert r.status_code == 201, r.text
+        await run_once(notifier)
+        return len(to(smtp_sink, address))
+
+    # the mail server refuses the first for good: it dies, and asking again sends another
+    smtp_sink.reject_rcpt.add(address)
+    assert await ask() == 0
+    [dead] = await db.fetch("SELECT id, state FROM notification_deliveries WHERE recipient = $1", address)
+    assert dead["state"] == "dead"
+    smtp_sink.reject_rcpt.discard(address)
+    assert await ask() == 1
+    assert await ask() == 1  # while that one's link works, asking again sends none
+    # once its link has expired, another
+    await db.execute("UPDATE notification_deliveries SET created_at = now() - make_interval(days => $2), "
+                     "sent_at = now() - make_interval(days => $2) WHERE recipient = $1 AND id <> $3",
+                     address, settings.notifications.link_days + 1, dead["id"])
+    assert await ask() == 2
+    # and no more than one sent again within an hour, even when that one died too
+    await db.execute("UPDATE notification_deliveries SET state = 'dead' WHERE id = (SELECT max(id) "
+                     "FROM notification_deliveries WHERE recipient = $1)", address)
+    assert await ask() == 2
+    # the link of the latest confirms the address
+    link = next(line for line in to(smtp_sink, address)[-1].get_body(("plain",)).get_content().split()
+                if "/confirm?token=" in line)
+    assert (await client.post(link)).status_code == 200
+    assert await db.fetchval("SELECT confirmed_at IS NOT NULL FROM notification_subscriptions WHERE email = $1",
+                             address)
+
+
+async def test_subscriptions_made_before_they_could_follow_an_address_are_backfilled(storage, tmp_path) -> None:
+    migrations = Settings().database.migrations_dir
+    earlier = tmp_path / "migrations"
+    shutil.copytree(migrations, earlier)
+    for later in earlier.glob("*.sql"):
+        if int(later.name[:4]) >= 18:
+            later.unlink()
+    async with storage.own_database("follows") as url:
+        conn = await connect(url)
+        try:
+            await migrate(conn, earlier)
+            await conn.execute("INSERT INTO sites (id, name) VALUES ('s', 'S')")
+            article = await conn.fetchval("INSERT INTO articles (site_id, external_id, url, title) "
+                                          "VALUES ('s', 'a', 'https://s.example/a', 'A') RETURNING id")
+            subs = {}
+            for name, kind, user_email, sub_email in (("own", "sso", "Own@Example.org", "Own@example.org"),
+                                                      ("other", "sso", "me@example.org", "typed@example.org"),
+                                                      ("none", "sso", None, "typed2@example.org"),
+                                                      ("guest", "guest", "g@example.org", "g@example.org")):
+                user = await conn.fetchval("INSERT INTO users (site_id, kind, external_id, display_name, email) "
+                                           "VALUES ('s', $1, $2, $2, $3) RETURNING id", kind, name, user_email)
+                subs[name] = await conn.fetchval(
+                    "INSERT INTO notification_subscriptions (site_id, user_id, scope, article_id, email, confirmed_at) "
+                    "VALUES ('s', $1, 'article', $2, $3, now()) RETURNING id", user, article, sub_email)
+            await migrate(conn, migrations)
+            rows = await conn.fetch("SELECT id, follows_sso FROM notification_subscriptions")
+            assert {r["id"]: r["follows_sso"] for r in rows} == {
+                subs["own"]: True, subs["other"]: False, subs["none"]: False, subs["guest"]: False}
+        finally:
+            await conn.close()
