@@ -44,6 +44,11 @@ const S = Object.assign({
   featured: 'Featured', pinned: 'Pinned',
   notify: 'Email me replies', follow: 'Follow this discussion', notifyOn: 'Replies will be emailed',
   followOn: 'Following by email', confirmSent: 'Check your inbox to confirm', stop: 'stop', email: 'Your email', send: 'Send',
+  flag: 'Report', flagged: 'Reported', flagWhy: 'Why report this comment?', flagNote: 'Note for the moderators (optional, up to {max} characters)',
+  flagDone: 'Thanks — the moderators will look at it', flagAgain: 'You already reported this',
+  flagAuth: 'Sign in, or post a comment as a guest where guests may comment, to report comments.',
+  // the service's reader-report codes (domain/moderation.py REPORT_REASONS; a browser test keeps them in step)
+  flags: {offensive: 'Offensive or abusive', spam: 'Spam', off_topic: 'Off topic', other: 'Something else'},
   reasons: {language: 'offensive language', toxicity: 'offensive language', spam: 'spam', banned_words: 'words that are not allowed',
     off_topic: 'off topic', links: 'too many links', premoderation: 'all comments here are reviewed first',
     rejected_language: 'offensive language', rejected_spam: 'spam', rejected_guidelines: 'the community guidelines'},
@@ -155,6 +160,7 @@ const nodes = new Map(); // comment id -> rendered element
 const votes = {};
 const subs = new Map();
 const fresh = new Set(); // published ids announced live and not yet shown
+const flagged = new Set(); // reported from this page (the service refuses a second report)
 
 // --- skeleton ---
 const css = h('link', {rel: 'stylesheet', href: base + '/embed.css'});
@@ -261,9 +267,14 @@ function fill(el, c, replies) {
     if (writable()) foot.append(h('button', {type: 'button', class: 'link', text: t('edit'), onclick: () => openEdit(el)}));
     foot.append(h('button', {type: 'button', class: 'link', text: t('del'), onclick: () => remove(el)}));
   }
+  const done = flagged.has(c.id);
+  if (!c.deleted && c.status === 'published' && !mine(c) && !standing.banned) foot.append(h('button', {type: 'button', class: 'link flag',
+    text: t(done ? 'flagged' : 'flag'), disabled: done, 'aria-expanded': String(!done && !!el._flag && !!el._flag.firstChild), onclick: () => flag(el)}));
   const note = mine(c) && !c.deleted && c.status === 'published' && (el.querySelector(':scope > .notify') || subCtl(c.id));
   if (note && !note._asking) note._paint();
-  el.append(head, body, foot, note || '', h('p', {class: 'status', role: 'status'}), slot, replies);
+  el._flag = el._flag || h('div');
+  if (c.deleted) el._flag.textContent = '';
+  el.append(head, body, foot, note || '', h('p', {class: 'status', role: 'status'}), el._flag, slot, replies);
 }
 
 function bodyOf(c) {
@@ -528,6 +539,36 @@ function castVote(el, v) {
     fill(el, c);
     el.querySelectorAll(':scope > footer .vote')[v > 0 ? 0 : 1].focus();
   }, (e) => say(statusOf(el), explain(e), 'error'));
+}
+// Reporting to the moderators: a reason and an optional note, inline under the comment.
+function flag(el) {
+  const c = el._c, box = el._flag, open = box.firstChild, btn = () => el.querySelector(':scope > footer .flag');
+  const close = (ev) => { box.textContent = ''; fill(el, c); if (ev) btn().focus(); };
+  const said = (text) => {
+    flagged.add(c.id); close();
+    const p = h('p', {role: 'status', tabindex: -1});
+    box.append(p); say(p, text, 'ok'); p.focus();
+  };
+  if (open) return close(1);
+  // the service takes reports from signed-in readers and from guests once they have commented
+  if (!token) box.append(h('p', {class: 'notice', role: 'status', text: t('flagAuth')}));
+  else {
+    const note = h('textarea', {id: id('fn'), rows: 2, maxlength: 1000}), alert = h('p', {class: 'status', role: 'alert'});
+    const send = h('button', {class: 'primary', text: t('reportSend')});
+    const f = h('form', {class: 'form', 'aria-label': t('flag'), onkeydown: (ev) => ev.key === 'Escape' && close(ev), onsubmit: (ev) => {
+      ev.preventDefault(); send.disabled = true; alert.textContent = '';
+      call('POST', '/comments/' + c.id + '/reports', {reason: f.elements.r.value, note: note.value.trim() || null}).then(() => said(t('flagDone')), (e) => {
+        send.disabled = false;
+        if ((e.problem || {}).code === 'already_reported') said(t('flagAgain')); else say(alert, explain(e), 'error');
+      });
+    }}, h('fieldset', null, h('legend', {text: t('flagWhy')}), ...Object.keys(S.flags).map((k) =>
+      h('label', null, h('input', {type: 'radio', name: 'r', value: k, required: true}), ' ' + S.flags[k]))),
+    h('label', {for: note.id, text: t('flagNote', {max: (1000).toLocaleString(lang)})}), note,
+    h('div', {class: 'actions'}, send, h('button', {type: 'button', text: t('cancel'), onclick: close})), alert);
+    box.append(f);
+  }
+  fill(el, c);
+  (box.querySelector('input') || btn()).focus();
 }
 function asLine() { return h('p', {class: 'as'}, t('as', {name: me.name}) + ' ', ssoToken ? null : h('button', {type: 'button', class: 'link', text: t('notYou'), onclick: signOut})); }
 function signOut() { token = null; me = null; store.set(GUEST_KEY, null); mainForm(); loadSubs(); }
