@@ -123,6 +123,20 @@ def _read(path: Path) -> bytes:
     return path.read_bytes()
 
 
+def compact_script(source: str) -> str:
+    """A widget script as readers download it: without its comment lines, indentation and blank
+    lines (a sixth of its gzipped weight, kept in the source for whoever reads it). Line by line,
+    and newlines kept, so automatic semicolon insertion reads it as before; safe for scripts with no
+    template literal and no string or comment that spans lines (tests/unit/test_widget_size.py)."""
+    kept = (line.strip() for line in source.splitlines())
+    return "\n".join(line for line in kept if line and not line.startswith("//")) + "\n"
+
+
+@lru_cache(maxsize=4)
+def _script(path: Path) -> bytes:
+    return compact_script(path.read_text(encoding="utf-8")).encode()
+
+
 def _asset(path: Path, max_age: int = 300) -> Response:
     return Response(content=_read(path), media_type=_TYPES[path.suffix],
                     headers={"Cache-Control": f"public, max-age={max_age}"})
@@ -130,7 +144,8 @@ def _asset(path: Path, max_age: int = 300) -> Response:
 
 @get("/embed.js", include_in_schema=False)
 async def embed_js() -> Response:
-    return _asset(_WIDGET / "embed.js")
+    return Response(content=_script(_WIDGET / "embed.js"), media_type=_TYPES[".js"],
+                    headers={"Cache-Control": "public, max-age=300"})
 
 
 @get("/embed.css", include_in_schema=False)
@@ -140,7 +155,8 @@ async def embed_css() -> Response:
 
 @get("/count.js", include_in_schema=False)
 async def count_js() -> Response:
-    return _asset(_WIDGET / "count.js")
+    return Response(content=_script(_WIDGET / "count.js"), media_type=_TYPES[".js"],
+                    headers={"Cache-Control": "public, max-age=300"})
 
 
 @get("/moderation", include_in_schema=False)
