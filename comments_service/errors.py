@@ -223,6 +223,10 @@ CATALOGUE: dict[str, ErrorInfo] = {
     "subscription_not_found": ErrorInfo(
         404, "No such email subscription.",
         "It was already cancelled. Nothing more will be sent for it."),
+    # readers' data (services/privacy.py)
+    "erasure_not_confirmed": ErrorInfo(
+        400, "Erasing data needs the body {\"confirm\": \"erase\"}.",
+        "Nothing was deleted. Confirm that you want your comments, name and email erased, then try again."),
     # webhooks (admins)
     "invalid_webhook_url": ErrorInfo(
         422, "The webhook URL is not one the service will deliver to.",
@@ -242,6 +246,48 @@ CATALOGUE: dict[str, ErrorInfo] = {
         409, "The webhook endpoint is disabled.",
         "Enable the endpoint first (it may have been disabled after failing for a day), then send the test "
              "again."),
+    # the Digital Services Act: notices, statements of reasons, appeals (services/dsa.py)
+    "good_faith_required": ErrorInfo(
+        400, "A notice needs the statement that it is made in good faith (good_faith: true).",
+        "Confirm that the information in your notice is accurate and complete to send it."),
+    "notifier_contact_required": ErrorInfo(
+        400, "A notice needs the notifier's name and email (except for child sexual abuse material).",
+        "Enter your name and email address so that we can tell you what we decide."),
+    "notice_not_found": ErrorInfo(
+        404, "The notice does not exist.",
+        "That notice is not on record for this site. Check its reference."),
+    "notice_already_decided": ErrorInfo(
+        409, "The notice has already been decided.",
+        "Someone decided this notice already; reload the list."),
+    "notice_not_appealable": ErrorInfo(
+        409, "Only a notice decided without removing the comment can be appealed by its notifier.",
+        "There is nothing to appeal yet: the notice is still open, or the comment was removed as you asked."),
+    "appeal_key_invalid": ErrorInfo(
+        403, "The notice's reference and appeal key do not match.",
+        "Check the reference and the appeal key from your receipt or the decision email."),
+    "statement_not_found": ErrorInfo(
+        404, "The statement of reasons does not exist.",
+        "That decision is not one of yours on this site."),
+    "statement_lifted": ErrorInfo(
+        409, "The restriction this statement explains has already ended.",
+        "That decision no longer applies (your comment was restored or the ban lifted); there is nothing to "
+             "appeal."),
+    "appeal_too_late": ErrorInfo(
+        409, "An appeal must be made within six months of the decision.",
+        "The time to appeal this decision has passed. You can still turn to an out-of-court dispute settlement "
+             "body or a court."),
+    "already_appealed": ErrorInfo(
+        409, "This decision has already been appealed.",
+        "You appealed this decision already; you will be told the outcome."),
+    "appeal_not_found": ErrorInfo(
+        404, "The appeal does not exist.",
+        "That appeal is not in the list; it may belong to another site."),
+    "appeal_already_decided": ErrorInfo(
+        409, "The appeal has already been decided.",
+        "Someone decided this appeal already; reload the list."),
+    "appeal_same_decider": ErrorInfo(
+        409, "An appeal is decided by someone other than the staff member who took the decision appealed.",
+        "Ask another moderator or admin of the site to decide this appeal."),
     "method_not_allowed": ErrorInfo(
         405, "That method is not allowed here.",
         "The page sent something the server could not read. Reload the page and try again."),

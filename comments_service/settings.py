@@ -156,6 +156,15 @@ class NotificationSettings(Struct, frozen=True):
     webhooks_allow_http_loopback: bool = False  # http://127.0.0.1 and localhost: tests and local development only
 
 
+class PrivacySettings(Struct, frozen=True):
+    """How long personal data is kept (services/privacy.Retention, run by the notifier; PRIVACY.md)."""
+
+    ip_retention_days: int = 30  # comments' addresses and problem reports' user agents
+    problem_report_retention_days: int = 90  # problem reports' text, checks and reader
+    retention_batch: int = 1000  # rows one statement clears (its locks last that long)
+    retention_max_batches: int = 1000  # per field and sweep; the next sweep goes on
+
+
 class Settings(Struct, frozen=True):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -165,6 +174,7 @@ class Settings(Struct, frozen=True):
     scoring: ScoringSettings = ScoringSettings()
     console: ConsoleSettings = ConsoleSettings()
     notifications: NotificationSettings = NotificationSettings()
+    privacy: PrivacySettings = PrivacySettings()
     toxicity: ToxicitySettings = msgspec.field(default_factory=ToxicitySettings)
     limits: dict[str, dict[str, Limit]] = msgspec.field(default_factory=lambda: DEFAULT_LIMITS)
 
@@ -258,6 +268,10 @@ class Settings(Struct, frozen=True):
                 "NOTIFY_LINK_DAYS": ("link_days", _positive_int),
                 "WEBHOOKS_ALLOW_PRIVATE": ("webhooks_allow_private", _bool),
                 "WEBHOOKS_ALLOW_HTTP_LOOPBACK": ("webhooks_allow_http_loopback", _bool),
+            }),
+            privacy=_group(env, PrivacySettings, {
+                "IP_RETENTION_DAYS": ("ip_retention_days", _positive_int),
+                "PROBLEM_REPORT_RETENTION_DAYS": ("problem_report_retention_days", _positive_int),
             }),
             toxicity=_toxicity(env),
             limits=_one(env, "RATE_LIMITS", parse_limits, DEFAULT_LIMITS),

@@ -23,6 +23,7 @@ from .services.article_view import ArticleView
 from .services.comments import CommentService
 from .services.demo_seed import DemoSeeder
 from .services.diagnostics import DiagnosticsService
+from .services.dsa import Dsa
 from .services.export import Exporter, Restorer
 from .services.featuring import Featuring
 from .services.health import HealthMonitor
@@ -37,6 +38,7 @@ from .services.notifications import Notifier, Subscriptions
 from .services.nudge import NudgeService
 from .services.people import People
 from .services.policy_trial import PolicyTrial, TrialChannel
+from .services.privacy import DataRights, Retention
 from .services.problem_reports import ProblemReports
 from .services.publishing import Publisher
 from .services.reader_reports import ReaderReports
@@ -114,6 +116,8 @@ class ApiServices:
     subscriptions: Subscriptions
     webhooks: Webhooks
     moderator_alerts: ModeratorAlerts
+    data_rights: DataRights
+    dsa: Dsa
 
 
 def _webhooks(settings: Settings, pool: asyncpg.Pool, keyring: Keyring) -> Webhooks:
@@ -176,6 +180,8 @@ async def build_api(settings: Settings) -> ApiServices:
         subscriptions=Subscriptions(pool, readers, limiter, links, settings.notifications),
         webhooks=_webhooks(settings, pool, keyring),
         moderator_alerts=ModeratorAlerts(pool, links),
+        data_rights=DataRights(pool, sites, publisher),
+        dsa=Dsa(pool, sites, limiter, readers, keyring, moderation_queue, user_moderation, publisher),
         policy_trial=PolicyTrial(sites, TrialChannel(client, settings.redis.prefix), nudge, limiter, scoring,
                                  max_body_chars=settings.comments.max_body_chars,
                                  fail_closed=settings.toxicity.fail_closed,
@@ -243,6 +249,7 @@ class NotifierServices:
     sender: SmtpPool | None
     webhooks: Webhooks
     notifier: Notifier
+    retention: Retention
 
 
 async def build_notifier(settings: Settings) -> NotifierServices:
@@ -253,7 +260,8 @@ async def build_notifier(settings: Settings) -> NotifierServices:
     links = NotificationLinks(keyring, settings.server.public_url, days=cfg.link_days)
     webhooks = _webhooks(settings, pool, keyring)
     notifier = Notifier(pool, cfg, links, sender, database_url=settings.database.url, channels=[webhooks])
-    return NotifierServices(settings=settings, pool=pool, sender=sender, webhooks=webhooks, notifier=notifier)
+    return NotifierServices(settings=settings, pool=pool, sender=sender, webhooks=webhooks, notifier=notifier,
+                            retention=Retention(pool, settings.privacy))
 
 
 async def close_notifier(services: NotifierServices) -> None:

@@ -16,6 +16,7 @@ from ..identity import Identity, verify_bearer_token
 from ..services.article_moderation import ArticleModeration
 from ..services.comments import Actor, CommentService
 from ..services.diagnostics import DiagnosticsService
+from ..services.dsa import Dsa
 from ..services.featuring import Featuring
 from ..services.health import HealthMonitor
 from ..services.moderation_events import ModerationEvents
@@ -27,6 +28,7 @@ from ..services.notifications import Subscriptions
 from ..services.nudge import NudgeService
 from ..services.people import People
 from ..services.policy_trial import PolicyTrial
+from ..services.privacy import DataRights
 from ..services.problem_reports import ProblemReports
 from ..services.reader_reports import ReaderReports
 from ..services.site_admin import SiteAdmin
@@ -134,12 +136,18 @@ class ServiceProviders:
     def webhooks(self) -> Webhooks:
         return self.services.webhooks
 
+    def data_rights(self) -> DataRights:
+        return self.services.data_rights
+
+    def dsa(self) -> Dsa:
+        return self.services.dsa
+
     def dependencies(self) -> dict[str, Provide]:
         names = ("settings", "cache", "comments", "reader_reports", "moderation_queue", "user_moderation", "people",
                  "moderation_settings", "audit_stats", "article_moderation", "nudge", "health", "troubleshooter",
                  "problem_reports", "diagnostics",
                  "staff_sessions", "featuring", "site_admin", "policy_trial", "staff_tokens", "subscriptions",
-                 "moderator_alerts", "moderation_events", "webhooks")
+                 "moderator_alerts", "moderation_events", "webhooks", "data_rights", "dsa")
         return {name: Provide(getattr(self, name), sync_to_thread=False) for name in names}
 
 

@@ -87,14 +87,21 @@ _POLICY = Annotated[dict[str, Any], Meta(description=(
     "fail_closed, hold_after_recent_rejections, new_account_hold_first, premoderate_guests, "
     "trusted_exempt_premoderation. Checked whole; an invalid value is refused (422 "
     "invalid_site_settings) and nothing changes."))]
+_DSA = Annotated[dict[str, Any], Meta(description=(
+    "Digital Services Act texts (domain/moderation_models.DsaSiteSettings): rules, the site's rule text by reason "
+    "code; out_of_court, its out-of-court dispute settlement bodies. Replaces the stored object; checked whole "
+    "(422 invalid_site_settings)."))]
 # SiteModerationSettings' fields, each also UNSET when not sent: a setting sent as null goes back to
 # its default (as with the CLI's `site update --settings`), one not sent stays as it is, and None
 # alone could not tell the two apart. Built from the fields rather than written out, so each
 # setting's type and range stay in one place; mypy cannot see a built class (the route's ignore).
 SiteSettingsPatch = msgspec.defstruct(
     "SiteSettingsPatch",
-    [(f.name, f.type | msgspec.UnsetType, msgspec.UNSET) for f in msgspec.structs.fields(SiteModerationSettings)]
+    [(f.name, f.type | msgspec.UnsetType, msgspec.UNSET) for f in msgspec.structs.fields(SiteModerationSettings)
+     if f.name != "dsa"]
     + [("moderation", _POLICY | None | msgspec.UnsetType, msgspec.UNSET)]
+    # an object taken whole and checked with the rest (422 invalid_site_settings), as the policy is
+    + [("dsa", _DSA | None | msgspec.UnsetType, msgspec.UNSET)]
     # the site's own columns, as `site update` changes them (never null: each has no default to go back to)
     + [("name", Annotated[str, Meta(min_length=1, max_length=200)] | msgspec.UnsetType, msgspec.UNSET),
        ("origins", Annotated[list[Annotated[str, Meta(max_length=300)]], Meta(max_length=50, description=(

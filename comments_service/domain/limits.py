@@ -31,6 +31,10 @@ DEFAULT_LIMITS: dict[str, dict[str, Limit]] = {
     # an email subscription to an address not yet confirmed sends it a confirmation: a reader cannot
     # have us write to many addresses, nor one address many times
     "confirm_email": {"user": Limit(per_seconds=3600.0, burst=5), "ip": Limit(per_seconds=600.0, burst=20)},
+    # notices of illegal content (services/dsa.py): anyone may send one, signed in or not, so the
+    # address carries the limit; appeals are rare and each wants a person's reading
+    "notice": {"user": Limit(per_seconds=60.0, burst=10), "ip": Limit(per_seconds=60.0, burst=10)},
+    "appeal": {"user": Limit(per_seconds=60.0, burst=5), "ip": Limit(per_seconds=60.0, burst=10)},
 }
 
 

@@ -196,6 +196,20 @@ class ReportReceipt(Base):
 _MAIL_FROM = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,189}$"
 
 
+class DsaSiteSettings(Base):
+    """What a site's statements of reasons quote (services/dsa.py): each statement keeps the text as
+    it read when the decision was taken."""
+
+    rules: Annotated[dict[Annotated[str, Meta(pattern=r"^[a-z_]{1,40}$")],
+                          Annotated[str, Meta(min_length=1, max_length=2000, pattern=r"^[^\x00]*$")]],
+                     Meta(max_length=64, description=(
+                         "The site's rule for each reason code (a rejection reason, a hold reason, or a ban's "
+                         "reason), quoted to the author as the ground of a decision."))] = {}
+    out_of_court: Annotated[str, Meta(max_length=2000, pattern=r"^[^\x00]*$", description=(
+        "The out-of-court dispute settlement bodies the site's readers may turn to (Art. 21 DSA), "
+        "quoted in every statement of reasons."))] | None = None
+
+
 class SiteModerationSettings(Base):
     auto_close_days: Annotated[int, Meta(ge=0, le=36500, description="0 turns auto-close off.")] | None = None
     report_threshold: Annotated[int, Meta(ge=1, le=1000)] | None = None
@@ -223,3 +237,10 @@ class SiteModerationSettings(Base):
     mail_from: Annotated[str, Meta(max_length=254, pattern=_MAIL_FROM, description=(
         "The sender of this site's notification emails (a plain address on the site's own mail domain); "
         "unset, the service's COMMENTS_MAIL_FROM."))] | None = None
+    erasure: Annotated[Literal["tombstone", "remove"], Meta(description=(
+        "What erasing a reader's data does to their comments (services/privacy.py): 'tombstone' (the "
+        "default) keeps each in its place with no author or text; 'remove' deletes them, keeping a "
+        "tombstone only where replies hang under one."))] | None = None
+    dsa: Annotated[DsaSiteSettings, Meta(description=(
+        "Digital Services Act texts: the site's rules by reason code and its out-of-court dispute "
+        "settlement bodies, quoted in statements of reasons."))] | None = None

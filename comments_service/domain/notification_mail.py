@@ -496,3 +496,102 @@ def held_digest(site_name: str, held_count: int, oldest_age_minutes: int, consol
         headline=_h(headline), age=_h(age), console_link=_link(console_url, "Review held comments")
     )
     return Rendered(subject, text, _page(subject, body, _STAFF_FOOTER.substitute(site_name=_h(site))))
+
+
+# ---------------------------------------------------------------- the Digital Services Act (services/dsa.py)
+
+DSA_KINDS = ("notice_decision", "appeal_decision", "statement")
+DSA_EXPLANATION_CHARS = 5000
+_CATEGORY_WORDS = {
+    "illegal_hate_speech": "illegal hate speech", "terrorist_content": "terrorist content",
+    "child_sexual_abuse_material": "child sexual abuse material", "defamation": "defamation",
+    "privacy_violation": "a privacy violation", "intellectual_property": "an intellectual property infringement",
+    "fraud_or_scam": "fraud or a scam", "other_illegal": "illegal content",
+}
+
+
+def _paragraphs(lines: list[str]) -> str:
+    return "".join(f"<p>{_h(line)}</p>" for line in lines)
+
+
+def _dsa_mail(site: str, subject: str, lines: list[str]) -> Rendered:
+    text = "\n\n".join(lines) + "\n"
+    body = f'<h1 style="font-size:20px;margin:0 0 16px">{_h(subject)}</h1>' + _paragraphs(lines)
+    return Rendered(subject, text, _page(subject, body, f'<p style="margin:0">{_h(site)}</p>'))
+
+
+def notice_decision(site_name: str, reference: str, category: str, decision: str, explanation: str,
+                    appeal_key: str | None) -> Rendered:
+    """The decision on a notice of illegal content, told to its notifier (Art. 16(5) DSA), with how
+    to appeal a decision to keep the comment (Art. 20)."""
+    site = clean_text(site_name, NAME_CHARS)
+    reference = clean_text(reference, 20)
+    what = _CATEGORY_WORDS.get(category, "illegal content")
+    subject = f"[{site}] Decision on your notice {reference}"
+    outcome = ("We removed the comment you reported." if decision == "remove"
+               else "We reviewed the comment you reported and decided to keep it online.")
+    lines = [f"You told {site} about a comment you consider {what} (reference {reference}).", outcome,
+             "Our reasons: " + clean_text(explanation, DSA_EXPLANATION_CHARS),
+             "This decision was taken by a person, not by automated means."]
+    if appeal_key:
+        lines.append(f"You may appeal this decision within six months, free of charge, with your reference "
+                     f"{reference} and this appeal key: {clean_text(appeal_key, 64)}")
+    lines.append("You may also turn to an out-of-court dispute settlement body or a court.")
+    return _dsa_mail(site, subject, lines)
+
+
+def appeal_decision(site_name: str, outcome: str, explanation: str, out_of_court: str | None,
+                    to_notifier: bool) -> Rendered:
+    """The reasoned decision on an appeal (Art. 20(5) DSA), with the out-of-court option (Art. 21)."""
+    site = clean_text(site_name, NAME_CHARS)
+    subject = f"[{site}] Decision on your appeal"
+    if to_notifier:
+        result = ("We reversed our decision: the comment you reported is removed." if outcome == "reverse"
+                  else "We confirmed our decision to keep the comment you reported.")
+    else:
+        result = ("We reversed our decision: the restriction is lifted." if outcome == "reverse"
+                  else "We confirmed our decision.")
+    lines = [result, "Our reasons: " + clean_text(explanation, DSA_EXPLANATION_CHARS),
+             "A person, not an automated system, decided your appeal."]
+    settle = clean_text(out_of_court, DSA_EXPLANATION_CHARS) if out_of_court else ""
+    lines.append("You may turn to an out-of-court dispute settlement body"
+                 + (f": {settle}" if settle else "") + ", or to a court.")
+    return _dsa_mail(site, subject, lines)
+
+
+_STATEMENT_DECISIONS = {
+    "removal": "We removed your comment: readers no longer see it.",
+    "suspension": "We suspended your account: you cannot post, edit or vote until {until}.",
+    "termination": "We banned your account: you cannot post, edit or vote until the ban is lifted.",
+}
+_SOURCES = {
+    "automated": "Our automated moderation flagged it.",
+    "notice": "It followed a notice that the content is illegal.",
+    "reader_report": "Readers reported it to our moderators.",
+    "own_initiative": "Our moderators acted on their own initiative.",
+}
+
+
+def statement_of_reasons(site_name: str, restriction: str, until: str | None, reason: str | None,
+                         ground: str | None, source: str, automated_detection: bool, automated_decision: bool,
+                         out_of_court: str | None) -> Rendered:
+    """A statement of reasons (Art. 17 DSA), told to the author when their address is known: what
+    was decided, on what ground and facts, whether automated means were used, and the redress."""
+    site = clean_text(site_name, NAME_CHARS)
+    subject = f"[{site}] Why we restricted your " + ("comment" if restriction == "removal" else "account")
+    decision = _STATEMENT_DECISIONS.get(restriction, "We restricted your content.")
+    lines = [decision.format(until=clean_text(until or "the date given", 40))]
+    if reason:
+        lines.append("Reason: " + clean_text(reason, NAME_CHARS))
+    if ground and ground != reason:
+        lines.append("Our rule: " + clean_text(ground, DSA_EXPLANATION_CHARS))
+    lines.append(_SOURCES.get(source, ""))
+    lines.append("Automated means " + ("detected" if automated_detection else "did not detect") + " it, and "
+                  + ("the decision was taken automatically." if automated_decision
+                     else "a person took the decision."))
+    lines.append("You may appeal within six months, free of charge, from your comments on the site; a person "
+                 "decides the appeal.")
+    settle = clean_text(out_of_court, DSA_EXPLANATION_CHARS) if out_of_court else ""
+    lines.append("You may also turn to an out-of-court dispute settlement body"
+                 + (f": {settle}" if settle else "") + ", or to a court.")
+    return _dsa_mail(site, subject, [line for line in lines if line])

@@ -184,6 +184,14 @@ class ModerationQueue:
         return await self._decide_in(conn, staff, comment_id, "reject", "other", None, True,
                                      status_reason=rules.BANNED_USER_REASON)
 
+    async def decide_in(self, conn: Connection, staff: StaffLike, comment_id: int, action: str, *,
+                        reason: str | None = None, note: str | None = None,
+                        override: bool = False) -> tuple[DecisionResult, VisibleChange | None]:
+        """A decision inside the caller's transaction (services/dsa.py: a notice's or an appeal's
+        decision commits with it); the caller announces the visible change after commit."""
+        self._check_action(action, reason)
+        return await self._decide_in(conn, staff, comment_id, action, reason, note, override)
+
     async def _decide_in(self, conn: Connection, staff: StaffLike, comment_id: int, action: str,
                          reason: str | None, note: str | None, override: bool,
                          status_reason: str | None = None) -> tuple[DecisionResult, VisibleChange | None]:

@@ -42,6 +42,7 @@ from ..db import articles as article_repo
 from ..db import notifications as repo
 from ..db.connection import Connection, Row
 from ..domain import notification_mail as mail
+from ..domain.dsa_models import reason_label
 from ..domain.email_addresses import normalise
 from ..domain.structs import Struct
 from ..errors import DomainError
@@ -479,6 +480,8 @@ class Notifier:
             return None
         if delivery["kind"] in _ALERT_KINDS:
             return self._alert_message(delivery, site, batch)
+        if delivery["kind"] in mail.DSA_KINDS:
+            return self._dsa_message(delivery, site)
         sub = batch.subscriptions.get(delivery["subscription_id"])
         if sub is None or (sub["email"] != delivery["recipient"] and not sub["follows_sso"]):
             # unsubscribed, or the address changed, since it was queued; but one that follows an
@@ -504,6 +507,26 @@ class Notifier:
         else:
             return None
         return self._build(site, sub["email"], subject, text, html, delivery["idempotency_key"], unsubscribe)
+
+    def _dsa_message(self, delivery: Row, site: Row) -> EmailMessage:
+        """A Digital Services Act email (services/dsa.py): everything it says was fixed when the
+        decision was taken and travels in the payload; it goes to the one address it names."""
+        p = delivery["payload"]
+        if delivery["kind"] == "notice_decision":
+            subject, text, html = mail.notice_decision(site["name"], str(p.get("reference", "")),
+                                                       str(p.get("category", "")), str(p.get("decision", "")),
+                                                       str(p.get("explanation", "")), p.get("appeal_key"))
+        elif delivery["kind"] == "statement":
+            subject, text, html = mail.statement_of_reasons(
+                site["name"], str(p.get("restriction", "")), p.get("until"),
+                reason_label(p.get("reason_code")) or p.get("reason_code"),
+                p.get("rules_text"), str(p.get("source", "")), bool(p.get("automated_detection")),
+                bool(p.get("automated_decision")), p.get("out_of_court"))
+        else:
+            subject, text, html = mail.appeal_decision(site["name"], str(p.get("outcome", "")),
+                                                       str(p.get("explanation", "")), p.get("out_of_court"),
+                                                       p.get("to") == "notifier")
+        return self._build(site, delivery["recipient"], subject, text, html, delivery["idempotency_key"], None)
 
     def _alert_message(self, delivery: Row, site: Row, batch: _Batch) -> EmailMessage | None:
         payload = delivery["payload"]

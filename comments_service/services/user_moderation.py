@@ -104,14 +104,18 @@ class UserModeration:
 
     async def unban(self, staff: StaffLike, user_id: int) -> UserStanding:
         async with self.pool.acquire() as conn, conn.transaction():
-            user = await self._user_of(conn, staff, user_id, for_update=True)
-            before = await mod_repo.active_ban(conn, user["site_id"], user_id)
-            if await mod_repo.delete_ban(conn, user["site_id"], user_id):
-                await audit_repo.record(conn, site_id=user["site_id"], actor_id=staff.id,
-                                        actor_name=staff.name, action="unban", user_id=user_id,
-                                        details={"before": {"until": before["until"], "reason": before["reason"]}
-                                                 if before else None})
-            return await self._standing_of(conn, user["site_id"], user_id)
+            return await self.unban_in(conn, staff, user_id)
+
+    async def unban_in(self, conn: Connection, staff: StaffLike, user_id: int) -> UserStanding:
+        """An unban inside the caller's transaction (services/dsa.py: an appeal reversing a ban)."""
+        user = await self._user_of(conn, staff, user_id, for_update=True)
+        before = await mod_repo.active_ban(conn, user["site_id"], user_id)
+        if await mod_repo.delete_ban(conn, user["site_id"], user_id):
+            await audit_repo.record(conn, site_id=user["site_id"], actor_id=staff.id,
+                                    actor_name=staff.name, action="unban", user_id=user_id,
+                                    details={"before": {"until": before["until"], "reason": before["reason"]}
+                                             if before else None})
+        return await self._standing_of(conn, user["site_id"], user_id)
 
     async def set_user_flags(self, staff: StaffLike, user_id: int, *, trusted: bool | None,
                              premoderate: bool | None, note: str | None = None) -> UserStanding:

@@ -1,6 +1,7 @@
 """The notifier process (`comments-service notifier`): fans out the outbox and delivers emails
 (services/notifications.py) until SIGTERM or SIGINT, forgetting old events and deliveries once an
-hour. Run one or several: fan-out takes turns by an advisory lock, deliveries are leased."""
+hour, and clearing personal data past its retention (services/privacy.Retention) with them. Run one
+or several: fan-out takes turns by an advisory lock, deliveries are leased."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 import asyncpg
 
 from ..services.notifications import Notifier
+from ..services.privacy import Retention
 from ..settings import Settings
 from ..wiring import build_notifier, close_notifier
 
@@ -32,7 +34,7 @@ async def run_notifier(settings: Settings) -> None:
         log.warning("no SMTP server (COMMENTS_SMTP_URL): emails wait, and are retried, until one is configured")
     log.info("notifier started")
     try:
-        sweeping = asyncio.create_task(_sweeps(services.notifier, stop))
+        sweeping = asyncio.create_task(_sweeps(services.notifier, services.retention, stop))
         await services.notifier.run(stop)
         sweeping.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -42,16 +44,21 @@ async def run_notifier(settings: Settings) -> None:
         log.info("notifier stopped")
 
 
-async def _sweeps(notifier: Notifier, stop: asyncio.Event) -> None:
-    last = 0.0
+async def _sweeps(notifier: Notifier, retention: Retention, stop: asyncio.Event) -> None:
+    last: float | None = None  # the first sweep runs at start (the monotonic clock may start near 0)
     while not stop.is_set():
-        if time.monotonic() - last >= SWEEP_EVERY_S:
+        if last is None or time.monotonic() - last >= SWEEP_EVERY_S:
             last = time.monotonic()
             with contextlib.suppress(OSError, asyncpg.PostgresError):
                 events, deliveries = await notifier.sweep()
                 if events or deliveries:
                     log.info("notifier forgot old events and deliveries",
                              extra={"events": events, "deliveries": deliveries})
+            try:
+                await retention.sweep()  # logs what it cleared
+            except (OSError, asyncpg.PostgresError) as exc:
+                # said, not swallowed: personal data kept past its retention is a breach; the next hour retries
+                log.warning("retention sweep failed", extra={"error": f"{type(exc).__name__}: {exc}"})
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(60):
                 await stop.wait()

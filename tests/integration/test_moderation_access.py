@@ -40,6 +40,8 @@ ROUTES = [
     ("GET", "/users/{user}/profile", None),
     ("POST", "/users/{user}/notes", {"text": "Watch this one."}),
     ("POST", "/users/{user}/suspend", {"hours": 2, "reason": "cool off"}),
+    # a reader's data, erased at their request (admins)
+    ("DELETE", "/users/{user}/data", {"confirm": "erase"}),
     # articles routes
     ("GET", "/articles", None),
     ("GET", "/articles?sort=held&q=art", None),
@@ -78,10 +80,19 @@ ROUTES = [
     ("POST", "/webhooks/{webhook}/test", None),
     ("GET", "/webhooks/{webhook}/attempts", None),
     ("GET", "/webhooks/events/schema", None),
+    # the Digital Services Act's notices, appeals and transparency report (api/dsa.py)
+    ("GET", "/notices", None),
+    ("POST", "/notices/{notice}/decision", {"action": "keep", "explanation": "Lawful criticism."}),
+    ("GET", "/appeals", None),
+    ("POST", "/appeals/{appeal}/decision", {"outcome": "confirm", "explanation": "The hold stands."}),
+    ("GET", "/transparency", None),
 ]
 ADMIN_ONLY = {"/sites/{site}", "/sites", "/sites/{site}/try", "/sites/{site}/policy", "/sites/{site}/sso-secret",
               "/tokens", "/tokens/{token}", "/webhooks", "/webhooks/{webhook}", "/webhooks/{webhook}/rotate-secret",
-              "/webhooks/{webhook}/test", "/webhooks/{webhook}/attempts", "/webhooks/events/schema"}
+              "/webhooks/{webhook}/test", "/webhooks/{webhook}/attempts", "/webhooks/events/schema",
+              "/users/{user}/data"}
+# the transparency report (Art. 15/24 DSA) is the site's admins'
+ADMIN_ONLY.add("/transparency")
 # creating and deleting sites: an admin for every site only (an API token without a site)
 UNSCOPED_ADMIN_ONLY = {("POST", "/sites"), ("DELETE", "/sites/{site}?force=true")}
 # lists that answer every staff member with what is theirs, and documents the same for every admin:
@@ -170,6 +181,16 @@ async def test_route_access(client, services, db, site, role, method, path, body
                  "INSERT INTO webhook_endpoints (site_id, url, secret_sealed, event_types) "
                  "VALUES ($1, 'https://hooks.example/old', $2, '{comment.published}') RETURNING id",
                  site.id, services.keyring.encrypt(new_secret())))}
+    # a notice on a published comment, and an author's appeal of the held comment's statement (the
+    # automatic moderation's: any staff member of the site may decide it)
+    names["notice"] = str(await db.fetchval(
+        "INSERT INTO dsa_notices (reference, site_id, comment_id, category, explanation, notifier_name, "
+        "notifier_email) VALUES ('N-' || upper(substr(md5(random()::text), 1, 4)) || '-' || "
+        "upper(substr(md5(random()::text), 1, 4)), $1, $2, 'defamation', 'False claim.', 'N', 'n@example.org') "
+        "RETURNING id", site.id, int(names["published"])))
+    names["appeal"] = str(await db.fetchval(
+        "INSERT INTO dsa_appeals (site_id, statement_id, appellant, explanation) SELECT site_id, id, 'author', "
+        "'Not toxic.' FROM statements_of_reasons WHERE comment_id = $1 RETURNING id", held.id))
     if (method, path) in STREAMS and ROLES[role] is None:
         return
     headers = await _headers(role, db, site, other, client)
