@@ -17,6 +17,7 @@ from .api.comments import PublicCommentsController
 from .api.deps import ServiceProviders
 from .api.dev_mail import dev_mail_routes
 from .api.diagnostics import DIAGNOSTICS_ROUTES, metrics_listener
+from .api.dsa import DsaModerationController, MyStatementsController, NoticesController
 from .api.health import HEALTH_ROUTES
 from .api.live import LiveController, live_lifespan
 from .api.middleware import EdgeMiddleware
@@ -31,6 +32,7 @@ from .api.moderation_people import PeopleController
 from .api.moderation_webhooks import WebhooksController
 from .api.notifications import MyNotificationsController, NotificationLinksController
 from .api.pages import SwaggerPage, page_routes
+from .api.privacy import MyDataController, UserDataController
 from .api.problem_reports import ProblemReportsController
 from .api.problems import EXCEPTION_HANDLERS
 from .api.staff_session import StaffSessionController
@@ -77,7 +79,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                           if settings.server.demo and settings.server.dev_mail_dir else []),
                         PeopleController, AuditStatsController, FeaturedController, AdminController,
                         ModerationLiveController, ArticleModerationController, WebhooksController, *HEALTH_ROUTES,
-                        *DIAGNOSTICS_ROUTES],
+                        *DIAGNOSTICS_ROUTES, MyDataController, UserDataController,
+                        NoticesController, MyStatementsController, DsaModerationController],
         dependencies=providers.dependencies(),
         lifespan=[lifespan, live_lifespan, moderation_live_lifespan, metrics_listener],
         middleware=[EdgeMiddleware],
