@@ -156,8 +156,9 @@ async def build_api(settings: Settings) -> ApiServices:
     scoring = ScoringService(pool, publisher, settings.scoring)
     health = HealthMonitor(pool, client, scoring)
     problem_reports = ProblemReports(pool)
+    dsa = Dsa(pool, sites, limiter, readers, keyring, moderation_queue, user_moderation, publisher)
     troubleshooter = Troubleshooter(pool, sites, keyring, readers, user_moderation, policy, limiter, health,
-                                    problem_reports)
+                                    problem_reports, dsa)
     diagnostics = DiagnosticsService(pool, client, gate, cache, limiter, health, scoring,
                                      settings.database.migrations_dir)
     api_tokens = ApiTokens(pool)
@@ -181,7 +182,7 @@ async def build_api(settings: Settings) -> ApiServices:
         webhooks=_webhooks(settings, pool, keyring),
         moderator_alerts=ModeratorAlerts(pool, links),
         data_rights=DataRights(pool, sites, publisher),
-        dsa=Dsa(pool, sites, limiter, readers, keyring, moderation_queue, user_moderation, publisher),
+        dsa=dsa,
         policy_trial=PolicyTrial(sites, TrialChannel(client, settings.redis.prefix), nudge, limiter, scoring,
                                  max_body_chars=settings.comments.max_body_chars,
                                  fail_closed=settings.toxicity.fail_closed,

@@ -100,6 +100,16 @@ async def statements_by_ids(conn: Connection, ids: Sequence[int]) -> dict[int, a
     return {r["id"]: r for r in await conn.fetch(_STATEMENT + " WHERE s.id = ANY($1::bigint[])", list(ids))}
 
 
+_IN_FORCE = _STATEMENT + """ WHERE s.user_id = $1 AND s.site_id = $2 AND s.lifted_at IS NULL
+    AND s.comment_id IS NOT DISTINCT FROM $3 ORDER BY s.id DESC LIMIT 1"""
+
+
+async def statement_in_force(conn: Connection, site_id: str, user_id: int,
+                             comment_id: int | None) -> asyncpg.Record | None:
+    """The user's statement still in force on the comment, or on their account (comment_id None: a ban)."""
+    return await conn.fetchrow(_IN_FORCE, user_id, site_id, comment_id)
+
+
 async def latest_statement_of_comment(conn: Connection, comment_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(_STATEMENT + " WHERE s.comment_id = $1 ORDER BY s.id DESC LIMIT 1", comment_id)
 

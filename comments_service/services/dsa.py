@@ -187,6 +187,16 @@ class Dsa:
             appeals = await repo.appeals_of_statements(conn, [r["id"] for r in rows])
         return m.StatementList(items=[_statement_view(r, appeals.get(r["id"])) for r in rows])
 
+    async def in_force(self, site_id: str, user_id: int, comment_id: int | None) -> m.StatementView | None:
+        """The statement still in force on the user's comment, or on their account (``comment_id``
+        None: their ban), for the troubleshooter to show its author."""
+        async with self.pool.acquire() as conn:
+            row = await repo.statement_in_force(conn, site_id, user_id, comment_id)
+            if row is None:
+                return None
+            appeal = (await repo.appeals_of_statements(conn, [row["id"]])).get(row["id"])
+        return _statement_view(row, appeal)
+
     async def appeal_statement(self, entry: SiteEntry, actor: Actor, statement_id: int,
                                explanation: str) -> m.AppealReceipt:
         identity = actor.identity

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import asyncpg
 import msgspec
@@ -27,6 +27,7 @@ from ..db import moderation as mod_repo
 from ..db import observability as obs
 from ..db.connection import Connection
 from ..domain import moderation as rules
+from ..domain.dsa_models import StatementView
 from ..domain.outcomes import explain_own_comment
 from ..domain.structs import Struct
 from ..errors import CATALOGUE, DomainError
@@ -93,6 +94,17 @@ class OwnCommentView(Struct):
     created_at: datetime
 
 
+# shown only to the author of what a statement of reasons restricts (Art. 17 DSA), never to others
+_STATEMENT_NOTE = " The statement of reasons below says what was decided, on which rule, and how to appeal."
+
+
+def _appeal_action(statement: StatementView) -> str | None:
+    if statement.appeal is not None:
+        return None
+    return (f"If you disagree, appeal by {statement.appeal_until.date().isoformat()}: someone other than the "
+            "person who decided reviews it.")
+
+
 _OWN_COMMENT_STATUS: dict[str, CheckStatus] = {
     "published": "ok", "being_checked": "info", "awaiting_moderation": "warn", "not_published": "warn",
     "deleted": "info"}
@@ -104,10 +116,16 @@ def _catalogued(check_id: str, status: CheckStatus, title: str, code: str, *, ac
                  code=code, data=data)
 
 
+class StatementsInForce(Protocol):
+    """What the troubleshooter shows an author of a restriction in force (services/dsa.Dsa)."""
+
+    async def in_force(self, site_id: str, user_id: int, comment_id: int | None) -> StatementView | None: ...
+
+
 class Troubleshooter:
     def __init__(self, pool: asyncpg.Pool, sites: SiteDirectory, keyring: Keyring, readers: Readers,
                  user_moderation: UserModeration, guard: WriteGuard, limiter: RateLimiter, monitor: HealthMonitor,
-                 reports: ProblemReports) -> None:
+                 reports: ProblemReports, statements: StatementsInForce) -> None:
         self.pool = pool
         self.sites = sites
         self.keyring = keyring
@@ -117,6 +135,7 @@ class Troubleshooter:
         self.limiter = limiter
         self.monitor = monitor
         self.reports = reports
+        self.statements = statements
 
     async def answer(self, q: TroubleshootQuery) -> TroubleshootResult:
         """A reader's request for the checks, within the troubleshooter's rate limit for their address."""
@@ -261,11 +280,17 @@ class Troubleshooter:
             return False
         if standing.banned:
             until = standing.banned_until.isoformat() if standing.banned_until is not None else None
+            statement = await self.statements.in_force(site_id, user_id, None)
+            data: dict[str, Any] = {"banned_until": until} if until else {}
+            if statement is not None:
+                data["statement"] = msgspec.to_builtins(statement)
             checks.append(Check(id="account", status="problem", title="Your account",
                                 explanation="Your account is suspended from commenting on this site"
-                                            + (f" until {until}." if until else "."),
-                                action="If you think this is a mistake, report the problem below.",
-                                data={"banned_until": until} if until else None))
+                                            + (f" until {until}." if until else ".")
+                                            + (_STATEMENT_NOTE if statement is not None else ""),
+                                action=(_appeal_action(statement) if statement is not None else None)
+                                or "If you think this is a mistake, report the problem below.",
+                                data=data or None))
             return True
         checks.append(Check(id="account", status="info", title="Your account",
                             explanation="A moderator reviews your comments before they appear."))
@@ -318,8 +343,14 @@ class Troubleshooter:
             facts = await obs.comment_facts(conn, comment_id)
         if facts is not None and facts.site_id == entry.site.id and user_id is not None and facts.author_id == user_id:
             view = _own_view(facts)
+            statement = await self.statements.in_force(entry.site.id, user_id, comment_id)
+            data: dict[str, Any] = {"comment": msgspec.to_builtins(view)}
+            if statement is not None:
+                data["statement"] = msgspec.to_builtins(statement)
             checks.append(Check(id="comment", status=_OWN_COMMENT_STATUS[view.state], title="Your comment",
-                                explanation=view.explanation, data={"comment": msgspec.to_builtins(view)}))
+                                explanation=view.explanation + (_STATEMENT_NOTE if statement is not None else ""),
+                                action=_appeal_action(statement) if statement is not None else None,
+                                data=data))
             return
         # Not the reader's own: say only what any visitor sees. Held, rejected, removed and unknown
         # comments get the same answer so the reply reveals nothing about them.

@@ -222,3 +222,51 @@ async def test_a_removal_is_mailed_to_an_author_with_an_address_and_a_hold_is_no
     text = message.get_body(("plain",)).get_content()
     assert "We removed your comment" in text and RULES["offensive"] in text
     assert "a person took the decision" in text and OUT_OF_COURT in text and "six months" in text
+
+
+async def _checks(client, site, headers, **params) -> dict[str, dict]:
+    r = await client.get("/api/v1/troubleshoot", params=site.q(**params), headers=headers)
+    assert r.status_code == 200, r.text
+    return {c["id"]: c for c in r.json()["checks"]}
+
+
+async def test_the_troubleshooter_shows_its_author_the_statement_and_nobody_else_anything(
+        client, services, db, site, mod):
+    user_id, me = await author(db, site)
+    _, other = await author(db, site, sub="bystander")
+    comment = await seed_comment(services, db, site.id, status="published", reason=None, author_id=user_id)
+    untouched = await seed_comment(services, db, site.id, status="published", reason=None, author_id=user_id)
+    r = await client.post(f"{API}/comments/{comment.id}/decision", headers=mod,
+                          json={"action": "reject", "reason": "offensive", "override": True})
+    assert r.status_code == 200, r.text
+    [statement] = await mine(client, site, me)
+
+    own = (await _checks(client, site, me, comment_id=comment.id))["comment"]
+    shown = own["data"]["statement"]
+    assert (shown["id"], shown["ground"], shown["restriction"]) == (statement["id"], RULES["offensive"], "removal")
+    assert "statement of reasons" in own["explanation"] and "appeal by" in own["action"]
+    assert "statement" not in (await _checks(client, site, me, comment_id=untouched.id))["comment"].get("data", {})
+
+    # another reader, or nobody, asking about the same comment learns nothing of it: the answer
+    # for a removed comment is the one for a comment that never existed
+    for headers in (other, {}):
+        seen = (await _checks(client, site, headers, comment_id=comment.id))["comment"]
+        unknown = (await _checks(client, site, headers, comment_id=comment.id + 10_000))["comment"]
+        assert seen == unknown and "data" not in seen
+
+    # once appealed, it says so instead of inviting an appeal
+    r = await client.post(f"/api/v1/me/statements/{statement['id']}/appeal", params=site.q(), headers=me,
+                          json={"explanation": "I quoted the minister; I did not insult anyone."})
+    assert r.status_code == 201, r.text
+    own = (await _checks(client, site, me, comment_id=comment.id))["comment"]
+    assert own["data"]["statement"]["appeal"]["outcome"] is None and own.get("action") is None
+
+
+async def test_a_banned_reader_sees_the_bans_statement_in_the_troubleshooter(client, services, db, site, mod):
+    user_id, me = await author(db, site)
+    r = await client.post(f"{API}/users/{user_id}/suspend", headers=mod, json={"hours": 48, "reason": "spam"})
+    assert r.status_code == 200, r.text
+    account = (await _checks(client, site, me))["account"]
+    assert account["status"] == "problem"
+    assert account["data"]["statement"]["restriction"] == "suspension"
+    assert "appeal by" in account["action"]
