@@ -181,7 +181,7 @@ async def build_api(settings: Settings) -> ApiServices:
         subscriptions=Subscriptions(pool, readers, limiter, links, settings.notifications),
         webhooks=_webhooks(settings, pool, keyring),
         moderator_alerts=ModeratorAlerts(pool, links),
-        data_rights=DataRights(pool, sites, publisher),
+        data_rights=DataRights(pool, sites, publisher, limiter),
         dsa=dsa,
         policy_trial=PolicyTrial(sites, TrialChannel(client, settings.redis.prefix), nudge, limiter, scoring,
                                  max_body_chars=settings.comments.max_body_chars,

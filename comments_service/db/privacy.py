@@ -29,10 +29,6 @@ PROBLEM_REPORTS = """
 SELECT reference, article_external_id, comment_id, description, user_agent, status, created_at
 FROM problem_reports WHERE user_id = $1 ORDER BY id DESC LIMIT $2"""
 BAN = "SELECT until, reason FROM bans b WHERE b.site_id = $1 AND b.user_id = $2 AND " + BAN_IN_FORCE
-STATEMENTS_TABLE = "SELECT to_regclass('statements_of_reasons') IS NOT NULL"
-# Every column of each row, whatever that table's shape: the export carries them as they are.
-STATEMENTS = """SELECT to_jsonb(s) AS statement FROM statements_of_reasons s WHERE s.user_id = $1
-ORDER BY s.id DESC LIMIT $2"""
 
 # -------------------------------------------------------------------- erasure
 # Every comment of the reader loses its text, address and what the policy matched in it, and becomes
@@ -124,14 +120,6 @@ async def problem_reports(conn: Connection, user_id: int, limit: int) -> list[as
 
 async def ban(conn: Connection, site_id: str, user_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(BAN, site_id, user_id)
-
-
-async def statements(conn: Connection, user_id: int, limit: int) -> list[dict] | None:
-    """The statements of reasons about the reader, each as its row's columns; None where the
-    service keeps no such table."""
-    if not await conn.fetchval(STATEMENTS_TABLE):
-        return None
-    return [r["statement"] for r in await conn.fetch(STATEMENTS, user_id, limit + 1)]
 
 
 async def tombstone(conn: Connection, user_id: int) -> tuple[int, set[int]]:

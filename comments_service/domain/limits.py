@@ -35,6 +35,9 @@ DEFAULT_LIMITS: dict[str, dict[str, Limit]] = {
     # address carries the limit; appeals are rare and each wants a person's reading
     "notice": {"user": Limit(per_seconds=60.0, burst=10), "ip": Limit(per_seconds=60.0, burst=10)},
     "appeal": {"user": Limit(per_seconds=60.0, burst=5), "ip": Limit(per_seconds=60.0, burst=10)},
+    # a reader's data export (services/privacy.py) reads up to tens of thousands of rows: a reader
+    # needs it now and then, never in a loop
+    "data_export": {"user": Limit(per_seconds=60.0, burst=5), "ip": Limit(per_seconds=10.0, burst=20)},
 }
 
 

@@ -5,8 +5,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
+import msgspec
+
+from .dsa_models import StatementView
 from .structs import Struct
 
 # The most rows of each kind one export carries. A reader writes at most thousands of comments, so
@@ -104,9 +107,8 @@ class ReaderData(Struct, frozen=True, omit_defaults=True):
     limit: int  # the most rows of each list (EXPORT_LIMIT)
     # the kinds cut at ``limit`` rows ("comments", "votes", ...): their newest rows are here
     truncated: list[str]
-    # statements of reasons (EU DSA, Art. 17) about the reader, where the service keeps them; left
-    # out where it keeps none
-    statements: list[dict[str, Any]] | None = None
+    # statements of reasons (EU DSA, Art. 17) about the reader, as they read them in the widget
+    statements: list[StatementView] = msgspec.field(default_factory=list)
 
 
 class ErasureReceipt(Struct, frozen=True):

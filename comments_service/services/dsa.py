@@ -185,7 +185,7 @@ class Dsa:
                 return m.StatementList(items=[])
             rows = await repo.statements_of_user(conn, entry.site.id, user_id, comment_id, limit)
             appeals = await repo.appeals_of_statements(conn, [r["id"] for r in rows])
-        return m.StatementList(items=[_statement_view(r, appeals.get(r["id"])) for r in rows])
+        return m.StatementList(items=[statement_view(r, appeals.get(r["id"])) for r in rows])
 
     async def in_force(self, site_id: str, user_id: int, comment_id: int | None) -> m.StatementView | None:
         """The statement still in force on the user's comment, or on their account (``comment_id``
@@ -195,7 +195,7 @@ class Dsa:
             if row is None:
                 return None
             appeal = (await repo.appeals_of_statements(conn, [row["id"]])).get(row["id"])
-        return _statement_view(row, appeal)
+        return statement_view(row, appeal)
 
     async def appeal_statement(self, entry: SiteEntry, actor: Actor, statement_id: int,
                                explanation: str) -> m.AppealReceipt:
@@ -268,7 +268,7 @@ class Dsa:
                 id=r["id"], appellant=r["appellant"], explanation=r["explanation"], created_at=r["created_at"],
                 age_seconds=_age(r["created_at"], r["decided_at"]), first_decided_by=r["first_decided_by"],
                 first_decided_by_name=names.get(r["first_decided_by"]) if r["first_decided_by"] else None,
-                statement=_statement_view(statement, None) if statement else None,
+                statement=statement_view(statement, None) if statement else None,
                 notice=_notice_view(notice, comments) if notice else None, outcome=r["outcome"],
                 outcome_explanation=r["outcome_explanation"], decided_by=r["decided_by"],
                 decided_by_name=r["decided_by_name"], decided_at=r["decided_at"]))
@@ -407,7 +407,8 @@ def _notice_view(r: asyncpg.Record, comments: dict[int, asyncpg.Record]) -> m.No
         decided_by=r["decided_by"], decided_by_name=r["decided_by_name"], decided_at=r["decided_at"])
 
 
-def _statement_view(r: asyncpg.Record, appeal: asyncpg.Record | None) -> m.StatementView:
+def statement_view(r: asyncpg.Record, appeal: asyncpg.Record | None) -> m.StatementView:
+    """A statement as its author reads it (also in their data export, services/privacy.py)."""
     label = m.reason_label(r["reason_code"])
     return m.StatementView(
         id=r["id"], restriction=r["restriction"], decision=m.restriction_words(r["restriction"]),

@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 
 from ..db import audit as audit_repo
+from ..db import dsa as dsa_repo
 from ..db import privacy as repo
 from ..domain.privacy_models import (
     EXPORT_LIMIT,
@@ -39,8 +40,10 @@ from ..domain.privacy_models import (
 )
 from ..errors import DomainError
 from ..identity import Identity
+from ..ratelimit import RateLimiter
 from ..settings import PrivacySettings
 from .comments import Actor
+from .dsa import statement_view
 from .publishing import Publisher
 from .readers import Readers
 from .sites import SiteDirectory, SiteEntry
@@ -60,14 +63,16 @@ def erasure_mode(settings: dict[str, Any]) -> ErasureMode:
 
 
 class DataRights:
-    def __init__(self, pool: asyncpg.Pool, sites: SiteDirectory, publisher: Publisher) -> None:
+    def __init__(self, pool: asyncpg.Pool, sites: SiteDirectory, publisher: Publisher, limiter: RateLimiter) -> None:
         self.pool = pool
         self.sites = sites
         self.publisher = publisher
+        self.limiter = limiter
 
     # ---------------------------------------------------------------- export
     async def export(self, entry: SiteEntry, actor: Actor) -> ReaderData:
         identity = _signed_in(actor)
+        await self.limiter.check("data_export", user=Readers.subject(identity), ip=actor.ip)
         site_id = entry.site.id
         async with self.pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
             user_id = await Readers.known_user_id(conn, identity)
@@ -85,10 +90,12 @@ class DataRights:
             subscriptions = await repo.subscriptions(conn, uid, EXPORT_LIMIT)
             problems = await repo.problem_reports(conn, uid, EXPORT_LIMIT)
             ban = await repo.ban(conn, site_id, uid)
-            statements = await repo.statements(conn, uid, EXPORT_LIMIT)
+            statement_rows = await dsa_repo.statements_of_user(conn, site_id, uid, None, EXPORT_LIMIT + 1)
+            appeals = await dsa_repo.appeals_of_statements(conn, [r["id"] for r in statement_rows])
+            statements = [statement_view(r, appeals.get(r["id"])) for r in statement_rows]
         cut = [name for name, rows in (("comments", comments), ("votes", votes), ("reports", reports),
                                        ("subscriptions", subscriptions), ("problem_reports", problems),
-                                       ("statements", statements or [])) if len(rows) > EXPORT_LIMIT]
+                                       ("statements", statements)) if len(rows) > EXPORT_LIMIT]
         return ReaderData(
             site_id=site_id, generated_at=_now(),
             profile=DataProfile(user_id=uid, name=user["display_name"], kind=user["kind"], email=user["email"],
@@ -113,7 +120,7 @@ class DataRights:
                 created_at=p["created_at"]) for p in problems[:EXPORT_LIMIT]],
             ban=DataBan(until=ban["until"], reason=ban["reason"]) if ban is not None else None,
             limit=EXPORT_LIMIT, truncated=cut,
-            statements=statements[:EXPORT_LIMIT] if statements is not None else None)
+            statements=statements[:EXPORT_LIMIT])
 
     # --------------------------------------------------------------- erasure
     async def erase_own(self, entry: SiteEntry, actor: Actor, confirm: str | None) -> ErasureReceipt:
