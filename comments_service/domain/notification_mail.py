@@ -541,18 +541,27 @@ def notice_decision(site_name: str, reference: str, category: str, decision: str
 
 
 def appeal_decision(site_name: str, outcome: str, explanation: str, out_of_court: str | None,
-                    to_notifier: bool) -> Rendered:
-    """The reasoned decision on an appeal (Art. 20(5) DSA), with the out-of-court option (Art. 21)."""
+                    to_notifier: bool, *, authors_appeal: bool = False) -> Rendered:
+    """The reasoned decision on an appeal (Art. 20(5) DSA), with the out-of-court option (Art. 21):
+    to the appellant, or (``authors_appeal`` and ``to_notifier``) to the notifier whose notice led to
+    the removal the author appealed, since its outcome changes what their notice achieved."""
     site = clean_text(site_name, NAME_CHARS)
-    subject = f"[{site}] Decision on your appeal"
-    if to_notifier:
-        result = ("We reversed our decision: the comment you reported is removed." if outcome == "reverse"
-                  else "We confirmed our decision to keep the comment you reported.")
+    if to_notifier and authors_appeal:
+        subject = f"[{site}] An appeal on the comment you reported"
+        result = ("Its author appealed our removal, and we reversed it: the comment is visible again."
+                  if outcome == "reverse" else "Its author appealed our removal, and we confirmed it: the "
+                  "comment stays removed.")
+        who = "A person, not an automated system, decided the appeal."
     else:
-        result = ("We reversed our decision: the restriction is lifted." if outcome == "reverse"
-                  else "We confirmed our decision.")
-    lines = [result, "Our reasons: " + clean_text(explanation, DSA_EXPLANATION_CHARS),
-             "A person, not an automated system, decided your appeal."]
+        subject = f"[{site}] Decision on your appeal"
+        if to_notifier:
+            result = ("We reversed our decision: the comment you reported is removed." if outcome == "reverse"
+                      else "We confirmed our decision to keep the comment you reported.")
+        else:
+            result = ("We reversed our decision: the restriction is lifted." if outcome == "reverse"
+                      else "We confirmed our decision.")
+        who = "A person, not an automated system, decided your appeal."
+    lines = [result, "Our reasons: " + clean_text(explanation, DSA_EXPLANATION_CHARS), who]
     settle = clean_text(out_of_court, DSA_EXPLANATION_CHARS) if out_of_court else ""
     lines.append("You may turn to an out-of-court dispute settlement body"
                  + (f": {settle}" if settle else "") + ", or to a court.")

@@ -298,6 +298,11 @@ class Dsa:
                 email = await repo.user_email(conn, statement["user_id"])
                 if email:
                     recipients.append((email, "author"))
+                # a removal that answered a notice: its notifier learns what became of it
+                answered = (await repo.notice(conn, statement["notice_id"])
+                            if statement["notice_id"] is not None else None)
+                if answered is not None and answered["notifier_email"]:
+                    recipients.append((answered["notifier_email"], "notifier"))
             else:
                 notice = await repo.notice(conn, appeal["notice_id"], for_update=True)
                 assert notice is not None

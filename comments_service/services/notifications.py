@@ -525,7 +525,8 @@ class Notifier:
         else:
             subject, text, html = mail.appeal_decision(site["name"], str(p.get("outcome", "")),
                                                        str(p.get("explanation", "")), p.get("out_of_court"),
-                                                       p.get("to") == "notifier")
+                                                       p.get("to") == "notifier",
+                                                       authors_appeal=p.get("appellant") == "author")
         return self._build(site, delivery["recipient"], subject, text, html, delivery["idempotency_key"], None)
 
     def _alert_message(self, delivery: Row, site: Row, batch: _Batch) -> EmailMessage | None:

@@ -81,6 +81,37 @@ async def test_an_author_appeals_and_another_moderator_reverses(client, services
     assert twice.status_code == 409 and twice.json()["code"] == "appeal_already_decided"
 
 
+async def test_an_authors_appeal_against_a_removal_on_notice_is_told_to_both(client, services, db, site, mod,
+                                                                           mod2):
+    """The author appeals a removal that answered a notice; once it is decided, the author and the
+    notifier each get the outcome with its reasons."""
+    user_id = await seed_reader(db, site.id, sub="writer")
+    await db.execute("UPDATE users SET email = 'writer@example.org' WHERE id = $1", user_id)
+    comment = await seed_comment(services, db, site.id, status="published", reason=None, author_id=user_id)
+    r = await client.post("/api/v1/notices", params=site.q(), json={
+        "comment_id": comment.id, "category": "illegal_hate_speech", "explanation": "It incites hatred.",
+        "name": "Nora Notifier", "email": "nora@example.org", "good_faith": True})
+    assert r.status_code == 201, r.text
+    notice_id = await db.fetchval("SELECT id FROM dsa_notices WHERE reference = $1", r.json()["reference"])
+    r = await client.post(f"{API}/notices/{notice_id}/decision", headers=mod,
+                          json={"action": "remove", "reason_code": "illegal", "explanation": "Hate speech."})
+    assert r.status_code == 200, r.text
+    me = site.auth(site.sso_token(sub="writer"))
+    [statement] = (await client.get("/api/v1/me/statements", params=site.q(), headers=me)).json()["items"]
+    assert statement["source"] == "notice"
+    assert (await appeal(client, site, statement["id"], me)).status_code == 201
+    [item] = (await client.get(f"{API}/appeals", params=site.q(), headers=mod2)).json()["items"]
+    r = await client.post(f"{API}/appeals/{item['id']}/decision", headers=mod2,
+                          json={"outcome": "reverse", "explanation": "Sharp, but not hatred."})
+    assert r.status_code == 200, r.text
+    told = {row["recipient"]: row["payload"] for row in await db.fetch(
+        "SELECT recipient, payload FROM notification_deliveries WHERE kind = 'appeal_decision' AND site_id = $1",
+        site.id)}
+    assert set(told) == {"writer@example.org", "nora@example.org"}
+    assert (told["writer@example.org"]["to"], told["nora@example.org"]["to"]) == ("author", "notifier")
+    assert all(p["outcome"] == "reverse" and p["appellant"] == "author" for p in told.values())
+
+
 async def test_a_confirmed_appeal_leaves_the_decision(client, services, db, site, mod, mod2):
     comment, statement, me = await rejected_comment(client, services, db, site, mod)
     await appeal(client, site, statement["id"], me)

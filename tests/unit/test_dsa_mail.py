@@ -33,3 +33,11 @@ def test_an_appeal_decision_names_the_out_of_court_bodies():
     _, text, _ = appeal_decision("Daily", "confirm", "It stands.", None, True)
     assert "confirmed our decision to keep the comment you reported" in text
     assert "out-of-court dispute settlement body, or to a court" in text
+
+
+def test_the_notifier_hears_how_an_authors_appeal_ended():
+    subject, text, _ = appeal_decision("Daily", "reverse", "Sharp, but not hatred.", None, True, authors_appeal=True)
+    assert "appeal on the comment you reported" in subject
+    assert "visible again" in text and "Sharp, but not hatred." in text
+    _, text, _ = appeal_decision("Daily", "confirm", "It stands.", None, True, authors_appeal=True)
+    assert "stays removed" in text
