@@ -24,9 +24,9 @@ Source = Literal["automated", "notice", "reader_report", "own_initiative"]
 APPEAL_WINDOW = timedelta(days=183)
 EXPLANATION_CHARS = 5000
 
-INTERNAL_REDRESS = ("You may appeal this decision free of charge within six months, from the comments on the site "
-                    "(or through the API: POST /api/v1/me/statements/{id}/appeal); a person, not an automated "
-                    "system, decides the appeal.")
+INTERNAL_REDRESS = ("You may appeal this decision free of charge within six months, from \"Why?\" or "
+                    "\"Decisions about your comments\" under the comments on the site; a person, not an "
+                    "automated system, decides the appeal.")
 JUDICIAL_REDRESS = "You may also take the decision to a court of competent jurisdiction."
 
 _RESTRICTION_WORDS = {

@@ -1,7 +1,8 @@
-/* comments_service widget. Embed: <div id="comments"></div> + <script src=".../embed.js" async
-   data-site data-article-id data-article-url data-article-title [data-sso-token] [data-theme] [data-container]>.
-   Plain ES2017, no build step, no runtime downloads. Everything renders inside a Shadow DOM so host CSS
-   and ours never meet. Comment bodies are the server's sanitised HTML; everything else goes in as text. */
+// comments_service widget. Embed: <div id="comments"></div> + <script src=".../embed.js" async
+// data-site data-article-id data-article-url data-article-title [data-sso-token] [data-theme] [data-container]>.
+// Plain ES2017, no build step, no runtime downloads. Everything renders inside a Shadow DOM so host CSS
+// and ours never meet. Comment bodies are the server's sanitised HTML; everything else goes in as text.
+// (Line comments, here and below, are left out when the script is served: api/pages.py compact_script.)
 (() => {
 'use strict';
 // Every string a reader can see, in one table: a host page may override any of them with
@@ -52,6 +53,24 @@ const S = Object.assign({
   reasons: {language: 'offensive language', toxicity: 'offensive language', spam: 'spam', banned_words: 'words that are not allowed',
     off_topic: 'off topic', links: 'too many links', premoderation: 'all comments here are reviewed first',
     rejected_language: 'offensive language', rejected_spam: 'spam', rejected_guidelines: 'the community guidelines'},
+  // EU Digital Services Act: notices of illegal content (Art. 16), statements of reasons (Art. 17), appeals (Art. 20)
+  dsa: 'Report illegal content', dsaPick: 'Comment', dsaOf: '#{id} {name}: {text}',
+  dsaCat: 'Kind of illegal content', dsaWhy: 'Why is it illegal?',
+  dsaWho: 'Your name and email (optional only for child sexual abuse material)',
+  dsaFaith: 'I declare in good faith that this notice is accurate and complete', dsaSend: 'Send notice',
+  dsaRef: 'Keep this reference: {ref}', dsaMail: 'The decision will be emailed to you.', dsaKey: 'Appeal key: {key}',
+  // the service's notice categories (domain/dsa_models.py NoticeCategory; a browser test keeps them in step)
+  cats: {illegal_hate_speech: 'Illegal hate speech', terrorist_content: 'Terrorist content', child_sexual_abuse_material: 'Child sexual abuse material',
+    defamation: 'Defamation', privacy_violation: 'Privacy violation', intellectual_property: 'Intellectual property infringement',
+    fraud_or_scam: 'Fraud or scam', other_illegal: 'Other illegal content'},
+  why: 'Why?', decisions: 'Decisions about your comments', noDecisions: 'None.', stOn: '#{id}',
+  found: {automated: 'Found automatically', notice: 'Notified as illegal', reader_report: 'Reported by readers', own_initiative: 'Found by moderators'},
+  byMachine: 'decided automatically on {time}', byPerson: 'decided by a person on {time}', lifted: 'No longer in force.',
+  redress: 'You may appeal until {time}; a person decides.', appeal: 'Appeal', appealWhy: 'Why should it change?',
+  appealed: 'Appeal received; a person will decide.', outcomes: {reverse: 'Appeal upheld: decision reversed.', confirm: 'Appeal rejected: decision stands.'},
+  // the reader's data (PRIVACY.md)
+  myData: 'Your data', download: 'Download my data', erase: 'Delete my data', erased: 'Your data was deleted.',
+  eraseWhat: 'Your comments become “deleted” placeholders (or go, if the site says so); your name, email, votes and subscriptions go. This cannot be undone.',
 }, window.commentsServiceStrings || {});
 const t = (k, v) => String(S[k] == null ? k : S[k]).replace(/\{(\w+)\}/g, (_, n) => v && v[n] != null ? v[n] : '');
 
@@ -62,7 +81,8 @@ const MAX = +d.maxChars || 10000, EDIT_MS = (+d.editWindow || 900) * 1000, INDEN
 const GUEST_KEY = 'cs-guest:' + site, MD_KEY = 'cs-md:' + site;
 let host = document.getElementById(d.container || 'comments');
 if (!host) { host = document.createElement('div'); script.parentNode.insertBefore(host, script); }
-if (host.shadowRoot) return; // loaded twice
+// loaded twice
+if (host.shadowRoot) return;
 const root = host.attachShadow({mode: 'open'});
 
 // --- storage (may be blocked: Safari private mode, strict settings) ---
@@ -70,12 +90,17 @@ const store = {
   get(k) { try { return localStorage.getItem(k); } catch (e) { return null; } },
   set(k, v) { try { v == null ? localStorage.removeItem(k) : localStorage.setItem(k, v); return true; } catch (e) { return false; } },
 };
-let ssoToken = d.ssoToken || null; // the host page's sign-in; commentsService.setToken replaces it
+// the host page's sign-in; commentsService.setToken replaces it
+let ssoToken = d.ssoToken || null;
 let token = ssoToken || store.get(GUEST_KEY);
-let stale = false; // the service said ssoToken expired: reads go without it until the page hands over a new one
-let me = null; // {id, name} once known (id null: signed in, nothing written yet)
-let standing = {banned: false, until: null}; // the reader's ban, from /me: shown instead of the form
-const md = JSON.parse(store.get(MD_KEY) || '{}'); // own comments' markdown, for editing without loss
+// the service said ssoToken expired: reads go without it until the page hands over a new one
+let stale = false;
+// {id, name} once known (id null: signed in, nothing written yet)
+let me = null;
+// the reader's ban, from /me: shown instead of the form
+let standing = {banned: false, until: null};
+// own comments' markdown, for editing without loss
+const md = JSON.parse(store.get(MD_KEY) || '{}');
 
 // --- DOM helpers: text only; the single innerHTML below takes the server's sanitised body_html ---
 function h(tag, props, ...kids) {
@@ -156,11 +181,14 @@ const timeEl = (iso) => h('time', {datetime: iso, title: exact(iso), text: ago(i
 // --- state ---
 let sort = ['oldest', 'newest', 'top'].includes(d.sort) ? d.sort : 'oldest';
 let article = null, nextCursor = null, known = 0;
-const nodes = new Map(); // comment id -> rendered element
+// comment id -> rendered element
+const nodes = new Map();
 const votes = {};
 const subs = new Map();
-const fresh = new Set(); // published ids announced live and not yet shown
-const flagged = new Set(); // reported from this page (the service refuses a second report)
+// published ids announced live and not yet shown
+const fresh = new Set();
+// reported from this page (the service refuses a second report)
+const flagged = new Set();
 
 // --- skeleton ---
 const css = h('link', {rel: 'stylesheet', href: base + '/embed.css'});
@@ -186,12 +214,19 @@ root.append(css, wrap);
 
 // Theme: data-theme (script or <html>) light or dark; else (auto) the page's colours: the background the
 // widget sits on, else its color-scheme (a page declaring no dark scheme is drawn light on any system).
+// embed.css reads three attributes on the host element: data-theme (light | dark); data-blend: the page's
+// own background shows through (auto); data-boxed: a box of another colour than the page around it, with
+// room inside. (embed.css is served as written, comments and all: its notes live here. It sets the
+// font and colours again on .cs, below the host element, because the host page's rules that hit the
+// container itself win over :host; and keeps a focused comment's outline inside the column.)
 const darkOS = window.matchMedia && matchMedia('(prefers-color-scheme: dark)');
-function shade(css) { // 'dark' | 'light', null when (mostly) transparent
+// shade(css): 'dark' | 'light', null when (mostly) transparent
+function shade(css) {
   const p = (/\(([^)]*)/.exec(css) || ['', ''])[1].split(/[\s,/]+/).filter(Boolean).map(parseFloat);
   return p.length < 3 || p[3] < 0.5 ? null : p[0] * 0.299 + p[1] * 0.587 + p[2] * 0.114 < 128 ? 'dark' : 'light';
 }
-function surroundings() { // null: a picture, no telling
+// surroundings(): 'dark' | 'light' as shade(), null: a picture, no telling
+function surroundings() {
   for (let e = host; e; e = e.parentElement) {
     const s = getComputedStyle(e), c = shade(s.backgroundColor);
     if (c) return c;
@@ -213,8 +248,10 @@ theme();
 // the page's own light/dark switch: a class, style or data-theme on <html>, <body> or the container's parent
 const watch = new MutationObserver(theme), attributeFilter = ['class', 'style', 'data-theme'];
 [document.documentElement, document.body, host.parentElement].forEach((e) => e && watch.observe(e, {attributes: true, attributeFilter}));
-watch.observe(document.head, {childList: true}); // a stylesheet or color-scheme added later
-if (darkOS.addEventListener) darkOS.addEventListener('change', theme); // Safari < 14: addListener only
+// a stylesheet or color-scheme added later
+watch.observe(document.head, {childList: true});
+// Safari < 14: addListener only
+if (darkOS.addEventListener) darkOS.addEventListener('change', theme);
 addEventListener('load', theme);
 
 // --- rendering ---
@@ -231,7 +268,7 @@ function writable() { return !!article && article.comments_open && !standing.ban
 
 function comment(c) {
   const el = h('article', {class: 'c', role: 'listitem', id: 'comment-' + c.id, 'data-id': c.id, 'data-depth': c.depth});
-  const replies = h('div', {class: 'replies' + (c.depth + 1 >= INDENT ? ' flat' : '')});
+  const replies = h('div', {class: 'replies' + (c.depth + 1 >= INDENT ? ' flat' : ''), role: 'list'});
   fill(el, c, replies);
   (c.replies || []).forEach((r) => replies.append(comment(r)));
   if (c.replies_cursor != null) replies.append(moreReplies(c, c.replies_cursor));
@@ -243,6 +280,7 @@ function comment(c) {
 // The comment's own parts; its replies container survives re-rendering after an edit.
 function fill(el, c, replies) {
   replies = replies || el.querySelector(':scope > .replies');
+  el._flag = el._flag || h('div'); el._dsa = el._dsa || h('div');
   // an open reply or edit form survives re-rendering (a vote, another reader's edit): no draft is lost
   const slot = el.querySelector(':scope > .slot') || h('div', {class: 'slot'});
   if (c.deleted) slot.textContent = '';
@@ -268,19 +306,22 @@ function fill(el, c, replies) {
     foot.append(h('button', {type: 'button', class: 'link', text: t('del'), onclick: () => remove(el)}));
   }
   const done = flagged.has(c.id);
+  const tog = (k, build) => toggler(el['_' + k], () => el.querySelector(':scope > footer .' + k), build);
   if (!c.deleted && c.status === 'published' && !mine(c) && !standing.banned) foot.append(h('button', {type: 'button', class: 'link flag',
-    text: t(done ? 'flagged' : 'flag'), disabled: done, 'aria-expanded': String(!done && !!el._flag && !!el._flag.firstChild), onclick: () => flag(el)}));
+    text: t(done ? 'flagged' : 'flag'), disabled: done, 'aria-expanded': String(!done && !!el._flag.firstChild), onclick: tog('flag', (x, b) => flag(el, x, b))}));
+  if (!c.deleted && c.status === 'published') foot.append(h('button', {type: 'button', class: 'link dsa', text: t('dsa'),
+    'aria-expanded': String(!!el._dsa.firstChild), onclick: tog('dsa', (x, b) => notice(el, x, b))}));
   const note = mine(c) && !c.deleted && c.status === 'published' && (el.querySelector(':scope > .notify') || subCtl(c.id));
   if (note && !note._asking) note._paint();
-  el._flag = el._flag || h('div');
-  if (c.deleted) el._flag.textContent = '';
-  el.append(head, body, foot, note || '', h('p', {class: 'status', role: 'status'}), el._flag, slot, replies);
+  if (c.deleted) el._flag.textContent = el._dsa.textContent = '';
+  el.append(head, body, foot, note || '', c.status === 'held' && el._why || '', h('p', {class: 'status', role: 'status'}), el._flag, el._dsa, slot, replies);
 }
 
 function bodyOf(c) {
   const body = h('div', {class: 'body'});
   if (c.deleted) body.append(h('em', {text: t('deleted')}));
-  else body.innerHTML = c.body_html; // sanitised by the server (nh3) when the comment was written
+  // sanitised by the server (nh3) when the comment was written
+  else body.innerHTML = c.body_html;
   return body;
 }
 // The first page's picks and pin (a pinned pick shows once, as pinned)
@@ -299,15 +340,17 @@ function moreReplies(c, cursor) {
   const shown = (c.replies || []).length, left = Math.max(1, c.reply_count - shown);
   const deep = c.depth + 1 >= INDENT && !shown;
   const btn = h('button', {type: 'button', class: 'more small', text: deep ? t('continueThread') + ' →' : left === 1 ? t('moreReplies1') : t('moreReplies', {n: left})});
+  // (a list item of the replies' list, as the comments are)
+  const li = h('div', {role: 'listitem'}, btn);
   btn.onclick = () => {
     btn.disabled = true;
     call('GET', '/comments/' + c.id + '/replies' + (cursor ? '?cursor=' + encodeURIComponent(cursor) : '')).then((p) => {
-      p.replies.forEach((r) => { if (!nodes.has(r.id)) btn.before(comment(r)); });
+      p.replies.forEach((r) => { if (!nodes.has(r.id)) li.before(comment(r)); });
       c.replies = (c.replies || []).concat(p.replies);
-      if (p.next_cursor) { cursor = p.next_cursor; btn.disabled = false; btn.textContent = t('moreReplies', {n: Math.max(1, c.reply_count - c.replies.length)}); } else btn.remove();
+      if (p.next_cursor) { cursor = p.next_cursor; btn.disabled = false; btn.textContent = t('moreReplies', {n: Math.max(1, c.reply_count - c.replies.length)}); } else li.remove();
     }, (e) => { btn.disabled = false; say(statusOf(btn.closest('.c')), explain(e), 'error'); });
   };
-  return btn;
+  return li;
 }
 const statusOf = (el) => el.querySelector(':scope > .status');
 
@@ -318,7 +361,13 @@ function load(fromLive) {
   return call('GET', artPath + '/comments?sort=' + sort).then((p) => {
     list.textContent = ''; nodes.clear();
     render(p); picks(p);
-    (p.own_pending || []).forEach(placeOwn);
+    const own = p.own_pending || [];
+    own.forEach(placeOwn);
+    // a held comment of the reader's: the statement of reasons for holding it, under Why?
+    if (own.length) myStatements().then((l) => l.forEach((s) => {
+      const el = !s.lifted_at && nodes.get(s.comment_id);
+      if (el && !el._why) { el._why = why(s); fill(el, el._c); }
+    }), () => {});
     if (!list.children.length) say(listStatus, t('empty')); else say(listStatus, '');
   }, (e) => {
     say(listStatus, [t('loadFailed')].concat(explain(e)), 'error');
@@ -361,7 +410,8 @@ formSlot.addEventListener('focusin', () => {
     if (p) article.comments_open = p.article.comments_open;
     if (formSlot._open === article.comments_open && formSlot._banned === standing.banned) return;
     mainForm();
-    nodes.forEach((el) => fill(el, el._c)); // replies, edits and votes follow
+    // replies, edits and votes follow
+    nodes.forEach((el) => fill(el, el._c));
   });
 });
 
@@ -407,7 +457,8 @@ function form(o) {
     submit.disabled = true; say(status, t('posting'));
     const check = o.edit || skipNudge ? Promise.resolve(null) : call('POST', '/toxicity/check', {body: text}).catch(() => null);
     check.then((r) => {
-      if (r && (r.likely_held || r.likely_rejected)) { // the nudge: the reader decides, nothing is sent yet
+      // the nudge: the reader decides, nothing is sent yet
+      if (r && (r.likely_held || r.likely_rejected)) {
         nudged = ta.value; submit.disabled = false; say(status, '');
         nudge.textContent = '';
         // text that would be rejected is not offered for review: it would not be published
@@ -446,16 +497,19 @@ function postSend(o, text, nameIn) {
       if (r) lines.push(t('reason', {r: S.reasons[r] || r}));
       return {lines, kind: 'error', clear: false};
     }
-    if (st === 'published') { known += 1; fresh.delete(c.id); announce(); } // its live event may have come first
+    // its live event may have come first
+    if (st === 'published') { known += 1; fresh.delete(c.id); announce(); }
     c.status = st;
     const el = comment(c), kind = st === 'published' ? 'ok' : 'info';
     if (o.parent) o.parent.querySelector(':scope > .replies').append(el);
-    else if (sort === 'oldest' && nextCursor) {} // it belongs on a later page; the count says it is there
+    // it belongs on a later page; the count says it is there
+    else if (sort === 'oldest' && nextCursor) {}
     else if (sort === 'oldest') list.append(el); else list.prepend(el);
     heading(); emptyNote();
     // a first guest comment made the reader known: the name field becomes "Commenting as"
     if (nameIn && me) { nameIn.parentNode.replaceWith(asLine()); if (o.parent) mainForm(); }
-    if (o.parent) say(statusOf(el), lines, kind); // a reply's form goes away: its outcome stays with it
+    // a reply's form goes away: its outcome stays with it
+    if (o.parent) say(statusOf(el), lines, kind);
     if (el.isConnected) focusOn(el);
     return {lines, kind, clear: true};
   });
@@ -465,7 +519,8 @@ function editSend(el, text) {
     md[c.id] = text; remember();
     const was = el._c.status;
     el._c = Object.assign(el._c, c, {replies: el._c.replies}); fill(el, el._c);
-    if (was === 'published' && c.status !== 'published') dropped(c.id); // hidden from others until checked again
+    // hidden from others until checked again
+    if (was === 'published' && c.status !== 'published') dropped(c.id);
     say(statusOf(el), t('saved'), 'ok'); focusOn(el);
     return {lines: t('saved'), kind: 'ok', clear: true};
   });
@@ -483,7 +538,8 @@ function ownSource(el, ta, status) {
   ta.readOnly = true;
   call('GET', '/comments/' + el._c.id + '/source').then((r) => { md[el._c.id] = r.body; remember(); return r.body; }, (e) => {
     say(status, explain(e), 'error');
-    return el.querySelector(':scope > .body').innerText.trim(); // better than nothing to start from
+    // better than nothing to start from
+    return el.querySelector(':scope > .body').innerText.trim();
   }).then((text) => { if (!ta.value) ta.value = text; ta.readOnly = false; ta.dispatchEvent(new Event('input')); });
 }
 // "No comments yet" only while there are none to show.
@@ -510,7 +566,8 @@ function hide(el) {
   el.querySelectorAll('article.c').forEach((r) => nodes.delete(+r.dataset.id));
   nodes.delete(el._c.id); el.remove(); emptyNote();
 }
-function remember() { // the newest few are enough: older ones are past the edit window
+// the newest few are enough: older ones are past the edit window
+function remember() {
   Object.keys(md).sort((a, b) => b - a).slice(20).forEach((k) => delete md[k]);
   store.set(MD_KEY, JSON.stringify(md));
 }
@@ -528,7 +585,8 @@ function openEdit(el) {
 function remove(el) {
   if (!confirm(t('confirmDelete'))) return;
   call('DELETE', '/comments/' + el._c.id).then(() => {
-    if (!el._c.deleted) tombstone(el); // unless its live event came first
+    // unless its live event came first
+    if (!el._c.deleted) tombstone(el);
     say(statusOf(el), t('removed'), 'ok'); focusOn(el);
   }, (e) => say(statusOf(el), explain(e), 'error'));
 }
@@ -540,37 +598,115 @@ function castVote(el, v) {
     el.querySelectorAll(':scope > footer .vote')[v > 0 ? 0 : 1].focus();
   }, (e) => say(statusOf(el), explain(e), 'error'));
 }
-// Reporting to the moderators: a reason and an optional note, inline under the comment.
-function flag(el) {
-  const c = el._c, box = el._flag, open = box.firstChild, btn = () => el.querySelector(':scope > footer .flag');
-  const close = (ev) => { box.textContent = ''; fill(el, c); if (ev) btn().focus(); };
-  const said = (text) => {
-    flagged.add(c.id); close();
-    const p = h('p', {role: 'status', tabindex: -1});
-    box.append(p); say(p, text, 'ok'); p.focus();
+// --- small forms, all in one manner: Escape or Cancel closes one and gives the focus back to what opened
+// it; a refusal is read out as an alert (explain()); the outcome takes the form's place, focused ---
+// A button (btn() finds it: a comment's footer is drawn again) that opens build(close, box) in box, and closes it.
+function toggler(box, btn, build) {
+  const toggle = (ev) => {
+    const open = !box.firstChild;
+    box.textContent = ''; btn().setAttribute('aria-expanded', open);
+    if (open) { box.append(build(toggle, box)); (box.querySelector('p[tabindex],input,select,textarea,button') || btn()).focus(); } else if (ev) btn().focus();
   };
-  if (open) return close(1);
-  // the service takes reports from signed-in readers and from guests once they have commented
-  if (!token) box.append(h('p', {class: 'notice', role: 'status', text: t('flagAuth')}));
-  else {
-    const note = h('textarea', {id: id('fn'), rows: 2, maxlength: 1000}), alert = h('p', {class: 'status', role: 'alert'});
-    const send = h('button', {class: 'primary', text: t('reportSend')});
-    const f = h('form', {class: 'form', 'aria-label': t('flag'), onkeydown: (ev) => ev.key === 'Escape' && close(ev), onsubmit: (ev) => {
-      ev.preventDefault(); send.disabled = true; alert.textContent = '';
-      call('POST', '/comments/' + c.id + '/reports', {reason: f.elements.r.value, note: note.value.trim() || null}).then(() => said(t('flagDone')), (e) => {
-        send.disabled = false;
-        if ((e.problem || {}).code === 'already_reported') said(t('flagAgain')); else say(alert, explain(e), 'error');
-      });
-    }}, h('fieldset', null, h('legend', {text: t('flagWhy')}), ...Object.keys(S.flags).map((k) =>
-      h('label', null, h('input', {type: 'radio', name: 'r', value: k, required: true}), ' ' + S.flags[k]))),
-    h('label', {for: note.id, text: t('flagNote', {max: (1000).toLocaleString(lang)})}), note,
-    h('div', {class: 'actions'}, send, h('button', {type: 'button', text: t('cancel'), onclick: close})), alert);
-    box.append(f);
-  }
-  fill(el, c);
-  (box.querySelector('input') || btn()).focus();
+  return toggle;
 }
-function asLine() { return h('p', {class: 'as'}, t('as', {name: me.name}) + ' ', ssoToken ? null : h('button', {type: 'button', class: 'link', text: t('notYou'), onclick: signOut})); }
+function opener(label, build) {
+  const box = h('div'), b = h('button', {type: 'button', class: 'link', 'aria-expanded': 'false', text: t(label)});
+  b.onclick = toggler(box, () => b, build);
+  return [b, box];
+}
+const field = (k, props, tag) => { const e = h(tag || 'input', Object.assign({id: id(k), name: k, required: true}, props)); return [h('label', {for: e.id, text: t(k)}), e]; };
+const radios = (legend, name, map) => h('fieldset', null, h('legend', {text: t(legend)}), ...Object.keys(map).map((k) =>
+  h('label', null, h('input', {type: 'radio', name, value: k, required: true}), ' ' + map[k])));
+// submit(form.elements) sends, and answers the lines to show in the form's place
+function miniForm(label, kids, sendText, submit, close, box) {
+  const alert = h('p', {class: 'status', role: 'alert'}), send = h('button', {class: 'primary', text: t(sendText)});
+  const f = h('form', {class: 'form', 'aria-label': t(label), onkeydown: (ev) => { if (ev.key === 'Escape') { ev.stopPropagation(); close(ev); } }, onsubmit: (ev) => {
+    ev.preventDefault(); send.disabled = true; alert.textContent = '';
+    submit(f.elements).then((lines) => {
+      const p = h('p', {role: 'status', tabindex: -1});
+      // (an erasure signs a guest out: the form it came from is gone)
+      box.textContent = ''; (box.isConnected ? box : formSlot).append(p); say(p, lines.filter(Boolean), 'ok'); p.focus();
+    }, (e) => { send.disabled = false; say(alert, explain(e), 'error'); });
+  }}, ...[].concat(...kids), h('div', {class: 'actions'}, send, h('button', {type: 'button', text: t('cancel'), onclick: close})), alert);
+  return f;
+}
+const excerpt = (el, n) => { const s = el.querySelector(':scope > .body').textContent.trim(); return s.length > n ? s.slice(0, n - 1) + '…' : s; };
+const author = (el) => el._c.author ? el._c.author.name : '';
+
+// Reporting to the moderators: a reason and an optional note, inline under the comment. The service takes
+// reports from signed-in readers and from guests once they have commented: others are told so.
+function flag(el, close, box) {
+  const c = el._c, note = h('textarea', {id: id('fn'), name: 'fn', rows: 2, maxlength: 1000});
+  return !token ? h('p', {class: 'notice', role: 'status', text: t('flagAuth')}) : miniForm('flag', [radios('flagWhy', 'r', S.flags),
+    h('label', {for: note.id, text: t('flagNote', {max: (1000).toLocaleString(lang)})}), note], 'reportSend',
+  (e) => call('POST', '/comments/' + c.id + '/reports', {reason: e.r.value, note: note.value.trim() || null}).then(() => 'flagDone', (err) => {
+    if ((err.problem || {}).code !== 'already_reported') throw err;
+    return 'flagAgain';
+  }).then((k) => { flagged.add(c.id); fill(el, c); return [t(k)]; }), close, box);
+}
+
+// --- EU Digital Services Act ---
+// A notice of illegal content (Art. 16) about el's comment, or, from the troubleshooter (el null), about one of
+// the comments on the page. Anyone may send one, signed in or not. Name and email are required except for
+// child sexual abuse material, whose notifier may stay anonymous (Art. 16(2)(c)): the browser holds to it as
+// the service does. The service trims and bounds what is typed, and explains a refusal.
+function notice(el, close, box) {
+  const f = miniForm('dsa', [
+    el ? h('p', {class: 'notice', text: t('dsaOf', {id: el._c.id, name: author(el), text: excerpt(el, 300)})})
+      : [h('label', {for: 'cs-pick', text: t('dsaPick')}), h('select', {id: 'cs-pick', name: 'pick', required: true}, h('option'),
+        ...[...nodes.values()].filter((e) => e._c.status === 'published').map((e) => h('option', {value: e._c.id, text: author(e) + ': ' + excerpt(e, 60)})))],
+    radios('dsaCat', 'cat', S.cats), field('dsaWhy', {rows: 3}, 'textarea'),
+    h('fieldset', null, h('legend', {text: t('dsaWho')}), ...field('yourName', {autocomplete: 'name'}), ...field('email', {type: 'email', autocomplete: 'email'})),
+    h('label', {class: 'gf'}, h('input', {type: 'checkbox', name: 'gf', required: true}), ' ' + t('dsaFaith')),
+  ], 'dsaSend', (e) => call('POST', '/notices', {comment_id: el ? el._c.id : +e.pick.value, category: e.cat.value, explanation: e.dsaWhy.value,
+    good_faith: true, name: e.yourName.value || null, email: e.email.value || null})
+    .then((r) => [t('dsaRef', {ref: r.reference}), e.email.value && t('dsaMail'), t('dsaKey', {key: r.appeal_key})]), close, box);
+  f.onchange = () => { const e = f.elements; e.yourName.required = e.email.required = e.cat.value !== 'child_sexual_abuse_material'; };
+  return f;
+}
+const myStatements = () => call('GET', '/me/statements').then((r) => r.items);
+// A statement of reasons (Art. 17) as its author reads it, with an appeal (Art. 20) while one may be made:
+// within six months, once, while the restriction lasts.
+function why(s) {
+  const ap = h('div'), a = s.appeal, r = s.redress, p = (x) => x && h('p', {text: x});
+  if (a) ap.append(h('p', {class: 'notice', text: a.outcome ? S.outcomes[a.outcome] : t('appealed')}), p(a.explanation) || '');
+  else if (!s.lifted_at && new Date(s.appeal_until) > Date.now()) ap.append(p(t('redress', {time: exact(s.appeal_until)})),
+    ...opener('appeal', (x, b) => miniForm('appeal', field('appealWhy', {rows: 3}, 'textarea'), 'send', (e) => call('POST', '/me/statements/' + s.id + '/appeal',
+      {explanation: e.appealWhy.value}).then(() => { s.appeal = {}; b.previousSibling.remove(); return [t('appealed')]; }), x, b)));
+  return h('details', {class: 'why'}, h('summary', {text: t('why')}), h('strong', {text: s.decision}),
+    ...[s.until && t('bannedUntil', {time: exact(s.until)}), s.reason && t('reason', {r: s.reason}), s.ground !== s.reason && s.ground,
+      S.found[s.source] + ', ' + t(s.automated_decision ? 'byMachine' : 'byPerson', {time: exact(s.created_at)}), s.lifted_at && t('lifted')].map(p),
+    ap, p(r.out_of_court), p(r.judicial));
+}
+// The reader's statements, each with Why?: a rejected comment is not in the thread, so its author reads about it here.
+function decisions() {
+  const d = h('div');
+  myStatements().then((l) => l.length ? d.append(h('ul', {class: 'checks'}, ...l.map((s) => h('li', {class: 'check'},
+    s.comment_id ? t('stOn', {id: s.comment_id}) + ' · ' : '', timeEl(s.created_at), why(s))))) : say(d, t('noDecisions')), (e) => say(d, explain(e), 'error'));
+  return d;
+}
+// "Your data": the reader's copy of everything the site holds about them, and its erasure.
+function dataPane(close) {
+  const st = h('p', {class: 'status', role: 'status'});
+  return h('div', {class: 'panel', role: 'region', 'aria-label': t('myData'), onkeydown: (ev) => ev.key === 'Escape' && close(ev)},
+    h('button', {type: 'button', class: 'link', text: t('download'), onclick: () => call('GET', '/me/data').then((j) => {
+      const a = h('a', {download: 'my-data-' + site + '.json', href: URL.createObjectURL(new Blob([JSON.stringify(j, null, 2)], {type: 'application/json'}))});
+      root.append(a); a.click(); a.remove(); setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+    }, (e) => say(st, explain(e), 'error'))}), st,
+    h('div', null, ...opener('erase', (x, b) => miniForm('erase', [h('p', {tabindex: -1, text: t('eraseWhat')})], 'erase',
+      () => call('DELETE', '/me/data', {confirm: 'erase'}).then(() => {
+        // what this browser kept of theirs goes too
+        for (const k in md) delete md[k];
+        store.set(MD_KEY, null); store.set(GUEST_KEY + ':name', null);
+        if (!ssoToken) signOut();
+        return load();
+      }).then(() => [t('erased')]), x, b))),
+    h('div', null, ...opener('decisions', decisions)));
+}
+function asLine() {
+  const [b, box] = opener('myData', dataPane);
+  return h('div', null, h('p', {class: 'as'}, t('as', {name: me.name}) + ' ', ssoToken ? null : h('button', {type: 'button', class: 'link', text: t('notYou'), onclick: signOut}), ' ', b), box);
+}
 function signOut() { token = null; me = null; store.set(GUEST_KEY, null); mainForm(); loadSubs(); }
 
 // --- identity ---
@@ -600,7 +736,8 @@ function signInExpired(err, read) {
   // most twice a minute, a reader's own write every time
   if (!read || Date.now() - askedAt > 30000) { askedAt = Date.now(); askForToken('expired'); }
   codes = codes || call('GET', '/troubleshoot/codes').then((r) => r.codes, () => { codes = null; return {}; });
-  return codes.then((c) => { // the catalogue's own words, as the troubleshooter shows them
+  // the catalogue's own words, as the troubleshooter shows them
+  return codes.then((c) => {
     err.problem.help = expiredHelp = (c.token_expired || {}).help || t('signInExpired');
     repaintWho();
   });
@@ -609,7 +746,8 @@ function watchExpiry() {
   clearTimeout(expiryTimer);
   let exp = 0;
   try { exp = +JSON.parse(atob(ssoToken.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).exp; } catch (e) { return; }
-  const ms = exp * 1000 - Date.now() - 60000; // by this browser's clock: the service's answer is what counts
+  // by this browser's clock: the service's answer is what counts
+  const ms = exp * 1000 - Date.now() - 60000;
   if (ms > 0 && ms < 2 ** 31) expiryTimer = setTimeout(() => askForToken('expiring'), ms);
 }
 // A new sign-in from the page (null: signed out). The reader's draft stays where it is.
@@ -675,14 +813,18 @@ function onEvent(m) {
   let ev; try { ev = JSON.parse(m.data); } catch (e) { return; }
   const cid = ev.comment_id, el = nodes.get(cid);
   if (ev.type === 'comment.published') {
-    if (el) { // our own comment just cleared scoring or moderation
+    // our own comment just cleared scoring or moderation
+    if (el) {
       if (el._c.status !== 'published' && !el._c.deleted) { known += 1; el._c.status = 'published'; fill(el, el._c); counted(1); }
     } else if (!fresh.has(cid)) { fresh.add(cid); announce(); counted(1); }
   } else if (ev.type === 'comment.edited') {
-    if (ev.comment) { // the new text, as every reader sees it
+    // the new text, as every reader sees it
+    if (ev.comment) {
       if (el) { el._c = Object.assign(el._c, ev.comment, {replies: el._c.replies, replies_cursor: el._c.replies_cursor}); fill(el, el._c); }
-    } else if (!el) dropped(cid); // back to scoring: hidden from readers until it is published again
-    else if (!mine(el._c)) hide(el); // (its author still sees it, marked as being checked)
+    // back to scoring: hidden from readers until it is published again
+    } else if (!el) dropped(cid);
+    // (its author still sees it, marked as being checked)
+    else if (!mine(el._c)) hide(el);
   } else if (ev.type === 'comment.deleted') {
     if (!el) dropped(cid); else if (!el._c.deleted) tombstone(el);
   } else if (ev.type === 'comment.removed') {
@@ -708,7 +850,8 @@ function live() {
   es = new EventSource(url);
   es.addEventListener('ready', () => {
     backoff = 2000;
-    if (streamed || pollTimer) poll(); // a reconnection: count what arrived while the stream was down
+    // a reconnection: count what arrived while the stream was down
+    if (streamed || pollTimer) poll();
     if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }
     streamed = true;
   });
@@ -751,11 +894,12 @@ function troubleshoot() {
   const q = {article_id: articleId, comment_id: own, client_check: client, client_time: Date.now()};
   call('GET', '/troubleshoot?' + Object.keys(q).filter((k) => q[k] != null).map((k) => k + '=' + encodeURIComponent(q[k])).join('&')).then((r) => {
     say(status, ''); (r.checks || []).forEach((c) => row(c.status, c.title, c.explanation, c.action));
-  }, (e) => { // the server's check is unavailable: still show what this browser found
+  // the server's check is unavailable: still show what this browser found
+  }, (e) => {
     say(status, e.status === 404 && e.problem.code !== 'unknown_site' ? t('troubleUnavailable') : explain(e), 'error');
     row(local.storage ? 'ok' : 'problem', t('localChecks'), t(local.storage ? 'storageOk' : 'storageBad'));
     row(local.cookies ? 'ok' : 'warn', t('localChecks'), t(local.cookies ? 'cookieOk' : 'cookieBad'));
-  }).then(() => panel && panel.append(reportForm(q)));
+  }).then(() => panel && panel.append(reportForm(q), h('div', null, ...opener('dsa', (x, b) => notice(null, x, b)), ...token ? opener('decisions', decisions) : [])));
 }
 function reportForm(q) {
   const ta = h('textarea', {id: id('rep'), rows: 3}), status = h('p', {class: 'status', role: 'status'});
