@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
@@ -76,8 +76,10 @@ class TroubleshootController(Controller):
                            site: SiteParam = None, article_id: ArticleQuery = None,
                            comment_id: CommentParam = None,
                            client_check: ClientCheckParam = None,
-                           client_time: ClientTimeParam = None) -> TroubleshootResult:
-        return await troubleshooter.answer(_query(request, site, article_id, comment_id, client_check, client_time))
+                           client_time: ClientTimeParam = None) -> Response[TroubleshootResult]:
+        result = await troubleshooter.answer(_query(request, site, article_id, comment_id, client_check, client_time))
+        # about this reader (their comment, its statement of reasons, their ban): never kept by a cache
+        return Response(result, headers={"Cache-Control": "private, no-store"})
 
 
 # The troubleshooter's other routes, which follow each site's own origins as every public route does.

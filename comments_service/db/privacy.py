@@ -62,6 +62,15 @@ DROP_VOTES = "DELETE FROM votes WHERE user_id = $1"
 UNLINK_REPORTS = "UPDATE reports SET reporter_id = NULL WHERE reporter_id = $1"
 # their deliveries go with them (notification_deliveries.subscription_id cascades)
 DROP_SUBSCRIPTIONS = "DELETE FROM notification_subscriptions WHERE user_id = $1"
+# What waits to be sent about them: emails to their address (a statement, an appeal's outcome, a
+# confirmation) and webhook calls that carry one of their comments with their name. What went
+# before is the receiving systems' to keep (PRIVACY.md).
+DROP_QUEUED_DELIVERIES = """
+DELETE FROM notification_deliveries d
+WHERE d.site_id = $1 AND d.state = 'queued' AND (
+    (d.channel = 'email' AND $3::text IS NOT NULL AND lower(d.recipient) = lower($3))
+    OR (d.channel = 'webhook' AND d.payload -> 'data' -> 'comment_id' IN (
+        SELECT to_jsonb(c.id) FROM comments c WHERE c.author_id = $2)))"""
 _CLEARED_PROBLEM_REPORT = "user_id = NULL, description = '', troubleshoot = '{}'::jsonb, user_agent = NULL"
 CLEAR_PROBLEM_REPORTS = f"UPDATE problem_reports SET {_CLEARED_PROBLEM_REPORT} WHERE user_id = $1"
 ARTICLE_IDS = "SELECT id, site_id, external_id FROM articles WHERE id = ANY($1::bigint[])"
@@ -120,6 +129,10 @@ async def problem_reports(conn: Connection, user_id: int, limit: int) -> list[as
 
 async def ban(conn: Connection, site_id: str, user_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(BAN, site_id, user_id)
+
+
+async def drop_queued_deliveries(conn: Connection, site_id: str, user_id: int, email: str | None) -> int:
+    return _count(await conn.execute(DROP_QUEUED_DELIVERIES, site_id, user_id, email))
 
 
 async def tombstone(conn: Connection, user_id: int) -> tuple[int, set[int]]:

@@ -35,6 +35,11 @@ DEFAULT_LIMITS: dict[str, dict[str, Limit]] = {
     # address carries the limit; appeals are rare and each wants a person's reading
     "notice": {"user": Limit(per_seconds=60.0, burst=10), "ip": Limit(per_seconds=60.0, burst=10)},
     "appeal": {"user": Limit(per_seconds=60.0, burst=5), "ip": Limit(per_seconds=60.0, burst=10)},
+    # one notice a day on one comment from one address, and from one notifier's email: the moderators
+    # already have it, and a flood of copies would bury the other notices in their queue
+    "notice_once": {"user": Limit(per_seconds=86400.0, burst=1)},
+    # a notifier's email is not confirmed: few decisions a day are mailed to any one address
+    "notice_recipient": {"user": Limit(per_seconds=3600.0, burst=5)},
     # a reader's data export (services/privacy.py) reads up to tens of thousands of rows: a reader
     # needs it now and then, never in a loop
     "data_export": {"user": Limit(per_seconds=60.0, burst=5), "ip": Limit(per_seconds=10.0, burst=20)},

@@ -26,9 +26,11 @@ from ..db.connection import Connection
 from ..domain import dsa_models as m
 from ..domain import moderation as rules
 from ..domain.email_addresses import normalise
+from ..domain.limits import address_group
 from ..errors import DomainError
 from ..identity import Identity, Keyring
 from ..ratelimit import RateLimiter
+from .audit_export import cell
 from .comments import Actor
 from .moderation_queue import ModerationQueue
 from .publishing import Publisher, VisibleChange
@@ -102,6 +104,12 @@ class Dsa:
             raise DomainError("notifier_contact_required")
         site_id = entry.site.id
         await self.limiter.check("notice", user=self.readers.subject(actor.identity), ip=actor.ip)
+        if actor.ip is not None:  # (a unix socket's clients have no address to tell them apart)
+            await self.limiter.check("notice_once", user=f"{site_id}:{comment_id}@{address_group(actor.ip)}",
+                                     ip=None)
+        if address is not None:
+            await self.limiter.check("notice_once", user=f"{site_id}:{comment_id}>{address.lower()}", ip=None)
+            await self.limiter.check("notice_recipient", user=f"{site_id}:to:{address.lower()}", ip=None)
         async with self.pool.acquire() as conn, conn.transaction():
             row, _ = await self.readers.comment_of_site(conn, comment_id, site_id)
             # only what the notifier can see: a held or removed comment answers as a missing one,
@@ -357,7 +365,10 @@ class Dsa:
         scope = one_site(staff, site_id)
         require_site(staff, scope)
         end = end or datetime.now(UTC)
-        start = start or end - timedelta(days=365)
+        if start is None:
+            if end.year < 2:  # a year back from 0001 is no date at all
+                raise DomainError("invalid_request", "to must be a date after year 1.")
+            start = end - timedelta(days=365)
         if start.tzinfo is None or end.tzinfo is None:
             raise DomainError("invalid_request", "from and to need a time zone (for example 2026-01-01T00:00:00Z).")
         if start >= end or end - start > timedelta(days=TRANSPARENCY_MAX_DAYS):
@@ -380,7 +391,8 @@ def transparency_csv(report: m.TransparencyReport) -> str:
                     "detection", "decision", "source", "appeals_by_outcome", "bans"):
         table: dict[str, int] = getattr(report, section)
         for key in sorted(table):
-            writer.writerow([section, key, table[key]])
+            # keys come from constrained columns today; a free-text one must still not run as a formula
+            writer.writerow([section, cell(key), table[key]])
     for name in ("median_notice_to_decision_seconds", "appeals_received", "median_appeal_handling_seconds"):
         value = getattr(report, name)
         writer.writerow(["totals", name, "" if value is None else value])

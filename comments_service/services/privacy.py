@@ -158,6 +158,8 @@ class DataRights:
                 user = await repo.user(conn, user_id, for_update=True)
                 if user is None or user["site_id"] != site_id:
                     return None
+                # first: what they are still to be sent is found by their address and their comments
+                await repo.drop_queued_deliveries(conn, site_id, user_id, user["email"])
                 tombstoned, touched = await repo.tombstone(conn, user_id)
                 removed = 0
                 if mode == "remove":

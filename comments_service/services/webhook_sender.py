@@ -214,23 +214,40 @@ class WebhookSender:
         return outcome
 
     def _take(self, key: tuple[str, str, int], now: float) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
-        """The most recently used idle connection to ``key`` still open; the expired ones closed."""
+        """The most recently used idle connection to ``key`` still open and silent; the others closed."""
         idle = self._idle.get(key)
         while idle:
             reader, writer, expires = idle.pop()
             self._idle_count -= 1
-            if expires > now and not writer.is_closing() and not reader.at_eof():
+            if expires > now and _quiet(reader, writer):
                 return reader, writer
             writer.transport.abort()
         return None
 
     def _keep(self, key: tuple[str, str, int], connection: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
         reader, writer = connection
-        if self._idle_count >= MAX_IDLE or self._closed:
+        now = asyncio.get_running_loop().time()
+        self._prune(now)
+        if self._idle_count >= MAX_IDLE or self._closed or not _quiet(reader, writer):
             writer.transport.abort()
             return
-        self._idle.setdefault(key, []).append((reader, writer, asyncio.get_running_loop().time() + IDLE_S))
+        self._idle.setdefault(key, []).append((reader, writer, now + IDLE_S))
         self._idle_count += 1
+
+    def _prune(self, now: float) -> None:
+        """Closes the idle connections past their time, to every host (not only the one asked for)."""
+        for key in list(self._idle):
+            live = []
+            for reader, writer, expires in self._idle[key]:
+                if expires > now and not writer.is_closing():
+                    live.append((reader, writer, expires))
+                else:
+                    writer.transport.abort()
+                    self._idle_count -= 1
+            if live:
+                self._idle[key] = live
+            else:
+                del self._idle[key]
 
     async def close(self) -> None:
         """Closes the idle connections; calls after this one close theirs when done."""
@@ -376,6 +393,12 @@ class _ConnectFailure(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+def _quiet(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    """Open, and nothing unread from the receiver: bytes it sent that no call asked for would be read
+    as the next call's answer (asyncio's StreamReader shows what it holds only through _buffer)."""
+    return not writer.is_closing() and not reader.at_eof() and not getattr(reader, "_buffer", b"")
 
 
 def _mapped_loopback(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

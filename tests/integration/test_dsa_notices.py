@@ -8,6 +8,8 @@ import re
 import pytest
 
 from comments_service.domain.limits import Limit
+from comments_service.errors import RateLimited
+from comments_service.services.comments import Actor
 from tests.integration.test_notifications import notifier, run_once, to  # noqa: F401
 from tests.support.seeding import seed_comment
 from tests.support.sites import make_site
@@ -54,8 +56,8 @@ async def test_a_guest_sends_a_notice_and_moderators_see_it_open_with_its_clock(
 
 
 async def test_open_notices_come_first_oldest_first(client, services, db, site, mod):
-    comment = await seed_comment(services, db, site.id, status="published", reason=None)
-    refs = [(await send(client, site, notice(comment.id))).json()["reference"] for _ in range(3)]
+    comments = [await seed_comment(services, db, site.id, status="published", reason=None) for _ in range(3)]
+    refs = [(await send(client, site, notice(c.id))).json()["reference"] for c in comments]
     await db.execute("UPDATE dsa_notices SET received_at = received_at - interval '1 hour' WHERE reference = $1",
                      refs[2])
     first = await db.fetchval("SELECT id FROM dsa_notices WHERE reference = $1", refs[0])
@@ -115,10 +117,49 @@ async def test_only_a_published_comment_of_the_site_can_be_notified(client, serv
 
 async def test_notices_are_rate_limited_per_reader(client, services, db, site, monkeypatch):
     monkeypatch.setitem(services.limiter.limits, "notice", {"user": Limit(per_seconds=3600.0, burst=2)})
-    comment = await seed_comment(services, db, site.id, status="published", reason=None)
+    comments = [await seed_comment(services, db, site.id, status="published", reason=None) for _ in range(4)]
     headers = site.auth(site.sso_token(sub="eager-notifier"))
-    assert [(await send(client, site, notice(comment.id), headers)).status_code for _ in range(3)] == [201, 201, 429]
-    assert (await send(client, site, notice(comment.id), headers)).json()["code"] == "rate_limited"
+    assert [(await send(client, site, notice(c.id, email=f"n{c.id}@example.org"), headers)).status_code
+            for c in comments[:3]] == [201, 201, 429]
+    assert (await send(client, site, notice(comments[3].id), headers)).json()["code"] == "rate_limited"
+
+
+async def test_one_comment_takes_one_notice_a_day_from_an_address_or_an_email(serve, db):
+    """Copies of a notice add nothing for the moderators and would bury the others in their queue.
+    (Through the service of an app in this test's loop: the test client has no address of its own.)"""
+    async with serve() as live:
+        await _one_notice_a_day(live.services, db)
+
+
+async def _one_notice_a_day(services, db):
+    site = await make_site(services, db)
+    comment, other = [await seed_comment(services, db, site.id, status="published", reason=None) for _ in range(2)]
+    entry = await services.sites.get(site.id)
+
+    async def send_from(ip: str, comment_id: int, email: str = "nora@example.org"):
+        return await services.dsa.notify(entry, Actor(identity=None, ip=ip), comment_id=comment_id,
+                                         category="defamation", explanation="False and damaging.",
+                                         name="Nora Notifier", email=email, good_faith=True)
+
+    await send_from("203.0.113.7", comment.id)
+    with pytest.raises(RateLimited):  # again from that address, whoever it says it is
+        await send_from("203.0.113.7", comment.id, "someone.else@example.org")
+    with pytest.raises(RateLimited):  # the same notifier's email from another address
+        await send_from("198.51.100.9", comment.id)
+    with pytest.raises(RateLimited):  # an IPv6 subscriber's other addresses are one address
+        await send_from("2001:db8:1:2::1", comment.id, "v6@example.org")
+        await send_from("2001:db8:1:2::99", comment.id, "v6b@example.org")
+    # another notifier from elsewhere, and another comment from the first address, are heard
+    await send_from("192.0.2.5", comment.id, "third@example.org")
+    await send_from("203.0.113.7", other.id, "fourth@example.org")
+    assert await db.fetchval("SELECT count(*) FROM dsa_notices WHERE site_id = $1", site.id) == 4
+
+
+async def test_few_decisions_a_day_are_mailed_to_one_unconfirmed_address(client, services, db, site):
+    comments = [await seed_comment(services, db, site.id, status="published", reason=None) for _ in range(6)]
+    codes = [(await send(client, site, notice(c.id, email="victim@example.org"),
+                         {"X-Forwarded-For": f"203.0.113.{i + 20}"})).status_code for i, c in enumerate(comments)]
+    assert codes == [201] * 5 + [429]
 
 
 async def test_removing_on_a_notice_rejects_through_moderation_and_tells_the_notifier(client, services, db, site,

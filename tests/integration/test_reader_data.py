@@ -331,3 +331,28 @@ async def test_the_export_is_rate_limited_per_reader(client, site) -> None:
     assert r.json()["code"] == "rate_limited" and int(r.headers["retry-after"]) >= 1
     # another reader is not held back by the first
     await export(client, site, site.sso_token(sub="other", name="Other"))
+
+
+async def test_erasure_drops_what_still_waits_to_be_sent_about_the_reader(client, site, db) -> None:
+    """Emails to their address and webhook calls carrying their comments, queued before the
+    erasure, would otherwise go out with their address, name and words after it."""
+    h = await ann_with_history(client, site, db)
+    await db.execute(
+        "INSERT INTO notification_deliveries (site_id, channel, kind, recipient, idempotency_key, payload) VALUES "
+        "($1, 'email', 'statement', 'Ann@Example.org', 'statement:ann', '{}'::jsonb), "
+        "($1, 'email', 'statement', 'bea@example.org', 'statement:bea', '{}'::jsonb), "
+        "($1, 'webhook', 'comment.published', '1', 'webhook:1:ann', jsonb_build_object('data', "
+        "  jsonb_build_object('comment_id', $2::bigint, 'author_name', 'Ann Example'))), "
+        "($1, 'webhook', 'comment.published', '1', 'webhook:1:bea', jsonb_build_object('data', "
+        "  jsonb_build_object('comment_id', $3::bigint, 'author_name', 'Bea')))",
+        site.id, h["alone"], h["beas_own"])
+    sent = await db.fetchval("INSERT INTO notification_deliveries (site_id, channel, kind, recipient, "
+                             "idempotency_key, payload, state) VALUES ($1, 'email', 'statement', "
+                             "'ann@example.org', 'statement:ann:old', '{}'::jsonb, 'sent') RETURNING id", site.id)
+    r = await erase(client, site, h["ann"])
+    assert r.status_code == 200, r.text
+    left = {row["idempotency_key"] for row in await db.fetch(
+        "SELECT idempotency_key FROM notification_deliveries WHERE site_id = $1 AND (idempotency_key LIKE "
+        "'statement:%' OR idempotency_key LIKE 'webhook:1:%')", site.id)}
+    assert left == {"statement:bea", "webhook:1:bea", "statement:ann:old"}
+    assert await db.fetchval("SELECT state FROM notification_deliveries WHERE id = $1", sent) == "sent"

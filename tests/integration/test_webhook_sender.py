@@ -56,7 +56,7 @@ class Receiver:
             writer.close()
 
     async def _serve(self, reader, writer):
-        if self.mode in ("keep_alive", "close_when_idle", "chunked"):
+        if self.mode in ("keep_alive", "close_when_idle", "chunked", "unasked"):
             await self._serve_kept(reader, writer)
             return
         head = await reader.readuntil(b"\r\n\r\n")
@@ -100,11 +100,17 @@ class Receiver:
             except asyncio.IncompleteReadError:
                 return
             request_line, *header_lines = head.decode("latin-1").split("\r\n")
-            headers = dict((n.strip().lower(), v.strip()) for n, _, v in (h.partition(":") for h in header_lines if h))
+            headers = {n.strip().lower(): v.strip() for n, _, v in (h.partition(":") for h in header_lines if h)}
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             self.requests.append({"request_line": request_line, "headers": headers, "body": body})
             if self.mode == "chunked":
                 writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n")
+            elif self.mode == "unasked" and len(self.requests) == 1:
+                # an answer, then one more nobody asked for, on the connection the next call would take
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+                writer.write(b"HTTP/1.1 410 Gone\r\nContent-Length: 0\r\n\r\n")
             else:
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             await writer.drain()
@@ -352,6 +358,21 @@ async def test_an_idle_connection_is_dropped_after_its_time(monkeypatch):
             assert (await sender.send(url, new_secret(), "m1", PAYLOAD)).error is None
             await asyncio.sleep(0.1)
             assert (await sender.send(url, new_secret(), "m2", PAYLOAD)).error is None
+            assert receiver.connections == 2
+    finally:
+        await sender.close()
+
+
+async def test_an_answer_nobody_asked_for_is_never_taken_for_the_next_calls():
+    sender = loopback_sender()
+    try:
+        async with Receiver(mode="unasked") as receiver:
+            url = f"http://127.0.0.1:{receiver.port}/in"
+            first = await sender.send(url, new_secret(), "m1", PAYLOAD)
+            await asyncio.sleep(0.2)  # the unasked 410 arrives while the connection is idle
+            second = await sender.send(url, new_secret(), "m2", PAYLOAD)
+            assert (first.status, second.status) == (200, 200)
+            assert [r["headers"]["webhook-id"] for r in receiver.requests] == ["m1", "m2"]
             assert receiver.connections == 2
     finally:
         await sender.close()
