@@ -273,6 +273,7 @@ async def test_the_transparency_report_counts_notices_actions_appeals_and_bans(c
     assert moderator.status_code == 403
     for bad in ({"from": "2026-01-01T00:00:00Z", "to": "2025-01-01T00:00:00Z"},
                 {"from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
-                {"from": "2026-01-01T00:00:00"}, {"from": "yesterday"}, {"format": "xml"}):
+                {"from": "2026-01-01T00:00:00"}, {"from": "yesterday"}, {"format": "xml"},
+                {"to": "0001-01-01T00:00:00Z"}):
         r = await client.get(f"{API}/transparency", params=site.q(**bad), headers=admin)
         assert r.status_code == 400 and r.json()["code"] == "invalid_request", (bad, r.text)
