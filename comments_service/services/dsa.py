@@ -317,8 +317,13 @@ class Dsa:
                 if outcome == "reverse" and notice["comment_id"] is not None:
                     # the notifier was right: the comment comes down now, as an answer to the notice
                     await repo.answering_notice(conn, notice["id"])
-                    _, change = await self.decisions.decide_in(conn, staff, notice["comment_id"], "reject",
-                                                               reason="illegal", note=explanation, override=True)
+                    try:
+                        _, change = await self.decisions.decide_in(conn, staff, notice["comment_id"], "reject",
+                                                                   reason="illegal", note=explanation, override=True)
+                    except DomainError as err:
+                        if err.code != "not_decidable":
+                            raise
+                        change = None  # its author deleted it meanwhile: it is down already
                     await repo.answering_notice(conn, None)
                     if change:
                         visible.append(change)

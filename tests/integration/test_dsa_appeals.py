@@ -227,6 +227,23 @@ async def test_a_notifier_appeals_a_notice_kept_with_their_reference_and_key(cli
     assert mail["recipient"] == "nora@example.org" and mail["payload"]["to"] == "notifier"
 
 
+async def test_a_notifiers_appeal_is_upheld_even_after_the_author_deleted_the_comment(client, services, db, site,
+                                                                                      mod, mod2):
+    comment_id, receipt = await notice_kept(client, services, db, site, mod)
+    r = await client.post(f"{API}/notices/{receipt['id']}/decision", headers=mod,
+                          json={"action": "keep", "explanation": "Strong words, not incitement."})
+    assert r.status_code == 200, r.text
+    r = await client.post(f"/api/v1/notices/{receipt['reference']}/appeal", params=site.q(),
+                          json={"appeal_key": receipt["appeal_key"], "explanation": "It incites."})
+    assert r.status_code == 201, r.text
+    await db.execute("UPDATE comments SET status = 'deleted', deleted_at = now() WHERE id = $1", comment_id)
+    [item] = (await client.get(f"{API}/appeals", params=site.q(), headers=mod2)).json()["items"]
+    r = await client.post(f"{API}/appeals/{item['id']}/decision", headers=mod2,
+                          json={"outcome": "reverse", "explanation": "It incites; it is gone already."})
+    assert r.status_code == 200 and r.json()["outcome"] == "reverse", r.text
+    assert await db.fetchval("SELECT status FROM comments WHERE id = $1", comment_id) == "deleted"
+
+
 @pytest.mark.parametrize("reference", ["N-AAAA", "n-aaaa-aaaa", "N-AAAA-AAAA-AAAA", "%00"])
 async def test_a_malformed_reference_is_refused(client, site, reference):
     r = await client.post(f"/api/v1/notices/{reference}/appeal", params=site.q(),
