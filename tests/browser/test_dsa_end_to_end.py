@@ -39,8 +39,19 @@ def thread_ids(server, site: str) -> list[int]:
     return [c["id"] for c in r.json()["comments"]]
 
 
-def mails_to(sink: SmtpSink, address: str) -> list[str]:
-    return [m["Subject"] + "\n" + m.get_body(("plain",)).get_content() for m in sink.messages if m["To"] == address]
+def mails_to(sink: SmtpSink, address: str, count: int) -> list[str]:
+    """The first ``count`` emails to ``address`` (subject and text), once they have come. (The sink may
+    also take what other tests left queued for their own mail servers, long stopped.)"""
+    deadline = time.monotonic() + 30
+    while True:
+        mails = [m["Subject"] + "\n" + m.get_body(("plain",)).get_content() for m in sink.messages
+                 if m["To"] == address]
+        if len(mails) >= count:
+            assert len(mails) == count, mails
+            return mails
+        if time.monotonic() > deadline:
+            pytest.fail(f"{len(mails)} of {count} emails to {address} in 30 s")
+        time.sleep(0.2)
 
 
 def test_a_notice_removes_a_comment_its_author_appeals_and_everyone_is_told(live_server, browser, context,
@@ -95,10 +106,9 @@ def test_a_notice_removes_a_comment_its_author_appeals_and_everyone_is_told(live
         assert comment_id not in thread_ids(server, site)
 
         # B hears the decision on the notice, A the statement of reasons
-        sink.wait_for(2, timeout=30)
-        [to_bea] = mails_to(sink, "bea.dsa@example.org")
+        [to_bea] = mails_to(sink, "bea.dsa@example.org", 1)
         assert reference in to_bea and "incitement to hatred" in to_bea
-        [to_ann] = mails_to(sink, "ann.dsa@example.org")
+        [to_ann] = mails_to(sink, "ann.dsa@example.org", 1)
         assert "removed your comment" in to_ann and RULE in to_ann and "It followed a notice" in to_ann
 
         # ------------------------------------------------ A reads why in the widget, and appeals
@@ -140,13 +150,13 @@ def test_a_notice_removes_a_comment_its_author_appeals_and_everyone_is_told(live
         assert comment_id in thread_ids(server, site)
 
         # both are told the outcome, with its reasons
-        sink.wait_for(4, timeout=30)
-        to_ann = mails_to(sink, "ann.dsa@example.org")[1]
+        to_ann = mails_to(sink, "ann.dsa@example.org", 2)[1]
         assert "Decision on your appeal" in to_ann and "the restriction is lifted" in to_ann
         assert "reinstated" in to_ann
-        to_bea = mails_to(sink, "bea.dsa@example.org")[1]
+        to_bea = mails_to(sink, "bea.dsa@example.org", 2)[1]
         assert "appealed our removal" in to_bea and "visible again" in to_bea and "reinstated" in to_bea
-        assert len(sink.messages) == 4
+        time.sleep(1.0)  # and nothing more comes to either
+        assert len(mails_to(sink, "ann.dsa@example.org", 2)) == len(mails_to(sink, "bea.dsa@example.org", 2)) == 2
 
         # A sees the outcome in the widget, and the comment back in the thread
         a_page.reload()
