@@ -85,7 +85,8 @@ _POLICY = Annotated[dict[str, Any], Meta(description=(
     "The moderation policy, merged key by key over the stored one (a key set to null goes back to "
     "its default): thresholds, fallback_thresholds, banned_words, suspect_words, default_word_lists, "
     "fail_closed, hold_after_recent_rejections, new_account_hold_first, premoderate_guests, "
-    "trusted_exempt_premoderation. Checked whole; an invalid value is refused (422 "
+    "trusted_exempt_premoderation, links {deny_domains, allow_domains, max_links, hold_new_authors}. "
+    "Checked whole; an invalid value is refused (422 "
     "invalid_site_settings) and nothing changes."))]
 _DSA = Annotated[dict[str, Any], Meta(description=(
     "Digital Services Act texts (domain/moderation_models.DsaSiteSettings): rules, the site's rule text by reason "

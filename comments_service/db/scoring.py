@@ -56,7 +56,7 @@ WHERE comment_id = ANY($1::bigint[])"""
 CONTEXTS = f"""
 SELECT c.id, c.article_id, c.parent_id, c.body_markdown, c.status, c.edited_at, c.author_id,
        extract(epoch FROM now() - c.created_at) AS age,
-       a.external_id AS external_id, a.premoderation, a.site_id, s.settings AS site_settings,
+       a.external_id AS external_id, a.premoderation, a.site_id, s.settings AS site_settings, s.allowed_origins,
        u.kind AS user_kind, u.role AS user_role, u.trusted, u.premoderate,
        EXISTS (SELECT 1 FROM bans b WHERE b.site_id = a.site_id AND b.user_id = c.author_id
                AND {BAN_IN_FORCE}) AS banned,
@@ -132,7 +132,7 @@ async def contexts(conn: Connection, comment_ids: list[int], recent_days: int) -
         article_premoderation=r["premoderation"], site_id=r["site_id"], site_settings=r["site_settings"] or {},
         user_kind=r["user_kind"], user_role=r["user_role"], user_trusted=r["trusted"],
         user_premoderated=r["premoderate"], recent_rejections=r["recent_rejections"], published=r["published"],
-        author_banned=r["banned"],
+        author_banned=r["banned"], site_origins=tuple(r["allowed_origins"] or ()),
         age_seconds=float(r["age"]),
     ) for r in rows}
 

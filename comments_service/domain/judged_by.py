@@ -37,6 +37,7 @@ _WHY: dict[str, str] = {
     policy.BANNED_USER: "its author is banned",
     policy.WORD_LISTS_UNCHECKED: "it could not be checked against the site's word lists in time, so a moderator"
                                  " will look",
+    policy.SPAM_LINK: "it has a link{term} that the site's link rules refuse, or hold for a moderator",
     _SCORING_FAILED: "scoring it failed again and again, so a moderator will look",
 }
 

@@ -45,6 +45,8 @@ HOLD_REASONS: dict[str, str] = {
     policy.GUEST_PREMODERATED: "Guest comments are premoderated on this site",
     policy.MODEL_UNAVAILABLE: "The toxicity model was unavailable",
     policy.BANNED_USER: "The author is banned",
+    policy.SPAM_LINK: "A link the site's link rules refuse or hold (denied domain, shortener, IP address, "
+                      "too many links, or a new account's link)",
 }
 APPROVED_REASON = "moderator_approved"
 BANNED_USER_REASON = policy.BANNED_USER

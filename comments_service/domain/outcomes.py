@@ -3,7 +3,7 @@ scores, thresholds, word lists or moderator notes behind it."""
 
 from __future__ import annotations
 
-from .policy import CONTENT_REASONS
+from .policy import CONTENT_REASONS, SPAM_LINK
 
 
 def explain_own_comment(status: str, reason: str | None) -> tuple[str, str, str]:
@@ -13,6 +13,11 @@ def explain_own_comment(status: str, reason: str | None) -> tuple[str, str, str]
         return "published", "published", "Published: everyone can see it."
     if status == "pending_scoring":
         return "being_checked", "being_checked", "Being checked: it usually appears within a few seconds."
+    if status == "held" and reason == SPAM_LINK:
+        # which sites, how many links and what makes an account new are the site's business
+        return ("awaiting_moderation", "awaiting_moderation",
+                "Awaiting moderation: comments with links from new accounts, or to some sites, wait for a "
+                "moderator. Until then only you can see it.")
     if status == "held":
         return ("awaiting_moderation", "awaiting_moderation",
                 "Awaiting moderation: a moderator will review it. Until then only you can see it.")

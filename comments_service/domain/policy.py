@@ -11,7 +11,8 @@ Order of the rules (first match wins):
 
 0. a banned (or suspended) author's comment is rejected (``banned_user``), whoever they are;
 1. moderators publish (``moderator``);
-2. a banned word or phrase rejects (``banned_word``);
+2. a banned word or phrase rejects (``banned_word``); then a link to a domain on the site's
+   ``links.deny_domains`` (or a look-alike of one) rejects (``spam_link``), trusted authors' too;
 3. a score at or above a label's reject threshold rejects (``toxicity_reject``);
 4. article premoderation holds everything (``premoderation``), trusted users too unless the site
    exempts them;
@@ -19,15 +20,22 @@ Order of the rules (first match wins):
 6. user rules hold: put on premoderation by a moderator (``user_premoderated``), too many recent
    rejections (``user_recent_rejections``), a new account's first N comments (``new_account``),
    guests on sites that premoderate guests (``guest_premoderated``);
+6a. link rules hold (``spam_link``): a link to a URL shortener, a raw IP address or a look-alike of
+   an allowed domain; more than ``links.max_links`` links (links to ``links.allow_domains`` and to
+   the site's own origins do not count); with ``links.hold_new_authors``, any such counted link
+   from a new account (no published comment yet, or fewer than ``new_account_hold_first``);
 7. no scores, or only the fallback model's, with ``fail_closed``: hold (``model_unavailable``);
    without ``fail_closed`` the fallback's scores are judged with ``fallback_thresholds``;
 8. a score at or above a label's hold threshold holds (``toxicity_hold``);
 9. a suspect word or phrase holds (``suspect_word``);
 10. otherwise publish (``ok``).
 
-Word lists are matched by domain/wordlists.find_term (through obfuscation, in linear time). A text
-that a list cannot be checked against within the matcher's work budget is held
-(``word_lists_unchecked``) where that list is checked: neither published nor rejected unread.
+Links are read from the text by domain/links.extract_links (hosts IDNA-decoded and folded to an
+ASCII skeleton, so a Cyrillic "gооgle.com" is google.com to the deny list); ``term`` names the host
+that triggered ``spam_link``. Word lists are matched by domain/wordlists.find_term (through
+obfuscation, in linear time). A text that a list cannot be checked against within the matcher's
+work budget is held (``word_lists_unchecked``) where that list is checked: neither published nor
+rejected unread.
 """
 
 from __future__ import annotations
@@ -37,6 +45,17 @@ from typing import Any, Literal
 
 import msgspec
 
+from .links import (
+    MAX_LINKS,
+    Link,
+    domain_problem,
+    extract_links,
+    host_of,
+    in_domains,
+    normalise_domain,
+    normalise_host,
+    skeleton,
+)
 from .structs import Struct
 from .wordlists import MAX_ENTRIES, WordListTooCostly, entry_problem, find_term
 
@@ -59,10 +78,12 @@ MODEL_UNAVAILABLE = "model_unavailable"
 BANNED_USER = "banned_user"
 # the word lists could not be checked in time (the matcher's work budget, or the worker's time budget)
 WORD_LISTS_UNCHECKED = "word_lists_unchecked"
+# a link the site's link rules refuse (a denied domain) or hold (shortener, raw IP, too many, new author)
+SPAM_LINK = "spam_link"
 
 REASONS = (OK, MODERATOR, TRUSTED_USER, BANNED_WORD, SUSPECT_WORD, TOXICITY_REJECT, TOXICITY_HOLD,
            PREMODERATION, USER_PREMODERATED, USER_RECENT_REJECTIONS, NEW_ACCOUNT,
-           GUEST_PREMODERATED, MODEL_UNAVAILABLE, BANNED_USER, WORD_LISTS_UNCHECKED)
+           GUEST_PREMODERATED, MODEL_UNAVAILABLE, BANNED_USER, WORD_LISTS_UNCHECKED, SPAM_LINK)
 # Reasons that are about the text itself (what a reader can fix by editing).
 CONTENT_REASONS = frozenset({BANNED_WORD, SUSPECT_WORD, TOXICITY_REJECT, TOXICITY_HOLD})
 
@@ -142,17 +163,70 @@ class PolicyContext(Struct, frozen=True):
     is_guest: bool = False
     # the scores come from the offline fallback scorer, not the configured model
     model_fallback: bool = False
+    # the hosts of the site's own origins: links to them are not counted by the link rules
+    site_hosts: tuple[str, ...] = ()
 
 
 # the keys PolicyConfig.from_site_settings reads: a key it does not know (a typo) is refused where
 # settings are set (services/sites.settings_problem), since the policy would silently ignore it
 POLICY_KEYS = frozenset({"thresholds", "fallback_thresholds", "banned_words", "suspect_words", "default_word_lists",
                          "fail_closed", "hold_after_recent_rejections", "new_account_hold_first",
-                         "premoderate_guests", "trusted_exempt_premoderation"})
+                         "premoderate_guests", "trusted_exempt_premoderation", "links"})
 
 
 # the most hold_after_recent_rejections and new_account_hold_first may say
 MAX_COUNT_SETTING = 10_000
+# the most entries links.deny_domains and links.allow_domains may hold each
+MAX_DOMAINS = 500
+LINK_KEYS = frozenset({"deny_domains", "allow_domains", "max_links", "hold_new_authors"})
+
+
+class LinkRules(Struct, frozen=True):
+    """The site's link rules. Denied domains are stored as look-alike skeletons (domain/links.py), so
+    that any spelling of one is denied; allowed ones as written (normalised) and as skeletons, so
+    that only the real domain is allowed and a look-alike of it is caught."""
+
+    deny_domains: tuple[str, ...] = ()
+    allow_domains: tuple[str, ...] = ()
+    allow_skeletons: tuple[str, ...] = ()
+    max_links: int = 2  # more links than this (not counting allowed ones) hold; 0: any counted link holds
+    hold_new_authors: bool = True
+
+    @classmethod
+    def from_settings(cls, raw: Any, where: str) -> LinkRules:
+        if not isinstance(raw, Mapping):
+            raise ValueError(f"{where}: expected an object of deny_domains, allow_domains, max_links, "
+                             "hold_new_authors")
+        if (extra := sorted(str(k)[:40] for k in raw if k not in LINK_KEYS)):
+            raise ValueError(f"{where}.{extra[0]}: not a link setting (known: {', '.join(sorted(LINK_KEYS))})")
+        kwargs: dict[str, Any] = {}
+        for key in ("deny_domains", "allow_domains"):
+            if key not in raw:
+                continue
+            entries = raw[key]
+            if not isinstance(entries, list) or not all(isinstance(d, str) for d in entries):
+                raise ValueError(f"{where}.{key}: expected a list of domain names")
+            if len(entries) > MAX_DOMAINS:
+                raise ValueError(f"{where}.{key}: more than {MAX_DOMAINS} entries")
+            for d in entries:
+                if (problem := domain_problem(d)) is not None:
+                    raise ValueError(f"{where}.{key}: {d.strip()[:70]!r} {problem}")
+            hosts = tuple(dict.fromkeys(normalise_host(d.strip()) for d in entries))
+            if key == "deny_domains":
+                kwargs[key] = tuple(dict.fromkeys(skeleton(h) for h in hosts))
+            else:
+                kwargs[key] = hosts
+                kwargs["allow_skeletons"] = tuple(dict.fromkeys(skeleton(h) for h in hosts))
+        if "max_links" in raw:
+            value = raw["max_links"]
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_LINKS:
+                raise ValueError(f"{where}.max_links: expected an integer in 0..{MAX_LINKS}")
+            kwargs["max_links"] = value
+        if "hold_new_authors" in raw:
+            if not isinstance(raw["hold_new_authors"], bool):
+                raise ValueError(f"{where}.hold_new_authors: expected true or false")
+            kwargs["hold_new_authors"] = raw["hold_new_authors"]
+        return cls(**kwargs)
 
 
 class PolicyConfig(Struct, frozen=True):
@@ -169,6 +243,7 @@ class PolicyConfig(Struct, frozen=True):
     new_account_hold_first: int = 0  # hold a new account's first N comments; 0 disables
     premoderate_guests: bool = False
     trusted_exempt_premoderation: bool = False
+    links: LinkRules = msgspec.field(default_factory=LinkRules)
 
     @classmethod
     def from_site_settings(cls, settings: Mapping[str, Any] | None, *,
@@ -181,7 +256,9 @@ class PolicyConfig(Struct, frozen=True):
         ``suspect_words`` (added to the defaults unless ``default_word_lists`` is false),
         ``fail_closed`` (defaults to the service-wide setting passed here),
         ``hold_after_recent_rejections``, ``new_account_hold_first``, ``premoderate_guests``,
-        ``trusted_exempt_premoderation``.
+        ``trusted_exempt_premoderation``, ``links`` {deny_domains, allow_domains (at most
+        500 host names each, matching their subdomains too), max_links (0..50, default 2),
+        hold_new_authors (default true)}.
         """
         data: Mapping[str, Any] = settings or {}
         if isinstance(data.get("moderation"), Mapping):
@@ -221,12 +298,14 @@ class PolicyConfig(Struct, frozen=True):
                 if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT_SETTING:
                     raise ValueError(f"{prefix}{key}: expected an integer in 0..{MAX_COUNT_SETTING}")
                 kwargs[key] = value
+        if "links" in data:
+            kwargs["links"] = LinkRules.from_settings(data["links"], prefix + "links")
         return cls(**kwargs)
 
 
 class Decision(Struct, frozen=True):
     """What happens to a comment and why. ``label`` names the score that triggered a
-    toxicity decision, ``term`` the word-list entry that matched."""
+    toxicity decision, ``term`` the word-list entry that matched (for ``spam_link``, the host)."""
 
     outcome: Outcome
     reason: str
@@ -254,6 +333,9 @@ def decide(scores: Mapping[str, float] | None, text: str, ctx: PolicyContext,
         return make("held", WORD_LISTS_UNCHECKED)
     if term is not None:
         return make("rejected", BANNED_WORD, term=term)
+    links = extract_links(text)
+    if (denied := _denied(links, cfg.links)) is not None:
+        return make("rejected", SPAM_LINK, term=denied.host)
 
     degraded = score_copy is None or ctx.model_fallback
     thresholds = cfg.fallback_thresholds if ctx.model_fallback else cfg.thresholds
@@ -273,6 +355,8 @@ def decide(scores: Mapping[str, float] | None, text: str, ctx: PolicyContext,
         return make("held", NEW_ACCOUNT)
     if cfg.premoderate_guests and ctx.is_guest:
         return make("held", GUEST_PREMODERATED)
+    if (held := _held_link(links, ctx, cfg)) is not None:
+        return make("held", SPAM_LINK, term=held.host)
 
     if degraded and cfg.fail_closed:
         return make("held", MODEL_UNAVAILABLE)
@@ -300,6 +384,52 @@ def nudge_message(decision: Decision) -> str | None:
     if not nudge(decision):
         return None
     return NUDGE_REJECT_MESSAGE if decision.outcome == "rejected" else NUDGE_MESSAGE
+
+
+def _denied(links: list[Link], rules: LinkRules) -> Link | None:
+    """The first link to a denied domain or a look-alike of one (skeletons compared)."""
+    if not rules.deny_domains:
+        return None
+    return next((link for link in links if in_domains(link.skeleton, rules.deny_domains)), None)
+
+
+def _held_link(links: list[Link], ctx: PolicyContext, cfg: PolicyConfig) -> Link | None:
+    """The link an untrusted author's comment is held for, or None."""
+    if not links:
+        return None
+    rules = cfg.links
+    counted: list[Link] = []
+    for link in links:
+        if link.shortener or link.ip:
+            return link
+        if in_domains(link.host, rules.allow_domains):
+            continue
+        if in_domains(link.skeleton, rules.allow_skeletons):
+            # a look-alike of an allowed domain ("gооgle.com" for google.com) is no allowed link
+            return link
+        if in_domains(link.host, ctx.site_hosts):
+            continue
+        counted.append(link)
+    if len(counted) > rules.max_links:
+        return counted[rules.max_links]
+    new_author = (ctx.user_published_count is not None
+                  and ctx.user_published_count < max(1, cfg.new_account_hold_first))
+    if counted and rules.hold_new_authors and new_author:
+        return counted[0]
+    return None
+
+
+def site_hosts(origins: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The hosts of a site's allowed origins ("https://www.example.com" -> "example.com", so that
+    the bare domain and its subdomains count as the site's own)."""
+    hosts = []
+    for origin in origins:
+        host = normalise_domain(host_of(origin))
+        if host.startswith("www."):
+            host = host[4:]
+        if host:
+            hosts.append(host)
+    return tuple(dict.fromkeys(hosts))
 
 
 def _over(scores: Mapping[str, float], thresholds: Mapping[str, LabelThresholds],

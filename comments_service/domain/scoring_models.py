@@ -37,6 +37,7 @@ class ScoringContext(Struct, frozen=True):
     published: int
     author_banned: bool = False
     age_seconds: float = 0.0  # since the comment was posted, when the worker read it
+    site_origins: tuple[str, ...] = ()  # links to these are the site's own (domain/policy link rules)
 
 
 class QueueStats(Struct, frozen=True):

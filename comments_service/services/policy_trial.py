@@ -320,7 +320,7 @@ class PolicyTrial:
             model_id, fallback = "none", False
         ctx = PolicyContext(is_guest=author == "guest",
                             user_published_count=0 if author in ("new", "guest") else None,
-                            model_fallback=fallback)
+                            model_fallback=fallback, site_hosts=policy.site_hosts(entry.site.allowed_origins))
         try:
             decision = await run_bounded(policy.decide, scores, text, ctx, cfg, budget_s=POLICY_BUDGET_S)
             matched = await run_bounded(_matches, text, cfg, budget_s=POLICY_BUDGET_S)

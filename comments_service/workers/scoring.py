@@ -28,7 +28,7 @@ from typing import Any
 import asyncpg
 
 from .. import metrics
-from ..domain.policy import WORD_LISTS_UNCHECKED, Decision, PolicyConfig, PolicyContext, decide
+from ..domain.policy import WORD_LISTS_UNCHECKED, Decision, PolicyConfig, PolicyContext, decide, site_hosts
 from ..domain.scoring_models import Job, ScoringContext, WorkerStatus
 from ..errors import DomainError, ServiceUnavailable
 from ..identity import SsoRules
@@ -300,7 +300,7 @@ class ScoringWorker:
                                and SsoRules.from_site_settings(c.site_settings).staff_roles),
             user_trusted=c.user_trusted, user_premoderated=c.user_premoderated,
             user_recent_rejections=c.recent_rejections, user_published_count=c.published,
-            is_guest=c.user_kind == "guest", model_fallback=fallback)
+            is_guest=c.user_kind == "guest", model_fallback=fallback, site_hosts=site_hosts(c.site_origins))
         return decide(scores, c.text, ctx, self._policy(c.site_id, c.site_settings))
 
     def _policy(self, site_id: str, site_settings: dict) -> PolicyConfig:

@@ -73,6 +73,30 @@ async def test_try_a_text_without_a_worker_uses_the_fallback_and_a_draft_changes
     assert await _stored(db, site.id) == before  # nothing stored, nothing audited
 
 
+async def test_try_a_text_shows_the_link_rules_and_the_host_they_caught(client, db, site):
+    admin = bearer(await staff_token(db, "admin"))
+    before = await _stored(db, site.id)
+    draft = {"fail_closed": False, "links": {"deny_domains": ["casino-royal.com"]}}
+    denied = await _try(client, site, admin, text="Jackpot every day at https://www.casino-royal.com/vip",
+                        moderation=draft)
+    assert (denied["outcome"], denied["reason"]) == ("rejected", "spam_link")
+    assert "casino-royal.com" in denied["explanation"]
+    # a new account's link holds; an established author's link to the site's own origin, or one
+    # ordinary link, does not
+    source = f"{CALM} Source: https://www.reuters.com/world/harbour"
+    new = await _try(client, site, admin, text=source, author="new", moderation=draft)
+    assert (new["outcome"], new["reason"]) == ("held", "spam_link")
+    assert "www.reuters.com" in new["explanation"]
+    established = await _try(client, site, admin, text=source, moderation=draft)
+    assert established["reason"] == "ok", established
+    shortened = await _try(client, site, admin, text=f"{CALM} https://bit.ly/3xYz", moderation=draft)
+    assert (shortened["outcome"], shortened["reason"]) == ("held", "spam_link")
+    # five links to the site's own articles are not "many links"
+    own = " ".join(f"{site.origin}/article-{i}" for i in range(5))
+    assert (await _try(client, site, admin, text=f"{CALM} {own}", moderation=draft))["reason"] == "ok"
+    assert await _stored(db, site.id) == before
+
+
 async def test_try_a_text_is_rate_limited_per_admin(storage, services, db):
     site = await make_site(services, db)
     admin, other_admin = bearer(await staff_token(db, "admin")), bearer(await staff_token(db, "admin"))

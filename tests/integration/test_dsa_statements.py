@@ -65,10 +65,12 @@ async def test_automatic_rejections_and_holds_say_they_were_automated(client, se
     user_id, me = await author(db, site)
     rejected = await seed_comment(services, db, site.id, status="rejected", reason="banned_word", author_id=user_id)
     held = await seed_comment(services, db, site.id, status="held", reason="toxicity_hold", author_id=user_id)
+    linked = await seed_comment(services, db, site.id, status="held", reason="spam_link", author_id=user_id)
     # a premoderated article's hold restricts nothing for what the comment says: no statement
     await seed_comment(services, db, site.id, status="held", reason="premoderation", author_id=user_id)
     statements = {s["comment_id"]: s for s in await mine(client, site, me)}
-    assert set(statements) == {rejected.id, held.id}
+    assert set(statements) == {rejected.id, held.id, linked.id}
+    assert statements[linked.id]["restriction"] == "visibility_restriction"
     assert statements[rejected.id]["restriction"] == "removal"
     assert statements[held.id]["restriction"] == "visibility_restriction"
     assert statements[held.id]["ground"] == RULES["toxicity_hold"]

@@ -10,6 +10,7 @@ from tests.support.apps import scoring_app
 from tests.support.scoring import NO_THRESHOLDS, running_worker, wait_decided
 from tests.support.seeding import set_site_policy
 from tests.support.sites import article_body, make_site
+from tests.support.tokens import bearer, staff_token
 
 DEFAULT_MODEL_PREFIX = MODEL_ID_PREFIXES[DEFAULT_BACKEND]  # onnx-int8-detoxify- by default
 
@@ -206,3 +207,28 @@ async def test_a_stored_staff_role_counts_only_as_sign_in_would_grant_it(api, sc
     r = await api.post("/api/v1/articles/roles/comments", params=scored_site.q(), headers=staff,
                        json=article_body("Another note."))
     assert r.status_code == 201 and r.json()["status"] == "held", r.text
+
+
+async def test_link_policy_holds_a_new_readers_link_and_rejects_a_denied_domain(api, services, db):
+    site = await make_site(services, db)
+    await set_site_policy(db, site.id, {"moderation": {
+        **NO_THRESHOLDS["moderation"], "links": {"deny_domains": ["casino-royal.com"]}}})
+    held = await post(api, site, "Good piece. More at https://bit.ly/3xYz", sub="linker")
+    assert held["status"] == "held" and "awaiting moderation" in held["message"]
+    assert "spam_link" not in str(held)  # the rule that caught it is for moderators
+    row = await db.fetchrow("SELECT status_reason, decision_detail FROM comments WHERE id = $1", held["comment"]["id"])
+    assert row["status_reason"] == "spam_link" and row["decision_detail"]["term"] == "bit.ly"
+
+    # a denied domain, spelt with a Cyrillic "о": rejected as spam
+    rejected = await post(api, site, "Jackpot every day at https://www.casino-r\u043eyal.com/vip", sub="spammer")
+    assert rejected["status"] == "rejected" and rejected["reason_category"] == "rejected_spam"
+    assert await db.fetchval("SELECT status_reason FROM comments WHERE id = $1", rejected["comment"]["id"]) \
+        == "spam_link"
+
+    # the site's own articles are no reason to hold a new reader's comment
+    own = await post(api, site, f"As reported earlier: {site.origin}/articles/harbour", sub="reader-new")
+    assert own["status"] == "published", own
+    # moderators find the code among the automatic reasons
+    codes = await api.get("/api/v1/moderation/reason-codes", headers=bearer(await staff_token(db, "moderator")))
+    assert codes.status_code == 200, codes.text
+    assert "spam_link" in {c["code"] for c in codes.json()["hold"]}

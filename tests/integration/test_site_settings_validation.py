@@ -29,6 +29,10 @@ INVALID = {
     "misspelt policy key": ({"moderation": {"banned_word": ["x"]}}, "moderation.banned_word"),
     "negative count": ({"moderation": {"new_account_hold_first": -1}}, "new_account_hold_first"),
     "flag as text": ({"moderation": {"fail_closed": "no"}}, "fail_closed"),
+    "link domain not a host": ({"moderation": {"links": {"deny_domains": ["casino .com"]}}}, "links.deny_domains"),
+    "link domain an IP": ({"moderation": {"links": {"allow_domains": ["10.0.0.1"]}}}, "links.allow_domains"),
+    "too many links allowed": ({"moderation": {"links": {"max_links": 1000}}}, "links.max_links"),
+    "misspelt link key": ({"moderation": {"links": {"deny": ["x.com"]}}}, "not a link setting"),
 }
 
 
