@@ -95,6 +95,51 @@ def test_a_threshold_changed_in_the_form_changes_the_try_result_and_saving_is_au
     assert page.console_errors == []
 
 
+def test_link_rules_are_set_in_the_form_and_tried_before_saving(live_server, context, artifacts):
+    server = live_server
+    site_id = server.create_site("http://links.test")
+    token = cli_token(server, site_id, role="admin", name="Links Admin")
+    page = signed_in_console(context, server, token, site_id, view="settings")
+    page.locator("#view form.settings-form").wait_for()
+    page.get_by_label("Fail closed: hold every comment the model cannot score").uncheck()
+    page.get_by_label("Written by").select_option("new")
+    page.evaluate("() => document.activeElement.blur()")  # "t" is a shortcut only outside fields
+    page.keyboard.press("t")
+    page.keyboard.type("Easy money at https://lucky-casino.example/spin today")
+    page.keyboard.press("Control+Enter")
+    outcome(page, "held", "spam_link")  # a link from a new account waits, whatever its domain
+
+    # denied: rejected before any hold, a look-alike spelling too
+    page.get_by_role("textbox", name="Denied domains (reject)").fill("lucky-casino.example")
+    page.keyboard.press("Enter")
+    outcome(page, "rejected", "spam_link")
+    page.get_by_label("Hold every link from a new account").uncheck()
+    page.get_by_label("Most links before a comment waits").fill("0")
+    page.get_by_role("textbox", name="Allowed domains (never held for their links)").fill("gov.example")
+    page.keyboard.press("Enter")
+    assert_accessible(page, "the settings view's link rules")
+    page.keyboard.press("Control+s")
+    wait_status(page, "Settings saved.")
+    page.screenshot(path=str(artifacts / "console-settings-links.png"), full_page=True)
+
+    site = httpx.get(f"{server.url}/api/v1/moderation/sites/{site_id}", params={"site": site_id},
+                     headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    assert site["settings"]["moderation"]["links"] == {
+        "deny_domains": ["lucky-casino.example"], "allow_domains": ["gov.example"], "max_links": 0,
+        "hold_new_authors": False}
+    page.reload()
+    page.locator("#view form.settings-form").wait_for()
+    assert page.locator("#view .chip", has_text="lucky-casino.example").count() == 1
+    assert page.get_by_label("Most links before a comment waits").input_value() == "0"
+    page.get_by_label("Written by").select_option("new")
+    page.evaluate("() => document.activeElement.blur()")  # "t" is a shortcut only outside fields
+    page.keyboard.press("t")
+    page.keyboard.type("The ministry's figures: https://www.gov.example/report")
+    page.keyboard.press("Control+Enter")
+    outcome(page, "published", "ok")  # an allowed domain never counts
+    assert page.console_errors == []
+
+
 def test_tokens_are_created_once_and_revoked_and_a_secret_rotated_in_the_admin_view(live_server, context, artifacts):
     server = live_server
     site_id = server.create_site("http://admin-view.test", sso_secret="s" * 40)

@@ -9,6 +9,8 @@
   var C = window.Console;
   var el = C.el;
   var RETRY_MS = 700;  // after the last change of the form, the last text is tried again
+  // domain/policy.LinkRules' defaults: the policy view does not send them
+  var LINK_DEFAULTS = { max_links: 2, hold_new_authors: true };
   var OUTCOME_WORDS = { published: "Published", held: "Held for a moderator", rejected: "Rejected" };
 
   var root = null;
@@ -61,7 +63,22 @@
       images: !!info.images,
       editWindow: typeof s.edit_window_seconds === "number" ? s.edit_window_seconds : null,
       origins: (info.origins || []).slice(),
+      linksDeny: ((m.links || {}).deny_domains || []).slice(),
+      linksAllow: ((m.links || {}).allow_domains || []).slice(),
+      linksMax: typeof (m.links || {}).max_links === "number" ? m.links.max_links : LINK_DEFAULTS.max_links,
+      linksHoldNew: typeof (m.links || {}).hold_new_authors === "boolean" ? m.links.hold_new_authors
+        : LINK_DEFAULTS.hold_new_authors,
     };
+  }
+
+  // the link rules' object, or null where it says what the defaults say (domain/policy.LinkRules)
+  function linksDraft() {
+    var out = {};
+    if (state.linksDeny.length) out.deny_domains = state.linksDeny.slice();
+    if (state.linksAllow.length) out.allow_domains = state.linksAllow.slice();
+    if (state.linksMax !== LINK_DEFAULTS.max_links) out.max_links = state.linksMax;
+    if (state.linksHoldNew !== LINK_DEFAULTS.hold_new_authors) out.hold_new_authors = state.linksHoldNew;
+    return Object.keys(out).length ? out : null;
   }
 
   function thresholdDiff(current, defaults) {
@@ -88,6 +105,7 @@
       new_account_hold_first: state.newAccount === d.new_account_hold_first ? null : state.newAccount,
       hold_after_recent_rejections: state.recentRejections === d.hold_after_recent_rejections ? null
         : state.recentRejections,
+      links: linksDraft(),
     };
   }
 
@@ -167,6 +185,7 @@
     }
     form.appendChild(thresholdSection());
     form.appendChild(wordSection());
+    form.appendChild(linkSection());
     form.appendChild(readerSection());
     form.appendChild(originSection());
     ui.save = el("button", { type: "submit", class: "primary", "aria-keyshortcuts": "Control+S s", disabled: true },
@@ -309,6 +328,24 @@
       check("default-lists", "Also use the built-in lists (" + policy.defaults.banned_words.length + " banned, " +
             policy.defaults.suspect_words.length + " suspect entries: slurs, incitement, profanity, threats)", null,
             function () { return state.defaultLists; }, function (v) { state.defaultLists = v; }),
+    ]);
+  }
+
+  function linkSection() {
+    return section("Links", "Links to a denied domain (or a look-alike spelling of it) are rejected for everyone " +
+      "but moderators. From readers who are not trusted, links to URL shorteners or raw addresses, more links " +
+      "than the limit, and any link from a new account wait for a moderator. Allowed domains and the site's own " +
+      "origins never count; a domain covers its subdomains.", [
+      chips("links-deny", "moderation.links.deny_domains", "Denied domains (reject)", state.linksDeny,
+            "A domain such as casino.example; press Enter or Add."),
+      chips("links-allow", "moderation.links.allow_domains", "Allowed domains (never held for their links)",
+            state.linksAllow, "Your usual sources, such as a news agency or a ministry."),
+      number("links-max", "moderation.links.max_links", "Most links before a comment waits",
+             "0: any link that counts holds the comment.", { min: 0, max: 50 },
+             function () { return state.linksMax; },
+             function (v) { state.linksMax = v == null ? LINK_DEFAULTS.max_links : v; }),
+      check("links-new", "Hold every link from a new account", null,
+            function () { return state.linksHoldNew; }, function (v) { state.linksHoldNew = v; }),
     ]);
   }
 
