@@ -131,6 +131,8 @@
     list.items = [];
     list.cursor = null;
     list.current = 0;
+    // a page asked for before this reload (another search, another sort) must not land in its list
+    list.seq = (list.seq || 0) + 1;
     fetchList();
   }
 
@@ -139,12 +141,12 @@
   }
 
   function fetchList() {
-    var mine = list;
+    var mine = list, ticket = list.seq;
     var params = { sort: mine.sort, limit: 25 };
     if (mine.q) params.q = mine.q;
     if (mine.cursor) params.cursor = mine.cursor;
     C.api("GET", "/articles", { params: params }).then(function (page) {
-      if (list !== mine) return;
+      if (list !== mine || mine.seq !== ticket) return;
       mine.items = mine.items.concat(page.items);
       mine.cursor = page.next_cursor;
       drawList();
