@@ -57,7 +57,9 @@ def test_a_decision_in_the_audit_log_its_links_and_csv_then_the_statistics(live_
     item = page.locator("#view .queue li.item", has_text="Wait for me")
     item.wait_for()
     item.click(position={"x": 5, "y": 5})
-    page.keyboard.press("a")
+    # the audit view reads who acted when it opens: the decision must be stored by then
+    with page.expect_response(lambda r: r.request.method == "POST" and "/decision" in r.url and r.ok):
+        page.keyboard.press("a")
     page.wait_for_function("() => !document.querySelector('#view .queue li.item:not(.gone)')"
                            " || ![...document.querySelectorAll('#view .queue li.item:not(.gone)')]"
                            ".some(li => li.textContent.includes('Wait for me'))")

@@ -137,7 +137,12 @@ def test_a_page_whose_new_tokens_come_expired_is_not_asked_in_a_loop(live_server
     page.wait_for_function("() => window.settled >= 1")
     assert page.evaluate("window.asked") == ["expired"]
     assert page.evaluate("window.settled") == 1
-    assert len(me_calls) <= 4, me_calls
+    # a loop keeps asking; a settled page asks nothing more (how many calls settling took varies
+    # with the machine's pace by one or two, never by a loop's dozens)
+    settled = len(me_calls)
+    page.wait_for_timeout(1500)
+    assert len(me_calls) == settled <= 6, me_calls
+    assert page.evaluate("window.asked") == ["expired"]
 
 
 # ------------------------------------------------------------------ states shown before writing
