@@ -110,10 +110,6 @@ async def statement_in_force(conn: Connection, site_id: str, user_id: int,
     return await conn.fetchrow(_IN_FORCE, user_id, site_id, comment_id)
 
 
-async def latest_statement_of_comment(conn: Connection, comment_id: int) -> asyncpg.Record | None:
-    return await conn.fetchrow(_STATEMENT + " WHERE s.comment_id = $1 ORDER BY s.id DESC LIMIT 1", comment_id)
-
-
 async def lift_statement(conn: Connection, statement_id: int) -> None:
     await conn.execute("UPDATE statements_of_reasons SET lifted_at = coalesce(lifted_at, now()) WHERE id = $1",
                        statement_id)
