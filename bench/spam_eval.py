@@ -1,28 +1,49 @@
-"""The link rules on a small hand-written set of spam and legitimate comments.
+"""The spam rules on a small hand-written set of spam and legitimate comments.
 
-    .venv/bin/python -m bench.spam_eval [--data bench/spam_eval.jsonl]
+    .venv/bin/python -m bench.spam_eval [--data bench/spam_eval.jsonl] [--redis redis://127.0.0.1:6379/0]
 
-Each line of the data is {"text", "label": "spam" | "ham", "kind"}: casino and crypto pitches,
-SEO comments and shortener or look-alike spam, against comments citing news sources, government
-pages and the site's own articles (the site is https://news.example), and comments with no link.
-No model scores the texts (scores None, fail_closed off), so what keeps a comment out is the
-policy's rules alone: the link rules and the built-in word lists.
+Each line of the data is {"text", "label": "spam" | "ham", "kind"} and, for a comment that is part
+of a stream, "author" (who posts it) and "campaign": casino and crypto pitches, SEO comments and
+shortener or look-alike spam, copy-paste campaigns (one text, reworded a little, from five
+accounts), one account flooding its pitch, against comments citing news sources, government pages
+and the site's own articles (the site is https://news.example), comments with no link, stock
+phrases several readers write on their own ("Thank you for this report") and readers quoting the
+same official statement. No model scores the texts (scores None, fail_closed off), so what keeps a
+comment out is the rules alone.
 
-For each author (a new account with no published comment, an established one) and each config
-(the default, and the default with a site allow-list of common news and government domains) it
-prints how much spam is kept out (held or rejected: recall, and precision of what is kept out)
-and how many legitimate comments with links are held.
+Two tables. "Links" sends each comment alone through domain/policy.decide (the link rules and the
+word lists). "Whole pipeline" replays the file in order as one stream through the post path's
+repeat and campaign checks (services/repeats.RepeatGuard on a real Redis, the default
+``repeats`` rules) and then decide with what they found: a repeat is refused, a campaign's comment
+held. For each author (a new account with no published comment, an established one) and each
+config (the default, and the default with a site allow-list of common news and government
+domains) it prints how much spam is kept out (held, rejected or refused: recall, and precision of
+what is kept out), how many legitimate comments with links are held, and how many legitimate
+comments of any kind.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import random
+import secrets
 from pathlib import Path
 
+import msgspec
+import redis.asyncio as aioredis
+
+from comments_service.cache import RedisGate
+from comments_service.domain import fingerprint
+from comments_service.domain.models import Site
 from comments_service.domain.policy import PolicyConfig, PolicyContext, decide, site_hosts
+from comments_service.errors import DomainError
+from comments_service.services.repeats import RepeatGuard
 
 DATA = Path(__file__).with_name("spam_eval.jsonl")
+# the legitimate comments that link somewhere (news sources, government pages, the site's own)
+LINK_KINDS = frozenset({"news", "gov", "own"})
 SITE_ORIGINS = ["https://news.example"]
 ALLOW = ["bbc.co.uk", "bbc.com", "reuters.com", "theguardian.com", "apnews.com", "ft.com", "nytimes.com",
          "lemonde.fr", "gov.uk", "parliament.uk", "europa.eu", "cdc.gov", "wikipedia.org", "nature.com",
@@ -44,7 +65,7 @@ def evaluate(rows: list[dict], ctx: PolicyContext, cfg: PolicyConfig) -> dict[st
         spam += is_spam
         kept_out += out
         spam_out += out and is_spam
-        if not is_spam and row["kind"] != "plain":
+        if not is_spam and row["kind"] in LINK_KINDS:
             ham_links += 1
             ham_links_held += out
     return {"spam": spam, "spam_kept_out": spam_out, "recall": spam_out / spam if spam else 0.0,
@@ -53,9 +74,107 @@ def evaluate(rows: list[dict], ctx: PolicyContext, cfg: PolicyConfig) -> dict[st
             "ham_links_held_share": ham_links_held / ham_links if ham_links else 0.0}
 
 
+def similarity(rows: list[dict], seed: int = 1) -> dict[str, float | int]:
+    """domain/fingerprint's "nearly the same": each text of six words or more against itself with
+    two small edits (a word dropped, replaced, added, shouted or given "!!"), and every pair of
+    distinct texts of the set (the copies of one campaign excepted)."""
+    rng = random.Random(seed)
+    fillers = ["really", "very", "truly", "folks", "now"]
+
+    def edited(text: str) -> str:
+        words = text.split()
+        for _ in range(2):
+            i = rng.randrange(len(words))
+            kind = rng.choice(["drop", "swap", "add", "shout", "bang"])
+            if kind == "drop" and len(words) > 1:
+                words.pop(i)
+            elif kind == "swap":
+                words[i] = rng.choice(fillers)
+            elif kind == "add":
+                words.insert(i, rng.choice(fillers))
+            elif kind == "shout":
+                words[i] = words[i].upper()
+            else:
+                words[i] += "!!"
+        return " ".join(words)
+
+    long_rows = [r for r in rows if not fingerprint.signature(r["text"]).short]
+    sigs = [fingerprint.signature(r["text"]) for r in long_rows]
+    found = sum(s.near(fingerprint.signature(edited(r["text"])).encode()) for s, r in zip(sigs, long_rows, strict=True))
+    pairs = same = same_campaign = campaign_pairs = 0
+    for i, a in enumerate(sigs):
+        for j in range(i + 1, len(sigs)):
+            x, y = long_rows[i], long_rows[j]
+            if (x.get("campaign") and x.get("campaign") == y.get("campaign")) or (
+                    x.get("author") and x.get("author") == y.get("author")):
+                continue  # copies of one text
+            pairs += 1
+            same += a.near(sigs[j].encode())
+            if a.campaign_sized and sigs[j].campaign_sized:
+                campaign_pairs += 1
+                same_campaign += a.near(sigs[j].encode(), fingerprint.CAMPAIGN_NEAR)
+    campaign_rows = [(s, r) for s, r in zip(sigs, long_rows, strict=True) if r.get("campaign")]
+    copies = sum(s.near(fingerprint.signature(r2["text"]).encode(), fingerprint.CAMPAIGN_NEAR)
+                 for i, (s, r) in enumerate(campaign_rows) for r2 in [c for _, c in campaign_rows[i + 1:]]
+                 if r2["campaign"] == r["campaign"])
+    copy_pairs = sum(1 for i, (_, r) in enumerate(campaign_rows) for _, r2 in campaign_rows[i + 1:]
+                     if r2["campaign"] == r["campaign"])
+    return {"texts": len(long_rows), "edited_found": found, "pairs": pairs, "pairs_taken_as_same": same,
+            "campaign_pairs": campaign_pairs, "campaign_pairs_taken_as_same": same_campaign,
+            "copy_pairs": copy_pairs, "copies_found": copies}
+
+
+async def pipeline(rows: list[dict], ctx: PolicyContext, cfg: PolicyConfig,
+                   redis_url: str) -> dict[str, float | int]:
+    """The stream through the repeat and campaign checks, then the policy."""
+    client = aioredis.Redis.from_url(redis_url)
+    prefix = f"spam-eval-{secrets.token_hex(4)}:"
+    guard = RepeatGuard(RedisGate(client), prefix, enabled=True)
+    site = Site(id="eval", name="Eval", allowed_origins=SITE_ORIGINS, guest_commenting=True, allow_images=False,
+                has_sso=True)
+    outs: list[bool] = []
+    try:
+        for index, row in enumerate(rows):
+            try:
+                sighting = await guard.check(site, row.get("author") or f"solo-{index}", row["text"])
+                campaign = sighting is not None and sighting.campaign
+                out = decide(None, row["text"], msgspec.structs.replace(ctx, copy_campaign=campaign),
+                             cfg).outcome != "published"
+                if campaign:
+                    # as RepeatGuard.group does: the published comments of the text go to the queue with it
+                    sig = fingerprint.signature(row["text"])
+                    for earlier in range(index):
+                        if not outs[earlier] and sig.near(fingerprint.signature(rows[earlier]["text"]).encode()):
+                            outs[earlier] = True
+            except DomainError:  # repeat_post: refused
+                out = True
+            outs.append(out)
+    finally:
+        async for key in client.scan_iter(match=prefix + "*", count=1000):
+            await client.delete(key)
+        await client.aclose()
+    kept_out = spam_out = spam = ham = ham_out = ham_links = ham_links_held = 0
+    for row, out in zip(rows, outs, strict=True):
+        is_spam = row["label"] == "spam"
+        spam += is_spam
+        kept_out += out
+        spam_out += out and is_spam
+        if not is_spam:
+            ham += 1
+            ham_out += out
+            if row["kind"] in LINK_KINDS:
+                ham_links += 1
+                ham_links_held += out
+    return {"spam": spam, "spam_kept_out": spam_out, "recall": spam_out / spam if spam else 0.0,
+            "precision": spam_out / kept_out if kept_out else 1.0, "ham_with_links": ham_links,
+            "ham_links_held": ham_links_held, "ham_links_held_share": ham_links_held / ham_links if ham_links else 0.0,
+            "ham": ham, "ham_held": ham_out}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
     rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
     print(f"{len(rows)} comments: {sum(r['label'] == 'spam' for r in rows)} spam, "
@@ -66,6 +185,23 @@ def main() -> None:
             m = evaluate(rows, ctx, cfg)
             print(f"{cname:<22} {aname:<12} {m['recall']:>7.2f} {m['precision']:>9.2f} "
                   f"{m['ham_links_held']:>5}/{m['ham_with_links']:<3} ({m['ham_links_held_share']:.0%})")
+    sim = similarity(rows)
+    print(f"\nNearly the same text (MinHash, {fingerprint.HASHES} values, at least {fingerprint.NEAR:.0%} alike): "
+          f"{sim['edited_found']}/{sim['texts']} texts found again after two small edits; "
+          f"{sim['pairs_taken_as_same']}/{sim['pairs']} pairs of different texts taken as the same")
+    print(f"As strangers' copies (at least {fingerprint.CAMPAIGN_MIN_WORDS} words, "
+          f"{fingerprint.CAMPAIGN_NEAR:.0%} alike): {sim['copies_found']}/{sim['copy_pairs']} pairs of one "
+          f"campaign's copies found; {sim['campaign_pairs_taken_as_same']}/{sim['campaign_pairs']} pairs of "
+          f"different texts taken as copies")
+    print("\nWhole pipeline (repeats and campaigns on Redis, then the policy), the file as one stream:")
+    print(f"{'config':<22} {'author':<12} {'recall':>7} {'precision':>9} {'legit links held':>17} "
+          f"{'legit held':>11}")
+    for cname, cfg in CONFIGS.items():
+        for aname, ctx in AUTHORS.items():
+            m = asyncio.run(pipeline(rows, ctx, cfg, args.redis))
+            print(f"{cname:<22} {aname:<12} {m['recall']:>7.2f} {m['precision']:>9.2f} "
+                  f"{m['ham_links_held']:>5}/{m['ham_with_links']:<3} ({m['ham_links_held_share']:.0%}) "
+                  f"{m['ham_held']:>5}/{m['ham']}")
 
 
 if __name__ == "__main__":

@@ -26,9 +26,11 @@ from .api.moderation_admin import AdminController
 from .api.moderation_alerts import ModeratorAlertsController
 from .api.moderation_articles import ArticleModerationController
 from .api.moderation_audit import AuditStatsController
+from .api.moderation_campaigns import CampaignsController
 from .api.moderation_featured import FeaturedController
 from .api.moderation_live import ModerationLiveController, moderation_live_lifespan
 from .api.moderation_people import PeopleController
+from .api.moderation_surges import SurgesController
 from .api.moderation_webhooks import WebhooksController
 from .api.notifications import MyNotificationsController, NotificationLinksController
 from .api.pages import SwaggerPage, page_routes
@@ -77,10 +79,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         *page_routes(settings.server.demo),
                         *(dev_mail_routes(settings.server.dev_mail_dir)
                           if settings.server.demo and settings.server.dev_mail_dir else []),
-                        PeopleController, AuditStatsController, FeaturedController, AdminController,
+                        PeopleController, AuditStatsController, FeaturedController, CampaignsController,
+                        AdminController,
                         ModerationLiveController, ArticleModerationController, WebhooksController, *HEALTH_ROUTES,
                         *DIAGNOSTICS_ROUTES, MyDataController, UserDataController,
-                        NoticesController, MyStatementsController, DsaModerationController],
+                        NoticesController, MyStatementsController, DsaModerationController, SurgesController],
         dependencies=providers.dependencies(),
         lifespan=[lifespan, live_lifespan, moderation_live_lifespan, metrics_listener],
         middleware=[EdgeMiddleware],

@@ -107,9 +107,29 @@ CATALOGUE: dict[str, ErrorInfo] = {
     "metrics_token_required": ErrorInfo(
         401, "The metrics need the scrape token (Authorization: Bearer).",
         "Set the scraper's bearer token to the service's COMMENTS_METRICS_TOKEN."),
+    "campaign_not_found": ErrorInfo(
+        404, "No such campaign on a site you moderate.",
+        "That campaign does not exist, or it belongs to a site you do not moderate."),
+    "repeat_post": ErrorInfo(
+        409, "The same author posted the same or nearly the same text moments ago.",
+        "You already posted this comment a moment ago. Write something new, or wait a while before "
+        "posting it again."),
     "guests_not_allowed": ErrorInfo(
         403, "This site only accepts comments from signed-in readers.",
         "This site asks readers to sign in before commenting."),
+    "challenge_required": ErrorInfo(
+        400, "A guest post needs the solved challenge (the challenge field, from GET /api/v1/challenge).",
+        "Your browser did not finish the automatic check that keeps bots out. Reload the page and try again; "
+             "it needs JavaScript."),
+    "challenge_invalid": ErrorInfo(
+        400, "The challenge solution is not valid for this site.",
+        "The automatic check that keeps bots out did not pass. Try posting again."),
+    "challenge_expired": ErrorInfo(
+        400, "The challenge expired; get a new one.",
+        "The automatic check that keeps bots out ran out of time. Try posting again."),
+    "challenge_used": ErrorInfo(
+        409, "This challenge solution was already used; get a new one.",
+        "The automatic check that keeps bots out was already used. Try posting again."),
     "not_author": ErrorInfo(
         403, "Only the author may change this comment.",
         "You can only edit or delete your own comments."),
@@ -165,6 +185,10 @@ CATALOGUE: dict[str, ErrorInfo] = {
     "already_banned": ErrorInfo(
         409, "The reader is already banned for at least as long as this suspension.",
         "A suspension never shortens a ban. To end the ban sooner, lift it first, then suspend."),
+    "shadow_restriction_off": ErrorInfo(
+        409, "This site does not use shadow restriction.",
+        "An administrator turns it on with the site's moderation setting shadow_restriction. Premoderation "
+             "or a ban works on every site."),
     "too_many_notes": ErrorInfo(
         409, "This reader has as many moderator notes as a reader may have.",
         "This reader has the most moderator notes a reader may have, so no more can be added. Put what "

@@ -88,6 +88,11 @@ class Keyring:
         one purpose is never valid for another)."""
         return hmac.new(self._mac_keys[0], purpose.encode() + b"\0" + message, hashlib.sha256).digest()
 
+    def derived_keys(self, purpose: str) -> list[bytes]:
+        """A key of its own for ``purpose`` from each key of the ring, current first, for a scheme
+        that takes a bare HMAC key (the guests' proof of work signs ALTCHA's way)."""
+        return [hmac.new(key, b"derived-key:" + purpose.encode(), hashlib.sha256).digest() for key in self._mac_keys]
+
     def mac_matches(self, purpose: str, message: bytes, tag: bytes) -> bool:
         """Whether ``tag`` is ``mac(purpose, message)`` under any key of the ring, compared in
         constant time (a tag made before a key rotation stays good until the previous key goes)."""

@@ -100,6 +100,10 @@ class CommentSettings(Struct, frozen=True):
     reply_levels: int = 3
     guest_token_ttl_days: int = 365
     live_heartbeat_seconds: float = 15.0  # keeps proxies from closing idle live-update streams
+    # guests solve a proof of work before posting (services/guest_challenge.py); the test env turns it off
+    guest_challenge: bool = True
+    # repeats refused and copy campaigns held (services/repeats.py); the test env turns it off
+    repeat_checks: bool = True
 
 
 class ScoringSettings(Struct, frozen=True):
@@ -233,6 +237,8 @@ class Settings(Struct, frozen=True):
                 "REPLIES_PER_COMMENT": ("replies_per_comment", _non_negative_int),
                 "REPLY_LEVELS": ("reply_levels", _positive_int),
                 "LIVE_HEARTBEAT_SECONDS": ("live_heartbeat_seconds", _positive_float),
+                "GUEST_CHALLENGE": ("guest_challenge", _bool),
+                "REPEAT_CHECKS": ("repeat_checks", _bool),
             }),
             security=_group(env, SecuritySettings, {
                 "SECRET_KEY": ("secret_key", _secret),

@@ -20,12 +20,14 @@ from .services.admission import Admission, PublishNow
 from .services.api_tokens import ApiTokens
 from .services.article_moderation import ArticleModeration
 from .services.article_view import ArticleView
+from .services.campaigns import Campaigns
 from .services.comments import CommentService
 from .services.demo_seed import DemoSeeder
 from .services.diagnostics import DiagnosticsService
 from .services.dsa import Dsa
 from .services.export import Exporter, Restorer
 from .services.featuring import Featuring
+from .services.guest_challenge import GuestChallenge
 from .services.health import HealthMonitor
 from .services.importer import Importer, pseudonym_key
 from .services.moderation_events import ModerationEvents
@@ -43,6 +45,7 @@ from .services.problem_reports import ProblemReports
 from .services.publishing import Publisher
 from .services.reader_reports import ReaderReports
 from .services.readers import Readers
+from .services.repeats import RepeatGuard
 from .services.schema import Schema
 from .services.scoring import ScoringService
 from .services.scoring_admission import DecisionWaiter, ScoreFirst
@@ -52,6 +55,7 @@ from .services.sites import SiteDirectory
 from .services.smtp_sender import SmtpPool, parse_smtp_url
 from .services.staff_sessions import StaffSessions
 from .services.staff_tokens import StaffTokens
+from .services.surge import Surges
 from .services.troubleshoot import Troubleshooter
 from .services.user_moderation import UserModeration
 from .services.webhook_sender import WebhookSender
@@ -110,6 +114,7 @@ class ApiServices:
     troubleshooter: Troubleshooter
     diagnostics: DiagnosticsService
     featuring: Featuring
+    campaigns: Campaigns
     site_admin: SiteAdmin
     policy_trial: PolicyTrial
     staff_tokens: StaffTokens
@@ -118,6 +123,7 @@ class ApiServices:
     moderator_alerts: ModeratorAlerts
     data_rights: DataRights
     dsa: Dsa
+    surges: Surges
 
 
 def _webhooks(settings: Settings, pool: asyncpg.Pool, keyring: Keyring) -> Webhooks:
@@ -145,8 +151,12 @@ async def build_api(settings: Settings) -> ApiServices:
     publisher = Publisher(pool, cache, ArticleView(sites))
     admission: Admission = (ScoreFirst(pool, DecisionWaiter(settings.database.url or ""), settings.scoring)
                             if settings.scoring.enabled else PublishNow())
+    surges = Surges(pool, gate, settings.redis.prefix)
+    challenges = GuestChallenge(gate, settings.redis.prefix, keyring, enabled=settings.comments.guest_challenge)
     comments = CommentService(pool, cache, limiter, keyring, settings.comments, policy=policy, admission=admission,
-                              readers=readers, publisher=publisher)
+                              readers=readers, publisher=publisher, challenges=challenges,
+                              repeats=RepeatGuard(gate, settings.redis.prefix, enabled=settings.comments.repeat_checks),
+                              surges=surges if settings.scoring.enabled else None)
     moderation_queue = ModerationQueue(pool, sites, publisher)
     moderation_events = ModerationEvents(pool, settings.database.url or "", sites, moderation_queue,
                                          heartbeat_seconds=settings.comments.live_heartbeat_seconds,
@@ -176,13 +186,13 @@ async def build_api(settings: Settings) -> ApiServices:
         audit_stats=AuditStats(pool),
         scoring=scoring, nudge=nudge, health=health, api_tokens=api_tokens, staff_sessions=staff_sessions,
         problem_reports=problem_reports, troubleshooter=troubleshooter, diagnostics=diagnostics,
-        featuring=Featuring(pool, publisher),
+        featuring=Featuring(pool, publisher), campaigns=Campaigns(pool, moderation_queue, user_moderation),
         site_admin=site_admin, staff_tokens=StaffTokens(pool, sites),
         subscriptions=Subscriptions(pool, readers, limiter, links, settings.notifications),
         webhooks=_webhooks(settings, pool, keyring),
         moderator_alerts=ModeratorAlerts(pool, links),
         data_rights=DataRights(pool, sites, publisher, limiter),
-        dsa=dsa,
+        dsa=dsa, surges=surges,
         policy_trial=PolicyTrial(sites, TrialChannel(client, settings.redis.prefix), nudge, limiter, scoring,
                                  max_body_chars=settings.comments.max_body_chars,
                                  fail_closed=settings.toxicity.fail_closed,
@@ -251,6 +261,7 @@ class NotifierServices:
     webhooks: Webhooks
     notifier: Notifier
     retention: Retention
+    surges: Surges  # its sweep ends surges whose time is up
 
 
 async def build_notifier(settings: Settings) -> NotifierServices:
@@ -262,7 +273,8 @@ async def build_notifier(settings: Settings) -> NotifierServices:
     webhooks = _webhooks(settings, pool, keyring)
     notifier = Notifier(pool, cfg, links, sender, database_url=settings.database.url, channels=[webhooks])
     return NotifierServices(settings=settings, pool=pool, sender=sender, webhooks=webhooks, notifier=notifier,
-                            retention=Retention(pool, settings.privacy))
+                            retention=Retention(pool, settings.privacy),
+                            surges=Surges(pool, None, settings.redis.prefix))
 
 
 async def close_notifier(services: NotifierServices) -> None:

@@ -8,11 +8,14 @@ from typing import Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.types import Receive, Scope, Send
 
-from ..domain.models import CommentView, PostedComment, RepliesPage, ThreadPage, VoteResult
+from ..domain.challenges import Challenge
+from ..domain.models import AuthorCommentView, PostedComment, RepliesPage, ThreadPage, VoteResult
 from ..domain.moderation_models import ReportReceipt
+from ..errors import DomainError
 from ..services.comments import CommentService, CommentSource
 from ..services.nudge import NudgeService, ToxicityCheckResult
 from ..services.reader_reports import ReaderReports
@@ -66,13 +69,33 @@ class PublicCommentsController(Controller):
                      site: SiteParam = None) -> Response[PostedComment]:
         # encoded here, as for thread(): a breaking story's posts share one process with its
         # readers, and Litestar's generic response path costs more than the encoding
+        if data.website:  # the honeypot: a generic refusal, nothing written, nothing said about why
+            raise DomainError("invalid_request")
         services = services_of(request)
         site_entry = await site_entry_of(request)
         posted = await services.comments.post(
             site_entry, actor_of(request, site_entry), checked_article_id(article_id), body=data.body,
             parent_id=data.parent_id, author_name=data.author_name, article_url=data.article_url,
-            article_title=data.article_title)
+            article_title=data.article_title, challenge=data.challenge)
         return JSONBytes(_json_encoder.encode(posted))
+
+    @get("/challenge", summary="A proof-of-work challenge for a guest's next post (ALTCHA's format)",
+         description="Public, per site, where guests may comment: 403 guests_not_allowed elsewhere, 204 (no "
+                     "body) when guest posts need none (COMMENTS_GUEST_CHALLENGE off). It gets harder for an "
+                     "address or network that asks or posts a lot. Signed-in readers never need one.",
+         responses={204: ResponseSpec(None, description="Guest posts need no challenge here.")})
+    async def challenge(self, request: Request, site: SiteParam = None) -> Response[Challenge | None]:
+        services = services_of(request)
+        site_entry = await site_entry_of(request)
+        if not site_entry.site.guest_commenting:
+            raise DomainError("guests_not_allowed")
+        challenges = services.comments.challenges
+        if challenges is None or not challenges.enabled:
+            # a success, not a 404: the widget asks on every guest's first keystroke, and browsers
+            # log every 4xx answer as a page error
+            return Response(None, status_code=204, headers={"Cache-Control": "no-store"})
+        found = await challenges.issue(site_entry.site.id, client_ip(request))
+        return Response(found, headers={"Cache-Control": "no-store"})
 
     @get("/comments/{comment_id:int}/source", summary="The markdown of one's own comment, for editing it",
          description="Only the comment's author gets it (403 not_author for anyone else); never cached.")
@@ -84,7 +107,7 @@ class PublicCommentsController(Controller):
 
     @patch("/comments/{comment_id:int}", summary="Edit one's own comment within the edit window")
     async def edit(self, comments: NamedDependency[CommentService], request: Request, comment_id: FromPath[int],
-                   data: JSONBody[CommentUpdate], site: SiteParam = None) -> CommentView:
+                   data: JSONBody[CommentUpdate], site: SiteParam = None) -> AuthorCommentView:
         site_entry, actor = await reader_of(request)
         return await comments.edit(site_entry, actor, comment_id, data.body)
 

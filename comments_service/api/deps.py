@@ -14,6 +14,7 @@ from ..cache import Cache
 from ..errors import DomainError
 from ..identity import Identity, verify_bearer_token
 from ..services.article_moderation import ArticleModeration
+from ..services.campaigns import Campaigns
 from ..services.comments import Actor, CommentService
 from ..services.diagnostics import DiagnosticsService
 from ..services.dsa import Dsa
@@ -35,6 +36,7 @@ from ..services.site_admin import SiteAdmin
 from ..services.sites import SiteEntry
 from ..services.staff_sessions import StaffSessions
 from ..services.staff_tokens import StaffTokens
+from ..services.surge import Surges
 from ..services.troubleshoot import Troubleshooter
 from ..services.user_moderation import UserModeration
 from ..services.webhooks import Webhooks
@@ -142,12 +144,19 @@ class ServiceProviders:
     def dsa(self) -> Dsa:
         return self.services.dsa
 
+    def surges(self) -> Surges:
+        return self.services.surges
+
+    def campaigns(self) -> Campaigns:
+        return self.services.campaigns
+
     def dependencies(self) -> dict[str, Provide]:
         names = ("settings", "cache", "comments", "reader_reports", "moderation_queue", "user_moderation", "people",
                  "moderation_settings", "audit_stats", "article_moderation", "nudge", "health", "troubleshooter",
                  "problem_reports", "diagnostics",
                  "staff_sessions", "featuring", "site_admin", "policy_trial", "staff_tokens", "subscriptions",
-                 "moderator_alerts", "moderation_events", "webhooks", "data_rights", "dsa")
+                 "moderator_alerts", "moderation_events", "webhooks", "data_rights", "dsa", "surges",
+                 "campaigns")
         return {name: Provide(getattr(self, name), sync_to_thread=False) for name in names}
 
 

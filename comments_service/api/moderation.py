@@ -65,6 +65,8 @@ class BanRequest(Struct, forbid_unknown_fields=True):
 class UserFlags(Struct, forbid_unknown_fields=True):
     trusted: bool | None = None
     premoderate: bool | None = None
+    # only where the site's moderation.shadow_restriction is on (409 shadow_restriction_off otherwise)
+    shadow_restricted: bool | None = None
     note: Note | None = None
 
 
@@ -85,7 +87,8 @@ _POLICY = Annotated[dict[str, Any], Meta(description=(
     "The moderation policy, merged key by key over the stored one (a key set to null goes back to "
     "its default): thresholds, fallback_thresholds, banned_words, suspect_words, default_word_lists, "
     "fail_closed, hold_after_recent_rejections, new_account_hold_first, premoderate_guests, "
-    "trusted_exempt_premoderation, links {deny_domains, allow_domains, max_links, hold_new_authors}. "
+    "trusted_exempt_premoderation, links {deny_domains, allow_domains, max_links, hold_new_authors}, "
+    "repeats {window_minutes, campaign_authors, campaign_window_minutes}. "
     "Checked whole; an invalid value is refused (422 "
     "invalid_site_settings) and nothing changes."))]
 _DSA = Annotated[dict[str, Any], Meta(description=(
@@ -202,12 +205,13 @@ class ModerationController(ModeratorRoutes):
         staff = staff_of(request)
         return await user_moderation.unban(staff, user_id)
 
-    @patch("/users/{user_id:int}", summary="Trust a user or put them on premoderation")
+    @patch("/users/{user_id:int}", summary="Trust a user, put them on premoderation or shadow-restrict them")
     async def user_flags(self, user_moderation: NamedDependency[UserModeration], request: Request,
                          user_id: FromPath[int], data: JSONBody[UserFlags]) -> UserStanding:
         staff = staff_of(request)
         return await user_moderation.set_user_flags(
-            staff, user_id, trusted=data.trusted, premoderate=data.premoderate, note=data.note)
+            staff, user_id, trusted=data.trusted, premoderate=data.premoderate, note=data.note,
+            shadow_restricted=data.shadow_restricted)
 
     @patch("/articles/{article_id:str}",
            summary="Close or reopen comments, premoderation on or off, a closing date, correct the title or url")

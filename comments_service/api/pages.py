@@ -159,6 +159,13 @@ async def count_js() -> Response:
                     headers={"Cache-Control": "public, max-age=300"})
 
 
+# the guests' proof of work, loaded by embed.js only when a guest writes (not in its size budget)
+@get("/challenge.js", include_in_schema=False)
+async def challenge_js() -> Response:
+    return Response(content=_script(_WIDGET / "challenge.js"), media_type=_TYPES[".js"],
+                    headers={"Cache-Control": "public, max-age=300"})
+
+
 @get("/moderation", include_in_schema=False)
 async def moderation_page() -> Response:
     return _asset(_WIDGET / "moderation.html", max_age=0)
@@ -228,7 +235,7 @@ async def demo_index() -> Response:
     return Response(content=b"", status_code=302, headers={"Location": "/demo"})
 
 
-_COMMON = [embed_js, embed_css, count_js, moderation_page, moderation_css, console_asset,
+_COMMON = [embed_js, embed_css, count_js, challenge_js, moderation_page, moderation_css, console_asset,
            swagger_init_js, swagger_ui_asset, favicon_svg, favicon_ico, landing_css]
 
 

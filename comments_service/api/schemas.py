@@ -18,6 +18,11 @@ class CommentCreate(Struct, forbid_unknown_fields=True):
     author_name: Annotated[str, Meta(max_length=80)] | None = None
     article_url: Annotated[str, Meta(max_length=2000)] | None = None
     article_title: Annotated[str, Meta(max_length=500)] | None = None
+    challenge: Annotated[str, Meta(max_length=1024, description=(
+        "A guest's solved proof of work (ALTCHA's base64 payload) for a challenge from GET /api/v1/challenge; "
+        "required of guests unless COMMENTS_GUEST_CHALLENGE is off, never of signed-in readers."))] | None = None
+    # the widget's invisible field: people leave it empty, form-filling bots do not
+    website: Annotated[str, Meta(max_length=2000)] | None = None
 
 
 class CommentUpdate(Struct, forbid_unknown_fields=True):

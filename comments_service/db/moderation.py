@@ -16,7 +16,7 @@ BAN_IN_FORCE = "(b.until IS NULL OR b.until > now())"
 # ------------------------------------------------------------------ queues
 _QUEUE_COLUMNS = """c.id, c.site_id, c.article_id, c.parent_id, c.depth, c.author_id, c.body_markdown, c.body_html,
     c.status, c.status_reason, c.toxicity, c.toxicity_model, comment_max_score(c.toxicity) AS max_score,
-    c.open_reports, c.created_at, c.edited_at, c.moderated_at, c.moderated_by"""
+    c.open_reports, c.created_at, c.edited_at, c.moderated_at, c.moderated_by, c.campaign_id"""
 # each predicate repeats its partial index's WHERE clause so that the planner can use the index
 _STATE = {
     "held": "c.status = 'held'",
@@ -157,9 +157,10 @@ async def comments_to_reject(conn: Connection, user_id: int, site_id: str) -> li
 
 
 # ------------------------------------------------------------------ users
-USER = "SELECT id, site_id, kind, display_name, trusted, premoderate FROM users WHERE id = $1"
+USER = "SELECT id, site_id, kind, display_name, trusted, premoderate, shadow_restricted FROM users WHERE id = $1"
 USER_FOR_UPDATE = USER + " FOR UPDATE"
-SET_USER_FLAGS = """UPDATE users SET trusted = coalesce($2, trusted), premoderate = coalesce($3, premoderate)
+SET_USER_FLAGS = """UPDATE users SET trusted = coalesce($2, trusted), premoderate = coalesce($3, premoderate),
+    shadow_restricted = coalesce($4, shadow_restricted)
 WHERE id = $1"""
 ACTIVE_BAN = f"SELECT until, reason FROM bans b WHERE site_id = $1 AND user_id = $2 AND {BAN_IN_FORCE}"
 UPSERT_BAN = """INSERT INTO bans (site_id, user_id, until, reason, note, created_by) VALUES ($1, $2, $3, $4, $5, $6)
@@ -173,8 +174,8 @@ async def user(conn: Connection, user_id: int, *, for_update: bool = False) -> a
 
 
 async def set_user_flags(conn: Connection, user_id: int, trusted: bool | None,
-                         premoderate: bool | None) -> None:
-    await conn.execute(SET_USER_FLAGS, user_id, trusted, premoderate)
+                         premoderate: bool | None, shadow_restricted: bool | None = None) -> None:
+    await conn.execute(SET_USER_FLAGS, user_id, trusted, premoderate, shadow_restricted)
 
 
 async def active_ban(conn: Connection, site_id: str, user_id: int) -> asyncpg.Record | None:

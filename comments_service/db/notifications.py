@@ -322,6 +322,12 @@ async def problem_report_alerts(conn: Connection, site_id: str) -> list[asyncpg.
                             f"AND {_STAFF_ACTIVE}", site_id)
 
 
+async def every_alert(conn: Connection, site_id: str) -> list[asyncpg.Record]:
+    """Every alert of the site, whatever it asks for: what every moderator must hear of (a surge)."""
+    return await conn.fetch(f"SELECT id, email FROM moderator_alerts a WHERE site_id = $1 AND {_STAFF_ACTIVE}",
+                            site_id)
+
+
 async def report_alerts(conn: Connection, site_id: str, open_reports: int) -> list[asyncpg.Record]:
     """The alerts of the site whose threshold this many open reports reach."""
     return await conn.fetch("SELECT id, email FROM moderator_alerts a WHERE site_id = $1 "

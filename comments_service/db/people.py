@@ -31,7 +31,7 @@ JOIN users u ON u.id = h.id
 LEFT JOIN bans b ON b.site_id = u.site_id AND b.user_id = u.id
 ORDER BY h.rank, lower(u.display_name) COLLATE "C", u.id"""
 
-PERSON = """SELECT id, site_id, kind, external_id, display_name, trusted, premoderate, created_at
+PERSON = """SELECT id, site_id, kind, external_id, display_name, trusted, premoderate, shadow_restricted, created_at
 FROM users WHERE id = $1"""
 COUNTS = "SELECT status, count(*) AS n FROM comments WHERE author_id = $1 GROUP BY status"
 RECENT_COMMENTS = """

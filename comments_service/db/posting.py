@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -20,6 +21,7 @@ class Poster(Struct, frozen=True):
     id: int | None  # None: an SSO reader not stored yet (so no ban can name them; ban_known is True)
     ban_known: bool = False  # False: ask (moderation checks bans itself)
     ban: Mapping[str, Any] | None = None  # the active ban ("until", "reason"), if any
+    since: datetime | None = None  # when the stored user was made (services/surge.py counts new accounts)
 
 
 class Context(Struct, frozen=True):
@@ -34,7 +36,8 @@ class Context(Struct, frozen=True):
 # Bans are unique per (site, user), so the join yields one row.
 CONTEXT = f"""
 WITH {user_repo.KNOWN_SSO_CTE}
-SELECT known.id AS poster_id, coalesce(known.same, false) AS same, b.user_id IS NOT NULL AS banned,
+SELECT known.id AS poster_id, known.created_at AS poster_since, coalesce(known.same, false) AS same,
+       b.user_id IS NOT NULL AS banned,
        b.until AS ban_until, b.reason AS ban_reason,
        {", ".join(f"a.{c}" for c in article_repo.COLUMN_NAMES)}
 FROM (SELECT) one
@@ -48,4 +51,5 @@ async def context(conn: Connection, site_id: str, external_id: str, sub: str, na
     row = await one_row(conn, CONTEXT, site_id, sub, name, email, role, external_id)
     ban = {"until": row["ban_until"], "reason": row["ban_reason"]} if row["banned"] else None
     return Context(article=row if row["id"] is not None else None,
-                   poster=Poster(id=row["poster_id"], ban_known=True, ban=ban), stored=row["same"])
+                   poster=Poster(id=row["poster_id"], ban_known=True, ban=ban, since=row["poster_since"]),
+                   stored=row["same"])

@@ -8,7 +8,7 @@ import asyncpg
 from .connection import Connection, one_row
 from .moderation import BAN_IN_FORCE
 
-USER = """SELECT id, site_id, kind, display_name, email, role, created_at FROM users WHERE id = $1"""
+USER = """SELECT id, site_id, kind, display_name, email, role, created_at, shadow_restricted FROM users WHERE id = $1"""
 USER_FOR_UPDATE = USER + " FOR UPDATE"
 # newest first, one row more than the limit (the caller says the list was cut)
 COMMENTS = """

@@ -55,9 +55,11 @@ WHERE comment_id = ANY($1::bigint[])"""
 # Everything the policy needs about a batch of comments, in one round trip.
 CONTEXTS = f"""
 SELECT c.id, c.article_id, c.parent_id, c.body_markdown, c.status, c.edited_at, c.author_id,
-       extract(epoch FROM now() - c.created_at) AS age,
+       extract(epoch FROM now() - c.created_at) AS age, c.campaign_id IS NOT NULL AS in_campaign,
        a.external_id AS external_id, a.premoderation, a.site_id, s.settings AS site_settings, s.allowed_origins,
-       u.kind AS user_kind, u.role AS user_role, u.trusted, u.premoderate,
+       coalesce(a.surge_until > now(), false) AS article_surge,
+       u.kind AS user_kind, u.role AS user_role, u.trusted, u.premoderate, u.shadow_restricted,
+       extract(epoch FROM now() - u.created_at) AS author_age,
        EXISTS (SELECT 1 FROM bans b WHERE b.site_id = a.site_id AND b.user_id = c.author_id
                AND {BAN_IN_FORCE}) AS banned,
        (SELECT count(*) FROM comments r WHERE r.author_id = c.author_id AND r.status = 'rejected'
@@ -133,7 +135,8 @@ async def contexts(conn: Connection, comment_ids: list[int], recent_days: int) -
         user_kind=r["user_kind"], user_role=r["user_role"], user_trusted=r["trusted"],
         user_premoderated=r["premoderate"], recent_rejections=r["recent_rejections"], published=r["published"],
         author_banned=r["banned"], site_origins=tuple(r["allowed_origins"] or ()),
-        age_seconds=float(r["age"]),
+        age_seconds=float(r["age"]), in_campaign=r["in_campaign"], article_surge=r["article_surge"],
+        author_age_seconds=float(r["author_age"]), author_shadow_restricted=r["shadow_restricted"],
     ) for r in rows}
 
 

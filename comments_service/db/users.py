@@ -8,7 +8,7 @@ from .connection import Connection
 # id, and whether the stored name, email and role still match the token's. A CTE, read alone by
 # posting.CONTEXT and written after by SSO_USER_CTES.
 KNOWN_SSO_CTE = """
-known AS (SELECT id, (display_name, email, role) IS NOT DISTINCT FROM ($3::text, $4::text, $5::text) AS same
+known AS (SELECT id, created_at, (display_name, email, role) IS NOT DISTINCT FROM ($3::text, $4::text, $5::text) AS same
           FROM users WHERE site_id = $1 AND kind = 'sso' AND external_id = $2)"""
 # An SSO user's id, the row inserted when missing and updated when the name, email or role in the
 # token changed. The usual user is known and unchanged: then nothing is written, not even ON

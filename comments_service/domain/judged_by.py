@@ -38,6 +38,10 @@ _WHY: dict[str, str] = {
     policy.WORD_LISTS_UNCHECKED: "it could not be checked against the site's word lists in time, so a moderator"
                                  " will look",
     policy.SPAM_LINK: "it has a link{term} that the site's link rules refuse, or hold for a moderator",
+    policy.COPY_CAMPAIGN: "other accounts posted nearly the same text just before, so a moderator will look",
+    policy.SURGE_PREMODERATION: "many new accounts are commenting on this article at once, so comments from new "
+                                "accounts wait for a moderator for now",
+    policy.SHADOW_RESTRICTED: "a moderator restricted its author's comments: only its author sees them",
     _SCORING_FAILED: "scoring it failed again and again, so a moderator will look",
 }
 

@@ -63,12 +63,20 @@ class CommentView(Base):
     replies_cursor: str | None = None
 
 
+class AuthorCommentView(CommentView):
+    """A comment as its own author sees it: readers' view, and whether it is held because a
+    moderator shadow-restricted its author (SECURITY.md "Shadow restriction"): the widget then
+    shows it in place without an "awaiting moderation" mark, and its Why? says the truth."""
+
+    restricted: bool = False
+
+
 class ThreadPage(Base):
     article: Article
     sort: SortOrder
     comments: list[CommentView]
     next_cursor: str | None = None
-    own_pending: list[CommentView] = []
+    own_pending: list[AuthorCommentView] = []
     # the first page only (no cursor), published comments only: domain/featured_models.py
     featured: Annotated[list[CommentView], Meta(description=(
         "On the first page (no cursor): the comments the moderators featured (editor's picks), newest pick "
@@ -125,7 +133,7 @@ class CommentRow(Base):
 class PostedComment(Base):
     """The answer to a new comment: its outcome and, for guests, the token to edit it later."""
 
-    comment: CommentView
+    comment: AuthorCommentView
     status: str
     message: str
     article: Article

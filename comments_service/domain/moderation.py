@@ -47,6 +47,9 @@ HOLD_REASONS: dict[str, str] = {
     policy.BANNED_USER: "The author is banned",
     policy.SPAM_LINK: "A link the site's link rules refuse or hold (denied domain, shortener, IP address, "
                       "too many links, or a new account's link)",
+    policy.COPY_CAMPAIGN: "Nearly the same text as other authors' recent comments (a copy-paste campaign)",
+    policy.SURGE_PREMODERATION: "A new account's comment while many new accounts flood the article",
+    policy.SHADOW_RESTRICTED: "The author is shadow-restricted: their comments are shown to them alone",
 }
 APPROVED_REASON = "moderator_approved"
 BANNED_USER_REASON = policy.BANNED_USER

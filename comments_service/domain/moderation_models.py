@@ -60,6 +60,8 @@ class QueueComment(Base):
     model: str | None = None
     moderated_at: datetime | None = None
     moderated_by: str | None = None
+    # the copy-paste campaign it belongs to (services/campaigns.py decides one in one action)
+    campaign_id: int | None = None
 
 
 class QueueItem(Base):
@@ -112,6 +114,9 @@ class UserStanding(Base):
     ban_reason: str | None = None
     premoderated: bool = False
     trusted: bool = False
+    # a moderator restricted the reader: their new comments are held and shown to them alone
+    # (SECURITY.md "Shadow restriction"); the reader is told so when they ask (troubleshooter, data)
+    shadow_restricted: bool = False
 
 
 class BanResult(Base):

@@ -3,7 +3,7 @@ scores, thresholds, word lists or moderator notes behind it."""
 
 from __future__ import annotations
 
-from .policy import CONTENT_REASONS, SPAM_LINK
+from .policy import CONTENT_REASONS, COPY_CAMPAIGN, SHADOW_RESTRICTED, SPAM_LINK, SURGE_PREMODERATION
 
 
 def explain_own_comment(status: str, reason: str | None) -> tuple[str, str, str]:
@@ -18,6 +18,20 @@ def explain_own_comment(status: str, reason: str | None) -> tuple[str, str, str]
         return ("awaiting_moderation", "awaiting_moderation",
                 "Awaiting moderation: comments with links from new accounts, or to some sites, wait for a "
                 "moderator. Until then only you can see it.")
+    if status == "held" and reason == COPY_CAMPAIGN:
+        # how similar, how many authors and over what time are the site's business
+        return ("awaiting_moderation", "awaiting_moderation",
+                "Awaiting moderation: other accounts posted nearly the same text, so a moderator checks it is "
+                "not a copy-paste campaign. Until then only you can see it.")
+    if status == "held" and reason == SURGE_PREMODERATION:
+        return ("awaiting_moderation", "awaiting_moderation",
+                "Awaiting moderation: this article is getting an unusual number of comments from new accounts, "
+                "so for now a moderator reviews those first. Until then only you can see it.")
+    if status == "held" and reason == SHADOW_RESTRICTED:
+        # a shadow restriction hides nothing from its author when asked (SECURITY.md, "Shadow restriction")
+        return ("awaiting_moderation", "awaiting_moderation",
+                "Restricted: a moderator limited this account, so its comments are shown to you alone until a "
+                "moderator approves them.")
     if status == "held":
         return ("awaiting_moderation", "awaiting_moderation",
                 "Awaiting moderation: a moderator will review it. Until then only you can see it.")

@@ -98,3 +98,5 @@ class UserProfile(Base):
     bans: list[AuditEntry]
     notes: list[ModeratorNote]
     notes_cap: int
+    # the site lets moderators shadow-restrict readers (moderation.shadow_restriction)
+    shadow_restriction: bool = False

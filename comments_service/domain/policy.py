@@ -14,9 +14,14 @@ Order of the rules (first match wins):
 2. a banned word or phrase rejects (``banned_word``); then a link to a domain on the site's
    ``links.deny_domains`` (or a look-alike of one) rejects (``spam_link``), trusted authors' too;
 3. a score at or above a label's reject threshold rejects (``toxicity_reject``);
+3a. a shadow-restricted author's comment is held (``shadow_restricted``; only on a site whose
+   ``shadow_restriction`` setting is on), then a comment of a
+   copy-paste campaign (``copy_campaign``), trusted authors' too;
 4. article premoderation holds everything (``premoderation``), trusted users too unless the site
    exempts them;
 5. trusted users publish (``trusted_user``);
+5a. a new account's comment on an article in a surge of new accounts is held (``surge_premoderation``;
+   the ``surge`` rule: SurgeRules);
 6. user rules hold: put on premoderation by a moderator (``user_premoderated``), too many recent
    rejections (``user_recent_rejections``), a new account's first N comments (``new_account``),
    guests on sites that premoderate guests (``guest_premoderated``);
@@ -80,10 +85,17 @@ BANNED_USER = "banned_user"
 WORD_LISTS_UNCHECKED = "word_lists_unchecked"
 # a link the site's link rules refuse (a denied domain) or hold (shortener, raw IP, too many, new author)
 SPAM_LINK = "spam_link"
+# nearly the same text as comments of several other authors within a window (a copy-paste campaign)
+COPY_CAMPAIGN = "copy_campaign"
+# a new account's comment on an article that many new accounts are flooding (services/surge.py)
+SURGE_PREMODERATION = "surge_premoderation"
+# a moderator restricted the author: their comments are held, and shown to them alone
+SHADOW_RESTRICTED = "shadow_restricted"
 
 REASONS = (OK, MODERATOR, TRUSTED_USER, BANNED_WORD, SUSPECT_WORD, TOXICITY_REJECT, TOXICITY_HOLD,
            PREMODERATION, USER_PREMODERATED, USER_RECENT_REJECTIONS, NEW_ACCOUNT,
-           GUEST_PREMODERATED, MODEL_UNAVAILABLE, BANNED_USER, WORD_LISTS_UNCHECKED, SPAM_LINK)
+           GUEST_PREMODERATED, MODEL_UNAVAILABLE, BANNED_USER, WORD_LISTS_UNCHECKED, SPAM_LINK,
+           COPY_CAMPAIGN, SURGE_PREMODERATION, SHADOW_RESTRICTED)
 # Reasons that are about the text itself (what a reader can fix by editing).
 CONTENT_REASONS = frozenset({BANNED_WORD, SUSPECT_WORD, TOXICITY_REJECT, TOXICITY_HOLD})
 
@@ -165,13 +177,20 @@ class PolicyContext(Struct, frozen=True):
     model_fallback: bool = False
     # the hosts of the site's own origins: links to them are not counted by the link rules
     site_hosts: tuple[str, ...] = ()
+    # the post path found the text in a copy-paste campaign (services/repeats.py)
+    copy_campaign: bool = False
+    # the article is in a surge of new accounts (services/surge.py) and the author is one of them
+    surge_new_author: bool = False
+    # a moderator shadow-restricted the author (services/user_moderation.py)
+    user_shadow_restricted: bool = False
 
 
 # the keys PolicyConfig.from_site_settings reads: a key it does not know (a typo) is refused where
 # settings are set (services/sites.settings_problem), since the policy would silently ignore it
 POLICY_KEYS = frozenset({"thresholds", "fallback_thresholds", "banned_words", "suspect_words", "default_word_lists",
                          "fail_closed", "hold_after_recent_rejections", "new_account_hold_first",
-                         "premoderate_guests", "trusted_exempt_premoderation", "links"})
+                         "premoderate_guests", "trusted_exempt_premoderation", "links",
+                         "shadow_restriction", "surge", "repeats"})
 
 
 # the most hold_after_recent_rejections and new_account_hold_first may say
@@ -229,6 +248,95 @@ class LinkRules(Struct, frozen=True):
         return cls(**kwargs)
 
 
+SURGE_KEYS = frozenset({"enabled", "new_accounts", "window_minutes", "new_account_hours", "cooldown_minutes"})
+# (least, most) of each numeric surge setting: a threshold of 1 would premoderate an article for its
+# first new commenter; an article's Redis counter holds at most ``new_accounts`` entries
+_SURGE_BOUNDS = {"new_accounts": (2, 1000), "window_minutes": (1, 1440), "new_account_hours": (1, 8760),
+                 "cooldown_minutes": (1, 1440)}
+
+
+class SurgeRules(Struct, frozen=True):
+    """The site's surge rule (services/surge.py): when ``new_accounts`` distinct new authors (guests,
+    or accounts younger than ``new_account_hours``) comment on one article within ``window_minutes``,
+    new authors' comments on it are held (``surge_premoderation``) until the surge has been quiet
+    for ``cooldown_minutes``."""
+
+    enabled: bool = True
+    new_accounts: int = 10
+    window_minutes: int = 10
+    new_account_hours: int = 24
+    cooldown_minutes: int = 30
+
+    @classmethod
+    def from_settings(cls, raw: Any, where: str) -> SurgeRules:
+        if not isinstance(raw, Mapping):
+            raise ValueError(f"{where}: expected an object of {', '.join(sorted(SURGE_KEYS))}")
+        if (extra := sorted(str(k)[:40] for k in raw if k not in SURGE_KEYS)):
+            raise ValueError(f"{where}.{extra[0]}: not a surge setting (known: {', '.join(sorted(SURGE_KEYS))})")
+        kwargs: dict[str, Any] = {}
+        if "enabled" in raw:
+            if not isinstance(raw["enabled"], bool):
+                raise ValueError(f"{where}.enabled: expected true or false")
+            kwargs["enabled"] = raw["enabled"]
+        for key, (least, most) in _SURGE_BOUNDS.items():
+            if key in raw:
+                value = raw[key]
+                if not isinstance(value, int) or isinstance(value, bool) or not least <= value <= most:
+                    raise ValueError(f"{where}.{key}: expected an integer in {least}..{most}")
+                kwargs[key] = value
+        return cls(**kwargs)
+
+    @classmethod
+    def of_site(cls, settings: Mapping[str, Any] | None) -> SurgeRules:
+        """The rule in a site's settings (the whole object): the defaults where it sets none, or an
+        invalid one (refused when set: services/sites.check_settings)."""
+        moderation = (settings or {}).get("moderation")
+        raw = moderation.get("surge") if isinstance(moderation, Mapping) else None
+        if raw is None:
+            return cls()
+        try:
+            return cls.from_settings(raw, "moderation.surge")
+        except ValueError:
+            return cls()
+
+    def new_author(self, *, guest: bool, account_age_seconds: float) -> bool:
+        """Whether an author counts as new for this rule: every guest, and young accounts."""
+        return guest or account_age_seconds < self.new_account_hours * 3600
+
+
+REPEAT_KEYS = frozenset({"window_minutes", "campaign_authors", "campaign_window_minutes"})
+# (least, most) of each repeat setting; 0 switches the check off where allowed (window_minutes: the
+# same author's repeats; campaign_authors: copy campaigns)
+_REPEAT_BOUNDS = {"window_minutes": (0, 1440), "campaign_authors": (0, 100), "campaign_window_minutes": (1, 1440)}
+
+
+class RepeatRules(Struct, frozen=True):
+    """The site's repeat rules (services/repeats.py): the same author's same or nearly the same
+    text within ``window_minutes`` is refused; the same text from ``campaign_authors`` authors (the
+    poster among them) within ``campaign_window_minutes`` is a copy campaign, held and grouped."""
+
+    window_minutes: int = 10
+    campaign_authors: int = 3
+    campaign_window_minutes: int = 60
+
+    @classmethod
+    def from_settings(cls, raw: Any, where: str) -> RepeatRules:
+        if not isinstance(raw, Mapping):
+            raise ValueError(f"{where}: expected an object of {', '.join(sorted(REPEAT_KEYS))}")
+        if (extra := sorted(str(k)[:40] for k in raw if k not in REPEAT_KEYS)):
+            raise ValueError(f"{where}.{extra[0]}: not a repeat setting (known: {', '.join(sorted(REPEAT_KEYS))})")
+        kwargs: dict[str, int] = {}
+        for key, (least, most) in _REPEAT_BOUNDS.items():
+            if key in raw:
+                value = raw[key]
+                if not isinstance(value, int) or isinstance(value, bool) or not least <= value <= most:
+                    raise ValueError(f"{where}.{key}: expected an integer in {least}..{most}")
+                kwargs[key] = value
+        if kwargs.get("campaign_authors") == 1:
+            raise ValueError(f"{where}.campaign_authors: a campaign takes at least 2 authors (0 switches it off)")
+        return cls(**kwargs)
+
+
 class PolicyConfig(Struct, frozen=True):
     """A site's moderation policy. ``PolicyConfig()`` is a sensible news-site default."""
 
@@ -244,6 +352,10 @@ class PolicyConfig(Struct, frozen=True):
     premoderate_guests: bool = False
     trusted_exempt_premoderation: bool = False
     links: LinkRules = msgspec.field(default_factory=LinkRules)
+    repeats: RepeatRules = msgspec.field(default_factory=RepeatRules)
+    surge: SurgeRules = msgspec.field(default_factory=SurgeRules)
+    # moderators may shadow-restrict readers (services/user_moderation.py; SECURITY.md "Shadow restriction")
+    shadow_restriction: bool = False
 
     @classmethod
     def from_site_settings(cls, settings: Mapping[str, Any] | None, *,
@@ -258,7 +370,12 @@ class PolicyConfig(Struct, frozen=True):
         ``hold_after_recent_rejections``, ``new_account_hold_first``, ``premoderate_guests``,
         ``trusted_exempt_premoderation``, ``links`` {deny_domains, allow_domains (at most
         500 host names each, matching their subdomains too), max_links (0..50, default 2),
-        hold_new_authors (default true)}.
+        hold_new_authors (default true)}, ``surge`` {enabled (default true), new_accounts (2..1000,
+        default 10), window_minutes (1..1440, default 10), new_account_hours (1..8760, default 24),
+        cooldown_minutes (1..1440, default 30)}: that many distinct new authors on one article within
+        the window start a surge (services/surge.py), ``shadow_restriction`` (default false: moderators may
+        restrict a reader so that their new comments are held and shown to them alone; while it is
+        off, no restriction set earlier holds anything).
         """
         data: Mapping[str, Any] = settings or {}
         if isinstance(data.get("moderation"), Mapping):
@@ -286,7 +403,7 @@ class PolicyConfig(Struct, frozen=True):
                     raise ValueError(f"{prefix}{key}: {w.strip()[:70]!r} {problem}")
             words = (default_words if use_defaults else ()) + tuple(w.strip() for w in extra)
             kwargs[key] = tuple(dict.fromkeys(words))
-        for key in ("fail_closed", "premoderate_guests", "trusted_exempt_premoderation"):
+        for key in ("fail_closed", "premoderate_guests", "trusted_exempt_premoderation", "shadow_restriction"):
             if key in data:
                 if not isinstance(data[key], bool):
                     raise ValueError(f"{prefix}{key}: expected true or false")
@@ -300,6 +417,10 @@ class PolicyConfig(Struct, frozen=True):
                 kwargs[key] = value
         if "links" in data:
             kwargs["links"] = LinkRules.from_settings(data["links"], prefix + "links")
+        if "repeats" in data:
+            kwargs["repeats"] = RepeatRules.from_settings(data["repeats"], prefix + "repeats")
+        if "surge" in data:
+            kwargs["surge"] = SurgeRules.from_settings(data["surge"], prefix + "surge")
         return cls(**kwargs)
 
 
@@ -342,10 +463,16 @@ def decide(scores: Mapping[str, float] | None, text: str, ctx: PolicyContext,
     if score_copy is not None and (label := _over(score_copy, thresholds, "reject")) is not None:
         return make("rejected", TOXICITY_REJECT, label=label)
 
+    if ctx.user_shadow_restricted and cfg.shadow_restriction:
+        return make("held", SHADOW_RESTRICTED)
+    if ctx.copy_campaign:
+        return make("held", COPY_CAMPAIGN)
     if ctx.article_premoderation and not (ctx.user_trusted and cfg.trusted_exempt_premoderation):
         return make("held", PREMODERATION)
     if ctx.user_trusted:
         return make("published", TRUSTED_USER)
+    if ctx.surge_new_author:
+        return make("held", SURGE_PREMODERATION)
     if ctx.user_premoderated:
         return make("held", USER_PREMODERATED)
     if cfg.hold_after_recent_rejections and ctx.user_recent_rejections >= cfg.hold_after_recent_rejections:

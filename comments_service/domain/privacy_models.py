@@ -109,6 +109,9 @@ class ReaderData(Struct, frozen=True, omit_defaults=True):
     truncated: list[str]
     # statements of reasons (EU DSA, Art. 17) about the reader, as they read them in the widget
     statements: list[StatementView] = msgspec.field(default_factory=list)
+    # a moderator shadow-restricted the reader: their new comments are held and shown to them alone
+    # (SECURITY.md "Shadow restriction"); present only when true
+    shadow_restricted: bool = False
 
 
 class ErasureReceipt(Struct, frozen=True):

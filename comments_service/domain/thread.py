@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import cursor as cursors
-from .models import Author, CommentRow, CommentView
+from .models import Author, AuthorCommentView, CommentRow, CommentView
+from .policy import SHADOW_RESTRICTED
 
 TOMBSTONE_HTML = ""
 
@@ -23,6 +24,13 @@ def to_view(row: CommentRow) -> CommentView:
         status=row.status, created_at=row.created_at, edited_at=row.edited_at, score=row.score,
         upvotes=row.upvotes, downvotes=row.downvotes, reply_count=row.reply_count,
     )
+
+
+def own_view(row: CommentRow) -> AuthorCommentView:
+    """A comment as its author sees it (only ever sent to them)."""
+    view = to_view(row)
+    return AuthorCommentView(**{f: getattr(view, f) for f in view.__struct_fields__},
+                             restricted=row.status == "held" and row.status_reason == SHADOW_RESTRICTED)
 
 
 def replies_cursor(last: CommentView) -> str:

@@ -70,7 +70,8 @@ class ProblemReportCreated(_Data, frozen=True, tag="problem_report.created"):
 
 class ModerationDecision(_Data, frozen=True, tag="moderation.decision"):
     """A moderator's decision, as the audit log records it: on a comment (approve, reject, undo) or a
-    reader (ban, suspend, unban, trust, untrust, premoderate, unpremoderate; migrations/0017)."""
+    reader (ban, suspend, unban, trust, untrust, premoderate, unpremoderate, shadow_restrict,
+    lift_shadow_restriction; migrations/0017 and 0022)."""
 
     action: Annotated[str, Meta(description="approve, reject, ban, ... (the audit log's action).")]
     comment_id: int | None

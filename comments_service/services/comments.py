@@ -8,8 +8,10 @@ cursors, and the post path's ordering (checks, insert, admission, publication) r
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from contextlib import nullcontext
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -26,10 +28,11 @@ from ..db.posting import Poster
 from ..domain import cursor as cursors
 from ..domain import page_parts
 from ..domain.labels import label_is_clean
+from ..domain.limits import address_group
 from ..domain.models import (
     Author,
+    AuthorCommentView,
     CommentRow,
-    CommentView,
     PostedComment,
     RepliesPage,
     Site,
@@ -40,17 +43,21 @@ from ..domain.models import (
 from ..domain.moderation import WriteAction
 from ..domain.outcomes import explain_own_comment
 from ..domain.page_parts import Header, PageParts
+from ..domain.policy import SHADOW_RESTRICTED
 from ..domain.structs import Struct
-from ..domain.thread import assemble, to_view
+from ..domain.thread import assemble, own_view, to_view
 from ..errors import DomainError
 from ..identity import Identity, Keyring
 from ..ratelimit import RateLimiter
 from ..settings import CommentSettings
 from .admission import Admission
+from .guest_challenge import GuestChallenge
 from .offload import render_markdown_bounded
-from .publishing import Publication, Publisher
+from .publishing import Publication, Publisher, VisibleChange
 from .readers import Readers, ReaderStanding
+from .repeats import RepeatGuard, Sighting
 from .sites import SiteEntry, article_url
+from .surge import Surges
 from .write_guard import UNKNOWN
 
 log = logging.getLogger("comments_service.comments")
@@ -92,9 +99,14 @@ _OUTCOME_MESSAGES = {
     "held": "Your comment is awaiting moderation. Only you can see it until a moderator approves it.",
     "rejected": "Your comment was not published because it breaks the community guidelines.",
 }
+# held for a shadow-restricted author: true (it is posted, and shown to them) without saying in the
+# moment that others cannot see it; it never says "published" (SECURITY.md "Shadow restriction")
+_RESTRICTED_MESSAGE = "Your comment is posted."
 
 
-def outcome_message(status: str) -> str:
+def outcome_message(status: str, reason: str | None = None) -> str:
+    if status == "held" and reason == SHADOW_RESTRICTED:
+        return _RESTRICTED_MESSAGE
     return _OUTCOME_MESSAGES.get(status, "")
 
 
@@ -122,7 +134,8 @@ def validate_label(text: str) -> str:
 class CommentService:
     def __init__(self, pool: asyncpg.Pool, cache: Cache, limiter: RateLimiter, keyring: Keyring,
                  settings: CommentSettings, *, policy: PostPolicy, admission: Admission, readers: Readers,
-                 publisher: Publisher) -> None:
+                 publisher: Publisher, challenges: GuestChallenge | None = None,
+                 surges: Surges | None = None, repeats: RepeatGuard | None = None) -> None:
         self.pool = pool
         self.cache = cache
         self.limiter = limiter
@@ -132,6 +145,9 @@ class CommentService:
         self.admission = admission
         self.readers = readers
         self.publisher = publisher
+        self.challenges = challenges
+        self.repeats = repeats  # None: no repeat or campaign checks
+        self.surges = surges  # None: no surge rule (the scoring pipeline, which applies it, is off)
 
     # ---------------------------------------------------------------- reads
     async def thread(self, entry: SiteEntry, external_id: str, *, sort: SortOrder, cursor: str | None, limit: int,
@@ -219,7 +235,7 @@ class CommentService:
         if not own:
             return body
         page = _page_decoder.decode(body)
-        page.own_pending = [to_view(r) for r in own]
+        page.own_pending = [own_view(r) for r in own]
         return _page_encoder.encode(page)
 
     async def replies(self, entry: SiteEntry, comment_id: int, *, cursor: str | None, limit: int,
@@ -271,7 +287,8 @@ class CommentService:
         return validate_body(body, self.settings.max_body_chars)
 
     async def post(self, entry: SiteEntry, actor: Actor, external_id: str, *, body: str, parent_id: int | None,
-                   author_name: str | None, article_url: str | None, article_title: str | None) -> PostedComment:
+                   author_name: str | None, article_url: str | None, article_title: str | None,
+                   challenge: str | None = None) -> PostedComment:
         site = entry.site
         text = self._validate_body(body)
         identity = actor.identity
@@ -285,7 +302,22 @@ class CommentService:
             # like the posts themselves, or one address could mint voters at will
             await self.limiter.check("guest", user=None, ip=actor.ip)
         await self.limiter.check("post", user=self.readers.subject(identity), ip=actor.ip)
-        html = await render_markdown_bounded(text, allow_images=site.allow_images)
+        if self.challenges is not None and (identity is None or identity.kind == "guest"):
+            # a returning guest's post pays too: else one solved challenge buys a token that posts at will
+            await self.challenges.check(site.id, challenge, actor.ip)
+        repeat_check = None
+        if self.repeats is not None:
+            # a guest is a new identity at every post: their address is who repeats. The check's
+            # Redis round trip runs while the markdown renders and the post's reads are made; it is
+            # awaited just before the insert
+            author = (("s:" + identity.external_id) if identity is not None and identity.kind == "sso"
+                      else ("ip:" + address_group(actor.ip)) if actor.ip else None)
+            repeat_check = asyncio.ensure_future(self.repeats.check(site, author, text))
+        try:
+            html = await render_markdown_bounded(text, allow_images=site.allow_images)
+        except BaseException:
+            await self._settle_repeat_check(repeat_check, failed=True)
+            raise
         guest_token = None
         # The busiest path, a top-level post by an SSO reader to an existing article with nothing
         # admitted alongside it, runs without a transaction of its own: it reads everything it
@@ -295,7 +327,7 @@ class CommentService:
         # is locked only while that one statement commits. (A reply runs in a transaction: its
         # parent's row lock is taken before the user's, in the order a vote takes them.)
         article: Row | None
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as conn, self._taken_back_on_failure(repeat_check):
             context = None
             if identity is not None and identity.kind == "sso" and parent_id is None:
                 context = await posting_repo.context(
@@ -337,11 +369,25 @@ class CommentService:
                 elif poster.id is not None:
                     user_id = poster.id
                 user = Author(id=user_id, name=name if identity is None else identity.name)
+                sighting = await repeat_check if repeat_check is not None else None
                 row, counted = await comment_repo.insert(
                     conn, article_id=article["id"], parent=parent, author_id=user_id, body_markdown=text,
                     body_html=html, status=self.admission.initial_status, status_reason=None, author_ip=actor.ip,
                 )
+                withdrawn: list[VisibleChange] = []
+                if sighting is not None and sighting.campaign and self.repeats is not None:
+                    # before the scoring job is queued: the policy must see the campaign
+                    withdrawn = await self.repeats.group(conn, sighting, row.id)
                 await self.admission.admit(conn, row)
+        noting = None
+        if self.surges is not None:  # a new author's comment may start or prolong a surge (services/surge.py)
+            # its Redis round trip runs while the post is published or its decision awaited
+            noting = asyncio.ensure_future(self.surges.note(
+                site.id, site.settings, row.article_id, row.author_id,
+                guest=identity is None or identity.kind == "guest",
+                since=context.poster.since if context is not None else None))
+        if withdrawn:  # the campaign's earlier comments left their threads
+            await self.publisher.announce(withdrawn)
         published = None
         if counted is not None:  # published at once: the insert moved the counts and returned the article
             article = counted
@@ -353,12 +399,14 @@ class CommentService:
             if row.status == "published":  # the worker's decision moved the article's count
                 async with self.pool.acquire() as conn:
                     article = await article_repo.get_by_external(conn, site.id, external_id) or article
+        if noting is not None:
+            await noting
         log.info("comment posted", extra={"comment_id": row.id, "site": site.id, "status": row.status})
         category = explain_own_comment(row.status, row.status_reason)[1] if row.status in ("held", "rejected") else None
         # a site that explains its decisions (the demo) tells the author what decided and why
         explained = await self.admission.judged_by(row) if site.settings.get("explain_decisions") is True else None
-        message = " ".join(part for part in (outcome_message(row.status), explained) if part)
-        return PostedComment(comment=to_view(row), status=row.status, message=message,
+        message = " ".join(part for part in (outcome_message(row.status, row.status_reason), explained) if part)
+        return PostedComment(comment=own_view(row), status=row.status, message=message,
                       article=article_repo.to_article(article), user=user, guest_token=guest_token,
                       reason_category=category, judged_by=explained)
 
@@ -368,7 +416,7 @@ class CommentService:
             raise DomainError("article_details_required")
         return article_url(site, url), validate_label(title)
 
-    async def edit(self, entry: SiteEntry, actor: Actor, comment_id: int, body: str) -> CommentView:
+    async def edit(self, entry: SiteEntry, actor: Actor, comment_id: int, body: str) -> AuthorCommentView:
         text = self._validate_body(body)
         identity = self._require_identity(actor)
         await self.limiter.check("edit", user=self.readers.subject(identity), ip=actor.ip)
@@ -387,7 +435,7 @@ class CommentService:
             await self.publisher.after_visible_change(entry.site.id, external_id, row, event="edited")
         if row.status == "pending_scoring":
             row = await self.admission.settle(row)
-        return to_view(row)
+        return own_view(row)
 
     async def delete(self, entry: SiteEntry, actor: Actor, comment_id: int) -> None:
         identity = self._require_identity(actor)
@@ -418,6 +466,32 @@ class CommentService:
         return VoteResult(comment_id=row.id, score=score, upvotes=up, downvotes=down, your_vote=value)
 
     # ---------------------------------------------------------------- helpers
+    @asynccontextmanager
+    async def _taken_back_on_failure(self, repeat_check: asyncio.Future[Sighting | None] | None
+                                     ) -> AsyncIterator[None]:
+        """A post refused after its text was recorded as recent is taken back out, so that sending
+        it again is no repeat."""
+        try:
+            yield
+        except BaseException:
+            await self._settle_repeat_check(repeat_check, failed=True)
+            raise
+
+    async def _settle_repeat_check(self, repeat_check: asyncio.Future[Sighting | None] | None, *,
+                                   failed: bool) -> None:
+        """After a post failed: the check finished (its own refusal already raised, or its record
+        taken back) or stopped, never left running or unread."""
+        if repeat_check is None:
+            return
+        if not repeat_check.done():
+            repeat_check.cancel()
+        try:
+            sighting = await repeat_check
+        except (asyncio.CancelledError, Exception):  # the post's own failure is what is raised
+            return
+        if failed and sighting is not None and self.repeats is not None:
+            await self.repeats.forget(sighting)
+
     @staticmethod
     def _require_identity(actor: Actor) -> Identity:
         if actor.identity is None:

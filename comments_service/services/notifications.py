@@ -41,6 +41,7 @@ import msgspec
 from ..db import articles as article_repo
 from ..db import notifications as repo
 from ..db.connection import Connection, Row
+from ..db.surges import SURGE_EVENT
 from ..domain import notification_mail as mail
 from ..domain.dsa_models import reason_label
 from ..domain.email_addresses import normalise
@@ -309,6 +310,8 @@ class Notifier:
                     await self._published(conn, event)
                 elif event["kind"] in ("problem_report.created", "report.created"):
                     await self._alerted(conn, event)
+                elif event["kind"] == SURGE_EVENT:
+                    await self._surge_alerted(conn, event)
                 for channel in self.channels.values():
                     await channel.fan_out(conn, event)
             if events:
@@ -351,6 +354,18 @@ class Notifier:
                                key=f"alert:{alert['id']}:reports:{comment_id}",
                                payload={"alert_id": alert["id"], "what": "reports", "comment_id": comment_id,
                                         "open_reports": reports})
+
+    @staticmethod
+    async def _surge_alerted(conn: Connection, event: Row) -> None:
+        """A surge of new accounts started or ended on an article (services/surge.py): every moderator
+        with alerts on the site hears of it, whichever alerts they chose."""
+        site_id, payload = event["site_id"], event["payload"]
+        for alert in await repo.every_alert(conn, site_id):
+            await repo.enqueue(conn, site_id=site_id, channel="email", kind="moderator_alert",
+                               recipient=alert["email"], subscription_id=None,
+                               key=f"alert:{alert['id']}:surge:{event['id']}",
+                               payload={"alert_id": alert["id"], "what": "surge", "state": payload.get("state"),
+                                        "article_id": payload.get("article_id"), "title": payload.get("title")})
 
     async def _digests(self, conn: Connection) -> int:
         """Held-queue digests whose time has come, for sites where something waits."""
@@ -542,6 +557,15 @@ class Notifier:
             subject, text, html = mail.moderator_alert(
                 site["name"], "problem report", f"A reader reported a problem (reference {payload.get('reference')}).",
                 console)
+        elif payload.get("what") == "surge":
+            started = payload.get("state") == "started"
+            article = f"\u201c{payload.get('title')}\u201d ({payload.get('article_id')})"
+            subject, text, html = mail.moderator_alert(
+                site["name"], "surge of new accounts" if started else "surge over",
+                f"Many new accounts are commenting on {article}: their comments there wait for a moderator "
+                "until it passes." if started else
+                f"The surge of new accounts on {article} has passed: new accounts' comments there are "
+                "decided as usual again.", console)
         else:
             subject, text, html = mail.moderator_alert(
                 site["name"], "reader reports",

@@ -26,6 +26,7 @@ from ..domain.people_models import (
 from ..domain.scoring_models import stored_scores
 from ..errors import DomainError
 from .staff_scope import StaffLike, one_site, require_site
+from .user_moderation import offers_shadow_restriction
 
 NOTES_CAP = 200  # per reader: the drawer lists them all, so they stay few
 RECENT_COMMENTS = 20
@@ -88,10 +89,11 @@ class People:
             bans = await people_repo.audit_about(conn, site_id, user_id, actions=BAN_ACTIONS, among=True,
                                                  limit=DECISIONS)
             notes = await notes_repo.of_user(conn, user_id, NOTES_CAP)
+            shadow_offered = await offers_shadow_restriction(conn, site_id)
         standing = UserStanding(
             user_id=user_id, site_id=site_id, name=user["display_name"], kind=user["kind"], banned=ban is not None,
             banned_until=ban["until"] if ban else None, ban_reason=ban["reason"] if ban else None,
-            premoderated=user["premoderate"], trusted=user["trusted"])
+            premoderated=user["premoderate"], trusted=user["trusted"], shadow_restricted=user["shadow_restricted"])
         return UserProfile(
             standing=standing, subject=user["external_id"], created_at=user["created_at"],
             counts=CommentCounts(**{k: v for k, v in counts.items() if k in CommentCounts.__struct_fields__}),
@@ -107,7 +109,7 @@ class People:
                 recent=[ProfileReport(comment_id=r["comment_id"], reason=r["reason"], note=r["note"],
                                       created_at=r["created_at"], open=r["open"]) for r in reports]),
             decisions=[_entry(r) for r in decisions], bans=[_entry(r) for r in bans],
-            notes=[_note(r) for r in notes], notes_cap=NOTES_CAP)
+            notes=[_note(r) for r in notes], notes_cap=NOTES_CAP, shadow_restriction=shadow_offered)
 
     async def add_note(self, staff: StaffLike, user_id: int, text: str) -> ModeratorNote:
         if not text.strip():

@@ -97,7 +97,7 @@ class DataRights:
                                        ("subscriptions", subscriptions), ("problem_reports", problems),
                                        ("statements", statements)) if len(rows) > EXPORT_LIMIT]
         return ReaderData(
-            site_id=site_id, generated_at=_now(),
+            site_id=site_id, generated_at=_now(), shadow_restricted=user["shadow_restricted"],
             profile=DataProfile(user_id=uid, name=user["display_name"], kind=user["kind"], email=user["email"],
                                 role=user["role"], created_at=user["created_at"]),
             comments=[DataComment(

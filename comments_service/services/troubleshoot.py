@@ -272,9 +272,9 @@ class Troubleshooter:
         return record
 
     async def _standing(self, site_id: str, user_id: int, checks: list[Check]) -> bool:
-        """Explains the reader's own ban or premoderation; True when they are banned."""
+        """Explains the reader's own ban, shadow restriction or premoderation; True when they are banned."""
         standing = await self.user_moderation.user_standing(site_id, user_id)
-        if standing is None or not (standing.banned or standing.premoderated):
+        if standing is None or not (standing.banned or standing.premoderated or standing.shadow_restricted):
             checks.append(Check(id="account", status="ok", title="Your account",
                                 explanation="Your account has no restrictions."))
             return False
@@ -292,6 +292,13 @@ class Troubleshooter:
                                 or "If you think this is a mistake, report the problem below.",
                                 data=data or None))
             return True
+        if standing.shadow_restricted:
+            # the widget does not mark these comments as waiting; asked, the service says it plainly
+            checks.append(Check(id="account", status="problem", title="Your account",
+                                explanation="A moderator restricted your account: your new comments are shown "
+                                            "to you alone, and others see them only if a moderator approves them.",
+                                action="If you think this is a mistake, report the problem below."))
+            return False
         checks.append(Check(id="account", status="info", title="Your account",
                             explanation="A moderator reviews your comments before they appear."))
         return False

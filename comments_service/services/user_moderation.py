@@ -11,14 +11,29 @@ import asyncpg
 
 from ..db import audit as audit_repo
 from ..db import moderation as mod_repo
+from ..db import sites as sites_repo
 from ..db.connection import Connection
 from ..domain.moderation_models import BanResult, UserStanding
+from ..domain.policy import PolicyConfig
 from ..errors import DomainError
 from .moderation_queue import ModerationQueue
 from .publishing import Publisher, VisibleChange
 from .staff_scope import StaffLike, require_site
 
 BanAction = Literal["ban", "suspend"]
+# the audit action that undoes a flag, where "un" + its name reads badly
+_LIFTED = {"shadow_restrict": "lift_shadow_restriction"}
+
+
+async def offers_shadow_restriction(conn: Connection, site_id: str) -> bool:
+    """Whether the site's moderators may shadow-restrict readers (moderation.shadow_restriction)."""
+    found = await sites_repo.get(conn, site_id)
+    if found is None:
+        return False
+    try:
+        return PolicyConfig.from_site_settings(found[0].settings).shadow_restriction
+    except ValueError:  # settings stored before their rules: the option is not known to be on
+        return False
 
 
 class UserModeration:
@@ -50,7 +65,7 @@ class UserModeration:
         return UserStanding(user_id=user_id, site_id=site_id, name=user["display_name"], kind=user["kind"],
                             banned=ban is not None, banned_until=ban["until"] if ban else None,
                             ban_reason=ban["reason"] if ban else None, premoderated=user["premoderate"],
-                            trusted=user["trusted"])
+                            trusted=user["trusted"], shadow_restricted=user["shadow_restricted"])
 
     async def _standing_of(self, conn: Connection, site_id: str, user_id: int) -> UserStanding:
         """The standing of a user the caller has just read (and locked): theirs, always found."""
@@ -118,14 +133,22 @@ class UserModeration:
         return await self._standing_of(conn, user["site_id"], user_id)
 
     async def set_user_flags(self, staff: StaffLike, user_id: int, *, trusted: bool | None,
-                             premoderate: bool | None, note: str | None = None) -> UserStanding:
+                             premoderate: bool | None, note: str | None = None,
+                             shadow_restricted: bool | None = None) -> UserStanding:
+        """Trust, premoderation and shadow restriction. A shadow restriction holds the reader's new
+        comments only (their held ones stay as they are) and only on a site that offers it; lifting
+        one is never refused, and leaves what it held in the queue for a moderator."""
         async with self.pool.acquire() as conn, conn.transaction():
             user = await self._user_of(conn, staff, user_id, for_update=True)
-            await mod_repo.set_user_flags(conn, user_id, trusted, premoderate)
+            if shadow_restricted and not user["shadow_restricted"] and not await offers_shadow_restriction(
+                    conn, user["site_id"]):
+                raise DomainError("shadow_restriction_off")
+            await mod_repo.set_user_flags(conn, user_id, trusted, premoderate, shadow_restricted)
             for name, value, old in (("trust", trusted, user["trusted"]),
-                                     ("premoderate", premoderate, user["premoderate"])):
+                                     ("premoderate", premoderate, user["premoderate"]),
+                                     ("shadow_restrict", shadow_restricted, user["shadow_restricted"])):
                 if value is not None and value != old:
+                    action = name if value else _LIFTED.get(name, f"un{name}")
                     await audit_repo.record(conn, site_id=user["site_id"], actor_id=staff.id,
-                                            actor_name=staff.name, action=name if value else f"un{name}",
-                                            user_id=user_id, note=note)
+                                            actor_name=staff.name, action=action, user_id=user_id, note=note)
             return await self._standing_of(conn, user["site_id"], user_id)

@@ -286,7 +286,7 @@ function fill(el, c, replies) {
   if (c.deleted) slot.textContent = '';
   el.textContent = '';
   el.classList.toggle('deleted', !!c.deleted);
-  const held = c.status === 'held' || c.status === 'pending_scoring';
+  const held = !c.restricted && (c.status === 'held' || c.status === 'pending_scoring');
   el.classList.toggle('held', held);
   const head = h('header', null,
     h('span', {class: 'author', text: c.author ? c.author.name : ''}), ' ', timeEl(c.created_at),
@@ -425,9 +425,11 @@ function form(o) {
   const nudge = h('div', {class: 'nudge', role: 'alert', hidden: true});
   const submit = h('button', {type: 'submit', class: 'primary', text: t(o.edit ? 'save' : o.parent ? 'postReply' : 'post')});
   ta.setAttribute('aria-describedby', count.id);
-  let nameIn = null, nudged = null;
+  let nameIn = null, nudged = null, hp = null;
   f.append(h('label', {for: ta.id, text: t(o.parent ? 'yourReply' : 'yourComment')}), ta);
   if (!o.edit) {
+    // guests: a field people never see (form-filling bots fill it), and the proof of work solved as they write
+    if (!ssoToken) { f.append(hp = h('input', {class: 'hp', name: 'website', tabindex: -1, autocomplete: 'off', 'aria-hidden': 'true'})); ta.addEventListener('focus', () => pow(), {once: true}); }
     if (token) {
       f.prepend(who());
     } else {
@@ -469,7 +471,7 @@ function form(o) {
         nudge.hidden = false; nudge.querySelector('button').focus();
         return;
       }
-      return (o.edit ? editSend(o.edit, text) : postSend(o, text, nameIn)).then((done) => {
+      return (o.edit ? editSend(o.edit, text) : postSend(o, text, nameIn, hp, status)).then((done) => {
         say(status, done.lines, done.kind);
         if (done.clear) { ta.value = ''; tally(); if (o.parent || o.edit) setTimeout(() => f.remove(), 0); } else ta.focus();
         submit.disabled = false;
@@ -481,11 +483,15 @@ function form(o) {
   return f;
 }
 
-function postSend(o, text, nameIn) {
+// the guests' proof of work lives in challenge.js, fetched the first time a guest needs it
+const pow = (take, slow) => (window.csPow ? Promise.resolve() : new Promise((ok, no) => document.head.append(h('script', {src: base + '/challenge.js', onload: ok, onerror: no}))))
+  .then(() => csPow(api, site, take, slow)).catch(() => null);
+function postSend(o, text, nameIn, hp, st) {
   const body = {body: text, article_url: d.articleUrl || location.href, article_title: d.articleTitle || document.title};
   if (o.parent) body.parent_id = o.parent._c.id;
   if (nameIn) { body.author_name = nameIn.value.trim(); store.set(GUEST_KEY + ':name', body.author_name); }
-  return call('POST', artPath + '/comments', body).then((res) => {
+  if (hp && hp.value) body.website = hp.value;
+  return (ssoToken ? Promise.resolve() : pow(1, (m) => say(st, m))).then((p) => { if (p) body.challenge = p; return call('POST', artPath + '/comments', body); }).then((res) => {
     if (res.guest_token) { token = res.guest_token; store.set(GUEST_KEY, token); }
     if (res.user) me = res.user;
     const c = res.comment, st = res.status;

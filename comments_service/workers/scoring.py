@@ -293,6 +293,8 @@ class ScoringWorker:
         return out
 
     def _decide(self, c: ScoringContext, scores: dict[str, float] | None, fallback: bool) -> Decision:
+        cfg = self._policy(c.site_id, c.site_settings)
+        guest = c.user_kind == "guest"
         ctx = PolicyContext(
             article_premoderation=c.article_premoderation, user_banned=c.author_banned,
             # a stored role counts only where sign-in would grant it: an SSO user on a site that allows staff roles
@@ -300,8 +302,12 @@ class ScoringWorker:
                                and SsoRules.from_site_settings(c.site_settings).staff_roles),
             user_trusted=c.user_trusted, user_premoderated=c.user_premoderated,
             user_recent_rejections=c.recent_rejections, user_published_count=c.published,
-            is_guest=c.user_kind == "guest", model_fallback=fallback, site_hosts=site_hosts(c.site_origins))
-        return decide(scores, c.text, ctx, self._policy(c.site_id, c.site_settings))
+            is_guest=c.user_kind == "guest", model_fallback=fallback, site_hosts=site_hosts(c.site_origins),
+            copy_campaign=c.in_campaign, user_shadow_restricted=c.author_shadow_restricted,
+            # who counts as new is the site's surge rule, as services/surge.py counts them
+            surge_new_author=(c.article_surge and cfg.surge.enabled
+                              and cfg.surge.new_author(guest=guest, account_age_seconds=c.author_age_seconds)))
+        return decide(scores, c.text, ctx, cfg)
 
     def _policy(self, site_id: str, site_settings: dict) -> PolicyConfig:
         cached = self._policies.get(site_id)

@@ -46,6 +46,10 @@ ROUTES = [
     ("GET", "/articles", None),
     ("GET", "/articles?sort=held&q=art", None),
     ("GET", "/articles/art-1/thread?include=held,rejected", None),
+    ("GET", "/surges", None),
+    # copy-paste campaigns
+    ("GET", "/campaigns", None),
+    ("POST", "/campaigns/{campaign}/decision", {"action": "reject"}),
     ("PATCH", "/articles/art-1", {"close_at": "2031-01-01T00:00:00Z"}),
     # featured routes
     ("POST", "/comments/{published}/feature", {"note": "pick"}),
@@ -191,6 +195,9 @@ async def test_route_access(client, services, db, site, role, method, path, body
     names["appeal"] = str(await db.fetchval(
         "INSERT INTO dsa_appeals (site_id, statement_id, appellant, explanation) SELECT site_id, id, 'author', "
         "'Not toxic.' FROM statements_of_reasons WHERE comment_id = $1 RETURNING id", held.id))
+    names["campaign"] = str(await db.fetchval(
+        "INSERT INTO spam_campaigns (site_id, signature) VALUES ($1, 'sig') RETURNING id", site.id))
+    await db.execute("UPDATE comments SET campaign_id = $1 WHERE id = $2", int(names["campaign"]), held.id)
     if (method, path) in STREAMS and ROLES[role] is None:
         return
     headers = await _headers(role, db, site, other, client)

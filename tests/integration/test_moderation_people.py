@@ -128,7 +128,8 @@ async def test_profile_shows_standing_comments_reports_decisions_bans_and_notes(
     p = r.json()
     assert p["standing"] | {} == {"user_id": user_id, "site_id": site.id, "name": "Pat Profile", "kind": "sso",
                                   "banned": False, "banned_until": None, "ban_reason": None, "premoderated": True,
-                                  "trusted": False}
+                                  "trusted": False, "shadow_restricted": False}
+    assert p["shadow_restriction"] is False  # the site does not offer it: the console shows no toggle
     assert p["subject"] == "profiled" and p["created_at"]
     assert p["counts"] == {"published": 1, "held": 0, "rejected": 2, "deleted": 0, "pending_scoring": 0}
     by_id = {c["id"]: c for c in p["recent_comments"]}

@@ -70,7 +70,7 @@ def operations(client):
 
 def fill(path: str, site_id: str, **overrides) -> str:
     values = {"article_id": "hostile-article", "comment_id": 1, "user_id": 1, "report_id": 1, "webhook_id": 1,
-              "subscription_id": 1,
+              "subscription_id": 1, "campaign_id": 1,
               "notice_id": 1, "appeal_id": 1, "statement_id": 1, "reference": "N-AAAA-AAAA",
               "site_id": site_id, **overrides}
     return path.format(**values)

@@ -118,6 +118,10 @@ class TestStorage:
             "COMMENTS_TOXICITY_CACHE_DIR": self.toxicity_cache_dir,
             # webhook endpoints on 127.0.0.1 over http: the tests' receivers (tests/integration/test_webhooks.py)
             "COMMENTS_WEBHOOKS_ALLOW_HTTP_LOOPBACK": "true",
+            # guests post without the proof of work: tests of it turn it on (tests/*/test_guest_challenge.py)
+            "COMMENTS_GUEST_CHALLENGE": "off",
+            # many tests post one text twice: tests of the repeat rules turn it on (test_repeats.py)
+            "COMMENTS_REPEAT_CHECKS": "off",
             # generous limits: tests of the limits themselves set their own
             "COMMENTS_RATE_LIMITS": "post.user=0:1,post.ip=0:1,edit.user=0:1,edit.ip=0:1,vote.user=0:1,"
                                     "vote.ip=0:1,report.user=0:1,report.ip=0:1,check.user=0:1,check.ip=0:1,"

@@ -15,7 +15,9 @@ PACKAGE = "comments_service"
 ROOT = Path(__file__).resolve().parents[2] / PACKAGE
 
 # What domain/ may import besides the standard library and itself: data, not frameworks, drivers or clients.
-DOMAIN_MAY_IMPORT = {"msgspec", "markdown_it", "mdit_py_plugins", "nh3", "bleach", "linkify_it", "regex", "re2"}
+# pure computation only: parsing, rendering, matching, and numpy's arrays (domain/fingerprint.py)
+DOMAIN_MAY_IMPORT = {"msgspec", "markdown_it", "mdit_py_plugins", "nh3", "bleach", "linkify_it", "regex", "re2",
+                     "numpy"}
 STDLIB = frozenset(__import__("sys").stdlib_module_names)
 
 

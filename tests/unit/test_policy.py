@@ -396,3 +396,18 @@ def test_an_allowed_domain_in_cyrillic_is_allowed_as_written_and_a_look_alike_of
     # Latin p, e and p where the allowed name has Cyrillic letters: same skeleton, another domain
     d = decide(CLEAN, "https://\u043fpим\u0435p.\u0440\u0444/x", ESTABLISHED, cfg)
     assert (d.outcome, d.reason) == ("held", "spam_link")
+
+
+def test_a_copy_campaign_is_held_for_trusted_authors_too_but_rejections_come_first():
+    campaign = p.PolicyContext(copy_campaign=True)
+    assert p.decide({}, "Share this before they delete it", campaign, p.PolicyConfig()).reason == p.COPY_CAMPAIGN
+    trusted = p.PolicyContext(copy_campaign=True, user_trusted=True)
+    assert p.decide({}, "Share this", trusted, p.PolicyConfig()).outcome == "held"
+    moderator = p.PolicyContext(copy_campaign=True, user_is_moderator=True)
+    assert p.decide({}, "Share this", moderator, p.PolicyConfig()).outcome == "published"
+    banned_word = p.PolicyConfig.from_site_settings({"banned_words": ["casino"]})
+    assert p.decide({}, "casino bonus", campaign, banned_word).reason == p.BANNED_WORD
+    # the author is told only that it waits, never what made it a campaign
+    from comments_service.domain.outcomes import explain_own_comment
+    state, _, text = explain_own_comment("held", p.COPY_CAMPAIGN)
+    assert state == "awaiting_moderation" and "nearly the same text" in text and "3" not in text

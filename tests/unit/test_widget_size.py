@@ -36,7 +36,7 @@ def test_count_script_fits_in_2_kb_gzipped():
 def test_the_scripts_can_be_compacted_line_by_line():
     """compact_script drops whole lines and indentation: right only while no string, template
     literal or comment spans lines, which these scripts must keep true."""
-    for name in ("embed.js", "count.js"):
+    for name in ("embed.js", "count.js", "challenge.js"):
         source = (WIDGET / name).read_text()
         assert "`" not in re.sub(r"'(?:[^'\\\n]|\\.)*'", "''", source), f"{name}: a template literal"
         assert not re.search(r"\\$", source, re.M), f"{name}: a line continued by a backslash"
@@ -49,7 +49,7 @@ def test_the_scripts_can_be_compacted_line_by_line():
 
 def test_widget_downloads_nothing_but_its_own_stylesheet():
     # no framework or font fetched at run time: the only URL the widget builds is its own base
-    source = (WIDGET / "embed.js").read_text() + (WIDGET / "count.js").read_text()
+    source = "".join((WIDGET / name).read_text() for name in ("embed.js", "count.js", "challenge.js"))
     assert not re.search(r"""(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}/""", source.replace("https://example.com", ""))
     assert not re.search(r"\bimport\s*\(|importScripts|@import", source + (WIDGET / "embed.css").read_text())
 

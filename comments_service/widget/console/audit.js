@@ -15,6 +15,7 @@
     ["ban", "Banned a reader"], ["suspend", "Suspended a reader"], ["unban", "Lifted a ban"],
     ["trust", "Trusted a reader"], ["untrust", "Stopped trusting a reader"],
     ["premoderate", "Put a reader on premoderation"], ["unpremoderate", "Took a reader off premoderation"],
+    ["shadow_restrict", "Shadow-restricted a reader"], ["lift_shadow_restriction", "Lifted a shadow restriction"],
     ["note", "Added a note on a reader"], ["feature", "Featured a comment"], ["unfeature", "Unfeatured a comment"],
     ["pin", "Pinned a comment"], ["unpin", "Unpinned a comment"], ["article_settings", "Changed an article"],
     ["site_created", "Created the site"], ["site_updated", "Changed site settings"],
@@ -23,6 +24,8 @@
     ["webhook_created", "Added a webhook"], ["webhook_updated", "Changed a webhook"],
     ["webhook_deleted", "Removed a webhook"], ["webhook_secret_rotated", "Rotated a webhook's secret"],
     ["webhook_disabled", "A failing webhook was turned off"],
+    ["surge_started", "A surge of new accounts began on an article"],
+    ["surge_ended", "A surge of new accounts passed"],
   ];
   var ACTION_WORDS = {};
   ACTIONS.forEach(function (a) { ACTION_WORDS[a[0]] = a[1]; });

@@ -18,7 +18,8 @@
   var ACTION_WORDS = {
     approve: "Approved", reject: "Rejected", undo: "Undid a decision", ban: "Banned", unban: "Lifted the ban",
     suspend: "Suspended", trust: "Trusted", untrust: "Stopped trusting", premoderate: "Put on premoderation",
-    unpremoderate: "Took off premoderation", note: "Added a note",
+    unpremoderate: "Took off premoderation", note: "Added a note", shadow_restrict: "Shadow-restricted",
+    lift_shadow_restriction: "Lifted the shadow restriction",
   };
 
   function who(id, name) {
@@ -110,6 +111,7 @@
     }
     if (s.premoderated) out.push(el("span", { class: "flag" }, "Premoderated"));
     if (s.trusted) out.push(el("span", { class: "flag ok" }, "Trusted"));
+    if (s.shadow_restricted) out.push(el("span", { class: "flag" }, "Shadow-restricted"));
     if (!out.length) out.push(el("span", { class: "flag ok" }, "In good standing"));
     return out;
   }
@@ -138,7 +140,14 @@
       actionButton("Suspend", "s", suspend),
       actionButton("Trusted", "t", toggleTrust, { "aria-pressed": String(!!s.trusted) }),
       actionButton("Premoderation", "p", togglePremoderation, { "aria-pressed": String(!!s.premoderated) }),
+      p.shadow_restriction ? actionButton("Shadow restriction", "Shift+R", toggleShadow,
+                                          { "aria-pressed": String(!!s.shadow_restricted) }) : null,
       actionButton("Note", "n", addNote)));
+    // offered only where the site turned it on; what it does, in one line (SECURITY.md "Shadow restriction")
+    if (p.shadow_restriction) {
+      body.appendChild(el("p", { class: "muted shadow-note" }, "Shadow restriction: their new comments wait " +
+        "for a moderator and show only to them, unmarked; they get a statement of reasons and see it when they ask."));
+    }
 
     var counts = p.counts;
     var comments = section("Comments", "people-comments-title");
@@ -327,6 +336,15 @@
     });
   }
 
+  function toggleShadow() {
+    var p = subject();
+    if (!p || !p.shadow_restriction) return;
+    setFlags({ shadow_restricted: !p.standing.shadow_restricted }, function (s) {
+      return s.shadow_restricted ? s.name + "’s new comments now show to them alone until approved."
+                                 : s.name + " is no longer restricted; comments already held stay in the queue.";
+    });
+  }
+
   function addNote() {
     var p = subject();
     if (!p) return;
@@ -349,6 +367,7 @@
     ["s", "Suspend the reader for some hours", suspend],
     ["t", "Trust the reader, or stop trusting them", toggleTrust],
     ["p", "Put the reader on premoderation, or take them off", togglePremoderation],
+    ["Shift+R", "Shadow-restrict the reader, or lift it (where the site offers it)", toggleShadow],
     ["n", "Add a private moderator note", addNote],
     ["Escape", "Close the drawer", closeDrawer],
   ];

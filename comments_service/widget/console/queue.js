@@ -215,6 +215,14 @@
       a.trusted ? el("span", { class: "flag ok" }, "trusted") : null,
       a.premoderate ? el("span", { class: "flag" }, "premoderated") : null));
 
+    if (c.campaign_id) {
+      // nearly the same text from several authors: one decision for all of it
+      li.appendChild(el("div", { class: "campaign" },
+        el("span", { class: "flag bad" }, "Copy campaign #" + c.campaign_id),
+        el("span", { class: "muted" }, campaignSize(c.campaign_id) + " of its comments in this list"),
+        el("button", { type: "button", class: "reject", "data-campaign": c.campaign_id,
+                       on: { click: function () { rejectCampaign(c.campaign_id); } } }, "Reject the whole campaign…")));
+    }
     if (c.scores) {
       li.appendChild(el("div", { class: "scores" }, Object.keys(c.scores)
         .sort(function (x, y) { return c.scores[y] - c.scores[x]; })
@@ -239,6 +247,29 @@
          "Select ", el("kbd", { text: "x" })),
       C.featureControls(it)));
     return li;
+  }
+
+  function campaignSize(id) {
+    return items.filter(function (x) { return !x.gone && x.comment.campaign_id === id; }).length;
+  }
+
+  function rejectCampaign(id) {
+    C.prompt("Reject copy campaign #" + id, [
+      { name: "ban_authors", type: "checkbox", label: "Also ban every author of the campaign",
+        help: "Every comment of the campaign is rejected as spam, the published ones too." },
+    ], { submitLabel: "Reject the campaign", danger: true }).then(function (v) {
+      if (!v) return;
+      C.api("POST", "/campaigns/" + id + "/decision",
+            { params: { site: null }, body: { action: "reject", reason: "spam", ban_authors: !!v.ban_authors } })
+        .then(function (res) {
+          items = items.filter(function (x) { return x.comment.campaign_id !== id; });
+          current = Math.max(0, Math.min(current, items.length - 1));
+          draw();
+          refreshCounts();
+          C.toast("Campaign #" + id + ": " + res.comments.succeeded + " comment(s) rejected" +
+                  (res.banned.length ? ", " + res.banned.length + " author(s) banned." : "."));
+        }).catch(function (err) { C.toast("Campaign #" + id + " not rejected: " + err.message, { error: true }); });
+    });
   }
 
   function presenceNode(id) {

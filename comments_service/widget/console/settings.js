@@ -11,6 +11,10 @@
   var RETRY_MS = 700;  // after the last change of the form, the last text is tried again
   // domain/policy.LinkRules' defaults: the policy view does not send them
   var LINK_DEFAULTS = { max_links: 2, hold_new_authors: true };
+  // domain/policy.SurgeRules' defaults, likewise
+  var SURGE_DEFAULTS = { enabled: true, new_accounts: 10, window_minutes: 10, new_account_hours: 24,
+                         cooldown_minutes: 30 };
+  var SURGE_NUMBERS = ["new_accounts", "window_minutes", "new_account_hours", "cooldown_minutes"];
   var OUTCOME_WORDS = { published: "Published", held: "Held for a moderator", rejected: "Rejected" };
 
   var root = null;
@@ -68,7 +72,17 @@
       linksMax: typeof (m.links || {}).max_links === "number" ? m.links.max_links : LINK_DEFAULTS.max_links,
       linksHoldNew: typeof (m.links || {}).hold_new_authors === "boolean" ? m.links.hold_new_authors
         : LINK_DEFAULTS.hold_new_authors,
+      surge: Object.assign({}, SURGE_DEFAULTS, m.surge || {}),
     };
+  }
+
+  // the surge rule's object, or null where it says what the defaults say (domain/policy.SurgeRules)
+  function surgeDraft() {
+    var out = {};
+    Object.keys(SURGE_DEFAULTS).forEach(function (k) {
+      if (state.surge[k] !== SURGE_DEFAULTS[k]) out[k] = state.surge[k];
+    });
+    return Object.keys(out).length ? out : null;
   }
 
   // the link rules' object, or null where it says what the defaults say (domain/policy.LinkRules)
@@ -106,6 +120,7 @@
       hold_after_recent_rejections: state.recentRejections === d.hold_after_recent_rejections ? null
         : state.recentRejections,
       links: linksDraft(),
+      surge: surgeDraft(),
     };
   }
 
@@ -186,6 +201,7 @@
     form.appendChild(thresholdSection());
     form.appendChild(wordSection());
     form.appendChild(linkSection());
+    form.appendChild(surgeSection());
     form.appendChild(readerSection());
     form.appendChild(originSection());
     ui.save = el("button", { type: "submit", class: "primary", "aria-keyshortcuts": "Control+S s", disabled: true },
@@ -347,6 +363,25 @@
       check("links-new", "Hold every link from a new account", null,
             function () { return state.linksHoldNew; }, function (v) { state.linksHoldNew = v; }),
     ]);
+  }
+
+  function surgeSection() {
+    var words = { new_accounts: ["New accounts that start a surge", "Distinct new accounts (guests, and accounts " +
+                                 "younger than below) commenting on one article within the window.", 2, 1000],
+                  window_minutes: ["Within (minutes)", null, 1, 1440],
+                  new_account_hours: ["An account is new for (hours)", null, 1, 8760],
+                  cooldown_minutes: ["The surge ends after (quiet minutes)", null, 1, 1440] };
+    return section("Surges of new accounts", "When many new accounts comment on one article at once, new " +
+      "accounts' comments there wait for a moderator until it has been quiet for a while. Moderators with email " +
+      "alerts are told, and the console shows a banner.", [
+      check("surge-enabled", "Hold new accounts' comments on an article in a surge", null,
+            function () { return state.surge.enabled; }, function (v) { state.surge.enabled = v; }),
+    ].concat(SURGE_NUMBERS.map(function (k) {
+      var w = words[k];
+      return number("surge-" + k.replace(/_/g, "-"), "moderation.surge." + k, w[0], w[1], { min: w[2], max: w[3] },
+                    function () { return state.surge[k]; },
+                    function (v) { state.surge[k] = v == null ? SURGE_DEFAULTS[k] : v; });
+    })));
   }
 
   function readerSection() {

@@ -1,0 +1,173 @@
+"""Repeats and copy-paste campaigns through HTTP (services/repeats.py, services/campaigns.py): an
+author's repeated text is refused; the same text from several authors is held as a campaign that
+moderators decide in one action; with Redis away, posting goes on unchecked."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.apps import other_app, scoring_app
+from tests.support.scoring import NO_THRESHOLDS, running_worker
+from tests.support.seeding import set_site_policy
+from tests.support.sites import article_body, make_site
+from tests.support.tokens import staff_token
+
+ON = {"COMMENTS_REPEAT_CHECKS": "on"}
+REPORT = ("The convoy crossed at dawn, the border guards said, and the villages on the other side were "
+          "told to expect more soldiers before the end of the month.")
+# the same text as a copy campaign sends it: a word changed, different case and punctuation
+VARIANTS = [
+    "Visit the real story behind the border troops, the media hides it! Share this everywhere before "
+    "they delete it, the truth about the soldiers is out.",
+    "visit the REAL story behind the border troops, the media hides it!! Share this everywhere before "
+    "they delete it, the truth about the soldiers is out",
+    "Visit the real story behind the border troops, the media hides it. Share this everywhere before "
+    "they remove it, the truth about the soldiers is out!",
+    "Visit the real story behind the border troops: the media hides it! Share this everywhere before "
+    "they delete it - the truth about these soldiers is out.",
+]
+
+
+@pytest.fixture(scope="module")
+async def api(storage, database):
+    async with other_app(storage, **ON) as client:
+        yield client
+
+
+async def post(api, site, text, sub="reader-1", article="a1", **extra):
+    return await api.post(f"/api/v1/articles/{article}/comments", params=site.q(), json=article_body(text, **extra),
+                          headers=site.auth(site.sso_token(sub=sub, name=f"Reader {sub}")))
+
+
+async def test_an_author_posting_the_same_text_again_is_refused_with_a_clear_message(api, services, db):
+    site = await make_site(services, db)
+    assert (await post(api, site, REPORT)).status_code == 201
+    again = await post(api, site, REPORT)
+    assert again.status_code == 409
+    problem = again.json()
+    assert problem["code"] == "repeat_post"
+    assert problem["detail"] == "You already posted this comment a moment ago."
+    # nearly the same: case, punctuation and one word changed; and on another article of the site
+    nearly = REPORT.upper().replace("dawn", "sunrise").replace(",", "")
+    refused = await post(api, site, nearly, article="a2")
+    assert refused.status_code == 409 and refused.json()["code"] == "repeat_post"
+    assert await db.fetchval("SELECT count(*) FROM comments WHERE site_id = $1", site.id) == 1
+    # a different comment by the same author, and the same comment by someone else, are fine
+    assert (await post(api, site, "I was there last spring; the road was closed for weeks.")).status_code == 201
+    assert (await post(api, site, REPORT, sub="reader-2")).status_code == 201
+
+
+async def test_short_texts_repeat_only_when_the_words_are_the_same(api, services, db):
+    site = await make_site(services, db)
+    assert (await post(api, site, "Thank you for this report.")).status_code == 201
+    assert (await post(api, site, "thank you, for this REPORT!")).json()["code"] == "repeat_post"
+    assert (await post(api, site, "Thank you for this update.")).status_code == 201
+
+
+async def test_a_post_refused_for_another_reason_is_no_repeat_when_sent_again(api, services, db):
+    site = await make_site(services, db)
+    missing_parent = await post(api, site, REPORT, parent_id=2**31)
+    assert missing_parent.status_code == 400 and missing_parent.json()["code"] == "parent_not_found"
+    assert (await post(api, site, REPORT)).status_code == 201
+
+
+async def test_the_site_sets_the_window_and_can_switch_the_check_off(api, services, db):
+    site = await make_site(services, db)
+    admin = {"Authorization": f"Bearer {await staff_token(db, 'admin', site.id)}"}
+    bad = await api.patch(f"/api/v1/moderation/sites/{site.id}",
+                          json={"moderation": {"repeats": {"window_minutes": -1}}}, headers=admin)
+    assert bad.status_code == 422 and "moderation.repeats.window_minutes" in bad.text
+    off = await api.patch(f"/api/v1/moderation/sites/{site.id}",
+                          json={"moderation": {"repeats": {"window_minutes": 0}}}, headers=admin)
+    assert off.status_code == 200, off.text
+    assert (await post(api, site, REPORT)).status_code == 201
+    assert (await post(api, site, REPORT)).status_code == 201
+
+
+async def test_guests_repeat_by_their_address(serve, services, db):
+    site = await make_site(services, db)
+    async with serve(**ON) as live, live.http() as http:
+        first = await http.post("/api/v1/articles/a1/comments", params=site.q(),
+                                json=article_body(REPORT, author_name="Guest One"))
+        assert first.status_code == 201, first.text
+        # a new guest name is a new guest identity, but the same address
+        again = await http.post("/api/v1/articles/a1/comments", params=site.q(),
+                                json=article_body(REPORT, author_name="Guest Two"))
+        assert again.status_code == 409 and again.json()["code"] == "repeat_post"
+
+
+async def test_with_redis_away_posting_goes_on_without_the_checks(storage, database, services, db):
+    site = await make_site(services, db)
+    # nothing listens on port 1: every Redis call fails at once
+    async with other_app(storage, COMMENTS_REDIS_URL="redis://127.0.0.1:1/0", **ON) as away:
+        assert (await post(away, site, REPORT)).status_code == 201
+        assert (await post(away, site, REPORT)).status_code == 201
+    assert await db.fetchval("SELECT count(*) FROM comments WHERE site_id = $1", site.id) == 2
+
+
+# ------------------------------------------------------------------ campaigns (scored)
+@pytest.fixture(scope="module")
+async def worker(storage, database, tiny_detoxify, tmp_path_factory):
+    async with running_worker(storage, database, tmp_path_factory.mktemp("workers"), *tiny_detoxify) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def scored(storage, database, worker):
+    async with scoring_app(storage, COMMENTS_DECISION_WAIT_MS="10000", **ON) as client:
+        yield client
+
+
+async def test_a_copy_campaign_is_held_grouped_and_rejected_with_its_authors_in_one_action(scored, services, db):
+    site = await make_site(services, db)
+    await set_site_policy(db, site.id, NO_THRESHOLDS)
+    posted = []
+    for i, text in enumerate(VARIANTS):
+        response = await post(scored, site, text, sub=f"brigade-{i}", article=f"story-{i % 2}")
+        assert response.status_code == 201, response.text
+        posted.append(response.json())
+    # two authors are a coincidence; the third makes it a campaign, and every later one joins it
+    assert [p["status"] for p in posted] == ["published", "published", "held", "held"]
+    assert "other accounts posted nearly the same text" not in posted[2]["message"]  # thresholds stay hidden
+    ids = [p["comment"]["id"] for p in posted]
+    rows = await db.fetch("SELECT id, campaign_id, status, status_reason FROM comments WHERE id = ANY($1) "
+                          "ORDER BY id", ids)
+    campaign = rows[0]["campaign_id"]
+    assert campaign is not None and {r["campaign_id"] for r in rows} == {campaign}
+    # the two published before it was a campaign went to the queue with it, out of their threads
+    assert {(r["status"], r["status_reason"]) for r in rows} == {("held", "copy_campaign")}
+    for article in ("story-0", "story-1"):
+        thread = (await scored.get(f"/api/v1/articles/{article}/comments", params=site.q())).json()
+        assert thread["comments"] == [] and thread["article"]["comment_count"] == 0
+    # an unrelated comment of the same moment is not drawn in
+    other = await post(scored, site, REPORT, sub="bystander")
+    assert other.json()["status"] == "published"
+    assert await db.fetchval("SELECT campaign_id FROM comments WHERE id = $1", other.json()["comment"]["id"]) is None
+
+    mod = {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id, name='Mo')}"}
+    queue = (await scored.get("/api/v1/moderation/queue", params=site.q(state="held"), headers=mod)).json()
+    assert sorted(i["comment"]["id"] for i in queue["items"]) == sorted(ids)
+    assert {i["comment"]["campaign_id"] for i in queue["items"]} == {campaign}
+    listed = (await scored.get("/api/v1/moderation/campaigns", params=site.q(), headers=mod)).json()["campaigns"]
+    assert [(c["id"], c["comments"], c["waiting"], c["published"], c["authors"]) for c in listed] == [
+        (campaign, 4, 4, 0, 4)]
+    assert listed[0]["sample"].startswith("Visit the real story")
+
+    # a moderator of another site cannot see or decide it
+    stranger_site = await make_site(services, db)
+    stranger = {"Authorization": f"Bearer {await staff_token(db, 'moderator', stranger_site.id)}"}
+    assert (await scored.post(f"/api/v1/moderation/campaigns/{campaign}/decision",
+                              json={"action": "reject"}, headers=stranger)).status_code == 404
+
+    decided = await scored.post(f"/api/v1/moderation/campaigns/{campaign}/decision",
+                                json={"action": "reject", "reason": "spam", "ban_authors": True}, headers=mod)
+    assert decided.status_code == 200, decided.text
+    body = decided.json()
+    assert body["comments"]["succeeded"] == 4 and body["comments"]["failed"] == 0
+    assert len(body["banned"]) == 4
+    statuses = await db.fetch("SELECT status FROM comments WHERE id = ANY($1)", ids)
+    assert {r["status"] for r in statuses} == {"rejected"}
+    assert await db.fetchval("SELECT count(*) FROM bans WHERE site_id = $1", site.id) == 4
+    assert await db.fetchval("SELECT count(*) FROM moderation_actions WHERE site_id = $1 AND action = 'reject'",
+                             site.id) == 4
+    assert (await scored.get("/api/v1/moderation/campaigns", params=site.q(), headers=mod)).json()["campaigns"] == []
