@@ -126,10 +126,12 @@ def similarity(rows: list[dict], seed: int = 1) -> dict[str, float | int]:
 
 async def pipeline(rows: list[dict], ctx: PolicyContext, cfg: PolicyConfig,
                    redis_url: str) -> dict[str, float | int]:
-    """The stream through the repeat and campaign checks, then the policy."""
+    """The stream through the repeat and campaign checks, then the policy. Every author is of the
+    kind ``ctx`` says (new: no published comment yet)."""
+    new_authors = ctx.user_published_count == 0
     client = aioredis.Redis.from_url(redis_url)
     prefix = f"spam-eval-{secrets.token_hex(4)}:"
-    guard = RepeatGuard(RedisGate(client), prefix, enabled=True)
+    guard = RepeatGuard(RedisGate(client), prefix, secrets.token_bytes(32), enabled=True)
     site = Site(id="eval", name="Eval", allowed_origins=SITE_ORIGINS, guest_commenting=True, allow_images=False,
                 has_sso=True)
     outs: list[bool] = []
@@ -140,8 +142,8 @@ async def pipeline(rows: list[dict], ctx: PolicyContext, cfg: PolicyConfig,
                 campaign = sighting is not None and sighting.campaign
                 out = decide(None, row["text"], msgspec.structs.replace(ctx, copy_campaign=campaign),
                              cfg).outcome != "published"
-                if campaign:
-                    # as RepeatGuard.group does: the published comments of the text go to the queue with it
+                if campaign and new_authors:
+                    # as RepeatGuard.group does: new accounts' published copies go to the queue with it
                     sig = fingerprint.signature(row["text"])
                     for earlier in range(index):
                         if not outs[earlier] and sig.near(fingerprint.signature(rows[earlier]["text"]).encode()):

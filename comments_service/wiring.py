@@ -155,7 +155,8 @@ async def build_api(settings: Settings) -> ApiServices:
     challenges = GuestChallenge(gate, settings.redis.prefix, keyring, enabled=settings.comments.guest_challenge)
     comments = CommentService(pool, cache, limiter, keyring, settings.comments, policy=policy, admission=admission,
                               readers=readers, publisher=publisher, challenges=challenges,
-                              repeats=RepeatGuard(gate, settings.redis.prefix, enabled=settings.comments.repeat_checks),
+                              repeats=RepeatGuard(gate, settings.redis.prefix, keyring.derived_keys("repeats")[0],
+                                                  enabled=settings.comments.repeat_checks),
                               surges=surges if settings.scoring.enabled else None)
     moderation_queue = ModerationQueue(pool, sites, publisher)
     moderation_events = ModerationEvents(pool, settings.database.url or "", sites, moderation_queue,

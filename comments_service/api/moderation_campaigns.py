@@ -35,10 +35,11 @@ class CampaignsController(ModeratorRoutes):
         return await campaigns.listing(staff_of(request), site, decided=decided)
 
     @post("/campaigns/{campaign_id:int}/decision", status_code=200,
-          summary="Reject (or approve) every comment of a campaign; optionally ban its authors",
-          description="reject: every comment of the campaign not yet rejected, published ones too. approve: the "
-                      "ones still waiting. ban_authors (with reject) bans every author of the campaign. Each "
-                      "comment's decision is audited as a moderator's decision.")
+          summary="Reject (or approve) a campaign's waiting comments; optionally ban their authors",
+          description="Decides the campaign's comments held for being part of it (copy_campaign). A copy left "
+                      "published (an older account's: perhaps the original) and one held for another reason "
+                      "are left to decide one by one. ban_authors (with reject) bans the authors of the rejected "
+                      "ones. Each comment's decision is audited as a moderator's decision.")
     async def decide(self, campaigns: NamedDependency[Campaigns], request: Request, campaign_id: FromPath[int],
                      data: JSONBody[CampaignDecisionRequest]) -> CampaignDecision:
         return await campaigns.decide(staff_of(request), campaign_id, data.action, reason=data.reason,

@@ -21,13 +21,19 @@ WHERE site_id = $1 AND created_at > now() - $2::interval AND campaign_id IS NULL
   AND status IN ('published', 'held', 'pending_scoring')
 ORDER BY id DESC LIMIT $4"""
 GROUP = "UPDATE comments SET campaign_id = $1 WHERE id = ANY($2::bigint[]) AND campaign_id IS NULL"
-# the campaign's comments published before it was one go to the queue with it (the counts follow at commit)
+# the campaign's comments published before it was one go to the queue with it (the counts follow at
+# commit), but only those of guests and of accounts younger than $2 that no moderator approved and
+# whose author is not trusted: copying a reader's comment from a few fresh accounts must not take
+# down the original
 HOLD_PUBLISHED = """
-UPDATE comments SET status = 'held', status_reason = 'copy_campaign'
-WHERE id = ANY($1::bigint[]) AND status = 'published' RETURNING id"""
+UPDATE comments c SET status = 'held', status_reason = 'copy_campaign'
+FROM users u
+WHERE c.id = ANY($1::bigint[]) AND c.status = 'published' AND c.moderated_at IS NULL AND u.id = c.author_id
+  AND NOT u.trusted AND (u.kind = 'guest' OR u.created_at > now() - $2::interval)
+RETURNING c.id"""
 # a campaign's comments for moderators: every status but the author's own deletion
 MEMBERS = """
-SELECT c.id, c.status, c.author_id, c.created_at FROM comments c
+SELECT c.id, c.status, c.status_reason, c.author_id, c.created_at FROM comments c
 WHERE c.campaign_id = $1 AND c.status <> 'deleted' ORDER BY c.id"""
 LIST = """
 SELECT k.id, k.site_id, k.created_at, k.decided_at, k.decided_by,
@@ -35,7 +41,8 @@ SELECT k.id, k.site_id, k.created_at, k.decided_at, k.decided_by,
        count(c.id) FILTER (WHERE c.status IN ('held', 'pending_scoring')) AS waiting,
        count(c.id) FILTER (WHERE c.status = 'published') AS published,
        count(DISTINCT c.author_id) AS authors,
-       (SELECT left(f.body_markdown, 280) FROM comments f WHERE f.campaign_id = k.id ORDER BY f.id LIMIT 1) AS sample
+       (SELECT left(f.body_markdown, 280) FROM comments f WHERE f.campaign_id = k.id AND f.status <> 'deleted'
+        ORDER BY f.id LIMIT 1) AS sample
 FROM spam_campaigns k LEFT JOIN comments c ON c.campaign_id = k.id
 WHERE k.site_id = ANY($1::text[]) AND ($2::boolean OR k.decided_at IS NULL)
 GROUP BY k.id ORDER BY k.id DESC LIMIT $3"""
@@ -60,8 +67,8 @@ async def group(conn: Connection, campaign_id: int, comment_ids: list[int]) -> N
     await conn.execute(GROUP, campaign_id, comment_ids)
 
 
-async def hold_published(conn: Connection, comment_ids: list[int]) -> list[int]:
-    return [r["id"] for r in await conn.fetch(HOLD_PUBLISHED, comment_ids)]
+async def hold_published(conn: Connection, comment_ids: list[int], new_for: timedelta) -> list[int]:
+    return [r["id"] for r in await conn.fetch(HOLD_PUBLISHED, comment_ids, new_for)]
 
 
 async def members(conn: Connection, campaign_id: int) -> list[asyncpg.Record]:

@@ -80,7 +80,9 @@ def make(key: bytes, site_id: str, *, now: int, ttl_seconds: int, maxnumber: int
     """A new challenge for ``site_id`` that expires ``ttl_seconds`` after ``now`` (unix seconds)."""
     if number is None:
         number = secrets.randbelow(maxnumber + 1)
-    salt = f"{secrets.token_hex(12)}?expires={now + ttl_seconds}&site={quote(site_id, safe='')}"
+    # the closing "&": the number is appended to the salt when hashing, and without it the number's
+    # first digits could be read as the end of the site's name (another site's solution)
+    salt = f"{secrets.token_hex(12)}?expires={now + ttl_seconds}&site={quote(site_id, safe='')}&"
     challenge = _digest(salt, number)
     return Challenge(algorithm=ALGORITHM, challenge=challenge, maxnumber=maxnumber, salt=salt,
                      signature=sign(key, challenge))
@@ -106,6 +108,8 @@ def verify(keys: Sequence[bytes], payload: str, site_id: str, *, now: int) -> So
         raise ChallengeRefused("challenge_invalid", "signature does not match")
     if not hmac.compare_digest(_digest(parsed.salt, parsed.number), parsed.challenge):
         raise ChallengeRefused("challenge_invalid", "number does not solve the challenge")
+    if not parsed.salt.endswith("&"):
+        raise ChallengeRefused("challenge_invalid", "salt not closed")
     _, _, query = parsed.salt.partition("?")
     params = parse_qs(query, keep_blank_values=True, max_num_fields=8)
     try:

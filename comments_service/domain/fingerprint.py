@@ -124,7 +124,8 @@ def decode(encoded: str) -> np.ndarray | None:
 
 
 def words_of(text: str) -> list[str]:
-    folded = unicodedata.normalize("NFKC", text[:MAX_CHARS]).casefold()
+    # cut again after folding: NFKC turns some single characters into eighteen
+    folded = unicodedata.normalize("NFKC", text[:MAX_CHARS]).casefold()[:MAX_CHARS]
     return [skeleton(w) for w in _WORD.findall(folded)]
 
 

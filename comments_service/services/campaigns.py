@@ -11,6 +11,7 @@ import asyncpg
 
 from ..db import campaigns as campaign_repo
 from ..domain.moderation_models import BulkResult
+from ..domain.policy import COPY_CAMPAIGN
 from ..domain.structs import Struct
 from ..errors import DomainError
 from .moderation_queue import ModerationQueue
@@ -65,8 +66,11 @@ class Campaigns:
 
     async def decide(self, staff: StaffLike, campaign_id: int, action: CampaignAction, *, reason: str | None,
                      note: str | None, ban_authors: bool) -> CampaignDecision:
-        """Reject every comment of the campaign (published ones too: they are the same text), or
-        approve the ones still waiting; with ``ban_authors`` (rejections only) ban their authors."""
+        """Reject, or approve, the campaign's comments waiting in the queue for being part of it
+        (held ``copy_campaign``): a copy published and left up (an older account's: perhaps the
+        original) and a comment held for another reason too are left for a moderator to decide
+        one by one. With ``ban_authors`` (rejections only) the authors of the rejected ones are
+        banned."""
         if ban_authors and action != "reject":
             raise DomainError("invalid_request", "Only a rejected campaign's authors can be banned with it.")
         async with self.pool.acquire() as conn:
@@ -75,15 +79,14 @@ class Campaigns:
                 raise DomainError("campaign_not_found")
             members = await campaign_repo.members(conn, campaign_id)
         require_site(staff, found["site_id"])
-        if action == "reject":
-            ids = [m["id"] for m in members if m["status"] != "rejected"]
-        else:
-            ids = [m["id"] for m in members if m["status"] in ("held", "pending_scoring")]
+        waiting = [m for m in members if m["status"] == "held" and m["status_reason"] == COPY_CAMPAIGN]
+        ids = [m["id"] for m in waiting]
         result = await self.decisions.decide_many(staff, ids, action, reason=(reason or "spam") if action == "reject"
                                                   else None, note=note, override=True, site_id=found["site_id"])
         banned: list[int] = []
         if ban_authors:
-            for author_id in dict.fromkeys(m["author_id"] for m in members):
+            decided = {r.comment_id for r in result.results if r.outcome == "rejected"}
+            for author_id in dict.fromkeys(m["author_id"] for m in waiting if m["id"] in decided):
                 try:
                     await self.users.ban(staff, author_id, until=None, reason="Copy-paste campaign", note=note,
                                          reject_existing=False)

@@ -327,12 +327,17 @@ class CommentService:
         # is locked only while that one statement commits. (A reply runs in a transaction: its
         # parent's row lock is taken before the user's, in the order a vote takes them.)
         article: Row | None
-        async with self.pool.acquire() as conn, self._taken_back_on_failure(repeat_check):
+        async with self._taken_back_on_failure(repeat_check), self.pool.acquire() as conn:
             context = None
             if identity is not None and identity.kind == "sso" and parent_id is None:
                 context = await posting_repo.context(
                     conn, site.id, external_id, identity.external_id, identity.name, identity.email, identity.role)
-            alone = context is not None and context.article is not None and not self.admission.writes_on_admit
+            # the repeat check, started before the markdown was rendered, is in by now; a campaign
+            # is grouped in the post's own transaction (never a comment stored but not grouped)
+            sighting = await repeat_check if repeat_check is not None else None
+            campaign = sighting is not None and sighting.campaign
+            alone = (context is not None and context.article is not None and not self.admission.writes_on_admit
+                     and not campaign)
             async with nullcontext() if alone else conn.transaction():
                 if context is not None:
                     article = context.article
@@ -369,13 +374,12 @@ class CommentService:
                 elif poster.id is not None:
                     user_id = poster.id
                 user = Author(id=user_id, name=name if identity is None else identity.name)
-                sighting = await repeat_check if repeat_check is not None else None
                 row, counted = await comment_repo.insert(
                     conn, article_id=article["id"], parent=parent, author_id=user_id, body_markdown=text,
                     body_html=html, status=self.admission.initial_status, status_reason=None, author_ip=actor.ip,
                 )
                 withdrawn: list[VisibleChange] = []
-                if sighting is not None and sighting.campaign and self.repeats is not None:
+                if campaign and sighting is not None and self.repeats is not None:
                     # before the scoring job is queued: the policy must see the campaign
                     withdrawn = await self.repeats.group(conn, sighting, row.id)
                 await self.admission.admit(conn, row)
@@ -385,7 +389,7 @@ class CommentService:
             noting = asyncio.ensure_future(self.surges.note(
                 site.id, site.settings, row.article_id, row.author_id,
                 guest=identity is None or identity.kind == "guest",
-                since=context.poster.since if context is not None else None))
+                since=context.poster.since if context is not None else None, address=actor.ip))
         if withdrawn:  # the campaign's earlier comments left their threads
             await self.publisher.announce(withdrawn)
         published = None
@@ -400,7 +404,10 @@ class CommentService:
                 async with self.pool.acquire() as conn:
                     article = await article_repo.get_by_external(conn, site.id, external_id) or article
         if noting is not None:
-            await noting
+            try:
+                await noting
+            except Exception:  # the comment is stored: a failed count must not answer its author with an error
+                log.exception("surge count failed", extra={"site": site.id, "comment_id": row.id})
         log.info("comment posted", extra={"comment_id": row.id, "site": site.id, "status": row.status})
         category = explain_own_comment(row.status, row.status_reason)[1] if row.status in ("held", "rejected") else None
         # a site that explains its decisions (the demo) tells the author what decided and why

@@ -7,8 +7,9 @@
 * **Copy campaigns.** The same text from ``repeats.campaign_authors`` different authors within
   ``repeats.campaign_window_minutes`` is a campaign: the new comment joins (or starts) a
   ``spam_campaigns`` row, the site's recent comments of the same text join it too (those already
-  published go back to the queue: they are the same text), and the policy holds the campaign's new
-  comments (``copy_campaign``). Moderators decide a campaign in one action (services/campaigns.py).
+  published by guests and new accounts go back to the queue; an older account's may be the
+  original that was copied, and stays up), and the policy holds the campaign's new comments
+  (``copy_campaign``). Moderators decide a campaign in one action (services/campaigns.py).
 
 The recent texts live in Redis (lua/repeats.lua, one round trip per post): per author and per
 campaign band, sorted sets trimmed to their window and a cap, expiring with the window. When Redis
@@ -49,7 +50,10 @@ CAP = 20
 # a text this long is fingerprinted on the CPU-bound pool, not the event loop (about 0.3 ms here)
 ON_LOOP_CHARS = 1_500
 # when a campaign starts, the site's recent comments it looks through for the ones that began it
-LOOK_BACK = 500
+LOOK_BACK = 200
+# an account this young, or a guest, is one whose published copy goes back to the queue with its
+# campaign (older accounts' copies are grouped but stay up: they may be the original)
+NEW_ACCOUNT = timedelta(days=1)
 _AUTHOR_TAG = 6  # bytes of an author's hash at the start of a band member
 
 
@@ -73,9 +77,10 @@ class Sighting:
 
 
 class RepeatGuard:
-    def __init__(self, gate: RedisGate, prefix: str, *, enabled: bool) -> None:
+    def __init__(self, gate: RedisGate, prefix: str, key: bytes, *, enabled: bool) -> None:
         self.gate = gate
         self.prefix = prefix
+        self.key = key  # keys the authors' tags: an address cannot be found again from its tag
         self.enabled = enabled
         self._rules: dict[str, tuple[Any, RepeatRules]] = {}
         self._script = gate.client.register_script(lua("repeats")) if gate.client else None
@@ -110,13 +115,13 @@ class RepeatGuard:
             sig = await run_bounded(fingerprint.signature, text, budget_s=POLICY_BUDGET_S)
         # one hash tag per site: every key of one post is in one Redis Cluster slot
         base = f"{self.prefix}rp:{{{site.id}}}:"
-        author_key = (base + "a:" + _tag(author).hex()) if author and rules.window_minutes else None
+        author_key = (base + "a:" + self._tag(author).hex()) if author and rules.window_minutes else None
         band_keys = ([base + "b:" + band for band in sig.bands()]
                      if rules.campaign_authors and sig.campaign_sized else [])
         if author_key is None and not band_keys:
             return None
         raw = sig.raw()
-        band_member = _tag(author or "") + raw
+        band_member = self._tag(author or "") + raw
         now_ms = int(time.time() * 1000)
         result = await self.gate.call(lambda: script(
             keys=([author_key] if author_key else []) + band_keys,
@@ -135,6 +140,10 @@ class RepeatGuard:
             authors = {m[:_AUTHOR_TAG] for m, is_near in zip(strangers, near, strict=True) if is_near}
             campaign = len(authors) + 1 >= rules.campaign_authors
         return Sighting(site.id, sig, rules, author_key, raw, band_keys, band_member, campaign)
+
+    def _tag(self, author: str) -> bytes:
+        """A short, fixed-length, keyed stand-in for an author (nothing personal stored in Redis)."""
+        return hashlib.blake2b(author.encode(), digest_size=_AUTHOR_TAG, key=self.key[:64]).digest()
 
     async def forget(self, sighting: Sighting | None) -> None:
         """Take a post that was not stored back out of the recent texts."""
@@ -168,7 +177,7 @@ class RepeatGuard:
                 matched = await run_bounded(_near_ids, sig, bodies, budget_s=POLICY_BUDGET_S * 4)
                 if matched:
                     await campaign_repo.group(conn, campaign_id, matched)
-                    for held_id in await campaign_repo.hold_published(conn, matched):
+                    for held_id in await campaign_repo.hold_published(conn, matched, NEW_ACCOUNT):
                         held = await comment_repo.get(conn, held_id)
                         external_id = await external_id_of(conn, held.article_id) if held is not None else None
                         if held is not None and external_id is not None:
@@ -185,6 +194,3 @@ def _near_ids(sig: Signature, bodies: list[tuple[int, str]]) -> list[int]:
     return [cid for (cid, _), is_near in zip(bodies, near, strict=True) if is_near]
 
 
-def _tag(author: str) -> bytes:
-    """A short, fixed-length stand-in for an author key (nothing personal stored in Redis)."""
-    return hashlib.blake2b(author.encode(), digest_size=_AUTHOR_TAG).digest()

@@ -28,6 +28,7 @@ import asyncpg
 
 from ..cache import RedisGate, lua
 from ..db import surges as repo
+from ..domain.limits import address_group
 from ..domain.policy import SurgeRules
 from ..domain.structs import Struct
 from .staff_scope import StaffLike, one_site
@@ -80,7 +81,7 @@ class Surges:
 
     # ------------------------------------------------------------ the post path
     async def note(self, site_id: str, settings: Mapping[str, Any], article_id: int, author_id: int, *,
-                   guest: bool, since: datetime | None) -> None:
+                   guest: bool, since: datetime | None, address: str | None = None) -> None:
         """A comment was stored: counts its author if new, and starts or prolongs the article's
         surge at the threshold. ``since``: when the author's account was made, where the caller
         read it (None: asked here, for an account)."""
@@ -100,7 +101,9 @@ class Surges:
             if since is not None and not rules.new_author(
                     guest=False, account_age_seconds=(datetime.now(UTC) - since).total_seconds()):
                 return
-        seen = await self.gate.call(lambda: self._count(article_id, author_id, rules))
+        # a guest is a new identity at every post: one address posting as ten guests is one author
+        member = f"ip:{address_group(address)}" if guest and address else str(author_id)
+        seen = await self.gate.call(lambda: self._count(article_id, member, rules))
         if seen is None:
             return  # Redis away: RedisGate logged it; the post goes on unchecked
         count, claimed = seen
@@ -113,13 +116,13 @@ class Surges:
             log.warning("surge of new accounts: their comments are premoderated", extra={
                 "site": site_id, "article": started.external_id, "new_accounts": count})
 
-    async def _count(self, article_id: int, author_id: int, rules: SurgeRules) -> tuple[int, bool]:
+    async def _count(self, article_id: int, author: str, rules: SurgeRules) -> tuple[int, bool]:
         """One script call (lua/surge.lua): the author counted, the article's new authors of the
         window, and whether this post is the one to move the surge on (at most once a minute)."""
         assert self.gate is not None and self._script is not None
         keys = [f"{self.prefix}surge:{article_id}", f"{self.prefix}surge-on:{article_id}"]
         mark_ms = min(BUMP_EVERY_S * 1000, rules.cooldown_minutes * 30_000)
-        count, claimed = await self._script(keys=keys, args=[author_id, rules.window_minutes * 60_000,
+        count, claimed = await self._script(keys=keys, args=[author, rules.window_minutes * 60_000,
                                                              rules.new_accounts, mark_ms])
         return int(count), bool(claimed)
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.apps import other_app, scoring_app
 from tests.support.scoring import NO_THRESHOLDS, running_worker
-from tests.support.seeding import set_site_policy
+from tests.support.seeding import seed_comment, set_site_policy
 from tests.support.sites import article_body, make_site
 from tests.support.tokens import staff_token
 
@@ -171,3 +171,46 @@ async def test_a_copy_campaign_is_held_grouped_and_rejected_with_its_authors_in_
     assert await db.fetchval("SELECT count(*) FROM moderation_actions WHERE site_id = $1 AND action = 'reject'",
                              site.id) == 4
     assert (await scored.get("/api/v1/moderation/campaigns", params=site.q(), headers=mod)).json()["campaigns"] == []
+
+
+async def test_copying_an_established_readers_comment_from_new_accounts_does_not_take_it_down(scored, services,
+                                                                                                db):
+    site = await make_site(services, db)
+    await set_site_policy(db, site.id, NO_THRESHOLDS)
+    # a reader of a month's standing writes a comment...
+    await db.execute("INSERT INTO users (site_id, kind, external_id, display_name, created_at) "
+                     "VALUES ($1, 'sso', 'regular', 'Regular', now() - interval '30 days')", site.id)
+    original = (await post(scored, site, VARIANTS[0], sub="regular")).json()
+    assert original["status"] == "published"
+    # ...and fresh accounts paste it to make it look like a campaign
+    copies = [(await post(scored, site, text, sub=f"griefer-{i}")).json() for i, text in enumerate(VARIANTS[1:3])]
+    assert [c["status"] for c in copies] == ["published", "held"]
+    status, campaign = await db.fetchrow("SELECT status, campaign_id FROM comments WHERE id = $1",
+                                         original["comment"]["id"])
+    assert status == "published" and campaign is not None  # grouped with them, but still up
+    mod = {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id)}"}
+    decided = (await scored.post(f"/api/v1/moderation/campaigns/{campaign}/decision",
+                                 json={"action": "reject", "ban_authors": True}, headers=mod)).json()
+    assert decided["comments"]["succeeded"] == 2
+    assert await db.fetchval("SELECT status FROM comments WHERE id = $1", original["comment"]["id"]) == "published"
+    regular = await db.fetchval("SELECT id FROM users WHERE site_id = $1 AND external_id = 'regular'", site.id)
+    assert regular not in decided["banned"] and len(decided["banned"]) == 2
+
+
+async def test_approving_a_campaign_publishes_only_what_the_campaign_held(api, services, db):
+    site = await make_site(services, db)
+    campaign = await db.fetchval("INSERT INTO spam_campaigns (site_id, signature) VALUES ($1, 'sig') RETURNING id",
+                                 site.id)
+    copy = await seed_comment(services, db, site.id, reason="copy_campaign", body="A copy")
+    toxic = await seed_comment(services, db, site.id, reason="toxicity_hold", body="A copy, and an insult")
+    await db.execute("UPDATE comments SET campaign_id = $1 WHERE id = ANY($2::bigint[])", campaign, [copy.id, toxic.id])
+    mod = {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id)}"}
+    decided = await api.post(f"/api/v1/moderation/campaigns/{campaign}/decision", json={"action": "approve"},
+                             headers=mod)
+    assert decided.status_code == 200, decided.text
+    assert [r["comment_id"] for r in decided.json()["comments"]["results"]] == [copy.id]
+    statuses = dict(await db.fetch("SELECT id, status FROM comments WHERE id = ANY($1::bigint[])", [copy.id, toxic.id]))
+    assert statuses == {copy.id: "published", toxic.id: "held"}
+    refused = await api.post(f"/api/v1/moderation/campaigns/{campaign}/decision",
+                             json={"action": "approve", "ban_authors": True}, headers=mod)
+    assert refused.status_code == 400

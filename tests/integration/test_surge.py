@@ -192,3 +192,20 @@ async def test_guests_count_and_the_counter_stays_small_and_expires(db, pool, se
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE kind = 'article.surge' AND subject_id = $1",
                              article) == 1
     await client.aclose()
+
+
+async def test_one_address_posting_as_many_guests_is_one_new_author(db, pool, settings, storage):
+    """Each guest post is a new guest identity, but forty of them from one address are one author:
+    one script cannot put an article into premoderation on its own."""
+    site_id = "s-surge-" + secrets.token_hex(3)
+    await db.execute("INSERT INTO sites (id, name) VALUES ($1, $1)", site_id)
+    article = await db.fetchval("INSERT INTO articles (site_id, external_id, url, title) "
+                                "VALUES ($1, 'one-address', 'https://news.example/o', 'One') RETURNING id", site_id)
+    client = aioredis.Redis.from_url(storage.redis_url)
+    surges = Surges(pool, RedisGate(client), settings.redis.prefix)
+    rules = {"moderation": {"surge": {**SURGE, "new_accounts": 5}}}
+    for guest in range(40):
+        await surges.note(site_id, rules, article, 60_000 + guest, guest=True, since=None, address="203.0.113.7")
+    assert await client.zcard(f"{settings.redis.prefix}surge:{article}") == 1
+    assert await db.fetchval("SELECT surge_until FROM articles WHERE id = $1", article) is None
+    await client.aclose()

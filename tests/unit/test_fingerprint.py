@@ -62,3 +62,8 @@ def test_repeat_rules_are_bounded_and_a_campaign_takes_two_authors():
             assert "moderation.repeats." in str(exc)
         else:
             raise AssertionError(f"accepted {bad}")
+
+
+def test_characters_that_unfold_into_many_do_not_escape_the_bound():
+    # NFKC turns U+FDFA into eighteen characters (four words): the cut applies after folding too
+    assert signature("\ufdfa" * 10_000).words <= MAX_CHARS // 4

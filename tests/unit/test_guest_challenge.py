@@ -130,3 +130,11 @@ def test_the_fallback_store_remembers_a_solution_once_and_forgets_the_oldest():
     store.add_once("b", 60)
     store.add_once("c", 60)
     assert store.add_once("a", 60)  # dropped as the oldest: the bound holds
+
+
+def test_digits_of_the_number_cannot_be_moved_into_the_salt():
+    # the hash is over salt + number: "…site=news&" + "417" must not read as "…site=news&4" + "17",
+    # nor, before the closing "&", as another site's or a later expiry's solution
+    c = issued(number=417)
+    assert refused(tampered(c, salt=c.salt + "4", number=17)) == "challenge_invalid"
+    assert refused(tampered(c, salt=c.salt[:-1] + "4&", number=17)) == "challenge_invalid"

@@ -256,7 +256,7 @@
   function rejectCampaign(id) {
     C.prompt("Reject copy campaign #" + id, [
       { name: "ban_authors", type: "checkbox", label: "Also ban every author of the campaign",
-        help: "Every comment of the campaign is rejected as spam, the published ones too." },
+        help: "Its comments waiting in the queue for being part of it are rejected as spam." },
     ], { submitLabel: "Reject the campaign", danger: true }).then(function (v) {
       if (!v) return;
       C.api("POST", "/campaigns/" + id + "/decision",
