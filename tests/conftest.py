@@ -17,6 +17,9 @@ from tests.support.apps import BASE_URL, live_app
 from tests.support.sites import SiteHandle, make_site
 from tests.support.storage import TestStorage
 
+# fixtures shared by modules that ask for them by name: ``worker`` (a real scoring worker per module)
+pytest_plugins = ["tests.support.scoring"]
+
 
 @pytest.fixture(scope="session")
 def storage() -> Iterator[TestStorage]:

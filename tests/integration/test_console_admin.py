@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
-
 from tests.support.apps import other_app
-from tests.support.scoring import NO_THRESHOLDS, running_worker
+from tests.support.scoring import NO_THRESHOLDS
 from tests.support.sites import article_body, make_site
 from tests.support.tokens import bearer, sso_token, staff_token
 
@@ -114,12 +112,6 @@ async def test_the_policy_view_names_the_labels_and_defaults(client, db, site):
     assert "toxicity" in view["labels"] and view["defaults"]["thresholds"]["toxicity"] == {"hold": 0.6, "reject": 0.9}
     assert "kys" in view["defaults"]["banned_words"] and view["defaults"]["edit_window_seconds"] == 900
     assert view["max_text_chars"] == 10_000
-
-
-@pytest.fixture(scope="module")
-async def worker(storage, database, tiny_detoxify, tmp_path_factory):
-    async with running_worker(storage, database, tmp_path_factory.mktemp("trial-workers"), *tiny_detoxify) as running:
-        yield running
 
 
 async def test_try_a_text_is_scored_by_the_running_workers_model(client, db, site, worker):

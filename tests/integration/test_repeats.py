@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.apps import other_app, scoring_app
-from tests.support.scoring import NO_THRESHOLDS, running_worker
+from tests.support.scoring import NO_THRESHOLDS
 from tests.support.seeding import seed_comment, set_site_policy
 from tests.support.sites import article_body, make_site
 from tests.support.tokens import staff_token
@@ -106,12 +106,6 @@ async def test_with_redis_away_posting_goes_on_without_the_checks(storage, datab
 
 
 # ------------------------------------------------------------------ campaigns (scored)
-@pytest.fixture(scope="module")
-async def worker(storage, database, tiny_detoxify, tmp_path_factory):
-    async with running_worker(storage, database, tmp_path_factory.mktemp("workers"), *tiny_detoxify) as running:
-        yield running
-
-
 @pytest.fixture(scope="module")
 async def scored(storage, database, worker):
     async with scoring_app(storage, COMMENTS_DECISION_WAIT_MS="10000", **ON) as client:

@@ -7,18 +7,12 @@ import pytest
 
 from comments_service.toxicity.config import DEFAULT_BACKEND, MODEL_ID_PREFIXES
 from tests.support.apps import scoring_app
-from tests.support.scoring import NO_THRESHOLDS, running_worker, wait_decided
+from tests.support.scoring import NO_THRESHOLDS, wait_decided
 from tests.support.seeding import set_site_policy
 from tests.support.sites import article_body, make_site
 from tests.support.tokens import bearer, staff_token
 
 DEFAULT_MODEL_PREFIX = MODEL_ID_PREFIXES[DEFAULT_BACKEND]  # onnx-int8-detoxify- by default
-
-
-@pytest.fixture(scope="module")
-async def worker(storage, database, tiny_detoxify, tmp_path_factory):
-    async with running_worker(storage, database, tmp_path_factory.mktemp("workers"), *tiny_detoxify) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 from tests.integration.test_troubleshoot import checks_of
 from tests.support.apps import scoring_app
-from tests.support.scoring import NO_THRESHOLDS, running_worker
+from tests.support.scoring import NO_THRESHOLDS
 from tests.support.seeding import set_site_policy
 from tests.support.sites import article_body, make_site
 from tests.support.tokens import staff_token
@@ -16,12 +16,6 @@ from tests.support.tokens import staff_token
 API = "/api/v1/moderation"
 RULE = "Rule 7: accounts that post spam or harass may be restricted."
 DSA = {"rules": {"shadow_restricted": RULE}}
-
-
-@pytest.fixture(scope="module")
-async def worker(storage, database, tiny_detoxify, tmp_path_factory):
-    async with running_worker(storage, database, tmp_path_factory.mktemp("workers"), *tiny_detoxify) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

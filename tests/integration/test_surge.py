@@ -17,17 +17,11 @@ from comments_service.services.notifications import Notifier
 from comments_service.services.surge import Surges
 from comments_service.settings import NotificationSettings
 from tests.support.apps import scoring_app
-from tests.support.scoring import NO_THRESHOLDS, running_worker
+from tests.support.scoring import NO_THRESHOLDS
 from tests.support.sites import article_body, make_site
 from tests.support.tokens import bearer, staff_token
 
 SURGE = {"new_accounts": 3, "window_minutes": 10, "new_account_hours": 24, "cooldown_minutes": 5}
-
-
-@pytest.fixture(scope="module")
-async def worker(storage, database, tiny_detoxify, tmp_path_factory):
-    async with running_worker(storage, database, tmp_path_factory.mktemp("workers"), *tiny_detoxify) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

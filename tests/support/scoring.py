@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from tests.support.servers import ServiceProcess
 from tests.support.storage import TestStorage
@@ -80,3 +81,11 @@ async def wait_decided(db: asyncpg.Connection, comment_ids: list[int], timeout: 
             pending = [i for i, s in statuses.items() if s == "pending_scoring"]
             raise AssertionError(f"{len(pending)} comments still pending after {timeout}s")
         await asyncio.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+async def worker(storage, database, tiny_detoxify, tmp_path_factory):
+    """A real worker for one test module (import it there): it decides that module's comments and
+    stops with it, so no later module finds a live worker it did not ask for."""
+    async with running_worker(storage, database, tmp_path_factory.mktemp("workers"), *tiny_detoxify) as running:
+        yield running
