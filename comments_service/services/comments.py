@@ -308,8 +308,7 @@ class CommentService:
         repeat_check = None
         if self.repeats is not None:
             # a guest is a new identity at every post: their address is who repeats. The check's
-            # Redis round trip runs while the markdown renders and the post's reads are made; it is
-            # awaited just before the insert
+            # Redis round trip runs while the markdown renders and the post's first read is made
             author = (("s:" + identity.external_id) if identity is not None and identity.kind == "sso"
                       else ("ip:" + address_group(actor.ip)) if actor.ip else None)
             repeat_check = asyncio.ensure_future(self.repeats.check(site, author, text))
