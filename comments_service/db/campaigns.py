@@ -44,7 +44,7 @@ SELECT k.id, k.site_id, k.created_at, k.decided_at, k.decided_by,
        (SELECT left(f.body_markdown, 280) FROM comments f WHERE f.campaign_id = k.id AND f.status <> 'deleted'
         ORDER BY f.id LIMIT 1) AS sample
 FROM spam_campaigns k LEFT JOIN comments c ON c.campaign_id = k.id
-WHERE k.site_id = ANY($1::text[]) AND ($2::boolean OR k.decided_at IS NULL)
+WHERE ($1::text IS NULL OR k.site_id = $1) AND ($2::boolean OR k.decided_at IS NULL)
 GROUP BY k.id ORDER BY k.id DESC LIMIT $3"""
 GET = "SELECT id, site_id, created_at, decided_at, decided_by FROM spam_campaigns WHERE id = $1"
 MARK_DECIDED = "UPDATE spam_campaigns SET decided_at = now(), decided_by = $2 WHERE id = $1"
@@ -75,8 +75,9 @@ async def members(conn: Connection, campaign_id: int) -> list[asyncpg.Record]:
     return await conn.fetch(MEMBERS, campaign_id)
 
 
-async def listing(conn: Connection, site_ids: list[str], *, decided: bool, limit: int) -> list[asyncpg.Record]:
-    return await conn.fetch(LIST, site_ids, decided, limit)
+async def listing(conn: Connection, site_id: str | None, *, decided: bool, limit: int) -> list[asyncpg.Record]:
+    """The campaigns of one site, or of every site (``site_id`` None: an unscoped admin)."""
+    return await conn.fetch(LIST, site_id, decided, limit)
 
 
 async def get(conn: Connection, campaign_id: int) -> asyncpg.Record | None:
@@ -85,7 +86,3 @@ async def get(conn: Connection, campaign_id: int) -> asyncpg.Record | None:
 
 async def mark_decided(conn: Connection, campaign_id: int, by: str) -> None:
     await conn.execute(MARK_DECIDED, campaign_id, by)
-
-
-async def site_ids(conn: Connection) -> list[str]:
-    return [r["id"] for r in await conn.fetch("SELECT id FROM sites")]

@@ -5,6 +5,21 @@ from __future__ import annotations
 
 from .policy import CONTENT_REASONS, COPY_CAMPAIGN, SHADOW_RESTRICTED, SPAM_LINK, SURGE_PREMODERATION
 
+# What an author is told of a held comment, by reason. Which sites, how many links, how similar,
+# how many authors and what makes an account new are the site's business; a shadow restriction
+# hides nothing from its author when asked (SECURITY.md, "Shadow restriction").
+_HELD = {
+    SPAM_LINK: "Awaiting moderation: comments with links from new accounts, or to some sites, wait for a "
+               "moderator. Until then only you can see it.",
+    COPY_CAMPAIGN: "Awaiting moderation: other accounts posted nearly the same text, so a moderator checks it is "
+                   "not a copy-paste campaign. Until then only you can see it.",
+    SURGE_PREMODERATION: "Awaiting moderation: this article is getting an unusual number of comments from new "
+                         "accounts, so for now a moderator reviews those first. Until then only you can see it.",
+    SHADOW_RESTRICTED: "Restricted: a moderator limited this account, so its comments are shown to you alone "
+                       "until a moderator approves them.",
+}
+_HELD_DEFAULT = "Awaiting moderation: a moderator will review it. Until then only you can see it."
+
 
 def explain_own_comment(status: str, reason: str | None) -> tuple[str, str, str]:
     """(state, category, explanation) of the reader's own comment; coarse on purpose."""
@@ -13,28 +28,8 @@ def explain_own_comment(status: str, reason: str | None) -> tuple[str, str, str]
         return "published", "published", "Published: everyone can see it."
     if status == "pending_scoring":
         return "being_checked", "being_checked", "Being checked: it usually appears within a few seconds."
-    if status == "held" and reason == SPAM_LINK:
-        # which sites, how many links and what makes an account new are the site's business
-        return ("awaiting_moderation", "awaiting_moderation",
-                "Awaiting moderation: comments with links from new accounts, or to some sites, wait for a "
-                "moderator. Until then only you can see it.")
-    if status == "held" and reason == COPY_CAMPAIGN:
-        # how similar, how many authors and over what time are the site's business
-        return ("awaiting_moderation", "awaiting_moderation",
-                "Awaiting moderation: other accounts posted nearly the same text, so a moderator checks it is "
-                "not a copy-paste campaign. Until then only you can see it.")
-    if status == "held" and reason == SURGE_PREMODERATION:
-        return ("awaiting_moderation", "awaiting_moderation",
-                "Awaiting moderation: this article is getting an unusual number of comments from new accounts, "
-                "so for now a moderator reviews those first. Until then only you can see it.")
-    if status == "held" and reason == SHADOW_RESTRICTED:
-        # a shadow restriction hides nothing from its author when asked (SECURITY.md, "Shadow restriction")
-        return ("awaiting_moderation", "awaiting_moderation",
-                "Restricted: a moderator limited this account, so its comments are shown to you alone until a "
-                "moderator approves them.")
     if status == "held":
-        return ("awaiting_moderation", "awaiting_moderation",
-                "Awaiting moderation: a moderator will review it. Until then only you can see it.")
+        return "awaiting_moderation", "awaiting_moderation", _HELD.get(reason, _HELD_DEFAULT)
     if status == "rejected":
         if "spam" in reason.lower():
             return "not_published", "rejected_spam", "Not published: it looked like spam or advertising."

@@ -55,9 +55,7 @@ class Campaigns:
     async def listing(self, staff: StaffLike, site_id: str | None, *, decided: bool) -> CampaignList:
         scope = scope_of(staff, site_id)
         async with self.pool.acquire() as conn:
-            # an admin of every site sees every site's
-            site_ids = [scope] if scope is not None else await campaign_repo.site_ids(conn)
-            rows = await campaign_repo.listing(conn, site_ids, decided=decided, limit=MAX_LISTED)
+            rows = await campaign_repo.listing(conn, scope, decided=decided, limit=MAX_LISTED)
         return CampaignList(campaigns=[Campaign(
             id=r["id"], site_id=r["site_id"], created_at=r["created_at"].isoformat(), comments=r["comments"],
             waiting=r["waiting"], published=r["published"], authors=r["authors"], sample=r["sample"] or "",
