@@ -82,7 +82,9 @@ class PublicCommentsController(Controller):
     @get("/challenge", summary="A proof-of-work challenge for a guest's next post (ALTCHA's format)",
          description="Public, per site, where guests may comment: 403 guests_not_allowed elsewhere, 204 (no "
                      "body) when guest posts need none (COMMENTS_GUEST_CHALLENGE off). It gets harder for an "
-                     "address or network that asks or posts a lot. Signed-in readers never need one.",
+                     "address or network that asks or posts a lot, and 429 past a few a minute from one address. A "
+                     "solution is good once, on this site, from the network (/24 or /48) that asked. Signed-in "
+                     "readers never need one.",
          responses={204: ResponseSpec(None, description="Guest posts need no challenge here.")})
     async def challenge(self, request: Request, site: SiteParam = None) -> Response[Challenge | None]:
         services = services_of(request)
@@ -94,7 +96,9 @@ class PublicCommentsController(Controller):
             # a success, not a 404: the widget asks on every guest's first keystroke, and browsers
             # log every 4xx answer as a page error
             return Response(None, status_code=204, headers={"Cache-Control": "no-store"})
-        found = await challenges.issue(site_entry.site.id, client_ip(request))
+        ip = client_ip(request)
+        await services.limiter.check("challenge", user=None, ip=ip)
+        found = await challenges.issue(site_entry.site.id, ip)
         return Response(found, headers={"Cache-Control": "no-store"})
 
     @get("/comments/{comment_id:int}/source", summary="The markdown of one's own comment, for editing it",

@@ -36,10 +36,11 @@ class CampaignsController(ModeratorRoutes):
 
     @post("/campaigns/{campaign_id:int}/decision", status_code=200,
           summary="Reject (or approve) a campaign's waiting comments; optionally ban their authors",
-          description="Decides the campaign's comments held for being part of it (copy_campaign). A copy left "
-                      "published (an older account's: perhaps the original) and one held for another reason "
-                      "are left to decide one by one. ban_authors (with reject) bans the authors of the rejected "
-                      "ones. Each comment's decision is audited as a moderator's decision.")
+          description="Decides the campaign's comments held for being part of it (copy_campaign). A rejection "
+                      "leaves out its original (the first text written: perhaps a reader's comment the others "
+                      "copied); a copy left published and one held for another reason are left to decide one by "
+                      "one. ban_authors (with reject) bans the authors of the rejected ones. Each comment's "
+                      "decision is audited as a moderator's decision.")
     async def decide(self, campaigns: NamedDependency[Campaigns], request: Request, campaign_id: FromPath[int],
                      data: JSONBody[CampaignDecisionRequest]) -> CampaignDecision:
         return await campaigns.decide(staff_of(request), campaign_id, data.action, reason=data.reason,

@@ -132,7 +132,7 @@ def compact_script(source: str) -> str:
     return "\n".join(line for line in kept if line and not line.startswith("//")) + "\n"
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
 def _script(path: Path) -> bytes:
     return compact_script(path.read_text(encoding="utf-8")).encode()
 
@@ -163,6 +163,14 @@ async def count_js() -> Response:
 @get("/challenge.js", include_in_schema=False)
 async def challenge_js() -> Response:
     return Response(content=_script(_WIDGET / "challenge.js"), media_type=_TYPES[".js"],
+                    headers={"Cache-Control": "public, max-age=300"})
+
+
+# the forms readers seldom open (reports, the DSA's notices, statements and appeals, the reader's data,
+# the troubleshooter), loaded by embed.js the first time one opens (its own size budget)
+@get("/dialogs.js", include_in_schema=False)
+async def dialogs_js() -> Response:
+    return Response(content=_script(_WIDGET / "dialogs.js"), media_type=_TYPES[".js"],
                     headers={"Cache-Control": "public, max-age=300"})
 
 
@@ -235,7 +243,7 @@ async def demo_index() -> Response:
     return Response(content=b"", status_code=302, headers={"Location": "/demo"})
 
 
-_COMMON = [embed_js, embed_css, count_js, challenge_js, moderation_page, moderation_css, console_asset,
+_COMMON = [embed_js, embed_css, count_js, challenge_js, dialogs_js, moderation_page, moderation_css, console_asset,
            swagger_init_js, swagger_ui_asset, favicon_svg, favicon_ico, landing_css]
 
 

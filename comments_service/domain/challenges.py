@@ -75,23 +75,33 @@ def sign(key: bytes, challenge: str) -> str:
     return hmac.new(key, challenge.encode(), hashlib.sha256).hexdigest()
 
 
+def network_tag(key: bytes, network: str) -> str:
+    """A keyed stand-in for the network a challenge was handed to (``network_of``; "" for none):
+    the salt binds the solution to it without spelling out an address."""
+    return hmac.new(key, b"net:" + network.encode(), hashlib.sha256).hexdigest()[:16]
+
+
 def make(key: bytes, site_id: str, *, now: int, ttl_seconds: int, maxnumber: int,
-         number: int | None = None) -> Challenge:
-    """A new challenge for ``site_id`` that expires ``ttl_seconds`` after ``now`` (unix seconds)."""
+         number: int | None = None, network: str = "") -> Challenge:
+    """A new challenge for ``site_id`` that expires ``ttl_seconds`` after ``now`` (unix seconds),
+    good only when solved from ``network`` (``network_of`` of the asking address, "" for none):
+    solutions computed on many machines cannot all be spent from one address, whose difficulty
+    rises with what it asks."""
     if number is None:
         number = secrets.randbelow(maxnumber + 1)
     # the closing "&": the number is appended to the salt when hashing, and without it the number's
     # first digits could be read as the end of the site's name (another site's solution)
-    salt = f"{secrets.token_hex(12)}?expires={now + ttl_seconds}&site={quote(site_id, safe='')}&"
+    salt = (f"{secrets.token_hex(12)}?expires={now + ttl_seconds}&site={quote(site_id, safe='')}"
+            f"&net={network_tag(key, network)}&")
     challenge = _digest(salt, number)
     return Challenge(algorithm=ALGORITHM, challenge=challenge, maxnumber=maxnumber, salt=salt,
                      signature=sign(key, challenge))
 
 
-def verify(keys: Sequence[bytes], payload: str, site_id: str, *, now: int) -> Solution:
+def verify(keys: Sequence[bytes], payload: str, site_id: str, *, now: int, network: str = "") -> Solution:
     """The solution ``payload`` carries, when it answers a challenge signed by one of ``keys`` for
-    ``site_id`` that has not expired; ChallengeRefused otherwise. Replays are the caller's to refuse
-    (this holds no state)."""
+    ``site_id``, handed to ``network``, that has not expired; ChallengeRefused otherwise. Replays
+    are the caller's to refuse (this holds no state)."""
     if len(payload) > MAX_PAYLOAD_CHARS:
         raise ChallengeRefused("challenge_invalid", "payload too long")
     try:
@@ -100,11 +110,15 @@ def verify(keys: Sequence[bytes], payload: str, site_id: str, *, now: int) -> So
         raise ChallengeRefused("challenge_invalid", "payload is not base64 JSON of an ALTCHA solution") from None
     if parsed.algorithm != ALGORITHM:
         raise ChallengeRefused("challenge_invalid", "unsupported algorithm")
+    # ours are hex and ASCII; the constant-time compare refuses other text with a TypeError
+    if not (parsed.challenge.isascii() and parsed.signature.isascii() and parsed.salt.isascii()):
+        raise ChallengeRefused("challenge_invalid", "not ASCII")
     if not 0 <= parsed.number <= MAX_NUMBER:
         raise ChallengeRefused("challenge_invalid", "number out of range")
     # the signature first: what follows reads the salt, which only counts once it is ours
-    signed = any(hmac.compare_digest(sign(key, parsed.challenge), parsed.signature.lower()) for key in keys)
-    if not signed:
+    signer = next((key for key in keys if hmac.compare_digest(sign(key, parsed.challenge),
+                                                               parsed.signature.lower())), None)
+    if signer is None:
         raise ChallengeRefused("challenge_invalid", "signature does not match")
     if not hmac.compare_digest(_digest(parsed.salt, parsed.number), parsed.challenge):
         raise ChallengeRefused("challenge_invalid", "number does not solve the challenge")
@@ -115,10 +129,13 @@ def verify(keys: Sequence[bytes], payload: str, site_id: str, *, now: int) -> So
     try:
         expires = int(params["expires"][0])
         site = params["site"][0]
+        net = params["net"][0]
     except (KeyError, IndexError, ValueError):
-        raise ChallengeRefused("challenge_invalid", "salt lacks its expiry or site") from None
+        raise ChallengeRefused("challenge_invalid", "salt lacks its expiry, site or network") from None
     if site != site_id:
         raise ChallengeRefused("challenge_invalid", "challenge made for another site")
+    if not hmac.compare_digest(net, network_tag(signer, network)):
+        raise ChallengeRefused("challenge_invalid", "challenge handed to another network")
     if expires <= now:
         raise ChallengeRefused("challenge_expired", "challenge expired")
     return Solution(challenge=parsed.challenge, expires=expires)

@@ -21,6 +21,9 @@ DEFAULT_LIMITS: dict[str, dict[str, Limit]] = {
     "vote": {"user": Limit(per_seconds=0.5, burst=20), "ip": Limit(per_seconds=0.1, burst=60)},
     "check": {"user": Limit(per_seconds=1.0, burst=10), "ip": Limit(per_seconds=0.5, burst=30)},
     "guest": {"ip": Limit(per_seconds=30.0, burst=5)},
+    # a guest's widget asks for a proof-of-work challenge before each post: 20 at once, then one
+    # every two seconds, is more than a writer needs, and each answer costs a Redis call and a signature
+    "challenge": {"ip": Limit(per_seconds=2.0, burst=20)},
     "troubleshoot": {"ip": Limit(per_seconds=2.0, burst=10)},
     # a front page asks on every view: generous, but no address can drive unbounded work
     "counts": {"ip": Limit(per_seconds=0.2, burst=60)},

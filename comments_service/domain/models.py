@@ -43,6 +43,9 @@ class Article(Base):
     premoderation: bool
     comment_count: int
     exists: bool = True
+    # whether readers who are not signed in may comment here (the widget then neither shows the
+    # guest form's proof of work nor asks for one)
+    guest_commenting: bool = True
 
 
 class CommentView(Base):

@@ -21,13 +21,16 @@ class ArticleView:
 
     async def of(self, site_id: str, external_id: str, record: Row | None) -> Article:
         """The article as a thread page shows it; ``record``: its row, None when it does not exist."""
+        site = (await self.sites.get(site_id)).site
         if record is None:
             return Article(id=external_id, title="", url="", comments_open=True, premoderation=False,
-                           comment_count=0, exists=False)
+                           comment_count=0, exists=False, guest_commenting=site.guest_commenting)
         article = article_repo.to_article(record)
+        if not site.guest_commenting:
+            article = msgspec.structs.replace(article, guest_commenting=False)
         if not article.comments_open:
             return article
-        settings = (await self.sites.get(site_id)).site.settings
+        settings = site.settings
         if (rules.auto_close_days(settings) is None and record["close_at"] is None) or rules.is_open(
                 record["comments_open"], record["auto_close"], record["created_at"], settings,
                 datetime.now(UTC), record["close_at"]):

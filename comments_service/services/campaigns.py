@@ -65,10 +65,12 @@ class Campaigns:
     async def decide(self, staff: StaffLike, campaign_id: int, action: CampaignAction, *, reason: str | None,
                      note: str | None, ban_authors: bool) -> CampaignDecision:
         """Reject, or approve, the campaign's comments waiting in the queue for being part of it
-        (held ``copy_campaign``): a copy published and left up (an older account's: perhaps the
-        original) and a comment held for another reason too are left for a moderator to decide
-        one by one. With ``ban_authors`` (rejections only) the authors of the rejected ones are
-        banned."""
+        (held ``copy_campaign``): a rejection leaves out the campaign's original (its first text:
+        perhaps the reader's comment that the others copied); a copy published and left up and a
+        comment held for another reason are left for a moderator to decide one by one. With
+        ``ban_authors`` (rejections only) the authors of the rejected ones are banned until lifted,
+        which replaces a suspension one may be serving: the moderator chose to ban whoever ran the
+        campaign, and a suspension's end would let them back in."""
         if ban_authors and action != "reject":
             raise DomainError("invalid_request", "Only a rejected campaign's authors can be banned with it.")
         async with self.pool.acquire() as conn:
@@ -77,7 +79,12 @@ class Campaigns:
                 raise DomainError("campaign_not_found")
             members = await campaign_repo.members(conn, campaign_id)
         require_site(staff, found["site_id"])
-        waiting = [m for m in members if m["status"] == "held" and m["status_reason"] == COPY_CAMPAIGN]
+        # the campaign's original, the first text written, may be a reader's comment that others
+        # copied: it is left for a moderator to decide on its own, never rejected or banned in bulk
+        original = (min(members, key=lambda m: (m["written"], m["id"]))["id"]
+                    if members and action == "reject" else None)
+        waiting = [m for m in members if m["status"] == "held" and m["status_reason"] == COPY_CAMPAIGN
+                   and m["id"] != original]
         ids = [m["id"] for m in waiting]
         result = await self.decisions.decide_many(staff, ids, action, reason=(reason or "spam") if action == "reject"
                                                   else None, note=note, override=True, site_id=found["site_id"])

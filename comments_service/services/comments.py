@@ -148,6 +148,7 @@ class CommentService:
         self.challenges = challenges
         self.repeats = repeats  # None: no repeat or campaign checks
         self.surges = surges  # None: no surge rule (the scoring pipeline, which applies it, is off)
+        self._background: set[asyncio.Future[None]] = set()
 
     # ---------------------------------------------------------------- reads
     async def thread(self, entry: SiteEntry, external_id: str, *, sort: SortOrder, cursor: str | None, limit: int,
@@ -326,6 +327,7 @@ class CommentService:
         # is locked only while that one statement commits. (A reply runs in a transaction: its
         # parent's row lock is taken before the user's, in the order a vote takes them.)
         article: Row | None
+        noting: asyncio.Future[None] | None = None
         async with self._taken_back_on_failure(repeat_check), self.pool.acquire() as conn:
             context = None
             if identity is not None and identity.kind == "sso" and parent_id is None:
@@ -373,6 +375,14 @@ class CommentService:
                 elif poster.id is not None:
                     user_id = poster.id
                 user = Author(id=user_id, name=name if identity is None else identity.name)
+                guest = identity is None or identity.kind == "guest"
+                since = context.poster.since if context is not None else None
+                if self.surges is not None and self.surges.counts(
+                        site.id, site.settings, user_id, guest=guest, since=since):
+                    # a new author's comment may start or prolong a surge (services/surge.py): its
+                    # Redis round trip runs while the comment is inserted and committed
+                    noting = self._surge_note(site, article["id"], user_id, guest=guest, since=since,
+                                              address=actor.ip)
                 row, counted = await comment_repo.insert(
                     conn, article_id=article["id"], parent=parent, author_id=user_id, body_markdown=text,
                     body_html=html, status=self.admission.initial_status, status_reason=None, author_ip=actor.ip,
@@ -382,13 +392,6 @@ class CommentService:
                     # before the scoring job is queued: the policy must see the campaign
                     withdrawn = await self.repeats.group(conn, sighting, row.id)
                 await self.admission.admit(conn, row)
-        noting = None
-        if self.surges is not None:  # a new author's comment may start or prolong a surge (services/surge.py)
-            # its Redis round trip runs while the post is published or its decision awaited
-            noting = asyncio.ensure_future(self.surges.note(
-                site.id, site.settings, row.article_id, row.author_id,
-                guest=identity is None or identity.kind == "guest",
-                since=context.poster.since if context is not None else None, address=actor.ip))
         if withdrawn:  # the campaign's earlier comments left their threads
             await self.publisher.announce(withdrawn)
         published = None
@@ -402,11 +405,9 @@ class CommentService:
             if row.status == "published":  # the worker's decision moved the article's count
                 async with self.pool.acquire() as conn:
                     article = await article_repo.get_by_external(conn, site.id, external_id) or article
-        if noting is not None:
-            try:
-                await noting
-            except Exception:  # the comment is stored: a failed count must not answer its author with an error
-                log.exception("surge count failed", extra={"site": site.id, "comment_id": row.id})
+        if noting is not None:  # a surge this post started is in force before its author hears back
+            # shielded: a reader who goes away mid-answer must not cut the count short
+            await asyncio.shield(noting)
         log.info("comment posted", extra={"comment_id": row.id, "site": site.id, "status": row.status})
         category = explain_own_comment(row.status, row.status_reason)[1] if row.status in ("held", "rejected") else None
         # a site that explains its decisions (the demo) tells the author what decided and why
@@ -472,6 +473,27 @@ class CommentService:
         return VoteResult(comment_id=row.id, score=score, upvotes=up, downvotes=down, your_vote=value)
 
     # ---------------------------------------------------------------- helpers
+    def _surge_note(self, site: Site, article_id: int, author_id: int, *, guest: bool, since: datetime | None,
+                    address: str | None) -> asyncio.Future[None]:
+        """The surge count of a post, started before the comment is stored and awaited after. Its
+        failure is logged, never raised: the comment is stored by then, or failed for its own
+        reason, and a count must not answer its author with an error. A post that fails after it
+        started has still been counted: an attempt on the article all the same."""
+        surges = self.surges
+        assert surges is not None
+
+        async def note() -> None:
+            try:
+                await surges.note(site.id, site.settings, article_id, author_id, guest=guest, since=since,
+                                  address=address)
+            except Exception:
+                log.exception("surge count failed", extra={"site": site.id, "author_id": author_id})
+
+        task = asyncio.ensure_future(note())
+        self._background.add(task)  # held until done: the loop keeps only weak references to tasks
+        task.add_done_callback(self._background.discard)
+        return task
+
     @asynccontextmanager
     async def _taken_back_on_failure(self, repeat_check: asyncio.Future[Sighting | None] | None
                                      ) -> AsyncIterator[None]:

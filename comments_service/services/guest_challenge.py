@@ -6,7 +6,8 @@ Difficulty rises for a client that asks a lot: every challenge handed out and ev
 counts, for ten minutes, against the address (domain/limits.address_group) and its network
 (/24 or /48, domain/challenges.network_of). Past a free allowance, each further step doubles
 ``maxnumber``, up to ``MAX_DOUBLINGS``. A used solution is remembered (Redis ``SET NX``) until its
-challenge expires, so it is good once.
+challenge expires, so it is good once, and it is good only from the network (/24 or /48) that was
+handed the challenge: solutions farmed on many machines cannot all be spent from one address.
 
 Redis down: the counters and the used solutions fall back to this process's memory (bounded, like
 ratelimit.py's fallback). A solution can then be used once per API process until Redis returns, and
@@ -112,7 +113,7 @@ class GuestChallenge:
         address_count, network_count = await self._count(ip, 1)
         maxnumber = BASE_MAXNUMBER << doublings(address_count, network_count)
         return challenges.make(self._keys[0], site_id, now=int(time.time()), ttl_seconds=TTL_SECONDS,
-                               maxnumber=maxnumber)
+                               maxnumber=maxnumber, network=_network(ip))
 
     async def check(self, site_id: str, payload: str | None, ip: str | None) -> None:
         """Accept a guest post's solution once; DomainError (challenge_required, challenge_invalid,
@@ -123,7 +124,7 @@ class GuestChallenge:
             raise DomainError("challenge_required")
         now = int(time.time())
         try:
-            solution = challenges.verify(self._keys, payload, site_id, now=now)
+            solution = challenges.verify(self._keys, payload, site_id, now=now, network=_network(ip))
         except ChallengeRefused as refused:
             raise DomainError(refused.code) from None
         ttl = max(1, solution.expires - now)
@@ -141,3 +142,9 @@ class GuestChallenge:
         elif not stored:
             raise DomainError("challenge_used")
         await self._count(ip, 1)  # a guest post weighs on the next challenge like a request for one
+
+
+def _network(ip: str | None) -> str:
+    """What a challenge is bound to: the asking address's /24 or /48, so that a reader whose address
+    moves within its network (IPv6 privacy addresses, a carrier's pool) keeps their solution."""
+    return challenges.network_of(ip) if ip else ""

@@ -7,9 +7,11 @@
 * **Copy campaigns.** The same text from ``repeats.campaign_authors`` different authors within
   ``repeats.campaign_window_minutes`` is a campaign: the new comment joins (or starts) a
   ``spam_campaigns`` row, the site's recent comments of the same text join it too (those already
-  published by guests and new accounts go back to the queue; an older account's may be the
-  original that was copied, and stays up), and the policy holds the campaign's new comments
-  (``copy_campaign``). Moderators decide a campaign in one action (services/campaigns.py).
+  published by guests and new accounts go back to the queue; an older account's goes only once as
+  many other older accounts as make a campaign wrote copies of it, and never the campaign's
+  original, the first text written), and the policy holds the campaign's new comments
+  (``copy_campaign``). Each retro-hold is audited (``campaign_hold`` by ``system:campaign``).
+  Moderators decide a campaign in one action (services/campaigns.py).
 
 The recent texts live in Redis (lua/repeats.lua, one round trip per post): per author and per
 campaign band, sorted sets trimmed to their window and a cap, expiring with the window. When Redis
@@ -52,7 +54,8 @@ ON_LOOP_CHARS = 1_500
 # when a campaign starts, the site's recent comments it looks through for the ones that began it
 LOOK_BACK = 200
 # an account this young, or a guest, is one whose published copy goes back to the queue with its
-# campaign (older accounts' copies are grouped but stay up: they may be the original)
+# campaign; an older account's goes only once as many other older accounts copied it as make a
+# campaign, and never when it is the original (db/campaigns.HOLD_PUBLISHED)
 NEW_ACCOUNT = timedelta(days=1)
 _AUTHOR_TAG = 6  # bytes of an author's hash at the start of a band member
 
@@ -162,31 +165,48 @@ class RepeatGuard:
         campaign of its text, which is made when this comment is the one that made it a campaign.
         The site's recent comments of the text join it then, and those already published go to the
         queue with it (held, ``copy_campaign``): returned, for the caller to announce after commit."""
-        withdrawn: list[VisibleChange] = []
         window = timedelta(minutes=sighting.rules.campaign_window_minutes)
         sig = sighting.signature
         for row in await campaign_repo.open_campaigns(conn, sighting.site_id, window):
             if sig.near(row["signature"], fingerprint.CAMPAIGN_NEAR):
                 campaign_id = int(row["id"])
+                await campaign_repo.group(conn, campaign_id, [comment_id])
+                # a copy whose bands met none of the others' was published unseen (Redis finds near
+                # texts by exact band matches: at 60 % alike, one copy in six shares none): the
+                # campaign looks for such copies again as it grows, at its 4th, 8th, 16th...
+                # comment, and only then holds what it found, so a campaign of n comments reads its
+                # members and the site's recent comments log2(n) times, not n
+                size = await campaign_repo.size(conn, campaign_id)
+                if size < 4 or size & (size - 1):
+                    return []
+                await self._sweep(conn, sighting, campaign_id, comment_id, window)
                 break
         else:
             campaign_id = await campaign_repo.create(conn, sighting.site_id, sig.encode())
-            recent = await campaign_repo.recent_ungrouped(conn, sighting.site_id, window, comment_id, LOOK_BACK)
-            if recent:
-                bodies = [(r["id"], r["body_markdown"]) for r in recent]
-                matched = await run_bounded(_near_ids, sig, bodies, budget_s=POLICY_BUDGET_S * 4)
-                if matched:
-                    await campaign_repo.group(conn, campaign_id, matched)
-                    for held_id in await campaign_repo.hold_published(conn, matched, NEW_ACCOUNT):
-                        held = await comment_repo.get(conn, held_id)
-                        external_id = await external_id_of(conn, held.article_id) if held is not None else None
-                        if held is not None and external_id is not None:
-                            withdrawn.append(VisibleChange(site_id=sighting.site_id, external_id=external_id,
-                                                           row=held, event="removed"))
+            await self._sweep(conn, sighting, campaign_id, comment_id, window)
+            await campaign_repo.group(conn, campaign_id, [comment_id])
             log.warning("copy campaign found", extra={"site": sighting.site_id, "campaign": campaign_id,
                                                       "comment_id": comment_id})
-        await campaign_repo.group(conn, campaign_id, [comment_id])
+        withdrawn: list[VisibleChange] = []
+        for held_id in await campaign_repo.hold_published(conn, sighting.site_id, campaign_id, NEW_ACCOUNT,
+                                                          sighting.rules.campaign_authors, comment_id):
+            held = await comment_repo.get(conn, held_id)
+            external_id = await external_id_of(conn, held.article_id) if held is not None else None
+            if held is not None and external_id is not None:
+                withdrawn.append(VisibleChange(site_id=sighting.site_id, external_id=external_id,
+                                               row=held, event="removed"))
         return withdrawn
+
+    async def _sweep(self, conn: Connection, sighting: Sighting, campaign_id: int, comment_id: int,
+                     window: timedelta) -> None:
+        """Groups into the campaign the site's recent comments of its text not grouped yet (those it
+        began with, or copies the band lookup missed)."""
+        recent = await campaign_repo.recent_ungrouped(conn, sighting.site_id, window, comment_id, LOOK_BACK)
+        if recent:
+            bodies = [(r["id"], r["body_markdown"]) for r in recent]
+            matched = await run_bounded(_near_ids, sighting.signature, bodies, budget_s=POLICY_BUDGET_S * 4)
+            if matched:
+                await campaign_repo.group(conn, campaign_id, matched)
 
 
 def _near_ids(sig: Signature, bodies: list[tuple[int, str]]) -> list[int]:

@@ -80,6 +80,22 @@ class Surges:
         return rules
 
     # ------------------------------------------------------------ the post path
+    def counts(self, site_id: str, settings: Mapping[str, Any], author_id: int, *, guest: bool,
+               since: datetime | None) -> bool:
+        """Whether a post by this author is worth a :meth:`note`: the rule on, Redis there, and the
+        author a guest, a new account, or one whose age is not known yet (here or in what this
+        process remembers). Answered without I/O, so that the busiest post, an older reader's,
+        starts nothing."""
+        rules = self.rules(site_id, settings)
+        if not rules.enabled or self.gate is None or not self.gate.available:
+            return False
+        if guest:
+            return True
+        since = since or self._since.get(author_id)
+        if since is None:
+            return True
+        return rules.new_author(guest=False, account_age_seconds=(datetime.now(UTC) - since).total_seconds())
+
     async def note(self, site_id: str, settings: Mapping[str, Any], article_id: int, author_id: int, *,
                    guest: bool, since: datetime | None, address: str | None = None) -> None:
         """A comment was stored: counts its author if new, and starts or prolongs the article's

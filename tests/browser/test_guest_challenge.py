@@ -88,7 +88,8 @@ def test_a_long_solve_tells_the_reader_it_is_checking(pow_server, context):
     past 300 ms: the form says why. The challenge is made with the service's key, so the post counts."""
     site = pow_server.create_site(NEWS)
     key = Keyring(pow_server.secret_key).derived_keys("guest-challenge")[0]
-    hard = challenges.make(key, site, now=int(time.time()), ttl_seconds=600, maxnumber=400_000, number=400_000)
+    hard = challenges.make(key, site, now=int(time.time()), ttl_seconds=600, maxnumber=400_000, number=400_000,
+                           network=challenges.network_of("127.0.0.1"))  # the browser's
     page = context.new_page()
     page.route(f"{pow_server.url}/api/v1/challenge?*", lambda route: route.fulfill(
         status=200, content_type="application/json", headers={"Access-Control-Allow-Origin": NEWS},

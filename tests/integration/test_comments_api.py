@@ -29,7 +29,8 @@ async def test_first_comment_creates_the_article_and_is_published(client, site):
     data = resp.json()
     assert data["status"] == "published" and data["comment"]["body_html"] == "<p>Hello <strong>world</strong></p>"
     assert data["article"] == {"id": "a1", "title": "An article", "url": "https://news.example/a",
-                               "comments_open": True, "premoderation": False, "comment_count": 1, "exists": True}
+                               "comments_open": True, "premoderation": False, "comment_count": 1, "exists": True,
+                               "guest_commenting": True}
     page = await thread(client, site, "a1")
     assert [c["id"] for c in page["comments"]] == [data["comment"]["id"]]
     assert page["comments"][0]["author"]["name"] == "Reader One"

@@ -15,6 +15,8 @@ from tests.support.sites import article_body, make_site
 API = "/api/v1"
 ON = {"COMMENTS_GUEST_CHALLENGE": "on"}
 PROXIED = {**ON, "COMMENTS_TRUSTED_PROXIES": "127.0.0.1/32"}
+# the difficulty test asks from one address more often than its rate limit lets a reader
+UNLIMITED = {**PROXIED, "COMMENTS_RATE_LIMITS": "challenge.ip=0:1"}
 
 
 def an_address() -> str:
@@ -103,6 +105,10 @@ async def test_the_route_answers_only_where_guests_may_comment(services, db, sto
     async with other_app(storage, **ON) as http:
         r = await http.get(f"{API}/challenge", params=closed.q())
         assert r.status_code == 403 and r.json()["code"] == "guests_not_allowed"
+        # the thread tells the widget so, and it does not ask (nor log the 403 as a page error)
+        for where, expected in ((closed, False), (site, True)):
+            thread = await http.get(f"{API}/articles/pow-guests/comments", params=where.q())
+            assert thread.json()["article"]["guest_commenting"] is expected
         r = await http.get(f"{API}/challenge")
         assert r.status_code == 400 and r.json()["code"] == "site_required"
     # switched off (the test env): the widget is told none is needed, and guests post without
@@ -116,7 +122,7 @@ async def test_difficulty_rises_for_a_busy_address_and_its_network(services, db,
     site = await make_site(services, db)
     busy, neighbour = an_address(), None
     base = guest_challenge.BASE_MAXNUMBER
-    async with serve(**PROXIED) as live, live.http() as http:
+    async with serve(**UNLIMITED) as live, live.http() as http:
         async def maxnumber(ip: str) -> int:
             r = await http.get(f"{API}/challenge", params=site.q(), headers={"X-Forwarded-For": ip})
             assert r.status_code == 200, r.text
@@ -153,6 +159,37 @@ async def test_difficulty_rises_for_a_busy_address_and_its_network(services, db,
         keys = [k async for k in redis.scan_iter(match=f"{prefix}pow:*")]
         ttls = [await redis.ttl(k) for k in keys]
         assert keys and all(0 < ttl <= guest_challenge.TTL_SECONDS for ttl in ttls), ttls
+
+
+async def test_asking_for_challenges_is_rate_limited_per_address(services, db, serve):
+    site = await make_site(services, db)
+    busy = an_address()
+    async with serve(**PROXIED) as live, live.http() as http:
+        codes = [(await http.get(f"{API}/challenge", params=site.q(), headers={"X-Forwarded-For": busy})).status_code
+                 for _ in range(25)]
+        assert codes[:20] == [200] * 20 and codes[-1] == 429, codes
+        refused = await http.get(f"{API}/challenge", params=site.q(), headers={"X-Forwarded-For": busy})
+        assert refused.json()["code"] == "rate_limited" and int(refused.headers["Retry-After"]) >= 1
+        # another address is not held up by it
+        assert (await http.get(f"{API}/challenge", params=site.q(),
+                               headers={"X-Forwarded-For": an_address()})).status_code == 200
+
+
+async def test_a_solution_is_good_only_from_the_network_that_asked(services, db, serve):
+    site = await make_site(services, db)
+    asker = an_address()
+    elsewhere = f"{(int(asker.split('.')[0]) % 200) + 11}.{asker.split('.', 1)[1]}"
+    async with serve(**PROXIED) as live, live.http() as http:
+        payload = await solved(http, site, {"X-Forwarded-For": asker})
+        body = article_body("farmed elsewhere", author_name="Farm", challenge=payload)
+        r = await http.post(f"{API}/articles/pow-net/comments", params=site.q(), json=body,
+                            headers={"X-Forwarded-For": elsewhere})
+        assert r.status_code == 400 and r.json()["code"] == "challenge_invalid", r.text
+        # a neighbour on the same /24 (a carrier's pool, a new lease) may spend it
+        neighbour = f"{asker.rsplit('.', 1)[0]}.{(int(asker.rsplit('.', 1)[1]) % 250) + 2}"
+        r = await http.post(f"{API}/articles/pow-net/comments", params=site.q(), json=body,
+                            headers={"X-Forwarded-For": neighbour})
+        assert r.status_code == 201, r.text
 
 
 async def test_a_replay_is_refused_while_redis_is_down(services, db, storage):

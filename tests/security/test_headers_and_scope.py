@@ -192,7 +192,8 @@ async def test_json_and_problem_responses_are_nosniff(client, site):
 
 
 async def test_assets_are_nosniff(client):
-    for path in ("/embed.js", "/embed.css", "/count.js", "/console/core.js", "/moderation.css", "/landing.css",
+    for path in ("/embed.js", "/embed.css", "/count.js", "/challenge.js", "/dialogs.js", "/console/core.js",
+                 "/moderation.css", "/landing.css",
                  "/swagger-init.js", *SWAGGER_SRI):
         r = await client.get(path)
         assert r.status_code == 200 and r.headers["x-content-type-options"] == "nosniff", path

@@ -52,6 +52,28 @@ def test_the_wire_format_is_altchas():
     challenges.verify([KEY], tampered(c, took=12), "news", now=NOW)
 
 
+def test_a_solution_is_good_only_from_the_network_it_was_handed_to():
+    c = challenges.make(KEY, "news", now=NOW, ttl_seconds=600, maxnumber=1000, number=417,
+                        network=challenges.network_of("198.51.100.7"))
+    payload = challenges.encode_solution(c, 417)
+    assert "198.51" not in c.salt  # the network is a keyed tag, not an address
+    challenges.verify([KEY], payload, "news", now=NOW, network=challenges.network_of("198.51.100.200"))
+    for elsewhere in ("203.0.113.7", "198.51.101.7"):
+        with pytest.raises(ChallengeRefused) as caught:
+            challenges.verify([KEY], payload, "news", now=NOW, network=challenges.network_of(elsewhere))
+        assert caught.value.code == "challenge_invalid"
+    assert refused(payload) == "challenge_invalid"  # nor from no address at all
+
+
+def test_text_that_is_not_ascii_is_refused_not_an_error():
+    c = issued()
+    for field in ("signature", "challenge", "salt"):
+        body = {"algorithm": c.algorithm, "challenge": c.challenge, "number": 417, "salt": c.salt,
+                "signature": c.signature, field: "é" * 64}
+        payload = base64.b64encode(json.dumps(body).encode()).decode()
+        assert refused(payload) == "challenge_invalid", field
+
+
 def test_a_forged_signature_is_refused():
     c = issued()
     assert refused(tampered(c, signature="0" * 64)) == "challenge_invalid"

@@ -26,6 +26,7 @@
     ["webhook_disabled", "A failing webhook was turned off"],
     ["surge_started", "A surge of new accounts began on an article"],
     ["surge_ended", "A surge of new accounts passed"],
+    ["campaign_hold", "A copy campaign's published comment went back to the queue"],
   ];
   var ACTION_WORDS = {};
   ACTIONS.forEach(function (a) { ACTION_WORDS[a[0]] = a[1]; });

@@ -262,7 +262,11 @@
       C.api("POST", "/campaigns/" + id + "/decision",
             { params: { site: null }, body: { action: "reject", reason: "spam", ban_authors: !!v.ban_authors } })
         .then(function (res) {
-          items = items.filter(function (x) { return x.comment.campaign_id !== id; });
+          // only what the decision covered leaves the list: the campaign's original (perhaps the
+          // comment the others copied) and a copy held for another reason wait to be decided alone
+          var decided = {};
+          res.comments.results.forEach(function (r) { if (r.outcome !== "error") decided[r.comment_id] = true; });
+          items = items.filter(function (x) { return !decided[x.comment.id]; });
           current = Math.max(0, Math.min(current, items.length - 1));
           draw();
           refreshCounts();
