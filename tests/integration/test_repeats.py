@@ -172,28 +172,39 @@ async def test_a_copy_campaign_is_held_grouped_and_rejected_with_its_authors_in_
     assert (await scored.get("/api/v1/moderation/campaigns", params=site.q(), headers=mod)).json()["campaigns"] == []
 
 
-async def test_copying_an_established_readers_comment_from_new_accounts_does_not_take_it_down(scored, services,
-                                                                                                db):
+async def aged_reader(db, site, sub: str) -> None:
+    """A reader whose account was made a month ago."""
+    await db.execute("INSERT INTO users (site_id, kind, external_id, display_name, created_at) "
+                     "VALUES ($1, 'sso', $2, $2, now() - interval '30 days')", site.id, sub)
+
+
+@pytest.mark.parametrize(("copiers", "copy_statuses"), [
+    ("fresh", ["published", "held"]),  # new accounts: a campaign at the third text
+    ("aged", ["published", "held", "held"]),  # accounts a month old, three of them: enough to hold copies
+])
+async def test_copying_a_readers_comment_neither_takes_it_down_nor_gets_its_author_banned(
+        scored, services, db, copiers, copy_statuses):
     site = await make_site(services, db)
     await set_site_policy(db, site.id, NO_THRESHOLDS)
-    # a reader of a month's standing writes a comment...
-    await db.execute("INSERT INTO users (site_id, kind, external_id, display_name, created_at) "
-                     "VALUES ($1, 'sso', 'regular', 'Regular', now() - interval '30 days')", site.id)
+    await aged_reader(db, site, "regular")
+    for i in range(len(copy_statuses)):
+        if copiers == "aged":
+            await aged_reader(db, site, f"{copiers}-{i}")
     original = (await post(scored, site, VARIANTS[0], sub="regular")).json()
     assert original["status"] == "published"
-    # ...and fresh accounts paste it to make it look like a campaign
-    copies = [(await post(scored, site, text, sub=f"griefer-{i}")).json() for i, text in enumerate(VARIANTS[1:3])]
-    assert [c["status"] for c in copies] == ["published", "held"]
+    copies = [(await post(scored, site, text, sub=f"{copiers}-{i}")).json()
+              for i, text in enumerate(VARIANTS[1:1 + len(copy_statuses)])]
+    assert [c["status"] for c in copies] == copy_statuses
     status, campaign = await db.fetchrow("SELECT status, campaign_id FROM comments WHERE id = $1",
                                          original["comment"]["id"])
     assert status == "published" and campaign is not None  # grouped with them, but still up
+    # a moderator rejects the whole campaign, banning its authors: the reader is not among them
     mod = {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id)}"}
     decided = (await scored.post(f"/api/v1/moderation/campaigns/{campaign}/decision",
                                  json={"action": "reject", "ban_authors": True}, headers=mod)).json()
-    assert decided["comments"]["succeeded"] == 2
+    assert decided["comments"]["succeeded"] == len(copy_statuses)
     assert await db.fetchval("SELECT status FROM comments WHERE id = $1", original["comment"]["id"]) == "published"
-    regular = await db.fetchval("SELECT id FROM users WHERE site_id = $1 AND external_id = 'regular'", site.id)
-    assert regular not in decided["banned"] and len(decided["banned"]) == 2
+    assert original["user"]["id"] not in decided["banned"] and len(decided["banned"]) == len(copy_statuses)
 
 
 async def test_a_campaign_of_older_accounts_takes_their_copies_down_once_enough_of_them_copied(scored, services,
@@ -204,8 +215,7 @@ async def test_a_campaign_of_older_accounts_takes_their_copies_down_once_enough_
     site = await make_site(services, db)
     await set_site_policy(db, site.id, NO_THRESHOLDS)
     for i in range(4):
-        await db.execute("INSERT INTO users (site_id, kind, external_id, display_name, created_at) "
-                         "VALUES ($1, 'sso', $2, $3, now() - interval '30 days')", site.id, f"aged-{i}", f"Aged {i}")
+        await aged_reader(db, site, f"aged-{i}")
     ids = []
     for i, text in enumerate(VARIANTS):
         posted = (await post(scored, site, text, sub=f"aged-{i}")).json()
@@ -216,28 +226,6 @@ async def test_a_campaign_of_older_accounts_takes_their_copies_down_once_enough_
     assert [r["status"] for r in statuses] == ["published", "held", "held", "held"]
     assert await db.fetchval("SELECT array_agg(comment_id) FROM moderation_actions WHERE site_id = $1 "
                              "AND action = 'campaign_hold'", site.id) == [ids[1]]
-
-
-async def test_aged_accounts_copying_a_readers_comment_neither_take_it_down_nor_get_it_banned(scored, services,
-                                                                                                db):
-    site = await make_site(services, db)
-    await set_site_policy(db, site.id, NO_THRESHOLDS)
-    for sub in ("regular", "aged-1", "aged-2", "aged-3"):
-        await db.execute("INSERT INTO users (site_id, kind, external_id, display_name, created_at) "
-                         "VALUES ($1, 'sso', $2, $2, now() - interval '30 days')", site.id, sub)
-    original = (await post(scored, site, VARIANTS[0], sub="regular")).json()
-    copies = [(await post(scored, site, text, sub=f"aged-{i + 1}")).json() for i, text in enumerate(VARIANTS[1:])]
-    assert [c["status"] for c in copies] == ["published", "held", "held"]
-    status, campaign = await db.fetchrow("SELECT status, campaign_id FROM comments WHERE id = $1",
-                                         original["comment"]["id"])
-    assert status == "published" and campaign is not None  # three older copiers, and still up
-    # a moderator rejects the whole campaign, banning its authors: the reader is not among them
-    mod = {"Authorization": f"Bearer {await staff_token(db, 'moderator', site.id)}"}
-    decided = (await scored.post(f"/api/v1/moderation/campaigns/{campaign}/decision",
-                                 json={"action": "reject", "ban_authors": True}, headers=mod)).json()
-    regular = original["user"]["id"]
-    assert regular not in decided["banned"] and len(decided["banned"]) == 3
-    assert await db.fetchval("SELECT status FROM comments WHERE id = $1", original["comment"]["id"]) == "published"
 
 
 async def test_with_scoring_off_a_campaign_post_answers_what_it_stored(api, services, db):
