@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import msgspec
 
+from . import i18n
 from .domain.structs import Struct
 from .errors import CATALOGUE
 from .logs import request_id
@@ -50,12 +51,13 @@ class Problem(Struct, omit_defaults=True):
     limit: int | None = None
 
 
-def problem_bytes(code: str, detail: str | None = None) -> tuple[int, bytes]:
-    """The status and body of the problem ``code`` (in CATALOGUE), counted, with the request id."""
+def problem_bytes(code: str, detail: str | None = None, locale: str = i18n.DEFAULT) -> tuple[int, bytes]:
+    """The status and body of the problem ``code`` (in CATALOGUE), counted, with the request id, in
+    ``locale`` (i18n.py)."""
     info = CATALOGUE[code]
     record_error(code)  # diagnostics' "recent errors by code" and comments_errors_total
-    body = Problem(code=code, title=info.message, status=info.status, detail=detail or info.message,
-                   request_id=request_id.get())
+    title, detail = i18n.problem_text(code, info.message, detail, locale)
+    body = Problem(code=code, title=title, status=info.status, detail=detail, request_id=request_id.get())
     return info.status, msgspec.json.encode(body)
 
 

@@ -12,6 +12,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.types import Receive, Scope, Send
 
+from .. import i18n
 from ..domain.challenges import Challenge
 from ..domain.models import AuthorCommentView, PostedComment, RepliesPage, ThreadPage, VoteResult
 from ..domain.moderation_models import ReportReceipt
@@ -76,7 +77,7 @@ class PublicCommentsController(Controller):
         posted = await services.comments.post(
             site_entry, actor_of(request, site_entry), checked_article_id(article_id), body=data.body,
             parent_id=data.parent_id, author_name=data.author_name, article_url=data.article_url,
-            article_title=data.article_title, challenge=data.challenge)
+            article_title=data.article_title, challenge=data.challenge, locale=i18n.scope_locale(request.scope))
         return JSONBytes(_json_encoder.encode(posted))
 
     @get("/challenge", summary="A proof-of-work challenge for a guest's next post (ALTCHA's format)",
@@ -147,7 +148,10 @@ class PublicCommentsController(Controller):
     async def check_toxicity(self, nudge: NamedDependency[NudgeService], request: Request,
                              data: JSONBody[ToxicityCheck], site: SiteParam = None) -> ToxicityCheckResult:
         site_entry, actor = await reader_of(request)
-        return await nudge.check(site_entry, actor, data.body)
+        result = await nudge.check(site_entry, actor, data.body)
+        if result.message is None:
+            return result
+        return msgspec.structs.replace(result, message=i18n.translate(result.message, i18n.scope_locale(request.scope)))
 
     @get("/me", summary="Who the widget is signed in as")
     async def me(self, comments: NamedDependency[CommentService], request: Request, site: SiteParam = None) -> Me:

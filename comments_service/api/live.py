@@ -36,6 +36,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
 from redis.exceptions import RedisError
 
+from .. import i18n
 from ..cache import Cache
 from ..domain.limits import address_group
 from ..domain.structs import Struct
@@ -297,7 +298,7 @@ def hold_stream_place(app: ASGIApp) -> ASGIApp:
         ip = client_ip(request)
         ip = address_group(ip) if ip else None  # one subscriber's IPv6 block counts as one address
         if not hub.admit(ip):
-            status, problem = problem_bytes("too_many_streams")
+            status, problem = problem_bytes("too_many_streams", locale=i18n.scope_locale(scope))
             start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "headers": [
                 (b"content-type", PROBLEM_JSON.encode()), (b"retry-after", str(REFUSED_RETRY_SECONDS).encode())]}
             body: HTTPResponseBodyEvent = {"type": "http.response.body", "more_body": False,

@@ -30,7 +30,7 @@ import msgspec
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
-from .. import metrics
+from .. import i18n, metrics
 from ..domain.structs import Struct
 from ..errors import DomainError
 from ..logs import access, request_id
@@ -118,13 +118,13 @@ class EdgeMiddleware:
                     raise DomainError("invalid_request", f"The {repeated} header is given more than once.")
                 state[SITE_ID] = _site_parameter(scope.get("query_string", b""))
             except DomainError as err:
-                await _refuse(send_with_headers, err.code, err.message)
+                await _refuse(send_with_headers, err.code, err.message, i18n.scope_locale(scope))
                 return
             if origin is not None and scope["path"].startswith(_PUBLIC_PREFIX) and not (
                     opt := scope["route_handler"].opt).get(PRIVATE):
                 refusal, methods = await _site_cors(scope, origin.decode("latin-1"), opt.get(ANY_ORIGIN, False))
                 if refusal is not None:
-                    await _refuse(send_with_headers, *refusal)
+                    await _refuse(send_with_headers, *refusal, i18n.scope_locale(scope))
                     return
                 extra += [(b"access-control-allow-origin", origin), (b"vary", b"Origin"),
                           (b"access-control-expose-headers", EXPOSE_HEADERS)]
@@ -204,10 +204,11 @@ async def _preflight(send: Send, methods: bytes) -> None:
     await send(body)
 
 
-async def _refuse(send: Send, code: str, detail: str) -> None:
-    status, content = problem_bytes(code, detail)
-    start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status,
-                                     "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"vary", b"Origin")]}
+async def _refuse(send: Send, code: str, detail: str, locale: str) -> None:
+    status, content = problem_bytes(code, detail, locale)
+    start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", PROBLEM_JSON.encode()), (b"vary", b"Origin, Accept-Language"),
+        (b"content-language", locale.encode())]}
     body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": content, "more_body": False}
     await send(start)
     await send(body)

@@ -174,6 +174,22 @@ async def dialogs_js() -> Response:
                     headers={"Cache-Control": "public, max-age=300"})
 
 
+# the widget's languages besides English (built into embed.js), fetched by it before it draws anything:
+# plain JSON (strings only, nothing the host page must let run), readable from any page, as the
+# public, credential-free files they are
+_LOCALES = _WIDGET / "locales"
+WIDGET_LOCALES = frozenset({"ru", "uk", "fr", "de", "es", "tr", "ar", "fa"})
+
+
+@get("/locales/{name:str}", include_in_schema=False)
+async def widget_locale(name: FromPath[str]) -> Response:
+    code, dot, ext = name.partition(".")
+    if code not in WIDGET_LOCALES or dot + ext != ".json":
+        raise NotFoundException()
+    return Response(content=_read(_LOCALES / f"{code}.json"), media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"})
+
+
 @get("/moderation", include_in_schema=False)
 async def moderation_page() -> Response:
     return _asset(_WIDGET / "moderation.html", max_age=0)
@@ -243,8 +259,8 @@ async def demo_index() -> Response:
     return Response(content=b"", status_code=302, headers={"Location": "/demo"})
 
 
-_COMMON = [embed_js, embed_css, count_js, challenge_js, dialogs_js, moderation_page, moderation_css, console_asset,
-           swagger_init_js, swagger_ui_asset, favicon_svg, favicon_ico, landing_css]
+_COMMON = [embed_js, embed_css, count_js, challenge_js, dialogs_js, widget_locale, moderation_page, moderation_css,
+           console_asset, swagger_init_js, swagger_ui_asset, favicon_svg, favicon_ico, landing_css]
 
 
 def page_routes(demo: bool) -> list[HTTPRouteHandler]:

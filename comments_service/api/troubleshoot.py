@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
+from .. import i18n
 from ..domain import article_ids
 from ..domain.article_ids import ArticleId
 from ..domain.structs import Struct
@@ -62,7 +63,8 @@ def _query(request: Request, site: str | None, article_id: str | None, comment_i
     return TroubleshootQuery(site=site, external_id=article_id or None, comment_id=comment_id,
                              origin=request.headers.get("origin"), token=token, token_header_error=header_error,
                              ip=client_ip(request), client_check=client_check,
-                             client_time_ms=client_time, request_id=request_id.get())
+                             client_time_ms=client_time, request_id=request_id.get(),
+                             locale=i18n.scope_locale(request.scope))
 
 
 class TroubleshootController(Controller):
@@ -96,8 +98,15 @@ class TroubleshootSiteController(Controller):
             user_agent=request.headers.get("user-agent"))
         return ProblemReportFiled(
             reference=reference, troubleshoot=result,
-            message=f"Thank you. Your report reached the site's moderators; quote {reference} if you contact them.")
+            message=i18n.translate("Thank you. Your report reached the site's moderators; quote {reference} if you "
+                                   "contact them.", q.locale, reference=reference))
 
-    @get("/codes", summary="Every error code the API returns, with its plain-language explanation")
-    async def codes(self) -> ErrorCodes:
-        return ErrorCodes(codes=CATALOGUE)
+    @get("/codes", summary="Every error code the API returns, with its plain-language explanation",
+         description="In the reader's language (the lang query parameter, else Accept-Language); the codes and "
+                     "statuses are the same in every language.")
+    async def codes(self, request: Request) -> Response[ErrorCodes]:
+        locale = i18n.scope_locale(request.scope)
+        codes = CATALOGUE if locale == i18n.DEFAULT else {
+            code: ErrorInfo(info.status, i18n.translate(info.message, locale), i18n.translate(info.help, locale))
+            for code, info in CATALOGUE.items()}
+        return Response(ErrorCodes(codes=codes), headers={"Content-Language": locale, "Vary": "Accept-Language"})

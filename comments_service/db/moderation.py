@@ -16,7 +16,9 @@ BAN_IN_FORCE = "(b.until IS NULL OR b.until > now())"
 # ------------------------------------------------------------------ queues
 _QUEUE_COLUMNS = """c.id, c.site_id, c.article_id, c.parent_id, c.depth, c.author_id, c.body_markdown, c.body_html,
     c.status, c.status_reason, c.toxicity, c.toxicity_model, comment_max_score(c.toxicity) AS max_score,
-    c.open_reports, c.created_at, c.edited_at, c.moderated_at, c.moderated_by, c.campaign_id"""
+    c.open_reports, c.created_at, c.edited_at, c.moderated_at, c.moderated_by, c.campaign_id,
+    c.decision_detail->>'language' AS language,
+    (c.decision_detail->>'language_confidence')::float8 AS language_confidence"""
 # each predicate repeats its partial index's WHERE clause so that the planner can use the index
 _STATE = {
     "held": "c.status = 'held'",

@@ -8,7 +8,7 @@ a rule of the site published or held their comment, and why. Real sites keep the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import policy
@@ -19,6 +19,14 @@ NO_MODEL_PREFIX = "none"
 IMPORTED = "imported"
 # a job whose scoring failed max_attempts times (services/scoring.py SCORING_FAILED)
 _SCORING_FAILED = "scoring_failed"
+
+# ``tr(msgid, **params)``: the caller's translation (comments_service/i18n.py); English by default
+Translate = Callable[..., str]
+
+
+def english(msgid: str, **params: Any) -> str:
+    return msgid.format(**params) if params else msgid
+
 
 _WHY: dict[str, str] = {
     policy.OK: "nothing in it was flagged",
@@ -42,34 +50,42 @@ _WHY: dict[str, str] = {
     policy.SURGE_PREMODERATION: "many new accounts are commenting on this article at once, so comments from new "
                                 "accounts wait for a moderator for now",
     policy.SHADOW_RESTRICTED: "a moderator restricted its author's comments: only its author sees them",
+    policy.LANGUAGE_UNSCORED: "the site has a moderator read comments in languages its toxicity model does not read",
     _SCORING_FAILED: "scoring it failed again and again, so a moderator will look",
 }
+# a reason this table does not know yet
+_OTHER_RULE = "it matched the site's rule {reason}"
 
 
-def scorer_name(model_id: str, model_fallback: bool) -> str:
+def scorer_name(model_id: str, model_fallback: bool, tr: Translate = english) -> str:
     """The scorer a worker used, as its ``model_id`` and the fallback flag it stored describe it."""
     if model_id.startswith(NO_MODEL_PREFIX):
-        return "the word lists alone (neither a toxicity model nor the offline fallback could be loaded)"
+        return tr("the word lists alone (neither a toxicity model nor the offline fallback could be loaded)")
     if model_fallback:
-        return ("the offline fallback scorer, profanity-check with the word lists "
-                "(no toxicity model could be loaded)")
-    return f"the toxicity model {model_id}"
+        return tr("the offline fallback scorer, profanity-check with the word lists "
+                  "(no toxicity model could be loaded)")
+    return tr("the toxicity model {model_id}", model_id=model_id)
 
 
 def judged_by(status: str, reason: str | None, model_id: str | None,
-               detail: Mapping[str, Any] | None) -> str:
+              detail: Mapping[str, Any] | None, tr: Translate = english) -> str:
     """One sentence: what decided the comment (status, status_reason, toxicity_model and
-    decision_detail as stored) and why."""
+    decision_detail as stored) and why, in the language ``tr`` translates to."""
     if status == "pending_scoring":
-        return "Not judged yet: it waits for the scoring worker."
+        return tr("Not judged yet: it waits for the scoring worker.")
     if reason == IMPORTED:
-        return "Imported from another comment system, with the decision made there."
+        return tr("Imported from another comment system, with the decision made there.")
     if model_id is None:
         if status == "published" and reason is None:
-            return "Published without scoring: scoring is off on this service."
-        return "Decided by a moderator."
+            return tr("Published without scoring: scoring is off on this service.")
+        return tr("Decided by a moderator.")
     detail = detail or {}
     term, label = detail.get("term"), detail.get("label")
-    why = _WHY.get(reason or "", "it matched the site's rule {reason}").format(
-        term=f" (\u201c{term}\u201d)" if term else "", label=label or "toxicity", reason=reason)
-    return f"Decided by {scorer_name(model_id, bool(detail.get('model_fallback')))}: {why}."
+    why = tr(_WHY.get(reason or "", _OTHER_RULE),
+             term=f" (\u201c{term}\u201d)" if term else "", label=label or "toxicity", reason=reason)
+    if detail.get("language_unscored"):
+        # routed away from every model by its language (domain/policy LanguageRules): no score judged it
+        scorer = tr("the site's word lists and link rules, without a toxicity model (none here reads its language)")
+    else:
+        scorer = scorer_name(model_id, bool(detail.get("model_fallback")), tr)
+    return tr("Decided by {scorer}: {why}.", scorer=scorer, why=why)

@@ -50,6 +50,7 @@ HOLD_REASONS: dict[str, str] = {
     policy.COPY_CAMPAIGN: "Nearly the same text as other authors' recent comments (a copy-paste campaign)",
     policy.SURGE_PREMODERATION: "A new account's comment while many new accounts flood the article",
     policy.SHADOW_RESTRICTED: "The author is shadow-restricted: their comments are shown to them alone",
+    policy.LANGUAGE_UNSCORED: "Written in a language no toxicity model here reads (the site's languages rule)",
 }
 APPROVED_REASON = "moderator_approved"
 BANNED_USER_REASON = policy.BANNED_USER

@@ -62,6 +62,10 @@ class QueueComment(Base):
     moderated_by: str | None = None
     # the copy-paste campaign it belongs to (services/campaigns.py decides one in one action)
     campaign_id: int | None = None
+    # its language as the scoring worker detected it (ISO 639-1; None: not detected, or not scored)
+    # and the detector's confidence: a model scores only languages it reads (domain/policy LanguageRules)
+    language: str | None = None
+    language_confidence: float | None = None
 
 
 class QueueItem(Base):

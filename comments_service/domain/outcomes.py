@@ -3,7 +3,14 @@ scores, thresholds, word lists or moderator notes behind it."""
 
 from __future__ import annotations
 
-from .policy import CONTENT_REASONS, COPY_CAMPAIGN, SHADOW_RESTRICTED, SPAM_LINK, SURGE_PREMODERATION
+from .policy import (
+    CONTENT_REASONS,
+    COPY_CAMPAIGN,
+    LANGUAGE_UNSCORED,
+    SHADOW_RESTRICTED,
+    SPAM_LINK,
+    SURGE_PREMODERATION,
+)
 
 # What an author is told of a held comment, by reason. Which sites, how many links, how similar,
 # how many authors and what makes an account new are the site's business; a shadow restriction
@@ -17,6 +24,8 @@ _HELD = {
                          "accounts, so for now a moderator reviews those first. Until then only you can see it.",
     SHADOW_RESTRICTED: "Restricted: a moderator limited this account, so its comments are shown to you alone "
                        "until a moderator approves them.",
+    LANGUAGE_UNSCORED: "Awaiting moderation: our automatic check does not read the language it is written in, so "
+                       "a moderator reads it first. Until then only you can see it.",
 }
 _HELD_DEFAULT = "Awaiting moderation: a moderator will review it. Until then only you can see it."
 

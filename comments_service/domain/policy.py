@@ -29,6 +29,11 @@ Order of the rules (first match wins):
    an allowed domain; more than ``links.max_links`` links (links to ``links.allow_domains`` and to
    the site's own origins do not count); with ``links.hold_new_authors``, any such counted link
    from a new account (no published comment yet, or fewer than ``new_account_hold_first``);
+6b. a comment in a language no model of the worker reads for this site (``languages``: LanguageRules;
+   the worker detects it, domain/language.py, and passes ``language_unscored``) is held
+   (``language_unscored``) where the site's ``languages.other`` is "hold"; where it is "word_lists"
+   (the default) no score judges it: rules 7 and 8 are skipped, and it is published unless a word
+   list or a link rule says otherwise;
 7. no scores, or only the fallback model's, with ``fail_closed``: hold (``model_unavailable``);
    without ``fail_closed`` the fallback's scores are judged with ``fallback_thresholds``;
 8. a score at or above a label's hold threshold holds (``toxicity_hold``);
@@ -45,7 +50,7 @@ rejected unread.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Literal
 
 import msgspec
@@ -63,6 +68,7 @@ from .links import (
 )
 from .structs import Struct
 from .wordlists import MAX_ENTRIES, WordListTooCostly, entry_problem, find_term
+from .wordlists_builtin import builtin_word_lists
 
 Outcome = Literal["published", "held", "rejected"]
 
@@ -91,11 +97,13 @@ COPY_CAMPAIGN = "copy_campaign"
 SURGE_PREMODERATION = "surge_premoderation"
 # a moderator restricted the author: their comments are held, and shown to them alone
 SHADOW_RESTRICTED = "shadow_restricted"
+# written in a language no model of the worker reads for the site, which holds such comments
+LANGUAGE_UNSCORED = "language_unscored"
 
 REASONS = (OK, MODERATOR, TRUSTED_USER, BANNED_WORD, SUSPECT_WORD, TOXICITY_REJECT, TOXICITY_HOLD,
            PREMODERATION, USER_PREMODERATED, USER_RECENT_REJECTIONS, NEW_ACCOUNT,
            GUEST_PREMODERATED, MODEL_UNAVAILABLE, BANNED_USER, WORD_LISTS_UNCHECKED, SPAM_LINK,
-           COPY_CAMPAIGN, SURGE_PREMODERATION, SHADOW_RESTRICTED)
+           COPY_CAMPAIGN, SURGE_PREMODERATION, SHADOW_RESTRICTED, LANGUAGE_UNSCORED)
 # Reasons that are about the text itself (what a reader can fix by editing).
 CONTENT_REASONS = frozenset({BANNED_WORD, SUSPECT_WORD, TOXICITY_REJECT, TOXICITY_HOLD})
 
@@ -183,14 +191,17 @@ class PolicyContext(Struct, frozen=True):
     surge_new_author: bool = False
     # a moderator shadow-restricted the author (services/user_moderation.py)
     user_shadow_restricted: bool = False
+    # the comment's language (domain/language.py) is one no model of the worker reads for this site
+    # (LanguageRules.route gave None): the site's ``languages.other`` rule decides, scores are not used
+    language_unscored: bool = False
 
 
 # the keys PolicyConfig.from_site_settings reads: a key it does not know (a typo) is refused where
 # settings are set (services/sites.settings_problem), since the policy would silently ignore it
 POLICY_KEYS = frozenset({"thresholds", "fallback_thresholds", "banned_words", "suspect_words", "default_word_lists",
-                         "fail_closed", "hold_after_recent_rejections", "new_account_hold_first",
+                         "word_lists", "fail_closed", "hold_after_recent_rejections", "new_account_hold_first",
                          "premoderate_guests", "trusted_exempt_premoderation", "links",
-                         "shadow_restriction", "surge", "repeats"})
+                         "shadow_restriction", "surge", "repeats", "languages"})
 
 
 # the most hold_after_recent_rejections and new_account_hold_first may say
@@ -198,6 +209,14 @@ MAX_COUNT_SETTING = 10_000
 # the most entries links.deny_domains and links.allow_domains may hold each
 MAX_DOMAINS = 500
 LINK_KEYS = frozenset({"deny_domains", "allow_domains", "max_links", "hold_new_authors"})
+
+
+def _settings_object(raw: Any, where: str, keys: frozenset[str], noun: str) -> None:
+    """Refuses (ValueError) a setting that is not an object of ``keys``."""
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: expected an object of {', '.join(sorted(keys))}")
+    if (extra := sorted(str(k)[:40] for k in raw if k not in keys)):
+        raise ValueError(f"{where}.{extra[0]}: not a {noun} setting (known: {', '.join(sorted(keys))})")
 
 
 class LinkRules(Struct, frozen=True):
@@ -269,10 +288,7 @@ class SurgeRules(Struct, frozen=True):
 
     @classmethod
     def from_settings(cls, raw: Any, where: str) -> SurgeRules:
-        if not isinstance(raw, Mapping):
-            raise ValueError(f"{where}: expected an object of {', '.join(sorted(SURGE_KEYS))}")
-        if (extra := sorted(str(k)[:40] for k in raw if k not in SURGE_KEYS)):
-            raise ValueError(f"{where}.{extra[0]}: not a surge setting (known: {', '.join(sorted(SURGE_KEYS))})")
+        _settings_object(raw, where, SURGE_KEYS, "surge")
         kwargs: dict[str, Any] = {}
         if "enabled" in raw:
             if not isinstance(raw["enabled"], bool):
@@ -321,10 +337,7 @@ class RepeatRules(Struct, frozen=True):
 
     @classmethod
     def from_settings(cls, raw: Any, where: str) -> RepeatRules:
-        if not isinstance(raw, Mapping):
-            raise ValueError(f"{where}: expected an object of {', '.join(sorted(REPEAT_KEYS))}")
-        if (extra := sorted(str(k)[:40] for k in raw if k not in REPEAT_KEYS)):
-            raise ValueError(f"{where}.{extra[0]}: not a repeat setting (known: {', '.join(sorted(REPEAT_KEYS))})")
+        _settings_object(raw, where, REPEAT_KEYS, "repeat")
         kwargs: dict[str, int] = {}
         for key, (least, most) in _REPEAT_BOUNDS.items():
             if key in raw:
@@ -335,6 +348,63 @@ class RepeatRules(Struct, frozen=True):
         if kwargs.get("campaign_authors") == 1:
             raise ValueError(f"{where}.campaign_authors: a campaign takes at least 2 authors (0 switches it off)")
         return cls(**kwargs)
+
+
+LANGUAGE_KEYS = frozenset({"multilingual", "other", "min_confidence"})
+# the languages detoxify's multilingual model reads
+MULTILINGUAL_LANGUAGES = frozenset({"en", "fr", "es", "it", "pt", "tr", "ru"})
+# the names under which a worker holds its scorers: the configured model (the one every comment
+# went to before languages were told apart), and a multilingual one where it has one
+CONFIGURED_SCORER = "configured"
+MULTILINGUAL_SCORER = "multilingual"
+LANGUAGE_OTHER_RULES = ("word_lists", "hold")
+
+
+class LanguageRules(Struct, frozen=True):
+    """The site's rule for comments by language. English, a text whose language is not detected or
+    detected with a confidence under ``min_confidence``, go to the configured model; a language
+    the multilingual model reads (MULTILINGUAL_LANGUAGES) goes to it where ``multilingual`` is on
+    and the worker has one; any other comment follows ``other``: "word_lists" (published unless
+    the word lists or link rules say otherwise, judged by no model) or "hold"
+    (``language_unscored``)."""
+
+    multilingual: bool = False
+    other: Literal["word_lists", "hold"] = "word_lists"
+    # the detector's confidence (0..1) at or above which a comment is routed by its language;
+    # on short news comments right answers scored 0.57 and more, wrong ones 0.41 and less (BENCHMARKS.md)
+    min_confidence: float = 0.5
+
+    @classmethod
+    def from_settings(cls, raw: Any, where: str) -> LanguageRules:
+        _settings_object(raw, where, LANGUAGE_KEYS, "language")
+        kwargs: dict[str, Any] = {}
+        if "multilingual" in raw:
+            if not isinstance(raw["multilingual"], bool):
+                raise ValueError(f"{where}.multilingual: expected true or false")
+            kwargs["multilingual"] = raw["multilingual"]
+        if "other" in raw:
+            if raw["other"] not in LANGUAGE_OTHER_RULES:
+                raise ValueError(f"{where}.other: expected \"word_lists\" or \"hold\"")
+            kwargs["other"] = raw["other"]
+        if "min_confidence" in raw:
+            value = raw["min_confidence"]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"{where}.min_confidence: expected a number in 0..1")
+            kwargs["min_confidence"] = float(value)
+        return cls(**kwargs)
+
+    def route(self, language: str | None, confidence: float, scorers: Collection[str], *,
+              english_passage: bool = False) -> str | None:
+        """The scorer (CONFIGURED_SCORER, MULTILINGUAL_SCORER) a comment in ``language`` goes to,
+        given the scorers the worker holds; None: none reads it, the ``other`` rule decides.
+        ``english_passage`` (domain/language.Detected): a passage of it reads as English, so the
+        configured model reads it rather than none (English abuse with a paragraph in another
+        language after it must not pass unread)."""
+        if language is None or language == "en" or confidence < self.min_confidence:
+            return CONFIGURED_SCORER
+        if self.multilingual and language in MULTILINGUAL_LANGUAGES and MULTILINGUAL_SCORER in scorers:
+            return MULTILINGUAL_SCORER
+        return CONFIGURED_SCORER if english_passage else None
 
 
 class PolicyConfig(Struct, frozen=True):
@@ -356,6 +426,7 @@ class PolicyConfig(Struct, frozen=True):
     surge: SurgeRules = msgspec.field(default_factory=SurgeRules)
     # moderators may shadow-restrict readers (services/user_moderation.py; SECURITY.md "Shadow restriction")
     shadow_restriction: bool = False
+    languages: LanguageRules = msgspec.field(default_factory=LanguageRules)
 
     @classmethod
     def from_site_settings(cls, settings: Mapping[str, Any] | None, *,
@@ -366,6 +437,8 @@ class PolicyConfig(Struct, frozen=True):
         Keys: ``thresholds`` {label: {hold, reject}} (merged over the defaults; a label set to
         null is disabled), ``fallback_thresholds`` (same shape), ``banned_words`` and
         ``suspect_words`` (added to the defaults unless ``default_word_lists`` is false),
+        ``word_lists`` {builtin: true or language codes} (domain/wordlists_builtin.py: built-in lists
+        per language, added to both tiers and applied to every comment whatever its language),
         ``fail_closed`` (defaults to the service-wide setting passed here),
         ``hold_after_recent_rejections``, ``new_account_hold_first``, ``premoderate_guests``,
         ``trusted_exempt_premoderation``, ``links`` {deny_domains, allow_domains (at most
@@ -375,7 +448,8 @@ class PolicyConfig(Struct, frozen=True):
         cooldown_minutes (1..1440, default 30)}: that many distinct new authors on one article within
         the window start a surge (services/surge.py), ``shadow_restriction`` (default false: moderators may
         restrict a reader so that their new comments are held and shown to them alone; while it is
-        off, no restriction set earlier holds anything).
+        off, no restriction set earlier holds anything), ``languages`` {multilingual (default false),
+        other ("word_lists", the default, or "hold"), min_confidence (0..1, default 0.5)}: LanguageRules.
         """
         data: Mapping[str, Any] = settings or {}
         if isinstance(data.get("moderation"), Mapping):
@@ -389,6 +463,7 @@ class PolicyConfig(Struct, frozen=True):
         use_defaults = data.get("default_word_lists", True)
         if not isinstance(use_defaults, bool):
             raise ValueError(f"{prefix}default_word_lists: expected true or false")
+        builtin = builtin_word_lists(data.get("word_lists"), prefix + "word_lists")
         for key, default_words in (("banned_words", DEFAULT_BANNED_WORDS),
                                    ("suspect_words", DEFAULT_SUSPECT_WORDS)):
             extra = data.get(key, [])
@@ -401,7 +476,7 @@ class PolicyConfig(Struct, frozen=True):
                 # an entry of symbols only ("*", "!!") compiles to nothing and would be dropped silently
                 if (problem := entry_problem(w.strip())) is not None:
                     raise ValueError(f"{prefix}{key}: {w.strip()[:70]!r} {problem}")
-            words = (default_words if use_defaults else ()) + tuple(w.strip() for w in extra)
+            words = (default_words if use_defaults else ()) + builtin[key] + tuple(w.strip() for w in extra)
             kwargs[key] = tuple(dict.fromkeys(words))
         for key in ("fail_closed", "premoderate_guests", "trusted_exempt_premoderation", "shadow_restriction"):
             if key in data:
@@ -421,6 +496,8 @@ class PolicyConfig(Struct, frozen=True):
             kwargs["repeats"] = RepeatRules.from_settings(data["repeats"], prefix + "repeats")
         if "surge" in data:
             kwargs["surge"] = SurgeRules.from_settings(data["surge"], prefix + "surge")
+        if "languages" in data:
+            kwargs["languages"] = LanguageRules.from_settings(data["languages"], prefix + "languages")
         return cls(**kwargs)
 
 
@@ -438,7 +515,8 @@ class Decision(Struct, frozen=True):
 def decide(scores: Mapping[str, float] | None, text: str, ctx: PolicyContext,
            cfg: PolicyConfig) -> Decision:
     """Apply the policy (see the module docstring for the order of the rules)."""
-    score_copy = dict(scores) if scores is not None else None
+    # a comment no model reads is judged by no score, whatever the caller passed
+    score_copy = dict(scores) if scores is not None and not ctx.language_unscored else None
 
     def make(outcome: Outcome, reason: str, label: str | None = None,
              term: str | None = None) -> Decision:
@@ -485,7 +563,10 @@ def decide(scores: Mapping[str, float] | None, text: str, ctx: PolicyContext,
     if (held := _held_link(links, ctx, cfg)) is not None:
         return make("held", SPAM_LINK, term=held.host)
 
-    if degraded and cfg.fail_closed:
+    if ctx.language_unscored:
+        if cfg.languages.other == "hold":
+            return make("held", LANGUAGE_UNSCORED)
+    elif degraded and cfg.fail_closed:
         return make("held", MODEL_UNAVAILABLE)
     if score_copy is not None and (label := _over(score_copy, thresholds, "hold")) is not None:
         return make("held", TOXICITY_HOLD, label=label)

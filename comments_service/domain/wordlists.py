@@ -1,10 +1,11 @@
 """Word lists matched through obfuscation, in time linear in the text. Pure.
 
 Word lists match whole words, case-insensitively, through common obfuscation: accents and
-look-alike letters, digit/symbol substitution ("sh1t", "$hit", "@ss"), repeated letters
-("fuuuck"), one starred letter ("f*ck") and letters spaced out consistently ("f u c k",
-"f.u.c.k"). A list entry may be a phrase ("know where you live") and may end in ``*`` to match any
-word starting with it ("fuck*"). A match made only of digits and symbols ("455") never counts.
+look-alike letters (Cyrillic and Latin either way: "сyка", "xyй", "6ля", "nидор"), digit/symbol
+substitution ("sh1t", "$hit", "@ss"), repeated letters ("fuuuck"), one starred letter ("f*ck")
+and letters spaced out consistently ("f u c k", "f.u.c.k"). A list entry may be a phrase ("know
+where you live") and may end in ``*`` to match any word starting with it ("fuck*"). A match made
+only of digits and symbols ("455") never counts.
 Matching reads the text once, with a work budget per character, so its cost is linear in the text
 whatever the text and the lists hold; a text the budget cannot settle raises WordListTooCostly.
 """
@@ -30,14 +31,24 @@ from .structs import Struct
 _LEET: dict[str, str] = {
     "a": "a@4", "b": "b8", "c": "c(", "e": "e3€", "g": "g9", "i": "i1!|", "l": "l1|",
     "o": "o0", "s": "s5$", "t": "t7+", "u": "uv", "z": "z2", "x": "x", "k": "k",
+    # Cyrillic letters that _CONFUSABLES leaves alone, and the Latin letters and digits typed for
+    # them: "6ля", "3асранец", "nидор", "nu3дец". The Cyrillic letters that do have a Latin twin
+    # ("с", "у", "х", "о"...) are folded to it on both sides, so "сyка" and "xyй" already meet
+    # their entries. Only look-alikes: a transliteration ("d" for "д") counts where it is listed.
+    "б": "б6", "з": "з3", "и": "иu", "п": "пn", "г": "гr", "ш": "шw", "ь": "ьb", "я": "я9",
 }
 _CONFUSABLES = str.maketrans({
     # Cyrillic and Greek look-alikes
     "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "і": "i", "к": "k",
     "м": "m", "т": "t", "в": "b", "н": "h", "ο": "o", "α": "a", "ι": "i", "κ": "k", "ν": "v",
+    # Arabic and Persian keyboards type the same letter differently (yeh, kaf)
+    "ي": "ی", "ى": "ی", "ك": "ک",
+    # typographic apostrophes, as in Ukrainian "вб’ю" and "i’ll"
+    "’": "'", "ʼ": "'", "‘": "'",
     # full-width and typographic forms are handled by NFKC
 })
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060\ufeff]")
+# soft hyphen, zero-width characters, and the Arabic tatweel that stretches a word ("کــیر")
+_INVISIBLE = re.compile("[\u00ad\u0640\u200b-\u200f\u2060\ufeff]")
 # besides whitespace, what may space a word's letters out ("f.u.c.k", "f-u-c-k")
 _SPACERS = frozenset(".-_·•,/\\~")
 # besides letters and digits, what may follow the stem of a "word*" entry ("fuck*" -> "fuck1ng")

@@ -29,8 +29,8 @@ class Admission(Protocol):
     async def settle(self, row: CommentRow) -> CommentRow:
         """After commit: the comment as the reader should be told it is."""
 
-    async def judged_by(self, row: CommentRow) -> str:
-        """After settle: what decided the comment, in words (domain/judged_by.py)."""
+    async def judged_by(self, row: CommentRow, tr: judgement.Translate = judgement.english) -> str:
+        """After settle: what decided the comment, in words (domain/judged_by.py), translated by ``tr``."""
 
     async def close(self) -> None:
         """When the process stops: whatever the admission holds open."""
@@ -51,8 +51,8 @@ class PublishNow:
     async def settle(self, row: CommentRow) -> CommentRow:
         return row
 
-    async def judged_by(self, row: CommentRow) -> str:
-        return judgement.judged_by(row.status, row.status_reason, None, None)
+    async def judged_by(self, row: CommentRow, tr: judgement.Translate = judgement.english) -> str:
+        return judgement.judged_by(row.status, row.status_reason, None, None, tr)
 
     async def close(self) -> None:
         return None

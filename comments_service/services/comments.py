@@ -18,6 +18,7 @@ from typing import Protocol
 import asyncpg
 import msgspec
 
+from .. import i18n
 from ..cache import Cache
 from ..db import articles as article_repo
 from ..db import comments as comment_repo
@@ -289,7 +290,8 @@ class CommentService:
 
     async def post(self, entry: SiteEntry, actor: Actor, external_id: str, *, body: str, parent_id: int | None,
                    author_name: str | None, article_url: str | None, article_title: str | None,
-                   challenge: str | None = None) -> PostedComment:
+                   challenge: str | None = None, locale: str = i18n.DEFAULT) -> PostedComment:
+        """``locale`` (i18n.negotiate) is the language of the answer's message, never of its codes."""
         site = entry.site
         text = self._validate_body(body)
         identity = actor.identity
@@ -411,8 +413,9 @@ class CommentService:
         log.info("comment posted", extra={"comment_id": row.id, "site": site.id, "status": row.status})
         category = explain_own_comment(row.status, row.status_reason)[1] if row.status in ("held", "rejected") else None
         # a site that explains its decisions (the demo) tells the author what decided and why
-        explained = await self.admission.judged_by(row) if site.settings.get("explain_decisions") is True else None
-        message = " ".join(part for part in (outcome_message(row.status, row.status_reason), explained) if part)
+        tr = i18n.translator(locale)
+        explained = await self.admission.judged_by(row, tr) if site.settings.get("explain_decisions") is True else None
+        message = " ".join(part for part in (tr(outcome_message(row.status, row.status_reason)), explained) if part)
         return PostedComment(comment=own_view(row), status=row.status, message=message,
                       article=article_repo.to_article(article), user=user, guest_token=guest_token,
                       reason_category=category, judged_by=explained)

@@ -109,7 +109,8 @@ class ModerationQueue:
                     status_reason=r["status_reason"], created_at=r["created_at"], edited_at=r["edited_at"],
                     scores=stored_scores(r["toxicity"]), max_score=r["max_score"] if r["max_score"] >= 0 else None,
                     model=r["toxicity_model"], moderated_at=r["moderated_at"], moderated_by=r["moderated_by"],
-                    campaign_id=r["campaign_id"]),
+                    campaign_id=r["campaign_id"], language=r["language"],
+                    language_confidence=r["language_confidence"]),
                 article=QueueArticle(
                     id=a["external_id"], title=a["title"], url=a["url"], premoderation=a["premoderation"],
                     comments_open=rules.is_open(a["comments_open"], a["auto_close"], a["created_at"], settings, now,

@@ -47,6 +47,11 @@ class Verdict(Struct, frozen=True):
     context: ScoringContext
     decision: Decision
     model_fallback: bool = False
+    # the comment's language as detected (domain/language.py): an ISO 639-1 code or None, and the
+    # detector's confidence; ``language_unscored``: no model read it (the site's languages.other rule)
+    language: str | None = None
+    language_confidence: float = 0.0
+    language_unscored: bool = False
 
 
 class Applied(Struct):
@@ -152,6 +157,11 @@ class ScoringService:
                                                                    ("term", decision.term)) if v}
                     if verdict.model_fallback:
                         detail["model_fallback"] = True
+                    if verdict.language is not None:
+                        detail["language"] = verdict.language
+                        detail["language_confidence"] = verdict.language_confidence
+                    if verdict.language_unscored:
+                        detail["language_unscored"] = True
                     written = await scoring_repo.decide(
                         conn, ctx.comment_id, status=decision.outcome, reason=decision.reason,
                         scores=decision.scores, model_id=model_id, detail=detail or None, edited_at=ctx.edited_at)

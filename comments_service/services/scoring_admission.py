@@ -128,14 +128,14 @@ class ScoreFirst:
             fresh = await comment_repo.get(conn, row.id)
         return fresh or row
 
-    async def judged_by(self, row: CommentRow) -> str:
+    async def judged_by(self, row: CommentRow, tr: judgement.Translate = judgement.english) -> str:
         """The scorer (the model, the offline fallback) or rule that decided, as the worker stored it."""
         async with self.pool.acquire() as conn:
             stored = await scoring_repo.decision_of(conn, row.id)
         if stored is None:  # deleted meanwhile
-            return judgement.judged_by(row.status, row.status_reason, None, None)
+            return judgement.judged_by(row.status, row.status_reason, None, None, tr)
         return judgement.judged_by(stored["status"], stored["status_reason"], stored["toxicity_model"],
-                                   stored["decision_detail"])
+                                   stored["decision_detail"], tr)
 
     async def close(self) -> None:
         await self.waiter.close()

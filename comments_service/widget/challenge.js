@@ -49,10 +49,8 @@ channel.port1.onmessage = () => turns.shift()();
 const yieldTurn = () => new Promise((ok) => { turns.push(ok); channel.port2.postMessage(0); });
 // a solution this close to its expiry is not worth sending: fetch a new one
 const MARGIN_MS = 60000;
-// the reader sees a word about the check only when it takes this long
+// the reader sees a word about the check (embed.js's, in their language) only when it takes this long
 const SLOW_MS = 300;
-const strings = window.commentsServiceStrings || {};
-const slowText = strings.checkingBot || 'Checking you\u2019re not a bot\u2026';
 
 async function solve(c) {
   const want = new Int32Array(8);
@@ -87,7 +85,7 @@ async function fresh(api, site) {
 
 let pending = null;
 // take falsy: start solving ahead (a guest began writing); take truthy: the payload for the post
-// now (solved ahead or now), never handed out twice. slow(text): shown when the reader waits long.
+// now (solved ahead or now), never handed out twice. slow(): called when the reader waits long.
 window.csPow = (api, site, take, slow) => {
   if (!take) {
     if (!pending) pending = fresh(api, site).catch(() => null);
@@ -97,7 +95,7 @@ window.csPow = (api, site, take, slow) => {
   const mine = (pending || Promise.resolve(null)).then((s) => s && s.expires - Date.now() > MARGIN_MS ? s : fresh(api, site));
   pending = null;
   let done = false;
-  const timer = setTimeout(() => { if (!done && slow) slow(slowText); }, SLOW_MS);
+  const timer = setTimeout(() => { if (!done && slow) slow(); }, SLOW_MS);
   return mine.catch(() => null).then((s) => { done = true; clearTimeout(timer); return s && s.payload; });
 };
 })();

@@ -82,7 +82,7 @@ function flag(el, close, box) {
 // the service does. The service trims and bounds what is typed, and explains a refusal.
 function notice(el, close, box) {
   const f = miniForm('dsa', [
-    el ? h('p', {class: 'notice', text: t('dsaOf', {id: el._c.id, name: author(el), text: excerpt(el, 300)})})
+    el ? h('p', {class: 'notice', text: t('dsaOf', {id: String(el._c.id), name: author(el), text: excerpt(el, 300)})})
       : [h('label', {for: 'cs-pick', text: t('dsaPick')}), h('select', {id: 'cs-pick', name: 'pick', required: true}, h('option'),
         ...[...nodes.values()].filter((e) => e._c.status === 'published').map((e) => h('option', {value: e._c.id, text: author(e) + ': ' + excerpt(e, 60)})))],
     radios('dsaCat', 'cat', S.cats), field('dsaWhy', {rows: 3}, 'textarea'),
@@ -112,7 +112,7 @@ function why(s) {
 function decisions() {
   const d = h('div');
   statements().then((l) => l.length ? d.append(h('ul', {class: 'checks'}, ...l.map((s) => h('li', {class: 'check'},
-    s.comment_id ? t('stOn', {id: s.comment_id}) + ' · ' : '', timeEl(s.created_at), why(s))))) : say(d, t('noDecisions')), (e) => say(d, explain(e), 'error'));
+    s.comment_id ? t('stOn', {id: String(s.comment_id)}) + ' · ' : '', timeEl(s.created_at), why(s))))) : say(d, t('noDecisions')), (e) => say(d, explain(e), 'error'));
   return d;
 }
 // "Your data": the reader's copy of everything the site holds about them, and its erasure.
@@ -142,7 +142,7 @@ function troubleshoot() {
   const panel = h('div', {class: 'panel', role: 'region', 'aria-label': t('issuesTitle')}, h('h3', {text: t('issuesTitle')}), status, out);
   const row = (st, title, text, action) => out.append(h('li', {class: 'check ' + st},
     h('span', {class: 'st', text: t({pass: 'ok', ok: 'ok', warn: 'warn', problem: 'fail', fail: 'fail'}[st] || 'info')}), ' ',
-    h('strong', {text: title}), text && h('p', {text: localDates(text)}), action && h('p', {class: 'action', text: localDates(action)})));
+    h('strong', {dir: 'auto', text: title}), text && h('p', {dir: 'auto', text: localDates(text)}), action && h('p', {class: 'action', dir: 'auto', text: localDates(action)})));
   const own = [...nodes.values()].filter((el) => w.mine(el._c)).map((el) => el._c.id).sort((a, b) => b - a)[0];
   const q = {article_id: w.articleId, comment_id: own, client_check: client, client_time: Date.now()};
   call('GET', '/troubleshoot?' + Object.keys(q).filter((k) => q[k] != null).map((k) => k + '=' + encodeURIComponent(q[k])).join('&')).then((r) => {

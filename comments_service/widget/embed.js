@@ -1,19 +1,21 @@
 // comments_service widget. Embed: <div id="comments"></div> + <script src=".../embed.js" async
-// data-site data-article-id data-article-url data-article-title [data-sso-token] [data-theme] [data-container]>.
+// data-site data-article-id data-article-url data-article-title [data-sso-token] [data-theme] [data-container] [data-lang]>.
 // Plain ES2017, no build step, no runtime downloads. Everything renders inside a Shadow DOM so host CSS
 // and ours never meet. Comment bodies are the server's sanitised HTML; everything else goes in as text.
 // (Line comments, here and below, are left out when the script is served: api/pages.py compact_script.)
-(() => {
+(async () => {
 'use strict';
-// Every string a reader can see, in one table: a host page may override any of them with
-// window.commentsServiceStrings = {key: "..."} before the script loads (translation).
+// Every string a reader can see, in one table, in English: the other languages are in locales/<code>.json,
+// fetched when the reader's language is one of them (below), and a host page may override any string with
+// window.commentsServiceStrings = {key: "..."} before the script loads. A string whose count matters is an
+// object of Intl.PluralRules categories ({one, few, many, other, ...}), picked by its {n}.
 const S = Object.assign({
-  heading: '{n} comments', heading1: '1 comment', heading0: 'Comments',
+  heading: {one: '{n} comment', other: '{n} comments'}, heading0: 'Comments',
   sort: 'Sort by', oldest: 'Oldest first', newest: 'Newest first', top: 'Top rated',
   loading: 'Loading comments…', loadFailed: 'Comments could not be loaded.', retry: 'Try again',
   empty: 'No comments yet. Start the conversation.',
-  more: 'Load more comments', moreReplies: 'Show {n} more replies', moreReplies1: 'Show 1 more reply',
-  continueThread: 'Continue this thread', reply: 'Reply', edit: 'Edit', del: 'Delete', cancel: 'Cancel',
+  more: 'Load more comments', moreReplies: {one: 'Show {n} more reply', other: 'Show {n} more replies'},
+  continueThread: 'Continue this thread →', reply: 'Reply', edit: 'Edit', del: 'Delete', cancel: 'Cancel',
   save: 'Save', post: 'Post comment', postReply: 'Post reply', posting: 'Posting…',
   yourComment: 'Your comment', yourReply: 'Your reply', yourName: 'Your name',
   as: 'Commenting as {name}', notYou: 'Not you?', deleted: 'This comment was deleted.', edited: 'edited',
@@ -28,25 +30,26 @@ const S = Object.assign({
   published: 'Your comment is published.', held: 'Your comment is awaiting moderation. Only you can see it until a moderator approves it.',
   pending_scoring: 'Your comment was received and is being checked.',
   rejected: 'Your comment was not published because it breaks the community guidelines.',
-  reason: 'Reason: {r}.', retryIn: 'You can try again in {t}.', seconds: '{n} seconds', minutes: '{n} minutes',
+  reason: 'Reason: {r}.', retryIn: 'You can try again in {t}.', seconds: {one: '{n} second', other: '{n} seconds'},
+  minutes: {one: '{n} minute', other: '{n} minutes'},
   ref: 'Reference: {id}', offline: 'Could not reach the comment service. Check your connection and try again.',
   failed: 'Something went wrong. Try again.', closed: 'Comments on this article are closed.',
   confirmDelete: 'Delete this comment? This cannot be undone.', removed: 'Your comment was deleted.',
   saved: 'Your changes are saved.', nameNeeded: 'Enter a name to comment as a guest.',
-  newOne: '1 new comment — show', newMany: '{n} new comments — show',
+  newComments: {one: '{n} new comment — show', other: '{n} new comments — show'},
   issues: 'Having issues with commenting?',
   banned: 'You are banned from commenting on this site.', bannedUntil: 'You are banned from commenting on this site until {time}.',
   signInExpired: 'Your sign-in has expired. Reload the page to sign in again.',
   featured: 'Featured', pinned: 'Pinned',
   notify: 'Email me replies', follow: 'Follow this discussion', notifyOn: 'Replies will be emailed',
   followOn: 'Following by email', confirmSent: 'Check your inbox to confirm', stop: 'stop', email: 'Your email', send: 'Send',
+  checkingBot: 'Checking you’re not a bot…',
   reasons: {language: 'offensive language', toxicity: 'offensive language', spam: 'spam', banned_words: 'words that are not allowed',
     off_topic: 'off topic', links: 'too many links', premoderation: 'all comments here are reviewed first',
     rejected_language: 'offensive language', rejected_spam: 'spam', rejected_guidelines: 'the community guidelines'},
   // the buttons that open dialogs.js's forms (their own strings are there)
   flag: 'Report', flagged: 'Reported', dsa: 'Report illegal content', myData: 'Your data',
 }, window.commentsServiceStrings || {});
-const t = (k, v) => String(S[k] == null ? k : S[k]).replace(/\{(\w+)\}/g, (_, n) => v && v[n] != null ? v[n] : '');
 
 const script = document.currentScript || document.querySelector('script[data-site][src*="embed.js"]');
 const d = script.dataset, site = d.site, articleId = d.articleId;
@@ -58,6 +61,26 @@ if (!host) { host = document.createElement('div'); script.parentNode.insertBefor
 // loaded twice
 if (host.shadowRoot) return;
 const root = host.attachShadow({mode: 'open'});
+
+// --- language: the embed's data-lang (or lang), else the page's <html lang>, else the first of the
+// browser's languages the widget has; its primary subtag, when bundled (Dari is Persian), else English ---
+const LOCALES = ['en', 'ru', 'uk', 'fr', 'de', 'es', 'tr', 'ar', 'fa'], primary = (l) => String(l).split(/[-_]/)[0].toLowerCase();
+const browserLangs = navigator.languages || [navigator.language];
+let code = primary(d.lang || script.getAttribute('lang') || document.documentElement.lang || browserLangs.find((l) => LOCALES.includes(primary(l))) || 'en');
+if (code === 'prs') code = 'fa';
+if (!LOCALES.includes(code)) code = 'en';
+// Times in that language, in the reader's own variant of it where they have one (en-GB: day before
+// month, 24-hour clock), and always in the reader's time zone; counts in its digits and plural forms.
+const lang = browserLangs.find((l) => l && primary(l) === code) || code;
+const plural = window.Intl && Intl.PluralRules ? new Intl.PluralRules(code) : {select: (n) => n === 1 ? 'one' : 'other'};
+const t = (k, v) => {
+  let s = S[k];
+  if (s && typeof s === 'object') s = s[plural.select(v && v.n)] || s.other;
+  return String(s == null ? k : s).replace(/\{(\w+)\}/g, (_, n) => !v || v[n] == null ? '' : typeof v[n] === 'number' ? v[n].toLocaleString(lang) : v[n]);
+};
+// the locale's own strings (besides English), fetched before anything is drawn; none (English) when that fails
+let L = {};
+if (code !== 'en') await fetch(base + '/locales/' + code + '.json').then((r) => r.ok ? r.json() : {}).then((j) => { L = j; Object.assign(S, j, window.commentsServiceStrings); }).catch(() => {});
 
 // --- storage (may be blocked: Safari private mode, strict settings) ---
 const store = {
@@ -99,7 +122,8 @@ function call(method, path, body) {
   const sent = stale && method === 'GET' ? null : token;
   if (sent) headers.Authorization = 'Bearer ' + sent;
   if (body) headers['Content-Type'] = 'application/json';
-  const url = api + path + (path.includes('?') ? '&' : '?') + 'site=' + encodeURIComponent(site);
+  // (lang: the service answers in the widget's language)
+  const url = api + path + (path.includes('?') ? '&' : '?') + 'site=' + encodeURIComponent(site) + '&lang=' + code;
   return fetch(url, {method, headers, body: body && JSON.stringify(body), cache: 'no-cache'}).then((r) =>
     (r.status === 204 ? Promise.resolve(null) : r.json().catch(() => null)).then((j) => {
       if (r.ok) return j;
@@ -128,14 +152,11 @@ function explain(err) {
 function say(el, lines, kind) {
   el.textContent = '';
   el.className = 'status' + (kind ? ' ' + kind : '');
-  [].concat(lines).forEach((l, i) => el.append(h(i ? 'span' : 'strong', {class: i ? 'sub' : null, text: localDates(l)})));
+  // (dir auto: the service's words may be in another language than the widget's, English at worst)
+  [].concat(lines).forEach((l, i) => el.append(h(i ? 'span' : 'strong', {class: i ? 'sub' : null, dir: 'auto', text: localDates(l)})));
 }
 
 // --- time ---
-// Times in the page's language, in the reader's own variant of it where they have one (en-GB on an
-// English page: day before month, 24-hour clock), and always in the reader's time zone.
-const pageLang = document.documentElement.lang || navigator.language || 'en', primary = (l) => String(l).split('-')[0].toLowerCase();
-const lang = (navigator.languages || [navigator.language]).find((l) => l && primary(l) === primary(pageLang)) || pageLang;
 const rtf = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(lang, {numeric: 'auto'}) : null;
 function ago(iso) {
   const s = (new Date(iso) - Date.now()) / 1000, a = Math.abs(s);
@@ -181,7 +202,7 @@ const moreBtn = h('button', {type: 'button', class: 'more', hidden: true, text: 
 const listStatus = h('p', {class: 'status', role: 'status'});
 const issues = h('div', {class: 'issues'}, ...opener('issues', (m) => m.troubleshoot()));
 const follow = subCtl(0);
-const wrap = h('section', {class: 'cs', 'aria-labelledby': title.id}, bar, formSlot, follow, feat, liveBar, listStatus, list, moreBtn, issues);
+const wrap = h('section', {class: 'cs', lang: code, dir: code === 'ar' || code === 'fa' ? 'rtl' : 'ltr', 'aria-labelledby': title.id}, bar, formSlot, follow, feat, liveBar, listStatus, list, moreBtn, issues);
 root.append(css, wrap);
 
 // Theme: data-theme (script or <html>) light or dark; else (auto) the page's colours: the background the
@@ -229,7 +250,7 @@ addEventListener('load', theme);
 // --- rendering ---
 function heading() {
   const n = article ? article.comment_count : 0;
-  title.textContent = !article ? t('heading0') : n === 1 ? t('heading1') : t('heading', {n});
+  title.textContent = !article ? t('heading0') : t('heading', {n});
   follow.hidden = !(token && n && article.comments_open);
 }
 function mine(c) { return me && c.author && c.author.id === me.id; }
@@ -290,7 +311,8 @@ function fill(el, c, replies) {
 }
 
 function bodyOf(c) {
-  const body = h('div', {class: 'body'});
+  // each comment in its own writing's direction, whatever the widget's
+  const body = h('div', {class: 'body', dir: 'auto'});
   if (c.deleted) body.append(h('em', {text: t('deleted')}));
   // sanitised by the server (nh3) when the comment was written
   else body.innerHTML = c.body_html;
@@ -311,7 +333,7 @@ const firstPage = () => call('GET', artPath + '/comments?sort=' + sort + '&limit
 function moreReplies(c, cursor) {
   const shown = (c.replies || []).length, left = Math.max(1, c.reply_count - shown);
   const deep = c.depth + 1 >= INDENT && !shown;
-  const btn = h('button', {type: 'button', class: 'more small', text: deep ? t('continueThread') + ' →' : left === 1 ? t('moreReplies1') : t('moreReplies', {n: left})});
+  const btn = h('button', {type: 'button', class: 'more small', text: deep ? t('continueThread') : t('moreReplies', {n: left})});
   // (a list item of the replies' list, as the comments are)
   const li = h('div', {role: 'listitem'}, btn);
   btn.onclick = () => {
@@ -391,7 +413,7 @@ formSlot.addEventListener('focusin', () => {
 function form(o) {
   // o: {parent: element} for a reply, {edit: element} for an edit, {} for a new comment
   const f = h('form', {class: 'form', novalidate: true});
-  const ta = h('textarea', {id: id('ta'), rows: o.parent || o.edit ? 3 : 4, 'aria-describedby': ''});
+  const ta = h('textarea', {id: id('ta'), rows: o.parent || o.edit ? 3 : 4, dir: 'auto'});
   const count = h('span', {class: 'count', id: id('n'), 'aria-live': 'polite'});
   const status = h('p', {class: 'status', role: 'status'});
   const nudge = h('div', {class: 'nudge', role: 'alert', hidden: true});
@@ -468,7 +490,7 @@ function postSend(o, text, nameIn, hp, st) {
   if (o.parent) body.parent_id = o.parent._c.id;
   if (nameIn) { body.author_name = nameIn.value.trim(); store.set(GUEST_KEY + ':name', body.author_name); }
   if (hp && hp.value) body.website = hp.value;
-  return (ssoToken ? Promise.resolve() : pow(1, (m) => say(st, m))).then((p) => { if (p) body.challenge = p; return call('POST', artPath + '/comments', body); }).then((res) => {
+  return (ssoToken ? Promise.resolve() : pow(1, () => say(st, t('checkingBot')))).then((p) => { if (p) body.challenge = p; return call('POST', artPath + '/comments', body); }).then((res) => {
     if (res.guest_token) { token = res.guest_token; store.set(GUEST_KEY, token); }
     if (res.user) me = res.user;
     const c = res.comment, st = res.status;
@@ -586,7 +608,7 @@ function castVote(el, v) {
 const w = {t, h, id, call, say, explain, exact, timeEl, localDates, lang, site, articleId, root, formSlot, nodes, flagged, fill, mine, opener,
   get token() { return token; },
   // its own strings join the table, under the host page's (window.commentsServiceStrings)
-  strings: (more) => Object.assign(S, more, window.commentsServiceStrings),
+  strings: (more) => Object.assign(S, more, L, window.commentsServiceStrings),
   // the reader's data was erased: what this browser kept of theirs goes too
   forget() { forgetMd(); store.set(GUEST_KEY + ':name', null); if (!ssoToken) signOut(); return load(); }};
 let dialogs = () => lazy('dialogs.js', 'csDialogs').then((f) => { const m = f(w); dialogs = () => Promise.resolve(m); return m; });
@@ -713,7 +735,7 @@ let es = null, backoff = 2000, pollTimer = null, streamed = false;
 function announce() {
   const n = fresh.size;
   liveBar.hidden = !n;
-  liveBar.textContent = n === 1 ? t('newOne') : t('newMany', {n});
+  liveBar.textContent = t('newComments', {n});
 }
 function onEvent(m) {
   let ev; try { ev = JSON.parse(m.data); } catch (e) { return; }

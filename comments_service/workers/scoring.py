@@ -23,12 +23,22 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
 from .. import metrics
-from ..domain.policy import WORD_LISTS_UNCHECKED, Decision, PolicyConfig, PolicyContext, decide, site_hosts
+from ..domain import language
+from ..domain.policy import (
+    CONFIGURED_SCORER,
+    MULTILINGUAL_SCORER,
+    WORD_LISTS_UNCHECKED,
+    Decision,
+    PolicyConfig,
+    PolicyContext,
+    decide,
+    site_hosts,
+)
 from ..domain.scoring_models import Job, ScoringContext, WorkerStatus
 from ..errors import DomainError, ServiceUnavailable
 from ..identity import SsoRules
@@ -59,6 +69,16 @@ def _percentiles(values: deque) -> dict[str, float]:
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
 
     return {"p50": at(0.5), "p95": at(0.95), "p99": at(0.99)}
+
+
+class _Routed(NamedTuple):
+    """A comment of a batch with what its language routing gave it: its scores, whether they are
+    the offline fallback's, and whether no scorer reads its language (``language_unscored``)."""
+
+    context: ScoringContext
+    scores: dict[str, float] | None
+    fallback: bool
+    unscored: bool
 
 
 def _fallback_scorer(reason: str) -> Any:
@@ -122,7 +142,22 @@ class ScoringWorker:
     def _load(self) -> Any:
         from ..toxicity import load_scorer
 
+        # the language detector too, so that the first comment does not wait for it; without it
+        # every comment is "not detected" and goes to the configured model
+        if not language.warm():
+            log.warning("language detector unavailable: every comment goes to the configured model",
+                        extra={"worker": self.id})
         return load_scorer(self.settings.toxicity)
+
+    def scorers(self) -> dict[str, Any]:
+        """The scorers comments are routed to by language (domain/policy LanguageRules.route): the
+        configured model, and under MULTILINGUAL_SCORER a model that reads the multilingual model's
+        languages: the configured one when it is detoxify's multilingual variant and loaded (the
+        offline fallback reads English only)."""
+        held = {CONFIGURED_SCORER: self.scorer}
+        if self.settings.toxicity.variant == "multilingual" and not self.scorer.is_fallback and self.scorer.labels:
+            held[MULTILINGUAL_SCORER] = self.scorer
+        return held
 
     def _announce(self) -> None:
         s = self.scorer
@@ -201,12 +236,15 @@ class ScoringWorker:
         to_score = [c for c in todo if attempts[c.comment_id] <= self.config.max_attempts]
         scorer = self.scorer
         score_started = time.perf_counter()
-        scores, error = await self._score(scorer, [c.text for c in to_score])
+        scores, routes, detected, error = await self._score_by_language(to_score)
         score_ms = (time.perf_counter() - score_started) * 1000
         fallback = bool(scorer.is_fallback)
-        decisions = await self._decide_bounded(list(zip(to_score, scores, strict=False)), fallback)
-        verdicts = [Verdict(context=c, decision=d, model_fallback=fallback)
-                    for c, d in zip(to_score, decisions, strict=True)]
+        batch = [_Routed(c, s, fallback and r == CONFIGURED_SCORER, r is None)
+                 for c, s, r in zip(to_score, scores, routes, strict=True)]
+        decisions = await self._decide_bounded(batch)
+        verdicts = [Verdict(context=b.context, decision=d, model_fallback=b.fallback, language=lang.language,
+                            language_confidence=lang.confidence, language_unscored=b.unscored)
+                    for b, d, lang in zip(batch, decisions, detected, strict=True)]
         verdicts += [Verdict(context=c, decision=Decision(outcome="held", reason=SCORING_FAILED))
                      for c in exhausted]
         applied = await self.scoring.apply(self.id, scorer.model_id, verdicts, finished=finished,
@@ -231,6 +269,33 @@ class ScoringWorker:
                                          "score_ms": round(score_ms, 1), "decided": applied.decided,
                                          "model_id": scorer.model_id})
 
+    async def _score_by_language(self, contexts: list[ScoringContext]) -> tuple[
+            list[dict[str, float] | None], list[str | None], list[language.Detected], str | None]:
+        """Each comment's language (on the scoring thread), its scorer by the site's language rule,
+        and its scores from that scorer: (scores, scorer names, languages, error). A comment no
+        scorer reads (route None) gets no scores: the site's ``languages.other`` rule decides it."""
+        if not contexts:
+            return [], [], [], None
+        texts = [c.text for c in contexts]
+        detected: list[language.Detected] = await asyncio.get_running_loop().run_in_executor(
+            self._score_thread, lambda: [language.detect(t) for t in texts])
+        held = self.scorers()
+        routes = [self._policy(c.site_id, c.site_settings).languages.route(
+                      d.language, d.confidence, held, english_passage=d.english_passage)
+                  for c, d in zip(contexts, detected, strict=True)]
+        scores: list[dict[str, float] | None] = [None] * len(contexts)
+        errors = []
+        for name, scorer in held.items():
+            picked = [i for i, route in enumerate(routes) if route == name]
+            if not picked:
+                continue
+            got, error = await self._score(scorer, [texts[i] for i in picked])
+            for i, s in zip(picked, got, strict=True):
+                scores[i] = s
+            if error:
+                errors.append(error)
+        return scores, routes, detected, "; ".join(errors) or None
+
     async def _score(self, scorer: Any, texts: list[str]) -> tuple[list[dict[str, float] | None], str | None]:
         if not texts:
             return [], None
@@ -245,7 +310,7 @@ class ScoringWorker:
             error = f"{type(exc).__name__}: {exc}"
             log.error("scoring failed; the batch is decided without scores", exc_info=exc,
                       extra={"worker": self.id, "model_id": scorer.model_id, "failures": self._failures})
-            if self._failures >= FAILURES_BEFORE_FALLBACK and not scorer.is_fallback:
+            if self._failures >= FAILURES_BEFORE_FALLBACK and not scorer.is_fallback and scorer is self.scorer:
                 self.scorer = _fallback_scorer(f"model failed {self._failures} times in a row: {error}")
                 self._announce()
                 asyncio.get_running_loop().create_task(self._retry_model())
@@ -265,8 +330,7 @@ class ScoringWorker:
             return TrialScores(id="", scores=None, model_id=scorer.model_id, is_fallback=bool(scorer.is_fallback),
                                error=f"{type(exc).__name__}: {exc}")
 
-    async def _decide_bounded(self, batch: list[tuple[ScoringContext, dict[str, float] | None]],
-                              fallback: bool) -> list[Decision]:
+    async def _decide_bounded(self, batch: list[_Routed]) -> list[Decision]:
         """The policy's decisions for a batch, off the event loop in one hop and within
         WORKER_POLICY_BUDGET_S: a site's word lists must not stall the probes, the heartbeat or other
         sites' comments. A comment not decided in time is held for a moderator."""
@@ -275,7 +339,8 @@ class ScoringWorker:
         def decide_all() -> list[Decision | None]:
             # each word-list scan has its own work budget (domain/wordlists), so checking the
             # deadline between comments bounds the batch
-            return [self._decide(c, s, fallback) if time.monotonic() < deadline else None for c, s in batch]
+            return [self._decide(b.context, b.scores, b.fallback, b.unscored) if time.monotonic() < deadline else None
+                    for b in batch]
 
         try:
             # a second past the deadline: a comment begun just before it ends after it, its scan
@@ -284,15 +349,17 @@ class ScoringWorker:
         except (DomainError, ServiceUnavailable):
             decided = [None] * len(batch)
         out = []
-        for (c, s), decision in zip(batch, decided, strict=True):
+        for b, decision in zip(batch, decided, strict=True):
             if decision is None:
                 log.warning("policy decision over its time budget; holding the comment", extra={
-                    "worker": self.id, "site": c.site_id, "comment": c.comment_id, "budget_s": WORKER_POLICY_BUDGET_S})
-                decision = Decision(outcome="held", reason=WORD_LISTS_UNCHECKED, scores=s)
+                    "worker": self.id, "site": b.context.site_id, "comment": b.context.comment_id,
+                    "budget_s": WORKER_POLICY_BUDGET_S})
+                decision = Decision(outcome="held", reason=WORD_LISTS_UNCHECKED, scores=b.scores)
             out.append(decision)
         return out
 
-    def _decide(self, c: ScoringContext, scores: dict[str, float] | None, fallback: bool) -> Decision:
+    def _decide(self, c: ScoringContext, scores: dict[str, float] | None, fallback: bool,
+                unscored: bool = False) -> Decision:
         cfg = self._policy(c.site_id, c.site_settings)
         guest = c.user_kind == "guest"
         ctx = PolicyContext(
@@ -304,6 +371,7 @@ class ScoringWorker:
             user_recent_rejections=c.recent_rejections, user_published_count=c.published,
             is_guest=c.user_kind == "guest", model_fallback=fallback, site_hosts=site_hosts(c.site_origins),
             copy_campaign=c.in_campaign, user_shadow_restricted=c.author_shadow_restricted,
+            language_unscored=unscored,
             # who counts as new is the site's surge rule, as services/surge.py counts them
             surge_new_author=(c.article_surge and cfg.surge.enabled
                               and cfg.surge.new_author(guest=guest, account_age_seconds=c.author_age_seconds)))

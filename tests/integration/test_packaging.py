@@ -55,3 +55,22 @@ def test_pyproject_declares_runtime_dependencies_and_the_console_script():
     for dep in ("litestar", "msgspec", "asyncpg", "redis", "detoxify", '"torch==2.13.0"'):
         assert dep in text
     assert 'comments-service = "comments_service.cli:main"' in text
+
+
+def test_every_data_file_the_package_reads_ships_in_the_wheel():
+    """The image installs the package, not the checkout: a data file that no package-data pattern
+    names is missing there (a locale, a word list, a Lua script) though every test here finds it."""
+    import fnmatch
+    import tomllib
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][
+        "comments_service"]
+    package = ROOT / "comments_service"
+    # read only by scripts/extract_messages in a checkout, never at run time
+    not_shipped = {"locales/messages.pot"}
+    missing = [rel for path in package.rglob("*") if path.is_file() and path.suffix not in (".py", ".pyc")
+               and "__pycache__" not in path.parts
+               and (rel := path.relative_to(package).as_posix()) not in not_shipped
+               # fnmatch's "*" crosses "/", setuptools' does not: compare directory by directory
+               and not any(fnmatch.fnmatch(rel, p) and rel.count("/") == p.count("/") for p in patterns)]
+    assert not missing, missing

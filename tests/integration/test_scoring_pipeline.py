@@ -62,7 +62,10 @@ async def test_banned_word_is_rejected_and_never_shown(api, scored_site, db):
     assert "kys" not in posted["message"] and "banned_word" not in str(posted)  # the word list stays private
     row = await db.fetchrow("SELECT status_reason, decision_detail FROM comments WHERE id = $1",
                             posted["comment"]["id"])
-    assert row["status_reason"] == "banned_word" and row["decision_detail"] == {"term": "kys"}
+    # the term, and the language the worker detected (domain/language.py)
+    assert row["status_reason"] == "banned_word" and row["decision_detail"]["term"] == "kys"
+    assert set(row["decision_detail"]) == {"term", "language", "language_confidence"}
+    assert row["decision_detail"]["language"] == "en"
     thread = (await api.get("/api/v1/articles/a1/comments", params=scored_site.q())).json()
     assert thread["comments"] == [] and thread["article"]["comment_count"] == 0
 

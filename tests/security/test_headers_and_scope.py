@@ -194,11 +194,15 @@ async def test_json_and_problem_responses_are_nosniff(client, site):
 async def test_assets_are_nosniff(client):
     for path in ("/embed.js", "/embed.css", "/count.js", "/challenge.js", "/dialogs.js", "/console/core.js",
                  "/moderation.css", "/landing.css",
-                 "/swagger-init.js", *SWAGGER_SRI):
+                 "/swagger-init.js", *SWAGGER_SRI, "/locales/ru.json", "/locales/ar.json"):
         r = await client.get(path)
         assert r.status_code == 200 and r.headers["x-content-type-options"] == "nosniff", path
-        expected = "text/css; charset=utf-8" if path.endswith(".css") else "application/javascript; charset=utf-8"
+        expected = ("text/css; charset=utf-8" if path.endswith(".css") else "application/json"
+                    if path.endswith(".json") else "application/javascript; charset=utf-8")
         assert r.headers["content-type"] == expected, path
+    # only the bundled languages, by their plain names (English is built into embed.js)
+    for path in ("/locales/en.json", "/locales/xx.json", "/locales/ru.js", "/locales/..%2Fembed.js"):
+        assert (await client.get(path)).status_code == 404, path
 
 
 # ---------------------------------------------------------------- diagnostics scope

@@ -15,9 +15,10 @@ PACKAGE = "comments_service"
 ROOT = Path(__file__).resolve().parents[2] / PACKAGE
 
 # What domain/ may import besides the standard library and itself: data, not frameworks, drivers or clients.
-# pure computation only: parsing, rendering, matching, and numpy's arrays (domain/fingerprint.py)
+# pure computation only: parsing, rendering, matching, numpy's arrays (domain/fingerprint.py) and the
+# language detector's naive Bayes over n-grams (domain/language.py)
 DOMAIN_MAY_IMPORT = {"msgspec", "markdown_it", "mdit_py_plugins", "nh3", "bleach", "linkify_it", "regex", "re2",
-                     "numpy"}
+                     "numpy", "py3langid"}
 STDLIB = frozenset(__import__("sys").stdlib_module_names)
 
 

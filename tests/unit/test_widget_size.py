@@ -66,3 +66,9 @@ def test_only_sanitised_server_html_is_assigned_as_markup():
     source = "".join((WIDGET / name).read_text() for name in SCRIPTS)
     assignments = re.findall(r"\.(?:innerHTML|outerHTML)\s*=\s*([^;]+);|insertAdjacentHTML|document\.write", source)
     assert assignments == ["c.body_html"]
+
+
+def test_english_is_the_only_language_built_in():
+    # the others are locales/<code>.json, fetched only by their readers (tests/unit/test_widget_locales.py)
+    source = (WIDGET / "embed.js").read_text() + (WIDGET / "dialogs.js").read_text()
+    assert not re.search("[\u0400-\u04ff\u0600-\u06ff]", source)
