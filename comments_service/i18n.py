@@ -142,15 +142,17 @@ def scope_locale(scope: Mapping[str, Any], default: str | None = None) -> str:
     return locale
 
 
+_FIELD = re.compile(r"\{(\w+)\}")
+
+
 def translate(msgid: str, locale: str = DEFAULT, **params: Any) -> str:
     """``msgid`` (English) in ``locale``, its ``{placeholders}`` filled; English where untranslated."""
     text = msgid if locale == DEFAULT else _CATALOGUES.get(locale, {}).get(msgid, msgid)
     if not params:
         return text
-    try:
-        return text.format(**params)
-    except (KeyError, IndexError, ValueError):  # a broken translation must not break the answer
-        return msgid.format(**params)
+    # plain {name} fields only: str.format would also follow "{x.attr}" and "{x[0]}" written in a
+    # catalogue, and an unknown field is left as written rather than failing the answer
+    return _FIELD.sub(lambda m: str(params[m.group(1)]) if m.group(1) in params else m.group(0), text)
 
 
 def translator(locale: str) -> Translate:

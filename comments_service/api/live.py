@@ -298,9 +298,11 @@ def hold_stream_place(app: ASGIApp) -> ASGIApp:
         ip = client_ip(request)
         ip = address_group(ip) if ip else None  # one subscriber's IPv6 block counts as one address
         if not hub.admit(ip):
-            status, problem = problem_bytes("too_many_streams", locale=i18n.scope_locale(scope))
+            locale = i18n.scope_locale(scope)
+            status, problem = problem_bytes("too_many_streams", locale=locale)
             start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "headers": [
-                (b"content-type", PROBLEM_JSON.encode()), (b"retry-after", str(REFUSED_RETRY_SECONDS).encode())]}
+                (b"content-type", PROBLEM_JSON.encode()), (b"retry-after", str(REFUSED_RETRY_SECONDS).encode()),
+                (b"vary", b"Accept-Language"), (b"content-language", locale.encode())]}
             body: HTTPResponseBodyEvent = {"type": "http.response.body", "more_body": False,
                                            "body": b"" if request.method == "HEAD" else problem}
             await send(start)

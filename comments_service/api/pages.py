@@ -29,6 +29,8 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.params import FromPath
 
+from .. import i18n
+
 _WIDGET = Path(__file__).resolve().parent.parent / "widget"
 _DEMO = Path(__file__).resolve().parent.parent / "demo"
 # Litestar appends "; charset=utf-8" to text/* media types itself, and only to those
@@ -245,8 +247,13 @@ async def landing_css() -> Response:
 
 
 @get("/demo", include_in_schema=False)
-async def demo_page() -> Response:
-    return _asset(_DEMO / "article.html", max_age=0)
+async def demo_page(lang: str | None = None) -> Response:
+    """The demo article; ``?lang=`` (one of the widget's languages) embeds the widget in it, as a
+    site would with the embed's ``data-lang``."""
+    page = _read(_DEMO / "article.html")
+    if lang in i18n.LOCALES and lang != i18n.DEFAULT:
+        page = page.replace(b'data-container="comments"', f'data-container="comments" data-lang="{lang}"'.encode())
+    return Response(content=page, media_type=_TYPES[".html"], headers={"Cache-Control": "public, max-age=0"})
 
 
 @get("/demo.css", include_in_schema=False)

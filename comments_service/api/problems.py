@@ -32,12 +32,18 @@ def problem_response(code: str, detail: str | None = None, *, headers: dict[str,
     title, detail = i18n.problem_text(code, info.message, detail, locale)
     body = Problem(code=code, title=title, status=info.status, detail=detail, request_id=request_id.get(), **known)
     # the words follow the reader's language (i18n.py): a shared cache must keep one answer per language
-    localised_headers = {**(headers or {}), "Content-Language": locale, "Vary": "Accept-Language"}
+    localised_headers = dict(headers or {})
+    vary = [v.strip() for v in localised_headers.get("Vary", "").split(",") if v.strip()]
+    localised_headers["Vary"] = ", ".join(vary + ["Accept-Language"] if "Accept-Language" not in vary else vary)
+    # said only where the words are in it: staff codes and untranslated messages stay English
+    translated = code not in i18n.STAFF_CODES and i18n.has_translation(info.message, locale)
+    localised_headers["Content-Language"] = locale if translated else i18n.DEFAULT
     return Response(content=body, status_code=info.status, media_type=PROBLEM_JSON, headers=localised_headers)
 
 
-def _locale(request: Request) -> str:
-    return i18n.scope_locale(request.scope)
+def _locale(request: Request | None) -> str:
+    # the last-resort handlers answer even without a request to read a language from
+    return i18n.scope_locale(request.scope) if request is not None else i18n.DEFAULT
 
 
 def on_domain_error(request: Request, exc: DomainError) -> Response:

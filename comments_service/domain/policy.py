@@ -32,8 +32,10 @@ Order of the rules (first match wins):
 6b. a comment in a language no model of the worker reads for this site (``languages``: LanguageRules;
    the worker detects it, domain/language.py, and passes ``language_unscored``) is held
    (``language_unscored``) where the site's ``languages.other`` is "hold"; where it is "word_lists"
-   (the default) no score judges it: rules 7 and 8 are skipped, and it is published unless a word
-   list or a link rule says otherwise;
+   (the default) the configured model's scores may still hold it (rules 7 and 8: it may read an
+   English passage that the detector missed, and a comment padded with another language must not
+   pass unread), but never reject it (rule 3 is skipped: a model that does not read the language
+   must not take a comment down); word lists and link rules apply as to any comment;
 7. no scores, or only the fallback model's, with ``fail_closed``: hold (``model_unavailable``);
    without ``fail_closed`` the fallback's scores are judged with ``fallback_thresholds``;
 8. a score at or above a label's hold threshold holds (``toxicity_hold``);
@@ -365,8 +367,8 @@ class LanguageRules(Struct, frozen=True):
     detected with a confidence under ``min_confidence``, go to the configured model; a language
     the multilingual model reads (MULTILINGUAL_LANGUAGES) goes to it where ``multilingual`` is on
     and the worker has one; any other comment follows ``other``: "word_lists" (published unless
-    the word lists or link rules say otherwise, judged by no model) or "hold"
-    (``language_unscored``)."""
+    the word lists, the link rules or the configured model's hold thresholds say otherwise; never
+    rejected by a model that does not read it) or "hold" (``language_unscored``)."""
 
     multilingual: bool = False
     other: Literal["word_lists", "hold"] = "word_lists"
@@ -394,13 +396,15 @@ class LanguageRules(Struct, frozen=True):
         return cls(**kwargs)
 
     def route(self, language: str | None, confidence: float, scorers: Collection[str], *,
-              english_passage: bool = False) -> str | None:
+              english_passage: bool = False, configured_reads: Collection[str] = ("en",)) -> str | None:
         """The scorer (CONFIGURED_SCORER, MULTILINGUAL_SCORER) a comment in ``language`` goes to,
-        given the scorers the worker holds; None: none reads it, the ``other`` rule decides.
+        given the scorers the worker holds; None: none reads it, the ``other`` rule decides (the
+        worker still scores it with the configured model, whose scores may then only hold it).
         ``english_passage`` (domain/language.Detected): a passage of it reads as English, so the
-        configured model reads it rather than none (English abuse with a paragraph in another
-        language after it must not pass unread)."""
-        if language is None or language == "en" or confidence < self.min_confidence:
+        configured model reads it rather than none. ``configured_reads``: the languages the
+        configured model reads (all of MULTILINGUAL_LANGUAGES when it is the multilingual model,
+        whatever the site's ``multilingual`` says)."""
+        if language is None or language in configured_reads or confidence < self.min_confidence:
             return CONFIGURED_SCORER
         if self.multilingual and language in MULTILINGUAL_LANGUAGES and MULTILINGUAL_SCORER in scorers:
             return MULTILINGUAL_SCORER
@@ -515,8 +519,7 @@ class Decision(Struct, frozen=True):
 def decide(scores: Mapping[str, float] | None, text: str, ctx: PolicyContext,
            cfg: PolicyConfig) -> Decision:
     """Apply the policy (see the module docstring for the order of the rules)."""
-    # a comment no model reads is judged by no score, whatever the caller passed
-    score_copy = dict(scores) if scores is not None and not ctx.language_unscored else None
+    score_copy = dict(scores) if scores is not None else None
 
     def make(outcome: Outcome, reason: str, label: str | None = None,
              term: str | None = None) -> Decision:
@@ -538,7 +541,9 @@ def decide(scores: Mapping[str, float] | None, text: str, ctx: PolicyContext,
 
     degraded = score_copy is None or ctx.model_fallback
     thresholds = cfg.fallback_thresholds if ctx.model_fallback else cfg.thresholds
-    if score_copy is not None and (label := _over(score_copy, thresholds, "reject")) is not None:
+    # a model that does not read the comment's language may hold it (below), never reject it
+    if (score_copy is not None and not ctx.language_unscored
+            and (label := _over(score_copy, thresholds, "reject")) is not None):
         return make("rejected", TOXICITY_REJECT, label=label)
 
     if ctx.user_shadow_restricted and cfg.shadow_restriction:
@@ -563,10 +568,9 @@ def decide(scores: Mapping[str, float] | None, text: str, ctx: PolicyContext,
     if (held := _held_link(links, ctx, cfg)) is not None:
         return make("held", SPAM_LINK, term=held.host)
 
-    if ctx.language_unscored:
-        if cfg.languages.other == "hold":
-            return make("held", LANGUAGE_UNSCORED)
-    elif degraded and cfg.fail_closed:
+    if ctx.language_unscored and cfg.languages.other == "hold":
+        return make("held", LANGUAGE_UNSCORED)
+    if degraded and cfg.fail_closed:
         return make("held", MODEL_UNAVAILABLE)
     if score_copy is not None and (label := _over(score_copy, thresholds, "hold")) is not None:
         return make("held", TOXICITY_HOLD, label=label)

@@ -80,7 +80,10 @@ const t = (k, v) => {
 };
 // the locale's own strings (besides English), fetched before anything is drawn; none (English) when that fails
 let L = {};
-if (code !== 'en') await fetch(base + '/locales/' + code + '.json').then((r) => r.ok ? r.json() : {}).then((j) => { L = j; Object.assign(S, j, window.commentsServiceStrings); }).catch(() => {});
+// a stalled answer must not leave the thread blank: after 3 s the widget draws in English
+const giveUp = window.AbortController ? new AbortController() : null, stall = giveUp && setTimeout(() => giveUp.abort(), 3000);
+if (code !== 'en') await fetch(base + '/locales/' + code + '.json', giveUp ? {signal: giveUp.signal} : {}).then((r) => r.ok ? r.json() : {}).then((j) => { L = j; Object.assign(S, j, window.commentsServiceStrings); }).catch(() => {});
+clearTimeout(stall);
 
 // --- storage (may be blocked: Safari private mode, strict settings) ---
 const store = {
@@ -282,7 +285,7 @@ function fill(el, c, replies) {
   const held = !c.restricted && (c.status === 'held' || c.status === 'pending_scoring');
   el.classList.toggle('held', held);
   const head = h('header', null,
-    h('span', {class: 'author', text: c.author ? c.author.name : ''}), ' ', timeEl(c.created_at),
+    h('bdi', {class: 'author', text: c.author ? c.author.name : ''}), ' ', timeEl(c.created_at),
     c.edited_at && h('span', {class: 'edited', title: t('editedAt', {time: exact(c.edited_at)}), text: ' · ' + t('edited')}),
     held && h('span', {class: 'badge', title: t('pendingNote'), text: t(c.status === 'held' ? 'pending' : 'checking')}));
   const body = bodyOf(c);
@@ -324,7 +327,7 @@ function picks(p) {
   featList.textContent = ''; picked.clear();
   shown.forEach((c) => {
     picked.add(c.id);
-    featList.append(h('li', {class: 'pick'}, h('header', null, h('span', {class: 'author', text: c.author ? c.author.name : ''}), ' ', timeEl(c.created_at),
+    featList.append(h('li', {class: 'pick'}, h('header', null, h('bdi', {class: 'author', text: c.author ? c.author.name : ''}), ' ', timeEl(c.created_at),
       c === p.pinned && h('span', {class: 'badge pin', text: t('pinned')})), bodyOf(c)));
   });
   feat.hidden = !shown.length;

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -31,6 +32,7 @@ from .. import metrics
 from ..domain import language
 from ..domain.policy import (
     CONFIGURED_SCORER,
+    MULTILINGUAL_LANGUAGES,
     MULTILINGUAL_SCORER,
     WORD_LISTS_UNCHECKED,
     Decision,
@@ -239,7 +241,7 @@ class ScoringWorker:
         scores, routes, detected, error = await self._score_by_language(to_score)
         score_ms = (time.perf_counter() - score_started) * 1000
         fallback = bool(scorer.is_fallback)
-        batch = [_Routed(c, s, fallback and r == CONFIGURED_SCORER, r is None)
+        batch = [_Routed(c, s, fallback and r in (CONFIGURED_SCORER, None), r is None)
                  for c, s, r in zip(to_score, scores, routes, strict=True)]
         decisions = await self._decide_bounded(batch)
         verdicts = [Verdict(context=b.context, decision=d, model_fallback=b.fallback, language=lang.language,
@@ -273,20 +275,24 @@ class ScoringWorker:
             list[dict[str, float] | None], list[str | None], list[language.Detected], str | None]:
         """Each comment's language (on the scoring thread), its scorer by the site's language rule,
         and its scores from that scorer: (scores, scorer names, languages, error). A comment no
-        scorer reads (route None) gets no scores: the site's ``languages.other`` rule decides it."""
+        scorer reads (route None) gets the configured model's scores, which policy.decide uses
+        only to hold it, under the site's ``languages.other`` rule."""
         if not contexts:
             return [], [], [], None
         texts = [c.text for c in contexts]
         detected: list[language.Detected] = await asyncio.get_running_loop().run_in_executor(
             self._score_thread, lambda: [language.detect(t) for t in texts])
         held = self.scorers()
+        reads: Collection[str] = MULTILINGUAL_LANGUAGES if MULTILINGUAL_SCORER in held else ("en",)
         routes = [self._policy(c.site_id, c.site_settings).languages.route(
-                      d.language, d.confidence, held, english_passage=d.english_passage)
+                      d.language, d.confidence, held, english_passage=d.english_passage, configured_reads=reads)
                   for c, d in zip(contexts, detected, strict=True)]
         scores: list[dict[str, float] | None] = [None] * len(contexts)
         errors = []
         for name, scorer in held.items():
-            picked = [i for i, route in enumerate(routes) if route == name]
+            # a comment no scorer reads is scored by the configured model all the same: its scores
+            # may hold it (an English passage the detector missed), never reject it (policy.decide)
+            picked = [i for i, route in enumerate(routes) if (route or CONFIGURED_SCORER) == name]
             if not picked:
                 continue
             got, error = await self._score(scorer, [texts[i] for i in picked])

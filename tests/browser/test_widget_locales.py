@@ -157,3 +157,28 @@ def test_the_pages_own_language_and_a_language_the_widget_lacks(live_server, con
     assert page.locator("#comments section.cs").get_attribute("lang") == "en"
     assert locales == []
     assert errors == []
+
+
+@pytest.mark.parametrize("code", ["ru", "ar"])
+def test_the_demo_article_in_russian_and_in_arabic(live_server, context, artifacts, code):
+    """The demo article (the border story) with its widget embedded in the reader's language, as its
+    "Comments in:" links offer: the widget's words in that language, right to left in Arabic."""
+    words = locale(code)
+    page = context.new_page()
+    errors = watch_console(page)
+    page.goto(f"{live_server.url}/demo")
+    page.get_by_role("link", name={"ru": "Русский", "ar": "العربية"}[code]).click()
+    root = page.locator("#comments section.cs")
+    expect(root)
+    assert root.get_attribute("lang") == code and root.get_attribute("dir") == ("rtl" if code == "ar" else "ltr")
+    expect(page.get_by_role("button", name=words["issues"]))
+    form = page.locator("#comments .main-form form")
+    expect(form.get_by_role("button", name=words["post"]))
+    assert SCRIPT[code].search(page.locator("#comments h2").inner_text())
+    if code == "ar":  # the form's button sits at the start of the line: the right
+        button, box = form.get_by_role("button", name=words["post"]).bounding_box(), form.bounding_box()
+        assert button and box and abs(button["x"] + button["width"] - (box["x"] + box["width"])) < 2
+    text = page.locator("#comments").inner_text()
+    assert english_left(text) == [], english_left(text)
+    page.screenshot(path=str(artifacts / f"demo-{code}.png"), full_page=True)
+    assert errors == []

@@ -45,7 +45,20 @@ def test_each_locale_translates_exactly_englishs_messages_with_the_same_placehol
     assert [m.id for m in entries.values() if m.fuzzy] == []
     for msgid, message in entries.items():
         assert sorted(PLACEHOLDER.findall(msgid)) == sorted(PLACEHOLDER.findall(message.string)), (locale, msgid)
+        # no field reaches into a value ("{x.__class__}", "{x[0]}"): translate fills {name} only
+        assert not re.search(r"\{\w+[.\[]", message.string), (locale, msgid)
         assert message.string != msgid or msgid in {"Cookies", "Article"}, (locale, msgid)
+
+
+def test_a_catalogue_field_that_is_not_a_plain_name_is_left_as_written():
+    """translate fills {name} fields only: attribute or index lookups written in a catalogue must not
+    reach into the values (or fail the answer they are part of)."""
+    i18n._CATALOGUES["ru"]["Probe {seconds} s."] = "{seconds.__class__} {seconds.__init__.__globals__} {seconds}"
+    try:
+        got = i18n.translate("Probe {seconds} s.", "ru", seconds=7)
+    finally:
+        del i18n._CATALOGUES["ru"]["Probe {seconds} s."]
+    assert got == "{seconds.__class__} {seconds.__init__.__globals__} 7"
 
 
 def test_every_locale_is_loaded_at_import():

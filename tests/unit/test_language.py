@@ -152,12 +152,16 @@ def test_routing_by_language() -> None:
     assert multilingual.route("tg", 0.9, both) is None
     assert multilingual.route("fa", 0.9, both) is None
     assert LanguageRules(min_confidence=0.95).route("ru", 0.9, configured_only) == CONFIGURED_SCORER
+    # a configured model that is itself the multilingual one reads its languages for every site
+    reads = p.MULTILINGUAL_LANGUAGES
+    assert default.route("ru", 0.9, both, configured_reads=reads) == CONFIGURED_SCORER
+    assert default.route("tg", 0.9, both, configured_reads=reads) is None
 
 
 def test_an_unscored_language_is_held_where_the_site_says_hold() -> None:
     cfg = PolicyConfig.from_site_settings({"moderation": {"languages": {"other": "hold"}}})
     d = decide(CLEAN, RUSSIAN, PolicyContext(language_unscored=True), cfg)
-    assert (d.outcome, d.reason, d.scores) == ("held", p.LANGUAGE_UNSCORED, None)
+    assert (d.outcome, d.reason) == ("held", p.LANGUAGE_UNSCORED)
     # rules before the model's still decide first: a banned word rejects, a trusted author publishes
     assert decide(None, RUSSIAN + " kys", PolicyContext(language_unscored=True), cfg).reason == p.BANNED_WORD
     assert decide(None, RUSSIAN, PolicyContext(language_unscored=True, user_trusted=True), cfg).reason == p.TRUSTED_USER
@@ -167,13 +171,16 @@ def test_word_lists_only_where_the_site_says_so() -> None:
     cfg = PolicyConfig.from_site_settings({"moderation": {"languages": {"other": "word_lists"},
                                                           "banned_words": ["дебил*"], "suspect_words": ["позор*"]}})
     ctx = PolicyContext(language_unscored=True)
-    # an English model's scores are never used for it, even if a caller passes some
-    d = decide(TOXIC, RUSSIAN, ctx, cfg)
-    assert (d.outcome, d.reason, d.scores) == ("published", p.OK, None)
-    # no model: published even where the service fails closed, since no model would read it anyway
-    assert decide(None, RUSSIAN, PolicyContext(language_unscored=True, model_fallback=True), cfg).outcome == "published"
+    assert decide(CLEAN, RUSSIAN, ctx, cfg).reason == p.OK
+    # the configured model's scores may hold it, never reject it: that model does not read the
+    # language, but it does read English abuse padded with a sentence in another language
+    d = decide(TOXIC, "You are a pathetic clown and everyone here laughs at you. " + RUSSIAN, ctx, cfg)
+    assert (d.outcome, d.reason) == ("held", p.TOXICITY_HOLD)
+    # with the model away, a service that fails closed holds it, as it holds any comment
+    away = decide(None, RUSSIAN, PolicyContext(language_unscored=True, model_fallback=True), cfg)
+    assert (away.outcome, away.reason) == ("held", p.MODEL_UNAVAILABLE)
     assert decide(None, "Ты дебил, " + RUSSIAN, ctx, cfg).reason == p.BANNED_WORD
-    assert decide(None, "Позор! " + RUSSIAN, ctx, cfg).reason == p.SUSPECT_WORD
+    assert decide(CLEAN, "Позор! " + RUSSIAN, ctx, cfg).reason == p.SUSPECT_WORD
     held_link = decide(None, RUSSIAN + " https://bit.ly/x", PolicyContext(language_unscored=True), cfg)
     assert held_link.reason == p.SPAM_LINK
     # a scored comment is judged as before
