@@ -166,6 +166,13 @@ def has_translation(msgid: str, locale: str) -> bool:
     return locale == DEFAULT or msgid in _CATALOGUES.get(locale, {})
 
 
+def problem_language(code: str, message: str, locale: str) -> str:
+    """The language :func:`problem_text` writes the problem ``code`` (catalogue ``message``) in, for
+    ``Content-Language``: ``locale`` where it translated it, English for staff codes and messages
+    not translated yet."""
+    return locale if code not in STAFF_CODES and has_translation(message, locale) else DEFAULT
+
+
 def problem_text(code: str, message: str, detail: str | None, locale: str) -> tuple[str, str]:
     """(title, detail) of a problem body in ``locale``, from the catalogue's ``message`` for ``code``.
 

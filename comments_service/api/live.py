@@ -40,7 +40,7 @@ from .. import i18n
 from ..cache import Cache
 from ..domain.limits import address_group
 from ..domain.structs import Struct
-from ..errors import ServiceUnavailable
+from ..errors import CATALOGUE, ServiceUnavailable
 from ..services.sites import SiteEntry
 from ..settings import ServerSettings, Settings
 from ..shutdown import stop_task
@@ -302,7 +302,8 @@ def hold_stream_place(app: ASGIApp) -> ASGIApp:
             status, problem = problem_bytes("too_many_streams", locale=locale)
             start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "headers": [
                 (b"content-type", PROBLEM_JSON.encode()), (b"retry-after", str(REFUSED_RETRY_SECONDS).encode()),
-                (b"vary", b"Accept-Language"), (b"content-language", locale.encode())]}
+                (b"vary", b"Accept-Language"), (b"content-language", i18n.problem_language(
+                    "too_many_streams", CATALOGUE["too_many_streams"].message, locale).encode())]}
             body: HTTPResponseBodyEvent = {"type": "http.response.body", "more_body": False,
                                            "body": b"" if request.method == "HEAD" else problem}
             await send(start)

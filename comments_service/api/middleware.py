@@ -32,7 +32,7 @@ from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEven
 
 from .. import i18n, metrics
 from ..domain.structs import Struct
-from ..errors import DomainError
+from ..errors import CATALOGUE, DomainError
 from ..logs import access, request_id
 from .pages import HTML_POLICIES, NOSNIFF, html_security_headers
 from .problems import PROBLEM_JSON, problem_bytes
@@ -208,7 +208,7 @@ async def _refuse(send: Send, code: str, detail: str, locale: str) -> None:
     status, content = problem_bytes(code, detail, locale)
     start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "headers": [
         (b"content-type", PROBLEM_JSON.encode()), (b"vary", b"Origin, Accept-Language"),
-        (b"content-language", locale.encode())]}
+        (b"content-language", i18n.problem_language(code, CATALOGUE[code].message, locale).encode())]}
     body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": content, "more_body": False}
     await send(start)
     await send(body)

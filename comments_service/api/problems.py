@@ -36,8 +36,7 @@ def problem_response(code: str, detail: str | None = None, *, headers: dict[str,
     vary = [v.strip() for v in localised_headers.get("Vary", "").split(",") if v.strip()]
     localised_headers["Vary"] = ", ".join(vary + ["Accept-Language"] if "Accept-Language" not in vary else vary)
     # said only where the words are in it: staff codes and untranslated messages stay English
-    translated = code not in i18n.STAFF_CODES and i18n.has_translation(info.message, locale)
-    localised_headers["Content-Language"] = locale if translated else i18n.DEFAULT
+    localised_headers["Content-Language"] = i18n.problem_language(code, info.message, locale)
     return Response(content=body, status_code=info.status, media_type=PROBLEM_JSON, headers=localised_headers)
 
 

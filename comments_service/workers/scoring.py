@@ -33,7 +33,6 @@ from ..domain import language
 from ..domain.policy import (
     CONFIGURED_SCORER,
     MULTILINGUAL_LANGUAGES,
-    MULTILINGUAL_SCORER,
     WORD_LISTS_UNCHECKED,
     Decision,
     PolicyConfig,
@@ -153,13 +152,16 @@ class ScoringWorker:
 
     def scorers(self) -> dict[str, Any]:
         """The scorers comments are routed to by language (domain/policy LanguageRules.route): the
-        configured model, and under MULTILINGUAL_SCORER a model that reads the multilingual model's
-        languages: the configured one when it is detoxify's multilingual variant and loaded (the
-        offline fallback reads English only)."""
-        held = {CONFIGURED_SCORER: self.scorer}
-        if self.settings.toxicity.variant == "multilingual" and not self.scorer.is_fallback and self.scorer.labels:
-            held[MULTILINGUAL_SCORER] = self.scorer
-        return held
+        configured model; a second, multilingual one would be held under MULTILINGUAL_SCORER."""
+        return {CONFIGURED_SCORER: self.scorer}
+
+    def configured_reads(self) -> Collection[str]:
+        """The languages the configured model reads: the multilingual model's when it is detoxify's
+        multilingual variant and loaded (the offline fallback reads English only), else English."""
+        s = self.scorer
+        if self.settings.toxicity.variant == "multilingual" and not s.is_fallback and s.labels:
+            return MULTILINGUAL_LANGUAGES
+        return ("en",)
 
     def _announce(self) -> None:
         s = self.scorer
@@ -283,7 +285,7 @@ class ScoringWorker:
         detected: list[language.Detected] = await asyncio.get_running_loop().run_in_executor(
             self._score_thread, lambda: [language.detect(t) for t in texts])
         held = self.scorers()
-        reads: Collection[str] = MULTILINGUAL_LANGUAGES if MULTILINGUAL_SCORER in held else ("en",)
+        reads = self.configured_reads()
         routes = [self._policy(c.site_id, c.site_settings).languages.route(
                       d.language, d.confidence, held, english_passage=d.english_passage, configured_reads=reads)
                   for c, d in zip(contexts, detected, strict=True)]
