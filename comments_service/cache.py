@@ -1,8 +1,8 @@
 """Redis: versioned cache-aside pages and counts, single-flight refills, live-update fan-out.
 
-Keys carry a global epoch and the article's version: a write bumps the version and every
-instance's next read misses, so nobody hunts for keys to delete. A page is kept in two parts
-(domain/page_parts.py): the article header under the version, and the rest under the version or,
+Cached values carry the epoch and the article's version they were stored under: a write bumps the
+version and every instance's next read misses, so nobody hunts for keys to delete. A page is kept
+in two parts (domain/page_parts.py): the article header under the version, and the rest under the version or,
 when an append cannot change it, under the structure version, which appends do not bump. Redis is
 never the only copy of anything; when it is down or slow (socket timeout of tens of ms) every call
 here degrades to "miss" and the caller reads PostgreSQL. A write that could not bump a version
@@ -11,6 +11,18 @@ epoch, which retires every page cached before the outage. Every key written here
 reader can name any article: pages and counts after their TTLs; a version after ``version_ttl``
 once a write bumped it, but one that reads alone created after ``read_ttl`` without a read; the
 epoch after ``version_ttl`` without a read.
+
+The same keys serve one Redis and a Redis Cluster (redis_cluster.py), where a Lua script may
+touch only the keys passed in KEYS, all in one slot. So no key name holds a version or an epoch:
+an article has one key per kind (its version, structure version, header, count) and one per page
+tail, and each value starts with the stamp it was stored under ("{epoch}:{version}"), which the
+read scripts compare. An article's keys carry the hash tag of its bucket (one of 1024,
+redis_cluster.article_key). The epoch is read in the same script as the article's keys, so it must
+live in their slot: one Redis keeps one epoch (``{prefix}epoch``); a cluster keeps one per bucket
+(``{prefix}epoch:{bucket tag}``), and the bump after an outage bumps all 1024 (pipelined to every
+node, shared by every caller that finds the cache dirty). Counts for many articles are one script
+call on one Redis; on a cluster, one call per bucket, pipelined (each node gets its share at once:
+still one round trip).
 
 Longer than most modules on purpose: the key names, the Lua scripts' arguments and the
 single-flight refills are one protocol, and the soundness of keeping pages across appends rests on
@@ -27,11 +39,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from .domain.page_parts import Header, PageParts, join
 from .local_cache import ALL, LocalCache
+from .redis_cluster import Client, article_key, bucket_tags, is_cluster, run_scripts, subscriber_from_url
 from .settings import RedisSettings
 
 log = logging.getLogger("comments_service.cache")
@@ -54,7 +66,7 @@ class RedisGate:
     """Wraps calls to Redis: after a failure, skip Redis for a short backoff instead of paying a
     timeout on every request; remember whether a write missed its invalidation."""
 
-    def __init__(self, client: aioredis.Redis | None, backoff_seconds: float = 1.0) -> None:
+    def __init__(self, client: Client | None, backoff_seconds: float = 1.0) -> None:
         self.client = client
         self.backoff_seconds = backoff_seconds
         self._down_until = 0.0
@@ -105,12 +117,15 @@ class Cache:
         self._bump = client.register_script(lua("bump")) if client else None
         self._bump_article = client.register_script(lua("bump_article")) if client else None
         self._read_counts = client.register_script(lua("read_counts")) if client else None
+        self.cluster = is_cluster(client)
+        bucket_tags()  # made once, now rather than in the first reader's request
+        self._epoch_bump: asyncio.Future[None] | None = None
         self.local: LocalCache | None = None  # first level, see local_cache.py
 
     def enable_local(self, url: str, connect_timeout: float) -> None:
         """Start this process's in-process copy, kept honest by the invalidation channel."""
-        client = aioredis.Redis.from_url(url, socket_timeout=max(1.0, connect_timeout),
-                                         socket_connect_timeout=connect_timeout)
+        client = subscriber_from_url(url, socket_timeout=max(1.0, connect_timeout),
+                                     socket_connect_timeout=connect_timeout)
         self.local = LocalCache(client, self._invalidation_channel())
         self.local.start()
 
@@ -125,23 +140,53 @@ class Cache:
             return None
         return local
 
-    # keys
-    def _epoch_key(self) -> str:
-        return f"{self.prefix}epoch"
+    # keys: an article's all carry its bucket's hash tag, and so does the epoch they are read with
+    def epoch_key(self, article: str) -> str:
+        """The epoch read with ``article`` (an article_key): one Redis has one, a cluster one per
+        bucket (so that every script call's keys share a slot)."""
+        if not self.cluster:
+            return f"{self.prefix}epoch"
+        return f"{self.prefix}epoch:{article[:7]}"  # the bucket's tag: "{" five characters "}"
+
+    def _all_epoch_keys(self) -> list[str]:
+        if not self.cluster:
+            return [f"{self.prefix}epoch"]
+        return [f"{self.prefix}epoch:{bucket}" for bucket in bucket_tags()]
 
     def _invalidation_channel(self) -> str:
         return f"{self.prefix}invalidate"
 
-    def _version_key(self, site_id: str, external_id: str) -> str:
-        return f"{self.prefix}v:{site_id}:{external_id}"
+    @staticmethod
+    def article_key(site_id: str, external_id: str) -> str:
+        return article_key(site_id, external_id)
 
-    def _structure_key(self, site_id: str, external_id: str) -> str:
+    def version_key(self, site_id: str, external_id: str) -> str:
+        return f"{self.prefix}v:{article_key(site_id, external_id)}"
+
+    def structure_key(self, site_id: str, external_id: str) -> str:
         # bumped by every change but an append (domain/page_parts.py)
-        return f"{self.prefix}s:{site_id}:{external_id}"
+        return f"{self.prefix}s:{article_key(site_id, external_id)}"
 
-    def _count_prefix(self, site_id: str, external_id: str) -> str:
-        # completed with ":{epoch}:{version}" (see lua/read_counts.lua)
-        return f"{self.prefix}count:{site_id}:{external_id}:"
+    def count_key(self, site_id: str, external_id: str) -> str:
+        # holds "{epoch}:{version}:{count}" (see lua/read_counts.lua)
+        return f"{self.prefix}count:{article_key(site_id, external_id)}"
+
+    def header_key(self, site_id: str, external_id: str) -> str:
+        # holds "{epoch}:{version}\n" and the header (see lua/read_page.lua)
+        return f"{self.prefix}page:{article_key(site_id, external_id)}:h"
+
+    def tail_key(self, site_id: str, external_id: str, suffix: str) -> str:
+        # holds "{epoch}:{version}\n" or, lasting, "{epoch}:s{structure}\n", and the tail
+        return f"{self.prefix}page:{article_key(site_id, external_id)}:t:{suffix}"
+
+    def page_keys(self, site_id: str, external_id: str, suffix: str) -> list[str]:
+        """Every key lua/read_page.lua touches for this page (``suffix`` '': the header alone)."""
+        article = article_key(site_id, external_id)
+        keys = [self.epoch_key(article), f"{self.prefix}v:{article}", f"{self.prefix}s:{article}",
+                f"{self.prefix}page:{article}:h"]
+        if suffix:
+            keys.append(f"{self.prefix}page:{article}:t:{suffix}")
+        return keys
 
     def _ttl(self, base: int) -> int:
         # jitter spreads expiries so a popular set of pages does not expire in one instant
@@ -211,77 +256,69 @@ class Cache:
         finally:
             local.end(site_id, external_id, suffix, future)
 
-    def _page_prefix(self, site_id: str, external_id: str) -> str:
-        # completed with "{epoch}:{version}:h" (header), "{epoch}:{version}:{suffix}" or
-        # "{epoch}:s{structure}:{suffix}" (tails; see lua/read_page.lua)
-        return f"{self.prefix}page:{site_id}:{external_id}:"
-
-    def _page_keys(self, site_id: str, external_id: str) -> list[str]:
-        return [self._epoch_key(), self._version_key(site_id, external_id), self._structure_key(site_id, external_id)]
-
     async def _get_page(self, site_id: str, external_id: str, suffix: str, load: Callable[[], Awaitable[PageParts]],
                         load_header: Callable[[], Awaitable[Header]],
                         ready: Callable[[Header, PageParts | None], None] | None) -> bytes:
         """Redis, then a single-flight load of what it lacks. ``ready`` (given only while the first
         level is in use) gets the parts as soon as they are known, before they are stored in Redis;
         it is not called for a page that Redis could not be asked about (that one is never kept)."""
-        prefix = self._page_prefix(site_id, external_id)
         read_page = self._read_page
+        keys = self.page_keys(site_id, external_id, suffix)
         found = None if read_page is None else await self.gate.call(lambda: read_page(
-            keys=self._page_keys(site_id, external_id),
-            args=[prefix, suffix, self._seed(), self.version_ttl, self.read_ttl]))
+            keys=keys, args=[self._seed(), self.version_ttl, self.read_ttl]))
         if found is None:
             self.stats.misses += 1
             parts, _ = await self._single_flight(f"nocache:{site_id}:{external_id}:{suffix}", load)
             return join(parts.header.body, parts.tail)
         epoch, version, structure, stored, tail, lasting = found
-        base = f"{prefix}{_s(epoch)}:"
-        header_key = f"{base}{_s(version)}:h"
+        header_key, tail_key = keys[3], keys[4]
+        stamp = b"%s:%s\n" % (epoch, version)
         if tail is not None:
-            header = await self._header_at(header_key, stored, load_header, None if ready is None else
+            header = await self._header_at(header_key, stamp, stored, load_header, None if ready is None else
                                            lambda h: ready(h, PageParts(header=h, tail=tail, lasting=bool(lasting))))
             return join(header.body, tail)
         self.stats.misses += 1
-        parts, leader = await self._single_flight(f"{base}{_s(version)}:s{_s(structure)}:{suffix}", load)
+        parts, leader = await self._single_flight(
+            f"{tail_key}:{_s(epoch)}:{_s(version)}:s{_s(structure)}", load)
         if ready is not None:
             ready(parts.header, parts)
         if leader:
-            tail_key = f"{base}s{_s(structure)}:{suffix}" if parts.lasting else f"{base}{_s(version)}:{suffix}"
-            await self._store({tail_key: parts.tail} if stored is not None else
-                              {tail_key: parts.tail, header_key: _stored_header(parts.header)})
+            tail_stamp = b"%s:s%s\n" % (epoch, structure) if parts.lasting else stamp
+            await self._store({tail_key: tail_stamp + parts.tail} if stored is not None else
+                              {tail_key: tail_stamp + parts.tail, header_key: stamp + _stored_header(parts.header)})
         return join(parts.header.body, parts.tail)
 
     async def _get_header(self, site_id: str, external_id: str, load_header: Callable[[], Awaitable[Header]],
                           ready: Callable[[Header, PageParts | None], None]) -> Header:
         """The article header alone (this process still holds the page's lasting tail)."""
-        prefix = self._page_prefix(site_id, external_id)
         read_page = self._read_page
+        keys = self.page_keys(site_id, external_id, "")
         found = None if read_page is None else await self.gate.call(lambda: read_page(
-            keys=self._page_keys(site_id, external_id),
-            args=[prefix, "", self._seed(), self.version_ttl, self.read_ttl]))
+            keys=keys, args=[self._seed(), self.version_ttl, self.read_ttl]))
         if found is None:
             self.stats.misses += 1
             header, _ = await self._single_flight(f"nocache:{site_id}:{external_id}:h", load_header)
             return header
         epoch, version, _, stored = found
-        return await self._header_at(f"{prefix}{_s(epoch)}:{_s(version)}:h", stored, load_header,
+        return await self._header_at(keys[3], b"%s:%s\n" % (epoch, version), stored, load_header,
                                      lambda h: ready(h, None))
 
-    async def _header_at(self, header_key: str, stored: bytes | None, load_header: Callable[[], Awaitable[Header]],
+    async def _header_at(self, header_key: str, stamp: bytes, stored: bytes | None,
+                         load_header: Callable[[], Awaitable[Header]],
                          ready: Callable[[Header], None] | None) -> Header:
-        """The header Redis held under ``header_key`` (``stored``), or on a miss one single-flight
-        load, stored there for the next reader. ``ready`` gets it before it is stored."""
+        """The header Redis held under ``header_key`` and ``stamp`` (``stored``), or on a miss one
+        single-flight load, stored there for the next reader. ``ready`` gets it before it is stored."""
         if stored is not None:
             self.stats.hits += 1
             header = _header(stored)
             leader = False
         else:
             self.stats.misses += 1
-            header, leader = await self._single_flight(header_key, load_header)
+            header, leader = await self._single_flight(f"{header_key}:{_s(stamp)}", load_header)
         if ready is not None:
             ready(header)
         if leader:
-            await self._store({header_key: _stored_header(header)})
+            await self._store({header_key: stamp + _stored_header(header)})
         return header
 
     async def _single_flight(self, key: str, load: Callable[[], Awaitable[_T]]) -> tuple[_T, bool]:
@@ -335,7 +372,7 @@ class Cache:
             args += [self.channel(site_id, external_id), live_event]
         bump_article = self._bump_article
         done = False if bump_article is None else await self.gate.call(lambda: bump_article(
-            keys=[self._version_key(site_id, external_id), self._structure_key(site_id, external_id)], args=args),
+            keys=[self.version_key(site_id, external_id), self.structure_key(site_id, external_id)], args=args),
             default=False)
         self.forget_local(site_id, external_id, structural, appended)
         if done is False:
@@ -351,12 +388,21 @@ class Cache:
             self.local.invalidate(site_id, external_id, structural, header, version)
 
     async def _bump_epoch(self) -> None:
-        # pages and counts both carry the epoch, so this one write retires everything cached
-        # before the outage
+        # every call that finds the cache dirty lands here: they share one bump (on a cluster, one
+        # is 1024 script calls)
+        pending = self._epoch_bump
+        if pending is None or pending.done():
+            pending = self._epoch_bump = asyncio.ensure_future(self._bump_epochs())
+        await asyncio.shield(pending)
+
+    async def _bump_epochs(self) -> None:
+        # pages and counts both carry the epoch, so this one write (one per bucket on a cluster)
+        # retires everything cached before the outage
         client, bump = self.gate.client, self._bump
         if client is None or bump is None:
             return  # the gate calls this only while Redis is there
-        await bump(keys=[self._epoch_key()], args=[self._seed(), self.version_ttl])
+        seed = self._seed()
+        await run_scripts(client, bump, [([key], [seed, self.version_ttl]) for key in self._all_epoch_keys()])
         await client.publish(self._invalidation_channel(), ALL)
         if self.local is not None:
             self.local.clear()
@@ -377,39 +423,57 @@ class Cache:
                 self.stats.hits += len(known)
                 self.stats.local_hits += len(known)
                 return known
-        prefixes = [self._count_prefix(site_id, a) for a in external_ids]
         read_counts, client = self._read_counts, self.gate.client
-        found = None if read_counts is None or client is None else await self.gate.call(lambda: read_counts(
-            keys=[self._epoch_key(), *(self._version_key(site_id, a) for a in external_ids)],
-            args=[self._seed(), self.version_ttl, self.read_ttl, *prefixes]))
+        calls = self._count_calls(site_id, external_ids)
+        found = None if read_counts is None or client is None else await self.gate.call(
+            lambda: run_scripts(client, read_counts, [(keys, args) for keys, args, _ in calls]))
         result: dict[str, int] = {}
-        missing: list[int] = []
-        if found is None:
-            missing = list(range(len(external_ids)))
-        else:
-            epoch, versions, cached = found
-            for i, value in enumerate(cached):
+        missing: list[tuple[str, str, bytes, bytes]] = []  # (id, count key, epoch, version)
+        for i, (keys, _, ids) in enumerate(calls):
+            epoch, versions, cached = found[i] if found is not None else (b"", [b""] * len(ids), [None] * len(ids))
+            for j, external_id in enumerate(ids):
+                value = cached[j]
                 if value is None:
-                    missing.append(i)
+                    missing.append((external_id, keys[2 + 2 * j], epoch, versions[j]))
                 else:
-                    result[external_ids[i]] = int(value)
+                    result[external_id] = int(value)
         self.stats.hits += len(result)
         self.stats.misses += len(missing)
         if missing:
-            loaded = await load([external_ids[i] for i in missing])
-            for i in missing:
-                result[external_ids[i]] = loaded.get(external_ids[i], 0)
+            loaded = await load([external_id for external_id, *_ in missing])
+            for external_id, *_ in missing:
+                result[external_id] = loaded.get(external_id, 0)
             if found is not None and client is not None:
                 async def store() -> None:
                     pipe = client.pipeline(transaction=False)
-                    for i in missing:
-                        key = f"{prefixes[i]}{_s(epoch)}:{_s(versions[i])}"
-                        pipe.set(key, result[external_ids[i]], ex=self._ttl(self.count_ttl))
+                    for external_id, key, epoch, version in missing:
+                        pipe.set(key, b"%s:%s:%d" % (epoch, version, result[external_id]), ex=self._ttl(self.count_ttl))
                     await pipe.execute()
                 await self.gate.call(store)
         if local is not None and found is not None:
             local.put_counts(site_id, result, generation)
         return result
+
+    def _count_calls(self, site_id: str, external_ids: list[str]) -> list[tuple[list[str], list[Any], list[str]]]:
+        """lua/read_counts.lua's calls for these articles: (keys, args, their ids). One Redis: one
+        call; a cluster: one call per bucket (a script's keys must share one slot)."""
+        args: list[Any] = [self._seed(), self.version_ttl, self.read_ttl]
+        ids = list(dict.fromkeys(external_ids))
+        if not self.cluster:
+            keys = [f"{self.prefix}epoch"]
+            for external_id in ids:
+                article = article_key(site_id, external_id)
+                keys += [f"{self.prefix}v:{article}", f"{self.prefix}count:{article}"]
+            return [(keys, args, ids)]
+        by_bucket: dict[str, tuple[list[str], list[Any], list[str]]] = {}
+        for external_id in ids:
+            article = article_key(site_id, external_id)
+            call = by_bucket.get(article[:7])
+            if call is None:
+                call = by_bucket[article[:7]] = ([self.epoch_key(article)], args, [])
+            call[0].extend((f"{self.prefix}v:{article}", f"{self.prefix}count:{article}"))
+            call[2].append(external_id)
+        return list(by_bucket.values())
 
     # live updates
     def channel(self, site_id: str, external_id: str) -> str:

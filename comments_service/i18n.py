@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from babel.dates import format_datetime as _babel_datetime
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal as _babel_decimal
 
 DEFAULT = "en"
 # English first; the rest have catalogues under locales/
@@ -119,11 +122,17 @@ def negotiate(lang: str | None = None, accept_language: str | None = None, defau
     return supported(default) or DEFAULT
 
 
-def scope_locale(scope: Mapping[str, Any], default: str | None = None) -> str:
-    """The locale of an ASGI request (its query's ``lang``, its ``Accept-Language``); cached in its state."""
-    state = scope.get("state")
-    if isinstance(state, dict) and isinstance(state.get("locale"), str) and default is None:
-        return str(state["locale"])
+def asked(lang: str | None = None, accept_language: str | None = None) -> str | None:
+    """The locale a request names (its ``lang``, else its ``Accept-Language``), or None when it names
+    none of ours: what is worth storing as a reader's language, where English by default is not."""
+    chosen = supported(lang)
+    if chosen is not None:
+        return chosen
+    wanted = accepted(accept_language)
+    return wanted[0] if wanted else None
+
+
+def _scope_inputs(scope: Mapping[str, Any]) -> tuple[str | None, str | None]:
     lang = None
     query = scope.get("query_string", b"")
     if query and b"lang=" in query:
@@ -136,6 +145,20 @@ def scope_locale(scope: Mapping[str, Any], default: str | None = None) -> str:
         if key == b"accept-language":
             header = value.decode("latin-1")
             break
+    return lang, header
+
+
+def scope_asked(scope: Mapping[str, Any]) -> str | None:
+    """:func:`asked` for an ASGI request."""
+    return asked(*_scope_inputs(scope))
+
+
+def scope_locale(scope: Mapping[str, Any], default: str | None = None) -> str:
+    """The locale of an ASGI request (its query's ``lang``, its ``Accept-Language``); cached in its state."""
+    state = scope.get("state")
+    if isinstance(state, dict) and isinstance(state.get("locale"), str) and default is None:
+        return str(state["locale"])
+    lang, header = _scope_inputs(scope)
     locale = negotiate(lang, header, default)
     if isinstance(state, dict) and default is None:
         state["locale"] = locale
@@ -153,6 +176,11 @@ def translate(msgid: str, locale: str = DEFAULT, **params: Any) -> str:
     # plain {name} fields only: str.format would also follow "{x.attr}" and "{x[0]}" written in a
     # catalogue, and an unknown field is left as written rather than failing the answer
     return _FIELD.sub(lambda m: str(params[m.group(1)]) if m.group(1) in params else m.group(0), text)
+
+
+def N_(msgid: str) -> str:
+    """Marks ``msgid`` for scripts/extract_messages where it is defined; translated where it is sent."""
+    return msgid
 
 
 def translator(locale: str) -> Translate:
@@ -189,3 +217,15 @@ def problem_text(code: str, message: str, detail: str | None, locale: str) -> tu
 
 def direction(locale: str) -> str:
     return "rtl" if locale in RIGHT_TO_LEFT else "ltr"
+
+
+def format_number(value: int, locale: str) -> str:
+    """A count as readers of ``locale`` write it (Persian digits in fa, grouping everywhere)."""
+    return _babel_decimal(value, locale=locale if locale in LOCALES else DEFAULT)
+
+
+def format_datetime(value: datetime, locale: str) -> str:
+    """A date and time (UTC) in the long form of ``locale``: "8 декабря 2026 г., 10:00:00 UTC"."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return _babel_datetime(value, "long", tzinfo=UTC, locale=locale if locale in LOCALES else DEFAULT)

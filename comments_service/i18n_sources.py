@@ -1,6 +1,8 @@
 """Every msgid the service sends, read from where the English is defined: the error catalogue's
 reader-facing rows, the outcome and judged-by tables, and the literal first argument of each
-``tr(...)`` / ``translate(...)`` call in the modules that compose messages. ``scripts/extract_messages``
+``tr(...)`` / ``translate(...)`` / ``N_(...)`` call in the modules that compose messages (readers'
+emails and the pages their links open among them), and the reason codes' words a statement of
+reasons shows its author. ``scripts/extract_messages``
 writes them to ``locales/messages.pot``; tests/unit/test_i18n_catalogues.py keeps every locale in step.
 
 Apart from i18n.py so that the modules it reads may import i18n without a cycle."""
@@ -11,7 +13,7 @@ import ast
 from collections.abc import Iterable
 from pathlib import Path
 
-from .domain import judged_by, outcomes, policy
+from .domain import judged_by, moderation, outcomes, policy
 from .errors import CATALOGUE
 from .i18n import STAFF_CODES
 from .services import comments, troubleshoot
@@ -19,7 +21,11 @@ from .services import comments, troubleshoot
 PACKAGE = Path(__file__).resolve().parent
 # modules whose ``tr("...")`` / ``translate("...")`` calls carry literal msgids
 MARKED = ("services/troubleshoot.py", "domain/judged_by.py", "api/troubleshoot.py", "api/problems.py",
-          "services/comments.py")
+          "services/comments.py", "domain/notification_mail.py", "api/notifications.py", "services/dsa.py",
+          "domain/dsa_models.py")
+# calls whose literal first argument is a msgid: translating ones, and N_ (gettext's mark for a msgid
+# defined in one place and translated where it is sent)
+_MARKERS = ("tr", "translate", "N_")
 
 
 def marked(paths: Iterable[Path]) -> list[str]:
@@ -31,7 +37,7 @@ def marked(paths: Iterable[Path]) -> list[str]:
             func = node.func
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
             first = node.args[0]
-            if name in ("tr", "translate") and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            if name in _MARKERS and isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.append(first.value)
     return found
 
@@ -54,4 +60,6 @@ def source_messages() -> list[str]:
     found += [*judged_by._WHY.values(), judged_by._OTHER_RULE]
     found += [*troubleshoot.CLIENT_CHECK_KEYS.values(), *(title for _, _, title in troubleshoot._PARTICIPATION_CHECKS)]
     found += marked(PACKAGE / p for p in MARKED)
+    # a statement of reasons names its reason in these words, to its author (services/dsa.py, its email)
+    found += [*moderation.REJECT_REASONS.values(), *moderation.HOLD_REASONS.values()]
     return list(dict.fromkeys(found))

@@ -37,6 +37,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from .domain.page_parts import Header, join
+from .redis_cluster import NodeRotation
 from .shutdown import CLOSE_S, step, stop_task
 
 log = logging.getLogger("comments_service.local_cache")
@@ -59,8 +60,8 @@ class _Article:
 
 
 class LocalCache:
-    def __init__(self, client: aioredis.Redis, channel: str, *, max_entries: int = 2000, max_age: float = 10.0,
-                 liveness: float = 3.0) -> None:
+    def __init__(self, client: aioredis.Redis | NodeRotation, channel: str, *, max_entries: int = 2000,
+                 max_age: float = 10.0, liveness: float = 3.0) -> None:
         self.client = client
         self.channel = channel
         self.max_entries = max_entries

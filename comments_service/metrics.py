@@ -60,6 +60,14 @@ OUTBOX_DEPTH = Gauge("comments_outbox_depth", "Outbox events not yet fanned out 
 NOTIFICATION_OLDEST_DUE = Gauge("comments_notification_oldest_due_seconds",
                                 "How long the oldest due delivery has waited to be sent.",
                                 multiprocess_mode="mostrecent")
+# this API process's view of each read replica (db/replicas.py), by its number in the configured list
+REPLICA_LAG = Gauge("comments_db_replica_lag_seconds", "How far a read replica's replay is behind the primary.",
+                    ["replica"], multiprocess_mode="max")
+REPLICA_USABLE = Gauge("comments_db_replica_usable", "1 while a read replica serves reads, 0 while it is skipped.",
+                       ["replica"], multiprocess_mode="min")
+REPLICA_READS = Gauge("comments_db_replica_reads", "Reads this process sent to a replica, by who answered "
+                      "(replica, or primary: behind the fence or failed).", ["replica", "answered_by"],
+                      multiprocess_mode="livesum")
 SCORING_BATCH_SECONDS = Histogram("comments_scoring_batch_seconds", "Model time per scoring batch.",
                                   buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
 SCORING_BATCH_SIZE = Histogram("comments_scoring_batch_size", "Comments per scoring batch.",
@@ -136,6 +144,16 @@ def set_queue(depths: dict[str, int], oldest_pending_seconds: float | None) -> N
     for status, depth in depths.items():
         QUEUE_DEPTH.labels(status).set(depth)
     QUEUE_OLDEST.set(oldest_pending_seconds or 0.0)
+
+
+def set_replicas(views: list) -> None:
+    """The read replicas as db/replicas.ReadPools.views() last found them."""
+    for v in views:
+        name = str(v.number)
+        REPLICA_LAG.labels(name).set(v.lag_seconds or 0.0)
+        REPLICA_USABLE.labels(name).set(1 if v.state == "ok" else 0)
+        REPLICA_READS.labels(name, "replica").set(v.reads)
+        REPLICA_READS.labels(name, "primary").set(v.fallbacks)
 
 
 def set_notifications(by_state: dict[tuple[str, str], int], outbox: int, oldest_due_seconds: float | None) -> None:

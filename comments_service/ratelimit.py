@@ -14,6 +14,7 @@ from functools import partial
 from .cache import RedisGate, lua
 from .domain.limits import Limit, address_group
 from .errors import RateLimited
+from .redis_cluster import tag
 
 
 class _LocalGCRA:
@@ -51,7 +52,7 @@ class RateLimiter:
             limit = self.limits.get(action, {}).get(subject)
             if limit is None or value is None or limit.per_seconds == 0:
                 continue
-            key = f"{self.prefix}rl:{action}:{subject}:{value}"
+            key = self._key(action, subject, value)
             retry = await self._hit(key, limit)
             if retry > 0:
                 self.rejections[action] = self.rejections.get(action, 0) + 1
@@ -67,7 +68,7 @@ class RateLimiter:
             limit = self.limits.get(action, {}).get(subject)
             if limit is None or value is None or limit.per_seconds == 0:
                 continue
-            key = f"{self.prefix}rl:{action}:{subject}:{value}"
+            key = self._key(action, subject, value)
             raw = await self.gate.call(partial(client.pttl, key))
             if raw is not None and raw > 0:
                 stored = await self.gate.call(partial(client.get, key))
@@ -77,6 +78,9 @@ class RateLimiter:
                     allow_at = float(stored) + limit.per_seconds * 1000 * (1 - limit.burst)
                     worst = max(worst, (allow_at - now_ms) / 1000)
         return max(0.0, worst)
+
+    def _key(self, action: str, subject: str, value: str) -> str:
+        return f"{self.prefix}rl:{tag(action, subject, value)}"
 
     async def _hit(self, key: str, limit: Limit) -> float:
         script = self._script

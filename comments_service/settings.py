@@ -7,6 +7,7 @@ stops the start with a message naming the variable, instead of failing later som
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -72,6 +73,11 @@ class DatabaseSettings(Struct, frozen=True):
     # serve and worker apply pending migrations at start (under an advisory lock, so replicas may
     # start together); off: they only check that none is pending and refuse to start otherwise
     migrate_on_start: bool = True
+    # streaming replicas for the public reads that miss the cache (db/replicas.py); none: the primary
+    # serves every read
+    replica_urls: tuple[str, ...] = ()
+    # seconds a replica may trail the primary before its reads go to the primary until it catches up
+    replica_max_lag: float = 5.0
 
 
 class RedisSettings(Struct, frozen=True):
@@ -169,6 +175,26 @@ class PrivacySettings(Struct, frozen=True):
     retention_max_batches: int = 1000  # per field and sweep; the next sweep goes on
 
 
+class CdnSettings(Struct, frozen=True):
+    """A CDN or caching proxy in front of the public reads (services/cdn_purge.py)."""
+
+    # seconds a shared cache may keep an anonymous thread page or count (browsers keep them 2 s)
+    s_maxage: int = 2
+    # seconds past that a shared cache may answer with its stale copy while it fetches a new one
+    stale_while_revalidate: int = 10
+    # the purge call after a visible change; None: no purge. "{keys}" in it: the surrogate keys
+    # (space-separated, percent-encoded). Operator configuration, never built from a request.
+    purge_url: str | None = None
+    purge_method: str = "POST"
+    # "Name: value" headers of the purge call (";" or newlines between them): a CDN's API token
+    purge_headers: tuple[tuple[str, str], ...] = ()
+    # the purge call's body, "{keys_json}" (a JSON array of the keys) and "{keys}" replaced; None: none
+    purge_body: str | None = None
+    purge_timeout: float = 3.0  # seconds, one attempt
+    purge_concurrency: int = 4  # purge calls in flight at once, per process
+    purge_batch: int = 30  # keys per call (Cloudflare takes at most 30 tags a call)
+
+
 class Settings(Struct, frozen=True):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -179,6 +205,7 @@ class Settings(Struct, frozen=True):
     console: ConsoleSettings = ConsoleSettings()
     notifications: NotificationSettings = NotificationSettings()
     privacy: PrivacySettings = PrivacySettings()
+    cdn: CdnSettings = CdnSettings()
     toxicity: ToxicitySettings = msgspec.field(default_factory=ToxicitySettings)
     limits: dict[str, dict[str, Limit]] = msgspec.field(default_factory=lambda: DEFAULT_LIMITS)
 
@@ -210,7 +237,7 @@ class Settings(Struct, frozen=True):
                 "WORKER_HOST": ("worker_host", str),
                 "DEV_MAIL_DIR": ("dev_mail_dir", str),
             }),
-            database=_group(env, DatabaseSettings, {
+            database=_with_replicas(env, _group(env, DatabaseSettings, {
                 "DATABASE_URL": ("url", _url(("postgres", "postgresql"))),
                 "DATABASE_POOL_MIN": ("pool_min", _positive_int),
                 "DATABASE_POOL_MAX": ("pool_max", _positive_int),
@@ -218,10 +245,11 @@ class Settings(Struct, frozen=True):
                 "DATA_DIR": ("data_dir", str),
                 "MIGRATIONS_DIR": ("migrations_dir", str),
                 "MIGRATE_ON_START": ("migrate_on_start", _bool),
-            }),
+                "REPLICA_MAX_LAG": ("replica_max_lag", _positive_float),
+            })),
             redis=_group(env, RedisSettings, {
-                "REDIS_URL": ("url", _url(("redis", "rediss", "unix"))),
-                "REDIS_PREFIX": ("prefix", str),
+                "REDIS_URL": ("url", _redis_url),
+                "REDIS_PREFIX": ("prefix", _redis_prefix),
                 "REDIS_TIMEOUT": ("socket_timeout", _positive_float),
                 "REDIS_LOCAL_CACHE": ("local_cache", _bool),
                 "REDIS_PAGE_TTL": ("page_ttl", _positive_int),
@@ -279,6 +307,15 @@ class Settings(Struct, frozen=True):
                 "IP_RETENTION_DAYS": ("ip_retention_days", _positive_int),
                 "PROBLEM_REPORT_RETENTION_DAYS": ("problem_report_retention_days", _positive_int),
             }),
+            cdn=_with_purge_call(env, _group(env, CdnSettings, {
+                "CDN_S_MAXAGE": ("s_maxage", _non_negative_int),
+                "CDN_STALE_WHILE_REVALIDATE": ("stale_while_revalidate", _non_negative_int),
+                "CDN_PURGE_METHOD": ("purge_method", _http_method),
+                "CDN_PURGE_BODY": ("purge_body", str),
+                "CDN_PURGE_TIMEOUT": ("purge_timeout", _positive_float),
+                "CDN_PURGE_CONCURRENCY": ("purge_concurrency", _positive_int),
+                "CDN_PURGE_BATCH": ("purge_batch", _positive_int),
+            })),
             toxicity=_toxicity(env),
             limits=_one(env, "RATE_LIMITS", parse_limits, DEFAULT_LIMITS),
         )
@@ -304,6 +341,55 @@ def _group(env: Mapping[str, str], struct: type[_Group], fields: dict[str, tuple
     if isinstance(group, RedisSettings) and group.version_ttl <= max(group.page_ttl, group.count_ttl):
         raise SettingsError(f"{PREFIX}REDIS_VERSION_TTL must exceed {PREFIX}REDIS_PAGE_TTL and {PREFIX}REDIS_COUNT_TTL")
     return group
+
+
+def _with_replicas(env: Mapping[str, str], group: DatabaseSettings) -> DatabaseSettings:
+    """COMMENTS_DATABASE_REPLICA_URLS: PostgreSQL URLs separated by commas or spaces. Read apart
+    from _group because its message repeats the value, and these carry passwords."""
+    name = f"{PREFIX}DATABASE_REPLICA_URLS"
+    urls: list[str] = []
+    # a multi-host URL (postgresql://a,b/db) has commas of its own: a piece that does not start a
+    # URL belongs to the one before it
+    for piece in env.get(name, "").replace(",", " ,").split():
+        part = piece.removeprefix(",")
+        if "://" in part:
+            urls.append(part)
+        elif part and urls and piece.startswith(","):
+            urls[-1] += piece
+        elif part:
+            raise SettingsError(f"{name} is invalid: each entry must be a URL starting with postgresql://")
+    for number, url in enumerate(urls, start=1):
+        scheme, _, rest = url.partition("://")
+        if scheme.lower() not in ("postgres", "postgresql") or not rest:
+            raise SettingsError(f"{name} is invalid: entry {number} must be a URL starting with postgresql://")
+    return msgspec.structs.replace(group, replica_urls=tuple(urls)) if urls else group
+
+
+def _with_purge_call(env: Mapping[str, str], group: CdnSettings) -> CdnSettings:
+    """COMMENTS_CDN_PURGE_URL, and COMMENTS_CDN_PURGE_HEADERS: "Name: value" pairs separated by ";"
+    or newlines. Read apart from _group because its message repeats the value, and these may carry
+    API tokens."""
+    url = env.get(f"{PREFIX}CDN_PURGE_URL") or None
+    if url is not None:
+        scheme, sep, rest = url.partition("://")
+        if not sep or scheme.lower() not in ("http", "https") or not rest or not url.isprintable() or " " in url:
+            raise SettingsError(f"{PREFIX}CDN_PURGE_URL is invalid: must be a URL starting with http:// or https://")
+        group = msgspec.structs.replace(group, purge_url=url)
+    name = f"{PREFIX}CDN_PURGE_HEADERS"
+    headers: list[tuple[str, str]] = []
+    for number, part in enumerate((p for p in env.get(name, "").replace("\n", ";").split(";") if p.strip()), 1):
+        key, sep, value = part.partition(":")
+        key, value = key.strip(), value.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", key) or not value.isprintable():
+            raise SettingsError(f"{name} is invalid: entry {number} must be 'Name: value' (printable, one line)")
+        headers.append((key, value))
+    return msgspec.structs.replace(group, purge_headers=tuple(headers)) if headers else group
+
+
+def _http_method(raw: str) -> str:
+    if not re.fullmatch(r"[A-Z]{3,16}", raw):
+        raise ValueError("must be an HTTP method in capitals (POST, PURGE, BAN)")
+    return raw
 
 
 def _one(env: Mapping[str, str], suffix: str, convert: Callable[[str], Any], default: Any) -> Any:
@@ -403,6 +489,21 @@ def _networks(raw: str) -> str:
     # would take a loose network for a literal that never matches, trusting no proxy at all
     parts = [part.strip() for part in raw.split(",") if part.strip()]
     return ",".join(str(ipaddress.ip_network(part, strict=False)) for part in parts)  # ValueError names it
+
+
+def _redis_url(raw: str) -> str:
+    # redis+cluster://host:port,host:port names a Redis Cluster by some of its nodes (redis_cluster.py)
+    from .redis_cluster import check_url, is_cluster_url
+
+    return check_url(raw) if is_cluster_url(raw) else _url(("redis", "rediss", "unix", "redis+cluster",
+                                                           "rediss+cluster"))(raw)
+
+
+def _redis_prefix(raw: str) -> str:
+    if "{" in raw or "}" in raw:
+        # the keys' hash tags must be the first braces in a key (redis_cluster.py)
+        raise ValueError("must not contain { or }")
+    return raw
 
 
 def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:

@@ -12,8 +12,10 @@ import redis.asyncio as aioredis
 
 from .cache import Cache, RedisGate
 from .db.pool import create_command_pool, create_pool
+from .db.replicas import ReadPools
 from .identity import Keyring
 from .ratelimit import RateLimiter
+from .redis_cluster import client_from_url
 from .secret_keys import keyring as service_keyring
 from .secret_keys import secret_key
 from .services.admission import Admission, PublishNow
@@ -21,6 +23,7 @@ from .services.api_tokens import ApiTokens
 from .services.article_moderation import ArticleModeration
 from .services.article_view import ArticleView
 from .services.campaigns import Campaigns
+from .services.cdn_purge import Cdn
 from .services.comments import CommentService
 from .services.demo_seed import DemoSeeder
 from .services.diagnostics import DiagnosticsService
@@ -67,17 +70,26 @@ from .shutdown import CLOSE_S, close_pool, step
 
 
 def redis_client(settings: Settings) -> aioredis.Redis | None:
+    # typed as one Redis: a RedisCluster answers every call the services make alike
     if not settings.redis.url:
         return None
     timeout = settings.redis.socket_timeout
-    return aioredis.Redis.from_url(settings.redis.url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                   health_check_interval=5, max_connections=64)
+    # a redis+cluster:// URL gives a cluster client (redis_cluster.py), which the code uses alike
+    return client_from_url(settings.redis.url, socket_timeout=timeout,  # type: ignore[return-value]
+                           socket_connect_timeout=timeout, health_check_interval=5, max_connections=64)
 
 
 async def _pool(settings: Settings) -> asyncpg.Pool:
     if not settings.database.url:
         raise RuntimeError("COMMENTS_DATABASE_URL is not set (the run command sets it for the embedded server)")
     return await create_pool(settings.database, settings.database.url)
+
+
+async def _read_pools(settings: Settings, pool: asyncpg.Pool) -> ReadPools:
+    """The API's public reads that miss the cache: on the replicas, if any (db/replicas.py)."""
+    reads = ReadPools(pool, settings.database)
+    await reads.start()
+    return reads
 
 
 # A dataclass, not a Struct: it holds live pools, clients and services, never data to encode.
@@ -87,9 +99,11 @@ class ApiServices:
 
     settings: Settings
     pool: asyncpg.Pool
+    reads: ReadPools
     redis: aioredis.Redis | None
     gate: RedisGate
     cache: Cache
+    cdn: Cdn
     limiter: RateLimiter
     keyring: Keyring
     sites: SiteDirectory
@@ -139,6 +153,7 @@ def _webhooks(settings: Settings, pool: asyncpg.Pool, keyring: Keyring) -> Webho
 async def build_api(settings: Settings) -> ApiServices:
     keyring = service_keyring(settings)  # first: a missing key stops the start before any connection
     pool = await _pool(settings)
+    reads = await _read_pools(settings, pool)
     client = redis_client(settings)
     gate = RedisGate(client)
     cache = Cache(gate, settings.redis)
@@ -148,7 +163,8 @@ async def build_api(settings: Settings) -> ApiServices:
     sites = SiteDirectory(pool, keyring)
     policy = WriteGuard()
     readers = Readers(pool, policy)
-    publisher = Publisher(pool, cache, ArticleView(sites))
+    cdn = Cdn(settings.cdn)
+    publisher = Publisher(pool, cache, ArticleView(sites), cdn)
     admission: Admission = (ScoreFirst(pool, DecisionWaiter(settings.database.url or ""), settings.scoring)
                             if settings.scoring.enabled else PublishNow())
     surges = Surges(pool, gate, settings.redis.prefix)
@@ -157,7 +173,7 @@ async def build_api(settings: Settings) -> ApiServices:
                               readers=readers, publisher=publisher, challenges=challenges,
                               repeats=RepeatGuard(gate, settings.redis.prefix, keyring.derived_keys("repeats")[0],
                                                   enabled=settings.comments.repeat_checks),
-                              surges=surges if settings.scoring.enabled else None)
+                              surges=surges if settings.scoring.enabled else None, reads=reads)
     moderation_queue = ModerationQueue(pool, sites, publisher)
     moderation_events = ModerationEvents(pool, settings.database.url or "", sites, moderation_queue,
                                          heartbeat_seconds=settings.comments.live_heartbeat_seconds,
@@ -165,7 +181,7 @@ async def build_api(settings: Settings) -> ApiServices:
     nudge = NudgeService(limiter, settings.comments)
     user_moderation = UserModeration(pool, moderation_queue, publisher)
     scoring = ScoringService(pool, publisher, settings.scoring)
-    health = HealthMonitor(pool, client, scoring)
+    health = HealthMonitor(pool, client, scoring, replicas=reads)
     problem_reports = ProblemReports(pool)
     dsa = Dsa(pool, sites, limiter, readers, keyring, moderation_queue, user_moderation, publisher)
     troubleshooter = Troubleshooter(pool, sites, keyring, readers, user_moderation, policy, limiter, health,
@@ -174,10 +190,11 @@ async def build_api(settings: Settings) -> ApiServices:
                                      settings.database.migrations_dir)
     api_tokens = ApiTokens(pool)
     staff_sessions = StaffSessions(pool, limiter, keyring, sites, api_tokens, settings.console)
-    site_admin = SiteAdmin(pool, sites, cache)
+    site_admin = SiteAdmin(pool, sites, cache, cdn)
     links = NotificationLinks(keyring, settings.server.public_url, days=settings.notifications.link_days)
     return ApiServices(
-        settings=settings, pool=pool, redis=client, gate=gate, cache=cache, limiter=limiter, keyring=keyring,
+        settings=settings, pool=pool, reads=reads, redis=client, gate=gate, cache=cache, cdn=cdn, limiter=limiter,
+        keyring=keyring,
         sites=sites, readers=readers, publisher=publisher, admission=admission, comments=comments,
         reader_reports=ReaderReports(pool, limiter, readers, policy), moderation_queue=moderation_queue,
         moderation_events=moderation_events,
@@ -206,9 +223,11 @@ async def close_api(services: ApiServices) -> None:
     await services.cache.close()
     await services.admission.close()
     await services.moderation_events.close()
+    await services.cdn.close()
     services.nudge.close()
     if services.redis is not None:
         await step("api: Redis client", services.redis.aclose(), CLOSE_S)
+    await services.reads.close()
     await close_pool("api: PostgreSQL pool", services.pool)
 
 
@@ -224,6 +243,7 @@ class WorkerServices:
     pool: asyncpg.Pool
     redis: aioredis.Redis | None
     cache: Cache
+    cdn: Cdn
     scoring: ScoringService
     health: HealthMonitor
     # admins' "try a text" reaches the worker's model here (services/policy_trial.py)
@@ -236,15 +256,17 @@ async def build_worker(settings: Settings) -> WorkerServices:
     client = redis_client(settings)
     cache = Cache(RedisGate(client), settings.redis)
     sites = SiteDirectory(pool, keyring)
-    publisher = Publisher(pool, cache, ArticleView(sites))
+    cdn = Cdn(settings.cdn)
+    publisher = Publisher(pool, cache, ArticleView(sites), cdn)
     scoring = ScoringService(pool, publisher, settings.scoring)
-    return WorkerServices(settings=settings, pool=pool, redis=client, cache=cache, scoring=scoring,
+    return WorkerServices(settings=settings, pool=pool, redis=client, cache=cache, cdn=cdn, scoring=scoring,
                           health=HealthMonitor(pool, client, scoring),
                           trials=TrialChannel(client, settings.redis.prefix))
 
 
 async def close_worker(services: WorkerServices) -> None:
     """Bounded like close_api."""
+    await services.cdn.close()
     await services.cache.close()
     if services.redis is not None:
         await step("worker: Redis client", services.redis.aclose(), CLOSE_S)

@@ -14,6 +14,7 @@ from comments_service.app import create_app
 from comments_service.db.pool import connect
 from comments_service.settings import Settings
 from tests.support.apps import BASE_URL, live_app
+from tests.support.redis_cluster import RedisClusterProcesses, cluster_wanted, route_test_clients
 from tests.support.sites import SiteHandle, make_site
 from tests.support.storage import TestStorage
 
@@ -25,8 +26,25 @@ pytest_plugins = ["tests.support.scoring"]
 def storage() -> Iterator[TestStorage]:
     store = TestStorage()
     store.start()
-    yield store
-    store.stop()
+    # COMMENTS_TEST_REDIS=cluster: every test's Redis is a real 3-master cluster of this run's own
+    cluster = RedisClusterProcesses().start() if cluster_wanted() else None
+    if cluster is not None:
+        store.redis_url = cluster.url
+        route_test_clients()
+    try:
+        yield store
+    finally:
+        store.stop()
+        if cluster is not None:
+            cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisClusterProcesses]:
+    """A Redis Cluster of this session's own, for tests that kill its nodes (never the run's Redis)."""
+    cluster = RedisClusterProcesses().start()
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.types import Receive, Scope, Send
 
 from .. import i18n
+from ..domain.article_ids import is_valid as is_valid_article_id
 from ..domain.challenges import Challenge
 from ..domain.models import AuthorCommentView, PostedComment, RepliesPage, ThreadPage, VoteResult
 from ..domain.moderation_models import ReportReceipt
@@ -29,6 +30,7 @@ from .schemas import (
     CountsResponse,
     Me,
     MeUser,
+    PublicSite,
     ReportCreate,
     ToxicityCheck,
     VoteCreate,
@@ -50,10 +52,13 @@ class PublicCommentsController(Controller):
         cfg = services.settings.comments
         site_entry = await site_entry_of(request)
         actor = actor_of(request, site_entry)
+        external_id = checked_article_id(article_id)
         body = await services.comments.thread(
-            site_entry, checked_article_id(article_id), sort=sort, cursor=cursor, limit=limit or cfg.page_size,
+            site_entry, external_id, sort=sort, cursor=cursor, limit=limit or cfg.page_size,
             replies=cfg.replies_per_comment if replies is None else replies, viewer=actor.identity)
-        return JSONBytes(body, "private, max-age=0" if actor.identity else "public, max-age=2")
+        if actor.identity:  # the reader's own view: no shared cache may keep it
+            return JSONBytes(body, "private, max-age=0")
+        return JSONBytes(body, cdn=services.cdn.page_headers(site_entry.site.id, external_id))
 
     @get("/comments/{comment_id:int}/replies", summary="Read more replies of one comment")
     async def replies(self, comments: NamedDependency[CommentService], request: Request, comment_id: FromPath[int],
@@ -135,7 +140,23 @@ class PublicCommentsController(Controller):
         await services.limiter.check("counts", user=None, ip=client_ip(request))
         entry = await site_entry_of(request)
         counts = await services.comments.counts(entry, data.article_ids)
-        return JSONBytes(_json_encoder.encode(CountsResponse(counts=counts)))
+        return JSONBytes(_json_encoder.encode(CountsResponse(counts=counts)),
+                         cdn=services.cdn.public_headers(entry.site.id, data.article_ids))
+
+    @get("/counts", summary="Comment counts for many articles, as a CDN can cache them",
+         description="The same answer as POST /counts, for `article_ids`: the ids separated by newlines "
+                     "(%0A; an article id has no control characters), at most 200.")
+    async def counts_get(self, request: Request, article_ids: FromQuery[str],
+                         site: SiteParam = None) -> Response[CountsResponse]:
+        services = services_of(request)
+        await services.limiter.check("counts", user=None, ip=client_ip(request))
+        ids = list(dict.fromkeys(article_ids.split("\n")))
+        if not 0 < len(ids) <= 200 or not all(map(is_valid_article_id, ids)):
+            raise DomainError("invalid_request", "article_ids must be 1 to 200 article ids, one a line.")
+        entry = await site_entry_of(request)
+        counts = await services.comments.counts(entry, ids)
+        return JSONBytes(_json_encoder.encode(CountsResponse(counts=counts)),
+                         cdn=services.cdn.public_headers(entry.site.id, ids))
 
     @post("/comments/{comment_id:int}/reports", summary="Report a comment to the moderators (once per reader)",
           status_code=201)
@@ -152,6 +173,20 @@ class PublicCommentsController(Controller):
         if result.message is None:
             return result
         return msgspec.structs.replace(result, message=i18n.translate(result.message, i18n.scope_locale(request.scope)))
+
+    @get("/site", summary="What the widget needs to know of the site before drawing",
+         description="Public: the site's default language (for a reader whose page and browser name none of "
+                     "the widget's languages) and whether guests may comment. Cacheable for five minutes.")
+    async def site_info(self, request: Request, site: SiteParam = None) -> Response[PublicSite]:
+        services = services_of(request)
+        found = (await site_entry_of(request)).site
+        language = found.settings.get("default_language")
+        answer = PublicSite(id=found.id, default_language=language if language in i18n.LOCALES else i18n.DEFAULT,
+                            guest_commenting=found.guest_commenting)
+        # a CDN keeps it as long as browsers do, keyed to the site (a settings change purges it),
+        # apart per Origin: the CORS headers differ
+        cdn = [(k, v) for k, v in services.cdn.public_headers(found.id, []) if k != b"cache-control"]
+        return JSONBytes(_json_encoder.encode(answer), "public, max-age=300", cdn=cdn)
 
     @get("/me", summary="Who the widget is signed in as")
     async def me(self, comments: NamedDependency[CommentService], request: Request, site: SiteParam = None) -> Me:
@@ -191,15 +226,19 @@ class JSONBytes(Response):
     (route-level headers or cookies, a background task, HEAD) takes Litestar's path unchanged.
     """
 
-    __slots__ = ("_cache_control",)
+    __slots__ = ("_cache_control", "_cdn")
 
-    def __init__(self, body: bytes, cache_control: str | None = None) -> None:
+    def __init__(self, body: bytes, cache_control: str | None = None,
+                 cdn: list[tuple[bytes, bytes]] | None = None) -> None:
+        """``cdn``: a public answer's caching headers (services/cdn_purge.Cdn.public_headers), with
+        or in place of ``cache_control``."""
         # the fields Response.__init__ would set, without its normalising of arguments these never need
         self.content = body
         self.background = None
         self.cookies = []
         self.encoding = "utf-8"
         self.headers = {"Cache-Control": cache_control} if cache_control else {}
+        self._cdn = cdn
         self.media_type = "application/json"
         self.status_code = None
         self.response_type_encoders = {}
@@ -209,10 +248,14 @@ class JSONBytes(Response):
                          headers: Any = None, status_code: int | None = None, **kwargs: Any) -> Any:
         if background or cookies or headers or self.cookies or self.background or (
                 request is not None and request.scope["method"] == "HEAD"):
+            if self._cdn:
+                self.headers = {**self.headers, **{name.decode(): value.decode() for name, value in self._cdn}}
             return super().to_asgi_response(app, request, background=background, cookies=cookies, headers=headers,
                                             status_code=status_code, **kwargs)
         body: bytes = self.content
         encoded = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         if self._cache_control:
             encoded.append((b"cache-control", self._cache_control.encode()))
+        if self._cdn:
+            encoded += self._cdn
         return _SendBytes(self.status_code or status_code or 200, encoded, body)

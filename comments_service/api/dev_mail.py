@@ -12,6 +12,7 @@ from pathlib import Path
 from litestar import Response, get
 from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
 
 from .. import dev_mailbox
 
@@ -59,7 +60,7 @@ def dev_mail_routes(folder: str) -> list[HTTPRouteHandler]:
         return _page("Local mailbox", body)
 
     @get("/dev/mail/{name:str}", include_in_schema=False, sync_to_thread=False)
-    def one(name: str) -> Response[str]:
+    def one(name: FromPath[str]) -> Response[str]:
         found = dev_mailbox.message(where, name)
         if found is None:
             raise NotFoundException()

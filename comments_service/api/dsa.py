@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 from msgspec import Meta
 
+from .. import i18n
 from ..domain import dsa_models as m
 from ..domain.structs import Struct
 from ..services.dsa import LIST_LIMIT, Dsa, transparency_csv
@@ -74,16 +75,18 @@ class NoticesController(Controller):
     async def notify(self, dsa: NamedDependency[Dsa], request: Request, data: JSONBody[NoticeCreate],
                      site: SiteParam = None) -> m.NoticeReceipt:
         entry, actor = await reader_of(request)
+        # the decision email is written in the language the notifier's page asks in
         return await dsa.notify(entry, actor, comment_id=data.comment_id, category=data.category,
                                 explanation=data.explanation, name=data.name, email=data.email,
-                                good_faith=data.good_faith)
+                                good_faith=data.good_faith, locale=i18n.scope_asked(request.scope))
 
     @post("/{reference:str}/appeal", summary="A notifier's appeal of a decision to keep the comment they notified",
           status_code=201)
     async def appeal(self, dsa: NamedDependency[Dsa], request: Request, reference: Reference,
                      data: JSONBody[NoticeAppealCreate], site: SiteParam = None) -> m.AppealReceipt:
         entry, actor = await reader_of(request)
-        return await dsa.appeal_notice(entry, actor, reference, data.appeal_key, data.explanation)
+        return await dsa.appeal_notice(entry, actor, reference, data.appeal_key, data.explanation,
+                                       locale=i18n.scope_asked(request.scope))
 
 
 class MyStatementsController(Controller):
@@ -96,15 +99,17 @@ class MyStatementsController(Controller):
                        "Only those about this comment of the reader's."))] = None,
                    limit: ListLimit = 50) -> Response[m.StatementList]:
         entry, actor = await reader_of(request)
-        body = await dsa.my_statements(entry, actor.identity, comment_id, limit)
-        return Response(body, headers={"Cache-Control": "private, no-store"})
+        locale = i18n.scope_locale(request.scope)
+        body = await dsa.my_statements(entry, actor.identity, comment_id, limit, locale)
+        return Response(body, headers={"Cache-Control": "private, no-store", "Content-Language": locale})
 
     @post("/{statement_id:int}/appeal", summary="Appeal a decision within six months (Art. 20 DSA)",
           status_code=201)
     async def appeal(self, dsa: NamedDependency[Dsa], request: Request, statement_id: FromPath[int],
                      data: JSONBody[AppealCreate], site: SiteParam = None) -> m.AppealReceipt:
         entry, actor = await reader_of(request)
-        return await dsa.appeal_statement(entry, actor, statement_id, data.explanation)
+        return await dsa.appeal_statement(entry, actor, statement_id, data.explanation,
+                                          locale=i18n.scope_asked(request.scope))
 
 
 class DsaModerationController(ModeratorRoutes):

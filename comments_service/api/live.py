@@ -41,6 +41,7 @@ from ..cache import Cache
 from ..domain.limits import address_group
 from ..domain.structs import Struct
 from ..errors import CATALOGUE, ServiceUnavailable
+from ..redis_cluster import NodeRotation, subscriber_from_url
 from ..services.sites import SiteEntry
 from ..settings import ServerSettings, Settings
 from ..shutdown import stop_task
@@ -53,6 +54,9 @@ log = logging.getLogger("comments_service.live")
 _CLOSED = None  # queue sentinel: the stream must end
 QUEUE_SIZE = 256
 RETRY_MS = 3000  # what browsers wait before reconnecting a dropped stream
+# a stream this process ends (it is stopping, or lost its subscription): reconnect soon, to another
+# instance behind the balancer, spread over up to four times this so they do not all come at once
+CLOSING_RETRY_MS = 250
 REFUSED_RETRY_SECONDS = 30  # streams are long: a refused one waits for others to end
 
 
@@ -90,7 +94,8 @@ class LiveHub:
         self._streams: dict[str, set[asyncio.Queue]] = {}
         self._articles: dict[str, tuple[str, str]] = {}  # watched channel -> (site id, article id)
         self._reader: asyncio.Task | None = None
-        self._client: aioredis.Redis | None = None
+        self._client: aioredis.Redis | NodeRotation | None = None
+        self._attempts = 0
         self._lock = asyncio.Lock()
         self.closing = False
         self.bounds = bounds
@@ -130,9 +135,11 @@ class LiveHub:
                 return
             if not self.redis_url:
                 raise ServiceUnavailable("Live updates need Redis, which is not configured; poll instead.")
-            # pub/sub blocks on reads by design, so this client has no socket timeout of its own
-            client = aioredis.Redis.from_url(self.redis_url, socket_connect_timeout=self.connect_timeout,
-                                             health_check_interval=30)
+            # pub/sub blocks on reads by design, so this client has no socket timeout of its own; on a
+            # cluster, each attempt asks the next listed node (any node hears every publish)
+            self._attempts += 1
+            client = subscriber_from_url(self.redis_url, self._attempts, socket_connect_timeout=self.connect_timeout,
+                                         health_check_interval=30)
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 await asyncio.wait_for(pubsub.psubscribe(self.pattern), self.connect_timeout * 2)
@@ -144,7 +151,7 @@ class LiveHub:
             self._client = client
             self._reader = asyncio.create_task(self._read(client, pubsub), name="live-hub-reader")
 
-    async def _read(self, client: aioredis.Redis, pubsub) -> None:
+    async def _read(self, client: aioredis.Redis | NodeRotation, pubsub) -> None:
         try:
             while True:
                 message = await pubsub.get_message(timeout=5.0)
@@ -223,7 +230,8 @@ async def relay(queue: asyncio.Queue, ends: float, heartbeat: float,
                 message: Callable[[Any], ServerSentEventMessage]) -> AsyncIterator[ServerSentEventMessage]:
     """A stream's body after its "ready": each queued item as ``message`` makes it, a heartbeat
     comment when quiet, until the queue says to end (``None``) or the loop time ``ends``; then a
-    jittered ``retry``, after which the browser reconnects and the page reloads what it missed."""
+    jittered ``retry`` (short when the process ends it: it is stopping), after which the browser
+    reconnects and the page reloads what it missed."""
     loop = asyncio.get_running_loop()
     while (left := ends - loop.time()) > 0:
         try:
@@ -233,6 +241,8 @@ async def relay(queue: asyncio.Queue, ends: float, heartbeat: float,
                 yield ServerSentEventMessage(comment="heartbeat", data=None)
             continue
         if item is _CLOSED:
+            yield ServerSentEventMessage(comment="reconnect", data=None,
+                                         retry=random.randint(CLOSING_RETRY_MS, 4 * CLOSING_RETRY_MS))
             return
         yield message(item)
     yield ServerSentEventMessage(comment="lifetime over", data=None, retry=random.randint(RETRY_MS, 3 * RETRY_MS))

@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter
 from msgspec import Meta
 
+from .. import i18n
 from ..domain.structs import Struct
 from ..services.policy_trial import PolicyTrial, PolicyView, TrialAuthor, TrialResult
 from ..services.site_admin import RotatedSecret, SiteAdmin
@@ -52,7 +53,8 @@ class AdminController(ModeratorRoutes):
                       "offline fallback (scored_by says which). Nothing is stored. Rate-limited per admin.")
     async def try_text(self, policy_trial: NamedDependency[PolicyTrial], request: Request, site_id: SitePath,
                        data: JSONBody[TrialBody]) -> TrialResult:
-        return await policy_trial.try_text(staff_of(request), site_id, data.text, data.moderation, data.author)
+        return await policy_trial.try_text(staff_of(request), site_id, data.text, data.moderation, data.author,
+                                           locale=i18n.scope_locale(request.scope))
 
     @get("/sites/{site_id:str}/policy",
          summary="The policy's labels and defaults and the workers' model, for the settings form (admins)")

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
 
+from .. import i18n
 from ..domain.structs import Struct
 from ..errors import DomainError
 from ..services.moderator_alerts import ModeratorAlerts
@@ -40,8 +41,10 @@ class MyNotificationsController(Controller):
     async def subscribe(self, subscriptions: NamedDependency[Subscriptions], request: Request,
                         data: JSONBody[SubscriptionCreate], site: SiteParam = None) -> SubscriptionView:
         entry, actor = await reader_of(request)
+        # the language the widget asks in is the one the reader's emails are written in
         return await subscriptions.subscribe(entry, actor, checked_article_id(data.article_id),
-                                             comment_id=data.comment_id, email=data.email)
+                                             comment_id=data.comment_id, email=data.email,
+                                             locale=i18n.scope_asked(request.scope))
 
     @get("", summary="The reader's email subscriptions on this site")
     async def mine(self, subscriptions: NamedDependency[Subscriptions], request: Request,
@@ -56,19 +59,34 @@ class MyNotificationsController(Controller):
         await subscriptions.cancel(entry, actor.identity, subscription_id)
 
 
-def _page(title: str, body: str, status: int = 200) -> Response[str]:
-    html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+def _page(title: str, body: str, status: int = 200, locale: str = i18n.DEFAULT) -> Response[str]:
+    rtl = ' dir="rtl"' if i18n.direction(locale) == "rtl" else ""
+    html = (f'<!doctype html><html lang="{escape(locale)}"{rtl}><head><meta charset="utf-8"><meta name="viewport" '
             f'content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">'
             f"<title>{escape(title)}</title><style>body{{font:16px/1.5 system-ui,sans-serif;max-width:36rem;"
             f"margin:3rem auto;padding:0 1rem}}button{{font:inherit;padding:.5rem 1rem}}</style></head>"
             f"<body><h1>{escape(title)}</h1>{body}</body></html>")
     return Response(content=html, status_code=status, media_type="text/html; charset=utf-8",
-                    headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+                    headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "Content-Language": locale,
+                             # the same link answers in the language of whoever opens it when none is stored
+                             "Vary": "Accept-Language"})
 
 
-def _what(view: SubscriptionView) -> str:
-    thing = "replies to your comment" if view.scope == "comment" else "new comments"
-    return f"{thing} on “{escape(view.article_title)}”"
+def _locale(request: Request, stored: str | None = None) -> str:
+    """A reader's page speaks the language stored with their subscription, else their browser's."""
+    return i18n.supported(stored) or i18n.negotiate(None, request.headers.get("accept-language"))
+
+
+def _what(view: SubscriptionView, tr: i18n.Translate) -> str:
+    """What the subscription sends, in words (to be escaped: the title is the page's)."""
+    if view.scope == "comment":
+        return tr("replies to your comment on \u201c{title}\u201d", title=view.article_title)
+    return tr("new comments on \u201c{title}\u201d", title=view.article_title)
+
+
+def _about(view: SubscriptionView, tr: i18n.Translate) -> dict[str, str]:
+    """The fields of a sentence about ``view``; the sentence is escaped whole (address and title are readers')."""
+    return {"email": view.email, "what": _what(view, tr)}
 
 
 def _form(action: str, token: str, label: str) -> str:
@@ -77,8 +95,9 @@ def _form(action: str, token: str, label: str) -> str:
             f'<button type="submit">{escape(label)}</button></form>')
 
 
-def _problem_page(error: DomainError) -> Response[str]:
-    return _page("This link cannot be used", f"<p>{escape(error.info.help)}</p>", error.status)
+def _problem_page(error: DomainError, locale: str = i18n.DEFAULT) -> Response[str]:
+    tr = i18n.translator(locale)
+    return _page(tr("This link cannot be used"), f"<p>{escape(tr(error.info.help))}</p>", error.status, locale)
 
 
 class NotificationLinksController(Controller):
@@ -89,42 +108,61 @@ class NotificationLinksController(Controller):
     opt = {PRIVATE: True}
 
     @get("/unsubscribe", summary="The page an email's unsubscribe link opens")
-    async def unsubscribe_page(self, subscriptions: NamedDependency[Subscriptions], token: Token) -> Response[str]:
+    async def unsubscribe_page(self, subscriptions: NamedDependency[Subscriptions], request: Request,
+                               token: Token) -> Response[str]:
         try:
-            view = await subscriptions.by_link("unsubscribe", token)
+            view, stored = await subscriptions.by_link("unsubscribe", token)
         except DomainError as error:
-            return _problem_page(error)
-        return _page("Stop these emails?", f"<p>Emails to {escape(view.email)} about {_what(view)}.</p>"
-                                           + _form("/api/v1/notifications/unsubscribe", token, "Unsubscribe"))
+            return _problem_page(error, _locale(request))
+        locale = _locale(request, stored)
+        tr = i18n.translator(locale)
+        said = escape(tr("Emails to {email} about {what}.", **_about(view, tr)))
+        return _page(tr("Stop these emails?"), f"<p>{said}</p>"
+                     + _form("/api/v1/notifications/unsubscribe", token, tr("Unsubscribe")), locale=locale)
 
     @post("/unsubscribe", summary="Unsubscribe (RFC 8058 one-click: the mail client's POST, or the page's button)",
           status_code=200)
-    async def unsubscribe(self, subscriptions: NamedDependency[Subscriptions], token: Token) -> Response[str]:
+    async def unsubscribe(self, subscriptions: NamedDependency[Subscriptions], request: Request,
+                          token: Token) -> Response[str]:
         try:
-            view = await subscriptions.unsubscribe(token)
+            view, stored = await subscriptions.unsubscribe(token)
         except DomainError as error:
+            locale = _locale(request)
             if error.code == "subscription_not_found":  # done before: the same answer, nothing to undo
-                return _page("Unsubscribed", "<p>You will get no more of these emails.</p>")
-            return _problem_page(error)
-        return _page("Unsubscribed", f"<p>No more emails to {escape(view.email)} about {_what(view)}.</p>")
+                tr = i18n.translator(locale)
+                return _page(tr("Unsubscribed"), f"<p>{escape(tr('You will get no more of these emails.'))}</p>",
+                             locale=locale)
+            return _problem_page(error, locale)
+        locale = _locale(request, stored)
+        tr = i18n.translator(locale)
+        said = escape(tr("No more emails to {email} about {what}.", **_about(view, tr)))
+        return _page(tr("Unsubscribed"), f"<p>{said}</p>", locale=locale)
 
     @get("/confirm", summary="The page a confirmation email's link opens")
-    async def confirm_page(self, subscriptions: NamedDependency[Subscriptions], token: Token) -> Response[str]:
+    async def confirm_page(self, subscriptions: NamedDependency[Subscriptions], request: Request,
+                           token: Token) -> Response[str]:
         try:
-            view = await subscriptions.by_link("confirm", token)
+            view, stored = await subscriptions.by_link("confirm", token)
         except DomainError as error:
-            return _problem_page(error)
-        return _page("Confirm your email", f"<p>Send emails to {escape(view.email)} about {_what(view)}?</p>"
-                                           + _form("/api/v1/notifications/confirm", token, "Yes, send them"))
+            return _problem_page(error, _locale(request))
+        locale = _locale(request, stored)
+        tr = i18n.translator(locale)
+        said = escape(tr("Send emails to {email} about {what}?", **_about(view, tr)))
+        return _page(tr("Confirm your email"), f"<p>{said}</p>"
+                     + _form("/api/v1/notifications/confirm", token, tr("Yes, send them")), locale=locale)
 
     @post("/confirm", summary="Confirm an address for email notifications", status_code=200)
-    async def confirm(self, subscriptions: NamedDependency[Subscriptions], token: Token) -> Response[str]:
+    async def confirm(self, subscriptions: NamedDependency[Subscriptions], request: Request,
+                      token: Token) -> Response[str]:
         try:
-            view = await subscriptions.confirm(token)
+            view, stored = await subscriptions.confirm(token, i18n.asked(None, request.headers.get("accept-language")))
         except DomainError as error:
-            return _problem_page(error)
-        return _page("Confirmed", f"<p>We will email {escape(view.email)} about {_what(view)}. Every email has a "
-                                  "link to stop them.</p>")
+            return _problem_page(error, _locale(request))
+        locale = _locale(request, stored)
+        tr = i18n.translator(locale)
+        said = escape(tr("We will email {email} about {what}. Every email has a link to stop them.",
+                         **_about(view, tr)))
+        return _page(tr("Confirmed"), f"<p>{said}</p>", locale=locale)
 
     @get("/alerts-off", summary="The page a moderator alert's stop link opens")
     async def alerts_off_page(self, moderator_alerts: NamedDependency[ModeratorAlerts], token: Token) -> Response[str]:

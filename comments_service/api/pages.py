@@ -27,7 +27,7 @@ from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 
 from .. import i18n
 
@@ -214,6 +214,19 @@ async def console_asset(name: FromPath[str]) -> Response:
     return _asset(_CONSOLE / name, max_age=60)
 
 
+# the console's languages besides English (built into its scripts), fetched by core.js before it draws
+_CONSOLE_LOCALES = _CONSOLE / "locales"
+
+
+@get("/console/locales/{name:str}", include_in_schema=False)
+async def console_locale(name: FromPath[str]) -> Response:
+    code, dot, ext = name.partition(".")
+    if code not in WIDGET_LOCALES or dot + ext != ".json" or not (_CONSOLE_LOCALES / name).is_file():
+        raise NotFoundException()
+    return Response(content=_read(_CONSOLE_LOCALES / name), media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=60"})
+
+
 @get("/swagger-init.js", include_in_schema=False)
 async def swagger_init_js() -> Response:
     return _asset(_WIDGET / "swagger-init.js", max_age=60)
@@ -247,7 +260,7 @@ async def landing_css() -> Response:
 
 
 @get("/demo", include_in_schema=False)
-async def demo_page(lang: str | None = None) -> Response:
+async def demo_page(lang: FromQuery[str | None] = None) -> Response:
     """The demo article; ``?lang=`` (one of the widget's languages) embeds the widget in it, as a
     site would with the embed's ``data-lang``."""
     page = _read(_DEMO / "article.html")
@@ -267,7 +280,7 @@ async def demo_index() -> Response:
 
 
 _COMMON = [embed_js, embed_css, count_js, challenge_js, dialogs_js, widget_locale, moderation_page, moderation_css,
-           console_asset, swagger_init_js, swagger_ui_asset, favicon_svg, favicon_ico, landing_css]
+           console_asset, console_locale, swagger_init_js, swagger_ui_asset, favicon_svg, favicon_ico, landing_css]
 
 
 def page_routes(demo: bool) -> list[HTTPRouteHandler]:

@@ -63,6 +63,15 @@ class Me(Struct, forbid_unknown_fields=True):
                                                               "moderator lifts it.")] = None
 
 
+class PublicSite(Struct):
+    """What the widget may know of a site before it draws anything."""
+
+    id: str
+    default_language: Annotated[str, Meta(description="The language for readers whose page and browser name "
+                                                      "none the widget has (the site's default_language, else en).")]
+    guest_commenting: bool
+
+
 class ReportCreate(Struct, forbid_unknown_fields=True):
     reason: Literal["offensive", "spam", "off_topic", "other"]
     note: Annotated[str, Meta(max_length=1000, pattern=r"^[^\x00]*$")] | None = None

@@ -14,11 +14,11 @@ from .connection import Connection
 # ------------------------------------------------------------------ notices
 
 INSERT_NOTICE = """INSERT INTO dsa_notices (reference, site_id, comment_id, category, explanation, notifier_name,
-    notifier_email) VALUES ($1, $2, $3, $4, $5, $6, $7)
+    notifier_email, notifier_locale) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (reference) DO NOTHING RETURNING id, received_at"""
 _NOTICE = """SELECT id, reference, site_id, comment_id, category, explanation, notifier_name, notifier_email,
-    received_at, decision, decision_reason, decision_explanation, decided_by, decided_by_name, decided_at
-FROM dsa_notices"""
+    notifier_locale, received_at, decision, decision_reason, decision_explanation, decided_by, decided_by_name,
+    decided_at FROM dsa_notices"""
 # open notices first, oldest first (the response clock); then the decided, latest decision first
 NOTICES_PAGE = _NOTICE + """ WHERE site_id = $1 AND ($2::text IS NULL OR ($2 = 'open') = (decided_at IS NULL))
 ORDER BY decided_at IS NOT NULL, CASE WHEN decided_at IS NULL THEN received_at END, decided_at DESC, id
@@ -32,9 +32,12 @@ WHERE c.id = ANY($1::bigint[])"""
 
 
 async def insert_notice(conn: Connection, *, reference: str, site_id: str, comment_id: int, category: str,
-                        explanation: str, name: str | None, email: str | None) -> asyncpg.Record | None:
-    """The new notice's id and time; None when the reference is taken (the caller draws another)."""
-    return await conn.fetchrow(INSERT_NOTICE, reference, site_id, comment_id, category, explanation, name, email)
+                        explanation: str, name: str | None, email: str | None,
+                        locale: str | None = None) -> asyncpg.Record | None:
+    """The new notice's id and time; None when the reference is taken (the caller draws another).
+    ``locale``: the language the notifier asked in, for the decision email."""
+    return await conn.fetchrow(INSERT_NOTICE, reference, site_id, comment_id, category, explanation, name, email,
+                               locale)
 
 
 async def notices_page(conn: Connection, site_id: str, status: str | None, limit: int) -> list[asyncpg.Record]:
@@ -117,10 +120,10 @@ async def lift_statement(conn: Connection, statement_id: int) -> None:
 
 # ------------------------------------------------------------------ appeals
 
-INSERT_APPEAL = """INSERT INTO dsa_appeals (site_id, statement_id, notice_id, appellant, explanation, first_decided_by)
-VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id, created_at"""
+INSERT_APPEAL = """INSERT INTO dsa_appeals (site_id, statement_id, notice_id, appellant, explanation, first_decided_by,
+    locale) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id, created_at"""
 _APPEAL = """SELECT id, site_id, statement_id, notice_id, appellant, explanation, first_decided_by, created_at, outcome,
-    outcome_explanation, decided_by, decided_by_name, decided_at FROM dsa_appeals"""
+    outcome_explanation, decided_by, decided_by_name, decided_at, locale FROM dsa_appeals"""
 APPEALS_PAGE = _APPEAL + """ WHERE site_id = $1 AND ($2::text IS NULL OR ($2 = 'open') = (decided_at IS NULL))
 ORDER BY decided_at IS NOT NULL, CASE WHEN decided_at IS NULL THEN created_at END, decided_at DESC, id LIMIT $3"""
 COUNT_OPEN_APPEALS = "SELECT count(*) FROM dsa_appeals WHERE site_id = $1 AND decided_at IS NULL"
@@ -129,10 +132,12 @@ DECIDE_APPEAL = """UPDATE dsa_appeals SET outcome = $2, outcome_explanation = $3
 
 
 async def insert_appeal(conn: Connection, *, site_id: str, statement_id: int | None, notice_id: int | None,
-                        appellant: str, explanation: str, first_decided_by: str | None) -> asyncpg.Record | None:
-    """The new appeal's id and time; None when the decision was appealed already."""
+                        appellant: str, explanation: str, first_decided_by: str | None,
+                        locale: str | None = None) -> asyncpg.Record | None:
+    """The new appeal's id and time; None when the decision was appealed already. ``locale``: the
+    language the appellant asked in, for the decision email."""
     return await conn.fetchrow(INSERT_APPEAL, site_id, statement_id, notice_id, appellant, explanation,
-                               first_decided_by)
+                               first_decided_by, locale)
 
 
 async def appeals_page(conn: Connection, site_id: str, status: str | None, limit: int) -> list[asyncpg.Record]:

@@ -52,15 +52,16 @@ async def outbox_depth(conn: Connection) -> tuple[int, float | None]:
 # ------------------------------------------------------------------ subscriptions
 
 _SUBSCRIPTION_COLUMNS = """s.id, s.site_id, s.user_id, s.scope, s.article_id, a.external_id AS article, a.title,
-    a.url, s.comment_id, s.email, s.confirmed_at, s.created_at, s.last_sent_at, s.follows_sso"""
+    a.url, s.comment_id, s.email, s.confirmed_at, s.created_at, s.last_sent_at, s.follows_sso, s.locale"""
 _SUBSCRIPTION_FROM = "notification_subscriptions s JOIN articles a ON a.id = s.article_id"
 
 _SUBSCRIBE = """
 INSERT INTO notification_subscriptions (site_id, user_id, scope, article_id, comment_id, email, confirmed_at,
-                                        follows_sso)
-VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END, $8)
+                                        follows_sso, locale)
+VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END, $8, $9)
 ON CONFLICT (user_id, {target}) WHERE scope = '{scope}'
 DO UPDATE SET email = EXCLUDED.email, follows_sso = EXCLUDED.follows_sso,
+              locale = coalesce(EXCLUDED.locale, notification_subscriptions.locale),
               confirmed_at = CASE WHEN EXCLUDED.email = notification_subscriptions.email
                                   THEN coalesce(notification_subscriptions.confirmed_at, EXCLUDED.confirmed_at)
                                   ELSE EXCLUDED.confirmed_at END
@@ -68,13 +69,15 @@ RETURNING id"""
 
 
 async def subscribe(conn: Connection, *, site_id: str, user_id: int, scope: str, article_id: int,
-                    comment_id: int | None, email: str, confirmed: bool, follows_sso: bool = False) -> int:
+                    comment_id: int | None, email: str, confirmed: bool, follows_sso: bool = False,
+                    locale: str | None = None) -> int:
     """The reader's subscription (made, or its address changed); ``confirmed``: the address is
     theirs already (an SSO reader's). A changed address is unconfirmed again. ``follows_sso``: the
-    address is the SSO reader's own, and changes when theirs does (migrations/0018)."""
+    address is the SSO reader's own, and changes when theirs does (migrations/0018). ``locale``: the
+    language they asked in (migrations/0023); None keeps the one stored."""
     sql = _SUBSCRIBE.format(target="comment_id" if scope == "comment" else "article_id", scope=scope)
     return int(await conn.fetchval(sql, site_id, user_id, scope, article_id, comment_id, email, confirmed,
-                                   follows_sso))
+                                   follows_sso, locale))
 
 
 async def follow_sso_address(conn: Connection, site_id: str, user_id: int, email: str) -> int:
@@ -115,11 +118,31 @@ async def subscriptions_of(conn: Connection, site_id: str, user_id: int) -> list
                             "WHERE s.site_id = $1 AND s.user_id = $2 ORDER BY s.id", site_id, user_id)
 
 
-async def confirm(conn: Connection, subscription_id: int, email: str) -> bool:
-    """Confirms the subscription's address, if it is still this one."""
-    done = await conn.execute("UPDATE notification_subscriptions SET confirmed_at = coalesce(confirmed_at, now()) "
-                              "WHERE id = $1 AND email = $2", subscription_id, email)
+async def confirm(conn: Connection, subscription_id: int, email: str, locale: str | None = None) -> bool:
+    """Confirms the subscription's address, if it is still this one; ``locale``: the language of the
+    browser that confirmed, kept where none was stored."""
+    done = await conn.execute("UPDATE notification_subscriptions SET confirmed_at = coalesce(confirmed_at, now()), "
+                              "locale = coalesce(locale, $3) WHERE id = $1 AND email = $2",
+                              subscription_id, email, locale)
     return done != "UPDATE 0"
+
+
+# The language of a statement's author (migrations/0023): their latest, on the statement's site,
+# from their subscriptions and their appeals
+_STATEMENT_LOCALES = """
+SELECT s.id, (SELECT k.locale FROM (
+        SELECT n.locale, n.created_at FROM notification_subscriptions n
+        WHERE n.user_id = s.user_id AND n.site_id = s.site_id AND n.locale IS NOT NULL
+        UNION ALL
+        SELECT a.locale, a.created_at FROM dsa_appeals a JOIN statements_of_reasons t ON t.id = a.statement_id
+        WHERE t.user_id = s.user_id AND a.site_id = s.site_id AND a.locale IS NOT NULL
+    ) k ORDER BY k.created_at DESC LIMIT 1) AS locale
+FROM statements_of_reasons s WHERE s.id = ANY($1::bigint[])"""
+
+
+async def statement_locales(conn: Connection, statement_ids: Sequence[int]) -> dict[int, str | None]:
+    """statement id -> the language its author last asked us in on its site (None: none known)."""
+    return {r["id"]: r["locale"] for r in await conn.fetch(_STATEMENT_LOCALES, list(statement_ids))}
 
 
 async def unsubscribe(conn: Connection, subscription_id: int, *, user_id: int | None = None,

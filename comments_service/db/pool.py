@@ -29,6 +29,21 @@ async def create_pool(settings: DatabaseSettings, url: str) -> asyncpg.Pool:
     )
 
 
+# a replica's pooled connection: an unreachable replica must not hold a reader for long (the
+# primary answers instead, db/replicas.py)
+REPLICA_CONNECT_TIMEOUT = 2.0
+
+
+async def create_replica_pool(settings: DatabaseSettings, url: str) -> asyncpg.Pool:
+    """A read replica's pool: like the primary's, but it opens no connection until a read needs
+    one, so a replica that is down does not stop the start."""
+    return await asyncpg.create_pool(
+        dsn=url, min_size=0, max_size=settings.pool_max, timeout=REPLICA_CONNECT_TIMEOUT,
+        command_timeout=settings.command_timeout, init=_init_connection, reset=_no_session_state,
+        server_settings={"application_name": "comments_service"},
+    )
+
+
 async def connect(url: str) -> asyncpg.Connection:
     conn = await asyncpg.connect(url)
     await _init_connection(conn)

@@ -24,16 +24,24 @@ Source = Literal["automated", "notice", "reader_report", "own_initiative"]
 APPEAL_WINDOW = timedelta(days=183)
 EXPLANATION_CHARS = 5000
 
-INTERNAL_REDRESS = ("You may appeal this decision free of charge within six months, from \"Why?\" or "
-                    "\"Decisions about your comments\" under the comments on the site; a person, not an "
-                    "automated system, decides the appeal.")
-JUDICIAL_REDRESS = "You may also take the decision to a court of competent jurisdiction."
+
+def N_(msgid: str) -> str:  # gettext's name: English here, translated where it is sent
+    return msgid
+
+
+# the reader-facing words below are msgids (comments_service/i18n_sources reads N_ and the tables):
+# services/dsa.statement_view translates them into the reader's language
+INTERNAL_REDRESS = N_("You may appeal this decision free of charge within six months, from \"Why?\" or "
+                       "\"Decisions about your comments\" under the comments on the site; a person, not an "
+                       "automated system, decides the appeal.")
+JUDICIAL_REDRESS = N_("You may also take the decision to a court of competent jurisdiction.")
 
 _RESTRICTION_WORDS = {
-    "removal": "Your comment was removed: readers no longer see it.",
-    "visibility_restriction": "Your comment is held for review: readers do not see it until a moderator approves it.",
-    "suspension": "Your account is suspended: you cannot post, edit or vote until the date given.",
-    "termination": "Your account is banned: you cannot post, edit or vote until the ban is lifted.",
+    "removal": N_("Your comment was removed: readers no longer see it."),
+    "visibility_restriction": N_("Your comment is held for review: readers do not see it until a moderator "
+                                 "approves it."),
+    "suspension": N_("Your account is suspended: you cannot post, edit or vote until the date given."),
+    "termination": N_("Your account is banned: you cannot post, edit or vote until the ban is lifted."),
 }
 
 

@@ -84,8 +84,13 @@ def judged_by(status: str, reason: str | None, model_id: str | None,
     why = tr(_WHY.get(reason or "", _OTHER_RULE),
              term=f" (\u201c{term}\u201d)" if term else "", label=label or "toxicity", reason=reason)
     if detail.get("language_unscored"):
-        # routed away from every model by its language (domain/policy LanguageRules): no score judged it
-        scorer = tr("the site's word lists and link rules, without a toxicity model (none here reads its language)")
-    else:
-        scorer = scorer_name(model_id, bool(detail.get("model_fallback")), tr)
+        if reason == policy.LANGUAGE_UNSCORED:  # the site's languages.other "hold": held before any score counts
+            return tr("Your comment is in a language our toxicity model was not trained for, and this site has a "
+                      "moderator read every comment in such a language first.")
+        # no model here reads its language (domain/policy LanguageRules), yet the configured model
+        # scored it all the same: those scores may hold it (rule 8), never reject it (rule 3 skipped)
+        return tr("Your comment is in a language our toxicity model was not trained for, so the model's scores "
+                  "could hold it for a moderator but never reject it. Decided by the site's word lists, its link "
+                  "rules and those scores: {why}.", why=why)
+    scorer = scorer_name(model_id, bool(detail.get("model_fallback")), tr)
     return tr("Decided by {scorer}: {why}.", scorer=scorer, why=why)

@@ -250,6 +250,9 @@ class SiteModerationSettings(Base):
         "What erasing a reader's data does to their comments (services/privacy.py): 'tombstone' (the "
         "default) keeps each in its place with no author or text; 'remove' deletes them, keeping a "
         "tombstone only where replies hang under one."))] | None = None
+    default_language: Annotated[Literal["en", "ru", "uk", "fr", "de", "es", "tr", "ar", "fa"], Meta(description=(
+        "The widget's language for a reader whose page and browser name none of the widget's "
+        "languages (a Tajik browser on a Russian-language site, say); unset, English."))] | None = None
     dsa: Annotated[DsaSiteSettings, Meta(description=(
         "Digital Services Act texts: the site's rules by reason code and its out-of-court dispute "
         "settlement bodies, quoted in statements of reasons."))] | None = None

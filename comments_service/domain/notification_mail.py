@@ -1,7 +1,9 @@
 """Notification emails as ``email.message.EmailMessage`` objects: the message (``Mail`` -> ``build``)
 and the words of each kind of notification (``reply_digest``, ``confirm_email``, ``moderator_alert``,
 ``held_digest``, each giving a ``Rendered`` subject, text and HTML). Pure: no I/O, no clock but the
-Date header's.
+Date header's. Mails to readers (replies, confirmation, the DSA's) are written in the reader's
+language (``Words``: services/notifications.words builds it from comments_service/i18n; each
+sentence a msgid there); moderators' are English.
 
 Everything a reader wrote (names, excerpts, titles, summaries) reaches the HTML only through
 ``html.escape`` and the text only without control characters, bidirectional overrides or line
@@ -17,16 +19,22 @@ from __future__ import annotations
 import binascii
 import hashlib
 import html
+import re
 import unicodedata
+from collections.abc import Callable
+from datetime import datetime
 from email.header import Header
 from email.message import EmailMessage
 from email.policy import Policy
 from email.utils import formataddr, formatdate
 from string import Template
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from .structs import Struct
+
+# ``tr(msgid, **params)``: the reader's translation (comments_service/i18n.translator); English by default
+Translate = Callable[..., str]
 
 EXCERPT_CHARS = 300
 NAME_CHARS = 100
@@ -283,7 +291,7 @@ def _h(value: str) -> str:
 
 _PAGE = Template("""\
 <!DOCTYPE html>
-<html lang="en">
+<html lang="$lang"$dir>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -302,41 +310,98 @@ $footer
 """)
 
 
-def _page(title: str, body: str, footer: str) -> str:
-    return _PAGE.substitute(title=_h(title), body=body, footer=footer)
+def _page(title: str, body: str, footer: str, words: Words | None = None) -> str:
+    words = words or ENGLISH
+    return _PAGE.substitute(title=_h(title), body=body, footer=footer, lang=_h(words.lang),
+                            dir=' dir="rtl"' if words.rtl else "")
 
 
 def _link(url: str, label: str) -> str:
     return f'<a href="{_h(url)}" style="color:#0b57d0">{_h(label)}</a>'
 
 
+# ---------------------------------------------------------------- the reader's language
+
+_FIELD = re.compile(r"\{(\w+)\}")
+
+
+def english(msgid: str, **params: Any) -> str:
+    """The msgid itself, its ``{placeholders}`` filled (comments_service/i18n.translate's rule)."""
+    if not params:
+        return msgid
+    return _FIELD.sub(lambda m: str(params[m.group(1)]) if m.group(1) in params else m.group(0), msgid)
+
+
+def _english_when(value: datetime) -> str:
+    return value.strftime("%d %B %Y, %H:%M UTC")
+
+
+class Words(NamedTuple):
+    """The language a mail to a reader is written in: its translation of each sentence (the
+    English sentence is the msgid, through comments_service/i18n), how it writes a count and a
+    date, and its tag and direction for the HTML. Moderators' mails are English."""
+
+    tr: Translate = english
+    number: Callable[[int], str] = str
+    when: Callable[[datetime], str] = _english_when
+    lang: str = "en"
+    rtl: bool = False
+
+
+ENGLISH = Words()
+
+
 # ---------------------------------------------------------------- reply digest
 
-_REPLY_TEXT = Template("""\
-$headline
 
-$items$more
-Read the conversation: $article_url
+def reply_digest(
+    site_name: str, article_title: str, article_url: str, replies: list[ReplyLine], unsubscribe_url: str,
+    words: Words = ENGLISH,
+) -> Rendered:
+    """One email about 1..N new replies to a reader's comments under one article, in ``words``."""
+    if not replies:
+        raise ValueError("replies: a digest needs at least one reply")
+    tr = words.tr
+    site = clean_text(site_name, NAME_CHARS)
+    title = clean_text(article_title, TITLE_CHARS)
+    article_url = _checked_url("article_url", article_url)
+    unsubscribe_url = _checked_url("unsubscribe_url", unsubscribe_url)
+    count = len(replies)
+    # one reply, or several: the translations of the second put the count where no noun has to agree
+    # with it ("Новые ответы …: 21"), as a catalogue of single messages cannot give each number its form
+    if count == 1:
+        subject = tr("A new reply to your comment on \u201c{title}\u201d", title=title)
+        headline = tr("A new reply on \u201c{title}\u201d", title=title)
+    else:
+        subject = tr("{count} new replies to your comment on \u201c{title}\u201d", count=words.number(count),
+                     title=title)
+        headline = tr("{count} new replies on \u201c{title}\u201d", count=words.number(count), title=title)
+    listed = [
+        (clean_text(r.author_name, NAME_CHARS) or tr("Someone"), clean_text(r.excerpt, EXCERPT_CHARS),
+         _checked_url("reply url", r.url))
+        for r in replies[:DIGEST_MAX_LISTED]
+    ]
+    hidden = count - len(listed)
+    more = tr("and {count} more", count=words.number(hidden)) if hidden else ""
+    why = tr("You get this email because you asked {site_name} to tell you about replies.", site_name=site)
+    text = "".join([
+        f"{headline}\n\n",
+        "\n".join(f"{tr('{author} wrote:', author=a)}\n  {e}\n  {u}\n" for a, e, u in listed),
+        f"\n...{more}\n" if more else "",
+        f"\n{tr('Read the conversation: {url}', url=article_url)}\n\n--\n{why}\n",
+        f"{tr('Unsubscribe: {url}', url=unsubscribe_url)}\n",
+    ])
+    items = "\n".join(
+        _REPLY_ITEM.substitute(author=_h(a), excerpt=_h(e), link=_link(u, tr("Read {author}\u2019s reply", author=a)))
+        for a, e, u in listed)
+    body = (f'<h1 style="font-size:20px;margin:0 0 16px">{_h(headline)}</h1>\n'
+            f'<ul style="list-style:none;padding:0;margin:0">\n{items}\n</ul>\n'
+            + (f'<p style="margin:0">{_h(more)}</p>' if more else "")
+            + f'\n<p style="margin:24px 0 0">{_link(article_url, tr("Read the conversation"))}</p>\n')
+    footer = (f'<p style="margin:0">{_h(why)}\n'
+              f'{_link(unsubscribe_url, tr("Unsubscribe from reply emails"))}</p>')
+    return Rendered(subject, text, _page(subject, body, footer, words))
 
---
-You get this email because you asked $site_name to tell you about replies.
-Unsubscribe: $unsubscribe_url
-""")
-
-_REPLY_ITEM_TEXT = Template("""\
-$author wrote:
-  $excerpt
-  $url
-""")
-
-_REPLY_BODY = Template("""\
-<h1 style="font-size:20px;margin:0 0 16px">$headline</h1>
-<ul style="list-style:none;padding:0;margin:0">
-$items
-</ul>
-$more
-<p style="margin:24px 0 0">$article_link</p>
-""")
 
 _REPLY_ITEM = Template("""\
 <li style="margin:0 0 16px;padding:0 0 0 12px;border-left:3px solid #c4c4c4">
@@ -345,84 +410,26 @@ _REPLY_ITEM = Template("""\
 <p style="margin:0">$link</p>
 </li>""")
 
-_REPLY_FOOTER = Template("""\
-<p style="margin:0">You get this email because you asked $site_name to tell you about replies.
-$unsubscribe_link</p>""")
-
-
-def reply_digest(
-    site_name: str, article_title: str, article_url: str, replies: list[ReplyLine], unsubscribe_url: str
-) -> Rendered:
-    """One email about 1..N new replies to a reader's comments under one article."""
-    if not replies:
-        raise ValueError("replies: a digest needs at least one reply")
-    site = clean_text(site_name, NAME_CHARS)
-    title = clean_text(article_title, TITLE_CHARS)
-    article_url = _checked_url("article_url", article_url)
-    unsubscribe_url = _checked_url("unsubscribe_url", unsubscribe_url)
-    count = len(replies)
-    noun = "reply" if count == 1 else "replies"
-    subject = f"{count} new {noun} to your comment on \u201c{title}\u201d"
-    headline = f"{count} new {noun} on \u201c{title}\u201d"
-    listed = [
-        (clean_text(r.author_name, NAME_CHARS) or "Someone", clean_text(r.excerpt, EXCERPT_CHARS),
-         _checked_url("reply url", r.url))
-        for r in replies[:DIGEST_MAX_LISTED]
-    ]
-    hidden = count - len(listed)
-    more = f"and {hidden} more" if hidden else ""
-    text = _REPLY_TEXT.substitute(
-        headline=headline,
-        items="\n".join(_REPLY_ITEM_TEXT.substitute(author=a, excerpt=e, url=u) for a, e, u in listed),
-        more=f"\n...{more}\n" if more else "",
-        article_url=article_url,
-        site_name=site,
-        unsubscribe_url=unsubscribe_url,
-    )
-    body = _REPLY_BODY.substitute(
-        headline=_h(headline),
-        items="\n".join(
-            _REPLY_ITEM.substitute(author=_h(a), excerpt=_h(e), link=_link(u, f"Read {a}\u2019s reply"))
-            for a, e, u in listed
-        ),
-        more=f'<p style="margin:0">{_h(more)}</p>' if more else "",
-        article_link=_link(article_url, "Read the conversation"),
-    )
-    footer = _REPLY_FOOTER.substitute(
-        site_name=_h(site), unsubscribe_link=_link(unsubscribe_url, "Unsubscribe from reply emails")
-    )
-    return Rendered(subject, text, _page(subject, body, footer))
-
 
 # ---------------------------------------------------------------- confirm a guest's address
 
-_CONFIRM_TEXT = Template("""\
-Please confirm your email address for $site_name.
 
-Someone (we hope you) asked $site_name to send reply notifications to this address.
-To confirm, open this link:
-
-$confirm_url
-
-If it was not you, ignore this email: nothing will be sent to you.
-""")
-
-_CONFIRM_BODY = Template("""\
-<h1 style="font-size:20px;margin:0 0 16px">Confirm your email address</h1>
-<p>Someone (we hope you) asked $site_name to send reply notifications to this address.</p>
-<p style="margin:24px 0">$confirm_link</p>
-<p>If it was not you, ignore this email: nothing will be sent to you.</p>
-""")
-
-
-def confirm_email(site_name: str, confirm_url: str) -> Rendered:
-    """Double opt-in: the first email to a guest's address, asking them to confirm it."""
+def confirm_email(site_name: str, confirm_url: str, words: Words = ENGLISH) -> Rendered:
+    """Double opt-in: the first email to a guest's address, asking them to confirm it, in ``words``."""
+    tr = words.tr
     site = clean_text(site_name, NAME_CHARS)
     confirm_url = _checked_url("confirm_url", confirm_url)
-    subject = f"Confirm your email address for {site}"
-    text = _CONFIRM_TEXT.substitute(site_name=site, confirm_url=confirm_url)
-    body = _CONFIRM_BODY.substitute(site_name=_h(site), confirm_link=_link(confirm_url, "Confirm my email address"))
-    return Rendered(subject, text, _page(subject, body, f'<p style="margin:0">{_h(site)}</p>'))
+    subject = tr("Confirm your email address for {site_name}", site_name=site)
+    asked = tr("Someone (we hope you) asked {site_name} to send reply notifications to this address.",
+               site_name=site)
+    ignore = tr("If it was not you, ignore this email: nothing will be sent to you.")
+    text = (f"{tr('Please confirm your email address for {site_name}.', site_name=site)}\n\n{asked}\n"
+            f"{tr('To confirm, open this link:')}\n\n{confirm_url}\n\n{ignore}\n")
+    body = (f'<h1 style="font-size:20px;margin:0 0 16px">{_h(tr("Confirm your email address"))}</h1>\n'
+            f"<p>{_h(asked)}</p>\n"
+            f'<p style="margin:24px 0">{_link(confirm_url, tr("Confirm my email address"))}</p>\n'
+            f"<p>{_h(ignore)}</p>\n")
+    return Rendered(subject, text, _page(subject, body, f'<p style="margin:0">{_h(site)}</p>', words))
 
 
 # ---------------------------------------------------------------- moderators
@@ -499,14 +506,24 @@ def held_digest(site_name: str, held_count: int, oldest_age_minutes: int, consol
 
 
 # ---------------------------------------------------------------- the Digital Services Act (services/dsa.py)
+#
+# Every sentence is a literal msgid (the ``tr`` calls below, and the tables' values, marked with
+# N_, are read by comments_service/i18n_sources): these mails go to readers, in their language.
 
 DSA_KINDS = ("notice_decision", "appeal_decision", "statement")
 DSA_EXPLANATION_CHARS = 5000
+
+
+def N_(msgid: str) -> str:  # gettext's name: a msgid translated where it is sent
+    return msgid
+
+
 _CATEGORY_WORDS = {
-    "illegal_hate_speech": "illegal hate speech", "terrorist_content": "terrorist content",
-    "child_sexual_abuse_material": "child sexual abuse material", "defamation": "defamation",
-    "privacy_violation": "a privacy violation", "intellectual_property": "an intellectual property infringement",
-    "fraud_or_scam": "fraud or a scam", "other_illegal": "illegal content",
+    "illegal_hate_speech": N_("illegal hate speech"), "terrorist_content": N_("terrorist content"),
+    "child_sexual_abuse_material": N_("child sexual abuse material"), "defamation": N_("defamation"),
+    "privacy_violation": N_("a privacy violation"),
+    "intellectual_property": N_("an intellectual property infringement"),
+    "fraud_or_scam": N_("fraud or a scam"), "other_illegal": N_("illegal content"),
 }
 
 
@@ -514,93 +531,126 @@ def _paragraphs(lines: list[str]) -> str:
     return "".join(f"<p>{_h(line)}</p>" for line in lines)
 
 
-def _dsa_mail(site: str, subject: str, lines: list[str]) -> Rendered:
+def _dsa_mail(site: str, subject: str, lines: list[str], words: Words) -> Rendered:
     text = "\n\n".join(lines) + "\n"
     body = f'<h1 style="font-size:20px;margin:0 0 16px">{_h(subject)}</h1>' + _paragraphs(lines)
-    return Rendered(subject, text, _page(subject, body, f'<p style="margin:0">{_h(site)}</p>'))
+    return Rendered(subject, text, _page(subject, body, f'<p style="margin:0">{_h(site)}</p>', words))
+
+
+def _out_of_court(tr: Translate, out_of_court: str | None, also: bool) -> str:
+    settle = clean_text(out_of_court, DSA_EXPLANATION_CHARS) if out_of_court else ""
+    if also:
+        return (tr("You may also turn to an out-of-court dispute settlement body: {body}, or to a court.", body=settle)
+                if settle else tr("You may also turn to an out-of-court dispute settlement body, or to a court."))
+    return (tr("You may turn to an out-of-court dispute settlement body: {body}, or to a court.", body=settle)
+            if settle else tr("You may turn to an out-of-court dispute settlement body, or to a court."))
 
 
 def notice_decision(site_name: str, reference: str, category: str, decision: str, explanation: str,
-                    appeal_key: str | None) -> Rendered:
+                    appeal_key: str | None, words: Words = ENGLISH) -> Rendered:
     """The decision on a notice of illegal content, told to its notifier (Art. 16(5) DSA), with how
     to appeal a decision to keep the comment (Art. 20)."""
+    tr = words.tr
     site = clean_text(site_name, NAME_CHARS)
     reference = clean_text(reference, 20)
-    what = _CATEGORY_WORDS.get(category, "illegal content")
-    subject = f"[{site}] Decision on your notice {reference}"
-    outcome = ("We removed the comment you reported." if decision == "remove"
-               else "We reviewed the comment you reported and decided to keep it online.")
-    lines = [f"You told {site} about a comment you consider {what} (reference {reference}).", outcome,
-             "Our reasons: " + clean_text(explanation, DSA_EXPLANATION_CHARS),
-             "This decision was taken by a person, not by automated means."]
+    what = tr(_CATEGORY_WORDS.get(category, "illegal content"))
+    subject = f"[{site}] " + tr("Decision on your notice {reference}", reference=reference)
+    outcome = (tr("We removed the comment you reported.") if decision == "remove"
+               else tr("We reviewed the comment you reported and decided to keep it online."))
+    lines = [tr("You told {site_name} about a comment (reference {reference}) that you consider illegal: "
+                "{category}.", site_name=site, reference=reference, category=what), outcome,
+             tr("Our reasons: {explanation}", explanation=clean_text(explanation, DSA_EXPLANATION_CHARS)),
+             tr("This decision was taken by a person, not by automated means.")]
     if appeal_key:
-        lines.append(f"You may appeal this decision within six months, free of charge, with your reference "
-                     f"{reference} and this appeal key: {clean_text(appeal_key, 64)}")
-    lines.append("You may also turn to an out-of-court dispute settlement body or a court.")
-    return _dsa_mail(site, subject, lines)
+        lines.append(tr("You may appeal this decision within six months, free of charge, with your reference "
+                        "{reference} and this appeal key: {appeal_key}", reference=reference,
+                        appeal_key=clean_text(appeal_key, 64)))
+    lines.append(tr("You may also turn to an out-of-court dispute settlement body or a court."))
+    return _dsa_mail(site, subject, lines, words)
 
 
 def appeal_decision(site_name: str, outcome: str, explanation: str, out_of_court: str | None,
-                    to_notifier: bool, *, authors_appeal: bool = False) -> Rendered:
+                    to_notifier: bool, *, authors_appeal: bool = False, words: Words = ENGLISH) -> Rendered:
     """The reasoned decision on an appeal (Art. 20(5) DSA), with the out-of-court option (Art. 21):
     to the appellant, or (``authors_appeal`` and ``to_notifier``) to the notifier whose notice led to
     the removal the author appealed, since its outcome changes what their notice achieved."""
+    tr = words.tr
     site = clean_text(site_name, NAME_CHARS)
     if to_notifier and authors_appeal:
-        subject = f"[{site}] An appeal on the comment you reported"
-        result = ("Its author appealed our removal, and we reversed it: the comment is visible again."
-                  if outcome == "reverse" else "Its author appealed our removal, and we confirmed it: the "
-                  "comment stays removed.")
-        who = "A person, not an automated system, decided the appeal."
+        subject = f"[{site}] " + tr("An appeal on the comment you reported")
+        result = (tr("Its author appealed our removal, and we reversed it: the comment is visible again.")
+                  if outcome == "reverse" else
+                  tr("Its author appealed our removal, and we confirmed it: the comment stays removed."))
+        who = tr("A person, not an automated system, decided the appeal.")
     else:
-        subject = f"[{site}] Decision on your appeal"
+        subject = f"[{site}] " + tr("Decision on your appeal")
         if to_notifier:
-            result = ("We reversed our decision: the comment you reported is removed." if outcome == "reverse"
-                      else "We confirmed our decision to keep the comment you reported.")
+            result = (tr("We reversed our decision: the comment you reported is removed.") if outcome == "reverse"
+                      else tr("We confirmed our decision to keep the comment you reported."))
         else:
-            result = ("We reversed our decision: the restriction is lifted." if outcome == "reverse"
-                      else "We confirmed our decision.")
-        who = "A person, not an automated system, decided your appeal."
-    lines = [result, "Our reasons: " + clean_text(explanation, DSA_EXPLANATION_CHARS), who]
-    settle = clean_text(out_of_court, DSA_EXPLANATION_CHARS) if out_of_court else ""
-    lines.append("You may turn to an out-of-court dispute settlement body"
-                 + (f": {settle}" if settle else "") + ", or to a court.")
-    return _dsa_mail(site, subject, lines)
+            result = (tr("We reversed our decision: the restriction is lifted.") if outcome == "reverse"
+                      else tr("We confirmed our decision."))
+        who = tr("A person, not an automated system, decided your appeal.")
+    lines = [result, tr("Our reasons: {explanation}", explanation=clean_text(explanation, DSA_EXPLANATION_CHARS)),
+             who, _out_of_court(tr, out_of_court, also=False)]
+    return _dsa_mail(site, subject, lines, words)
 
 
 _STATEMENT_DECISIONS = {
-    "removal": "We removed your comment: readers no longer see it.",
-    "suspension": "We suspended your account: you cannot post, edit or vote until {until}.",
-    "termination": "We banned your account: you cannot post, edit or vote until the ban is lifted.",
+    "removal": N_("We removed your comment: readers no longer see it."),
+    "suspension": N_("We suspended your account: you cannot post, edit or vote until {until}."),
+    "termination": N_("We banned your account: you cannot post, edit or vote until the ban is lifted."),
 }
+_SUSPENSION_WITHOUT_END = N_("Your account is suspended: you cannot post, edit or vote until the date given.")
 _SOURCES = {
-    "automated": "Our automated moderation flagged it.",
-    "notice": "It followed a notice that the content is illegal.",
-    "reader_report": "Readers reported it to our moderators.",
-    "own_initiative": "Our moderators acted on their own initiative.",
+    "automated": N_("Our automated moderation flagged it."),
+    "notice": N_("It followed a notice that the content is illegal."),
+    "reader_report": N_("Readers reported it to our moderators."),
+    "own_initiative": N_("Our moderators acted on their own initiative."),
 }
+
+
+def _until(value: str | None, words: Words) -> str | None:
+    """A suspension's end (an ISO timestamp in the payload) as the reader's language writes a date;
+    None when the payload has none."""
+    if not value:
+        return None
+    try:
+        return words.when(datetime.fromisoformat(value))
+    except (TypeError, ValueError):
+        return clean_text(value, 40)
 
 
 def statement_of_reasons(site_name: str, restriction: str, until: str | None, reason: str | None,
                          ground: str | None, source: str, automated_detection: bool, automated_decision: bool,
-                         out_of_court: str | None) -> Rendered:
+                         out_of_court: str | None, words: Words = ENGLISH) -> Rendered:
     """A statement of reasons (Art. 17 DSA), told to the author when their address is known: what
-    was decided, on what ground and facts, whether automated means were used, and the redress."""
+    was decided, on what ground and facts, whether automated means were used, and the redress.
+    ``reason``: the reason's words in English (a msgid), translated here; ``ground``: the site's own
+    rule, as its admin wrote it."""
+    tr = words.tr
     site = clean_text(site_name, NAME_CHARS)
-    subject = f"[{site}] Why we restricted your " + ("comment" if restriction == "removal" else "account")
-    decision = _STATEMENT_DECISIONS.get(restriction, "We restricted your content.")
-    lines = [decision.format(until=clean_text(until or "the date given", 40))]
+    subject = f"[{site}] " + (tr("Why we restricted your comment") if restriction == "removal"
+                              else tr("Why we restricted your account"))
+    decision = _STATEMENT_DECISIONS.get(restriction)
+    end = _until(until, words)
+    if restriction == "suspension" and end is None:
+        # a sentence of its own: "until" + a phrase does not read in every language ("jusqu'au la …")
+        decision = _SUSPENSION_WITHOUT_END
+    lines = [tr(decision, until=end) if decision else tr("We restricted your content.")]
     if reason:
-        lines.append("Reason: " + clean_text(reason, NAME_CHARS))
+        lines.append(tr("Reason: {reason}", reason=clean_text(tr(reason), NAME_CHARS)))
     if ground and ground != reason:
-        lines.append("Our rule: " + clean_text(ground, DSA_EXPLANATION_CHARS))
-    lines.append(_SOURCES.get(source, ""))
-    lines.append("Automated means " + ("detected" if automated_detection else "did not detect") + " it, and "
-                  + ("the decision was taken automatically." if automated_decision
-                     else "a person took the decision."))
-    lines.append("You may appeal within six months, free of charge, from your comments on the site; a person "
-                 "decides the appeal.")
-    settle = clean_text(out_of_court, DSA_EXPLANATION_CHARS) if out_of_court else ""
-    lines.append("You may also turn to an out-of-court dispute settlement body"
-                 + (f": {settle}" if settle else "") + ", or to a court.")
-    return _dsa_mail(site, subject, [line for line in lines if line])
+        lines.append(tr("Our rule: {rule}", rule=clean_text(ground, DSA_EXPLANATION_CHARS)))
+    lines.append(tr(_SOURCES[source]) if source in _SOURCES else "")
+    if automated_detection:
+        lines.append(tr("Automated means detected it, and the decision was taken automatically.")
+                     if automated_decision else tr("Automated means detected it, and a person took the decision."))
+    else:
+        lines.append(tr("Automated means did not detect it, and the decision was taken automatically.")
+                     if automated_decision else
+                     tr("Automated means did not detect it, and a person took the decision."))
+    lines.append(tr("You may appeal within six months, free of charge, from your comments on the site; a person "
+                    "decides the appeal."))
+    lines.append(_out_of_court(tr, out_of_court, also=True))
+    return _dsa_mail(site, subject, [line for line in lines if line], words)

@@ -43,10 +43,15 @@ _CONFUSABLES = str.maketrans({
     "м": "m", "т": "t", "в": "b", "н": "h", "ο": "o", "α": "a", "ι": "i", "κ": "k", "ν": "v",
     # Arabic and Persian keyboards type the same letter differently (yeh, kaf)
     "ي": "ی", "ى": "ی", "ك": "ک",
+    # Turkish dotless i, as readers on other keyboards type it
+    "ı": "i",
     # typographic apostrophes, as in Ukrainian "вб’ю" and "i’ll"
     "’": "'", "ʼ": "'", "‘": "'",
     # full-width and typographic forms are handled by NFKC
 })
+# Tajik ӯ and ӣ are letters of their own, not у and и with an accent: folded, "хӯй" (temper)
+# would read as Russian profanity. Kept apart as letters nothing else is written with.
+_OWN_LETTERS = str.maketrans({"ӯ": "ʉ", "Ӯ": "ʉ", "ӣ": "ɨ", "Ӣ": "ɨ"})
 # soft hyphen, zero-width characters, and the Arabic tatweel that stretches a word ("کــیر")
 _INVISIBLE = re.compile("[\u00ad\u0640\u200b-\u200f\u2060\ufeff]")
 # besides whitespace, what may space a word's letters out ("f.u.c.k", "f-u-c-k")
@@ -61,7 +66,7 @@ def normalize(text: str) -> str:
     if text.isascii():  # nothing below changes ASCII but the case
         return text.lower()
     text = unicodedata.normalize("NFKC", text)
-    text = _INVISIBLE.sub("", text)
+    text = _INVISIBLE.sub("", text).translate(_OWN_LETTERS)
     text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
     return text.lower().translate(_CONFUSABLES)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from .wordlists import entry_problem
 
-LANGUAGES = ("en", "ru", "uk", "fr", "de", "es", "fa")
+LANGUAGES = ("en", "ru", "uk", "fr", "de", "es", "tr", "ar", "fa", "tg")
 WORD_LISTS_KEYS = frozenset({"builtin"})
 _TIERS = {"[banned]": "banned_words", "[suspect]": "suspect_words"}
 

@@ -26,6 +26,7 @@ from ..db import posting as posting_repo
 from ..db import votes as vote_repo
 from ..db.connection import Connection, Row
 from ..db.posting import Poster
+from ..db.replicas import ReadPools
 from ..domain import cursor as cursors
 from ..domain import page_parts
 from ..domain.labels import label_is_clean
@@ -136,8 +137,12 @@ class CommentService:
     def __init__(self, pool: asyncpg.Pool, cache: Cache, limiter: RateLimiter, keyring: Keyring,
                  settings: CommentSettings, *, policy: PostPolicy, admission: Admission, readers: Readers,
                  publisher: Publisher, challenges: GuestChallenge | None = None,
-                 surges: Surges | None = None, repeats: RepeatGuard | None = None) -> None:
+                 surges: Surges | None = None, repeats: RepeatGuard | None = None,
+                 reads: ReadPools | None = None) -> None:
         self.pool = pool
+        # the public reads that miss the cache may go to a replica; the rest of this service, the
+        # viewer's own pending comments included, reads and writes the primary
+        self.reads = reads if reads is not None else ReadPools.primary_only(pool)
         self.cache = cache
         self.limiter = limiter
         self.keyring = keyring
@@ -159,14 +164,12 @@ class CommentService:
         suffix = f"{sort}:{cursor or ''}:{limit}:{replies}"
 
         async def load() -> PageParts:
-            async with self.pool.acquire() as conn:
-                page, lasting, version = await self._load_thread(conn, site_id, external_id, sort, after, limit,
-                                                                 replies, first_page=cursor is None)
+            page, lasting, version = await self.reads.read(lambda conn: self._load_thread(
+                conn, site_id, external_id, sort, after, limit, replies, first_page=cursor is None))
             return page_parts.split(page, _page_encoder, lasting=lasting, version=version)
 
         async def load_header() -> Header:
-            async with self.pool.acquire() as conn:
-                record = await article_repo.get_by_external(conn, site_id, external_id)
+            record = await self.reads.read(lambda conn: article_repo.get_by_external(conn, site_id, external_id))
             return await self.publisher.header(site_id, external_id, record)
 
         body = await self.cache.get_page(site_id, external_id, suffix, load, load_header)
@@ -250,13 +253,17 @@ class CommentService:
             after = (cursors.from_micros(c.key), c.id)
         else:
             after = (_MIN_TIME, 0)
-        async with self.pool.acquire() as conn:
+
+        async def load(conn: Connection) -> tuple[list[CommentRow], list[CommentRow]]:
             parent, _ = await self.readers.comment_of_site(conn, comment_id, entry.site.id)
             if parent.status not in ("published", "deleted"):  # hidden comments read as missing
                 raise DomainError("comment_not_found")
             rows = await comment_repo.replies_page(conn, parent.id, after, limit + 1)
-            page, more = rows[:limit], len(rows) > limit
-            nested = await self._nested_replies(conn, [r.id for r in page if r.reply_count], replies)
+            nested = await self._nested_replies(conn, [r.id for r in rows[:limit] if r.reply_count], replies)
+            return rows, nested
+
+        rows, nested = await self.reads.read(load)
+        page, more = rows[:limit], len(rows) > limit
         views = assemble(page, nested)
         next_cursor = None
         if more:
@@ -269,8 +276,7 @@ class CommentService:
         unique = list(dict.fromkeys(external_ids))
 
         async def load(missing: list[str]) -> dict[str, int]:
-            async with self.pool.acquire() as conn:
-                return await article_repo.counts(conn, entry.site.id, missing)
+            return await self.reads.read(lambda conn: article_repo.counts(conn, entry.site.id, missing))
 
         return await self.cache.get_counts(entry.site.id, unique, load)
 

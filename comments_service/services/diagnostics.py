@@ -171,7 +171,9 @@ def _pg_pool(pool: asyncpg.Pool) -> PoolUsage:
 def _redis_pool(client: aioredis.Redis | None) -> PoolUsage:
     if client is None:
         return PoolUsage()
-    cp = client.connection_pool
+    cp = getattr(client, "connection_pool", None)  # a RedisCluster keeps one pool per node
+    if cp is None:
+        return PoolUsage()
     # redis-py keeps these as private lists; read defensively so a client upgrade degrades to None
     in_use = getattr(cp, "_in_use_connections", None)
     available = getattr(cp, "_available_connections", None)
@@ -274,6 +276,9 @@ class DiagnosticsService:
             # a scrape must still answer when PostgreSQL is away: the request metrics matter most then
             if not is_database_unavailable(exc):
                 raise
+        replicas = self.monitor.replicas
+        if replicas is not None and replicas.configured:
+            metrics.set_replicas(replicas.views())
         metrics.COUNTER_SYNC.sync(self.cache.stats, self.limiter.rejections, force=True)
         return metrics.render()
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import asyncpg
 
+from .. import i18n
 from ..db import audit as audit_repo
 from ..db import dsa as repo
 from ..db import notifications as notification_repo
@@ -88,12 +89,15 @@ class Dsa:
 
     # ---------------------------------------------------------------- notices (Art. 16)
     async def notify(self, entry: SiteEntry, actor: Actor, *, comment_id: int, category: str, explanation: str,
-                     name: str | None, email: str | None, good_faith: bool) -> m.NoticeReceipt:
+                     name: str | None, email: str | None, good_faith: bool,
+                     locale: str | None = None) -> m.NoticeReceipt:
+        """``locale``: the language the notifier asked in (i18n.asked), for the decision email."""
         if not good_faith:
             raise DomainError("good_faith_required")
         explanation = explanation.strip()
         if not explanation:
-            raise DomainError("invalid_request", "The notice needs an explanation of why the comment is illegal.")
+            raise DomainError("invalid_request", i18n.N_("The notice needs an explanation of why the comment is "
+                                                         "illegal."))
         name = (name or "").strip() or None
         address = None
         if email is not None and email.strip():
@@ -120,7 +124,7 @@ class Dsa:
                 reference = new_reference()
                 made = await repo.insert_notice(conn, reference=reference, site_id=site_id, comment_id=comment_id,
                                                 category=category, explanation=explanation, name=name,
-                                                email=address)
+                                                email=address, locale=i18n.supported(locale))
                 if made is not None:
                     break
             else:  # pragma: no cover - 8 collisions in 2^40 references
@@ -173,7 +177,7 @@ class Dsa:
                     conn, site_id=notice["site_id"], channel="email", kind="notice_decision",
                     recipient=notice["notifier_email"], subscription_id=None, key=f"notice_decision:{notice_id}",
                     payload={"reference": notice["reference"], "category": notice["category"], "decision": action,
-                             "explanation": explanation, "site_name": site.name,
+                             "explanation": explanation, "site_name": site.name, "locale": notice["notifier_locale"],
                              "appeal_key": self.appeal_key(notice["site_id"], notice["reference"])
                              if action == "keep" else None})
             decided = await repo.notice(conn, notice_id)
@@ -184,7 +188,7 @@ class Dsa:
 
     # ---------------------------------------------------------------- statements (Art. 17), the author's
     async def my_statements(self, entry: SiteEntry, identity: Identity | None, comment_id: int | None,
-                            limit: int) -> m.StatementList:
+                            limit: int, locale: str = i18n.DEFAULT) -> m.StatementList:
         if identity is None:
             raise DomainError("auth_required")
         async with self.pool.acquire() as conn:
@@ -193,20 +197,22 @@ class Dsa:
                 return m.StatementList(items=[])
             rows = await repo.statements_of_user(conn, entry.site.id, user_id, comment_id, limit)
             appeals = await repo.appeals_of_statements(conn, [r["id"] for r in rows])
-        return m.StatementList(items=[statement_view(r, appeals.get(r["id"])) for r in rows])
+        return m.StatementList(items=[statement_view(r, appeals.get(r["id"]), locale) for r in rows])
 
-    async def in_force(self, site_id: str, user_id: int, comment_id: int | None) -> m.StatementView | None:
+    async def in_force(self, site_id: str, user_id: int, comment_id: int | None,
+                       locale: str = i18n.DEFAULT) -> m.StatementView | None:
         """The statement still in force on the user's comment, or on their account (``comment_id``
-        None: their ban), for the troubleshooter to show its author."""
+        None: their ban), for the troubleshooter to show its author (in ``locale``)."""
         async with self.pool.acquire() as conn:
             row = await repo.statement_in_force(conn, site_id, user_id, comment_id)
             if row is None:
                 return None
             appeal = (await repo.appeals_of_statements(conn, [row["id"]])).get(row["id"])
-        return statement_view(row, appeal)
+        return statement_view(row, appeal, locale)
 
     async def appeal_statement(self, entry: SiteEntry, actor: Actor, statement_id: int,
-                               explanation: str) -> m.AppealReceipt:
+                               explanation: str, locale: str | None = None) -> m.AppealReceipt:
+        """``locale``: the language the author asked in, for the decision email."""
         identity = actor.identity
         if identity is None:
             raise DomainError("auth_required")
@@ -225,15 +231,16 @@ class Dsa:
                 raise DomainError("statement_lifted")
             made = await repo.insert_appeal(conn, site_id=entry.site.id, statement_id=statement_id, notice_id=None,
                                             appellant="author", explanation=explanation,
-                                            first_decided_by=statement["decided_by"])
+                                            first_decided_by=statement["decided_by"], locale=i18n.supported(locale))
             if made is None:
                 raise DomainError("already_appealed")
         return m.AppealReceipt(id=made["id"], created_at=made["created_at"])
 
     async def appeal_notice(self, entry: SiteEntry, actor: Actor, reference: str, key: str,
-                            explanation: str) -> m.AppealReceipt:
+                            explanation: str, locale: str | None = None) -> m.AppealReceipt:
         """A notifier's appeal of a decision to keep what they reported: the reference and the
-        appeal key (receipt, decision email) are the credential, no account needed."""
+        appeal key (receipt, decision email) are the credential, no account needed. ``locale``: the
+        language they asked in, for the decision email."""
         explanation = _explanation(explanation)
         await self.limiter.check("appeal", user=self.readers.subject(actor.identity), ip=actor.ip)
         site_id = entry.site.id
@@ -249,7 +256,7 @@ class Dsa:
                 raise DomainError("appeal_too_late")
             made = await repo.insert_appeal(conn, site_id=site_id, statement_id=None, notice_id=notice["id"],
                                             appellant="notifier", explanation=explanation,
-                                            first_decided_by=notice["decided_by"])
+                                            first_decided_by=notice["decided_by"], locale=i18n.supported(locale))
             if made is None:
                 raise DomainError("already_appealed")
         return m.AppealReceipt(id=made["id"], created_at=made["created_at"])
@@ -297,7 +304,9 @@ class Dsa:
             if appeal["first_decided_by"] is not None and appeal["first_decided_by"] == staff.id:
                 raise DomainError("appeal_same_decider")
             site_id = appeal["site_id"]
-            recipients: list[tuple[str, str]] = []  # (address, who)
+            # (address, who, the language they asked in: the appellant's with their appeal, a notifier's
+            # with their notice)
+            recipients: list[tuple[str, str, str | None]] = []
             if appeal["statement_id"] is not None:
                 statement = await repo.statement(conn, appeal["statement_id"], for_update=True)
                 assert statement is not None  # the appeal's foreign key
@@ -305,12 +314,12 @@ class Dsa:
                     visible.extend(await self._reverse_statement(conn, staff, statement))
                 email = await repo.user_email(conn, statement["user_id"])
                 if email:
-                    recipients.append((email, "author"))
+                    recipients.append((email, "author", appeal["locale"]))
                 # a removal that answered a notice: its notifier learns what became of it
                 answered = (await repo.notice(conn, statement["notice_id"])
                             if statement["notice_id"] is not None else None)
                 if answered is not None and answered["notifier_email"]:
-                    recipients.append((answered["notifier_email"], "notifier"))
+                    recipients.append((answered["notifier_email"], "notifier", answered["notifier_locale"]))
             else:
                 notice = await repo.notice(conn, appeal["notice_id"], for_update=True)
                 assert notice is not None
@@ -328,7 +337,8 @@ class Dsa:
                     if change:
                         visible.append(change)
                 if notice["notifier_email"]:
-                    recipients.append((notice["notifier_email"], "notifier"))
+                    recipients.append((notice["notifier_email"], "notifier",
+                                       appeal["locale"] or notice["notifier_locale"]))
             await repo.decide_appeal(conn, appeal_id, outcome=outcome, explanation=explanation, staff_id=staff.id,
                                      staff_name=staff.name)
             await audit_repo.record(conn, site_id=site_id, actor_id=staff.id, actor_name=staff.name,
@@ -337,12 +347,13 @@ class Dsa:
                                              "notice_id": appeal["notice_id"], "outcome": outcome})
             site = (await self.sites.get(site_id)).site
             out_of_court = _dsa_settings(site.settings).get("out_of_court")
-            for address, who in recipients:
+            for address, who, locale in recipients:
                 await notification_repo.enqueue(
                     conn, site_id=site_id, channel="email", kind="appeal_decision", recipient=address,
                     subscription_id=None, key=f"appeal_decision:{appeal_id}:{who}",
                     payload={"outcome": outcome, "explanation": explanation, "site_name": site.name,
-                             "out_of_court": out_of_court, "appellant": appeal["appellant"], "to": who})
+                             "out_of_court": out_of_court, "appellant": appeal["appellant"], "to": who,
+                             "locale": locale})
             decided = await repo.appeal(conn, appeal_id)
             assert decided is not None  # locked above
             [view] = await self._appeal_views(conn, site_id, [decided])
@@ -407,7 +418,7 @@ def transparency_csv(report: m.TransparencyReport) -> str:
 def _explanation(text: str) -> str:
     text = text.strip()
     if not text:
-        raise DomainError("invalid_request", "The explanation is empty.")
+        raise DomainError("invalid_request", i18n.N_("The explanation is empty."))
     return text
 
 
@@ -429,16 +440,20 @@ def _notice_view(r: asyncpg.Record, comments: dict[int, asyncpg.Record]) -> m.No
         decided_by=r["decided_by"], decided_by_name=r["decided_by_name"], decided_at=r["decided_at"])
 
 
-def statement_view(r: asyncpg.Record, appeal: asyncpg.Record | None) -> m.StatementView:
-    """A statement as its author reads it (also in their data export, services/privacy.py)."""
+def statement_view(r: asyncpg.Record, appeal: asyncpg.Record | None, locale: str = i18n.DEFAULT) -> m.StatementView:
+    """A statement as its author reads it (also in their data export, services/privacy.py), its
+    words in ``locale``; the site's own rule (``ground``) as its admin wrote it."""
+    tr = i18n.translator(locale)
     label = m.reason_label(r["reason_code"])
+    label = tr(label) if label else None
     return m.StatementView(
-        id=r["id"], restriction=r["restriction"], decision=m.restriction_words(r["restriction"]),
+        id=r["id"], restriction=r["restriction"], decision=tr(m.restriction_words(r["restriction"])),
         comment_id=r["comment_id"], article_id=r["article_id"], until=r["until"], reason_code=r["reason_code"],
         reason=label, ground=r["rules_text"] or label, source=r["source"], notice_category=r["notice_category"],
         automated_detection=r["automated_detection"], automated_decision=r["automated_decision"],
         created_at=r["created_at"], lifted_at=r["lifted_at"], appeal_until=m.appeal_until(r["created_at"]),
-        redress=m.Redress(internal=m.INTERNAL_REDRESS, out_of_court=r["out_of_court"], judicial=m.JUDICIAL_REDRESS),
+        redress=m.Redress(internal=tr(m.INTERNAL_REDRESS), out_of_court=r["out_of_court"],
+                          judicial=tr(m.JUDICIAL_REDRESS)),
         appeal=m.AppealSummary(id=appeal["id"], created_at=appeal["created_at"], outcome=appeal["outcome"],
                                explanation=appeal["outcome_explanation"],
                                decided_at=appeal["decided_at"]) if appeal else None)

@@ -26,6 +26,7 @@ from ..domain.challenges import Challenge, ChallengeRefused
 from ..domain.limits import address_group
 from ..errors import DomainError
 from ..identity import Keyring
+from ..redis_cluster import tag
 
 # the widget's solver (widget/challenge.js) measured 55-165 ms at worst (the last number) in
 # headless Chromium on a loaded 2-core machine, half that on average: a phone 4-5x slower stays
@@ -99,7 +100,9 @@ class GuestChallenge:
     async def _count(self, ip: str | None, weight: int) -> tuple[int, int]:
         if ip is None:  # no address (a unix socket, an in-process client): nothing to count by
             return 0, 0
-        keys = [f"{self.prefix}pow:a:{address_group(ip)}", f"{self.prefix}pow:n:{challenges.network_of(ip)}"]
+        # tagged by the network, which holds the address's group: both keys in one Redis Cluster slot
+        network = tag(challenges.network_of(ip))
+        keys = [f"{self.prefix}pow:a:{network}:{address_group(ip)}", f"{self.prefix}pow:n:{network}"]
         script = self._script
         result = None if script is None else await self.gate.call(
             lambda: script(keys=keys, args=[WINDOW_SECONDS, weight]))
@@ -128,7 +131,7 @@ class GuestChallenge:
         except ChallengeRefused as refused:
             raise DomainError(refused.code) from None
         ttl = max(1, solution.expires - now)
-        key = f"{self.prefix}pow:used:{solution.challenge}"
+        key = f"{self.prefix}pow:used:{tag(solution.challenge)}"
         client = self.gate.client
 
         async def first_use() -> bool:

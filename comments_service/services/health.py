@@ -12,7 +12,9 @@ process doing its work fails (503): PostgreSQL unreachable, or a worker's model 
 Everything the service works around warns (200), each in a check of its own so that a probe's
 reader can tell the causes apart: ``scoring:workers`` (no worker has reported: new comments wait),
 ``toxicity:model`` (the workers score with the fallback), ``redis:responseTime`` (reads go to
-PostgreSQL), ``scoring:queueAge`` (comments wait longer than a minute).
+PostgreSQL), ``scoring:queueAge`` (comments wait longer than a minute), ``postgres:replicas`` (only
+with read replicas configured: one entry per replica, by number; one lagging or down warns, since
+the primary serves its reads).
 
 The probes are public, so their answer names what is wrong but never the exception behind it
 (driver messages carry host names, ports, paths and user names); the probes' error text is for
@@ -33,6 +35,7 @@ from .. import __version__
 from ..db import notifications as notification_repo
 from ..db import observability as obs
 from ..db.health import is_database_unavailable
+from ..db.replicas import ReadPools, ReplicaView
 from ..domain.structs import Struct
 from .scoring import WORKER_SILENCE_SECONDS, ModelState, ScoringService
 
@@ -54,6 +57,7 @@ class Probe(Struct):
 
 class HealthCheck(Struct, omit_defaults=True, rename="camel"):
     status: HealthStatus
+    component_id: str | None = None
     component_type: str | None = None
     observed_value: float | str | None = None
     observed_unit: str | None = None
@@ -94,8 +98,10 @@ class WorkerModel(Struct):
 
 
 class HealthMonitor:
-    def __init__(self, pool: asyncpg.Pool, redis: aioredis.Redis | None, scoring: ScoringService) -> None:
+    def __init__(self, pool: asyncpg.Pool, redis: aioredis.Redis | None, scoring: ScoringService, *,
+                 replicas: ReadPools | None = None) -> None:
         self.pool = pool
+        self.replicas = replicas
         self.redis = redis
         self.scoring = scoring
         self.started_at = datetime.now(UTC)
@@ -197,6 +203,9 @@ class HealthMonitor:
                 status="pass" if rd.ok else "warn", component_type="datastore", observed_value=rd.ms,
                 observed_unit="ms" if rd.ok else None, time=now,
                 output=None if rd.ok else "Redis is unreachable; reads are served from PostgreSQL.")]
+        if self.replicas is not None and self.replicas.configured:
+            # what the replicas' probe last found (db/replicas.py): no round trip of its own
+            checks["postgres:replicas"] = [_replica_check(r, now) for r in self.replicas.views()]
         return pg
 
     async def _compute_readiness(self) -> Readiness:
@@ -258,3 +267,21 @@ class HealthMonitor:
             return HealthCheck(status="warn", component_type="component", observed_value=model.model_id, time=now,
                                output=_FALLBACK)
         return HealthCheck(status="pass", component_type="component", observed_value=model.model_id, time=now)
+
+
+_REPLICA_OUTPUT = {
+    "starting": "Not probed yet; the primary serves its reads.",
+    "lagging": "It lags behind the primary; the primary serves its reads until it catches up.",
+    "down": "It is unreachable or failing; the primary serves its reads until it answers again.",
+    "not_standby": "It is not a standby (promoted?); the primary serves its reads.",
+}
+
+
+def _replica_check(replica: ReplicaView, now: str) -> HealthCheck:
+    """One replica, named by its number in COMMENTS_DATABASE_REPLICA_URLS (never its address: the
+    probe is public)."""
+    ok = replica.state == "ok"
+    return HealthCheck(status="pass" if ok else "warn", component_id=f"replica-{replica.number}",
+                       component_type="datastore", observed_value=replica.lag_seconds,
+                       observed_unit="s" if replica.lag_seconds is not None else None, time=now,
+                       output=None if ok else _REPLICA_OUTPUT[replica.state])

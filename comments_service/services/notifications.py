@@ -32,12 +32,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from html import unescape
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
 
+from .. import i18n
 from ..db import articles as article_repo
 from ..db import notifications as repo
 from ..db.connection import Connection, Row
@@ -83,6 +84,14 @@ def _view(row: Row) -> SubscriptionView:
                             confirmed=row["confirmed_at"] is not None, created_at=row["created_at"])
 
 
+class LinkedSubscription(NamedTuple):
+    """The subscription an email's link names, and the language its reader asked in (None: none
+    stored; the page then follows the browser that opens it)."""
+
+    view: SubscriptionView
+    locale: str | None
+
+
 class Subscriptions:
     """What readers ask for: replies to a comment, or everything new in an article, by email."""
 
@@ -95,7 +104,8 @@ class Subscriptions:
         self.settings = settings
 
     async def subscribe(self, entry: SiteEntry, actor: Actor, external_id: str, *,
-                        comment_id: int | None, email: str | None) -> SubscriptionView:
+                        comment_id: int | None, email: str | None, locale: str | None = None) -> SubscriptionView:
+        """``locale``: the language the reader's widget asked in (i18n.asked), kept for their emails."""
         identity = actor.identity
         if identity is None:
             raise DomainError("auth_required")
@@ -127,7 +137,8 @@ class Subscriptions:
             sub_id = await repo.subscribe(conn, site_id=site_id, user_id=user_id,
                                           scope="comment" if comment_id is not None else "article",
                                           article_id=article["id"], comment_id=comment_id, email=address,
-                                          confirmed=confirmed, follows_sso=confirmed)
+                                          confirmed=confirmed, follows_sso=confirmed,
+                                          locale=i18n.supported(locale))
             found = await repo.subscription(conn, sub_id)
             assert found is not None
             if found["confirmed_at"] is None:
@@ -181,27 +192,29 @@ class Subscriptions:
                     or not await repo.unsubscribe(conn, subscription_id, user_id=user_id)):
                 raise DomainError("subscription_not_found")
 
-    async def by_link(self, purpose: Literal["unsubscribe", "confirm"], token: str) -> SubscriptionView:
-        """The subscription a link names (to show before acting on it)."""
+    async def by_link(self, purpose: Literal["unsubscribe", "confirm"], token: str) -> LinkedSubscription:
+        """The subscription a link names (to show before acting on it), with its reader's language."""
         claims = self.links.open(purpose, token)
         async with self.pool.acquire() as conn:
             found = await repo.subscription(conn, claims.subscription_id)
         if found is None or address_digest(found["email"]) != claims.address:
             raise DomainError("subscription_not_found")
-        return _view(found)
+        return LinkedSubscription(_view(found), found["locale"])
 
-    async def unsubscribe(self, token: str) -> SubscriptionView:
-        view = await self.by_link("unsubscribe", token)
+    async def unsubscribe(self, token: str) -> LinkedSubscription:
+        linked = await self.by_link("unsubscribe", token)
         async with self.pool.acquire() as conn:
-            await repo.unsubscribe(conn, view.id, email=view.email)
-        return view
+            await repo.unsubscribe(conn, linked.view.id, email=linked.view.email)
+        return linked
 
-    async def confirm(self, token: str) -> SubscriptionView:
-        view = await self.by_link("confirm", token)
+    async def confirm(self, token: str, locale: str | None = None) -> LinkedSubscription:
+        """``locale``: the language of the browser that confirms, kept where the subscription had none."""
+        view, stored = await self.by_link("confirm", token)
+        locale = i18n.supported(locale)
         async with self.pool.acquire() as conn:
-            if not await repo.confirm(conn, view.id, view.email):
+            if not await repo.confirm(conn, view.id, view.email, locale):
                 raise DomainError("subscription_not_found")
-        return msgspec.structs.replace(view, confirmed=True)
+        return LinkedSubscription(msgspec.structs.replace(view, confirmed=True), stored or locale)
 
 
 class MailSender(Protocol):
@@ -265,6 +278,21 @@ def _sends_for(address: str, origins: Sequence[str]) -> bool:
     return False
 
 
+def words(locale: Any, site: Row | None = None) -> mail.Words:
+    """A reader's stored language as a mail writes in it; without one (or one no longer offered),
+    the site's ``default_language``, else English."""
+    chosen = ((i18n.supported(locale) if isinstance(locale, str) else None)
+              or _site_language(site) or i18n.DEFAULT)
+    return mail.Words(tr=i18n.translator(chosen), number=lambda n: i18n.format_number(n, chosen),
+                      when=lambda d: i18n.format_datetime(d, chosen), lang=chosen,
+                      rtl=i18n.direction(chosen) == "rtl")
+
+
+def _site_language(site: Row | None) -> str | None:
+    language = ((site["settings"] or {}) if site is not None else {}).get("default_language")
+    return i18n.supported(language) if isinstance(language, str) else None
+
+
 def _mail_domain(address: str) -> str:
     return address.rpartition("@")[2] or "localhost"
 
@@ -281,6 +309,7 @@ class _Batch:
     comments: dict[int, Row]
     alerts: dict[int, Row]
     channels: dict[str, ChannelBatch]
+    statement_locales: dict[int, str | None]
 
 
 class Notifier:
@@ -433,6 +462,8 @@ class Notifier:
                 channels[name] = await channel.batch(conn, mine)
         alert_ids = [d["payload"].get("alert_id", 0) for d in claimed if d["kind"] in _ALERT_KINDS]
         comment_ids = {c for d in claimed if d["kind"] == "reply_digest" for c in d["payload"].get("comment_ids", [])}
+        statement_ids = [d["payload"].get("statement_id") for d in claimed if d["kind"] == "statement"
+                         and isinstance(d["payload"].get("statement_id"), int)]
         subscriptions: dict[int, Row] = {}
         moved: dict[int, str] = {}
         for r in await repo.subscriptions_by_ids(conn, list({d["subscription_id"] for d in claimed
@@ -452,7 +483,8 @@ class Notifier:
             sites={r["id"]: r for r in await repo.sites_for_mail(conn, list({d["site_id"] for d in claimed}))},
             comments={r["id"]: r for r in await repo.comments_for_mail(conn, list(comment_ids))} if comment_ids else {},
             alerts={r["id"]: r for r in await repo.alerts_by_ids(conn, alert_ids)} if alert_ids else {},
-            channels=channels)
+            channels=channels,
+            statement_locales=await repo.statement_locales(conn, statement_ids) if statement_ids else {})
 
     async def _deliver(self, delivery: Row, batch: _Batch) -> bool:
         """True when it went (or, as things stand now, has nothing left to say: recorded as sent)."""
@@ -496,7 +528,7 @@ class Notifier:
         if delivery["kind"] in _ALERT_KINDS:
             return self._alert_message(delivery, site, batch)
         if delivery["kind"] in mail.DSA_KINDS:
-            return self._dsa_message(delivery, site)
+            return self._dsa_message(delivery, site, batch)
         sub = batch.subscriptions.get(delivery["subscription_id"])
         if sub is None or (sub["email"] != delivery["recipient"] and not sub["follows_sso"]):
             # unsubscribed, or the address changed, since it was queued; but one that follows an
@@ -505,7 +537,8 @@ class Notifier:
         if delivery["kind"] == "confirm_email":
             if sub["confirmed_at"] is not None:
                 return None
-            subject, text, html = mail.confirm_email(site["name"], self.links.url("confirm", sub["id"], sub["email"]))
+            subject, text, html = mail.confirm_email(site["name"], self.links.url("confirm", sub["id"], sub["email"]),
+                                                     words(sub["locale"], site))
             unsubscribe = None
         elif delivery["kind"] == "reply_digest":
             if sub["confirmed_at"] is None:
@@ -518,30 +551,36 @@ class Notifier:
             lines = [mail.ReplyLine(author_name=r["author"], excerpt=_excerpt(r["body_html"]),
                                     url=f"{article_url}#comment-{r['id']}") for r in rows]
             unsubscribe = self.links.url("unsubscribe", sub["id"], sub["email"])
-            subject, text, html = mail.reply_digest(site["name"], sub["title"], article_url, lines, unsubscribe)
+            subject, text, html = mail.reply_digest(site["name"], sub["title"], article_url, lines, unsubscribe,
+                                                    words(sub["locale"], site))
         else:
             return None
         return self._build(site, sub["email"], subject, text, html, delivery["idempotency_key"], unsubscribe)
 
-    def _dsa_message(self, delivery: Row, site: Row) -> EmailMessage:
+    def _dsa_message(self, delivery: Row, site: Row, batch: _Batch) -> EmailMessage:
         """A Digital Services Act email (services/dsa.py): everything it says was fixed when the
-        decision was taken and travels in the payload; it goes to the one address it names."""
+        decision was taken and travels in the payload, its reader's language too (a statement's,
+        made by a trigger, is its author's latest: db/notifications.statement_locales); it goes to
+        the one address it names."""
         p = delivery["payload"]
         if delivery["kind"] == "notice_decision":
             subject, text, html = mail.notice_decision(site["name"], str(p.get("reference", "")),
                                                        str(p.get("category", "")), str(p.get("decision", "")),
-                                                       str(p.get("explanation", "")), p.get("appeal_key"))
+                                                       str(p.get("explanation", "")), p.get("appeal_key"),
+                                                       words(p.get("locale"), site))
         elif delivery["kind"] == "statement":
             subject, text, html = mail.statement_of_reasons(
                 site["name"], str(p.get("restriction", "")), p.get("until"),
                 reason_label(p.get("reason_code")) or p.get("reason_code"),
                 p.get("rules_text"), str(p.get("source", "")), bool(p.get("automated_detection")),
-                bool(p.get("automated_decision")), p.get("out_of_court"))
+                bool(p.get("automated_decision")), p.get("out_of_court"),
+                words(batch.statement_locales.get(p.get("statement_id")), site))
         else:
             subject, text, html = mail.appeal_decision(site["name"], str(p.get("outcome", "")),
                                                        str(p.get("explanation", "")), p.get("out_of_court"),
                                                        p.get("to") == "notifier",
-                                                       authors_appeal=p.get("appellant") == "author")
+                                                       authors_appeal=p.get("appellant") == "author",
+                                                       words=words(p.get("locale"), site))
         return self._build(site, delivery["recipient"], subject, text, html, delivery["idempotency_key"], None)
 
     def _alert_message(self, delivery: Row, site: Row, batch: _Batch) -> EmailMessage | None:

@@ -25,6 +25,7 @@ import redis.asyncio as aioredis
 from msgspec import Meta
 from redis.exceptions import RedisError
 
+from .. import i18n
 from ..domain import policy
 from ..domain.judged_by import judged_by
 from ..domain.policy import (
@@ -63,6 +64,8 @@ class TrialRequest(Struct, frozen=True):
     id: str
     text: str
     reply: str  # the channel the answer goes to
+    # the site's (or the draft's) language rule: the worker routes the text as it would a comment
+    languages: policy.LanguageRules = msgspec.field(default_factory=policy.LanguageRules)
 
 
 class TrialScores(Struct, frozen=True):
@@ -73,6 +76,11 @@ class TrialScores(Struct, frozen=True):
     model_id: str
     is_fallback: bool
     error: str | None = None
+    # the text's language as the worker detected it, and whether no model it holds reads it
+    # (its scores then may hold the text, never reject it: domain/policy.decide)
+    language: str | None = None
+    language_confidence: float = 0.0
+    language_unscored: bool = False
 
 
 class TrialChannel:
@@ -85,12 +93,15 @@ class TrialChannel:
         self.requests = f"{prefix}{REQUEST_CHANNEL}"
         self._pending: set[asyncio.Task[None]] = set()
 
-    async def ask(self, text: str, timeout: float = ASK_TIMEOUT_S) -> TrialScores | None:
-        """A worker's scores of ``text``, or None when no worker listens or answers within ``timeout``."""
+    async def ask(self, text: str, languages: policy.LanguageRules | None = None,
+                  timeout: float = ASK_TIMEOUT_S) -> TrialScores | None:
+        """A worker's scores of ``text`` routed by ``languages`` as a comment would be, or None when
+        no worker listens or answers within ``timeout``."""
         client = self.client
         if client is None:
             return None
-        request = TrialRequest(id=secrets.token_hex(12), text=text, reply="")
+        request = TrialRequest(id=secrets.token_hex(12), text=text, reply="",
+                               languages=languages or policy.LanguageRules())
         request = msgspec.structs.replace(request, reply=f"{self.prefix}policy-trial:{request.id}")
         pubsub = client.pubsub()
         deadline = time.monotonic() + timeout
@@ -117,8 +128,8 @@ class TrialChannel:
             with contextlib.suppress(TimeoutError, RedisError, OSError):
                 await asyncio.wait_for(pubsub.aclose(), 1.0)
 
-    async def serve(self, answer: Callable[[str], Awaitable[TrialScores]], stopping: asyncio.Event) -> None:
-        """A worker's side, until ``stopping``: each request claimed is answered by ``answer(text)``
+    async def serve(self, answer: Callable[[TrialRequest], Awaitable[TrialScores]], stopping: asyncio.Event) -> None:
+        """A worker's side, until ``stopping``: each request claimed is answered by ``answer(request)``
         (which scores off the event loop) in a task of its own, so a slow score never stops the
         subscription. Redis errors are retried with a short backoff."""
         client = self.client
@@ -150,7 +161,7 @@ class TrialChannel:
             task.cancel()
 
     async def _take(self, client: aioredis.Redis, data: bytes,
-                    answer: Callable[[str], Awaitable[TrialScores]]) -> None:
+                    answer: Callable[[TrialRequest], Awaitable[TrialScores]]) -> None:
         try:
             request = msgspec.json.decode(data, type=TrialRequest)
         except msgspec.DecodeError:
@@ -165,9 +176,9 @@ class TrialChannel:
 
     @staticmethod
     async def _answer(client: aioredis.Redis, request: TrialRequest,
-                      answer: Callable[[str], Awaitable[TrialScores]]) -> None:
+                      answer: Callable[[TrialRequest], Awaitable[TrialScores]]) -> None:
         try:
-            scores = await answer(request.text)
+            scores = await answer(request)
             await client.publish(request.reply, msgspec.json.encode(msgspec.structs.replace(scores, id=request.id)))
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("policy trial: answer not sent", extra={"error": f"{type(exc).__name__}: {exc}"})
@@ -202,6 +213,12 @@ class TrialResult(Struct, frozen=True):
         "fallback did (no worker answered, or the worker itself runs on it); \"none\" when nothing could."))]
     model_id: str | None = None
     note: str | None = None
+    language: Annotated[str | None, Meta(description=(
+        "The text's language as the scoring worker detected it (ISO 639-1); None when undetected or no "
+        "worker answered."))] = None
+    language_unscored: Annotated[bool, Meta(description=(
+        "No model the worker holds reads that language: the site's languages.other rule applies, and "
+        "the scores may hold the text but never reject it."))] = False
 
 
 class ThresholdView(Struct, frozen=True):
@@ -290,7 +307,9 @@ class PolicyTrial:
                           max_text_chars=self.max_body_chars)
 
     async def try_text(self, staff: StaffLike, site_id: str, text: str, draft: dict[str, Any] | None,
-                       author: TrialAuthor = "established") -> TrialResult:
+                       author: TrialAuthor = "established", locale: str = i18n.DEFAULT) -> TrialResult:
+        """``locale``: the language of the explanation (the console's); the note stays English, as
+        the words only staff read do."""
         require_site(staff, site_id)
         text = validate_body(text, self.max_body_chars)
         await self.limiter.check("policy_trial", user=staff.id, ip=None)
@@ -301,10 +320,12 @@ class PolicyTrial:
         check_settings(settings)  # the draft is refused as a save of it would be (422 invalid_site_settings)
         cfg = PolicyConfig.from_site_settings(settings, fail_closed=self.fail_closed)
 
-        asked = await self.channel.ask(text)
+        asked = await self.channel.ask(text, cfg.languages)
         note = None
+        unscored = False
         if asked is not None:
             scores, model_id, fallback = asked.scores, asked.model_id, asked.is_fallback
+            unscored = asked.language_unscored
             if asked.error:
                 note = f"The worker's model failed on this text ({asked.error[:200]}); a comment would be judged " \
                        "without scores."
@@ -315,22 +336,26 @@ class PolicyTrial:
             model_id = self.nudge.offline_model_id or "profanity-check (fallback)"
             fallback = True
             note = ("No scoring worker answered, so the offline fallback scored the text here; a running "
-                    "worker's model decides real comments.")
+                    "worker's model decides real comments, routed by their language, which was not detected here.")
         if scores is None:
             model_id, fallback = "none", False
         ctx = PolicyContext(is_guest=author == "guest",
                             user_published_count=0 if author in ("new", "guest") else None,
-                            model_fallback=fallback, site_hosts=policy.site_hosts(entry.site.allowed_origins))
+                            model_fallback=fallback, site_hosts=policy.site_hosts(entry.site.allowed_origins),
+                            language_unscored=unscored)
         try:
             decision = await run_bounded(policy.decide, scores, text, ctx, cfg, budget_s=POLICY_BUDGET_S)
             matched = await run_bounded(_matches, text, cfg, budget_s=POLICY_BUDGET_S)
         except DomainError:
             raise DomainError("text_too_complex") from None
-        detail = {"label": decision.label, "term": decision.term, "model_fallback": fallback}
+        detail: dict[str, Any] = {"label": decision.label, "term": decision.term, "model_fallback": fallback}
+        if unscored:
+            detail["language_unscored"] = True
         return TrialResult(
             outcome=decision.outcome, reason=decision.reason,
-            explanation=judged_by(decision.outcome, decision.reason, model_id, detail),
+            explanation=judged_by(decision.outcome, decision.reason, model_id, detail, i18n.translator(locale)),
             scores=scores, labels_over=_labels_over(scores, cfg.fallback_thresholds if fallback else cfg.thresholds),
             matched_words=matched,
             scored_by="none" if scores is None else ("fallback" if fallback else model_id),
-            model_id=model_id, note=note)
+            model_id=model_id, note=note, language=asked.language if asked is not None else None,
+            language_unscored=unscored)

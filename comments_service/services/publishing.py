@@ -1,6 +1,6 @@
 """What follows a change readers can see, wherever it was made (a reader's post, edit, delete or
 vote, a moderator's decision, the scoring worker's verdict): after the change committed, cached
-pages it can change are retired and live readers are told. The comment, moderation and scoring
+pages it can change are retired (a CDN's copies too) and live readers are told. The comment, moderation and scoring
 services all publish through here, so none of them calls another."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ..domain.page_parts import Header
 from ..domain.structs import Struct
 from ..domain.thread import to_view
 from .article_view import ArticleView
+from .cdn_purge import Cdn
 
 _encoder = msgspec.json.Encoder()
 
@@ -73,10 +74,11 @@ def _change_event(row: CommentRow, event: VisibleEvent) -> bytes | None:
 
 
 class Publisher:
-    def __init__(self, pool: asyncpg.Pool, cache: Cache, articles: ArticleView) -> None:
+    def __init__(self, pool: asyncpg.Pool, cache: Cache, articles: ArticleView, cdn: Cdn | None = None) -> None:
         self.pool = pool
         self.cache = cache
         self.articles = articles
+        self.cdn = cdn  # a CDN in front: its copies of the article go too, off the request path
 
     async def header(self, site_id: str, external_id: str, record: Row | None) -> Header:
         """A page's article header as readers see it, with the article row's version."""
@@ -110,6 +112,8 @@ class Publisher:
         elif row is not None:
             live = _change_event(row, event)
         await self.cache.bump(site_id, external_id, live, appended=appended)
+        if self.cdn is not None:
+            self.cdn.purge(site_id, external_id, lazy=event == "voted")
 
     async def announce(self, changes: Sequence[VisibleChange], conn: Connection | None = None) -> None:
         """After the commits that made ``changes``: each one's publication, then its fan-out.
@@ -134,3 +138,5 @@ class Publisher:
         """An article's own settings, or its picks and pin, changed: every cached page goes.
         ``live_event``: told to the article's live readers in the same round trip."""
         await self.cache.bump(site_id, external_id, live_event)
+        if self.cdn is not None:
+            self.cdn.purge(site_id, external_id)

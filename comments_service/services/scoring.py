@@ -52,6 +52,8 @@ class Verdict(Struct, frozen=True):
     language: str | None = None
     language_confidence: float = 0.0
     language_unscored: bool = False
+    # the model that scored it when not the worker's configured one (its multilingual model)
+    model_id: str | None = None
 
 
 class Applied(Struct):
@@ -164,7 +166,8 @@ class ScoringService:
                         detail["language_unscored"] = True
                     written = await scoring_repo.decide(
                         conn, ctx.comment_id, status=decision.outcome, reason=decision.reason,
-                        scores=decision.scores, model_id=model_id, detail=detail or None, edited_at=ctx.edited_at)
+                        scores=decision.scores, model_id=verdict.model_id or model_id, detail=detail or None,
+                        edited_at=ctx.edited_at)
                     if not written:
                         if await scoring_repo.status_of(conn, ctx.comment_id) == "pending_scoring":
                             # edited while scored (the new text is scored), or its author was

@@ -23,6 +23,7 @@ from ..db import sites as site_repo
 from ..db import staff_sessions as session_repo
 from ..domain.structs import Struct
 from ..errors import DomainError
+from .cdn_purge import Cdn
 from .sites import IMAGES_WARNING, SiteDirectory, check_settings, merged_settings, normalise_origin, settings_problem
 from .staff_scope import StaffLike, require_site, scope_of
 
@@ -127,12 +128,14 @@ class SiteAdmin:
     """Every method takes who acts (``staff``): the CLI passes ``OPERATOR``, the API the verified
     staff member, whose sites bound what they see and change."""
 
-    def __init__(self, pool: asyncpg.Pool, sites: SiteDirectory, cache: Cache | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool, sites: SiteDirectory, cache: Cache | None = None,
+                 cdn: Cdn | None = None) -> None:
         self.pool = pool
         self.sites = sites
         # the cached pages of a deleted site's articles are retired through it: a site made again
         # under the same id must not be shown the old one's comments
         self.cache = cache
+        self.cdn = cdn  # and a CDN's copies of them (the API's; a CLI's deletion waits for s-maxage)
 
     async def list_sites(self, staff: StaffLike) -> list[SiteInfo]:
         """Every site the staff member may manage (one, for a site's own admin)."""
@@ -219,6 +222,9 @@ class SiteAdmin:
                 await audit_repo.record(conn, site_id=site_id, actor_id=staff.id, actor_name=staff.name,
                                         action="site_updated", details=changes)
         self.sites.forget(site_id)
+        if changes and self.cdn is not None:
+            # what a CDN holds of the site (its widget settings, its threads' guest rule) goes with it
+            self.cdn.purge_site(site_id)
         if images and not before.allow_images:
             log.warning("site %s allows images: %s", site_id, IMAGES_WARNING, extra={"site_id": site_id})
         return await self.show(site_id, staff)
@@ -265,6 +271,8 @@ class SiteAdmin:
                                         "users": row["users"], "forced": force})
             await site_repo.delete(conn, site_id)
         self.sites.forget(site_id)
+        if self.cdn is not None:
+            self.cdn.purge_site(site_id)
         retired = False
         if self.cache is not None and self.cache.gate.client is not None:
             for external_id in article_ids:

@@ -136,7 +136,8 @@ class Surges:
         """One script call (lua/surge.lua): the author counted, the article's new authors of the
         window, and whether this post is the one to move the surge on (at most once a minute)."""
         assert self.gate is not None and self._script is not None
-        keys = [f"{self.prefix}surge:{article_id}", f"{self.prefix}surge-on:{article_id}"]
+        # one hash tag per article: both keys in one Redis Cluster slot
+        keys = [f"{self.prefix}surge:{{{article_id}}}", f"{self.prefix}surge-on:{{{article_id}}}"]
         mark_ms = min(BUMP_EVERY_S * 1000, rules.cooldown_minutes * 30_000)
         count, claimed = await self._script(keys=keys, args=[author, rules.window_minutes * 60_000,
                                                              rules.new_accounts, mark_ms])

@@ -121,7 +121,8 @@ def _catalogued(check_id: str, status: CheckStatus, title: str, code: str, tr: i
 class StatementsInForce(Protocol):
     """What the troubleshooter shows an author of a restriction in force (services/dsa.Dsa)."""
 
-    async def in_force(self, site_id: str, user_id: int, comment_id: int | None) -> StatementView | None: ...
+    async def in_force(self, site_id: str, user_id: int, comment_id: int | None,
+                       locale: str = ...) -> StatementView | None: ...
 
 
 class Troubleshooter:
@@ -163,13 +164,13 @@ class Troubleshooter:
         if entry is not None and q.external_id:
             article = await self._article(entry, q.external_id, checks, tr)
         if entry is not None and identity is not None and user_id is not None and \
-                not await self._standing(entry.site.id, user_id, checks, tr):
+                not await self._standing(entry.site.id, user_id, checks, tr, q.locale):
             await self._participation(entry, identity, user_id, q, checks, tr)
         checks.append(await self._rate_limit(identity, q.ip, tr))
         if article is not None and user_id is not None:
             await self._recent(article["id"], user_id, checks, tr)
         if entry is not None and q.comment_id is not None:
-            await self._comment(entry, q.comment_id, user_id, checks, tr)
+            await self._comment(entry, q.comment_id, user_id, checks, tr, q.locale)
         checks.append(await self._service(tr))
         checks.append(self._browser(q.client_check, tr))
         summary = max((c.status for c in checks), key=_RANK.__getitem__)
@@ -287,7 +288,8 @@ class Troubleshooter:
                                                "it appears, so yours will not show to others straight away.")))
         return record
 
-    async def _standing(self, site_id: str, user_id: int, checks: list[Check], tr: i18n.Translate) -> bool:
+    async def _standing(self, site_id: str, user_id: int, checks: list[Check], tr: i18n.Translate,
+                        locale: str) -> bool:
         """Explains the reader's own ban, shadow restriction or premoderation; True when they are banned."""
         standing = await self.user_moderation.user_standing(site_id, user_id)
         title = tr("Your account")
@@ -297,7 +299,7 @@ class Troubleshooter:
             return False
         if standing.banned:
             until = standing.banned_until.isoformat() if standing.banned_until is not None else None
-            statement = await self.statements.in_force(site_id, user_id, None)
+            statement = await self.statements.in_force(site_id, user_id, None, locale)
             data: dict[str, Any] = {"banned_until": until} if until else {}
             if statement is not None:
                 data["statement"] = msgspec.to_builtins(statement)
@@ -369,12 +371,12 @@ class Troubleshooter:
                             data={"comments": msgspec.to_builtins(views)}))
 
     async def _comment(self, entry: SiteEntry, comment_id: int, user_id: int | None, checks: list[Check],
-                       tr: i18n.Translate) -> None:
+                       tr: i18n.Translate, locale: str) -> None:
         async with self.pool.acquire() as conn:
             facts = await obs.comment_facts(conn, comment_id)
         if facts is not None and facts.site_id == entry.site.id and user_id is not None and facts.author_id == user_id:
             view = _own_view(facts, tr)
-            statement = await self.statements.in_force(entry.site.id, user_id, comment_id)
+            statement = await self.statements.in_force(entry.site.id, user_id, comment_id, locale)
             data: dict[str, Any] = {"comment": msgspec.to_builtins(view)}
             if statement is not None:
                 data["statement"] = msgspec.to_builtins(statement)

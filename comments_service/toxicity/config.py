@@ -68,6 +68,13 @@ class ToxicitySettings(Struct, frozen=True):
     int8_weights  the ONNX export's weight type: "auto" (int8 on a CPU with VNNI, uint8 on
                 others, where int8 saturates: see ``int8_weights``), or "int8"/"uint8" to
                 build an export for the other kind of CPU than the one exporting.
+    multilingual_model_dir, multilingual_checkpoint, multilingual_config_dir
+                a second model the worker holds beside the configured one: detoxify's
+                ``multilingual`` (XLM-RoBERTa), as a model kit or as checkpoint + config. Sites
+                that enable it (``moderation.languages.multilingual``) have comments in its
+                languages scored by it, English still by the configured model. Loaded with the
+                same backend, threads and cache; when it cannot load, those comments follow the
+                site's ``languages.other`` rule and the worker says so.
     """
 
     backend: Literal["detoxify", "onnx"] = DEFAULT_BACKEND
@@ -86,6 +93,9 @@ class ToxicitySettings(Struct, frozen=True):
     long_text: Literal["split", "truncate"] = "split"
     max_chunks: int = 8
     int8_weights: Literal["auto", "int8", "uint8"] = "auto"
+    multilingual_model_dir: str | None = None
+    multilingual_checkpoint: str | None = None
+    multilingual_config_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -100,6 +110,19 @@ class ToxicitySettings(Struct, frozen=True):
             raise ValueError(f"toxicity int8_weights must be one of {INT8_WEIGHT_CHOICES}")
         if self.missing_model not in MISSING_MODEL_MODES:
             raise ValueError(f"toxicity missing_model must be one of {MISSING_MODEL_MODES}")
+        if self.multilingual_model_dir and (self.multilingual_checkpoint or self.multilingual_config_dir):
+            raise ValueError("toxicity multilingual_model_dir is not combinable with multilingual_checkpoint "
+                             "or multilingual_config_dir")
+
+    def multilingual_settings(self) -> ToxicitySettings | None:
+        """How to load the second, multilingual model; None without one, or when the configured
+        model is the multilingual one already."""
+        if self.variant == "multilingual" or not (self.multilingual_model_dir or self.multilingual_checkpoint):
+            return None
+        return msgspec.structs.replace(
+            self, variant="multilingual", model_dir=self.multilingual_model_dir,
+            checkpoint=self.multilingual_checkpoint, config_dir=self.multilingual_config_dir,
+            multilingual_model_dir=None, multilingual_checkpoint=None, multilingual_config_dir=None)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ToxicitySettings:
@@ -138,6 +161,15 @@ class ToxicitySettings(Struct, frozen=True):
                 raise bad("MODEL_DIR", raw, "no COMMENTS_TOXICITY_CHECKPOINT or _CONFIG_DIR beside it "
                           "(the model dir's model.json names its checkpoint and config)")
             kwargs["model_dir"] = raw
+        for name, field in (("MULTILINGUAL_MODEL_DIR", "multilingual_model_dir"),
+                            ("MULTILINGUAL_CHECKPOINT", "multilingual_checkpoint"),
+                            ("MULTILINGUAL_CONFIG_DIR", "multilingual_config_dir")):
+            if (raw := get(name)) is not None:
+                kwargs[field] = raw
+        if "multilingual_model_dir" in kwargs and ("multilingual_checkpoint" in kwargs
+                                                   or "multilingual_config_dir" in kwargs):
+            raise bad("MULTILINGUAL_MODEL_DIR", str(kwargs["multilingual_model_dir"]),
+                      "no COMMENTS_TOXICITY_MULTILINGUAL_CHECKPOINT or _CONFIG_DIR beside it")
         if (raw := get("INT8_WEIGHTS")) is not None:
             if raw.lower() not in INT8_WEIGHT_CHOICES:
                 raise bad("INT8_WEIGHTS", raw, " or ".join(INT8_WEIGHT_CHOICES))

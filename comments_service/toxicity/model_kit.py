@@ -211,7 +211,8 @@ def _download(url: str, target: Path, say: Say, *, optional: bool = False) -> bo
 
 def inspect_checkpoint(path: Path) -> dict[str, Any]:
     """The facts of a detoxify checkpoint: model_type (hub alias), model and tokenizer class
-    names, labels. Unpickles the file (trusted files only, as detoxify itself does)."""
+    names, labels (what predict() reports) and outputs (the classifier's, labels first).
+    Unpickles the file (trusted files only, as detoxify itself does)."""
     import torch
 
     try:
@@ -224,9 +225,18 @@ def inspect_checkpoint(path: Path) -> dict[str, Any]:
                             f"config.dataset.args.classes and state_dict; missing {exc})") from None
     except Exception as exc:
         raise ModelKitError(f"cannot read the checkpoint {path}: {exc!r}") from None
+    labels = [CLASS_RENAMES.get(c, c) for c in classes]
+    # the multilingual and unbiased checkpoints have 16 outputs: their labels, then the identity
+    # classes they were trained on (dataset.args.identity_classes), which predict() leaves out
+    identities = list(loaded["config"]["dataset"]["args"].get("identity_classes") or [])
+    try:
+        num_classes = int(args.get("num_classes") or len(labels))
+    except (TypeError, ValueError):
+        num_classes = len(labels)
+    outputs = (labels + identities + [f"LABEL_{i}" for i in range(len(labels) + len(identities), num_classes)])
     return {"model_type": str(args.get("model_type")), "model_name": str(args.get("model_name")),
-            "tokenizer_name": str(args.get("tokenizer_name")),
-            "labels": [CLASS_RENAMES.get(c, c) for c in classes]}
+            "tokenizer_name": str(args.get("tokenizer_name")), "labels": labels,
+            "outputs": outputs[:max(num_classes, len(labels))]}
 
 
 def _find_local_checkpoint(source: Path, name: str) -> Path:
@@ -250,8 +260,9 @@ def _find_local_config(source: Path, model_type: str) -> Path:
 
 def _patch_config(config_dir: Path, labels: list[str]) -> None:
     """The hub's config.json describes the base model (2 labels): detoxify builds the classifier
-    from it, so it must name the checkpoint's labels. A tokenizer without model_max_length would
-    let a long comment crash predict() instead of being truncated."""
+    from it, so it must name the checkpoint's outputs (``inspect_checkpoint``'s "outputs": more
+    than its labels for the multilingual and unbiased ones). A tokenizer without model_max_length
+    would let a long comment crash predict() instead of being truncated."""
     path = config_dir / "config.json"
     try:
         config = json.loads(path.read_text())
@@ -329,7 +340,7 @@ def fetch(variant: str, target: str | Path, *, source: str | Path | None = None,
         vocabularies = [f for f in TOKENIZER_FILES if f not in ("tokenizer_config.json", "special_tokens_map.json")]
         if not any((staging / CONFIG_SUBDIR / f).is_file() for f in vocabularies):
             raise ModelKitError(f"no tokenizer files for {model_type} (one of {', '.join(vocabularies)})")
-        _patch_config(staging / CONFIG_SUBDIR, facts["labels"])
+        _patch_config(staging / CONFIG_SUBDIR, facts["outputs"])
         manifest = {
             "format": MANIFEST_FORMAT, "variant": variant, "checkpoint": name, "config_dir": CONFIG_SUBDIR,
             "model_type": model_type, "model_name": facts["model_name"], "tokenizer_name": facts["tokenizer_name"],

@@ -137,6 +137,9 @@ class OnnxScorer:
             ids[row, :n], mask[row, :n], types[row, :n] = e.ids, e.attention_mask, e.type_ids
         arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         (logits,) = self._session.run(["logits"], {n: arrays[n] for n in self.input_names})
+        # the multilingual and unbiased checkpoints have more outputs than labels (the identity
+        # ones they were trained on follow): like detoxify's predict(), only the labels' count
+        logits = logits[:, :len(self.labels)]
         return 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
 
     def _run(self, texts: list[str]) -> list[dict[str, float]]:

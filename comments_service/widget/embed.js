@@ -62,12 +62,16 @@ if (!host) { host = document.createElement('div'); script.parentNode.insertBefor
 if (host.shadowRoot) return;
 const root = host.attachShadow({mode: 'open'});
 
-// --- language: the embed's data-lang (or lang), else the page's <html lang>, else the first of the
-// browser's languages the widget has; its primary subtag, when bundled (Dari is Persian), else English ---
-const LOCALES = ['en', 'ru', 'uk', 'fr', 'de', 'es', 'tr', 'ar', 'fa'], primary = (l) => String(l).split(/[-_]/)[0].toLowerCase();
+// --- language: the first the widget has of the embed's data-lang (or lang), the page's <html lang>
+// and the browser's languages, by primary subtag (Dari is Persian); else the site's default; else English ---
+const LOCALES = ['en', 'ru', 'uk', 'fr', 'de', 'es', 'tr', 'ar', 'fa'];
+const primary = (l) => { const c = String(l).split(/[-_]/)[0].toLowerCase(); return c === 'prs' ? 'fa' : c; };
 const browserLangs = navigator.languages || [navigator.language];
-let code = primary(d.lang || script.getAttribute('lang') || document.documentElement.lang || browserLangs.find((l) => LOCALES.includes(primary(l))) || 'en');
-if (code === 'prs') code = 'fa';
+// a stalled answer must not leave the thread blank: after 3 s the widget draws in English
+const giveUp = window.AbortController ? new AbortController() : null, stall = giveUp && setTimeout(() => giveUp.abort(), 3000);
+const wait = giveUp ? {signal: giveUp.signal} : {};
+let code = [d.lang, script.getAttribute('lang'), document.documentElement.lang, ...browserLangs].map((l) => l && primary(l)).find((c) => LOCALES.includes(c))
+  || await fetch(api + '/site?site=' + encodeURIComponent(site), wait).then((r) => r.ok ? r.json() : {}).then((j) => j.default_language, () => null);
 if (!LOCALES.includes(code)) code = 'en';
 // Times in that language, in the reader's own variant of it where they have one (en-GB: day before
 // month, 24-hour clock), and always in the reader's time zone; counts in its digits and plural forms.
@@ -80,9 +84,7 @@ const t = (k, v) => {
 };
 // the locale's own strings (besides English), fetched before anything is drawn; none (English) when that fails
 let L = {};
-// a stalled answer must not leave the thread blank: after 3 s the widget draws in English
-const giveUp = window.AbortController ? new AbortController() : null, stall = giveUp && setTimeout(() => giveUp.abort(), 3000);
-if (code !== 'en') await fetch(base + '/locales/' + code + '.json', giveUp ? {signal: giveUp.signal} : {}).then((r) => r.ok ? r.json() : {}).then((j) => { L = j; Object.assign(S, j, window.commentsServiceStrings); }).catch(() => {});
+if (code !== 'en') await fetch(base + '/locales/' + code + '.json', wait).then((r) => r.ok ? r.json() : {}).then((j) => { L = j; Object.assign(S, j, window.commentsServiceStrings); }).catch(() => {});
 clearTimeout(stall);
 
 // --- storage (may be blocked: Safari private mode, strict settings) ---

@@ -33,6 +33,7 @@ from ..domain import language
 from ..domain.policy import (
     CONFIGURED_SCORER,
     MULTILINGUAL_LANGUAGES,
+    MULTILINGUAL_SCORER,
     WORD_LISTS_UNCHECKED,
     Decision,
     PolicyConfig,
@@ -45,7 +46,7 @@ from ..errors import DomainError, ServiceUnavailable
 from ..identity import SsoRules
 from ..procmem import rss_bytes
 from ..services.offload import run_bounded
-from ..services.policy_trial import TrialChannel, TrialScores
+from ..services.policy_trial import TrialChannel, TrialRequest, TrialScores
 from ..services.scoring import SCORING_FAILED, JobSignal, ScoringService, Verdict
 from ..settings import Settings
 from ..shutdown import CLOSE_S, WORK_S, step
@@ -103,6 +104,8 @@ class ScoringWorker:
         self.id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
         self.started_at = datetime.now(UTC)
         self.scorer: Any = None
+        # the second model (toxicity multilingual_*): comments in its languages, where a site enables it
+        self.multilingual: Any = None
         self.batch_size = settings.toxicity.batch_size
         self._score_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="score")
         self._load_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-load")
@@ -125,6 +128,7 @@ class ScoringWorker:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         self.scorer = await loop.run_in_executor(self._load_thread, self._load)
+        self.multilingual = await loop.run_in_executor(self._load_thread, self._load_multilingual)
         self._announce()
         retry = asyncio.create_task(self._retry_model()) if self.scorer.is_fallback else None
         beat = asyncio.create_task(self._heartbeats())
@@ -150,10 +154,29 @@ class ScoringWorker:
                         extra={"worker": self.id})
         return load_scorer(self.settings.toxicity)
 
+    def _load_multilingual(self) -> Any:
+        """The second, multilingual model, or None (none configured, or it could not load: the
+        comments it would read follow their sites' ``languages.other`` rule)."""
+        from ..toxicity import load_scorer
+
+        second = self.settings.toxicity.multilingual_settings()
+        if second is None:
+            return None
+        scorer = load_scorer(second)
+        if scorer.is_fallback or not scorer.labels:
+            log.error("the multilingual model could not be loaded: comments in its languages follow each site's "
+                      "languages.other rule", extra={"worker": self.id, "reason": scorer.fallback_reason})
+            return None
+        log.info("multilingual model loaded", extra={"worker": self.id, "model_id": scorer.model_id})
+        return scorer
+
     def scorers(self) -> dict[str, Any]:
         """The scorers comments are routed to by language (domain/policy LanguageRules.route): the
-        configured model; a second, multilingual one would be held under MULTILINGUAL_SCORER."""
-        return {CONFIGURED_SCORER: self.scorer}
+        configured model, and the multilingual one where the worker holds a second model."""
+        held = {CONFIGURED_SCORER: self.scorer}
+        if self.multilingual is not None:
+            held[MULTILINGUAL_SCORER] = self.multilingual
+        return held
 
     def configured_reads(self) -> Collection[str]:
         """The languages the configured model reads: the multilingual model's when it is detoxify's
@@ -246,9 +269,11 @@ class ScoringWorker:
         batch = [_Routed(c, s, fallback and r in (CONFIGURED_SCORER, None), r is None)
                  for c, s, r in zip(to_score, scores, routes, strict=True)]
         decisions = await self._decide_bounded(batch)
+        held = self.scorers()
         verdicts = [Verdict(context=b.context, decision=d, model_fallback=b.fallback, language=lang.language,
-                            language_confidence=lang.confidence, language_unscored=b.unscored)
-                    for b, d, lang in zip(batch, decisions, detected, strict=True)]
+                            language_confidence=lang.confidence, language_unscored=b.unscored,
+                            model_id=held[route].model_id if route == MULTILINGUAL_SCORER else None)
+                    for b, d, lang, route in zip(batch, decisions, detected, routes, strict=True)]
         verdicts += [Verdict(context=c, decision=Decision(outcome="held", reason=SCORING_FAILED))
                      for c in exhausted]
         applied = await self.scoring.apply(self.id, scorer.model_id, verdicts, finished=finished,
@@ -324,19 +349,27 @@ class ScoringWorker:
                 asyncio.get_running_loop().create_task(self._retry_model())
             return [None] * len(texts), error
 
-    async def _trial_scores(self, text: str) -> TrialScores:
-        """An admin's dry run: the text scored on the scoring thread (after the batch in hand), by
-        the model comments are scored with now. A failure is reported, and counts for nothing."""
-        scorer = self.scorer
+    async def _trial_scores(self, request: TrialRequest) -> TrialScores:
+        """An admin's dry run: the text's language detected and routed by the site's (or the draft's)
+        language rule as a comment's would be, then scored on the scoring thread (after the batch in
+        hand) by the model that rule picks. A failure is reported, and counts for nothing."""
+        text = request.text
+        detected = await asyncio.get_running_loop().run_in_executor(self._score_thread, language.detect, text)
+        held = self.scorers()
+        route = request.languages.route(detected.language, detected.confidence, held,
+                                        english_passage=detected.english_passage,
+                                        configured_reads=self.configured_reads())
+        scorer = held[route or CONFIGURED_SCORER]
+        found = {"model_id": scorer.model_id, "is_fallback": bool(scorer.is_fallback),
+                 "language": detected.language, "language_confidence": detected.confidence,
+                 "language_unscored": route is None}
         if not scorer.labels:
-            return TrialScores(id="", scores=None, model_id=scorer.model_id, is_fallback=bool(scorer.is_fallback))
+            return TrialScores(id="", scores=None, **found)
         try:
             scores = await asyncio.get_running_loop().run_in_executor(self._score_thread, scorer.score_batch, [text])
-            return TrialScores(id="", scores=dict(scores[0]), model_id=scorer.model_id,
-                               is_fallback=bool(scorer.is_fallback))
+            return TrialScores(id="", scores=dict(scores[0]), **found)
         except Exception as exc:
-            return TrialScores(id="", scores=None, model_id=scorer.model_id, is_fallback=bool(scorer.is_fallback),
-                               error=f"{type(exc).__name__}: {exc}")
+            return TrialScores(id="", scores=None, error=f"{type(exc).__name__}: {exc}", **found)
 
     async def _decide_bounded(self, batch: list[_Routed]) -> list[Decision]:
         """The policy's decisions for a batch, off the event loop in one hop and within

@@ -159,6 +159,38 @@ def test_the_pages_own_language_and_a_language_the_widget_lacks(live_server, con
     assert errors == []
 
 
+def test_the_sites_default_for_a_reader_whose_languages_the_widget_lacks(live_server, browser):
+    """A Tajik reader (browser in Tajik, page without a language) on a site whose default is Russian
+    reads the widget in Russian; on a site without a default, in English. A page language the widget
+    lacks is passed over for the next in line, here the browser's."""
+    russian = live_server.create_site(NEWS, settings={"default_language": "ru"})
+    plain = live_server.create_site(NEWS)
+    ctx = browser.new_context(viewport={"width": 1000, "height": 900}, locale="tg-TJ")
+    try:
+        page = ctx.new_page()
+        errors = watch_console(page)
+        assert page.evaluate("navigator.languages") == ["tg-TJ"]
+        host_page(page, live_server, russian, "default-lang", lang="tg")
+        expect(page.get_by_text(locale("ru")["empty"]))
+        assert page.locator("#comments section.cs").get_attribute("lang") == "ru"
+
+        host_page(page, live_server, plain, "default-lang", lang="tg")
+        expect(page.get_by_text(ENGLISH["empty"]))
+        assert page.locator("#comments section.cs").get_attribute("lang") == "en"
+        assert errors == []
+    finally:
+        ctx.close()
+
+    # the page's language the widget lacks (data-lang="tg"), then the page's own <html lang="uk">
+    ctx = browser.new_context(viewport={"width": 1000, "height": 900}, locale="tg-TJ")
+    try:
+        page = ctx.new_page()
+        host_page(page, live_server, russian, "default-lang", attrs='data-lang="tg"', lang="uk")
+        expect(page.get_by_text(locale("uk")["empty"]))
+    finally:
+        ctx.close()
+
+
 @pytest.mark.parametrize("code", ["ru", "ar"])
 def test_the_demo_article_in_russian_and_in_arabic(live_server, context, artifacts, code):
     """The demo article (the border story) with its widget embedded in the reader's language, as its

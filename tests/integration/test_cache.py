@@ -13,6 +13,7 @@ and answers every read as a miss does.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +24,7 @@ import redis.asyncio as aioredis
 from comments_service.db import articles as article_repo
 from comments_service.db import comments as comment_repo
 from comments_service.domain.page_parts import Header
+from comments_service.redis_cluster import article_key
 from tests.support.apps import other_app
 from tests.support.seeding import seed_comment
 from tests.support.sites import article_body
@@ -225,7 +227,7 @@ async def test_ttls_are_jittered(http, live, site, storage):
         await page(http, site, article, limit=limit)
     r = aioredis.Redis.from_url(storage.redis_url)
     try:
-        keys = [k async for k in r.scan_iter(match=f"{storage.redis_prefix}page:{site.id}:{article}:*")]
+        keys = [k async for k in r.scan_iter(match=page_pattern(live.services.cache, site, article))]
         ttls = [await r.ttl(k) for k in keys]
     finally:
         await r.aclose()
@@ -236,10 +238,16 @@ async def test_ttls_are_jittered(http, live, site, storage):
     assert len(set(ttls)) > 1, ttls
 
 
+def page_pattern(cache, site, article: str) -> str:
+    """A SCAN pattern for every page key of an article (its header and a tail per page)."""
+    return cache.header_key(site.id, article).removesuffix(":h") + ":*"
+
+
 def version_keys(cache, site, article: str) -> list[str]:
     """The keys a page's versions live under in Redis, as every process and the Lua scripts name them
-    (cache.py, lua/read_page.lua): the cache's epoch, the article's version, its structure version."""
-    return [f"{cache.prefix}epoch", f"{cache.prefix}v:{site.id}:{article}", f"{cache.prefix}s:{site.id}:{article}"]
+    (cache.py, lua/read_page.lua): the epoch read with the article, its version, its structure version."""
+    return [cache.epoch_key(cache.article_key(site.id, article)), cache.version_key(site.id, article),
+            cache.structure_key(site.id, article)]
 
 
 async def test_versions_expire_and_come_back_larger(http, live, site, storage):
@@ -307,7 +315,7 @@ async def test_own_pending_comments_only_for_their_author(http, live, site, db, 
 
     r = aioredis.Redis.from_url(storage.redis_url)
     try:
-        stored = [await r.get(k) async for k in r.scan_iter(match=f"{storage.redis_prefix}page:{site.id}:{article}:*")]
+        stored = [await r.get(k) async for k in r.scan_iter(match=page_pattern(live.services.cache, site, article))]
     finally:
         await r.aclose()
     assert stored and all(b"awaiting a moderator" not in s for s in stored)
@@ -485,9 +493,12 @@ async def seed_old_roots(services, db, site, article: str, n: int, **extra) -> l
 
 
 async def lasting_tails(storage, site, article: str) -> list[bytes]:
+    """The article's page tails stored as lasting: under the structure version ("{epoch}:s{n}")."""
+    prefix = f"{storage.redis_prefix}page:{article_key(site.id, article)}:t:"
     r = aioredis.Redis.from_url(storage.redis_url)
     try:
-        return [k async for k in r.scan_iter(match=f"{storage.redis_prefix}page:{site.id}:{article}:*:s*")]
+        keys = [k async for k in r.scan_iter(match=prefix + "*")]
+        return [k for k in keys if re.match(rb"\d+:s\d+\n", await r.get(k) or b"")]
     finally:
         await r.aclose()
 

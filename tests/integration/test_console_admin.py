@@ -136,6 +136,31 @@ async def test_try_a_text_is_scored_by_the_running_workers_model(client, db, sit
     assert await _stored(db, site.id) == before
 
 
+async def test_try_a_text_routes_its_language_as_the_worker_routes_a_comment(client, db, site, worker):
+    """The worker's model reads English only: a Russian text is held under the site's (or the
+    draft's) "hold" rule, and under "word_lists" its scores may hold it but never reject it."""
+    admin = bearer(await staff_token(db, "admin"))
+    russian = "Мой брат живёт в Хороге, там спокойно, и мы ждём новостей с границы каждый день."
+    deadline = time.monotonic() + 30
+    while True:
+        english = await _try(client, site, admin)
+        if english["scored_by"] != "fallback" or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert english["language"] == "en" and english["language_unscored"] is False
+
+    held = await _try(client, site, admin, text=russian, moderation={"languages": {"other": "hold"}})
+    assert (held["outcome"], held["reason"]) == ("held", "language_unscored"), held
+    assert held["language"] == "ru" and held["language_unscored"] is True
+
+    reject_all = {label: {"hold": 0.0, "reject": 0.0} for label in HOLD_ALL}
+    scored = await _try(client, site, admin, text=russian, moderation={"thresholds": reject_all})
+    assert (scored["outcome"], scored["reason"]) == ("held", "toxicity_hold"), scored
+    # the same thresholds reject an English text: the model reads it
+    rejected = await _try(client, site, admin, moderation={"thresholds": reject_all})
+    assert rejected["outcome"] == "rejected", rejected
+
+
 async def test_settings_and_origins_change_with_before_and_after_in_the_audit_log(client, db, site):
     admin = bearer(await staff_token(db, "admin", name="settings-admin"))
     r = await client.patch(f"{API}/sites/{site.id}", headers=admin, json={

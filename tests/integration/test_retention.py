@@ -32,11 +32,15 @@ def days_ago(n: float) -> datetime:
     return datetime.now(UTC) - timedelta(days=n)
 
 
+# a check as the troubleshooter stores it: the moderators' list of reports shows these as they are
+CHECKS = {"checks": [{"id": "api", "status": "ok", "title": "Comment service", "explanation": "Reachable."}]}
+
+
 async def problem_report(db, site_id: str, user_id: int | None, age_days: float) -> int:
     return await db.fetchval(
         "INSERT INTO problem_reports (reference, site_id, user_id, description, troubleshoot, user_agent, created_at) "
-        "VALUES ($1, $2, $3, 'I cannot post, my name is Ann', '{\"checks\": [1]}', 'AnnBrowser/1.0', $4) RETURNING id",
-        "ref-" + secrets.token_hex(6), site_id, user_id, days_ago(age_days))
+        "VALUES ($1, $2, $3, 'I cannot post, my name is Ann', $5, 'AnnBrowser/1.0', $4) RETURNING id",
+        "ref-" + secrets.token_hex(6), site_id, user_id, days_ago(age_days), CHECKS)
 
 
 async def test_old_addresses_and_problem_reports_are_cleared_and_recent_ones_kept(services, site, db, pool,
@@ -71,9 +75,9 @@ async def test_old_addresses_and_problem_reports_are_cleared_and_recent_ones_kep
     assert ips[banned] == "203.0.113.9"  # a guest's ban reaches the network it names while it lasts
     rows = {r["id"]: r for r in await db.fetch(
         "SELECT id, user_id, description, troubleshoot, user_agent FROM problem_reports WHERE site_id = $1", site.id)}
-    assert tuple(rows[fresh_report])[1:] == (reader, "I cannot post, my name is Ann", {"checks": [1]},
+    assert tuple(rows[fresh_report])[1:] == (reader, "I cannot post, my name is Ann", CHECKS,
                                              "AnnBrowser/1.0")
-    assert tuple(rows[agent_gone])[1:] == (reader, "I cannot post, my name is Ann", {"checks": [1]}, None)
+    assert tuple(rows[agent_gone])[1:] == (reader, "I cannot post, my name is Ann", CHECKS, None)
     assert tuple(rows[all_gone])[1:] == (None, "", {}, None)
 
     # the ban lifted, its reader's old addresses go on the next sweep; nothing else is left to clear

@@ -175,10 +175,10 @@ async def test_guests_count_and_the_counter_stays_small_and_expires(db, pool, se
     rules = {"moderation": {"surge": {**SURGE, "new_accounts": 5}}}
     for guest in range(40):
         await surges.note(site_id, rules, article, 50_000 + guest, guest=True, since=None)
-    key = f"{settings.redis.prefix}surge:{article}"
+    key = f"{settings.redis.prefix}surge:{{{article}}}"
     assert await client.zcard(key) == 5
     assert 0 < await client.pttl(key) <= SURGE["window_minutes"] * 60_000
-    assert 0 < await client.ttl(f"{settings.redis.prefix}surge-on:{article}") <= 60
+    assert 0 < await client.ttl(f"{settings.redis.prefix}surge-on:{{{article}}}") <= 60
     row = await db.fetchrow("SELECT surge_started_at, surge_until FROM articles WHERE id = $1", article)
     assert row["surge_started_at"] is not None and row["surge_until"] is not None
     # started once, however many posts went on past the threshold
@@ -200,6 +200,6 @@ async def test_one_address_posting_as_many_guests_is_one_new_author(db, pool, se
     rules = {"moderation": {"surge": {**SURGE, "new_accounts": 5}}}
     for guest in range(40):
         await surges.note(site_id, rules, article, 60_000 + guest, guest=True, since=None, address="203.0.113.7")
-    assert await client.zcard(f"{settings.redis.prefix}surge:{article}") == 1
+    assert await client.zcard(f"{settings.redis.prefix}surge:{{{article}}}") == 1
     assert await db.fetchval("SELECT surge_until FROM articles WHERE id = $1", article) is None
     await client.aclose()

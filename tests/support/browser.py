@@ -131,14 +131,14 @@ def watch_console(page) -> list[str]:
 
 
 def host_page(page, server, site: str, article: str, *, attrs: str = "", extra_head: str = "",
-              extra_body: str = "", html_attrs: str = "") -> None:
+              extra_body: str = "", html_attrs: str = "", lang: str = "en") -> None:
     """Open an article of NEWS with the documented embed snippet under it."""
     from html import escape
 
     snippet = (f'<div id="comments"></div>\n<script src="{server.url}/embed.js" async data-site="{site}" '
                f'data-article-id="{escape(article)}" data-article-url="{NEWS}/{article}" '
                f'data-article-title="Article {escape(article)}" {attrs}></script>')
-    doc = (f"<!doctype html><html lang='en' {html_attrs}><head><meta charset='utf-8'>{extra_head}</head><body>"
+    doc = (f"<!doctype html><html lang='{lang}' {html_attrs}><head><meta charset='utf-8'>{extra_head}</head><body>"
            f"<h1>News</h1>{extra_body}{snippet}</body></html>")
     page.route(f"{NEWS}/**", lambda route: route.fulfill(status=200, content_type="text/html", body=doc))
     page.goto(f"{NEWS}/{article}")

@@ -56,11 +56,11 @@ async def wait_worker_ready(db: asyncpg.Connection, worker: ServiceProcess, time
 
 @asynccontextmanager
 async def running_worker(storage: TestStorage, database: str, tmp_path: Path, checkpoint: str,
-                         config_dir: str) -> AsyncIterator[tuple[ServiceProcess, dict]]:
+                         config_dir: str, **overrides: str) -> AsyncIterator[tuple[ServiceProcess, dict]]:
     """A worker that has loaded its model, with its worker_status row; stopped cleanly afterwards."""
     from comments_service.db.pool import connect
 
-    running = start_worker(storage, tmp_path, checkpoint, config_dir)
+    running = start_worker(storage, tmp_path, checkpoint, config_dir, **overrides)
     conn = await connect(database)
     try:
         yield running, await wait_worker_ready(conn, running)

@@ -40,3 +40,17 @@ def test_either_backend_selectable(value):
 def test_bad_values_name_the_variable(name, value):
     with pytest.raises(ValueError, match=f"COMMENTS_TOXICITY_{name}"):
         ToxicitySettings.from_env({f"COMMENTS_TOXICITY_{name}": value})
+
+
+def test_a_second_multilingual_model_is_read_and_checked():
+    env = {"COMMENTS_TOXICITY_MULTILINGUAL_MODEL_DIR": "/models/xlmr"}
+    settings = ToxicitySettings.from_env(env)
+    second = settings.multilingual_settings()
+    assert second is not None and second.variant == "multilingual" and second.model_dir == "/models/xlmr"
+    assert second.checkpoint is None and second.multilingual_settings() is None
+    # a worker whose configured model is the multilingual one needs no second
+    itself = ToxicitySettings.from_env({**env, "COMMENTS_TOXICITY_VARIANT": "multilingual"})
+    assert itself.multilingual_settings() is None
+    assert ToxicitySettings.from_env({}).multilingual_settings() is None
+    with pytest.raises(ValueError, match="MULTILINGUAL_MODEL_DIR"):
+        ToxicitySettings.from_env({**env, "COMMENTS_TOXICITY_MULTILINGUAL_CHECKPOINT": "/x.ckpt"})

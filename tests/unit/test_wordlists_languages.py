@@ -91,6 +91,23 @@ def test_every_language_has_a_well_formed_list_in_both_tiers():
     ("خودتو بکش", "banned"),
     ("خفه شو", "suspect"),
     ("حرومزاده", "suspect"),
+    # Turkish, with its letters and typed in plain ASCII
+    ("Orospu çocuğu seni", "banned"),
+    ("amina koyayim bu haberin", "banned"),
+    ("SİKTİR GİT", "banned"),
+    ("Sen tam bir gerizekalısın", "suspect"),
+    ("Seni öldüreceğim", "suspect"),
+    # Arabic, vocalised or bare, either hamza
+    ("يا ابن الكلب", "banned"),
+    ("اقتل نفسك", "banned"),
+    ("أنت غبيّ", "suspect"),
+    ("سأقتلك", "suspect"),
+    # Tajik, with its own letters and as typed on a Russian keyboard
+    ("ҳаромзода", "banned"),
+    ("харомзода", "banned"),
+    ("Ту аблаҳ ҳастӣ", "suspect"),
+    ("ту аблах хасти", "suspect"),
+    ("туро мекушам", "suspect"),
 ])
 def test_each_language_rejects_and_holds(text, expected):
     assert tier(text) == expected
@@ -176,6 +193,20 @@ def test_persian_spellings_of_both_keyboards_and_stretched_letters_meet():
     "Die Spastik nach dem Schlaganfall wird behandelt.",
     "La zorra cruzó la carretera.",
     "هیچ کس نیامد و کون و مکان ساکت بود.",  # کس: a person
+    "Sınırdaki askerler geri döndü; saldırıda üç sivil öldü.",
+    "Pazardaki mal fiyatları arttı, gebe kadınlar hastaneye kaldırıldı.",  # mal: goods; gebe: pregnant
+    "I got the picture of the pic.",  # Turkish göt and piç fold to these
+    "قُتل ثلاثة مدنيين في قصف السوق، وعاد الجنود إلى الحدود.",
+    "الكلب والحمار في المزرعة.",  # dog, donkey
+    "Сарбозон ба марз баргаштанд; дар ҳамла се нафар кушта шуданд.",
+    "Хар ва гов дар саҳро мечаранд.",  # donkey, cow
+    "AQ claimed the attack on the border post.",
+    "Ӯ ба сафари ҳаҷ рафт.",  # the Hajj, not the Russian slur
+    "Бояд кор кунӣ, на гап занӣ.",  # кунӣ: you do
+    "Ӯ хӯйи бад дорад.",  # хӯй: temper
+    "القانون خول الوزير صلاحيات جديدة.",  # خول: empowered
+    "هذا أمر تافه، والرجل الأخرس لم يتكلم.",  # trivial; a mute man
+    "Der Kartengeber mischt, der Geber zahlt.",
     "Scunthorpe United won 4mo in a row",
     "The oxyacetylene torch and the xyz axis.",
 ])

@@ -5,6 +5,7 @@
   "use strict";
   var C = window.Console;
   var el = C.el;
+  var t = C.t, tn = C.tn;
 
   var root = null;
   var sites = [];
@@ -20,6 +21,16 @@
 
   function everySite() { return C.staff && C.staff.site_id == null; }
 
+  function roleName(role) {
+    switch (role) {
+      case "moderator": return t("moderator");
+      case "admin": return t("admin");
+      default: return role;
+    }
+  }
+
+  function num(n) { return new Intl.NumberFormat(C.locale).format(n); }
+
   // ------------------------------------------------------------------ a secret, shown once
   function showOnce(title, secret, note) {
     if (!onceDialog) {
@@ -34,19 +45,19 @@
     var opener = document.activeElement;
     d.appendChild(el("div", { class: "ask" },
       el("h2", { id: "admin-once-title" }, title),
-      el("p", { id: "admin-once-note" }, note + " It is shown this once: copy it now. Only its hash (or, for an SSO " +
-         "secret, its sealed form) is kept."),
-      el("label", { for: "admin-once-value" }, "Secret"), field,
+      el("p", { id: "admin-once-note" }, note + " " +
+         t("It is shown this once: copy it now. Only its hash (or, for an SSO secret, its sealed form) is kept.")),
+      el("label", { for: "admin-once-value" }, t("Secret")), field,
       el("div", { class: "ask-buttons" }, copied,
          el("button", { type: "button", on: { click: function () {
            field.select();
-           var done = function () { copied.textContent = "Copied."; };
+           var done = function () { copied.textContent = t("Copied."); };
            if (navigator.clipboard && navigator.clipboard.writeText) {
-             navigator.clipboard.writeText(secret).then(done, function () { copied.textContent = "Select it and copy."; });
-           } else { copied.textContent = "Select it and copy."; }
-         } } }, "Copy"),
+             navigator.clipboard.writeText(secret).then(done, function () { copied.textContent = t("Select it and copy."); });
+           } else { copied.textContent = t("Select it and copy."); }
+         } } }, t("Copy")),
          el("button", { type: "button", class: "primary", on: { click: function () { d.close(); forget(); } } },
-            "Done"))));
+            t("Done")))));
     // gone from the page once closed: at once on Done (the "close" event comes a task later), and on
     // Escape with that event
     function forget() { field.value = ""; d.textContent = ""; }
@@ -65,7 +76,7 @@
     root = container;
     var mine = ++seq;
     rows = []; current = -1;
-    container.appendChild(el("p", { class: "muted" }, "Loading…"));
+    container.appendChild(el("p", { class: "muted" }, t("Loading…")));
     Promise.all([C.api("GET", "/sites", { params: { site: null } }), C.api("GET", "/tokens", { params: { site: null } })])
       .then(function (got) {
         if (mine !== seq) return;
@@ -74,7 +85,8 @@
       }).catch(function (err) {
         if (mine !== seq) return;
         container.textContent = "";
-        container.appendChild(el("p", { class: "error", role: "alert" }, "Could not load: " + (err.detail || err.message)));
+        container.appendChild(el("p", { class: "error", role: "alert" },
+                                 t("Could not load: {error}", { error: err.detail || err.message })));
       });
   }
 
@@ -96,10 +108,11 @@
     rows = [];
     root.appendChild(el("div", { class: "toolbar" },
       everySite() ? el("button", { type: "button", "aria-keyshortcuts": "Shift+N", on: { click: newSite } },
-                       "New site ", el("kbd", { text: "N" })) : null,
-      el("button", { type: "button", "aria-keyshortcuts": "n", on: { click: newToken } }, "New token ", el("kbd", { text: "n" })),
+                       t("New site"), " ", el("kbd", { text: "N" })) : null,
+      el("button", { type: "button", "aria-keyshortcuts": "n", on: { click: newToken } },
+         t("New token"), " ", el("kbd", { text: "n" })),
       el("span", { class: "spacer" }),
-      el("span", { class: "hint" }, "j/k: move · o: edit origins · r: rotate SSO secret · x: revoke token")));
+      el("span", { class: "hint" }, t("j/k: move · o: edit origins · r: rotate SSO secret · x: revoke token"))));
     root.appendChild(sitesTable());
     root.appendChild(tokensTable());
   }
@@ -117,45 +130,47 @@
       return rowFor("site", s, [
         el("th", { scope: "row" }, el("span", { class: "site-name" }, s.name), el("br"), el("code", null, s.id)),
         el("td", null, el("ul", { class: "plain origins" }, s.origins.map(function (o) { return el("li", null, o); }))),
-        el("td", null, (s.guests ? "guests welcome" : "signed-in only") + (s.sso ? " · SSO" : " · no SSO") +
-                       (s.images ? " · images" : "")),
-        el("td", { class: "num" }, String(s.comments)),
+        el("td", null, [s.guests ? t("guests welcome") : t("signed-in only"), s.sso ? t("SSO") : t("no SSO"),
+                        s.images ? t("images") : null].filter(Boolean).join(" · ")),
+        el("td", { class: "num" }, num(s.comments)),
         el("td", { class: "row-actions" },
-           el("button", { type: "button", on: { click: function () { editOrigins(s); } } }, "Edit origins"),
-           el("button", { type: "button", on: { click: function () { rotate(s); } } }, "Rotate SSO secret")),
+           el("button", { type: "button", on: { click: function () { editOrigins(s); } } }, t("Edit origins")),
+           el("button", { type: "button", on: { click: function () { rotate(s); } } }, t("Rotate SSO secret"))),
       ]);
     }));
     return el("section", { class: "admin-section", "aria-labelledby": "admin-sites" },
-      el("h3", { id: "admin-sites" }, everySite() ? "Sites" : "Your site"),
+      el("h3", { id: "admin-sites" }, everySite() ? t("Sites") : t("Your site")),
       el("div", { class: "table-wrap" }, el("table", { class: "admin-table" },
-        el("thead", null, el("tr", null, ["Site", "Origins", "Readers", "Comments", "Actions"].map(function (h) {
+        el("thead", null, el("tr", null, [t("Site"), t("Origins"), t("Readers"), t("Comments"),
+                                          t("Actions")].map(function (h) {
           return el("th", { scope: "col" }, h);
         }))), body)));
   }
 
   function tokensTable() {
-    var body = el("tbody", null, tokens.map(function (t) {
-      var state = t.revoked_at ? "revoked " + C.fmt.ago(t.revoked_at) : "active";
-      return rowFor("token", t, [
-        el("th", { scope: "row" }, t.name, el("br"), el("span", { class: "muted" }, "#" + t.id)),
-        el("td", null, t.role),
-        el("td", null, t.site_id ? el("code", null, t.site_id) : "every site"),
-        el("td", null, el("time", { datetime: t.created_at, title: C.fmt.time(t.created_at) }, C.fmt.ago(t.created_at))),
-        el("td", null, t.last_used_at ? el("time", { datetime: t.last_used_at, title: C.fmt.time(t.last_used_at) },
-                                           C.fmt.ago(t.last_used_at)) : "never"),
-        el("td", { class: t.revoked_at ? "muted" : null }, state),
-        el("td", { class: "row-actions" }, t.revoked_at ? null :
-           el("button", { type: "button", class: "danger", on: { click: function () { revoke(t); } } }, "Revoke")),
+    var body = el("tbody", null, tokens.map(function (tok) {
+      var state = tok.revoked_at ? t("revoked {ago}", { ago: C.fmt.ago(tok.revoked_at) }) : t("active");
+      return rowFor("token", tok, [
+        el("th", { scope: "row" }, tok.name, el("br"), el("span", { class: "muted" }, "#" + tok.id)),
+        el("td", null, roleName(tok.role)),
+        el("td", null, tok.site_id ? el("code", null, tok.site_id) : t("every site")),
+        el("td", null, el("time", { datetime: tok.created_at, title: C.fmt.time(tok.created_at) }, C.fmt.ago(tok.created_at))),
+        el("td", null, tok.last_used_at ? el("time", { datetime: tok.last_used_at, title: C.fmt.time(tok.last_used_at) },
+                                             C.fmt.ago(tok.last_used_at)) : t("never")),
+        el("td", { class: tok.revoked_at ? "muted" : null }, state),
+        el("td", { class: "row-actions" }, tok.revoked_at ? null :
+           el("button", { type: "button", class: "danger", on: { click: function () { revoke(tok); } } }, t("Revoke"))),
       ]);
     }));
     return el("section", { class: "admin-section", "aria-labelledby": "admin-tokens" },
-      el("h3", { id: "admin-tokens" }, "API tokens"),
-      el("p", { class: "hint" }, "Moderators and admins sign in to this console with a token. Revoking one ends its " +
-         "sessions at once."),
+      el("h3", { id: "admin-tokens" }, t("API tokens")),
+      el("p", { class: "hint" },
+         t("Moderators and admins sign in to this console with a token. Revoking one ends its sessions at once.")),
       tokens.length ? el("div", { class: "table-wrap" }, el("table", { class: "admin-table" },
-        el("thead", null, el("tr", null, ["Name", "Role", "Site", "Created", "Last used", "State", "Actions"].map(function (h) {
+        el("thead", null, el("tr", null, [t("Name"), t("Role"), t("Site"), t("Created"), t("Last used"), t("State"),
+                                          t("Actions")].map(function (h) {
           return el("th", { scope: "col" }, h);
-        }))), body)) : el("p", { class: "empty" }, "No tokens yet."));
+        }))), body)) : el("p", { class: "empty" }, t("No tokens yet.")));
   }
 
   // ------------------------------------------------------------------ selection
@@ -174,7 +189,7 @@
   function selected(kind) {
     var r = rows[current];
     if (!r || r.kind !== kind) {
-      C.toast(kind === "site" ? "Select a site first (j/k)." : "Select a token first (j/k).");
+      C.toast(kind === "site" ? t("Select a site first (j/k).") : t("Select a token first (j/k)."));
       return null;
     }
     return r.item;
@@ -186,26 +201,26 @@
   }
 
   function newSite() {
-    if (!everySite()) { C.toast("Only an admin of every site creates sites.", { error: true }); return; }
-    C.prompt("New site", [
-      { name: "id", label: "Site id (lowercase letters, digits, - and _)", required: true, maxlength: 63 },
-      { name: "name", label: "Name", maxlength: 200 },
-      { name: "origins", label: "Origins the widget is embedded on, one per line", type: "textarea",
+    if (!everySite()) { C.toast(t("Only an admin of every site creates sites."), { error: true }); return; }
+    C.prompt(t("New site"), [
+      { name: "id", label: t("Site id (lowercase letters, digits, - and _)"), required: true, maxlength: 63 },
+      { name: "name", label: t("Name"), maxlength: 200 },
+      { name: "origins", label: t("Origins the widget is embedded on, one per line"), type: "textarea",
         placeholder: "https://news.example" },
-      { name: "guests", label: "Guests may comment", type: "checkbox" },
-      { name: "sso", label: "Generate an SSO secret (shown once)", type: "checkbox", value: true },
-    ], { submitLabel: "Create" }).then(function (v) {
+      { name: "guests", label: t("Guests may comment"), type: "checkbox" },
+      { name: "sso", label: t("Generate an SSO secret (shown once)"), type: "checkbox", value: true },
+    ], { submitLabel: t("Create") }).then(function (v) {
       if (!v) return;
       C.api("POST", "/sites", { params: { site: null }, body: {
         id: v.id, name: v.name || null, origins: lines(v.origins), guests: v.guests } })
         .then(function (made) {
-          C.toast("Site " + made.id + " created.");
+          C.toast(t("Site {id} created.", { id: made.id }));
           if (!v.sso) return reload("site", made.id);
           return C.api("POST", "/sites/" + encodeURIComponent(made.id) + "/sso-secret", { params: { site: null } })
             .then(function (r) {
               return reload("site", made.id).then(function () {
-                showOnce("SSO secret of " + made.id, r.sso_secret, "The host site signs its readers' tokens with " +
-                         "this secret (HS256).");
+                showOnce(t("SSO secret of {id}", { id: made.id }), r.sso_secret,
+                         t("The host site signs its readers' tokens with this secret (HS256)."));
               });
             });
         }).catch(fail);
@@ -213,28 +228,28 @@
   }
 
   function editOrigins(s) {
-    C.prompt("Origins of " + s.name, [
-      { name: "origins", label: "Origins, one per line (scheme://host[:port])", type: "textarea",
-        value: s.origins.join("\n"), help: "The whole list: an origin left out may no longer embed the widget." },
-    ], { submitLabel: "Save origins" }).then(function (v) {
+    C.prompt(t("Origins of {name}", { name: s.name }), [
+      { name: "origins", label: t("Origins, one per line (scheme://host[:port])"), type: "textarea",
+        value: s.origins.join("\n"), help: t("The whole list: an origin left out may no longer embed the widget.") },
+    ], { submitLabel: t("Save origins") }).then(function (v) {
       if (!v) return;
       C.api("PATCH", "/sites/" + encodeURIComponent(s.id), { params: { site: null }, body: { origins: lines(v.origins) } })
-        .then(function () { C.toast("Origins of " + s.id + " saved."); return reload("site", s.id); })
+        .then(function () { C.toast(t("Origins of {id} saved.", { id: s.id })); return reload("site", s.id); })
         .catch(fail);
     });
   }
 
   function rotate(s) {
-    C.confirm("Readers' tokens signed with the old secret stop working at once: give the new one to the host site " +
-              "right away. The new secret is shown once.",
-              { title: "Rotate the SSO secret of " + s.name + "?", danger: true, confirmLabel: "Rotate" })
+    C.confirm(
+      t("Readers' tokens signed with the old secret stop working at once: give the new one to the host site right away. The new secret is shown once."),
+      { title: t("Rotate the SSO secret of {name}?", { name: s.name }), danger: true, confirmLabel: t("Rotate") })
       .then(function (ok) {
         if (!ok) return;
         C.api("POST", "/sites/" + encodeURIComponent(s.id) + "/sso-secret", { params: { site: null } })
           .then(function (r) {
             return reload("site", s.id).then(function () {
-              showOnce("New SSO secret of " + s.id, r.sso_secret, "The host site signs its readers' tokens with this " +
-                       "secret (HS256) from now on.");
+              showOnce(t("New SSO secret of {id}", { id: s.id }), r.sso_secret,
+                       t("The host site signs its readers' tokens with this secret (HS256) from now on."));
             });
           }).catch(fail);
       });
@@ -243,47 +258,50 @@
   function newToken() {
     var own = C.staff && C.staff.site_id;
     var options = own ? [{ value: own, label: own }]
-      : [{ value: "", label: "Every site" }].concat(sites.map(function (s) { return { value: s.id, label: s.name + " (" + s.id + ")" }; }));
-    C.prompt("New API token", [
-      { name: "name", label: "Whose token (a name for the list)", required: true, maxlength: 100 },
-      { name: "role", label: "Role", type: "select", options: [{ value: "moderator", label: "Moderator" },
-                                                             { value: "admin", label: "Admin" }], value: "moderator" },
-      { name: "site", label: "Site", type: "select", options: options, value: own || C.site() || "" },
-    ], { submitLabel: "Create token" }).then(function (v) {
+      : [{ value: "", label: t("Every site") }].concat(sites.map(function (s) { return { value: s.id, label: s.name + " (" + s.id + ")" }; }));
+    C.prompt(t("New API token"), [
+      { name: "name", label: t("Whose token (a name for the list)"), required: true, maxlength: 100 },
+      { name: "role", label: t("Role"), type: "select", options: [{ value: "moderator", label: t("Moderator") },
+                                                                { value: "admin", label: t("Admin") }], value: "moderator" },
+      { name: "site", label: t("Site"), type: "select", options: options, value: own || C.site() || "" },
+    ], { submitLabel: t("Create token") }).then(function (v) {
       if (!v) return;
       C.api("POST", "/tokens", { params: { site: null }, body: { name: v.name, role: v.role, site_id: v.site || null } })
         .then(function (made) {
           return reload("token", made.info.id).then(function () {
-            showOnce("Token for " + made.info.name, made.token, "Give it to its holder to sign in to this console.");
+            showOnce(t("Token for {name}", { name: made.info.name }), made.token,
+                     t("Give it to its holder to sign in to this console."));
           });
         }).catch(fail);
     });
   }
 
-  function revoke(t) {
-    C.confirm("Its holder is signed out at once and cannot sign in with it again.",
-              { title: "Revoke the token “" + t.name + "”?", danger: true, confirmLabel: "Revoke" })
+  function revoke(tok) {
+    C.confirm(t("Its holder is signed out at once and cannot sign in with it again."),
+              { title: t("Revoke the token “{name}”?", { name: tok.name }), danger: true, confirmLabel: t("Revoke") })
       .then(function (ok) {
         if (!ok) return;
-        C.api("DELETE", "/tokens/" + t.id, { params: { site: null } })
-          .then(function () { C.toast("Token " + t.name + " revoked."); return reload("token", t.id); })
+        C.api("DELETE", "/tokens/" + tok.id, { params: { site: null } })
+          .then(function () { C.toast(t("Token {name} revoked.", { name: tok.name })); return reload("token", tok.id); })
           .catch(fail);
       });
   }
 
   function leave() { root = null; seq++; }
 
-  C.view("admin", { title: "Admin", order: 70, render: render, leave: leave });
+  C.view("admin", { title: function () { return t("Admin"); }, order: 70, render: render, leave: leave });
   C.keys("admin", [
-    ["j", "Next site or token", function () { select(current + 1); }],
-    ["k", "Previous site or token", function () { select(current - 1); }],
-    ["n", "New API token (shown once)", newToken],
-    ["Shift+N", "New site", newSite],
-    ["o", "Edit the selected site's origins", function () { var s = selected("site"); if (s) editOrigins(s); }],
-    ["r", "Rotate the selected site's SSO secret", function () { var s = selected("site"); if (s) rotate(s); }],
-    ["x", "Revoke the selected token", function () {
-      var t = selected("token");
-      if (t && !t.revoked_at) revoke(t); else if (t) C.toast("That token is already revoked.");
+    ["j", function () { return t("Next site or token"); }, function () { select(current + 1); }],
+    ["k", function () { return t("Previous site or token"); }, function () { select(current - 1); }],
+    ["n", function () { return t("New API token (shown once)"); }, newToken],
+    ["Shift+N", function () { return t("New site"); }, newSite],
+    ["o", function () { return t("Edit the selected site's origins"); },
+     function () { var s = selected("site"); if (s) editOrigins(s); }],
+    ["r", function () { return t("Rotate the selected site's SSO secret"); },
+     function () { var s = selected("site"); if (s) rotate(s); }],
+    ["x", function () { return t("Revoke the selected token"); }, function () {
+      var tok = selected("token");
+      if (tok && !tok.revoked_at) revoke(tok); else if (tok) C.toast(t("That token is already revoked."));
     }],
   ]);
 })();

@@ -7,8 +7,11 @@
   "use strict";
   var C = window.Console;
   var el = C.el;
+  var t = C.t, tn = C.tn;
   // activity: the article with the most recent published or held comment first
-  var SORTS = [["activity", "Recent activity"], ["held", "Most held"], ["newest", "Newest articles"]];
+  function sorts() {
+    return [["activity", t("Recent activity")], ["held", t("Most held")], ["newest", t("Newest articles")]];
+  }
   var DEPTH_SHOWN = 8; // deeper replies are indented no further (a tablet keeps its width)
 
   var list = null;    // the list's state: {sort, q, items, cursor, current, ui}
@@ -20,8 +23,38 @@
 
   // ------------------------------------------------------------------ shared: one article's settings
   function openWord(a) {
-    if (a.comments_open) return a.closes_at ? "Open until " + C.fmt.time(a.closes_at) : "Open";
-    return a.closed_by_moderator ? "Closed" : "Closed on " + C.fmt.time(a.closes_at);
+    if (a.comments_open) return a.closes_at ? t("Open until {time}", { time: C.fmt.time(a.closes_at) }) : t("Open");
+    return a.closed_by_moderator ? t("Closed") : t("Closed on {time}", { time: C.fmt.time(a.closes_at) });
+  }
+
+  // a count in the console's language (its digits, its grouping); ids stay as they are
+  function num(n) { return new Intl.NumberFormat(C.locale).format(n); }
+
+  // a status as a word inside a sentence: only its first letter lowered (German nouns keep theirs)
+  function statusWord(status) {
+    var word = C.fmt.status(status);
+    return word.charAt(0).toLocaleLowerCase(C.locale) + word.slice(1);
+  }
+
+  // a reason code (a rejection, an automatic hold) in a moderator's words; a code not listed here
+  // shows as itself
+  var reasonWord = C.reasonWord;
+
+  // a rejection reason's label, as GET /reason-codes words it in English; a code the service
+  // added later keeps the service's label
+  function rejectLabel(code, label) {
+    switch (code) {
+      case "offensive": return t("Offensive or abusive");
+      case "harassment": return t("Harassment or personal attack");
+      case "hate": return t("Hate speech");
+      case "spam": return t("Spam or advertising");
+      case "off_topic": return t("Off topic");
+      case "personal_information": return t("Shares personal information");
+      case "misinformation": return t("Misleading or false");
+      case "illegal": return t("Illegal content");
+      case "other": return t("Other (see note)");
+      default: return label;
+    }
   }
 
   function patchArticle(a, body, done) {
@@ -34,21 +67,25 @@
       done(a);
       return a;
     }).catch(function (err) {
-      C.toast("Could not change " + a.title + ": " + err.message, { error: true });
+      C.toast(t("Could not change {title}: {error}", { title: a.title, error: err.message }), { error: true });
     });
   }
 
   function toggleOpen(a, done) {
     if (!a) return;
     if (!a.comments_open) {
-      patchArticle(a, { comments_open: true }, done).then(function (x) { if (x) C.toast("Comments reopened on " + a.title + "."); });
+      patchArticle(a, { comments_open: true }, done).then(function (x) {
+        if (x) C.toast(t("Comments reopened on {title}.", { title: a.title }));
+      });
       return;
     }
-    C.confirm("Readers can no longer comment, vote or edit on “" + a.title + "”. What was said stays.",
-              { danger: true, title: "Close comments on this article?", confirmLabel: "Close comments" })
+    C.confirm(t("Readers can no longer comment, vote or edit on “{title}”. What was said stays.", { title: a.title }),
+              { danger: true, title: t("Close comments on this article?"), confirmLabel: t("Close comments") })
       .then(function (yes) {
         if (!yes) return;
-        patchArticle(a, { comments_open: false }, done).then(function (x) { if (x) C.toast("Comments closed on " + a.title + "."); });
+        patchArticle(a, { comments_open: false }, done).then(function (x) {
+          if (x) C.toast(t("Comments closed on {title}.", { title: a.title }));
+        });
       });
   }
 
@@ -56,8 +93,8 @@
     if (!a) return;
     var on = !a.premoderation;
     patchArticle(a, { premoderation: on }, done).then(function (x) {
-      if (x) C.toast(on ? "Premoderation on: new comments on " + a.title + " wait for a moderator."
-                        : "Premoderation off on " + a.title + ".");
+      if (x) C.toast(on ? t("Premoderation on: new comments on {title} wait for a moderator.", { title: a.title })
+                        : t("Premoderation off on {title}.", { title: a.title }));
     });
   }
 
@@ -72,13 +109,13 @@
 
   function closingDate(a, done) {
     if (!a) return;
-    C.prompt("When comments on “" + a.title + "” close", [
-      { name: "close_at", label: "Close at (your local time)", type: "datetime-local", value: localValue(a.close_at),
-        help: "Leave empty for no date. Reopening the article later lifts a date that has passed." },
-    ], { submitLabel: "Save date" }).then(function (values) {
+    C.prompt(t("When comments on “{title}” close", { title: a.title }), [
+      { name: "close_at", label: t("Close at (your local time)"), type: "datetime-local", value: localValue(a.close_at),
+        help: t("Leave empty for no date. Reopening the article later lifts a date that has passed.") },
+    ], { submitLabel: t("Save date") }).then(function (values) {
       if (!values) return;
       patchArticle(a, { close_at: values.close_at }, done).then(function (x) {
-        if (x) C.toast(values.close_at ? "Comments close " + C.fmt.time(values.close_at) + "." : "No closing date.");
+        if (x) C.toast(values.close_at ? t("Comments close {time}.", { time: C.fmt.time(values.close_at) }) : t("No closing date."));
       });
     });
   }
@@ -86,7 +123,7 @@
   function flags(a) {
     return [
       el("span", { class: "flag " + (a.comments_open ? "ok" : "bad") }, openWord(a)),
-      a.premoderation ? el("span", { class: "flag warn" }, "Premoderated") : null,
+      a.premoderation ? el("span", { class: "flag warn" }, t("Premoderated")) : null,
     ];
   }
 
@@ -96,27 +133,27 @@
     list = { sort: sortWanted, q: searchWanted, items: [], cursor: null, current: 0, ui: {} };
     var ui = list.ui;
     ui.sort = el("select", { id: "articles-sort", on: { change: function () { sortWanted = ui.sort.value; reloadList(); } } },
-      SORTS.map(function (s) { return el("option", { value: s[0], selected: s[0] === list.sort }, s[1]); }));
+      sorts().map(function (s) { return el("option", { value: s[0], selected: s[0] === list.sort }, s[1]); }));
     ui.search = el("input", { id: "articles-search", type: "search", value: list.q, maxlength: 200,
-                              placeholder: "Title words or article id" });
+                              placeholder: t("Title words or article id") });
     var form = el("form", { class: "articles-search", role: "search",
                             on: { submit: function (ev) { ev.preventDefault(); searchWanted = ui.search.value.trim(); reloadList(); } } },
-      el("label", { for: "articles-search" }, "Search"), ui.search,
-      el("button", { type: "submit" }, "Search"));
+      el("label", { for: "articles-search" }, t("Search")), ui.search,
+      el("button", { type: "submit" }, t("Search")));
     container.appendChild(el("div", { class: "toolbar" },
-      el("label", { for: "articles-sort" }, "Order"), ui.sort, form,
+      el("label", { for: "articles-sort" }, t("Order")), ui.sort, form,
       el("span", { class: "spacer" }),
-      el("span", { class: "hint" }, "j/k move · Enter opens · c close · p premoderation · d closing date")));
+      el("span", { class: "hint" }, t("j/k move · Enter opens · c close · p premoderation · d closing date"))));
     ui.body = el("tbody");
     ui.table = el("div", { class: "table-wrap" }, el("table", { class: "articles" },
-      el("caption", { class: "sr-only" }, "Articles of the site"),
+      el("caption", { class: "sr-only" }, t("Articles of the site")),
       el("thead", null, el("tr", null,
-        el("th", { scope: "col" }, "Article"), el("th", { scope: "col" }, "Comments"),
-        el("th", { scope: "col", class: "num" }, "Published"), el("th", { scope: "col", class: "num" }, "Held"),
-        el("th", { scope: "col", class: "num" }, "Reported"), el("th", { scope: "col" }, "Last comment"))),
+        el("th", { scope: "col" }, t("Article")), el("th", { scope: "col" }, t("Comments")),
+        el("th", { scope: "col", class: "num" }, t("Published")), el("th", { scope: "col", class: "num" }, t("Held")),
+        el("th", { scope: "col", class: "num" }, t("Reported")), el("th", { scope: "col" }, t("Last comment")))),
       ui.body));
-    ui.empty = el("p", { class: "empty", hidden: true }, "No articles found.");
-    ui.more = el("button", { type: "button", class: "more", hidden: true, on: { click: moreList } }, "More articles ",
+    ui.empty = el("p", { class: "empty", hidden: true }, t("No articles found."));
+    ui.more = el("button", { type: "button", class: "more", hidden: true, on: { click: moreList } }, t("More articles") + " ",
                  el("kbd", { text: "m" }));
     container.appendChild(ui.table);
     container.appendChild(ui.empty);
@@ -151,7 +188,7 @@
       mine.cursor = page.next_cursor;
       drawList();
     }).catch(function (err) {
-      C.toast("Could not load the articles: " + err.message, { error: true });
+      C.toast(t("Could not load the articles: {error}", { error: err.message }), { error: true });
     });
   }
 
@@ -170,11 +207,11 @@
                         on: { focus: function () { setListCurrent(i, false); } } },
       el("td", null, link, el("div", { class: "muted small" }, a.id)),
       el("td", null, flags(a)),
-      el("td", { class: "num" }, String(a.published)),
-      el("td", { class: "num" + (a.held ? " hot" : "") }, String(a.held)),
-      el("td", { class: "num" + (a.reported ? " hot" : "") }, String(a.reported)),
+      el("td", { class: "num" }, num(a.published)),
+      el("td", { class: "num" + (a.held ? " hot" : "") }, num(a.held)),
+      el("td", { class: "num" + (a.reported ? " hot" : "") }, num(a.reported)),
       el("td", null, a.last_comment_at ? el("time", { datetime: a.last_comment_at, title: C.fmt.time(a.last_comment_at) },
-                                            C.fmt.ago(a.last_comment_at)) : el("span", { class: "muted" }, "none")));
+                                            C.fmt.ago(a.last_comment_at)) : el("span", { class: "muted" }, t("none"))));
     return tr;
   }
 
@@ -206,16 +243,16 @@
     ui.rejected = el("input", { id: "thread-rejected", type: "checkbox", checked: showRejected,
                                 on: { change: function () { showRejected = ui.rejected.checked; reloadThread(); } } });
     ui.newBar = el("button", { type: "button", class: "new-bar", hidden: true, on: { click: loadNewInThread } });
-    ui.list = el("ol", { class: "thread", "aria-label": "Comments, in the order readers see them" });
-    ui.empty = el("p", { class: "empty", hidden: true }, "No comments yet.");
+    ui.list = el("ol", { class: "thread", "aria-label": t("Comments, in the order readers see them") });
+    ui.empty = el("p", { class: "empty", hidden: true }, t("No comments yet."));
     ui.more = el("button", { type: "button", class: "more", hidden: true, on: { click: moreThread } },
-                 "More comments ", el("kbd", { text: "m" }));
+                 t("More comments") + " ", el("kbd", { text: "m" }));
     container.appendChild(ui.head);
     container.appendChild(el("div", { class: "toolbar" },
-      el("label", { for: "thread-reason" }, "Reason for rejections"), ui.reason,
-      el("span", { class: "check" }, ui.rejected, el("label", { for: "thread-rejected" }, "Show rejected comments")),
+      el("label", { for: "thread-reason" }, t("Reason for rejections")), ui.reason,
+      el("span", { class: "check" }, ui.rejected, el("label", { for: "thread-rejected" }, t("Show rejected comments"))),
       el("span", { class: "spacer" }),
-      el("span", { class: "hint" }, "j/k move · a approve · r reject · f feature · o author · b back")));
+      el("span", { class: "hint" }, t("j/k move · a approve · r reject · f feature · o author · b back"))));
     container.appendChild(ui.newBar);
     container.appendChild(ui.list);
     container.appendChild(ui.empty);
@@ -226,7 +263,9 @@
   function fillReasons(select) {
     var fill = function (codes) {
       select.textContent = "";
-      Object.keys(codes).forEach(function (code) { select.appendChild(el("option", { value: code }, codes[code])); });
+      Object.keys(codes).forEach(function (code) {
+        select.appendChild(el("option", { value: code }, rejectLabel(code, codes[code])));
+      });
       if (codes.offensive) select.value = "offensive";
     };
     if (rejectReasons) { fill(rejectReasons); return; }
@@ -267,15 +306,16 @@
     }).catch(function (err) {
       if (thread !== mine) return;
       mine.ui.head.textContent = "";
-      mine.ui.head.appendChild(el("h3", null, "Article " + mine.id));
+      mine.ui.head.appendChild(el("h3", null, t("Article {id}", { id: mine.id })));
       mine.ui.head.appendChild(el("p", { class: "error" }, err.code === "article_not_found"
-        ? "No article with this id on this site yet: it starts with its first comment." : err.message));
+        ? t("No article with this id on this site yet: it starts with its first comment.") : err.message));
       mine.ui.head.appendChild(backButton());
     });
   }
 
   function backButton() {
-    return el("button", { type: "button", on: { click: function () { C.go("articles"); } } }, "All articles ", el("kbd", { text: "b" }));
+    return el("button", { type: "button", on: { click: function () { C.go("articles"); } } }, t("All articles") + " ",
+              el("kbd", { text: "b" }));
   }
 
   function drawHead() {
@@ -285,21 +325,22 @@
     var redraw = function () { drawHead(); };
     head.appendChild(el("div", { class: "article-title" },
       el("h3", null, a.title),
-      el("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, "Open the article")));
+      el("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, t("Open the article"))));
     head.appendChild(el("p", { class: "article-facts" }, flags(a),
-      el("span", null, a.published + " published"), el("span", { class: a.held ? "hot" : "" }, a.held + " held"),
-      el("span", { class: a.reported ? "hot" : "" }, a.reported + " reported"),
-      a.close_at && a.comments_open ? el("span", null, "Closing date " + C.fmt.time(a.close_at)) : null));
+      el("span", null, t("{n} published", { n: num(a.published) })),
+      el("span", { class: a.held ? "hot" : "" }, t("{n} held", { n: num(a.held) })),
+      el("span", { class: a.reported ? "hot" : "" }, t("{n} reported", { n: num(a.reported) })),
+      a.close_at && a.comments_open ? el("span", null, t("Closing date {time}", { time: C.fmt.time(a.close_at) })) : null));
     head.appendChild(el("div", { class: "actions article-actions" },
       backButton(),
       el("button", { type: "button", class: a.comments_open ? "close" : "reopen",
                      on: { click: function () { toggleOpen(a, redraw); } } },
-         a.comments_open ? "Close comments " : "Reopen comments ", el("kbd", { text: "c" })),
+         (a.comments_open ? t("Close comments") : t("Reopen comments")) + " ", el("kbd", { text: "c" })),
       el("button", { type: "button", "aria-pressed": String(!!a.premoderation),
                      on: { click: function () { togglePremoderation(a, redraw); } } },
-         "Premoderation ", el("kbd", { text: "p" })),
+         t("Premoderation") + " ", el("kbd", { text: "p" })),
       el("button", { type: "button", on: { click: function () { closingDate(a, redraw); } } },
-         a.close_at ? "Change closing date " : "Set closing date ", el("kbd", { text: "d" }))));
+         (a.close_at ? t("Change closing date") : t("Set closing date")) + " ", el("kbd", { text: "d" }))));
   }
 
   function drawThread() {
@@ -317,34 +358,37 @@
     var depth = Math.min(c.depth, DEPTH_SHOWN);
     var li = el("li", { class: "item tc status-" + c.status + (i === thread.current ? " current" : ""), tabindex: "-1",
                         "data-id": c.id, "data-status": c.status,
-                        "aria-label": "Comment " + c.id + " by " + c.author.name + ", " + C.fmt.status(c.status),
+                        "aria-label": t("Comment {id} by {name}, {status}", { id: c.id, name: c.author.name,
+                                                                                 status: C.fmt.status(c.status) }),
                         on: { focus: function () { setThreadCurrent(thread.comments.indexOf(c), false); } } });
     li.style.setProperty("--depth", String(depth)); // through the CSSOM: the page's CSP refuses style attributes
     var a = c.author;
     li.appendChild(el("div", { class: "meta" },
       el("span", { class: "st st-" + c.status }, C.fmt.status(c.status)),
       el("span", null, "#" + c.id),
-      c.depth ? el("span", null, "reply to #" + c.parent_id) : null,
-      el("button", { type: "button", class: "link author", title: "Open the author (o)",
+      c.depth ? el("span", null, t("reply to #{id}", { id: c.parent_id })) : null,
+      el("button", { type: "button", class: "link author", title: t("Open the author (o)"),
                      on: { click: function () { C.openUser(a.id); } } }, a.name),
-      a.banned ? el("span", { class: "flag bad" }, "banned") : null,
-      a.trusted ? el("span", { class: "flag ok" }, "trusted") : null,
-      a.premoderate ? el("span", { class: "flag" }, "premoderated") : null,
+      a.banned ? el("span", { class: "flag bad" }, t("banned")) : null,
+      a.trusted ? el("span", { class: "flag ok" }, t("trusted")) : null,
+      a.premoderate ? el("span", { class: "flag" }, t("premoderated")) : null,
       el("time", { datetime: c.created_at, title: C.fmt.time(c.created_at) }, C.fmt.ago(c.created_at)),
-      c.status_reason && c.status !== "published" ? el("span", { class: "reason" }, c.status_reason.replace(/_/g, " ")) : null,
-      c.max_score != null ? el("span", { title: scoreTitle(c.scores) }, "score " + C.fmt.score(c.max_score)) : null,
-      c.reports ? el("span", { class: "flag bad" }, c.reports + " report" + (c.reports > 1 ? "s" : "")) : null,
-      c.featured ? el("span", { class: "flag ok" }, "featured") : null,
-      c.pinned ? el("span", { class: "flag ok" }, "pinned") : null,
-      c.moderated_by && !waiting(c) ? el("span", { class: "muted" }, "decided " + C.fmt.ago(c.moderated_at)) : null));
+      c.status_reason && c.status !== "published" ? el("span", { class: "reason" }, reasonWord(c.status_reason)) : null,
+      c.max_score != null ? el("span", { title: scoreTitle(c.scores) }, t("score {score}", { score: C.fmt.score(c.max_score) }))
+                          : null,
+      c.reports ? el("span", { class: "flag bad" }, tn(c.reports, "{n} report", "{n} reports")) : null,
+      c.featured ? el("span", { class: "flag ok" }, t("featured")) : null,
+      c.pinned ? el("span", { class: "flag ok" }, t("pinned")) : null,
+      c.moderated_by && !waiting(c) ? el("span", { class: "muted" }, t("decided {when}", { when: C.fmt.ago(c.moderated_at) }))
+                                    : null));
     li.appendChild(C.html(el("div", { class: "body" }), c.body_html)); // sanitised by the service when written
     var pick = function (fn) { return function () { setThreadCurrent(thread.comments.indexOf(c), false); fn(); }; };
     var decidable = c.status !== "deleted" && c.status !== "pending_scoring";
     li.appendChild(el("div", { class: "actions" },
       decidable && c.status !== "published" || c.reports ? el("button", { type: "button", class: "approve",
-        on: { click: pick(function () { decide("approve"); }) } }, "Approve ", el("kbd", { text: "a" })) : null,
+        on: { click: pick(function () { decide("approve"); }) } }, t("Approve") + " ", el("kbd", { text: "a" })) : null,
       decidable && c.status !== "rejected" ? el("button", { type: "button", class: "reject",
-        on: { click: pick(function () { decide("reject"); }) } }, "Reject ", el("kbd", { text: "r" })) : null,
+        on: { click: pick(function () { decide("reject"); }) } }, t("Reject") + " ", el("kbd", { text: "r" })) : null,
       C.featureControls({ comment: { id: c.id, status: c.status }, article: { id: thread.id } })));
     return li;
   }
@@ -383,7 +427,7 @@
     var c = thread && thread.comments[thread.current];
     if (!c) return;
     if (c.status === "deleted" || c.status === "pending_scoring") {
-      C.toast("#" + c.id + " is " + C.fmt.status(c.status).toLowerCase() + ": nothing to decide.", { error: true });
+      C.toast(t("#{id} is {status}: nothing to decide.", { id: c.id, status: statusWord(c.status) }), { error: true });
       return;
     }
     var body = { action: action, override: !waiting(c) };
@@ -392,15 +436,16 @@
     C.api("POST", "/comments/" + c.id + "/decision", { params: { site: null }, body: body }).then(function (res) {
       if (thread !== mine) return;
       if (res.outcome === "unchanged") {
-        C.toast("#" + c.id + " was already " + C.fmt.status(res.status).toLowerCase() + ": already decided by " +
-                (res.decided_by_name || res.decided_by || "another moderator") + ".", { error: true });
+        C.toast(t("#{id} was already {status}: already decided by {name}.", { id: c.id, status: statusWord(res.status),
+                  name: res.decided_by_name || res.decided_by || t("another moderator") }), { error: true });
       } else {
-        C.toast((action === "approve" ? "Approved" : "Rejected") + " #" + c.id + ": now " +
-                C.fmt.status(res.status).toLowerCase() + " in the thread.");
+        C.toast(action === "approve"
+          ? t("Approved #{id}: now {status} in the thread.", { id: c.id, status: statusWord(res.status) })
+          : t("Rejected #{id}: now {status} in the thread.", { id: c.id, status: statusWord(res.status) }));
       }
       applyStatus(c, res.status, { reports: 0, moderated_by: res.decided_by, moderated_at: res.decided_at });
     }).catch(function (err) {
-      C.toast("#" + c.id + " not decided: " + err.message, { error: true });
+      C.toast(t("#{id} not decided: {error}", { id: c.id, error: err.message }), { error: true });
     });
   }
 
@@ -435,9 +480,12 @@
     bar.hidden = n === 0;
     bar.textContent = "";
     if (n) {
-      bar.appendChild(document.createTextNode(n + " new to moderate in this thread — press "));
+      // the key sits inside the sentence: the translation places it where {key} is (left unfilled here)
+      var parts = tn(n, "{n} new to moderate in this thread — press {key} to load",
+                     "{n} new to moderate in this thread — press {key} to load").split("{key}");
+      bar.appendChild(document.createTextNode(parts[0]));
       bar.appendChild(el("kbd", { text: "n" }));
-      bar.appendChild(document.createTextNode(" to load"));
+      bar.appendChild(document.createTextNode(parts.slice(1).join("")));
     }
   }
 
@@ -476,7 +524,7 @@
   }
 
   C.view("articles", {
-    title: "Articles",
+    title: function () { return t("Articles"); },
     order: 2,
     render: function (container, arg) {
       if (arg) renderThread(container, arg); else renderList(container);
@@ -485,32 +533,32 @@
   });
 
   C.keys("articles", [
-    ["j", "Next article or comment", function () {
+    ["j", function () { return t("Next article or comment"); }, function () {
       if (list) setListCurrent(list.current + 1, true); else if (thread) setThreadCurrent(thread.current + 1, true);
     }],
-    ["k", "Previous article or comment", function () {
+    ["k", function () { return t("Previous article or comment"); }, function () {
       if (list) setListCurrent(list.current - 1, true); else if (thread) setThreadCurrent(thread.current - 1, true);
     }],
-    ["Enter", "Open the article's thread", function (ev) {
+    ["Enter", function () { return t("Open the article's thread"); }, function (ev) {
       // on a button or a link Enter keeps its own meaning
-      var t = ev && ev.target;
-      if (t && (t.tagName === "BUTTON" || t.tagName === "A")) { t.click(); return; }
+      var target = ev && ev.target;
+      if (target && (target.tagName === "BUTTON" || target.tagName === "A")) { target.click(); return; }
       var a = list && listArticle();
       if (a) C.go("articles", a.id);
     }],
-    ["/", "Search the articles", inList(function () { list.ui.search.focus(); })],
-    ["s", "Change the order of the list", inList(function () { list.ui.sort.focus(); })],
-    ["m", "More articles or comments", function () { if (list) moreList(); else moreThread(); }],
-    ["c", "Close or reopen comments on the article", onArticle(toggleOpen)],
-    ["p", "Premoderation of the article on or off", onArticle(togglePremoderation)],
-    ["d", "Set when the article's comments close by themselves", onArticle(closingDate)],
-    ["a", "Approve the comment (publish it in the thread)", inThread(function () { decide("approve"); })],
-    ["r", "Reject the comment", inThread(function () { decide("reject"); })],
-    ["o", "Open the comment's author", inThread(function () { var c = threadComment(); if (c) C.openUser(c.author.id); })],
-    ["Shift+R", "Show or hide rejected comments", inThread(function () {
+    ["/", function () { return t("Search the articles"); }, inList(function () { list.ui.search.focus(); })],
+    ["s", function () { return t("Change the order of the list"); }, inList(function () { list.ui.sort.focus(); })],
+    ["m", function () { return t("More articles or comments"); }, function () { if (list) moreList(); else moreThread(); }],
+    ["c", function () { return t("Close or reopen comments on the article"); }, onArticle(toggleOpen)],
+    ["p", function () { return t("Premoderation of the article on or off"); }, onArticle(togglePremoderation)],
+    ["d", function () { return t("Set when the article's comments close by themselves"); }, onArticle(closingDate)],
+    ["a", function () { return t("Approve the comment (publish it in the thread)"); }, inThread(function () { decide("approve"); })],
+    ["r", function () { return t("Reject the comment"); }, inThread(function () { decide("reject"); })],
+    ["o", function () { return t("Open the comment's author"); }, inThread(function () { var c = threadComment(); if (c) C.openUser(c.author.id); })],
+    ["Shift+R", function () { return t("Show or hide rejected comments"); }, inThread(function () {
       showRejected = !showRejected; thread.ui.rejected.checked = showRejected; reloadThread();
     })],
-    ["b", "Back to the list of articles", inThread(function () { C.go("articles"); })],
-    ["n", "Load the comments that came to moderate while the thread was open", inThread(loadNewInThread)],
+    ["b", function () { return t("Back to the list of articles"); }, inThread(function () { C.go("articles"); })],
+    ["n", function () { return t("Load the comments that came to moderate while the thread was open"); }, inThread(loadNewInThread)],
   ]);
 })();

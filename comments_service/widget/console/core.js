@@ -43,6 +43,122 @@
     });
   }
 
+  // ------------------------------------------------------------------ the console's language
+  // English is written into the scripts; every other language is a flat JSON file of English text →
+  // translation, fetched before the first render. A plural entry is keyed by its English "other"
+  // form and holds one string per CLDR category of the language.
+  var LANGUAGES = [["en", "English"], ["ru", "Русский"], ["uk", "Українська"], ["fr", "Français"],
+                   ["de", "Deutsch"], ["es", "Español"], ["tr", "Türkçe"], ["ar", "العربية"], ["fa", "فارسی"]];
+  var RTL = { ar: true, fa: true };
+  var LANG_KEY = "console-lang";
+  // a locale file that has not come by then is not waited for: the console draws in English
+  var LOCALE_WAIT_MS = 3000;
+  var messages = {};
+
+  // "ru-RU" → "ru", "fa-AF" → "fa", "prs" (Dari, written as Persian) → "fa", "pt-BR" → null
+  function supported(tag) {
+    var base = String(tag || "").trim().toLowerCase().split(/[-_]/)[0];
+    if (base === "prs") base = "fa";
+    return LANGUAGES.some(function (l) { return l[0] === base; }) ? base : null;
+  }
+
+  function savedLanguage() {
+    try { return localStorage.getItem(LANG_KEY); } catch (e) { return null; } // storage may be blocked
+  }
+
+  function chooseLanguage() {
+    var asked = supported(new URLSearchParams(location.search).get("lang")) || supported(savedLanguage());
+    if (asked) return asked;
+    var prefs = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language];
+    for (var i = 0; i < prefs.length; i++) {
+      var have = supported(prefs[i]);
+      if (have) return have;
+    }
+    return "en";
+  }
+
+  function useLanguage(code) {
+    Console.locale = code;
+    Console.dir = RTL[code] ? "rtl" : "ltr";
+    document.documentElement.lang = code;
+    document.documentElement.dir = Console.dir;
+  }
+
+  // resolves once the console may draw: with the translations, or in English if they fail or stall
+  function loadLanguage(code) {
+    if (code === "en") return Promise.resolve();
+    var fetched = fetch("/console/locales/" + code + ".json", { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (data) {
+        if (!data || typeof data !== "object" || Array.isArray(data)) throw new Error("not a locale file");
+        return data;
+      });
+    var stalled = new Promise(function (resolve) { setTimeout(resolve, LOCALE_WAIT_MS, null); });
+    return Promise.race([fetched, stalled]).catch(function () { return null; }).then(function (data) {
+      if (data) messages = data; else useLanguage("en");
+    });
+  }
+
+  function fill(text, vars) {
+    if (!vars) return text;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return Object.prototype.hasOwnProperty.call(vars, name) && vars[name] != null ? String(vars[name]) : whole;
+    });
+  }
+
+  function t(text, vars) {
+    var found = messages[text];
+    return fill(typeof found === "string" && found ? found : text, vars);
+  }
+
+  var pluralRules = {};
+  function tn(n, one, other, vars) {
+    var locale = Console.locale;
+    var rules = pluralRules[locale] || (pluralRules[locale] = new Intl.PluralRules(locale));
+    var found = messages[other];
+    var text;
+    if (found && typeof found === "object") text = found[rules.select(n)] || found.other;
+    else if (typeof found === "string") text = found;
+    if (!text) text = new Intl.PluralRules("en").select(n) === "one" ? one : other;
+    var all = Object.assign({ n: new Intl.NumberFormat(locale).format(n) }, vars || {});
+    return fill(text, all);
+  }
+
+  // a view's title or a shortcut's description: a string, or a function that translates at use
+  // (views register at load, before the translations have come)
+  function label(x) { return typeof x === "function" ? x() : x; }
+
+  // the page's own text, marked in moderation.html by its English key
+  function translatePage(root) {
+    [["data-i18n", null], ["data-i18n-placeholder", "placeholder"], ["data-i18n-aria-label", "aria-label"],
+     ["data-i18n-title", "title"]].forEach(function (pair) {
+      Array.prototype.forEach.call(root.querySelectorAll("[" + pair[0] + "]"), function (node) {
+        var text = t(node.getAttribute(pair[0]));
+        if (pair[1]) node.setAttribute(pair[1], text); else node.textContent = text;
+      });
+    });
+  }
+
+  function languagePicker(select) {
+    select.textContent = "";
+    LANGUAGES.forEach(function (l) {
+      select.appendChild(el("option", { value: l[0], lang: l[0], dir: RTL[l[0]] ? "rtl" : "ltr",
+                                        selected: l[0] === Console.locale }, l[1]));
+    });
+    select.value = Console.locale;
+    select.addEventListener("change", function () {
+      var code = supported(select.value) || "en";
+      var saved = false;
+      try { localStorage.setItem(LANG_KEY, code); saved = true; } catch (e) { /* blocked: the address keeps it */ }
+      var params = new URLSearchParams(location.search);
+      if (saved) params.delete("lang"); else params.set("lang", code);
+      var search = params.toString();
+      // the same address with another hash would only scroll: replace the address, then reload
+      history.replaceState(history.state, "", location.pathname + (search ? "?" + search : "") + location.hash);
+      location.reload();
+    });
+  }
+
   // ------------------------------------------------------------------ the API client
   function query(params) {
     var q = new URLSearchParams();
@@ -57,7 +173,8 @@
 
   function api(method, path, opts) {
     opts = opts || {};
-    var headers = { Accept: "application/json" };
+    // the server writes its problem messages in this language where it has them
+    var headers = { Accept: "application/json", "Accept-Language": Console.locale };
     if (opts.body !== undefined) headers["Content-Type"] = "application/json";
     if (method !== "GET" && method !== "HEAD" && csrf) headers["X-CSRF-Token"] = csrf;
     return fetch(API + path + query(opts.params), {
@@ -68,11 +185,11 @@
       return r.json().catch(function () { return null; }).then(function (data) {
         if (r.ok) return data;
         var body = data || {};
-        var err = new Error(body.detail || body.title || "HTTP " + r.status);
+        var err = new Error(body.detail || body.title || t("HTTP error {status}", { status: r.status }));
         err.status = r.status; err.code = body.code; err.detail = body.detail; err.body = body;
         // a session that ended (idle, revoked token, signed out elsewhere) ends the console too;
         // the sign-in call itself answers 401 for a wrong token and must stay on the form
-        if (r.status === 401 && path !== "/session" && Console.staff) signedOut("Your session ended. Sign in again.");
+        if (r.status === 401 && path !== "/session" && Console.staff) signedOut(t("Your session ended. Sign in again."));
         throw err;
       });
     });
@@ -100,12 +217,20 @@
     $("signin-token").value = "";
     $("top").hidden = false;
     $("console").hidden = false;
-    $("who").textContent = session.staff.name + " · " + session.staff.role;
+    $("who").textContent = session.staff.name + " · " + roleWord(session.staff.role);
     return chooseSite(session.staff).then(function () {
       buildNav();
       emit("signin", Console.staff);
       route();
     });
+  }
+
+  function roleWord(role) {
+    switch (role) {
+      case "moderator": return t("moderator");
+      case "admin": return t("admin");
+      default: return role;
+    }
   }
 
   // A site-scoped token works on its own site; an admin of every site picks one from GET /sites.
@@ -118,7 +243,7 @@
     $("site-name").hidden = !staff.site_id;
     if (staff.site_id) {
       setSite(staff.site_id);
-      $("site-name").textContent = "Site " + staff.site_id;
+      $("site-name").textContent = t("Site {site}", { site: staff.site_id });
       return Promise.resolve();
     }
     var listed = staff.role === "admin" ? api("GET", "/sites", { params: { site: null } }) : Promise.resolve([]);
@@ -148,7 +273,7 @@
     $("top").hidden = true;
     $("console").hidden = true;
     $("view").textContent = "";
-    document.title = "Moderation";
+    document.title = t("Moderation");
     $("signin").hidden = false;
     $("signin-error").textContent = message || "";
     $("signin-token").focus();
@@ -159,18 +284,18 @@
     ev.preventDefault();
     var token = $("signin-token").value.trim();
     var site = $("signin-site").value.trim() || null;
-    if (!token) { $("signin-error").textContent = "Enter your token."; return; }
+    if (!token) { $("signin-error").textContent = t("Enter your token."); return; }
     $("signin-error").textContent = "";
     api("POST", "/session", { params: { site: null }, body: { token: token, site: site } }).then(signedIn)
       .catch(function (err) {
         $("signin-error").textContent = err.status === 401 || err.status === 403
-          ? "That token may not sign in here: " + err.message : err.message;
+          ? t("That token may not sign in here: {reason}", { reason: err.message }) : err.message;
       });
   }
 
   function signOut() {
     api("DELETE", "/session", { params: { site: null } }).catch(function () { /* gone either way */ })
-      .then(function () { signedOut("Signed out."); });
+      .then(function () { signedOut(t("Signed out.")); });
   }
 
   // ------------------------------------------------------------------ views and routing
@@ -178,9 +303,14 @@
     spec.name = name;
     views[name] = spec;
     if (!spec.key && NAV_KEYS[name]) spec.key = NAV_KEYS[name];
-    if (spec.key) keys("global", [[spec.key, "Go to " + (spec.title || name), function () { go(name); }]]);
+    if (spec.key) {
+      keys("global", [[spec.key, function () { return t("Go to {view}", { view: titleOf(spec) }); },
+                       function () { go(name); }]]);
+    }
     if (Console.staff) buildNav();
   }
+
+  function titleOf(spec) { return label(spec.title) || spec.name; }
 
   function allowed(spec) {
     return Console.staff && (!(spec.admin || ADMIN_VIEWS[spec.name]) || Console.staff.role === "admin");
@@ -195,7 +325,7 @@
     var list = $("nav");
     list.textContent = "";
     ordered().forEach(function (spec) {
-      var link = el("a", { href: "#/" + spec.name, "data-view": spec.name }, spec.title || spec.name);
+      var link = el("a", { href: "#/" + spec.name, "data-view": spec.name }, titleOf(spec));
       if (spec.name === "queue") link.appendChild(el("span", { id: "nav-counts", class: "badge", "aria-live": "off" }));
       if (current && current.name === spec.name) link.setAttribute("aria-current", "page");
       list.appendChild(el("li", null, link));
@@ -224,7 +354,7 @@
     // a fresh element each time: handlers a view hung on the old one cannot fire into the new one
     var section = el("section", { id: "view", class: "view view-" + name, "aria-labelledby": "view-title" });
     $("view").replaceWith(section);
-    $("view-title").textContent = spec.title || name;
+    $("view-title").textContent = titleOf(spec);
     Array.prototype.forEach.call($("nav").querySelectorAll("a"), function (a) {
       if (a.getAttribute("data-view") === name) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
@@ -239,14 +369,17 @@
     if (!c) return;
     lastCounts = c;
     var show = function (n) { return c.cap && n >= c.cap ? c.cap + "+" : String(n); };
-    document.title = "(" + show(c.held) + "·" + show(c.reported) + ") Moderation";
+    document.title = t("({held}·{reported}) Moderation", { held: show(c.held), reported: show(c.reported) });
     var badge = $("nav-counts");
     if (badge) badge.textContent = show(c.held) + "·" + show(c.reported);
-    if (badge) badge.setAttribute("title", show(c.held) + " held, " + show(c.reported) + " reported");
+    if (badge) badge.setAttribute("title", t("{held} held, {reported} reported", { held: show(c.held), reported: show(c.reported) }));
   }
 
   // ------------------------------------------------------------------ shortcuts
-  function keys(scope, list) {
+  // ``title``: how "?" heads a scope that is not a view (a function, called once the locale is in)
+  var scopeTitles = {};
+  function keys(scope, list, title) {
+    if (title) scopeTitles[scope] = title;
     list.forEach(function (k) {
       shortcuts = shortcuts.filter(function (s) { return !(s.scope === scope && s.key === k[0]); });
       shortcuts.push({ scope: scope, key: k[0], description: k[1], handler: k[2] });
@@ -306,19 +439,54 @@
     scopes.forEach(function (scope) {
       var mine = shortcuts.filter(function (s) { return s.scope === scope; });
       if (!mine.length) return;
-      var title = scope === "global" ? "Everywhere" : (views[scope] && views[scope].title) || scope;
+      var title = scope === "global" ? t("Everywhere") : views[scope] ? titleOf(views[scope])
+        : scopeTitles[scope] ? scopeTitles[scope]() : scope;
       var group = el("section", { class: "help-group", "data-scope": scope }, el("h3", { text: title }));
       var dl = el("dl");
       mine.forEach(function (s) {
         dl.appendChild(el("dt", null, s.key.split(" ").map(function (part, i) {
-          return [i ? " then " : null, el("kbd", { text: part })];
+          return [i ? " " + t("then") + " " : null, el("kbd", { text: part })];
         })));
-        dl.appendChild(el("dd", { text: s.description }));
+        dl.appendChild(el("dd", { text: label(s.description) }));
       });
       group.appendChild(dl);
       body.appendChild(group);
     });
     $("help").showModal();
+  }
+
+  // a reason code (a rejection's, a report's, a hold's) in the moderator's words; an unknown code as itself
+  function reasonWord(code) {
+    switch (code) {
+      case "offensive": return t("offensive");
+      case "harassment": return t("harassment");
+      case "hate": return t("hate");
+      case "spam": return t("spam");
+      case "off_topic": return t("off topic");
+      case "personal_information": return t("personal information");
+      case "misinformation": return t("misinformation");
+      case "illegal": return t("illegal");
+      case "other": return t("other");
+      case "banned_word": return t("banned word");
+      case "suspect_word": return t("suspect word");
+      case "toxicity_reject": return t("toxicity reject");
+      case "toxicity_hold": return t("toxicity hold");
+      case "premoderation": return t("premoderation");
+      case "user_premoderated": return t("user premoderated");
+      case "user_recent_rejections": return t("user recent rejections");
+      case "new_account": return t("new account");
+      case "guest_premoderated": return t("guest premoderated");
+      case "model_unavailable": return t("model unavailable");
+      case "banned_user": return t("banned user");
+      case "word_lists_unchecked": return t("word lists unchecked");
+      case "spam_link": return t("spam link");
+      case "copy_campaign": return t("copy campaign");
+      case "surge_premoderation": return t("surge premoderation");
+      case "shadow_restricted": return t("shadow restricted");
+      case "language_unscored": return t("language unscored");
+      case "moderator_approved": return t("moderator approved");
+      default: return String(code).replace(/_/g, " ");
+    }
   }
 
   // ------------------------------------------------------------------ dialogs
@@ -340,7 +508,7 @@
     form.appendChild(el("h2", { id: "ask-title", text: title }));
     append(form, [content]);
     var ok = el("button", { type: "submit", value: "ok", class: danger ? "danger" : "primary", text: okLabel });
-    var cancel = el("button", { type: "button", text: "Cancel", on: { click: function () { dialog.close("cancel"); } } });
+    var cancel = el("button", { type: "button", text: t("Cancel"), on: { click: function () { dialog.close("cancel"); } } });
     form.appendChild(el("div", { class: "ask-buttons" }, cancel, ok));
     dialog.appendChild(form);
     var opener = document.activeElement;
@@ -368,7 +536,7 @@
   function confirm(text, opts) {
     opts = opts || {};
     return ask(opts.title || text, opts.title ? el("p", { text: text }) : null,
-               opts.confirmLabel || "Confirm", !!opts.danger, null);
+               opts.confirmLabel || t("Confirm"), !!opts.danger, null);
   }
 
   var fieldSeq = 0;
@@ -392,7 +560,7 @@
       if (help) input.setAttribute("aria-describedby", id + "-help");
       return el("div", { class: "field field-" + (f.type || "text") }, f.type === "checkbox" ? [input, label] : [label, input], help);
     });
-    return ask(title, rows, opts.submitLabel || "Save", !!opts.danger, function (form) {
+    return ask(title, rows, opts.submitLabel || t("Save"), !!opts.danger, function (form) {
       var out = {};
       fields.forEach(function (f) {
         var input = form.elements[f.name];
@@ -420,12 +588,24 @@
   }
 
   // ------------------------------------------------------------------ formatting
-  var STATUS_WORDS = { published: "Published", held: "Held", rejected: "Rejected", deleted: "Deleted by author",
-                       removed: "Removed", pending_scoring: "Being scored" };
-  var rtf = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }) : null;
+  var STATUS_WORDS = {
+    published: function () { return t("Published"); }, held: function () { return t("Held"); },
+    rejected: function () { return t("Rejected"); }, deleted: function () { return t("Deleted by author"); },
+    removed: function () { return t("Removed"); }, pending_scoring: function () { return t("Being scored"); },
+  };
+  // made at first use: the console's language is known only once its translations have loaded
+  var formats = {};
+  function format(kind) {
+    if (!formats[kind] || formats[kind].locale !== Console.locale) {
+      formats[kind] = { locale: Console.locale, f: kind === "rtf"
+        ? new Intl.RelativeTimeFormat(Console.locale, { numeric: "auto" })
+        : new Intl.DateTimeFormat(Console.locale, { dateStyle: "medium", timeStyle: "short" }) };
+    }
+    return formats[kind].f;
+  }
   var fmt = {
     time: function (iso) {
-      return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "–";
+      return iso ? format("dtf").format(new Date(iso)) : "–";
     },
     ago: function (iso) {
       if (!iso) return "–";
@@ -435,17 +615,28 @@
       for (var i = 0; i < steps.length; i++) {
         if (Math.abs(s) < steps[i][0]) {
           var n = Math.round(s / (steps[i][2] || 1));
-          if (steps[i][1] === "second" && Math.abs(n) < 45) return "just now";
-          return rtf ? rtf.format(n, steps[i][1]) : Math.abs(n) + " " + steps[i][1] + "s ago";
+          if (steps[i][1] === "second" && Math.abs(n) < 45) return t("just now");
+          return format("rtf").format(n, steps[i][1]);
         }
       }
       return fmt.time(iso);
     },
-    status: function (status) { return STATUS_WORDS[status] || String(status || "").replace(/_/g, " "); },
+    status: function (status) {
+      return STATUS_WORDS[status] ? STATUS_WORDS[status]() : String(status || "").replace(/_/g, " ");
+    },
     score: function (x) { return x == null ? "–" : Number(x).toFixed(2); },
   };
 
   var Console = window.Console = {
+    // Translation (English text is the key; see the locale files in console/locales/). Call t()/tn()
+    // while drawing, never at a script's top level: the translations load after the scripts run.
+    // A view's title and a shortcut's description may be functions, called at use, for that reason
+    // (a title as `function () { return t(…); }`).
+    t: t,              // t(english, vars): the English text in the console's language, {name}s filled
+    tn: tn,            // tn(n, one form, other form, vars): the plural form of n in the locale, {n} filled
+    locale: "en",      // "ru", "ar", …: for Intl formats
+    dir: "ltr",        // "rtl" for Arabic and Persian
+    languages: LANGUAGES.map(function (l) { return { code: l[0], name: l[1] }; }),
     staff: null,
     session: null,
     api: api,
@@ -454,6 +645,7 @@
     go: go,
     current: function () { return current ? { name: current.name, arg: current.arg } : null; },
     keys: keys,
+    reasonWord: reasonWord,
     keyName: keyName,  // a keydown as the shortcut lists name it ("a", "Shift+A", "?")
     typing: typing,    // whether a key goes to a form field rather than to the shortcuts
     confirm: confirm,
@@ -478,9 +670,20 @@
   };
 
   on("counts", showCounts);
-  keys("global", [["?", "Show these shortcuts", showHelp]]);
+  keys("global", [["?", function () { return t("Show these shortcuts"); }, showHelp]]);
+
+  useLanguage(chooseLanguage());
+  var languageReady = loadLanguage(Console.locale);
 
   document.addEventListener("DOMContentLoaded", function () {
+    languageReady.then(start);
+  });
+
+  function start() {
+    translatePage(document);
+    document.title = t("Moderation");
+    languagePicker($("lang-picker"));
+    languagePicker($("signin-lang"));
     $("signin").addEventListener("submit", signIn);
     $("sign-out").addEventListener("click", signOut);
     $("help-button").addEventListener("click", showHelp);
@@ -494,5 +697,5 @@
     window.addEventListener("hashchange", route);
     // every view script has run by now (they are deferred, after this one): resume the session
     api("GET", "/session", { params: { site: null } }).then(signedIn).catch(function () { signedOut(""); });
-  });
+  }
 })();

@@ -6,6 +6,7 @@
   "use strict";
   var C = window.Console;
   var el = C.el;
+  var t = C.t;
   var states = {}; // article id -> Promise of GET /articles/{id}/featured, while it is fresh
   var FRESH_MS = 10000;
 
@@ -44,12 +45,13 @@
     var it = parts(item);
     if (!it || (it.status && it.status !== "published")) return null;
     var feature = el("button", { type: "button", class: "feature", "aria-pressed": "false", disabled: true,
-                                 title: "Feature this comment: readers see it under Featured (f)" },
-                     "Feature ", el("kbd", { text: "f" }));
+                                 title: t("Feature this comment: readers see it under Featured (f)") },
+                     t("Feature"), " ", el("kbd", { text: "f" }));
     var pin = el("button", { type: "button", class: "pin", "aria-pressed": "false", disabled: true,
-                             title: "Pin this comment to the top of the article (Shift+P)" },
-                 "Pin ", el("kbd", { text: "Shift+P" }));
-    var node = el("span", { class: "feature-controls", role: "group", "aria-label": "Featuring of comment " + it.id,
+                             title: t("Pin this comment to the top of the article (Shift+P)") },
+                 t("Pin"), " ", el("kbd", { text: "Shift+P" }));
+    var node = el("span", { class: "feature-controls", role: "group",
+                            "aria-label": t("Featuring of comment {id}", { id: it.id }),
                             "data-comment": it.id }, feature, " ", pin);
     node._article = it.article;
     var current = null;
@@ -65,7 +67,7 @@
 
     function failed(err) {
       C.toast(err.code === "featured_limit" || err.code === "not_featurable" ? (err.body.help || err.message)
-        : "Could not change the featuring: " + err.message, { error: true });
+        : t("Could not change the featuring: {reason}", { reason: err.message }), { error: true });
       delete states[it.article];
       refreshAll(it.article);
     }
@@ -77,7 +79,7 @@
       C.api(on ? "POST" : "DELETE", "/comments/" + it.id + "/feature", on ? { body: {} } : {}).then(function () {
         delete states[it.article];
         refreshAll(it.article);
-        C.toast(on ? "Featured: readers see it under Featured." : "No longer featured.");
+        C.toast(on ? t("Featured: readers see it under Featured.") : t("No longer featured."));
         C.emit("featured", { article_id: it.article, comment_id: it.id, featured: on });
       }, failed);
     }
@@ -86,8 +88,9 @@
       if (!current || pin.disabled) return;
       var on = current.pinned_comment_id !== it.id;
       var replacing = on && current.pinned_comment_id != null;
-      var asked = replacing ? C.confirm("Comment #" + current.pinned_comment_id + " is pinned now. Pin this one instead?",
-                                        { title: "Replace the pinned comment?", confirmLabel: "Pin this one" })
+      var asked = replacing ? C.confirm(t("Comment #{id} is pinned now. Pin this one instead?",
+                                          { id: current.pinned_comment_id }),
+                                        { title: t("Replace the pinned comment?"), confirmLabel: t("Pin this one") })
                             : Promise.resolve(true);
       asked.then(function (yes) {
         if (!yes) return;
@@ -95,7 +98,7 @@
         var path = "/articles/" + encodeURIComponent(it.article) + "/pin";
         C.api(on ? "PUT" : "DELETE", path, on ? { body: { comment_id: it.id } } : {}).then(function (found) {
           remember(it.article, found);
-          C.toast(on ? "Pinned to the top of the article." : "Unpinned.");
+          C.toast(on ? t("Pinned to the top of the article.") : t("Unpinned."));
           C.emit("featured", { article_id: it.article, comment_id: it.id, featured: picked(found, it.id),
                                pinned: on });
         }, failed);
@@ -123,7 +126,7 @@
   function onTarget(name) {
     return function () {
       var node = target();
-      if (node) node[name](); else C.toast("Move to a published comment first.", { error: true });
+      if (node) node[name](); else C.toast(t("Move to a published comment first."), { error: true });
     };
   }
 
@@ -137,8 +140,9 @@
   C.provide("featureControls", controls);
   ["articles", "queue"].forEach(function (scope) {
     C.keys(scope, [
-      ["f", "Feature or unfeature the comment (readers see it under Featured)", onTarget("_feature")],
-      ["Shift+P", "Pin or unpin the comment at the top of the article", onTarget("_pin")],
+      ["f", function () { return t("Feature or unfeature the comment (readers see it under Featured)"); },
+       onTarget("_feature")],
+      ["Shift+P", function () { return t("Pin or unpin the comment at the top of the article"); }, onTarget("_pin")],
     ]);
   });
 })();

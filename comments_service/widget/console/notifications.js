@@ -15,20 +15,22 @@
   "use strict";
   var C = window.Console;
   var el = C.el;
+  var t = C.t, tn = C.tn;
 
   // the event types an endpoint may subscribe to (domain/webhook_events.EVENT_TYPES), in case the
   // schema (GET /webhooks/events/schema, which lists them) cannot be read
   var KNOWN_TYPES = ["comment.published", "comment.held", "comment.rejected", "report.created",
                      "problem_report.created", "moderation.decision"];
   var TEST_TYPE = "webhook.test";
+  // said in the console's language when shown (the locale loads after this runs)
   var TYPE_WORDS = {
-    "comment.published": "A comment became visible to readers",
-    "comment.held": "A comment waits for a moderator",
-    "comment.rejected": "A comment was rejected",
-    "report.created": "A reader reported a comment",
-    "problem_report.created": "A reader sent a problem report",
-    "moderation.decision": "A moderation decision (the audit log)",
-    "webhook.test": "A test event",
+    "comment.published": function () { return t("A comment became visible to readers"); },
+    "comment.held": function () { return t("A comment waits for a moderator"); },
+    "comment.rejected": function () { return t("A comment was rejected"); },
+    "report.created": function () { return t("A reader reported a comment"); },
+    "problem_report.created": function () { return t("A reader sent a problem report"); },
+    "moderation.decision": function () { return t("A moderation decision (the audit log)"); },
+    "webhook.test": function () { return t("A test event"); },
   };
   var LOG_LIMIT = 50;
   var WATCH_MS = 1000;       // after "Send test event", the log is read again this often…
@@ -42,7 +44,21 @@
   }
 
   function when(iso) {
-    return iso ? el("time", { datetime: iso, title: C.fmt.time(iso) }, C.fmt.ago(iso)) : "never";
+    return iso ? el("time", { datetime: iso, title: C.fmt.time(iso) }, C.fmt.ago(iso)) : t("never");
+  }
+
+  // A translated sentence with elements in it: each {placeholder} of the template is replaced by the
+  // node (or text) given for it, so that addresses and times stay elements in any language.
+  function fill(template, parts) {
+    return template.split(/\{(\w+)\}/).map(function (piece, i) {
+      if (!(i % 2)) return piece || null;
+      return Object.prototype.hasOwnProperty.call(parts, piece) ? parts[piece] : "{" + piece + "}";
+    });
+  }
+
+  // a number in the console's digits; the limits of a field are written as typed (1000, not 1,000)
+  function num(n, asTyped) {
+    return window.Intl ? new Intl.NumberFormat(C.locale || undefined, { useGrouping: !asTyped }).format(n) : String(n);
   }
 
   // ------------------------------------------------------------------ errors by their field
@@ -88,7 +104,7 @@
     var target = inputs[0];
     if (!target) { slot.setAttribute("tabindex", "-1"); target = slot; }
     target.focus();
-    C.toast("Not saved: " + (err.detail || err.message), { error: true });
+    C.toast(t("Not saved: {error}", { error: err.detail || err.message }), { error: true });
     return true;
   }
 
@@ -105,10 +121,10 @@
     var mine = ++alerts.seq;
     var site = C.site();
     if (!site) {
-      container.appendChild(el("p", { class: "empty" }, "Pick a site in the header to set your email alerts for it."));
+      container.appendChild(el("p", { class: "empty" }, t("Pick a site in the header to set your email alerts for it.")));
       return;
     }
-    container.appendChild(el("p", { class: "muted" }, "Loading your email alerts…"));
+    container.appendChild(el("p", { class: "muted" }, t("Loading your email alerts…")));
     C.api("GET", "/alerts").then(function (got) {
       if (mine !== alerts.seq) return;
       alerts.saved = got;
@@ -116,18 +132,18 @@
     }).catch(function (err) {
       if (mine !== alerts.seq) return;
       container.textContent = "";
-      container.appendChild(el("p", { class: "error", role: "alert" }, "Your email alerts could not be loaded: " +
-                               (err.detail || err.message)));
+      container.appendChild(el("p", { class: "error", role: "alert" },
+                               t("Your email alerts could not be loaded: {error}", { error: err.detail || err.message })));
     });
   }
 
   function numberField(name, label, help, value, opts) {
     var id = fid(name);
     var input = el("input", { type: "number", id: id, name: name, min: opts.min, max: opts.max, step: 1,
-                              inputmode: "numeric", placeholder: "off", value: value == null ? null : value });
+                              inputmode: "numeric", placeholder: t("off"), value: value == null ? null : value });
     var hint = el("small", { class: "hint", id: id + "-help" }, help);
-    var slot = errorSlot(name, [input], "Give a whole number from " + opts.min + " to " + opts.max + ", or leave it " +
-                         "empty.");
+    var slot = errorSlot(name, [input], t("Give a whole number from {min} to {max}, or leave it empty.",
+                                          { min: num(opts.min, true), max: num(opts.max, true) }));
     describe(input, [hint.id, slot.id]);
     return { input: input, row: el("div", { class: "field" }, el("label", { for: id }, label), input, hint, slot) };
   }
@@ -146,30 +162,32 @@
     ui.problems = el("input", { type: "checkbox", id: problemsId, name: "problem_reports",
                                 checked: !!(now && now.problem_reports) });
     var problemsHint = el("small", { class: "hint", id: problemsId + "-help" },
-                          "Readers send these from the troubleshooter under the comments.");
+                          t("Readers send these from the troubleshooter under the comments."));
     describe(ui.problems, [problemsHint.id]);
-    var threshold = numberField("report_threshold", "Email me when a comment's open reports reach",
-                                "Once per comment, 1 to 1000 reports. Empty: no such email.",
+    var threshold = numberField("report_threshold", t("Email me when a comment's open reports reach"),
+                                t("Once per comment, {min} to {max} reports. Empty: no such email.",
+                                  { min: num(1, true), max: num(1000, true) }),
                                 now && now.report_threshold, { min: 1, max: 1000 });
-    var digest = numberField("held_digest_minutes", "Send a digest of the held queue every (minutes)",
-                             "Only while something waits, every 5 to 1440 minutes. Empty: no digest.",
+    var digest = numberField("held_digest_minutes", t("Send a digest of the held queue every (minutes)"),
+                             t("Only while something waits, every {min} to {max} minutes. Empty: no digest.",
+                               { min: num(5, true), max: num(1440, true) }),
                              now && now.held_digest_minutes, { min: 5, max: 1440 });
     ui.threshold = threshold.input;
     ui.digest = digest.input;
     ui.state = el("p", { class: "alerts-state", role: "status" }, now
-      ? ["Alerts on this site go to ", el("strong", null, now.email), " (saved ", when(now.updated_at), ")."]
-      : "You get no email alerts for this site.");
-    ui.save = el("button", { type: "submit", class: "primary" }, now ? "Save alerts" : "Turn alerts on");
-    ui.off = now ? el("button", { type: "button", class: "danger", on: { click: turnOff } }, "Turn alerts off") : null;
+      ? fill(t("Alerts on this site go to {email} (saved {when})."),
+             { email: el("strong", null, now.email), when: when(now.updated_at) })
+      : t("You get no email alerts for this site."));
+    ui.save = el("button", { type: "submit", class: "primary" }, now ? t("Save alerts") : t("Turn alerts on"));
+    ui.off = now ? el("button", { type: "button", class: "danger", on: { click: turnOff } }, t("Turn alerts off")) : null;
     var form = el("form", { class: "alerts-form card", novalidate: true, "aria-labelledby": "alerts-title",
                             on: { submit: function (ev) { ev.preventDefault(); saveAlerts(); } } },
-      el("h3", { id: "alerts-title" }, "Your email alerts for site " + C.site()),
-      el("p", { class: "hint" }, "These are yours alone: each moderator sets their own. Every email has a link " +
-         "that turns them off."),
+      el("h3", { id: "alerts-title" }, t("Your email alerts for site {site}", { site: C.site() })),
+      el("p", { class: "hint" }, t("These are yours alone: each moderator sets their own. Every email has a link that turns them off.")),
       ui.state,
-      el("div", { class: "field" }, el("label", { for: emailId }, "Send them to"), ui.email, emailSlot),
+      el("div", { class: "field" }, el("label", { for: emailId }, t("Send them to")), ui.email, emailSlot),
       el("div", { class: "field field-checkbox" }, ui.problems,
-         el("label", { for: problemsId }, "An email for each problem report a reader sends"), problemsHint),
+         el("label", { for: problemsId }, t("An email for each problem report a reader sends")), problemsHint),
       threshold.row,
       digest.row,
       el("div", { class: "alerts-actions" }, ui.save, ui.off));
@@ -198,7 +216,7 @@
       if (mine !== alerts.seq) return;
       alerts.saved = got;
       drawAlerts();
-      C.toast("Email alerts saved.");
+      C.toast(t("Email alerts saved."));
     }).catch(function (err) {
       if (mine !== alerts.seq) return;
       ui.save.disabled = false;
@@ -207,8 +225,9 @@
   }
 
   function turnOff() {
-    C.confirm("No more alert emails for this site go to " + (alerts.saved ? alerts.saved.email : "you") + ".",
-              { title: "Turn your email alerts off?", danger: true, confirmLabel: "Turn off" })
+    C.confirm(alerts.saved ? t("No more alert emails for this site go to {email}.", { email: alerts.saved.email })
+                           : t("No more alert emails for this site go to you."),
+              { title: t("Turn your email alerts off?"), danger: true, confirmLabel: t("Turn off") })
       .then(function (ok) {
         if (!ok) return;
         var mine = alerts.seq;
@@ -216,12 +235,12 @@
           if (mine !== alerts.seq) return;
           alerts.saved = null;
           drawAlerts();
-          C.toast("Email alerts turned off.");
+          C.toast(t("Email alerts turned off."));
         }).catch(fail);
       });
   }
 
-  C.view("alerts", { title: "Email alerts", order: 58, key: "g e", render: renderAlerts,
+  C.view("alerts", { title: function () { return t("Email alerts"); }, order: 58, key: "g e", render: renderAlerts,
                      leave: function () { alerts.root = null; alerts.seq++; } });
 
   // ================================================================== webhooks
@@ -232,10 +251,10 @@
     hooks.open = {};
     var mine = ++hooks.seq;
     if (!C.site()) {
-      container.appendChild(el("p", { class: "empty" }, "Pick a site in the header to see its webhooks."));
+      container.appendChild(el("p", { class: "empty" }, t("Pick a site in the header to see its webhooks.")));
       return;
     }
-    container.appendChild(el("p", { class: "muted" }, "Loading the site's webhooks…"));
+    container.appendChild(el("p", { class: "muted" }, t("Loading the site's webhooks…")));
     var types = hooks.types ? Promise.resolve(hooks.types)
       : C.api("GET", "/webhooks/events/schema").then(function (examples) {
         var seen = [];
@@ -250,8 +269,8 @@
     }).catch(function (err) {
       if (mine !== hooks.seq) return;
       container.textContent = "";
-      container.appendChild(el("p", { class: "error", role: "alert" }, "The webhooks could not be loaded: " +
-                               (err.detail || err.message)));
+      container.appendChild(el("p", { class: "error", role: "alert" },
+                               t("The webhooks could not be loaded: {error}", { error: err.detail || err.message })));
     });
   }
 
@@ -273,10 +292,8 @@
     root.textContent = "";
     hooks.listBox = el("div", { class: "webhook-list" });
     root.appendChild(el("section", { class: "webhooks-section", "aria-labelledby": "webhooks-title" },
-      el("h3", { id: "webhooks-title" }, "Webhook endpoints of site " + C.site()),
-      el("p", { class: "hint" }, "The service POSTs each event an endpoint subscribes to, signed with the " +
-         "endpoint's secret (Standard Webhooks), and retries what fails. An endpoint failing for a day is " +
-         "disabled."),
+      el("h3", { id: "webhooks-title" }, t("Webhook endpoints of site {site}", { site: C.site() })),
+      el("p", { class: "hint" }, t("The service POSTs each event an endpoint subscribes to, signed with the endpoint's secret (Standard Webhooks), and retries what fails. An endpoint failing for a day is disabled.")),
       hooks.listBox));
     root.appendChild(addForm());
     drawList();
@@ -287,7 +304,7 @@
     if (!box) return;
     box.textContent = "";
     if (!hooks.list.length) {
-      box.appendChild(el("p", { class: "empty webhooks-none" }, "No webhook endpoints yet: add one below."));
+      box.appendChild(el("p", { class: "empty webhooks-none" }, t("No webhook endpoints yet: add one below.")));
       return;
     }
     hooks.list.forEach(function (w) { box.appendChild(endpointCard(w)); });
@@ -295,18 +312,19 @@
 
   function stateOf(w) {
     if (w.enabled && w.failing_since) {
-      return { cls: "failing", label: "Failing",
-               text: ["Enabled, but failing since ", when(w.failing_since), ": the service retries, and disables it " +
-                      "after a day of failures."] };
+      return { cls: "failing", label: t("Failing"),
+               text: fill(t("Enabled, but failing since {when}: the service retries, and disables it after a day of failures."),
+                          { when: when(w.failing_since) }) };
     }
-    if (w.enabled) return { cls: "enabled", label: "Enabled", text: null };
+    if (w.enabled) return { cls: "enabled", label: t("Enabled"), text: null };
     if (w.disabled_at) {
-      return { cls: "auto-disabled", label: "Disabled by the service",
-               text: ["Disabled automatically ", when(w.disabled_at), " (" + (w.disabled_reason || "failing") + ")",
-                      w.failing_since ? [", failing since ", when(w.failing_since)] : null,
-                      ". Nothing is delivered to it; enable it once the receiver works again."] };
+      var parts = { when: when(w.disabled_at), reason: w.disabled_reason || t("failing"), since: when(w.failing_since) };
+      return { cls: "auto-disabled", label: t("Disabled by the service"),
+               text: w.failing_since
+                 ? fill(t("Disabled automatically {when} ({reason}), failing since {since}. Nothing is delivered to it; enable it once the receiver works again."), parts)
+                 : fill(t("Disabled automatically {when} ({reason}). Nothing is delivered to it; enable it once the receiver works again."), parts) };
     }
-    return { cls: "disabled", label: "Disabled", text: "Disabled by an admin: nothing is delivered to it." };
+    return { cls: "disabled", label: t("Disabled"), text: t("Disabled by an admin: nothing is delivered to it.") };
   }
 
   function endpointCard(w) {
@@ -321,7 +339,7 @@
                                      logButton.setAttribute("aria-expanded", show ? "true" : "false");
                                      logBox.hidden = !show;
                                      if (show) loadLog(w, logBox);
-                                   } } }, "Delivery log");
+                                   } } }, t("Delivery log"));
     var card = el("article", { class: "webhook card state-" + state.cls, "data-id": String(w.id),
                                "data-state": state.cls, "aria-labelledby": titleId },
       el("div", { class: "webhook-head" },
@@ -330,21 +348,22 @@
       state.text ? el("p", { class: "webhook-note" }, state.text) : null,
       w.description ? el("p", { class: "webhook-description" }, w.description) : null,
       el("dl", { class: "webhook-facts" },
-         el("dt", null, "Events"),
-         el("dd", null, el("ul", { class: "webhook-types" }, w.event_types.map(function (t) {
-           return el("li", null, el("code", null, t));
+         el("dt", null, t("Events")),
+         el("dd", null, el("ul", { class: "webhook-types" }, w.event_types.map(function (type) {
+           return el("li", null, el("code", null, type));
          }))),
-         el("dt", null, "Last success"), el("dd", null, when(w.last_success_at)),
-         el("dt", null, "Added"), el("dd", null, when(w.created_at), w.created_by ? " by " + w.created_by : null)),
+         el("dt", null, t("Last success")), el("dd", null, when(w.last_success_at)),
+         el("dt", null, t("Added")), el("dd", null, w.created_by
+           ? fill(t("{when} by {who}"), { when: when(w.created_at), who: w.created_by }) : when(w.created_at))),
       el("div", { class: "webhook-actions" },
          el("button", { type: "button", disabled: !w.enabled,
-                        title: w.enabled ? null : "Enable the endpoint to send it a test event",
-                        on: { click: function () { sendTest(w, logBox, logButton); } } }, "Send test event"),
+                        title: w.enabled ? null : t("Enable the endpoint to send it a test event"),
+                        on: { click: function () { sendTest(w, logBox, logButton); } } }, t("Send test event")),
          logButton,
          el("button", { type: "button", on: { click: function () { setEnabled(w, !w.enabled); } } },
-            w.enabled ? "Disable" : "Enable"),
-         el("button", { type: "button", on: { click: function () { rotate(w); } } }, "Rotate secret"),
-         el("button", { type: "button", class: "danger", on: { click: function () { remove(w); } } }, "Delete")),
+            w.enabled ? t("Disable") : t("Enable")),
+         el("button", { type: "button", on: { click: function () { rotate(w); } } }, t("Rotate secret")),
+         el("button", { type: "button", class: "danger", on: { click: function () { remove(w); } } }, t("Delete"))),
       logBox);
     if (hooks.open[w.id]) loadLog(w, logBox);
     return card;
@@ -354,7 +373,7 @@
   function loadLog(w, box, quiet) {
     if (!quiet) {
       box.setAttribute("aria-busy", "true");
-      if (!box.firstChild) box.appendChild(el("p", { class: "muted" }, "Loading the delivery log…"));
+      if (!box.firstChild) box.appendChild(el("p", { class: "muted" }, t("Loading the delivery log…")));
     }
     return C.api("GET", "/webhooks/" + w.id + "/attempts", { params: { limit: LOG_LIMIT } }).then(function (rows) {
       drawLog(w, box, rows);
@@ -362,8 +381,8 @@
     }).catch(function (err) {
       box.removeAttribute("aria-busy");
       box.textContent = "";
-      box.appendChild(el("p", { class: "error", role: "alert" }, "The delivery log could not be loaded: " +
-                         (err.detail || err.message)));
+      box.appendChild(el("p", { class: "error", role: "alert" },
+                         t("The delivery log could not be loaded: {error}", { error: err.detail || err.message })));
       return null;
     });
   }
@@ -372,17 +391,18 @@
     box.removeAttribute("aria-busy");
     box.textContent = "";
     var refresh = el("button", { type: "button", class: "link", on: { click: function () { loadLog(w, box); } } },
-                     "Refresh");
-    var head = el("p", { class: "webhook-log-head" }, el("strong", null, "Delivery log"),
-                  " · the last " + LOG_LIMIT + " attempts, newest first · ", refresh);
+                     t("Refresh"));
+    var head = el("p", { class: "webhook-log-head" }, el("strong", null, t("Delivery log")),
+                  " · ", tn(LOG_LIMIT, "the last {n} attempt, newest first", "the last {n} attempts, newest first"),
+                  " · ", refresh);
     box.appendChild(head);
     if (!rows.length) {
-      box.appendChild(el("p", { class: "muted webhook-log-empty" }, "No delivery attempts yet."));
+      box.appendChild(el("p", { class: "muted webhook-log-empty" }, t("No delivery attempts yet.")));
       return;
     }
     box.appendChild(el("div", { class: "table-wrap" }, el("table", { class: "webhook-attempts" },
-      el("caption", { class: "sr-only" }, "Delivery attempts to " + w.url),
-      el("thead", null, el("tr", null, ["Time", "Event", "Attempt", "Status", "Latency (ms)", "Error"].map(function (h) {
+      el("caption", { class: "sr-only" }, t("Delivery attempts to {url}", { url: w.url })),
+      el("thead", null, el("tr", null, [t("Time"), t("Event"), t("Attempt"), t("Status"), t("Latency (ms)"), t("Error")].map(function (h) {
         return el("th", { scope: "col" }, h);
       }))),
       el("tbody", null, rows.map(function (a) {
@@ -390,9 +410,9 @@
         return el("tr", { class: ok ? "ok" : "failed", "data-attempt-id": String(a.id) },
           el("td", null, el("time", { datetime: a.created_at, title: C.fmt.ago(a.created_at) }, C.fmt.time(a.created_at))),
           el("td", null, el("code", null, a.event_type)),
-          el("td", { class: "num" }, String(a.attempt)),
+          el("td", { class: "num" }, num(a.attempt)),
           el("td", { class: "num" }, a.status == null ? "–" : String(a.status)),
-          el("td", { class: "num" }, String(a.latency_ms)),
+          el("td", { class: "num" }, num(a.latency_ms)),
           el("td", { class: ok ? "muted" : "error" }, ok ? "–" : a.error));
       })))));
   }
@@ -409,7 +429,7 @@
     var mine = hooks.seq;
     testIds(w).then(function (before) {
       return C.api("POST", "/webhooks/" + w.id + "/test").then(function (queued) {
-        C.toast("Test event queued (webhook-id " + queued.webhook_id + "): the notifier sends it within seconds.");
+        C.toast(t("Test event queued (webhook-id {id}): the notifier sends it within seconds.", { id: queued.webhook_id }));
         if (mine !== hooks.seq) return;
         hooks.open[w.id] = true;
         logButton.setAttribute("aria-expanded", "true");
@@ -436,8 +456,8 @@
         var fresh = (rows || []).filter(function (a) { return a.event_type === TEST_TYPE && before.indexOf(a.id) < 0; });
         if (fresh.length) {
           var error = fresh[0].error;
-          C.toast(error ? "The test event could not be delivered (" + error + "): see the delivery log."
-                        : "The test event was delivered: see the delivery log.", error ? { error: true } : undefined);
+          C.toast(error ? t("The test event could not be delivered ({error}): see the delivery log.", { error: error })
+                        : t("The test event was delivered: see the delivery log."), error ? { error: true } : undefined);
           refreshEndpoint(w.id);
           return;
         }
@@ -470,40 +490,39 @@
 
   function setEnabled(w, enabled) {
     var go = enabled ? Promise.resolve(true)
-      : C.confirm("Events waiting for it are dropped, and nothing more is sent until it is enabled again.",
-                  { title: "Disable the endpoint " + w.url + "?", danger: true, confirmLabel: "Disable" });
+      : C.confirm(t("Events waiting for it are dropped, and nothing more is sent until it is enabled again."),
+                  { title: t("Disable the endpoint {url}?", { url: w.url }), danger: true, confirmLabel: t("Disable") });
     go.then(function (ok) {
       if (!ok) return;
       C.api("PATCH", "/webhooks/" + w.id, { body: { enabled: enabled } }).then(function () {
-        C.toast(enabled ? "Endpoint enabled." : "Endpoint disabled.");
+        C.toast(enabled ? t("Endpoint enabled.") : t("Endpoint disabled."));
         return reloadWebhooks(w.id);
       }).catch(fail);
     });
   }
 
   function rotate(w) {
-    C.confirm("Every delivery from now on, retries included, is signed with the new secret: give it to the " +
-              "receiver right away. The new secret is shown once.",
-              { title: "Rotate the signing secret of " + w.url + "?", danger: true, confirmLabel: "Rotate" })
+    C.confirm(t("Every delivery from now on, retries included, is signed with the new secret: give it to the receiver right away. The new secret is shown once."),
+              { title: t("Rotate the signing secret of {url}?", { url: w.url }), danger: true, confirmLabel: t("Rotate") })
       .then(function (ok) {
         if (!ok) return;
         C.api("POST", "/webhooks/" + w.id + "/rotate-secret").then(function (made) {
           return reloadWebhooks(w.id).then(function () {
-            showOnce("New signing secret", made.secret, made.endpoint.url,
-                     "The receiver checks each delivery's webhook-signature with this secret from now on.");
+            showOnce(t("New signing secret"), made.secret, made.endpoint.url,
+                     t("The receiver checks each delivery's webhook-signature with this secret from now on."));
           });
         }).catch(fail);
       });
   }
 
   function remove(w) {
-    C.confirm("Its delivery log and the events still waiting for it go with it. This cannot be undone.",
-              { title: "Delete the endpoint " + w.url + "?", danger: true, confirmLabel: "Delete" })
+    C.confirm(t("Its delivery log and the events still waiting for it go with it. This cannot be undone."),
+              { title: t("Delete the endpoint {url}?", { url: w.url }), danger: true, confirmLabel: t("Delete") })
       .then(function (ok) {
         if (!ok) return;
         C.api("DELETE", "/webhooks/" + w.id).then(function () {
           delete hooks.open[w.id];
-          C.toast("Endpoint deleted.");
+          C.toast(t("Endpoint deleted."));
           return reloadWebhooks();
         }).catch(fail);
       });
@@ -524,20 +543,19 @@
     function forget() { field.value = ""; d.textContent = ""; }
     d.appendChild(el("div", { class: "ask" },
       el("h2", { id: "webhook-once-title" }, title),
-      el("p", null, "Endpoint ", el("code", null, url)),
-      el("p", { id: "webhook-once-note" }, note + " It is shown this once: copy it now. The service keeps it " +
-         "sealed and never shows it again; rotate it if it is lost."),
-      el("label", { for: "webhook-once-value" }, "Signing secret"), field,
+      el("p", null, fill(t("Endpoint {url}"), { url: el("code", null, url) })),
+      el("p", { id: "webhook-once-note" }, note + " " + t("It is shown this once: copy it now. The service keeps it sealed and never shows it again; rotate it if it is lost.")),
+      el("label", { for: "webhook-once-value" }, t("Signing secret")), field,
       el("div", { class: "ask-buttons" }, copied,
          el("button", { type: "button", on: { click: function () {
            field.select();
-           var done = function () { copied.textContent = "Copied."; };
+           var done = function () { copied.textContent = t("Copied."); };
            if (navigator.clipboard && navigator.clipboard.writeText) {
-             navigator.clipboard.writeText(secret).then(done, function () { copied.textContent = "Select it and copy (Ctrl+C)."; });
-           } else { copied.textContent = "Select it and copy (Ctrl+C)."; }
-         } } }, "Copy"),
+             navigator.clipboard.writeText(secret).then(done, function () { copied.textContent = t("Select it and copy (Ctrl+C)."); });
+           } else { copied.textContent = t("Select it and copy (Ctrl+C)."); }
+         } } }, t("Copy")),
          el("button", { type: "button", class: "primary", on: { click: function () { d.close(); forget(); } } },
-            "Done"))));
+            t("Done")))));
     d.addEventListener("close", function closed() {
       d.removeEventListener("close", closed);
       forget();
@@ -556,32 +574,33 @@
     var url = el("input", { type: "url", id: urlId, name: "url", required: true, maxlength: 2048, spellcheck: "false",
                             autocomplete: "off", placeholder: "https://hooks.example/comments" });
     var urlHint = el("small", { class: "hint", id: urlId + "-help" },
-                     "https:// on a public host, without a user name, password or #fragment.");
+                     t("https:// on a public host, without a user name, password or #fragment."));
     var urlSlot = errorSlot("url", [url]);
     describe(url, [urlHint.id, urlSlot.id]);
-    var boxes = hooks.types.map(function (t) {
+    var boxes = hooks.types.map(function (type) {
       var id = fid("wh-type");
-      var box = el("input", { type: "checkbox", id: id, name: "event_types", value: t });
-      return { type: t, input: box, row: el("li", { class: "field-checkbox" }, box,
-        el("label", { for: id }, el("code", null, t), TYPE_WORDS[t] ? " " + TYPE_WORDS[t] : null)) };
+      var box = el("input", { type: "checkbox", id: id, name: "event_types", value: type });
+      return { type: type, input: box, row: el("li", { class: "field-checkbox" }, box,
+        el("label", { for: id }, el("code", null, type),
+           Object.prototype.hasOwnProperty.call(TYPE_WORDS, type) ? " " + TYPE_WORDS[type]() : null)) };
     });
-    var typesSlot = errorSlot("event_types", boxes.length ? [boxes[0].input] : [], "Choose at least one event.");
+    var typesSlot = errorSlot("event_types", boxes.length ? [boxes[0].input] : [], t("Choose at least one event."));
     var desc = el("input", { type: "text", id: descId, name: "description", maxlength: 500, autocomplete: "off" });
     var descSlot = errorSlot("description", [desc]);
     describe(desc, [descSlot.id]);
-    var submit = el("button", { type: "submit", class: "primary" }, "Add endpoint");
+    var submit = el("button", { type: "submit", class: "primary" }, t("Add endpoint"));
     var form = el("form", { class: "webhook-add card", novalidate: true, "aria-labelledby": "webhook-add-title",
                             on: { submit: function (ev) {
                               ev.preventDefault();
                               create(form, submit, url, boxes, desc);
                             } } },
-      el("h3", { id: "webhook-add-title" }, "Add an endpoint"),
-      el("div", { class: "field" }, el("label", { for: urlId }, "URL"), url, urlHint, urlSlot),
+      el("h3", { id: "webhook-add-title" }, t("Add an endpoint")),
+      el("div", { class: "field" }, el("label", { for: urlId }, t("URL")), url, urlHint, urlSlot),
       el("fieldset", { class: "webhook-types-field", "aria-describedby": typesSlot.id },
-         el("legend", { id: legendId }, "Events to send"),
+         el("legend", { id: legendId }, t("Events to send")),
          el("ul", { class: "webhook-type-choices" }, boxes.map(function (b) { return b.row; })), typesSlot),
-      el("div", { class: "field" }, el("label", { for: descId }, "Description ",
-                                       el("span", { class: "muted" }, "(optional: what it is for)")), desc, descSlot),
+      el("div", { class: "field" }, el("label", { for: descId }, t("Description"), " ",
+                                       el("span", { class: "muted" }, t("(optional: what it is for)"))), desc, descSlot),
       el("div", { class: "webhook-add-actions" }, submit));
     return form;
   }
@@ -598,10 +617,10 @@
       if (mine !== hooks.seq) return;
       url.value = ""; desc.value = "";
       boxes.forEach(function (b) { b.input.checked = false; });
-      C.toast("Endpoint added.");
+      C.toast(t("Endpoint added."));
       return reloadWebhooks(made.endpoint.id).then(function () {
-        showOnce("Signing secret of the new endpoint", made.secret, made.endpoint.url,
-                 "The receiver checks each delivery's webhook-signature with this secret.");
+        showOnce(t("Signing secret of the new endpoint"), made.secret, made.endpoint.url,
+                 t("The receiver checks each delivery's webhook-signature with this secret."));
       });
     }).catch(function (err) {
       submit.disabled = false;
@@ -622,15 +641,15 @@
     hooks.seq++;
   }
 
-  C.view("webhooks", { title: "Webhooks", order: 65, key: "g w", admin: true, render: renderWebhooks,
+  C.view("webhooks", { title: function () { return t("Webhooks"); }, order: 65, key: "g w", admin: true, render: renderWebhooks,
                        leave: leaveWebhooks });
   C.keys("webhooks", [
-    ["n", "Add an endpoint (focus its URL field)", function () {
+    ["n", function () { return t("Add an endpoint (focus its URL field)"); }, function () {
       var field = hooks.root && hooks.root.querySelector(".webhook-add input[name=url]");
       if (field) field.focus();
     }],
   ]);
   C.keys("alerts", [
-    ["e", "Focus the email address", function () { if (alerts.ui.email) alerts.ui.email.focus(); }],
+    ["e", function () { return t("Focus the email address"); }, function () { if (alerts.ui.email) alerts.ui.email.focus(); }],
   ]);
 })();

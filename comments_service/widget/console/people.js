@@ -6,26 +6,53 @@
   "use strict";
   var C = window.Console;
   var el = C.el;
+  var t = C.t, tn = C.tn;
   // the drawer's shortcuts are listed in the "?" overlay under this heading; they work while the
   // drawer is open, whatever the view under it (this file dispatches them, before the view's own)
   var DRAWER_SCOPE = "Author drawer (while it is open)";
   var SEQUENCE_MS = 1500; // as the shell's: the second key of "g p" is the shell's, not the drawer's
-  var BAN_DAYS = [
-    { value: "", label: "Permanent (until lifted)" }, { value: "1", label: "1 day" }, { value: "3", label: "3 days" },
-    { value: "7", label: "7 days" }, { value: "30", label: "30 days" }, { value: "90", label: "90 days" },
-    { value: "365", label: "1 year" },
-  ];
-  var ACTION_WORDS = {
-    approve: "Approved", reject: "Rejected", undo: "Undid a decision", ban: "Banned", unban: "Lifted the ban",
-    suspend: "Suspended", trust: "Trusted", untrust: "Stopped trusting", premoderate: "Put on premoderation",
-    unpremoderate: "Took off premoderation", note: "Added a note", shadow_restrict: "Shadow-restricted",
-    lift_shadow_restriction: "Lifted the shadow restriction",
-  };
+  // built when asked: the words are in the console's language, which loads after this script
+  function banDays() {
+    return [
+      { value: "", label: t("Permanent (until lifted)") }, { value: "1", label: tn(1, "{n} day", "{n} days") },
+      { value: "3", label: tn(3, "{n} day", "{n} days") }, { value: "7", label: tn(7, "{n} day", "{n} days") },
+      { value: "30", label: tn(30, "{n} day", "{n} days") }, { value: "90", label: tn(90, "{n} day", "{n} days") },
+      { value: "365", label: tn(1, "{n} year", "{n} years") },
+    ];
+  }
+
+  function actionWord(action) {
+    switch (action) {
+      case "approve": return t("Approved");
+      case "reject": return t("Rejected");
+      case "undo": return t("Undid a decision");
+      case "ban": return t("Banned");
+      case "unban": return t("Lifted the ban");
+      case "suspend": return t("Suspended");
+      case "trust": return t("Trusted");
+      case "untrust": return t("Stopped trusting");
+      case "premoderate": return t("Put on premoderation");
+      case "unpremoderate": return t("Took off premoderation");
+      case "note": return t("Added a note");
+      case "shadow_restrict": return t("Shadow-restricted");
+      case "lift_shadow_restriction": return t("Lifted the shadow restriction");
+      default: return action.replace(/_/g, " ");
+    }
+  }
+
+  // a reason code (a rejection, a report, an automatic hold) in a moderator's words; a code not
+  // listed here shows as itself
+  var reasonWord = C.reasonWord;
 
   function who(id, name) {
-    if (id && C.staff && id === C.staff.id) return "you";
-    return name || id || "the automatic moderation";
+    if (id && C.staff && id === C.staff.id) return t("you");
+    return name || id || t("the automatic moderation");
   }
+
+  function quoted(text) { return t("“{text}”", { text: text }); }
+
+  // a count in the console's language (its digits, its grouping); ids stay as they are
+  function num(n) { return new Intl.NumberFormat(C.locale).format(n); }
 
   function fail(err) {
     if (err) C.toast(err.detail || err.message || String(err), { error: true });
@@ -41,9 +68,9 @@
 
   function ensureDrawer() {
     if (drawer) return drawer;
-    var title = el("h2", { id: "people-drawer-title", tabindex: "-1" }, "Reader");
+    var title = el("h2", { id: "people-drawer-title", tabindex: "-1" }, t("Reader"));
     var close = el("button", { type: "button", class: "drawer-close", "aria-keyshortcuts": "Escape",
-                               on: { click: function () { closeDrawer(); } } }, "Close ", el("kbd", { text: "Esc" }));
+                               on: { click: function () { closeDrawer(); } } }, t("Close") + " ", el("kbd", { text: "Esc" }));
     var body = el("div", { class: "drawer-body" });
     var root = el("aside", { id: "people-drawer", class: "drawer", role: "dialog", "aria-modal": "false",
                              "aria-labelledby": "people-drawer-title", hidden: true },
@@ -62,9 +89,9 @@
     d.profile = null;
     d.root.hidden = false;
     document.body.classList.add("drawer-open");
-    d.title.textContent = "Reader #" + d.userId;
+    d.title.textContent = t("Reader #{id}", { id: d.userId });
     d.body.textContent = "";
-    d.body.appendChild(el("p", { class: "muted" }, "Loading…"));
+    d.body.appendChild(el("p", { class: "muted" }, t("Loading…")));
     d.title.focus();
     return load();
   }
@@ -92,8 +119,8 @@
       d.profile = null;
       d.body.textContent = "";
       d.body.appendChild(el("p", { class: "error", role: "alert" },
-        err.status === 404 ? "This reader is not known to this site."
-          : err.status === 403 ? "This reader belongs to a site you do not moderate." : err.message));
+        err.status === 404 ? t("This reader is not known to this site.")
+          : err.status === 403 ? t("This reader belongs to a site you do not moderate.") : err.message));
     });
   }
 
@@ -105,14 +132,14 @@
   function flags(s) {
     var out = [];
     if (s.banned) {
-      out.push(el("span", { class: "flag bad" }, s.banned_until ? "Banned until " + C.fmt.time(s.banned_until)
-                                                                : "Banned until lifted"));
-      if (s.ban_reason) out.push(el("span", { class: "muted" }, "“" + s.ban_reason + "”"));
+      out.push(el("span", { class: "flag bad" }, s.banned_until ? t("Banned until {time}", { time: C.fmt.time(s.banned_until) })
+                                                                : t("Banned until lifted")));
+      if (s.ban_reason) out.push(el("span", { class: "muted" }, quoted(s.ban_reason)));
     }
-    if (s.premoderated) out.push(el("span", { class: "flag" }, "Premoderated"));
-    if (s.trusted) out.push(el("span", { class: "flag ok" }, "Trusted"));
-    if (s.shadow_restricted) out.push(el("span", { class: "flag" }, "Shadow-restricted"));
-    if (!out.length) out.push(el("span", { class: "flag ok" }, "In good standing"));
+    if (s.premoderated) out.push(el("span", { class: "flag" }, t("Premoderated")));
+    if (s.trusted) out.push(el("span", { class: "flag ok" }, t("Trusted")));
+    if (s.shadow_restricted) out.push(el("span", { class: "flag" }, t("Shadow-restricted")));
+    if (!out.length) out.push(el("span", { class: "flag ok" }, t("In good standing")));
     return out;
   }
 
@@ -130,85 +157,88 @@
     body.textContent = "";
 
     body.appendChild(el("p", { class: "person-line muted" },
-      (s.kind === "sso" ? "Signed-in reader" : "Guest") + " · #" + s.user_id + " · ",
-      el("span", null, (s.kind === "sso" ? "subject " : "id ")), el("code", { class: "subject" }, p.subject),
-      " · first seen ", when(p.created_at)));
+      (s.kind === "sso" ? t("Signed-in reader") : t("Guest")) + " · #" + s.user_id + " · ",
+      el("span", null, (s.kind === "sso" ? t("subject") : t("id")) + " "), el("code", { class: "subject" }, p.subject),
+      " · " + t("first seen") + " ", when(p.created_at)));
     body.appendChild(el("p", { class: "standing", "data-standing": "" }, flags(s)));
-    body.appendChild(el("div", { class: "actions drawer-actions", role: "group", "aria-label": "Actions on " + s.name },
-      actionButton(s.banned ? "Change ban" : "Ban", "b", ban, { class: "reject" }),
-      s.banned ? actionButton("Lift ban", "Shift+U", unban) : null,
-      actionButton("Suspend", "s", suspend),
-      actionButton("Trusted", "t", toggleTrust, { "aria-pressed": String(!!s.trusted) }),
-      actionButton("Premoderation", "p", togglePremoderation, { "aria-pressed": String(!!s.premoderated) }),
-      p.shadow_restriction ? actionButton("Shadow restriction", "Shift+R", toggleShadow,
+    body.appendChild(el("div", { class: "actions drawer-actions", role: "group", "aria-label": t("Actions on {name}", { name: s.name }) },
+      actionButton(s.banned ? t("Change ban") : t("Ban"), "b", ban, { class: "reject" }),
+      s.banned ? actionButton(t("Lift ban"), "Shift+U", unban) : null,
+      actionButton(t("Suspend"), "s", suspend),
+      actionButton(t("Trusted"), "t", toggleTrust, { "aria-pressed": String(!!s.trusted) }),
+      actionButton(t("Premoderation"), "p", togglePremoderation, { "aria-pressed": String(!!s.premoderated) }),
+      p.shadow_restriction ? actionButton(t("Shadow restriction"), "Shift+R", toggleShadow,
                                           { "aria-pressed": String(!!s.shadow_restricted) }) : null,
-      actionButton("Note", "n", addNote)));
+      actionButton(t("Note"), "n", addNote)));
     // offered only where the site turned it on; what it does, in one line (SECURITY.md "Shadow restriction")
     if (p.shadow_restriction) {
-      body.appendChild(el("p", { class: "muted shadow-note" }, "Shadow restriction: their new comments wait " +
-        "for a moderator and show only to them, unmarked; they get a statement of reasons and see it when they ask."));
+      body.appendChild(el("p", { class: "muted shadow-note" },
+        t("Shadow restriction: their new comments wait for a moderator and show only to them, unmarked; they get a statement of reasons and see it when they ask.")));
     }
 
     var counts = p.counts;
-    var comments = section("Comments", "people-comments-title");
-    comments.appendChild(el("p", { class: "counts" },
-      counts.published + " published · " + counts.held + " held · " + counts.rejected + " rejected · " +
-      counts.deleted + " deleted" + (counts.pending_scoring ? " · " + counts.pending_scoring + " being scored" : "")));
+    var comments = section(t("Comments"), "people-comments-title");
+    var tally = [t("{published} published · {held} held · {rejected} rejected · {deleted} deleted", {
+      published: num(counts.published), held: num(counts.held), rejected: num(counts.rejected), deleted: num(counts.deleted) })];
+    if (counts.pending_scoring) tally.push(t("{n} being scored", { n: num(counts.pending_scoring) }));
+    comments.appendChild(el("p", { class: "counts" }, tally.join(" · ")));
     if (p.recent_comments.length) {
-      comments.appendChild(el("ol", { class: "person-comments", "aria-label": "Recent comments, newest first" },
+      comments.appendChild(el("ol", { class: "person-comments", "aria-label": t("Recent comments, newest first") },
         p.recent_comments.map(commentItem)));
     } else {
-      comments.appendChild(el("p", { class: "muted" }, "No comments yet."));
+      comments.appendChild(el("p", { class: "muted" }, t("No comments yet.")));
     }
     body.appendChild(comments);
 
     var r = p.reports;
-    var reports = section("Reports against them", "people-reports-title");
+    var reports = section(t("Reports against them"), "people-reports-title");
     if (!r.count) {
-      reports.appendChild(el("p", { class: "muted" }, "No reader has reported their comments."));
+      reports.appendChild(el("p", { class: "muted" }, t("No reader has reported their comments.")));
     } else {
-      reports.appendChild(el("p", null, r.count + " report" + (r.count === 1 ? "" : "s") + " (" + r.open + " open): " +
-        Object.keys(r.reasons).map(function (k) { return k.replace(/_/g, " ") + " ×" + r.reasons[k]; }).join(", ")));
+      var reasons = Object.keys(r.reasons).map(function (k) { return reasonWord(k) + " ×" + num(r.reasons[k]); }).join(", ");
+      reports.appendChild(el("p", null, tn(r.count, "{n} report ({open} open): {reasons}", "{n} reports ({open} open): {reasons}",
+                                           { open: num(r.open), reasons: reasons })));
       reports.appendChild(el("ul", { class: "plain" }, r.recent.map(function (rep) {
-        return el("li", null, when(rep.created_at), " · ", rep.reason.replace(/_/g, " "), " on #" + rep.comment_id,
-                  rep.note ? el("span", { class: "muted" }, " “" + rep.note + "”") : null,
-                  rep.open ? el("span", { class: "flag bad" }, "open") : null);
+        return el("li", null, when(rep.created_at), " · ", reasonWord(rep.reason), " " + t("on #{id}", { id: rep.comment_id }),
+                  rep.note ? el("span", { class: "muted" }, " " + quoted(rep.note)) : null,
+                  rep.open ? el("span", { class: "flag bad" }, t("open")) : null);
       })));
     }
     body.appendChild(reports);
 
-    var decisions = section("Decisions", "people-decisions-title");
+    var decisions = section(t("Decisions"), "people-decisions-title");
     decisions.appendChild(p.decisions.length ? auditList(p.decisions)
-      : el("p", { class: "muted" }, "No moderator has decided anything about them yet."));
+      : el("p", { class: "muted" }, t("No moderator has decided anything about them yet.")));
     body.appendChild(decisions);
 
-    var bans = section("Bans and suspensions", "people-bans-title");
-    bans.appendChild(p.bans.length ? auditList(p.bans) : el("p", { class: "muted" }, "Never banned or suspended."));
+    var bans = section(t("Bans and suspensions"), "people-bans-title");
+    bans.appendChild(p.bans.length ? auditList(p.bans) : el("p", { class: "muted" }, t("Never banned or suspended.")));
     body.appendChild(bans);
 
-    var notes = section("Moderator notes", "people-notes-title");
-    notes.appendChild(el("p", { class: "hint" }, "Only moderators of this site see these notes (" + p.notes.length +
-                                                 " of at most " + p.notes_cap + ")."));
+    var notes = section(t("Moderator notes"), "people-notes-title");
+    notes.appendChild(el("p", { class: "hint" }, t("Only moderators of this site see these notes ({count} of at most {cap}).",
+                                                   { count: num(p.notes.length), cap: num(p.notes_cap) })));
     if (p.notes.length) {
       notes.appendChild(el("ul", { class: "plain person-notes" }, p.notes.map(function (n) {
         return el("li", null, el("p", { class: "note-text" }, n.text),
                   el("p", { class: "muted note-meta" }, who(n.author_id, n.author_name) + " · ", when(n.created_at)));
       })));
     }
-    notes.appendChild(actionButton("Add a note", "n", addNote));
+    notes.appendChild(actionButton(t("Add a note"), "n", addNote));
     body.appendChild(notes);
   }
 
   function commentItem(c) {
-    var score = c.max_score != null ? el("span", { title: scoreTitle(c.scores) }, "score " + C.fmt.score(c.max_score)) : null;
+    var score = c.max_score != null ? el("span", { title: scoreTitle(c.scores) },
+                                              t("score {score}", { score: C.fmt.score(c.max_score) })) : null;
     return el("li", { class: "person-comment status-" + c.status, "data-id": c.id },
       el("div", { class: "meta" },
         el("span", { class: "flag" + (c.status === "rejected" ? " bad" : c.status === "published" ? " ok" : "") },
            C.fmt.status(c.status)),
-        c.status_reason ? el("span", { class: "reason" }, c.status_reason.replace(/_/g, " ")) : null,
+        c.status_reason ? el("span", { class: "reason" }, reasonWord(c.status_reason)) : null,
         score,
-        c.open_reports ? el("span", { class: "reason" }, c.open_reports + " open report" + (c.open_reports === 1 ? "" : "s")) : null,
-        c.moderated_by ? el("span", null, "by " + who(c.moderated_by)) : null,
+        c.open_reports ? el("span", { class: "reason" }, tn(c.open_reports, "{n} open report", "{n} open reports")) : null,
+        c.moderated_by ? el("span", null, t("by {name}", { name: who(c.moderated_by) })) : null,
         el("span", null, "#" + c.id),
         el("a", { href: "#/articles/" + encodeURIComponent(c.article.id) }, c.article.title),
         when(c.created_at)),
@@ -225,14 +255,16 @@
     return el("ul", { class: "plain audit-lines" }, entries.map(function (e) {
       var until = e.details && e.details.until;
       var extra = [];
-      if (e.action === "ban" || e.action === "suspend") extra.push(until ? "until " + C.fmt.time(until) : "until lifted");
-      if (e.details && e.details.reject_existing) extra.push("their comments rejected");
+      if (e.action === "ban" || e.action === "suspend") {
+        extra.push(until ? t("until {time}", { time: C.fmt.time(until) }) : t("until lifted"));
+      }
+      if (e.details && e.details.reject_existing) extra.push(t("their comments rejected"));
       if (e.comment_id) extra.push("#" + e.comment_id);
-      if (e.reason) extra.push("reason: " + e.reason.replace(/_/g, " "));
+      if (e.reason) extra.push(t("reason: {reason}", { reason: reasonWord(e.reason) }));
       return el("li", { "data-action": e.action }, when(e.created_at), " · ",
-                el("strong", null, ACTION_WORDS[e.action] || e.action.replace(/_/g, " ")),
-                " by " + who(e.actor_id, e.actor_name) + (extra.length ? " · " + extra.join(" · ") : ""),
-                e.note && e.action !== "note" ? el("span", { class: "muted" }, " “" + e.note + "”") : null);
+                el("strong", null, actionWord(e.action)),
+                " " + t("by {name}", { name: who(e.actor_id, e.actor_name) }) + (extra.length ? " · " + extra.join(" · ") : ""),
+                e.note && e.action !== "note" ? el("span", { class: "muted" }, " " + quoted(e.note)) : null);
     }));
   }
 
@@ -253,24 +285,29 @@
     if (!p) return;
     var s = p.standing;
     var waiting = p.counts.held + p.counts.published + p.counts.pending_scoring;
-    C.prompt((s.banned ? "Change the ban of " : "Ban ") + s.name, [
-      { name: "duration", label: "How long", type: "select", options: BAN_DAYS, value: "7" },
-      { name: "reason", label: "Reason (kept in the audit log)", type: "text", maxlength: 200 },
-      { name: "reject_existing", label: "Reject all their pending and published comments (" + waiting + ")",
+    var durations = banDays();
+    C.prompt(s.banned ? t("Change the ban of {name}", { name: s.name }) : t("Ban {name}", { name: s.name }), [
+      { name: "duration", label: t("How long"), type: "select", options: durations, value: "7" },
+      { name: "reason", label: t("Reason (kept in the audit log)"), type: "text", maxlength: 200 },
+      { name: "reject_existing", label: t("Reject all their pending and published comments ({n})", { n: num(waiting) }),
         type: "checkbox" },
-    ], { submitLabel: "Continue", danger: true }).then(function (v) {
+    ], { submitLabel: t("Continue"), danger: true }).then(function (v) {
       if (!v) return null;
       var days = v.duration ? Number(v.duration) : null;
-      var span = days ? "for " + BAN_DAYS.filter(function (o) { return o.value === v.duration; })[0].label : "until lifted";
-      var text = s.name + " will not be able to comment " + span + "." +
-        (v.reject_existing ? " All their pending and published comments (" + waiting + ") will be rejected." : "");
-      return C.confirm(text, { danger: true, confirmLabel: "Ban", title: "Ban " + s.name + "?" }).then(function (ok) {
+      var text = [days ? t("{name} will not be able to comment for {duration}.", { name: s.name,
+                           duration: durations.filter(function (o) { return o.value === v.duration; })[0].label })
+                       : t("{name} will not be able to comment until lifted.", { name: s.name })];
+      if (v.reject_existing) text.push(t("All their pending and published comments ({n}) will be rejected.", { n: num(waiting) }));
+      var asked = { danger: true, confirmLabel: t("Ban"), title: t("Ban {name}?", { name: s.name }) };
+      return C.confirm(text.join(" "), asked).then(function (ok) {
         if (!ok) return null;
         return C.api("POST", "/users/" + s.user_id + "/ban", {
           body: { duration_days: days, reason: v.reason || null, reject_existing: !!v.reject_existing },
         }).then(function (res) {
-          C.toast("Banned " + s.name + (res.rejected_comments ? "; " + res.rejected_comments + " comment" +
-                  (res.rejected_comments === 1 ? "" : "s") + " rejected" : "") + ".");
+          C.toast(res.rejected_comments
+            ? tn(res.rejected_comments, "Banned {name}; {n} comment rejected.", "Banned {name}; {n} comments rejected.",
+                 { name: s.name })
+            : t("Banned {name}.", { name: s.name }));
           changed(res.standing, res.rejected_comments);
         });
       });
@@ -281,13 +318,13 @@
     var p = subject();
     if (!p) return;
     var s = p.standing;
-    if (!s.banned) { C.toast(s.name + " is not banned."); return; }
-    C.confirm(s.name + " will be able to comment again at once.", { confirmLabel: "Lift the ban",
-                                                                   title: "Lift the ban of " + s.name + "?" })
+    if (!s.banned) { C.toast(t("{name} is not banned.", { name: s.name })); return; }
+    C.confirm(t("{name} will be able to comment again at once.", { name: s.name }),
+              { confirmLabel: t("Lift the ban"), title: t("Lift the ban of {name}?", { name: s.name }) })
       .then(function (ok) {
         if (!ok) return null;
         return C.api("DELETE", "/users/" + s.user_id + "/ban").then(function (standing) {
-          C.toast("Lifted the ban of " + s.name + ".");
+          C.toast(t("Lifted the ban of {name}.", { name: s.name }));
           changed(standing, 0);
         });
       }).catch(fail);
@@ -297,15 +334,16 @@
     var p = subject();
     if (!p) return;
     var s = p.standing;
-    C.prompt("Suspend " + s.name, [
-      { name: "hours", label: "For how many hours", type: "number", min: 1, max: 8760, step: 1, value: 24,
-        required: true, help: "Up to 8760 (a year). They cannot comment until it ends; it ends by itself." },
-      { name: "reason", label: "Reason (kept in the audit log)", type: "text", maxlength: 200 },
-    ], { submitLabel: "Suspend", danger: true }).then(function (v) {
+    C.prompt(t("Suspend {name}", { name: s.name }), [
+      { name: "hours", label: t("For how many hours"), type: "number", min: 1, max: 8760, step: 1, value: 24,
+        required: true, help: t("Up to {max} (a year). They cannot comment until it ends; it ends by itself.",
+                                { max: new Intl.NumberFormat(C.locale, { useGrouping: false }).format(8760) }) },
+      { name: "reason", label: t("Reason (kept in the audit log)"), type: "text", maxlength: 200 },
+    ], { submitLabel: t("Suspend"), danger: true }).then(function (v) {
       if (!v) return null;
       return C.api("POST", "/users/" + s.user_id + "/suspend", { body: { hours: v.hours, reason: v.reason || null } })
         .then(function (res) {
-          C.toast("Suspended " + s.name + " until " + C.fmt.time(res.standing.banned_until) + ".");
+          C.toast(t("Suspended {name} until {time}.", { name: s.name, time: C.fmt.time(res.standing.banned_until) }));
           changed(res.standing, 0);
         });
     }).catch(fail);
@@ -324,7 +362,7 @@
     var p = subject();
     if (!p) return;
     setFlags({ trusted: !p.standing.trusted }, function (s) {
-      return s.trusted ? "Trusted " + s.name + "." : s.name + " is no longer trusted.";
+      return s.trusted ? t("Trusted {name}.", { name: s.name }) : t("{name} is no longer trusted.", { name: s.name });
     });
   }
 
@@ -332,7 +370,8 @@
     var p = subject();
     if (!p) return;
     setFlags({ premoderate: !p.standing.premoderated }, function (s) {
-      return s.premoderated ? s.name + "’s comments now wait for a moderator." : s.name + " is off premoderation.";
+      return s.premoderated ? t("{name}’s comments now wait for a moderator.", { name: s.name })
+                            : t("{name} is off premoderation.", { name: s.name });
     });
   }
 
@@ -340,8 +379,8 @@
     var p = subject();
     if (!p || !p.shadow_restriction) return;
     setFlags({ shadow_restricted: !p.standing.shadow_restricted }, function (s) {
-      return s.shadow_restricted ? s.name + "’s new comments now show to them alone until approved."
-                                 : s.name + " is no longer restricted; comments already held stay in the queue.";
+      return s.shadow_restricted ? t("{name}’s new comments now show to them alone until approved.", { name: s.name })
+                                 : t("{name} is no longer restricted; comments already held stay in the queue.", { name: s.name });
     });
   }
 
@@ -349,31 +388,32 @@
     var p = subject();
     if (!p) return;
     var s = p.standing;
-    C.prompt("Note on " + s.name, [
-      { name: "text", label: "Note (only this site’s moderators see it)", type: "textarea", maxlength: 1000,
+    C.prompt(t("Note on {name}", { name: s.name }), [
+      { name: "text", label: t("Note (only this site’s moderators see it)"), type: "textarea", maxlength: 1000,
         required: true },
-    ], { submitLabel: "Add the note" }).then(function (v) {
+    ], { submitLabel: t("Add the note") }).then(function (v) {
       if (!v || !v.text) return null;
       return C.api("POST", "/users/" + s.user_id + "/notes", { body: { text: v.text } }).then(function () {
-        C.toast("Note added on " + s.name + ".");
+        C.toast(t("Note added on {name}.", { name: s.name }));
         if (isOpen() && drawer.userId === s.user_id) load();
       });
     }).catch(fail);
   }
 
   var DRAWER_KEYS = [
-    ["b", "Ban the reader (how long, reason, optionally reject all their comments)", ban],
-    ["Shift+U", "Lift the reader's ban", unban],
-    ["s", "Suspend the reader for some hours", suspend],
-    ["t", "Trust the reader, or stop trusting them", toggleTrust],
-    ["p", "Put the reader on premoderation, or take them off", togglePremoderation],
-    ["Shift+R", "Shadow-restrict the reader, or lift it (where the site offers it)", toggleShadow],
-    ["n", "Add a private moderator note", addNote],
-    ["Escape", "Close the drawer", closeDrawer],
+    ["b", function () { return t("Ban the reader (how long, reason, optionally reject all their comments)"); }, ban],
+    ["Shift+U", function () { return t("Lift the reader's ban"); }, unban],
+    ["s", function () { return t("Suspend the reader for some hours"); }, suspend],
+    ["t", function () { return t("Trust the reader, or stop trusting them"); }, toggleTrust],
+    ["p", function () { return t("Put the reader on premoderation, or take them off"); }, togglePremoderation],
+    ["Shift+R", function () { return t("Shadow-restrict the reader, or lift it (where the site offers it)"); }, toggleShadow],
+    ["n", function () { return t("Add a private moderator note"); }, addNote],
+    ["Escape", function () { return t("Close the drawer"); }, closeDrawer],
   ];
   var drawerHandlers = {};
   DRAWER_KEYS.forEach(function (k) { drawerHandlers[k[0]] = k[2]; });
-  C.keys(DRAWER_SCOPE, DRAWER_KEYS); // listed in "?"; dispatched below while the drawer is open
+  // listed in "?"; dispatched below while the drawer is open
+  C.keys(DRAWER_SCOPE, DRAWER_KEYS, function () { return t("Author drawer (while it is open)"); });
 
   // Captured at the window, before the shell's own listener: while the drawer is open its keys are
   // the drawer's (the queue's "n" or "p" would otherwise act on the list under it).
@@ -409,15 +449,14 @@
   function render(container, arg) {
     var input = el("input", { id: "people-q", type: "search", autocomplete: "off", spellcheck: "false",
                               maxlength: 200, value: state.q, "aria-describedby": "people-q-help",
-                              "aria-keyshortcuts": "/", placeholder: "Name, user id or SSO subject" });
-    var form = el("form", { class: "toolbar people-search", role: "search", "aria-label": "Find a reader" },
-      el("label", { for: "people-q" }, "Find a reader"), input,
-      el("button", { type: "submit", class: "primary" }, "Open"),
+                              "aria-keyshortcuts": "/", placeholder: t("Name, user id or SSO subject") });
+    var form = el("form", { class: "toolbar people-search", role: "search", "aria-label": t("Find a reader") },
+      el("label", { for: "people-q" }, t("Find a reader")), input,
+      el("button", { type: "submit", class: "primary" }, t("Open reader")),
       el("small", { id: "people-q-help", class: "hint" },
-         "The start of their name (any case), their user id or their SSO subject. Enter opens the first match; " +
-         "↓ or j/k pick another. Press / to come back here."));
+         t("The start of their name (any case), their user id or their SSO subject. Enter opens the first match; ↓ or j/k pick another. Press / to come back here.")));
     var status = el("p", { class: "muted people-status", role: "status" });
-    var list = el("ul", { class: "people-results", "aria-label": "Readers found" });
+    var list = el("ul", { class: "people-results", "aria-label": t("Readers found") });
     container.appendChild(form);
     container.appendChild(status);
     container.appendChild(list);
@@ -465,25 +504,34 @@
     }).catch(function (err) { if (seq === state.seq) fail(err); });
   }
 
-  var MATCHED = { id: "user id", subject: "SSO subject", name: "name" };
+  function matchedWord(field) {
+    switch (field) {
+      case "id": return t("user id");
+      case "subject": return t("SSO subject");
+      case "name": return t("name");
+      default: return String(field);
+    }
+  }
 
   function drawResults() {
     if (!ui) return;
     ui.list.textContent = "";
     if (state.people == null) { ui.status.textContent = ""; return; }
     var n = state.people.length;
-    ui.status.textContent = n ? n + (state.more ? "+" : "") + " reader" + (n === 1 ? "" : "s") + " found" +
-      (state.more ? ": type more of the name to narrow it" : "") : "No reader found for “" + state.forQuery + "”.";
+    ui.status.textContent = !n ? t("No reader found for “{query}”.", { query: state.forQuery })
+      : state.more ? tn(n, "{n}+ reader found: type more of the name to narrow it",
+                        "{n}+ readers found: type more of the name to narrow it")
+      : tn(n, "{n} reader found", "{n} readers found");
     state.people.forEach(function (person, i) {
       var button = el("button", { type: "button", class: "person" + (i === 0 ? " first" : ""), "data-user": person.user_id,
                                   on: { click: function () { openUser(person.user_id); } } },
         el("strong", { class: "person-name" }, person.name),
-        el("span", { class: "muted" }, " #" + person.user_id + " · " + (person.kind === "sso" ? "signed in" : "guest") +
-                                       " · " + person.subject + " · matched by " + MATCHED[person.matched_by]),
-        person.banned ? el("span", { class: "flag bad" }, person.banned_until ? "banned until " +
-                                                          C.fmt.time(person.banned_until) : "banned") : null,
-        person.premoderated ? el("span", { class: "flag" }, "premoderated") : null,
-        person.trusted ? el("span", { class: "flag ok" }, "trusted") : null);
+        el("span", { class: "muted" }, " #" + person.user_id + " · " + (person.kind === "sso" ? t("signed in") : t("guest")) +
+                                       " · " + person.subject + " · " + t("matched by {field}", { field: matchedWord(person.matched_by) })),
+        person.banned ? el("span", { class: "flag bad" }, person.banned_until
+          ? t("banned until {time}", { time: C.fmt.time(person.banned_until) }) : t("banned")) : null,
+        person.premoderated ? el("span", { class: "flag" }, t("premoderated")) : null,
+        person.trusted ? el("span", { class: "flag ok" }, t("trusted")) : null);
       ui.list.appendChild(el("li", null, button));
     });
   }
@@ -502,10 +550,10 @@
     focusResult(at < 0 ? 0 : at + step);
   }
 
-  C.view("people", { title: "People", order: 3, render: render, leave: leave });
+  C.view("people", { title: function () { return t("People"); }, order: 3, render: render, leave: leave });
   C.keys("people", [
-    ["/", "Search for a reader", function () { if (ui) { ui.input.focus(); ui.input.select(); } }],
-    ["j", "Next reader found", function () { moveResult(1); }],
-    ["k", "Previous reader found", function () { moveResult(-1); }],
+    ["/", function () { return t("Search for a reader"); }, function () { if (ui) { ui.input.focus(); ui.input.select(); } }],
+    ["j", function () { return t("Next reader found"); }, function () { moveResult(1); }],
+    ["k", function () { return t("Previous reader found"); }, function () { moveResult(-1); }],
   ]);
 })();

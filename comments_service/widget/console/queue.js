@@ -5,11 +5,85 @@
   "use strict";
   var C = window.Console;
   var el = C.el;
+  var t = C.t, tn = C.tn;
   var UNDO_MS = 8000;
   var POLL_MS = 15000;       // counts, when live.js has said nothing for a while
   var GONE_MS = 5000;        // how long "approved by X" stays where the item was
-  var STATES = [["held", "Held"], ["reported", "Reported"], ["approved", "Approved"], ["rejected", "Rejected"],
-                ["problems", "Problem reports"]];
+  var STATES = [["held", function () { return t("Held"); }], ["reported", function () { return t("Reported"); }],
+                ["approved", function () { return t("Approved"); }], ["rejected", function () { return t("Rejected"); }],
+                ["problems", function () { return t("Problem reports"); }]];
+  // the server's reason codes in the moderator's language (its own labels are English): a code
+  // this table does not know yet shows the server's label
+  var REASONS = {
+    hold: {
+      banned_word: function () { return t("Contains a banned word or phrase"); },
+      suspect_word: function () { return t("Contains a suspect word or phrase"); },
+      toxicity_reject: function () { return t("Model score above the reject threshold"); },
+      toxicity_hold: function () { return t("Model score above the hold threshold"); },
+      premoderation: function () { return t("The article is premoderated"); },
+      user_premoderated: function () { return t("The author is on premoderation"); },
+      user_recent_rejections: function () { return t("The author had several comments rejected recently"); },
+      new_account: function () { return t("One of a new account's first comments"); },
+      guest_premoderated: function () { return t("Guest comments are premoderated on this site"); },
+      model_unavailable: function () { return t("The toxicity model was unavailable"); },
+      banned_user: function () { return t("The author is banned"); },
+      spam_link: function () { return t("A link the site's link rules refuse or hold (denied domain, shortener, IP address, too many links, or a new account's link)"); },
+      copy_campaign: function () { return t("Nearly the same text as other authors' recent comments (a copy-paste campaign)"); },
+      surge_premoderation: function () { return t("A new account's comment while many new accounts flood the article"); },
+      shadow_restricted: function () { return t("The author is shadow-restricted: their comments are shown to them alone"); },
+      language_unscored: function () { return t("Written in a language no toxicity model here reads (the site's languages rule)"); },
+    },
+    reject: {
+      offensive: function () { return t("Offensive or abusive"); },
+      harassment: function () { return t("Harassment or personal attack"); },
+      hate: function () { return t("Hate speech"); },
+      spam: function () { return t("Spam or advertising"); },
+      off_topic: function () { return t("Off topic"); },
+      personal_information: function () { return t("Shares personal information"); },
+      misinformation: function () { return t("Misleading or false"); },
+      illegal: function () { return t("Illegal content"); },
+      other: function () { return t("Other (see note)"); },
+    },
+    report: {
+      offensive: function () { return t("Offensive or abusive"); },
+      spam: function () { return t("Spam"); },
+      off_topic: function () { return t("Off topic"); },
+      other: function () { return t("Something else"); },
+    },
+  };
+  function reasonLabel(kind, code, serverLabel) {
+    var known = REASONS[kind][code];
+    return known ? known() : serverLabel || code;
+  }
+  // the model's labels (toxicity/base.py), shown beside their scores
+  function scoreLabel(label) {
+    switch (label) {
+      case "toxicity": return t("toxicity");
+      case "severe_toxicity": return t("severe toxicity");
+      case "obscene": return t("obscene");
+      case "identity_attack": return t("identity attack");
+      case "insult": return t("insult");
+      case "threat": return t("threat");
+      case "sexual_explicit": return t("sexually explicit");
+      default: return label.replace(/_/g, " ");
+    }
+  }
+  var languageNames = null;
+  // the comment's language as the scoring worker detected it, named in the moderator's language
+  function languageBadge(c) {
+    if (!c.language) return null;
+    var name = c.language;
+    try {
+      if (!languageNames || languageNames.locale !== C.locale) {
+        languageNames = { locale: C.locale, names: new Intl.DisplayNames([C.locale], { type: "language" }) };
+      }
+      name = languageNames.names.of(c.language) || c.language;
+    } catch (e) { /* a code Intl does not take: show the code */ }
+    var title = c.language_confidence == null ? t("Detected language")
+      : t("Detected language, confidence {confidence}", { confidence: new Intl.NumberFormat(C.locale, {
+          style: "percent", maximumFractionDigits: 0 }).format(c.language_confidence) });
+    return el("span", { class: "lang-badge", "data-language": c.language, title: title }, name);
+  }
 
   var view = { state: "held", sort: "oldest", article: "", cursor: null };
   var root = null;           // the view's container while it shows, else null
@@ -34,8 +108,8 @@
   function live() { return items.filter(function (it) { return !it.gone; }); }
   // a decision's author in words: live events and decision answers carry both an id and a name
   function who(id, name) {
-    if (id && C.staff && id === C.staff.id) return "you";
-    return name || id || "the automatic moderation";
+    if (id && C.staff && id === C.staff.id) return t("you");
+    return name || id || t("the automatic moderation");
   }
 
   // ------------------------------------------------------------------ layout
@@ -46,38 +120,39 @@
     if (parts.length > 1) view.article = parts.slice(1).join("/");
     fresh = {}; presence = {};
 
-    var tabs = el("div", { class: "segmented", role: "group", "aria-label": "Queue" }, STATES.map(function (s) {
+    var tabs = el("div", { class: "segmented", role: "group", "aria-label": t("Queue") }, STATES.map(function (s) {
       return el("button", { type: "button", "data-state": s[0], "aria-pressed": String(view.state === s[0]),
                             on: { click: function () { C.go("queue", s[0] + (view.article ? "/" + view.article : "")); } } },
-                s[1], s[0] === "held" || s[0] === "reported" ? el("span", { class: "count", "data-count": s[0] }) : null);
+                s[1](), s[0] === "held" || s[0] === "reported" ? el("span", { class: "count", "data-count": s[0] }) : null);
     }));
     ui.sort = el("select", { id: "queue-sort", on: { change: function () { view.sort = ui.sort.value; reload(); } } },
-                 el("option", { value: "oldest" }, "oldest first"), el("option", { value: "score" }, "highest score"));
+                 el("option", { value: "oldest" }, t("oldest first")),
+                 el("option", { value: "score" }, t("highest score")));
     ui.sort.value = view.sort;
-    ui.article = el("input", { id: "queue-article", size: 14, placeholder: "all articles", value: view.article || null,
+    ui.article = el("input", { id: "queue-article", size: 14, placeholder: t("all articles"), value: view.article || null,
                                on: { change: function () { view.article = ui.article.value.trim(); reload(); } } });
     ui.reason = el("select", { id: "queue-reason" });
     fillReasons();
-    ui.selection = el("span", { class: "muted", "aria-live": "polite" }, "0 selected");
+    ui.selection = el("span", { class: "muted", "aria-live": "polite" }, tn(0, "{n} selected", "{n} selected"));
     ui.bulkApprove = el("button", { type: "button", on: { click: function () { bulk("approve"); } } },
-                        "Approve selected ", el("kbd", { text: "A" }));
+                        t("Approve selected"), " ", el("kbd", { text: "A" }));
     ui.bulkReject = el("button", { type: "button", on: { click: function () { bulk("reject"); } } },
-                       "Reject selected ", el("kbd", { text: "R" }));
+                       t("Reject selected"), " ", el("kbd", { text: "R" }));
     ui.queueTools = el("div", { class: "toolbar" },
-      el("label", { for: "queue-sort" }, "Sort"), ui.sort,
-      el("label", { for: "queue-article" }, "Article"), ui.article,
-      el("label", { for: "queue-reason" }, "Reject as"), ui.reason,
+      el("label", { for: "queue-sort" }, t("Sort")), ui.sort,
+      el("label", { for: "queue-article" }, t("Article")), ui.article,
+      el("label", { for: "queue-reason" }, t("Reject as")), ui.reason,
       el("span", { class: "spacer" }), el("span", { class: "bulk" }, ui.selection, ui.bulkApprove, ui.bulkReject));
     ui.newBar = el("button", { type: "button", class: "new-bar", hidden: true, on: { click: loadNew } });
-    ui.list = el("ol", { class: "queue", "aria-label": "Comments" });
-    ui.empty = el("p", { class: "empty", hidden: true }, "Nothing waiting here.");
-    ui.more = el("button", { type: "button", class: "more", hidden: true, on: { click: fetchPage } }, "Load more");
+    ui.list = el("ol", { class: "queue", "aria-label": t("Comments") });
+    ui.empty = el("p", { class: "empty", hidden: true }, t("Nothing waiting here."));
+    ui.more = el("button", { type: "button", class: "more", hidden: true, on: { click: fetchPage } }, t("Load more"));
     ui.problems = el("div", { hidden: true },
-      ui.problemList = el("ol", { class: "queue", "aria-label": "Problem reports" }),
-      ui.problemsEmpty = el("p", { class: "empty", hidden: true }, "No open problem reports."));
+      ui.problemList = el("ol", { class: "queue", "aria-label": t("Problem reports") }),
+      ui.problemsEmpty = el("p", { class: "empty", hidden: true }, t("No open problem reports.")));
     ui.undoText = el("span");
     ui.undo = el("div", { class: "undo", role: "status", hidden: true }, ui.undoText,
-                 el("button", { type: "button", on: { click: undo } }, "Undo ", el("kbd", { text: "u" })));
+                 el("button", { type: "button", on: { click: undo } }, t("Undo"), " ", el("kbd", { text: "u" })));
     container.appendChild(el("div", { class: "toolbar" }, tabs));
     append(container, [ui.queueTools, ui.newBar, ui.list, ui.empty, ui.more, ui.problems, ui.undo]);
 
@@ -105,7 +180,9 @@
     if (!ui.reason) return;
     var chosen = ui.reason.value;
     ui.reason.textContent = "";
-    rejectCodes.forEach(function (c) { ui.reason.appendChild(el("option", { value: c.code }, c.label)); });
+    rejectCodes.forEach(function (c) {
+      ui.reason.appendChild(el("option", { value: c.code }, reasonLabel("reject", c.code, c.label)));
+    });
     if (chosen) ui.reason.value = chosen;
   }
 
@@ -164,7 +241,8 @@
     items.forEach(function (it, i) { ui.list.appendChild(it.gone ? goneItem(it) : renderItem(it, i)); });
     ui.empty.hidden = !loaded || items.length > 0;
     ui.more.hidden = !view.cursor;
-    ui.selection.textContent = Object.keys(selected).length + " selected";
+    var count = Object.keys(selected).length;
+    ui.selection.textContent = tn(count, "{n} selected", "{n} selected");
     drawNewBar();
     var cur = ui.list.children[current];
     if (cur && cur.scrollIntoView) cur.scrollIntoView({ block: "nearest" });
@@ -175,9 +253,12 @@
     ui.newBar.hidden = n === 0;
     ui.newBar.textContent = "";
     if (n) {
-      ui.newBar.appendChild(document.createTextNode(n + " new — press "));
+      // the key sits where the sentence puts it: "{key}" splits the translated text around it
+      var words = tn(n, "{n} new — press {key} to load", "{n} new — press {key} to load", { key: "\u0000" })
+        .split("\u0000");
+      ui.newBar.appendChild(document.createTextNode(words[0]));
       ui.newBar.appendChild(el("kbd", { text: "n" }));
-      ui.newBar.appendChild(document.createTextNode(" to load"));
+      if (words[1]) ui.newBar.appendChild(document.createTextNode(words[1]));
     }
   }
 
@@ -189,64 +270,85 @@
   function renderItem(it, index) {
     var c = it.comment;
     var li = el("li", { class: "item" + (index === current ? " current" : "") + (selected[c.id] ? " selected" : ""),
-                        tabindex: "-1", "data-id": c.id, "aria-label": "Comment " + c.id + " by " + it.author.name,
+                        tabindex: "-1", "data-id": c.id, "aria-label": t("Comment {id} by {author}", { id: c.id, author: it.author.name }),
                         on: { focus: function () { if (current !== items.indexOf(it)) focusItem(items.indexOf(it), false); } } });
     li.appendChild(el("div", { class: "meta" },
       el("span", null, "#" + c.id),
       el("span", null, it.article.title + " (" + it.article.id + ")"),
       el("time", { datetime: c.created_at, title: C.fmt.time(c.created_at) }, C.fmt.ago(c.created_at)),
-      c.status_reason ? el("span", { class: "reason" }, holdLabels[c.status_reason] || c.status_reason) : null,
-      awaiting() ? null : el("span", null, C.fmt.status(c.status) +
-                             (c.moderated_by ? " by " + who(c.moderated_by) : "")),
+      languageBadge(c),
+      c.status_reason ? el("span", { class: "reason" }, reasonLabel("hold", c.status_reason, holdLabels[c.status_reason]))
+                      : null,
+      awaiting() ? null : el("span", null, c.moderated_by
+        ? t("{status} by {who}", { status: C.fmt.status(c.status), who: who(c.moderated_by) }) : C.fmt.status(c.status)),
       presenceNode(c.id)));
     if (it.parent) {
-      li.appendChild(el("div", { class: "parent" }, el("strong", null, "In reply to " + it.parent.author_name + ": "),
-                        C.html(el("span"), it.parent.body_html))); // sanitised by the service when written
+      li.appendChild(el("div", { class: "parent" }, el("strong", null, t("In reply to {author}:", { author: it.parent.author_name }) + " "),
+                        C.html(el("span", { dir: "auto" }), it.parent.body_html))); // sanitised by the service when written
     }
-    li.appendChild(C.html(el("div", { class: "body" }), c.body_html)); // sanitised by the service when written
+    // a comment runs in its own direction (Arabic in an English console, English in an Arabic one)
+    li.appendChild(C.html(el("div", { class: "body", dir: "auto", lang: c.language || null }), c.body_html)); // sanitised by the service when written
 
     var a = it.author;
     li.appendChild(el("div", { class: "history" },
-      el("button", { type: "button", class: "link author", title: "Open the author (o)",
+      el("button", { type: "button", class: "link author", title: t("Open the author (o)"),
                      on: { click: function () { C.openUser(a.id); } } }, a.name),
-      el("span", { class: "muted" }, a.kind + " · " + a.published + " published · " + a.held + " held · " +
-                                     a.rejected + " rejected"),
-      a.banned ? el("span", { class: "flag bad" }, a.banned_until ? "banned until " + C.fmt.time(a.banned_until) : "banned") : null,
-      a.trusted ? el("span", { class: "flag ok" }, "trusted") : null,
-      a.premoderate ? el("span", { class: "flag" }, "premoderated") : null));
+      el("span", { class: "muted" }, [authorKind(a.kind), t("{n} published", { n: num(a.published) }),
+                                      t("{n} held", { n: num(a.held) }),
+                                      t("{n} rejected", { n: num(a.rejected) })].join(" · ")),
+      a.banned ? el("span", { class: "flag bad" }, a.banned_until
+        ? t("banned until {time}", { time: C.fmt.time(a.banned_until) }) : t("banned")) : null,
+      a.trusted ? el("span", { class: "flag ok" }, t("trusted")) : null,
+      a.premoderate ? el("span", { class: "flag" }, t("premoderated")) : null));
 
     if (c.campaign_id) {
       // nearly the same text from several authors: one decision for all of it
       li.appendChild(el("div", { class: "campaign" },
-        el("span", { class: "flag bad" }, "Copy campaign #" + c.campaign_id),
-        el("span", { class: "muted" }, campaignSize(c.campaign_id) + " of its comments in this list"),
+        el("span", { class: "flag bad" }, t("Copy campaign #{id}", { id: c.campaign_id })),
+        el("span", { class: "muted" }, tn(campaignSize(c.campaign_id), "{n} of its comments in this list",
+                                          "{n} of its comments in this list")),
         el("button", { type: "button", class: "reject", "data-campaign": c.campaign_id,
-                       on: { click: function () { rejectCampaign(c.campaign_id); } } }, "Reject the whole campaign…")));
+                       on: { click: function () { rejectCampaign(c.campaign_id); } } }, t("Reject the whole campaign…"))));
     }
     if (c.scores) {
       li.appendChild(el("div", { class: "scores" }, Object.keys(c.scores)
         .sort(function (x, y) { return c.scores[y] - c.scores[x]; })
         .map(function (label) {
-          return el("span", { class: "score" }, label,
-                    el("meter", { min: 0, max: 1, value: c.scores[label], high: 0.6, optimum: 0, "aria-label": label + " score" }),
+          return el("span", { class: "score" }, scoreLabel(label),
+                    el("meter", { min: 0, max: 1, value: c.scores[label], high: 0.6, optimum: 0,
+                                  "aria-label": t("{label} score", { label: scoreLabel(label) }) }),
                     C.fmt.score(c.scores[label]));
         })));
     }
     if (it.reports) {
-      var parts = Object.keys(it.reports.reasons).map(function (r) { return r + " ×" + it.reports.reasons[r]; });
-      li.appendChild(el("div", { class: "reports" }, it.reports.count + " report(s): " + parts.join(", "),
+      var parts = Object.keys(it.reports.reasons).map(function (r) {
+        return reasonLabel("report", r, r) + " ×" + it.reports.reasons[r];
+      });
+      li.appendChild(el("div", { class: "reports" },
+        t("{count} report(s): {reasons}", { count: it.reports.count, reasons: parts.join(", ") }),
         it.reports.notes.length ? el("div", null, "“" + it.reports.notes.join("” “") + "”") : null));
     }
     var pick = function (fn) { return function () { focusItem(items.indexOf(it), false); fn(); }; };
     li.appendChild(el("div", { class: "actions" },
       el("button", { type: "button", class: "approve", on: { click: pick(function () { decide("approve"); }) } },
-         "Approve ", el("kbd", { text: "a" })),
+         t("Approve"), " ", el("kbd", { text: "a" })),
       el("button", { type: "button", class: "reject", on: { click: pick(function () { decide("reject"); }) } },
-         "Reject ", el("kbd", { text: "r" })),
+         t("Reject"), " ", el("kbd", { text: "r" })),
       el("button", { type: "button", "aria-pressed": String(!!selected[c.id]), on: { click: pick(toggleSelect) } },
-         "Select ", el("kbd", { text: "x" })),
+         t("Select"), " ", el("kbd", { text: "x" })),
       C.featureControls(it)));
     return li;
+  }
+
+  function num(n) { return new Intl.NumberFormat(C.locale).format(n); }
+
+  function authorKind(kind) {
+    switch (kind) {
+      case "guest": return t("guest");
+      case "sso": return t("signed-in reader");
+      case "imported": return t("imported");
+      default: return kind;
+    }
   }
 
   function campaignSize(id) {
@@ -254,10 +356,10 @@
   }
 
   function rejectCampaign(id) {
-    C.prompt("Reject copy campaign #" + id, [
-      { name: "ban_authors", type: "checkbox", label: "Also ban every author of the campaign",
-        help: "Its comments waiting in the queue for being part of it are rejected as spam." },
-    ], { submitLabel: "Reject the campaign", danger: true }).then(function (v) {
+    C.prompt(t("Reject copy campaign #{id}", { id: id }), [
+      { name: "ban_authors", type: "checkbox", label: t("Also ban every author of the campaign"),
+        help: t("Its comments waiting in the queue for being part of it are rejected as spam.") },
+    ], { submitLabel: t("Reject the campaign"), danger: true }).then(function (v) {
       if (!v) return;
       C.api("POST", "/campaigns/" + id + "/decision",
             { params: { site: null }, body: { action: "reject", reason: "spam", ban_authors: !!v.ban_authors } })
@@ -270,9 +372,13 @@
           current = Math.max(0, Math.min(current, items.length - 1));
           draw();
           refreshCounts();
-          C.toast("Campaign #" + id + ": " + res.comments.succeeded + " comment(s) rejected" +
-                  (res.banned.length ? ", " + res.banned.length + " author(s) banned." : "."));
-        }).catch(function (err) { C.toast("Campaign #" + id + " not rejected: " + err.message, { error: true }); });
+          C.toast(res.banned.length
+            ? t("Campaign #{id}: {rejected} comment(s) rejected, {banned} author(s) banned.",
+                { id: id, rejected: res.comments.succeeded, banned: res.banned.length })
+            : t("Campaign #{id}: {rejected} comment(s) rejected.", { id: id, rejected: res.comments.succeeded }));
+        }).catch(function (err) {
+          C.toast(t("Campaign #{id} not rejected: {reason}", { id: id, reason: err.message }), { error: true });
+        });
     });
   }
 
@@ -280,7 +386,9 @@
     var me = C.staff && C.staff.name;
     var others = (presence[id] || []).filter(function (n) { return n !== me; });
     if (!others.length) return null;
-    return el("span", { class: "presence" }, others.join(", ") + (others.length > 1 ? " are" : " is") + " looking");
+    var names = window.Intl && Intl.ListFormat ? new Intl.ListFormat(C.locale, { type: "conjunction" }).format(others)
+      : others.join(", ");
+    return el("span", { class: "presence" }, tn(others.length, "{names} is looking", "{names} are looking", { names: names }));
   }
 
   function nextLive(from, step, allowSame) {
@@ -341,10 +449,11 @@
     if (action === "reject") body.reason = ui.reason.value || "other";
     C.api("POST", "/comments/" + id + "/decision", { params: { site: null }, body: body }).then(function (res) {
       if (res.outcome === "unchanged") {
-        C.toast("#" + id + " was already " + C.fmt.status(res.status).toLowerCase() + ": already decided by " +
-                who(res.decided_by, res.decided_by_name) + ".", { error: true });
+        C.toast(t("#{id} was already {status}: already decided by {who}.", {
+          id: id, status: C.fmt.status(res.status).toLowerCase(), who: who(res.decided_by, res.decided_by_name) }),
+          { error: true });
       } else {
-        C.toast(cap(res.outcome) + " #" + id);
+        C.toast(outcomeText(res.outcome, id));
         offerUndo(it, index, res);
       }
     }).catch(function (err) {
@@ -353,12 +462,31 @@
       } else {
         delete mine[id];
         if (root) { items.splice(Math.min(index, items.length), 0, it); draw(); }
-        C.toast("#" + id + " not decided: " + err.message, { error: true });
+        C.toast(t("#{id} not decided: {reason}", { id: id, reason: err.message }), { error: true });
       }
     }).then(afterDecision);
   }
 
   function cap(word) { return word.charAt(0).toUpperCase() + word.slice(1); }
+
+  // "Approved #12": a decision's outcome (an API code) as the toast and the undo bar say it
+  function outcomeText(outcome, id) {
+    switch (outcome) {
+      case "approved": return t("Approved #{id}", { id: id });
+      case "rejected": return t("Rejected #{id}", { id: id });
+      case "undone": return t("Undone #{id}", { id: id });
+      default: return cap(String(outcome)) + " #" + id;
+    }
+  }
+
+  // "approved by Ana": what a decision made elsewhere leaves where its comment was
+  function decidedBy(outcome, status, by) {
+    switch (outcome) {
+      case "approved": return t("approved by {who}", { who: by });
+      case "rejected": return t("rejected by {who}", { who: by });
+      default: return t("{status} by {who}", { status: C.fmt.status(status).toLowerCase(), who: by });
+    }
+  }
 
   function afterDecision() {
     pending--;
@@ -372,7 +500,7 @@
     if (!res.changed || !root) return;
     if (lastDecision) clearTimeout(lastDecision.timer);
     lastDecision = { item: it, index: index, timer: setTimeout(hideUndo, UNDO_MS) };
-    ui.undoText.textContent = cap(res.outcome) + " #" + it.comment.id + ".";
+    ui.undoText.textContent = outcomeText(res.outcome, it.comment.id) + ".";
     ui.undo.hidden = false;
   }
 
@@ -394,17 +522,18 @@
           draw();
           keepFocus();
         }
-        C.toast("Undone #" + last.item.comment.id);
+        C.toast(outcomeText("undone", last.item.comment.id));
         refreshCounts();
-      }).catch(function (err) { C.toast("Could not undo: " + err.message, { error: true }); });
+      }).catch(function (err) { C.toast(t("Could not undo: {reason}", { reason: err.message }), { error: true }); });
   }
 
   function bulk(action) {
     var ids = Object.keys(selected).map(Number);
-    if (!ids.length) { C.toast("Select comments with x first.", { error: true }); return; }
+    if (!ids.length) { C.toast(t("Select comments with x first."), { error: true }); return; }
     var asked = action === "reject"
-      ? C.confirm("Reject " + ids.length + " selected comment" + (ids.length > 1 ? "s" : "") + "? This has no undo.",
-                  { danger: true, confirmLabel: "Reject " + ids.length })
+      ? C.confirm(tn(ids.length, "Reject {n} selected comment? This has no undo.",
+                     "Reject {n} selected comments? This has no undo."),
+                  { danger: true, confirmLabel: tn(ids.length, "Reject {n}", "Reject {n}") })
       : Promise.resolve(true);
     asked.then(function (ok) {
       if (!ok) return;
@@ -419,8 +548,10 @@
         selected = {};
         draw();
         keepFocus();
-        C.toast(res.succeeded + " " + (action === "approve" ? "approved" : "rejected") +
-                (res.failed ? ", " + res.failed + " failed" : ""), { error: res.failed > 0 });
+        var done = action === "approve" ? t("{n} approved", { n: num(res.succeeded) })
+          : t("{n} rejected", { n: num(res.succeeded) });
+        C.toast(res.failed ? t("{done}, {failed} failed", { done: done, failed: res.failed }) : done,
+                { error: res.failed > 0 });
       }).catch(function (err) { C.toast(err.message, { error: true }); }).then(afterDecision);
     });
   }
@@ -463,7 +594,7 @@
     items.forEach(function (it, i) { if (it.comment.id === ev.comment_id && !it.gone) index = i; });
     if (index < 0) { drawNewBar(); return; }
     var it = items[index];
-    it.gone = (ev.outcome || C.fmt.status(ev.status)).toLowerCase() + " by " + who(ev.decided_by_id, ev.decided_by);
+    it.gone = decidedBy(ev.outcome, ev.status, who(ev.decided_by_id, ev.decided_by));
     delete selected[it.comment.id];
     if (lastDecision && lastDecision.item === it) hideUndo();
     draw();
@@ -511,63 +642,73 @@
   function renderProblem(report) {
     var li = el("li", { class: "item problem" });
     li.appendChild(el("div", { class: "meta" }, el("strong", null, report.reference),
-      el("span", null, " · " + C.fmt.time(report.created_at) + " · " +
-        (report.reader ? report.reader.name || ("reader #" + report.reader.id) : "not signed in") +
-        (report.article_id ? " · article " + report.article_id : "") +
-        (report.comment_id ? " · comment #" + report.comment_id : ""))));
+      el("span", null, " · " + [C.fmt.time(report.created_at),
+        report.reader ? report.reader.name || t("reader #{id}", { id: report.reader.id }) : t("not signed in"),
+        report.article_id ? t("article {id}", { id: report.article_id }) : null,
+        report.comment_id ? t("comment #{id}", { id: report.comment_id }) : null]
+        .filter(function (x) { return x != null; }).join(" · "))));
     li.appendChild(el("p", { class: "body" }, report.description));
-    if (report.summary) li.appendChild(el("p", { class: "reason" }, "Troubleshooter: ", statusWord(report.summary)));
+    if (report.summary) li.appendChild(el("p", { class: "reason" }, t("Troubleshooter:") + " ", statusWord(report.summary)));
     var checks = el("ul");
     report.checks.slice().sort(function (a, b) { return rank(a.status) - rank(b.status); }).forEach(function (c) {
       checks.appendChild(el("li", { class: "check " + c.status }, statusWord(c.status),
                             " " + c.title + " — " + localTimes(c.explanation)));
     });
-    li.appendChild(el("details", null, el("summary", null, "What the troubleshooter found"), checks,
-      el("p", { class: "meta" }, "Browser: " + (report.user_agent || "unknown") + " · request id " + (report.request_id || "–"))));
-    var resolution = el("input", { "aria-label": "Resolution for " + report.reference, placeholder: "What was done (optional)" });
+    li.appendChild(el("details", null, el("summary", null, t("What the troubleshooter found")), checks,
+      el("p", { class: "meta" }, t("Browser: {browser} · request id {request}", {
+        browser: report.user_agent || t("unknown"), request: report.request_id || "–" }))));
+    var resolution = el("input", { "aria-label": t("Resolution for {reference}", { reference: report.reference }),
+                                   placeholder: t("What was done (optional)") });
     var close = el("button", { type: "button", on: { click: function () {
       C.api("POST", "/problem-reports/" + report.id + "/close", { body: { resolution: resolution.value.trim() || null } })
         .then(function () {
           li.remove();
-          C.toast("Closed " + report.reference);
+          C.toast(t("Closed {reference}", { reference: report.reference }));
           ui.problemsEmpty.hidden = ui.problemList.children.length > 0;
         }).catch(function (err) { C.toast(err.message, { error: true }); });
-    } } }, "Close");
+    } } }, t("Close"));
     li.appendChild(el("div", { class: "actions" }, resolution, close));
     return li;
   }
 
   // The troubleshooter's status codes as the reader's widget shows them: a word, in its colour.
-  var STATUS_WORDS = { ok: "OK", warn: "Warning", problem: "Problem", info: "Info" };
+  var STATUS_WORDS = {
+    ok: function () { return t("OK"); }, warn: function () { return t("Warning"); },
+    problem: function () { return t("Problem"); }, info: function () { return t("Info"); },
+  };
   // The troubleshooter names times in ISO 8601 (a ban's end): shown as this browser writes dates.
   function localTimes(text) {
     return String(text).replace(/\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/g,
-      function (iso) { return new Date(iso).toLocaleString(); });
+      function (iso) { return new Date(iso).toLocaleString(C.locale); });
   }
-  function statusWord(checkStatus) { return el("span", { class: "st st-" + checkStatus }, STATUS_WORDS[checkStatus] || checkStatus); }
+  function statusWord(checkStatus) {
+    return el("span", { class: "st st-" + checkStatus },
+              STATUS_WORDS[checkStatus] ? STATUS_WORDS[checkStatus]() : checkStatus);
+  }
   function rank(checkStatus) { return { problem: 0, warn: 1, info: 2, ok: 3 }[checkStatus] || 4; }
 
   // ------------------------------------------------------------------ registration
   function onQueue(fn) { return function () { if (root && view.state !== "problems") fn(); }; }
 
-  C.view("queue", { title: "Queue", order: 1, render: render, leave: leave });
+  C.view("queue", { title: function () { return t("Queue"); }, order: 1, render: render, leave: leave });
   C.keys("queue", [
-    ["j", "Next comment", onQueue(function () { focusItem(nextLive(current, 1), true); })],
-    ["k", "Previous comment", onQueue(function () { focusItem(nextLive(current, -1), true); })],
-    ["a", "Approve the comment", onQueue(function () { decide("approve"); })],
-    ["r", "Reject the comment (with the reason picked in “Reject as”)", onQueue(function () { decide("reject"); })],
-    ["x", "Select or unselect the comment", onQueue(toggleSelect)],
-    ["Shift+A", "Approve the selected comments", onQueue(function () { bulk("approve"); })],
-    ["Shift+R", "Reject the selected comments", onQueue(function () { bulk("reject"); })],
-    ["u", "Undo the last decision (for a few seconds)", onQueue(undo)],
-    ["o", "Open the author of the comment", onQueue(function () {
+    ["j", function () { return t("Next comment"); }, onQueue(function () { focusItem(nextLive(current, 1), true); })],
+    ["k", function () { return t("Previous comment"); }, onQueue(function () { focusItem(nextLive(current, -1), true); })],
+    ["a", function () { return t("Approve the comment"); }, onQueue(function () { decide("approve"); })],
+    ["r", function () { return t("Reject the comment (with the reason picked in “Reject as”)"); },
+     onQueue(function () { decide("reject"); })],
+    ["x", function () { return t("Select or unselect the comment"); }, onQueue(toggleSelect)],
+    ["Shift+A", function () { return t("Approve the selected comments"); }, onQueue(function () { bulk("approve"); })],
+    ["Shift+R", function () { return t("Reject the selected comments"); }, onQueue(function () { bulk("reject"); })],
+    ["u", function () { return t("Undo the last decision (for a few seconds)"); }, onQueue(undo)],
+    ["o", function () { return t("Open the author of the comment"); }, onQueue(function () {
       var it = items[current];
       if (it && !it.gone) C.openUser(it.author.id);
     })],
-    ["n", "Load new comments", onQueue(loadNew)],
+    ["n", function () { return t("Load new comments"); }, onQueue(loadNew)],
   ]);
   C.keys("global", [
-    ["g h", "Go to the held comments", function () { C.go("queue", "held"); }],
-    ["g r", "Go to the reported comments", function () { C.go("queue", "reported"); }],
+    ["g h", function () { return t("Go to the held comments"); }, function () { C.go("queue", "held"); }],
+    ["g r", function () { return t("Go to the reported comments"); }, function () { C.go("queue", "reported"); }],
   ]);
 })();

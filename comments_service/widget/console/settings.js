@@ -8,6 +8,7 @@
   "use strict";
   var C = window.Console;
   var el = C.el;
+  var t = C.t, tn = C.tn;
   var RETRY_MS = 700;  // after the last change of the form, the last text is tried again
   // domain/policy.LinkRules' defaults: the policy view does not send them
   var LINK_DEFAULTS = { max_links: 2, hold_new_authors: true };
@@ -15,7 +16,6 @@
   var SURGE_DEFAULTS = { enabled: true, new_accounts: 10, window_minutes: 10, new_account_hours: 24,
                          cooldown_minutes: 30 };
   var SURGE_NUMBERS = ["new_accounts", "window_minutes", "new_account_hours", "cooldown_minutes"];
-  var OUTCOME_WORDS = { published: "Published", held: "Held for a moderator", rejected: "Rejected" };
 
   var root = null;
   var site = null;     // GET /sites/{id}
@@ -32,6 +32,31 @@
   }
 
   function copy(x) { return JSON.parse(JSON.stringify(x)); }
+
+  function outcomeWord(outcome) {
+    switch (outcome) {
+      case "published": return t("Published");
+      case "held": return t("Held for a moderator");
+      case "rejected": return t("Rejected");
+      default: return outcome;
+    }
+  }
+
+  // the model's label codes (domain/policy.DEFAULT_THRESHOLDS), in words; an unknown one as it is
+  function labelName(label) {
+    switch (label) {
+      case "toxicity": return t("toxicity");
+      case "severe_toxicity": return t("severe toxicity");
+      case "obscene": return t("obscene");
+      case "threat": return t("threat");
+      case "insult": return t("insult");
+      case "identity_attack": return t("identity attack");
+      case "sexual_explicit": return t("sexual explicit");
+      default: return label.replace(/_/g, " ");
+    }
+  }
+
+  function num(n) { return new Intl.NumberFormat(C.locale).format(n); }
 
   // ------------------------------------------------------------------ values
   function thresholdsOf(defaults, stored) {
@@ -50,10 +75,10 @@
     var s = info.settings || {};
     var m = s.moderation || {};
     var d = view.defaults;
-    var t = thresholdsOf(d.thresholds, m.thresholds);
-    view.labels.forEach(function (label) { if (!t[label]) t[label] = { hold: null, reject: null }; });
+    var th = thresholdsOf(d.thresholds, m.thresholds);
+    view.labels.forEach(function (label) { if (!th[label]) th[label] = { hold: null, reject: null }; });
     return {
-      thresholds: t,
+      thresholds: th,
       fallback: thresholdsOf(d.fallback_thresholds, m.fallback_thresholds),
       failClosed: typeof m.fail_closed === "boolean" ? m.fail_closed : d.fail_closed,
       banned: (m.banned_words || []).slice(),
@@ -142,7 +167,7 @@
 
   function changed() {
     clearErrors();
-    ui.unsaved.textContent = dirty() ? "Unsaved changes: the try box uses them." : "All changes saved.";
+    ui.unsaved.textContent = dirty() ? t("Unsaved changes: the try box uses them.") : t("All changes saved.");
     ui.discard.disabled = ui.save.disabled = !dirty();
     clearTimeout(retryTimer);
     if (ui.tryText && ui.tryText.value.trim() && ui.lastTried) retryTimer = setTimeout(runTry, RETRY_MS);
@@ -164,11 +189,11 @@
     var mine = ++seq;
     ui = {};
     state = null;
-    container.appendChild(el("p", { class: "muted" }, "Loading the site's settings…"));
+    container.appendChild(el("p", { class: "muted" }, t("Loading the site's settings…")));
     var siteId = C.site();
     if (!siteId) {
       container.textContent = "";
-      container.appendChild(el("p", { class: "empty" }, "Pick a site in the header to see its settings."));
+      container.appendChild(el("p", { class: "empty" }, t("Pick a site in the header to see its settings.")));
       return;
     }
     Promise.all([C.api("GET", "/sites/" + encodeURIComponent(siteId), { params: { site: null } }),
@@ -182,8 +207,8 @@
       }).catch(function (err) {
         if (mine !== seq) return;
         container.textContent = "";
-        container.appendChild(el("p", { class: "error", role: "alert" }, "The settings could not be loaded: " +
-                                 (err.detail || err.message)));
+        container.appendChild(el("p", { class: "error", role: "alert" }, t("The settings could not be loaded: {error}",
+                                                                         { error: err.detail || err.message })));
       });
   }
 
@@ -193,10 +218,11 @@
     container.textContent = "";
     var form = el("form", { class: "settings-form", novalidate: true, "aria-labelledby": "settings-title",
                             on: { submit: function (ev) { ev.preventDefault(); save(); } } });
-    form.appendChild(el("h3", { id: "settings-title" }, "Settings of " + site.name + " (" + site.id + ")"));
+    form.appendChild(el("h3", { id: "settings-title" },
+                        t("Settings of {name} ({id})", { name: site.name, id: site.id })));
     if (site.settings_problem) {
-      form.appendChild(el("p", { class: "error", role: "alert" }, "The stored settings are not valid: " +
-                          site.settings_problem + ". Correct them here and save."));
+      form.appendChild(el("p", { class: "error", role: "alert" },
+        t("The stored settings are not valid: {problem}. Correct them here and save.", { problem: site.settings_problem })));
     }
     form.appendChild(thresholdSection());
     form.appendChild(wordSection());
@@ -205,9 +231,9 @@
     form.appendChild(readerSection());
     form.appendChild(originSection());
     ui.save = el("button", { type: "submit", class: "primary", "aria-keyshortcuts": "Control+S s", disabled: true },
-                 "Save ", el("kbd", { text: "s" }));
-    ui.discard = el("button", { type: "button", disabled: true, on: { click: discard } }, "Discard changes");
-    ui.unsaved = el("span", { class: "muted", role: "status" }, "All changes saved.");
+                 t("Save"), " ", el("kbd", { text: "s" }));
+    ui.discard = el("button", { type: "button", disabled: true, on: { click: discard } }, t("Discard changes"));
+    ui.unsaved = el("span", { class: "muted", role: "status" }, t("All changes saved."));
     form.appendChild(el("div", { class: "settings-actions" }, ui.save, ui.discard, ui.unsaved));
     ui.form = form;
     container.appendChild(el("div", { class: "settings-layout" }, form, tryPanel()));
@@ -255,7 +281,9 @@
         var id = fid(label + "-" + kind);
         var input = el("input", { type: "number", id: id, min: 0, max: 1, step: 0.01, inputmode: "decimal",
                                   class: "threshold", value: values[label][kind] == null ? null : values[label][kind],
-                                  placeholder: "off", "aria-label": label.replace(/_/g, " ") + " " + kind + " threshold",
+                                  placeholder: t("off"),
+                                  "aria-label": kind === "hold" ? t("{label} hold threshold", { label: labelName(label) })
+                                    : t("{label} reject threshold", { label: labelName(label) }),
                                   "data-label": label, "data-kind": kind,
                                   on: { input: function () {
                                     values[label][kind] = input.value === "" ? null : Number(input.value);
@@ -265,13 +293,14 @@
       });
       var slot = errorSlot(key + "." + label, []);
       slot._inputs = [cells[0].firstChild, cells[1].firstChild];
-      return el("tr", null, el("th", { scope: "row" }, label.replace(/_/g, " ")), cells, el("td", { class: "slot" }, slot));
+      return el("tr", null, el("th", { scope: "row" }, labelName(label)), cells, el("td", { class: "slot" }, slot));
     });
     var slot = errorSlot(key, []);
     return el("div", { class: "table-wrap" }, el("table", { class: "thresholds" },
       el("caption", null, caption),
-      el("thead", null, el("tr", null, el("th", { scope: "col" }, "Label"), el("th", { scope: "col" }, "Hold at"),
-                                el("th", { scope: "col" }, "Reject at"), el("th", { scope: "col" }, el("span", { class: "sr-only" }, "Problems")))),
+      el("thead", null, el("tr", null, el("th", { scope: "col" }, t("Label")), el("th", { scope: "col" }, t("Hold at")),
+                                el("th", { scope: "col" }, t("Reject at")),
+                                el("th", { scope: "col" }, el("span", { class: "sr-only" }, t("Problems"))))),
       el("tbody", null, rows)), slot);
   }
 
@@ -282,17 +311,21 @@
   }
 
   function thresholdSection() {
-    var modelLine = policy.model_id
-      ? "The scoring workers use " + policy.model_id + (policy.model_is_fallback ? " (the offline fallback)." : ".")
-      : "No scoring worker has reported in the last two minutes.";
+    var modelLine = t("No scoring worker has reported in the last two minutes.");
+    if (policy.model_id && policy.model_is_fallback) {
+      modelLine = t("The scoring workers use {model} (the offline fallback).", { model: policy.model_id });
+    } else if (policy.model_id) {
+      modelLine = t("The scoring workers use {model}.", { model: policy.model_id });
+    }
     var fallbackLabels = Object.keys(state.fallback).sort();
-    return section("Toxicity thresholds", "A comment whose score for a label reaches its reject threshold is " +
-      "rejected; one reaching its hold threshold waits for a moderator. Empty: off. " + modelLine, [
-      thresholdTable("The model's labels", "moderation.thresholds", state.thresholds, policy.labels),
-      thresholdTable("When only the offline fallback can score (fail closed off)", "moderation.fallback_thresholds",
+    return section(t("Toxicity thresholds"),
+      t("A comment whose score for a label reaches its reject threshold is rejected; one reaching its hold threshold waits for a moderator. Empty: off.") +
+      " " + modelLine, [
+      thresholdTable(t("The model's labels"), "moderation.thresholds", state.thresholds, policy.labels),
+      thresholdTable(t("When only the offline fallback can score (fail closed off)"), "moderation.fallback_thresholds",
                      state.fallback, fallbackLabels),
-      check("fail-closed", "Fail closed: hold every comment the model cannot score",
-            "Off: the offline fallback's scores are judged with the fallback thresholds instead.",
+      check("fail-closed", t("Fail closed: hold every comment the model cannot score"),
+            t("Off: the offline fallback's scores are judged with the fallback thresholds instead."),
             function () { return state.failClosed; }, function (v) { state.failClosed = v; }),
       errorSlot("moderation.fail_closed", []),
     ]);
@@ -301,7 +334,7 @@
   // ------------------------------------------------------------------ word lists (chips)
   function chips(name, key, label, list, help) {
     var id = fid(name);
-    var listEl = el("ul", { class: "chips", "aria-label": label + ": current entries" });
+    var listEl = el("ul", { class: "chips", "aria-label": t("{list}: current entries", { list: label }) });
     var input = el("input", { id: id, type: "text", maxlength: 200, autocomplete: "off", spellcheck: "false",
                               "aria-describedby": id + "-help",
                               on: { keydown: function (ev) { if (ev.key === "Enter") { ev.preventDefault(); add(); } } } });
@@ -309,10 +342,11 @@
     input.setAttribute("aria-describedby", id + "-help " + slot.id);
     function draw() {
       listEl.textContent = "";
-      if (!list.length) listEl.appendChild(el("li", { class: "muted chip-none" }, "none"));
+      if (!list.length) listEl.appendChild(el("li", { class: "muted chip-none" }, t("none")));
       list.forEach(function (word, i) {
         listEl.appendChild(el("li", { class: "chip" }, el("span", null, word),
-          el("button", { type: "button", class: "chip-remove", "aria-label": "Remove " + word, title: "Remove",
+          el("button", { type: "button", class: "chip-remove", "aria-label": t("Remove {entry}", { entry: word }),
+                         title: t("Remove"),
                          on: { click: function () {
                            list.splice(i, 1); draw(); changed();
                            var next = listEl.querySelectorAll(".chip-remove")[Math.min(i, list.length - 1)];
@@ -329,52 +363,49 @@
     }
     draw();
     return el("div", { class: "field chips-field" }, el("label", { for: id }, label),
-      el("div", { class: "chip-add" }, input, el("button", { type: "button", on: { click: add } }, "Add")),
+      el("div", { class: "chip-add" }, input, el("button", { type: "button", on: { click: add } }, t("Add"))),
       el("small", { class: "hint", id: id + "-help" }, help), listEl, slot);
   }
 
   function wordSection() {
-    var rule = "Matched as the policy matches: whole words, case and accents ignored, through spacing and " +
-      "look-alike letters; a trailing * matches any ending (idiot* matches idiots).";
-    return section("Word lists", "The site's own entries, added to the built-in lists. " + rule, [
-      chips("banned", "moderation.banned_words", "Banned (rejects the comment)", state.banned,
-            "Type an entry and press Enter or Add."),
-      chips("suspect", "moderation.suspect_words", "Suspect (holds it for a moderator)", state.suspect,
-            "Type an entry and press Enter or Add."),
-      check("default-lists", "Also use the built-in lists (" + policy.defaults.banned_words.length + " banned, " +
-            policy.defaults.suspect_words.length + " suspect entries: slurs, incitement, profanity, threats)", null,
+    return section(t("Word lists"), t("The site's own entries, added to the built-in lists.") + " " +
+      t("Matched as the policy matches: whole words, case and accents ignored, through spacing and look-alike letters; a trailing * matches any ending (idiot* matches idiots)."), [
+      chips("banned", "moderation.banned_words", t("Banned (rejects the comment)"), state.banned,
+            t("Type an entry and press Enter or Add.")),
+      chips("suspect", "moderation.suspect_words", t("Suspect (holds it for a moderator)"), state.suspect,
+            t("Type an entry and press Enter or Add.")),
+      check("default-lists", t("Also use the built-in lists ({banned} banned, {suspect} suspect entries: slurs, incitement, profanity, threats)",
+                               { banned: num(policy.defaults.banned_words.length),
+                                 suspect: num(policy.defaults.suspect_words.length) }), null,
             function () { return state.defaultLists; }, function (v) { state.defaultLists = v; }),
     ]);
   }
 
   function linkSection() {
-    return section("Links", "Links to a denied domain (or a look-alike spelling of it) are rejected for everyone " +
-      "but moderators. From readers who are not trusted, links to URL shorteners or raw addresses, more links " +
-      "than the limit, and any link from a new account wait for a moderator. Allowed domains and the site's own " +
-      "origins never count; a domain covers its subdomains.", [
-      chips("links-deny", "moderation.links.deny_domains", "Denied domains (reject)", state.linksDeny,
-            "A domain such as casino.example; press Enter or Add."),
-      chips("links-allow", "moderation.links.allow_domains", "Allowed domains (never held for their links)",
-            state.linksAllow, "Your usual sources, such as a news agency or a ministry."),
-      number("links-max", "moderation.links.max_links", "Most links before a comment waits",
-             "0: any link that counts holds the comment.", { min: 0, max: 50 },
+    return section(t("Links"),
+      t("Links to a denied domain (or a look-alike spelling of it) are rejected for everyone but moderators. From readers who are not trusted, links to URL shorteners or raw addresses, more links than the limit, and any link from a new account wait for a moderator. Allowed domains and the site's own origins never count; a domain covers its subdomains."), [
+      chips("links-deny", "moderation.links.deny_domains", t("Denied domains (reject)"), state.linksDeny,
+            t("A domain such as casino.example; press Enter or Add.")),
+      chips("links-allow", "moderation.links.allow_domains", t("Allowed domains (never held for their links)"),
+            state.linksAllow, t("Your usual sources, such as a news agency or a ministry.")),
+      number("links-max", "moderation.links.max_links", t("Most links before a comment waits"),
+             t("0: any link that counts holds the comment."), { min: 0, max: 50 },
              function () { return state.linksMax; },
              function (v) { state.linksMax = v == null ? LINK_DEFAULTS.max_links : v; }),
-      check("links-new", "Hold every link from a new account", null,
+      check("links-new", t("Hold every link from a new account"), null,
             function () { return state.linksHoldNew; }, function (v) { state.linksHoldNew = v; }),
     ]);
   }
 
   function surgeSection() {
-    var words = { new_accounts: ["New accounts that start a surge", "Distinct new accounts (guests, and accounts " +
-                                 "younger than below) commenting on one article within the window.", 2, 1000],
-                  window_minutes: ["Within (minutes)", null, 1, 1440],
-                  new_account_hours: ["An account is new for (hours)", null, 1, 8760],
-                  cooldown_minutes: ["The surge ends after (quiet minutes)", null, 1, 1440] };
-    return section("Surges of new accounts", "When many new accounts comment on one article at once, new " +
-      "accounts' comments there wait for a moderator until it has been quiet for a while. Moderators with email " +
-      "alerts are told, and the console shows a banner.", [
-      check("surge-enabled", "Hold new accounts' comments on an article in a surge", null,
+    var words = { new_accounts: [t("New accounts that start a surge"),
+                                 t("Distinct new accounts (guests, and accounts younger than below) commenting on one article within the window."), 2, 1000],
+                  window_minutes: [t("Within (minutes)"), null, 1, 1440],
+                  new_account_hours: [t("An account is new for (hours)"), null, 1, 8760],
+                  cooldown_minutes: [t("The surge ends after (quiet minutes)"), null, 1, 1440] };
+    return section(t("Surges of new accounts"),
+      t("When many new accounts comment on one article at once, new accounts' comments there wait for a moderator until it has been quiet for a while. Moderators with email alerts are told, and the console shows a banner."), [
+      check("surge-enabled", t("Hold new accounts' comments on an article in a surge"), null,
             function () { return state.surge.enabled; }, function (v) { state.surge.enabled = v; }),
     ].concat(SURGE_NUMBERS.map(function (k) {
       var w = words[k];
@@ -386,31 +417,32 @@
 
   function readerSection() {
     var win = policy.defaults.edit_window_seconds;
-    return section("Readers", null, [
-      check("guests", "Guests may comment without signing in", null,
+    return section(t("Readers"), null, [
+      check("guests", t("Guests may comment without signing in"), null,
             function () { return state.guests; }, function (v) { state.guests = v; }),
-      check("premod-guests", "Hold guests' comments for a moderator", null,
+      check("premod-guests", t("Hold guests' comments for a moderator"), null,
             function () { return state.premodGuests; }, function (v) { state.premodGuests = v; }),
-      number("new-account", "moderation.new_account_hold_first", "Hold a new account's first comments",
-             "How many of a new account's comments wait for a moderator (0: none).", { min: 0, max: 10000 },
+      number("new-account", "moderation.new_account_hold_first", t("Hold a new account's first comments"),
+             t("How many of a new account's comments wait for a moderator (0: none)."), { min: 0, max: 10000 },
              function () { return state.newAccount; }, function (v) { state.newAccount = v == null ? 0 : v; }),
-      number("recent-rejections", "moderation.hold_after_recent_rejections", "Hold after recent rejections",
-             "Hold a reader's comments once this many of theirs were rejected lately (0: never).", { min: 0, max: 10000 },
+      number("recent-rejections", "moderation.hold_after_recent_rejections", t("Hold after recent rejections"),
+             t("Hold a reader's comments once this many of theirs were rejected lately (0: never)."), { min: 0, max: 10000 },
              function () { return state.recentRejections; }, function (v) { state.recentRejections = v == null ? 0 : v; }),
-      check("images", "Comments may show images",
-            "Images load from their authors' hosts: each reader's address reaches those hosts.",
+      check("images", t("Comments may show images"),
+            t("Images load from their authors' hosts: each reader's address reaches those hosts."),
             function () { return state.images; }, function (v) { state.images = v; }),
-      number("edit-window", "edit_window_seconds", "Edit window (minutes)",
-             "How long an author may edit or delete a comment. Empty: the service's " + Math.round(win / 60) +
-             " minutes.", { min: 0, max: 10080, placeholder: String(Math.round(win / 60)) },
+      number("edit-window", "edit_window_seconds", t("Edit window (minutes)"),
+             tn(Math.round(win / 60), "How long an author may edit or delete a comment. Empty: the service's {n} minute.",
+                "How long an author may edit or delete a comment. Empty: the service's {n} minutes."),
+             { min: 0, max: 10080, placeholder: String(Math.round(win / 60)) },
              function () { return state.editWindow == null ? null : Math.round(state.editWindow / 60); },
              function (v) { state.editWindow = v == null ? null : Math.round(v * 60); }),
     ]);
   }
 
   function originSection() {
-    return section("Allowed origins", "The sites the comment widget may be embedded on, as scheme://host[:port].", [
-      chips("origins", "origins", "Origins", state.origins, "For example https://news.example. Type and press Enter."),
+    return section(t("Allowed origins"), t("The sites the comment widget may be embedded on, as scheme://host[:port]."), [
+      chips("origins", "origins", t("Origins"), state.origins, t("For example https://news.example. Type and press Enter.")),
     ]);
   }
 
@@ -447,13 +479,13 @@
     inputs.forEach(function (i) { i.setAttribute("aria-invalid", "true"); });
     if (!target) { best.setAttribute("tabindex", "-1"); target = best; }
     target.focus();
-    C.toast("Not saved: " + (err.detail || err.message), { error: true });
+    C.toast(t("Not saved: {error}", { error: err.detail || err.message }), { error: true });
   }
 
   // ------------------------------------------------------------------ save
   function save() {
     if (!state || !ui.save) return;
-    if (!dirty()) { C.toast("Nothing to save."); return; }
+    if (!dirty()) { C.toast(t("Nothing to save.")); return; }
     ui.save.disabled = true;
     C.api("PATCH", "/sites/" + encodeURIComponent(site.id), { params: { site: null }, body: patchBody() })
       .then(function (answer) {
@@ -462,7 +494,7 @@
         state = valuesOf(site, policy);
         saved = JSON.stringify(state);
         draw(root);
-        C.toast("Settings saved.");
+        C.toast(t("Settings saved."));
       }).catch(function (err) {
         ui.save.disabled = false;
         showError(err);
@@ -472,7 +504,7 @@
   function discard() {
     state = JSON.parse(saved);
     draw(root);
-    C.toast("Changes discarded.");
+    C.toast(t("Changes discarded."));
   }
 
   // ------------------------------------------------------------------ try a text
@@ -484,19 +516,19 @@
                                     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); runTry(); }
                                   } } });
     ui.tryWho = el("select", { id: whoId },
-                   el("option", { value: "established" }, "an established reader"),
-                   el("option", { value: "new" }, "a new account (its first comment)"),
-                   el("option", { value: "guest" }, "a guest"));
+                   el("option", { value: "established" }, t("an established reader")),
+                   el("option", { value: "new" }, t("a new account (its first comment)")),
+                   el("option", { value: "guest" }, t("a guest")));
     ui.tryResult = el("div", { class: "try-result", "aria-live": "polite" });
     ui.lastTried = null;
     var form = el("form", { class: "try card", "aria-labelledby": "try-title",
                             on: { submit: function (ev) { ev.preventDefault(); runTry(); } } },
-      el("h3", { id: "try-title" }, "Try a text"),
-      el("p", { class: "hint", id: textId + "-help" }, "A dry run through the policy as this form sets it, saved or " +
-         "not: nothing is stored. Ctrl+Enter tries it."),
-      el("label", { for: textId }, "Text"), ui.tryText,
-      el("label", { for: whoId }, "Written by"), ui.tryWho,
-      el("div", null, el("button", { type: "submit", class: "primary" }, "Try it")),
+      el("h3", { id: "try-title" }, t("Try a text")),
+      el("p", { class: "hint", id: textId + "-help" },
+         t("A dry run through the policy as this form sets it, saved or not: nothing is stored. Ctrl+Enter tries it.")),
+      el("label", { for: textId }, t("Text")), ui.tryText,
+      el("label", { for: whoId }, t("Written by")), ui.tryWho,
+      el("div", null, el("button", { type: "submit", class: "primary" }, t("Try it"))),
       ui.tryResult);
     return form;
   }
@@ -524,27 +556,39 @@
     box.removeAttribute("aria-busy");
     box.textContent = "";
     box.appendChild(el("p", { class: "try-outcome outcome-" + r.outcome, "data-outcome": r.outcome },
-                       el("strong", null, OUTCOME_WORDS[r.outcome] || r.outcome), " · ", el("code", null, r.reason),
-                       dirty() ? el("span", { class: "muted" }, " (with unsaved changes)") : null));
+                       el("strong", null, outcomeWord(r.outcome)), " · ", el("code", null, r.reason),
+                       dirty() ? el("span", { class: "muted" }, " ", t("(with unsaved changes)")) : null));
+    // the server's own words: what decided it, and a note on the scorer
     box.appendChild(el("p", { class: "try-why" }, r.explanation));
-    box.appendChild(el("p", { class: "hint try-by" }, "Scored by " + (r.scored_by === "fallback"
-      ? "the offline fallback" : r.scored_by === "none" ? "nothing (word lists and rules only)" : "the model " + r.scored_by) +
-      (r.note ? ". " + r.note : "")));
+    var by = r.scored_by === "fallback" ? t("Scored by the offline fallback")
+      : r.scored_by === "none" ? t("Scored by nothing (word lists and rules only)")
+      : t("Scored by the model {model}", { model: r.scored_by });
+    box.appendChild(el("p", { class: "hint try-by" }, by + (r.note ? ". " + r.note : "")));
+    if (r.language) {
+      var names = window.Intl && Intl.DisplayNames ? new Intl.DisplayNames([C.locale], { type: "language" }) : null;
+      var name = (names && names.of(r.language)) || r.language;
+      box.appendChild(el("p", { class: "hint try-language", "data-language": r.language },
+                         r.language_unscored
+                           ? t("Written in {language}, which no model here reads: the site's language rule applies, and the scores may hold it but never reject it.", { language: name })
+                           : t("Written in {language}.", { language: name })));
+    }
     if (r.labels_over.length) {
-      box.appendChild(el("p", null, "Over a threshold: ", r.labels_over.map(function (o, i) {
-        return [i ? ", " : null, el("span", { class: "over-" + o.over },
-          o.label.replace(/_/g, " ") + " " + C.fmt.score(o.score) + " ≥ " + o.over + " " + C.fmt.score(o[o.over]))];
+      box.appendChild(el("p", null, t("Over a threshold:"), " ", r.labels_over.map(function (o, i) {
+        var vars = { label: labelName(o.label), score: C.fmt.score(o.score), threshold: C.fmt.score(o[o.over]) };
+        return [i ? ", " : null, el("span", { class: "over-" + o.over }, o.over === "hold"
+          ? t("{label} {score} ≥ hold {threshold}", vars) : t("{label} {score} ≥ reject {threshold}", vars))];
       })));
     }
     if (r.matched_words.length) {
-      box.appendChild(el("p", null, "Matched: ", r.matched_words.map(function (w, i) {
-        return [i ? ", " : null, el("code", null, w.term), " (" + w.list + ")"];
+      box.appendChild(el("p", null, t("Matched:"), " ", r.matched_words.map(function (w, i) {
+        return [i ? ", " : null, el("code", null, w.term), " ",
+                w.list === "banned" ? t("(banned)") : w.list === "suspect" ? t("(suspect)") : "(" + w.list + ")"];
       })));
     }
     if (r.scores) {
-      box.appendChild(el("details", null, el("summary", null, "All scores"),
+      box.appendChild(el("details", null, el("summary", null, t("All scores")),
         el("table", { class: "scores" }, el("tbody", null, Object.keys(r.scores).sort().map(function (label) {
-          return el("tr", null, el("th", { scope: "row" }, label.replace(/_/g, " ")), el("td", null, C.fmt.score(r.scores[label])));
+          return el("tr", null, el("th", { scope: "row" }, labelName(label)), el("td", null, C.fmt.score(r.scores[label])));
         })))));
     }
   }
@@ -556,10 +600,10 @@
     seq++;
   }
 
-  C.view("settings", { title: "Settings", order: 60, render: render, leave: leave });
+  C.view("settings", { title: function () { return t("Settings"); }, order: 60, render: render, leave: leave });
   C.keys("settings", [
-    ["t", "Focus the “Try a text” box", function () { if (ui.tryText) ui.tryText.focus(); }],
-    ["s", "Save the settings (also Ctrl+S, in a field too)", save],
-    ["Ctrl+S", "Save the settings", save],
+    ["t", function () { return t("Focus the “Try a text” box"); }, function () { if (ui.tryText) ui.tryText.focus(); }],
+    ["s", function () { return t("Save the settings (also Ctrl+S, in a field too)"); }, save],
+    ["Ctrl+S", function () { return t("Save the settings"); }, save],
   ]);
 })();

@@ -5,6 +5,7 @@
   "use strict";
   var C = window.Console;
   var el = C.el;
+  var t = C.t, tn = C.tn;
   var POLL_MS = 30000;
   var MIN_GAP_MS = 5000;   // a burst of view changes asks once
   var timer = null;
@@ -26,15 +27,14 @@
     box.textContent = "";
     box.hidden = !surges.length;
     if (!surges.length) return;
-    box.appendChild(el("strong", null,
-                       surges.length === 1 ? "Surge of new accounts" : surges.length + " surges of new accounts"));
-    box.appendChild(el("span", null, " — comments from new accounts wait for a moderator on: "));
+    box.appendChild(el("strong", null, tn(surges.length, "Surge of new accounts", "{n} surges of new accounts")));
+    box.appendChild(el("span", null, " — " + t("comments from new accounts wait for a moderator on:") + " "));
     surges.forEach(function (s, i) {
-      if (i) box.appendChild(document.createTextNode(", "));
+      if (i) box.appendChild(document.createTextNode(t(", ")));
       box.appendChild(el("a", { href: "#/queue/held/" + encodeURIComponent(s.article_id),
-                                title: "Held comments of this article; the surge ends " + C.fmt.time(s.until) },
+                                title: t("Held comments of this article; the surge ends {time}", { time: C.fmt.time(s.until) }) },
                          s.title + " (" + s.article_id + ")"));
-      if (s.held) box.appendChild(el("span", { class: "surge-held" }, " " + s.held + " held"));
+      if (s.held) box.appendChild(el("span", { class: "surge-held" }, " " + t("{n} held", { n: new Intl.NumberFormat(C.locale).format(s.held) })));
     });
   }
 
