@@ -59,6 +59,21 @@ _PRIMARY_FENCE = "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bi
 _PRIMARY_FLUSHED = "SELECT pg_wal_lsn_diff(pg_current_wal_flush_lsn(), '0/0')::bigint"
 _REPLAYED = "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint"
 _STANDBY = "SELECT pg_is_in_recovery(), pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint"
+# WAL page size (PostgreSQL's default XLOG_BLCKSZ) and the headers that open a page: 24 bytes, 40 at
+# the start of a segment
+_WAL_PAGE = 8192
+_PAGE_HEADERS = (24, 40)
+
+
+def _past_page_header(position: int) -> int:
+    """The insert position as a replica's replay position can reach it: right after a page's header
+    (a quiet primary after a WAL switch, or a write that ended on a page boundary) the insert
+    position counts the header, which replay never passes until the next record; nothing ends
+    inside a header, so the page boundary is the same point."""
+    offset = position % _WAL_PAGE
+    return position - offset if offset in _PAGE_HEADERS else position
+
+
 # failures of a read that the primary may not share: a recovery conflict (class 40: a standby
 # cancels queries whose rows replay removes) or an operator's intervention (class 57: shutdown,
 # cancel); and the replica being unreachable (is_database_unavailable)
@@ -256,7 +271,7 @@ class ReadPools:
                 waiters.set_exception(exc)
                 waiters.exception()  # mark retrieved: the waiters re-raise it, nobody logs "never retrieved"
                 continue
-            waiters.set_result(position)
+            waiters.set_result(_past_page_header(position))
 
     # ---------------------------------------------------------------- probe
     async def _probe_loop(self) -> None:

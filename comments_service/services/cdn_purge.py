@@ -56,7 +56,7 @@ MAX_PENDING = 10_000
 USER_AGENT = "comments_service-cdn-purge"
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=8_192)
 def article_key(site_id: str, external_id: str) -> str:
     """The surrogate key of an article's cached answers (its thread pages, counts naming it)."""
     # surrogatepass: an article id is any text without control characters, lone surrogates included
@@ -86,8 +86,9 @@ class Cdn:
         self._client: httpx.AsyncClient | None = None
         # a thread page's headers, by (site, article): the hottest read's, made once per article
         self.page_headers = lru_cache(maxsize=16_384)(self._page_headers)
-        # a list of articles' counts, by (site, ids): a front page's list is asked for by every reader
-        self._counts_headers = lru_cache(maxsize=4_096)(self._list_headers)
+        # a list of articles' counts, by (site, ids): a front page's list is asked for by every reader.
+        # Only short lists are kept (any reader may ask for any list): 1,024 of at most 2 KB of ids
+        self._counts_headers = lru_cache(maxsize=1_024)(self._list_headers)
 
     # ---------------------------------------------------------------- headers
 
@@ -96,7 +97,9 @@ class Cdn:
         where a purge hook is configured. Vary: the allowed-origin header differs by Origin (a CDN
         must not hand one site's CORS answer to another origin), and a request with a reader's token
         must never get this shared copy."""
-        return self._counts_headers(site_id, tuple(external_ids))
+        if len(external_ids) <= 60 and sum(map(len, external_ids)) <= 2_000:
+            return self._counts_headers(site_id, tuple(external_ids))
+        return self._list_headers(site_id, tuple(external_ids))
 
     def _list_headers(self, site_id: str, external_ids: tuple[str, ...]) -> list[tuple[bytes, bytes]]:
         if not self.enabled:

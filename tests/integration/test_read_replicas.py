@@ -173,6 +173,7 @@ async def test_public_reads_are_served_by_the_replica(app, live, rsite, primary,
                        headers=rsite.auth(rsite.sso_token()))
     assert r.status_code == 201, r.text
     await caught_up(pg_replica, primary)
+    await replica_state(app, "pass")  # the probe has seen it caught up too (a busy machine lags a moment)
     before = replica_stats(live).reads
 
     thread = await page(app, rsite, article)
@@ -192,6 +193,21 @@ async def test_public_reads_are_served_by_the_replica(app, live, rsite, primary,
     async def logged_there() -> bool:
         return f"'{article}'" in pg_replica.replica_log()
     await until("the replica's log to show the read", logged_there)
+
+
+async def test_a_quiet_primary_after_a_wal_switch_still_reads_from_the_replica(
+        app, live, rsite, primary, pg_replica, replica_well_again):  # noqa: F811
+    """After a WAL switch (archive_timeout, a backup) a quiet primary's insert position sits past
+    the new segment's page header, where replay never goes until the next write: the fence must not
+    send every read to the primary after a wait."""
+    article = new_article()
+    await post(app, rsite, article, "before the switch")
+    await primary.execute("SELECT pg_switch_wal()")
+    await caught_up(pg_replica, primary)
+    await replica_state(app, "pass")
+    fallbacks, reads = replica_stats(live).fallbacks, replica_stats(live).reads
+    assert len((await page(app, rsite, article))["comments"]) == 1
+    assert replica_stats(live).reads > reads and replica_stats(live).fallbacks == fallbacks
 
 
 async def test_the_poster_sees_their_pending_comment_and_nobody_misses_a_fresh_one(
@@ -300,3 +316,12 @@ def test_replica_urls_are_read_without_repeating_their_passwords():
     assert "entry 2" in str(bad.value) and "secret9" not in str(bad.value)
     with pytest.raises(SettingsError):
         Settings.from_env({"COMMENTS_REPLICA_MAX_LAG": "0"})
+
+
+def test_a_fence_just_past_a_page_header_is_the_page_boundary():
+    from comments_service.db.replicas import _past_page_header
+
+    segment = 16 * 1024 * 1024
+    assert _past_page_header(3 * segment + 40) == 3 * segment  # a segment's long header
+    assert _past_page_header(3 * segment + 5 * 8192 + 24) == 3 * segment + 5 * 8192  # a page's short one
+    assert _past_page_header(3 * segment + 5 * 8192 + 200) == 3 * segment + 5 * 8192 + 200  # records: as is
