@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -40,6 +38,7 @@ from comments_service.toxicity.testing import (
     sample_multilingual_comments,
 )
 from comments_service.workers.scoring import ScoringWorker
+from tests.support.model_process import load_in_subprocess
 
 
 @pytest.fixture(scope="module")
@@ -74,30 +73,10 @@ def onnx_settings(reference_settings):
     return msgspec.structs.replace(reference_settings, backend="onnx")
 
 
-def _in_subprocess(settings: ToxicitySettings) -> dict:
-    """load_scorer and one batch in a fresh process (a worker's start): its describe() and the
-    heavy modules it imported."""
-    code = (
-        "import json, logging, sys, msgspec\n"
-        "logging.basicConfig(level=logging.INFO)\n"
-        "from comments_service.toxicity import ToxicitySettings, load_scorer\n"
-        "s = msgspec.json.decode(sys.argv[1], type=ToxicitySettings)\n"
-        "sc = load_scorer(s)\n"
-        "n = len(sc.score_batch(['Ты полный идиот', 'x' * 3000]))\n"
-        "heavy = sorted(m for m in ('torch', 'transformers', 'detoxify') if m in sys.modules)\n"
-        "print('RESULT ' + json.dumps({'describe': sc.describe(), 'scored': n, 'heavy': heavy}))\n"
-    )
-    res = subprocess.run([sys.executable, "-c", code, msgspec.json.encode(settings).decode()],
-                         capture_output=True, text=True, timeout=300)
-    lines = [line for line in res.stdout.splitlines() if line.startswith("RESULT ")]
-    assert res.returncode == 0 and lines, res.stderr[-3000:]
-    return {**json.loads(lines[-1][7:]), "log": res.stderr}
-
-
 @pytest.fixture(scope="module")
 def first_start(onnx_settings):
     assert not any(Path(onnx_settings.cache_dir).iterdir())
-    return _in_subprocess(onnx_settings)
+    return load_in_subprocess(onnx_settings, "Ты полный идиот")
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +111,7 @@ def test_first_start_exports_the_multilingual_model_in_a_child(first_start, onnx
 def test_the_cached_export_is_reused(onnx_scorer, onnx_settings, first_start):
     assert onnx_scorer.source == "onnx-cache"
     assert str(onnx_scorer.export_dir) == first_start["describe"]["export_dir"]
-    again = _in_subprocess(onnx_settings)
+    again = load_in_subprocess(onnx_settings, "Ты полный идиот")
     assert again["describe"]["source"] == "onnx-cache" and again["heavy"] == []
     assert "child process" not in again["log"]
     assert sorted(p.name for p in Path(onnx_settings.cache_dir).iterdir()) == sorted(

@@ -24,26 +24,7 @@ from comments_service.toxicity import ToxicitySettings, load_scorer, onnx_cache
 from comments_service.toxicity.base import file_sha256
 from comments_service.toxicity.onnx_backend import plan_sub_batches
 from comments_service.toxicity.testing import sample_comments
-
-
-def load_in_subprocess(settings: ToxicitySettings) -> dict:
-    """load_scorer and one batch in a fresh process: its describe() and which heavy modules it
-    imported."""
-    code = (
-        "import json, logging, sys, msgspec\n"
-        "logging.basicConfig(level=logging.INFO)\n"
-        "from comments_service.toxicity import ToxicitySettings, load_scorer\n"
-        "s = msgspec.json.decode(sys.argv[1], type=ToxicitySettings)\n"
-        "sc = load_scorer(s)\n"
-        "n = len(sc.score_batch(['hello there', 'x' * 3000]))\n"
-        "heavy = sorted(m for m in ('torch', 'transformers', 'detoxify') if m in sys.modules)\n"
-        "print('RESULT ' + json.dumps({'describe': sc.describe(), 'scored': n, 'heavy': heavy}))\n"
-    )
-    res = subprocess.run([sys.executable, "-c", code, msgspec.json.encode(settings).decode()],
-                         capture_output=True, text=True, timeout=300)
-    lines = [line for line in res.stdout.splitlines() if line.startswith("RESULT ")]
-    assert res.returncode == 0 and lines, res.stderr[-3000:]
-    return {**json.loads(lines[-1][7:]), "log": res.stderr}
+from tests.support.model_process import load_in_subprocess
 
 
 @pytest.fixture(scope="module")
