@@ -26,4 +26,9 @@ async def counts() -> Response[bytes]:
     return Response(COUNTS, media_type="application/json")
 
 
-app = Litestar([page, counts], debug=False, logging_config=None, openapi_config=None)
+@get("/api/v1/counts")
+async def counts_get(article_ids: str) -> Response[bytes]:
+    return Response(COUNTS, media_type="application/json")
+
+
+app = Litestar([page, counts, counts_get], debug=False, logging_config=None, openapi_config=None)

@@ -21,6 +21,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -47,9 +48,12 @@ NO_LIMITS = ",".join(f"{a}.{s}=0:1" for a, s in (
     ("post", "user"), ("post", "ip"), ("edit", "user"), ("edit", "ip"), ("vote", "user"), ("vote", "ip"),
     ("report", "user"), ("report", "ip"), ("check", "user"), ("check", "ip"), ("guest", "ip"),
     ("troubleshoot", "ip"), ("counts", "ip")))
+FRONT_PAGE = [f"a{i:06d}" for i in range(0, 100, 2)]  # 50 articles
+API_TARGET = "comments_service.app:create_app"
 PAGE_PATH = f"/api/v1/articles/{HOT_ARTICLE}/comments?site={SITE_ID}"
 COUNTS_PATH = f"/api/v1/counts?site={SITE_ID}"
-FRONT_PAGE = [f"a{i:06d}" for i in range(0, 100, 2)]  # 50 articles
+# R3: what count.js asks a front page's counts with (a GET, so that a CDN may keep it)
+COUNTS_GET_PATH = f"{COUNTS_PATH}&article_ids=" + "%0A".join(FRONT_PAGE)
 
 
 def api_env(db: str) -> dict[str, str]:
@@ -89,7 +93,12 @@ class Server:
     def __init__(self, kind: str, target: str, workers: int, env: dict[str, str], factory: bool) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        if kind == "uvicorn":
+        self.kind, self.workers_count = kind, workers
+        if kind == "uvicorn" and target == API_TARGET:
+            # the service as it is deployed: `comments-service serve` (its own HTTP protocol, server.py)
+            cmd = [PY, "-m", "comments_service.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                   "--workers", str(workers)]
+        elif kind in ("uvicorn", "uvicorn-asgi"):  # uvicorn-asgi: the API under plain uvicorn (ASGI only)
             cmd = [PY, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(self.port), "--workers",
                    str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level",
                    "warning", *(["--factory"] if factory else [])]
@@ -154,9 +163,12 @@ def _ms(text: str) -> float:
     return float(m[1]) * _UNITS[m[2]]
 
 
-def wrk(url: str, duration: float, connections: int, script: str | None = None, threads: int = 2) -> dict:
+def wrk(url: str, duration: float, connections: int, script: str | None = None, threads: int = 2,
+        headers: tuple[str, ...] = ()) -> dict:
     cmd = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{int(duration)}s", "--latency",
            "--timeout", "5s"]
+    for header in headers:
+        cmd += ["-H", header]
     if script:
         cmd += ["-s", script]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
@@ -174,6 +186,9 @@ def lua_post_json(path: Path, body: bytes) -> str:
     path.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body.decode())}\n'
                     'wrk.headers["Content-Type"] = "application/json"\n')
     return str(path)
+
+
+_POST_WORDS = ["".join(random.Random(i).choices("abcdefghijklmnopqrstuvwxyz", k=3 + i % 7)) for i in range(301)]
 
 
 def lua_posts(path: Path, rate: float, threads: int, articles: list[str], users: int = 2000) -> str:
@@ -209,10 +224,20 @@ def lua_posts(path: Path, rate: float, threads: int, articles: list[str], users:
              "  if wait < 0 then wait = 0 end",
              "  return wait",
              "end",
+             # each thread its own numbers, and each post its own words: a reader who posts the same
+             # or nearly the same text again within minutes is refused as a repeat (services/repeats.py)
+             "local threads = 0",
+             "function setup(thread) threads = threads + 1; thread:set('tid', threads) end",
+             "local words = {" + ",".join(json.dumps(w) for w in _POST_WORDS) + "}",
+             # (random words, seeded anew for each run and thread: a run's posts are not the last run's)
+             f"function init(args) math.randomseed({random.randrange(2**30)} + (tid or 0)) end",
              "function request()", "  n = n + 1",
-             '  local body = \'{"body":"bench comment \' .. n .. \'"}\'',
-             '  return wrk.format(nil, paths[(n % #paths) + 1], '
-             '{["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1], '
+             "  local m = (tid or 0) * 1000 + n",
+             "  local picked = {}",
+             "  for i = 1, 14 do picked[i] = words[math.random(#words)] end",
+             '  local body = \'{"body":"\' .. table.concat(picked, " ") .. \'"}\'',
+             '  return wrk.format(nil, paths[(m % #paths) + 1], '
+             '{["Authorization"] = "Bearer " .. tokens[(m % #tokens) + 1], '
              '["Content-Type"] = "application/json"}, body)', "end"]
     path.write_text("\n".join(lines) + "\n")
     return str(path)
@@ -252,21 +277,38 @@ def fetch(url: str, body: bytes | None = None) -> bytes:
         return r.read()
 
 
-SCENARIOS = ("B0", "R1", "R2", "R3", "R4", "R4b")
+def fetch_headers(url: str) -> dict[str, str]:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return {k.lower(): v for k, v in r.headers.items()}
+
+
+SCENARIOS = ("B0", "B1", "R1", "R1c", "R1e", "R2", "R3", "R4", "R4b")
+BROWSER_ENCODINGS = "gzip, deflate, br, zstd"  # Chromium's Accept-Encoding
 
 
 def http_pass(api: Server, b0: Server, duration: float, tmp: Path,
               only: frozenset[str] = frozenset(SCENARIOS)) -> dict:
-    counts_body = json.dumps({"article_ids": FRONT_PAGE}).encode()
-    counts_lua = lua_post_json(tmp / "counts.lua", counts_body)
     res: dict = {}
     if "B0" in only:
         res["B0_page"] = wrk(b0.url + PAGE_PATH, duration, 32)
+    if "B1" in only:  # the raw-ASGI limit: the same bytes from an ASGI callable with no framework
+        raw = Server(api.kind, "bench.raw_asgi:app", api.workers_count, {**os.environ, "BENCH_RAW_BODY": str(
+            tmp / "page.json"), "PYTHONPATH": str(ROOT)}, factory=False)
+        try:
+            raw.wait_ready(PAGE_PATH)
+            res["B1_page"] = wrk(raw.url + PAGE_PATH, duration, 32)
+        finally:
+            raw.stop()
     res["R1"] = wrk(api.url + PAGE_PATH, duration, 32)  # always: R4's post rate is derived from it
+    if "R1c" in only:  # as a browser asks: the page compressed (brotli)
+        res["R1c"] = wrk(api.url + PAGE_PATH, duration, 32, headers=(f"Accept-Encoding: {BROWSER_ENCODINGS}",))
+    if "R1e" in only:  # a browser revalidating the copy it holds: 304s
+        etag = fetch_headers(api.url + PAGE_PATH)["etag"]
+        res["R1e"] = wrk(api.url + PAGE_PATH, duration, 32, headers=(f"If-None-Match: {etag}",))
     if "B0" in only:
-        res["B0_counts"] = wrk(b0.url + COUNTS_PATH, duration, 32, counts_lua)
+        res["B0_counts"] = wrk(b0.url + COUNTS_GET_PATH, duration, 32)
     if "R3" in only:
-        res["R3"] = wrk(api.url + COUNTS_PATH, duration, 32, counts_lua)
+        res["R3"] = wrk(api.url + COUNTS_GET_PATH, duration, 32)
     # R4: 32 connections read the hot page while posts run at 5/95 of the read rate, so that posts
     # are 5% of all requests. Posts slow the reads, so the rate is found by measuring, in four
     # short (3 s) warm-ups of the mixed load (see post_rate_for). The poster is open loop (a schedule of slots,
@@ -360,7 +402,7 @@ def post_rate_for(api: Server, r1_rps: float, seconds: float, targets: list[str]
 
 
 def start_pair(kind: str, workers: int, db: str, tmp: Path) -> tuple[Server, Server]:
-    api = Server(kind, "comments_service.app:create_app", workers, api_env(db), factory=True)
+    api = Server(kind, API_TARGET, workers, api_env(db), factory=True)
     api.wait_ready(PAGE_PATH)
     page = fetch(api.url + PAGE_PATH)
     counts = fetch(api.url + COUNTS_PATH, json.dumps({"article_ids": FRONT_PAGE}).encode())
@@ -401,7 +443,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.reads", description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="cs_bench_1m")
     parser.add_argument("--small-db", default="cs_bench_10k")
-    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
+    parser.add_argument("--server", choices=("uvicorn", "uvicorn-asgi", "granian"), default="uvicorn",
+                        help="uvicorn: `comments-service serve` (its own HTTP protocol); uvicorn-asgi: the app "
+                             "under plain uvicorn; granian: under granian (B0 and B1 under the same server)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per scenario (>= 15 for records)")
     parser.add_argument("--repeat", type=int, default=2, help="HTTP passes on the same servers (RSS growth)")

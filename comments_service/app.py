@@ -18,6 +18,7 @@ from .api.deps import ServiceProviders
 from .api.dev_mail import dev_mail_routes
 from .api.diagnostics import DIAGNOSTICS_ROUTES, metrics_listener
 from .api.dsa import DsaModerationController, MyStatementsController, NoticesController
+from .api.fast_reads import FastReads
 from .api.health import HEALTH_ROUTES
 from .api.live import LiveController, live_lifespan
 from .api.middleware import EdgeMiddleware
@@ -95,5 +96,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     # before routing, which app-level middleware comes after: article ids may hold encoded slashes
-    app.asgi_handler = EncodedSlashes(app.asgi_handler)
+    # and the public-read fast path in front of both (it reads encoded slashes itself)
+    app.asgi_handler = FastReads(app, EncodedSlashes(app.asgi_handler))
     return app

@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 from redis.exceptions import RedisError
 
 from .domain.page_parts import Header, PageParts, join
+from .http_encodings import EncodedBody
 from .local_cache import ALL, LocalCache
 from .redis_cluster import Client, article_key, bucket_tags, is_cluster, run_scripts, subscriber_from_url
 from .settings import RedisSettings
@@ -206,11 +207,9 @@ class Cache:
         local = self._local()
         if local is None:
             return await self._get_page(site_id, external_id, suffix, load, load_header, None)
-        body = local.page(site_id, external_id, suffix)
-        if body is not None:
-            self.stats.hits += 1
-            self.stats.local_hits += 1
-            return body
+        held = self.held_page(site_id, external_id, suffix)
+        if held is not None:
+            return held.body
         generation, structure = local.generation, local.structure
         pending = local.pending(site_id, external_id, suffix, generation)
         if pending is not None:
@@ -255,6 +254,39 @@ class Cache:
             raise
         finally:
             local.end(site_id, external_id, suffix, future)
+
+    def held_page(self, site_id: str, external_id: str, suffix: str) -> EncodedBody | None:
+        """This process's copy of a whole page, at once and without asking anyone (None: not held,
+        or no copy may be trusted now): what the public-read fast path serves (api/fast_reads.py)."""
+        local = self._local()
+        held = None if local is None else local.page(site_id, external_id, suffix)
+        if held is not None:
+            self.stats.hits += 1
+            self.stats.local_hits += 1
+        return held
+
+    def encoded_page(self, site_id: str, external_id: str, suffix: str, body: bytes) -> EncodedBody | None:
+        """The copy this process holds of the page ``body`` is, with its tag and encodings (None:
+        none is held, or it holds other bytes, such as a reader's own view)."""
+        local = self._local()
+        held = None if local is None else local.page(site_id, external_id, suffix)
+        return held if held is not None and (held.body is body or held.body == body) else None
+
+    def held_counts(self, site_id: str, external_ids: list[str]) -> dict[str, int] | None:
+        """All of these counts from this process's copy, at once (None: any is missing)."""
+        local = self._local()
+        known = None if local is None else local.counts(site_id, external_ids)
+        if known is not None:
+            self.counted_hits(len(known))
+        return known
+
+    def counted_hits(self, n: int) -> None:
+        self.stats.hits += n
+        self.stats.local_hits += n
+
+    def first_level(self) -> LocalCache | None:
+        """This process's copy, while it may be trusted (else None: every read asks Redis)."""
+        return self._local()
 
     async def _get_page(self, site_id: str, external_id: str, suffix: str, load: Callable[[], Awaitable[PageParts]],
                         load_header: Callable[[], Awaitable[Header]],
@@ -418,10 +450,8 @@ class Cache:
         local = self._local()
         if local is not None:
             generation = local.generation
-            known = local.counts(site_id, external_ids)
+            known = self.held_counts(site_id, external_ids)
             if known is not None:
-                self.stats.hits += len(known)
-                self.stats.local_hits += len(known)
                 return known
         read_counts, client = self._read_counts, self.gate.client
         calls = self._count_calls(site_id, external_ids)

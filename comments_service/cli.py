@@ -145,7 +145,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .server import uvicorn_options
+    from .server import api_processes, uvicorn_options
 
     settings = _settings()
     _require_db(settings)
@@ -153,7 +153,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _schema_at_start(settings)
     server = settings.server
     uvicorn.run("comments_service.app:create_app", factory=True, host=args.host or server.host,
-                port=args.port or server.port, workers=args.workers or server.workers, loop="uvloop",
+                port=args.port or server.port, workers=args.workers or api_processes(settings), loop="uvloop",
                 **uvicorn_options(server))
     return 0
 

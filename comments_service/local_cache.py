@@ -32,11 +32,14 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from .domain.page_parts import Header, join
+from .http_encodings import EncodedBody
 from .redis_cluster import NodeRotation
 from .shutdown import CLOSE_S, step, stop_task
 
@@ -56,7 +59,8 @@ class _Article:
         # PostgreSQL established it (None: unknown, so no header handed over by a writer is taken)
         self.version: int | None = None
         self.tails: dict[str, tuple[bytes, bool, float]] = {}  # suffix -> (tail, lasting, stored at)
-        self.pages: dict[str, tuple[bytes, float]] = {}  # suffix -> (header + tail, the older one's time)
+        # suffix -> (header + tail, the older one's time): the joined page with its tag and encodings
+        self.pages: dict[str, tuple[EncodedBody, float]] = {}
 
 
 class LocalCache:
@@ -79,6 +83,7 @@ class LocalCache:
         # for the lookup instead of starting its own (see Cache.get_page)
         self._pending: dict[tuple[str, str, str], tuple[int, asyncio.Future]] = {}
         self._counts: OrderedDict[tuple[str, str], tuple[int, float]] = OrderedDict()
+        self._answers: dict[Hashable, tuple[int, float, Any]] = {}  # see answer()
         self._entries = 0
         self._task: asyncio.Task | None = None
         self._closing = False
@@ -89,8 +94,9 @@ class LocalCache:
         return self._entries
 
     # ------------------------------------------------------------ reads and fills
-    def page(self, site_id: str, external_id: str, suffix: str) -> bytes | None:
-        """The whole page, when both of its parts are here and fresh."""
+    def page(self, site_id: str, external_id: str, suffix: str) -> EncodedBody | None:
+        """The whole page, when both of its parts are here and fresh. Synchronous: the public-read
+        fast path (api/fast_reads.py) answers from it without waiting on anything."""
         if not self.connected:
             return None
         key = (site_id, external_id)
@@ -105,7 +111,7 @@ class LocalCache:
         header, tail = entry.header, entry.tails.get(suffix)
         if header is None or tail is None or now - min(header[1], tail[2]) > self.max_age:
             return None
-        body = join(header[0], tail[0])
+        body = EncodedBody(join(header[0], tail[0]))
         entry.pages[suffix] = (body, min(header[1], tail[2]))
         return body
 
@@ -182,9 +188,16 @@ class LocalCache:
 
     def counts(self, site_id: str, external_ids: list[str]) -> dict[str, int] | None:
         """All of these counts, or None when any is missing (the caller asks Redis for the lot)."""
+        found = self.counts_at(site_id, external_ids)
+        return None if found is None else found[0]
+
+    def counts_at(self, site_id: str, external_ids: list[str]) -> tuple[dict[str, int], float] | None:
+        """counts(), and when the oldest of them was stored."""
         if not self.connected:
             return None
-        oldest = time.monotonic() - self.max_age
+        now = time.monotonic()
+        oldest = now - self.max_age
+        stored = now
         get, used = self._counts.get, self._counts.move_to_end
         found: dict[str, int] = {}
         for external_id in external_ids:
@@ -194,7 +207,28 @@ class LocalCache:
                 return None
             used(key)
             found[external_id] = entry[0]
-        return found
+            if entry[1] < stored:
+                stored = entry[1]
+        return found, stored
+
+    # ------------------------------------------------------------ answers made from what is held
+    def answer(self, key: Hashable) -> Any:
+        """An answer made from this copy (such as a counts answer, encoded) at the current
+        generation, while what it was made from is fresh; None otherwise. Any invalidation retires
+        them all: answers are for the hottest repeated requests, cheap to make again."""
+        found = self._answers.get(key)
+        if found is None or found[0] != self.generation or not self.connected or (
+                time.monotonic() - found[1] > self.max_age):
+            return None
+        return found[2]
+
+    def put_answer(self, key: Hashable, value: Any, generation: int, stored: float) -> None:
+        """Keep an answer made at ``generation`` from entries the oldest of which was stored at ``stored``."""
+        if not self.connected or generation != self.generation:
+            return
+        if len(self._answers) >= self.max_entries:  # any reader may ask anything: bounded
+            self._answers.clear()
+        self._answers[key] = (generation, stored, value)
 
     def put_counts(self, site_id: str, counts: dict[str, int], generation: int) -> None:
         if not self.connected or generation != self.generation:
@@ -259,6 +293,7 @@ class LocalCache:
         self.structure += 1
         self._articles.clear()
         self._counts.clear()
+        self._answers.clear()
         self._entries = 0
 
     def _on_message(self, data: bytes) -> None:

@@ -45,6 +45,11 @@ class RateLimiter:
         self.rejections: dict[str, int] = {}
         self._script = gate.client.register_script(lua("rate_limit")) if gate.client else None
 
+    def applies(self, action: str, subject: str) -> bool:
+        """Whether ``action`` is limited for ``subject`` ("user" or "ip") at all."""
+        limit = self.limits.get(action, {}).get(subject)
+        return limit is not None and limit.per_seconds != 0
+
     async def check(self, action: str, *, user: str | None, ip: str | None) -> None:
         """Raise RateLimited if either subject is over its limit for ``action``. ``ip`` counts by
         its address group (domain/limits.address_group)."""

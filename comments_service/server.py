@@ -25,29 +25,40 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
+import math
+import os
+import urllib.parse
 import weakref
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
+import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
+from .api.fast_reads import FastReads
 from .api.problems import PROBLEM_JSON, problem_bytes
 from .domain.structs import Struct
-from .settings import ServerSettings
+from .settings import ServerSettings, Settings
+
+log = logging.getLogger("comments_service.server")
 
 
 class ConnectionLimits(Struct, frozen=True):
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     max_header_bytes: int = 32 * 1024
+    keep_alive: float = 5.0  # uvicorn's own keep-alive timeout: the sweeper applies it after fast answers
 
 
 # A connection's phase, which says which deadline runs. The checks are made by one sweeper per server
 # rather than by a timer per request: arming and cancelling two timers cost more than the parser.
 _SILENT = 0  # nothing under way, no keep-alive timer (just opened): closed at the header deadline
 _IDLE = 1  # between requests: uvicorn's keep-alive timer runs once the response is complete
-_HEADERS = 2  # a request's first byte came, its headers are not complete: 408 at the header deadline
-_BODY = 3  # the headers are complete, the body is not: 408 at the body deadline
+_KEPT = 2  # between requests after a fast-path answer (no timer): closed at the keep-alive deadline
+_HEADERS = 3  # a request's first byte came, its headers are not complete: 408 at the header deadline
+_BODY = 4  # the headers are complete, the body is not: 408 at the body deadline
 _SWEEP_SECONDS = 0.5  # the most a deadline is overrun by; less where a timeout is under 2 s
 
 
@@ -65,6 +76,9 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         # counting parsed headers one by one)
         self._raw_header_bytes = 0
         self._header_chunks = 0
+        self._answered = False  # the current request was answered by the fast path
+        handler = getattr(self.app, "asgi_handler", None)  # the app itself, unless uvicorn wrapped it
+        self._fast = handler if isinstance(handler, FastReads) else None
 
     # the connection
 
@@ -78,7 +92,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             return
         before = self._phase
         if before < _HEADERS:  # a byte of the next request: after a response, the headers' clock starts
-            if before == _IDLE:
+            if before != _SILENT:
                 self._since = self.loop.time()
             self._phase = _HEADERS
         done = self._headers_done
@@ -112,14 +126,21 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._headers_done += 1
         self._phase = _BODY
         self._since = self.loop.time()
+        if self._fast is not None and self._answer_fast(self._fast):
+            return
         HttpToolsProtocol.on_headers_complete(self)
 
     def on_body(self, body: bytes) -> None:
-        if not self._refused:
+        if not self._refused and not self._answered:
             HttpToolsProtocol.on_body(self, body)
 
     def on_message_complete(self) -> None:
         if self._refused:
+            return
+        if self._answered:  # by the fast path: no cycle, no keep-alive timer (the sweeper keeps time)
+            self._answered = False
+            self._phase = _KEPT
+            self._since = self.loop.time()
             return
         HttpToolsProtocol.on_message_complete(self)
         if self.cycle.response_complete:
@@ -133,6 +154,50 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         if not self._refused:  # a parse error in what follows a refused request: already answered
             HttpToolsProtocol.send_400_response(self, msg)
+
+    # the public-read fast path
+
+    def _answer_fast(self, fast: FastReads) -> bool:
+        """Answer a GET that the fast path (api/fast_reads.py) answers at once, written here as it
+        is, without an ASGI cycle: no task, no messages, no per-response timer. Only where uvicorn
+        would start the request's cycle now (nothing in flight or queued on the connection, the
+        client reading what it is sent, the connection within limit_concurrency); everything else,
+        and whatever the fast path does not answer, goes on as uvicorn's own path."""
+        parser = self.parser
+        if parser.get_method() != b"GET" or parser.should_upgrade() or self.root_path:
+            return False
+        cycle: RequestResponseCycle | None = self.cycle  # None until the first request begins
+        limit = self.limit_concurrency
+        if (cycle is not None and not cycle.response_complete) or self.pipeline or self.flow.write_paused or (
+                limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit)) or (
+                self.transport.is_closing()):
+            return False
+        parsed = httptools.parse_url(self.url)
+        raw_path = parsed.path
+        path = raw_path.decode("ascii")
+        scope = self.scope
+        scope["method"], scope["raw_path"], scope["query_string"] = "GET", raw_path, parsed.query or b""
+        scope["path"] = urllib.parse.unquote(path) if "%" in path else path
+        try:
+            found = fast.answer_now(cast(Any, scope))
+        except Exception:  # the application's own path answers it, and logs what it meets
+            log.exception("fast path failed; the request goes on through the application")
+            return False
+        if found is None:
+            return False
+        keep_alive = parser.get_http_version() != "1.0" and parser.should_keep_alive()
+        out = [STATUS_LINE[found.status]]
+        for name, value in (*self.server_state.default_headers, *found.headers):
+            out += (name, b": ", value, b"\r\n")
+        out.append(b"\r\n" if keep_alive else b"connection: close\r\n\r\n")
+        out.append(found.content)
+        self.transport.write(b"".join(out))
+        self._answered = True
+        self.server_state.total_requests += 1
+        fast.done(found)
+        if not keep_alive:
+            self.transport.close()
+        return True
 
     # bounds
 
@@ -194,17 +259,58 @@ class _Sweeper:
         now = self.loop.time()
         # a phase that began before these ran past its deadline
         headers_since, body_since = now - self.limits.header_timeout, now - self.limits.body_timeout
+        kept_since = now - self.limits.keep_alive
         for protocol in tuple(self.connections):  # a refusal closes, which may leave the set
             phase = protocol._phase
-            if phase != _IDLE and protocol._since <= (body_since if phase == _BODY else headers_since):
+            if phase == _KEPT:
+                if protocol._since <= kept_since and not protocol.transport.is_closing():
+                    protocol.transport.close()  # as uvicorn's keep-alive timer would
+            elif phase != _IDLE and protocol._since <= (body_since if phase == _BODY else headers_since):
                 protocol._overran()
         self.timer = self.loop.call_later(self.period, self.sweep) if self.connections else None
+
+
+def api_processes(settings: Settings) -> int:
+    """How many API processes `serve` runs: COMMENTS_WORKERS, else one per CPU this process may use,
+    less one where PostgreSQL or Redis run on this machine. Measured on 2 cores shared with both and
+    the load generator (BENCHMARKS.md, "Hot reads"): one process answered the hot page with a third
+    of the tail latency of two (p99 2.5 against 4.9-12 ms) at 70-80% of their throughput; without
+    neighbours, each core is a process's."""
+    if settings.server.workers:
+        return settings.server.workers
+    cpus = usable_cpus()
+    neighbours = any(_on_this_machine(url) for url in (settings.database.url, settings.redis.url))
+    return max(1, cpus - 1 if neighbours else cpus)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on, within its cgroup's CPU quota (a container's limit)."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        count = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            count = min(count, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return count
+
+
+def _on_this_machine(url: str | None) -> bool:
+    if not url:  # the embedded servers of `comments-service run`
+        return True
+    hosts = urllib.parse.urlsplit(url.replace("+cluster", "")).netloc.rpartition("@")[2]
+    names = [urllib.parse.urlsplit("//" + h.strip()).hostname for h in hosts.split(",") if h.strip()]
+    # no host: a Unix socket (or libpq's default, one)
+    return not names or any(n is None or n in ("localhost", "::1") or n.startswith("127.") for n in names)
 
 
 def uvicorn_options(server: ServerSettings) -> dict[str, Any]:
     """uvicorn's keyword arguments for this service, beside the app, address and workers."""
     limits = ConnectionLimits(header_timeout=server.header_timeout_seconds, body_timeout=server.body_timeout_seconds,
-                              max_header_bytes=server.max_header_bytes)
+                              max_header_bytes=server.max_header_bytes, keep_alive=server.keep_alive_seconds)
     return {
         # a partial of a module-level class pickles, so it reaches worker processes too
         "http": functools.partial(BoundedHttpProtocol, limits=limits),

@@ -30,7 +30,7 @@ class SettingsError(ValueError):
 class ServerSettings(Struct, frozen=True):
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 1
+    workers: int | None = None  # API processes; None ("auto"): server.api_processes decides by the machine
     log_level: str = "INFO"
     log_json: bool = True
     public_url: str = "http://127.0.0.1:8000"
@@ -61,6 +61,9 @@ class ServerSettings(Struct, frozen=True):
     # the local run's mailbox (dev_mailbox.py): `run` sets it when no SMTP server is configured, and
     # a demo server then lists what was sent at /dev/mail
     dev_mail_dir: str | None = None
+    # anonymous reads of cached thread pages and counts answered in front of the framework
+    # (api/fast_reads.py); off, the route handlers answer them, with the same bytes and headers
+    fast_reads: bool = True
 
 
 class DatabaseSettings(Struct, frozen=True):
@@ -216,7 +219,7 @@ class Settings(Struct, frozen=True):
             server=_group(env, ServerSettings, {
                 "HOST": ("host", str),
                 "PORT": ("port", _port),
-                "WORKERS": ("workers", _positive_int),
+                "WORKERS": ("workers", _auto_or_positive_int),
                 "LOG_LEVEL": ("log_level", _log_level),
                 "LOG_JSON": ("log_json", _bool),
                 "PUBLIC_URL": ("public_url", _url(("http", "https"))),
@@ -236,6 +239,7 @@ class Settings(Struct, frozen=True):
                 "WORKER_PORT": ("worker_port", _port),
                 "WORKER_HOST": ("worker_host", str),
                 "DEV_MAIL_DIR": ("dev_mail_dir", str),
+                "FAST_READS": ("fast_reads", _bool),
             }),
             database=_with_replicas(env, _group(env, DatabaseSettings, {
                 "DATABASE_URL": ("url", _url(("postgres", "postgresql"))),
@@ -415,6 +419,10 @@ def _positive_int(raw: str) -> int:
     if value <= 0:
         raise ValueError("must be a positive integer")
     return value
+
+
+def _auto_or_positive_int(raw: str) -> int | None:
+    return None if raw.strip().lower() == "auto" else _positive_int(raw)
 
 
 def _non_negative_int(raw: str) -> int:

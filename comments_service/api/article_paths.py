@@ -26,8 +26,15 @@ class EncodedSlashes:
     # Not a coroutine: it hands back the app's own, so a request pays no extra frame for the check.
     # Litestar gives its handler HTTP and websocket scopes only (lifespan goes elsewhere).
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        raw = scope.get("raw_path")
-        if raw and b"%2" in raw and (b"%2F" in raw or b"%2f" in raw):
-            text = raw.decode("latin-1").replace("%2F", "%00").replace("%2f", "%00")
-            scope["path"] = unquote(text.partition("?")[0], errors="replace")
+        scope["path"] = routed_path(scope)
         return self.app(scope, receive, send)
+
+
+def routed_path(scope: Scope) -> str:
+    """The request's path as routing reads it: decoded, with each encoded slash as SLASH_STAND_IN."""
+    raw = scope.get("raw_path")
+    if raw and b"%2" in raw and (b"%2F" in raw or b"%2f" in raw):
+        text = raw.decode("latin-1").replace("%2F", "%00").replace("%2f", "%00")
+        return unquote(text.partition("?")[0], errors="replace")
+    path: str = scope["path"]
+    return path

@@ -10,7 +10,6 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.types import Receive, Scope, Send
 
 from .. import i18n
 from ..domain.article_ids import is_valid as is_valid_article_id
@@ -18,11 +17,13 @@ from ..domain.challenges import Challenge
 from ..domain.models import AuthorCommentView, PostedComment, RepliesPage, ThreadPage, VoteResult
 from ..domain.moderation_models import ReportReceipt
 from ..errors import DomainError
-from ..services.comments import CommentService, CommentSource
+from ..http_encodings import EncodedBody
+from ..services.comments import CommentService, CommentSource, page_suffix
 from ..services.nudge import NudgeService, ToxicityCheckResult
 from ..services.reader_reports import ReaderReports
 from .deps import actor_of, client_ip, reader_of, services_of, site_entry_of
 from .params import ArticlePath, Cursor, Limit, Replies, SiteParam, checked_article_id
+from .public_answers import Conditions, PublicAnswer, SendBytes, answer
 from .schemas import (
     CommentCreate,
     CommentUpdate,
@@ -53,12 +54,20 @@ class PublicCommentsController(Controller):
         site_entry = await site_entry_of(request)
         actor = actor_of(request, site_entry)
         external_id = checked_article_id(article_id)
-        body = await services.comments.thread(
-            site_entry, external_id, sort=sort, cursor=cursor, limit=limit or cfg.page_size,
-            replies=cfg.replies_per_comment if replies is None else replies, viewer=actor.identity)
+        limit = limit or cfg.page_size
+        replies = cfg.replies_per_comment if replies is None else replies
+        body = await services.comments.thread(site_entry, external_id, sort=sort, cursor=cursor, limit=limit,
+                                               replies=replies, viewer=actor.identity)
+        # the process's cached copy where this is the public page (a signed-in reader's view differs
+        # only by comments of their own awaiting review): its tag and encodings are made once
+        held = services.cache.encoded_page(site_entry.site.id, external_id,
+                                           page_suffix(sort, cursor, limit, replies), body)
+        encoded = held or EncodedBody(body)
+        conditions = Conditions.of(request.scope)
         if actor.identity:  # the reader's own view: no shared cache may keep it
-            return JSONBytes(body, "private, max-age=0")
-        return JSONBytes(body, cdn=services.cdn.page_headers(site_entry.site.id, external_id))
+            return PublicAnswer(*answer(encoded, _PRIVATE_PAGE, conditions, compress=held is not None))
+        return PublicAnswer(*answer(encoded, services.cdn.page_headers(site_entry.site.id, external_id), conditions,
+                                    compress=held is not None))
 
     @get("/comments/{comment_id:int}/replies", summary="Read more replies of one comment")
     async def replies(self, comments: NamedDependency[CommentService], request: Request, comment_id: FromPath[int],
@@ -155,8 +164,9 @@ class PublicCommentsController(Controller):
             raise DomainError("invalid_request", "article_ids must be 1 to 200 article ids, one a line.")
         entry = await site_entry_of(request)
         counts = await services.comments.counts(entry, ids)
-        return JSONBytes(_json_encoder.encode(CountsResponse(counts=counts)),
-                         cdn=services.cdn.public_headers(entry.site.id, ids))
+        return PublicAnswer(*answer(EncodedBody(_json_encoder.encode(CountsResponse(counts=counts))),
+                                    services.cdn.public_headers(entry.site.id, ids), Conditions.of(request.scope),
+                                    compress=False))
 
     @post("/comments/{comment_id:int}/reports", summary="Report a comment to the moderators (once per reader)",
           status_code=201)
@@ -201,21 +211,7 @@ class PublicCommentsController(Controller):
 
 
 _json_encoder = msgspec.json.Encoder()
-
-
-class _SendBytes:
-    """The smallest ASGI response: a start message and one body message."""
-
-    __slots__ = ("status", "headers", "body")
-
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
-        await send({"type": "http.response.body", "body": self.body, "more_body": False})
+_PRIVATE_PAGE = [(b"cache-control", b"private, max-age=0"), (b"vary", b"Authorization, Accept-Encoding")]
 
 
 class JSONBytes(Response):
@@ -258,4 +254,4 @@ class JSONBytes(Response):
             encoded.append((b"cache-control", self._cache_control.encode()))
         if self._cdn:
             encoded += self._cdn
-        return _SendBytes(self.status_code or status_code or 200, encoded, body)
+        return SendBytes(self.status_code or status_code or 200, encoded, body)

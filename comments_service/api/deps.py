@@ -9,6 +9,7 @@ from functools import lru_cache
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
+from litestar.types import Scope
 
 from ..cache import Cache
 from ..errors import DomainError
@@ -215,7 +216,12 @@ def actor_of(request: Request, site_entry: SiteEntry) -> Actor:
 def client_ip(connection: ASGIConnection) -> str | None:
     """The peer address, normalised, when it is one (unix sockets and test clients have none): the
     one reading of the client's address for rate limits, bans, stream caps and /metrics."""
-    client = connection.scope.get("client")
+    return scope_client_ip(connection.scope)
+
+
+def scope_client_ip(scope: Scope) -> str | None:
+    """client_ip() of a request not yet routed (api/fast_reads.py)."""
+    client = scope.get("client")
     return _normalised_ip(client[0]) if client else None
 
 

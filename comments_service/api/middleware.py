@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -83,7 +84,7 @@ class EdgeMiddleware:
                     repeated = "Authorization"
             elif key == b"access-control-request-method":
                 preflight = value
-        rid = incoming if incoming and _INCOMING_ID.match(incoming) else os.urandom(16).hex()
+        rid = request_id_for(incoming)
         token = request_id.set(rid)
         state = scope.setdefault("state", {})
         state["request_id"] = rid
@@ -134,13 +135,23 @@ class EdgeMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             request_id.reset(token)
-            elapsed = time.perf_counter() - start
-            route = scope.get("path_template") or "unmatched"
-            metrics.observe_request(scope["method"], route, status, elapsed)
-            access(scope["method"], route, status, elapsed, rid, state.get(SITE_ID), code)
-            services = getattr(scope["litestar_app"].state, "services", None)
-            if services is not None:
-                metrics.COUNTER_SYNC.sync(services.cache.stats, services.limiter.rejections)
+            record_request(scope["method"], scope.get("path_template") or "unmatched", status,
+                           time.perf_counter() - start, rid, state.get(SITE_ID), code,
+                           getattr(scope["litestar_app"].state, "services", None))
+
+
+def request_id_for(incoming: str | None) -> str:
+    """A request's id: the caller's when it is well-formed, else a new one."""
+    return incoming if incoming and _INCOMING_ID.match(incoming) else os.urandom(16).hex()
+
+
+def record_request(method: str, route: str, status: int, elapsed: float, rid: str, site: str | None,
+                   code: str | None, services: Any) -> None:
+    """A finished request's metrics and access log line (``services``: the app's, once started)."""
+    metrics.observe_request(method, route, status, elapsed)
+    access(method, route, status, elapsed, rid, site, code)
+    if services is not None:
+        metrics.COUNTER_SYNC.sync(services.cache.stats, services.limiter.rejections)
 
 
 SITE_ID = "site_id"  # request state: the ``site`` query parameter (None when absent)
@@ -166,18 +177,22 @@ def _site_parameter(query: bytes) -> str | None:
         return None
     site = None
     seen: set[str] = set()
-    text = query.decode("latin-1")
-    if "%" in text or "+" in text:
-        pairs = parse_qsl(text, keep_blank_values=True, separator="&", errors="replace")
-    else:  # nothing to decode (the usual query): a plain split is several times cheaper
-        pairs = [(name, value) for name, _, value in (part.partition("=") for part in text.split("&") if part)]
-    for name, value in pairs:
+    for name, value in query_pairs(query):
         if name in seen:
             raise DomainError("invalid_request", f"The query parameter {name!r} is given more than once.")
         seen.add(name)
         if name == "site":
             site = value
     return site
+
+
+def query_pairs(query: bytes) -> list[tuple[str, str]]:
+    """A query string's (name, value) pairs, decoded, blank values kept."""
+    text = query.decode("latin-1")
+    if "%" in text or "+" in text:
+        return parse_qsl(text, keep_blank_values=True, separator="&", errors="replace")
+    # nothing to decode (the usual query): a plain split is several times cheaper
+    return [(name, value) for name, _, value in (part.partition("=") for part in text.split("&") if part)]
 
 
 async def _site_cors(scope: Scope, origin: str, any_origin: bool) -> tuple[tuple[str, str] | None, bytes]:

@@ -30,6 +30,8 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.params import FromPath, FromQuery
 
 from .. import i18n
+from ..http_encodings import EncodedBody
+from .public_answers import Conditions, PublicAnswer, answer
 
 _WIDGET = Path(__file__).resolve().parent.parent / "widget"
 _DEMO = Path(__file__).resolve().parent.parent / "demo"
@@ -139,41 +141,56 @@ def _script(path: Path) -> bytes:
     return compact_script(path.read_text(encoding="utf-8")).encode()
 
 
-def _asset(path: Path, max_age: int = 300) -> Response:
-    return Response(content=_read(path), media_type=_TYPES[path.suffix],
-                    headers={"Cache-Control": f"public, max-age={max_age}"})
+@lru_cache(maxsize=64)
+def _encoded(path: Path, script: bool = False) -> EncodedBody:
+    """A file as readers get it, with its tag and its encodings (each made once per process)."""
+    return EncodedBody(_script(path) if script else _read(path))
+
+
+def _send(request: Request, body: EncodedBody, media_type: str, max_age: int,
+          *extra: tuple[bytes, bytes]) -> Response:
+    """A file's answer: compressed as the browser accepts, revalidated by its tag (304)."""
+    if media_type.startswith("text/") and "charset" not in media_type:
+        media_type += "; charset=utf-8"
+    headers = [(b"cache-control", f"public, max-age={max_age}".encode()), (b"vary", b"Accept-Encoding"), *extra]
+    return PublicAnswer(*answer(body, headers, Conditions.of(request.scope), compress=True,
+                                content_type=(b"content-type", media_type.encode())))
+
+
+def _asset(request: Request, path: Path, max_age: int = 300) -> Response:
+    return _send(request, _encoded(path), _TYPES[path.suffix], max_age)
+
+
+def _widget_script(request: Request, name: str) -> Response:
+    return _send(request, _encoded(_WIDGET / name, script=True), _TYPES[".js"], 300)
 
 
 @get("/embed.js", include_in_schema=False)
-async def embed_js() -> Response:
-    return Response(content=_script(_WIDGET / "embed.js"), media_type=_TYPES[".js"],
-                    headers={"Cache-Control": "public, max-age=300"})
+async def embed_js(request: Request) -> Response:
+    return _widget_script(request, "embed.js")
 
 
 @get("/embed.css", include_in_schema=False)
-async def embed_css() -> Response:
-    return _asset(_WIDGET / "embed.css")
+async def embed_css(request: Request) -> Response:
+    return _asset(request, _WIDGET / "embed.css")
 
 
 @get("/count.js", include_in_schema=False)
-async def count_js() -> Response:
-    return Response(content=_script(_WIDGET / "count.js"), media_type=_TYPES[".js"],
-                    headers={"Cache-Control": "public, max-age=300"})
+async def count_js(request: Request) -> Response:
+    return _widget_script(request, "count.js")
 
 
 # the guests' proof of work, loaded by embed.js only when a guest writes (not in its size budget)
 @get("/challenge.js", include_in_schema=False)
-async def challenge_js() -> Response:
-    return Response(content=_script(_WIDGET / "challenge.js"), media_type=_TYPES[".js"],
-                    headers={"Cache-Control": "public, max-age=300"})
+async def challenge_js(request: Request) -> Response:
+    return _widget_script(request, "challenge.js")
 
 
 # the forms readers seldom open (reports, the DSA's notices, statements and appeals, the reader's data,
 # the troubleshooter), loaded by embed.js the first time one opens (its own size budget)
 @get("/dialogs.js", include_in_schema=False)
-async def dialogs_js() -> Response:
-    return Response(content=_script(_WIDGET / "dialogs.js"), media_type=_TYPES[".js"],
-                    headers={"Cache-Control": "public, max-age=300"})
+async def dialogs_js(request: Request) -> Response:
+    return _widget_script(request, "dialogs.js")
 
 
 # the widget's languages besides English (built into embed.js), fetched by it before it draws anything:
@@ -184,22 +201,22 @@ WIDGET_LOCALES = frozenset({"ru", "uk", "fr", "de", "es", "tr", "ar", "fa"})
 
 
 @get("/locales/{name:str}", include_in_schema=False)
-async def widget_locale(name: FromPath[str]) -> Response:
+async def widget_locale(request: Request, name: FromPath[str]) -> Response:
     code, dot, ext = name.partition(".")
     if code not in WIDGET_LOCALES or dot + ext != ".json":
         raise NotFoundException()
-    return Response(content=_read(_LOCALES / f"{code}.json"), media_type="application/json",
-                    headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"})
+    return _send(request, _encoded(_LOCALES / f"{code}.json"), "application/json", 300,
+                 (b"access-control-allow-origin", b"*"))
 
 
 @get("/moderation", include_in_schema=False)
-async def moderation_page() -> Response:
-    return _asset(_WIDGET / "moderation.html", max_age=0)
+async def moderation_page(request: Request) -> Response:
+    return _asset(request, _WIDGET / "moderation.html", max_age=0)
 
 
 @get("/moderation.css", include_in_schema=False)
-async def moderation_css() -> Response:
-    return _asset(_WIDGET / "moderation.css", max_age=60)
+async def moderation_css(request: Request) -> Response:
+    return _asset(request, _WIDGET / "moderation.css", max_age=60)
 
 
 # the console's views, one script (and stylesheet) per view: only files that exist, by a plain name
@@ -208,10 +225,10 @@ _CONSOLE_FILE = re.compile(r"[a-z][a-z_]{0,40}\.(?:js|css)")
 
 
 @get("/console/{name:str}", include_in_schema=False)
-async def console_asset(name: FromPath[str]) -> Response:
+async def console_asset(request: Request, name: FromPath[str]) -> Response:
     if not _CONSOLE_FILE.fullmatch(name) or not (_CONSOLE / name).is_file():
         raise NotFoundException()
-    return _asset(_CONSOLE / name, max_age=60)
+    return _asset(request, _CONSOLE / name, max_age=60)
 
 
 # the console's languages besides English (built into its scripts), fetched by core.js before it draws
@@ -219,44 +236,43 @@ _CONSOLE_LOCALES = _CONSOLE / "locales"
 
 
 @get("/console/locales/{name:str}", include_in_schema=False)
-async def console_locale(name: FromPath[str]) -> Response:
+async def console_locale(request: Request, name: FromPath[str]) -> Response:
     code, dot, ext = name.partition(".")
     if code not in WIDGET_LOCALES or dot + ext != ".json" or not (_CONSOLE_LOCALES / name).is_file():
         raise NotFoundException()
-    return Response(content=_read(_CONSOLE_LOCALES / name), media_type="application/json",
-                    headers={"Cache-Control": "public, max-age=60"})
+    return _send(request, _encoded(_CONSOLE_LOCALES / name), "application/json", 60)
 
 
 @get("/swagger-init.js", include_in_schema=False)
-async def swagger_init_js() -> Response:
-    return _asset(_WIDGET / "swagger-init.js", max_age=60)
+async def swagger_init_js(request: Request) -> Response:
+    return _asset(request, _WIDGET / "swagger-init.js", max_age=60)
 
 
 @get(f"{SWAGGER_UI_PREFIX}/{{name:str}}", include_in_schema=False)
-async def swagger_ui_asset(name: FromPath[str]) -> Response:
+async def swagger_ui_asset(request: Request, name: FromPath[str]) -> Response:
     if name not in SWAGGER_UI_INTEGRITY:
         raise NotFoundException()
-    return _asset(swagger_ui_file(name), max_age=DAY)
+    return _asset(request, swagger_ui_file(name), max_age=DAY)
 
 
 @get("/favicon.svg", include_in_schema=False)
-async def favicon_svg() -> Response:
-    return _asset(_WIDGET / "favicon.svg", max_age=DAY)
+async def favicon_svg(request: Request) -> Response:
+    return _asset(request, _WIDGET / "favicon.svg", max_age=DAY)
 
 
 @get("/favicon.ico", include_in_schema=False)
-async def favicon_ico() -> Response:
-    return _asset(_WIDGET / "favicon.ico", max_age=DAY)
+async def favicon_ico(request: Request) -> Response:
+    return _asset(request, _WIDGET / "favicon.ico", max_age=DAY)
 
 
 @get("/", include_in_schema=False)
-async def landing_page() -> Response:
-    return _asset(_WIDGET / "landing.html", max_age=300)
+async def landing_page(request: Request) -> Response:
+    return _asset(request, _WIDGET / "landing.html", max_age=300)
 
 
 @get("/landing.css", include_in_schema=False)
-async def landing_css() -> Response:
-    return _asset(_WIDGET / "landing.css", max_age=300)
+async def landing_css(request: Request) -> Response:
+    return _asset(request, _WIDGET / "landing.css", max_age=300)
 
 
 @get("/demo", include_in_schema=False)
@@ -270,8 +286,8 @@ async def demo_page(lang: FromQuery[str | None] = None) -> Response:
 
 
 @get("/demo.css", include_in_schema=False)
-async def demo_css() -> Response:
-    return _asset(_DEMO / "article.css", max_age=60)
+async def demo_css(request: Request) -> Response:
+    return _asset(request, _DEMO / "article.css", max_age=60)
 
 
 @get("/", include_in_schema=False)

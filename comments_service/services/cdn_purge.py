@@ -112,7 +112,9 @@ class Cdn:
                 (b"cache-tag", ",".join(keys).encode()), (b"vary", b"Origin, Authorization")]
 
     def _page_headers(self, site_id: str, external_id: str) -> list[tuple[bytes, bytes]]:
-        return self.public_headers(site_id, [external_id])
+        # a page is sent compressed where the request accepts it (http_encodings.py)
+        return [(name, value + b", Accept-Encoding" if name == b"vary" else value)
+                for name, value in self.public_headers(site_id, [external_id])]
 
     # ---------------------------------------------------------------- purging
 

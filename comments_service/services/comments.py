@@ -106,6 +106,11 @@ _OUTCOME_MESSAGES = {
 _RESTRICTED_MESSAGE = "Your comment is posted."
 
 
+def page_suffix(sort: str, cursor: str | None, limit: int, replies: int) -> str:
+    """Which of an article's pages the cache holds under this name (cache.py's tail keys)."""
+    return f"{sort}:{cursor or ''}:{limit}:{replies}"
+
+
 def outcome_message(status: str, reason: str | None = None) -> str:
     if status == "held" and reason == SHADOW_RESTRICTED:
         return _RESTRICTED_MESSAGE
@@ -161,7 +166,7 @@ class CommentService:
                      replies: int, viewer: Identity | None) -> bytes:
         site_id = entry.site.id
         after = self._top_after(sort, cursor)
-        suffix = f"{sort}:{cursor or ''}:{limit}:{replies}"
+        suffix = page_suffix(sort, cursor, limit, replies)
 
         async def load() -> PageParts:
             page, lasting, version = await self.reads.read(lambda conn: self._load_thread(

@@ -385,19 +385,19 @@ async def test_a_read_that_raced_a_write_is_not_kept(live, site):
     assert local.tail(site.id, article, lasting) == b"[1]}" and local.tail(site.id, article, other) is None
     assert local.page(site.id, article, lasting) is None  # the header read before the append was refused
     local.put_header(site.id, article, Header(b'{"n":2}', 2), local.generation)
-    assert local.page(site.id, article, lasting) == b'{"article":{"n":2},[1]}'
+    assert local.page(site.id, article, lasting).body == b'{"article":{"n":2},[1]}'
 
     await bump(Header(b'{"n":3}', 3))  # the next append hands its header over: no refill
-    assert local.page(site.id, article, lasting) == b'{"article":{"n":3},[1]}'
+    assert local.page(site.id, article, lasting).body == b'{"article":{"n":3},[1]}'
     local.invalidate(site.id, article, False, Header(b'{"n":2}', 2))  # older news, arriving late
     local.put_header(site.id, article, Header(b'{"n":2}', 2), local.generation)  # or an older read
-    assert local.page(site.id, article, lasting) == b'{"article":{"n":3},[1]}'
+    assert local.page(site.id, article, lasting).body == b'{"article":{"n":3},[1]}'
     live.services.cache.forget_local(site.id, article, False)  # an append whose version is not known
     assert local.page(site.id, article, lasting) is None and local.tail(site.id, article, lasting) == b"[1]}"
     local.invalidate(site.id, article, False, Header(b'{"n":9}', 9))  # not taken: the current one is unknown
     assert local.page(site.id, article, lasting) is None
     local.put_header(site.id, article, Header(b'{"n":4}', 4), local.generation)
-    assert local.page(site.id, article, lasting) == b'{"article":{"n":4},[1]}'
+    assert local.page(site.id, article, lasting).body == b'{"article":{"n":4},[1]}'
     await bump()
     assert local.tail(site.id, article, lasting) is None and local.page(site.id, article, lasting) is None
 

@@ -52,13 +52,14 @@ class LiveApp:
 
 
 @asynccontextmanager
-async def live_app(storage: TestStorage, **env: str) -> AsyncIterator[LiveApp]:
+async def live_app(storage: TestStorage, *, asgi_only: bool = False, **env: str) -> AsyncIterator[LiveApp]:
     """An app configured like the test app, with ``env`` over it, behind uvicorn with the options
-    `comments-service serve` gives it (server.py), on a free port of 127.0.0.1."""
+    `comments-service serve` gives it (server.py), on a free port of 127.0.0.1. ``asgi_only``:
+    behind uvicorn's own HTTP protocol instead, as under any ASGI server."""
     settings = Settings.from_env(storage.env(**env))
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on",
-                                           **uvicorn_options(settings.server)))
+    options = {"http": "httptools", "log_config": None} if asgi_only else uvicorn_options(settings.server)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", **options))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
