@@ -482,7 +482,8 @@ class Cache:
                 await self.gate.call(store)
         if local is not None and found is not None:
             local.put_counts(site_id, result, generation)
-        return result
+        # in the order asked, as the first level gives them: the same answer, and tag, on every path
+        return {external_id: result[external_id] for external_id in external_ids}
 
     def _count_calls(self, site_id: str, external_ids: list[str]) -> list[tuple[list[str], list[Any], list[str]]]:
         """lua/read_counts.lua's calls for these articles: (keys, args, their ids). One Redis: one

@@ -194,8 +194,10 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self.transport.write(b"".join(out))
         self._answered = True
         self.server_state.total_requests += 1
-        fast.done(found)
+        fast.done(found, written=True)
         if not keep_alive:
+            # nothing after a request that closes the connection is read, nor answered (RFC 9112 9.6)
+            self._refused = True
             self.transport.close()
         return True
 
@@ -289,12 +291,16 @@ def usable_cpus() -> int:
         count = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         count = os.cpu_count() or 1
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-        if quota != "max":
+    for quota_file, period_file in (("cpu.max", None), ("cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us")):
+        try:  # cgroup v2, else v1
+            base = Path("/sys/fs/cgroup")
+            quota, *rest = (base / quota_file).read_text().split()
+            period = rest[0] if period_file is None else (base / period_file).read_text().strip()
+        except (OSError, IndexError):
+            continue
+        if quota not in ("max", "-1") and quota.isdigit() and period.isdigit() and int(period):
             count = min(count, max(1, math.ceil(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass
+        break
     return count
 
 
@@ -304,7 +310,7 @@ def _on_this_machine(url: str | None) -> bool:
     hosts = urllib.parse.urlsplit(url.replace("+cluster", "")).netloc.rpartition("@")[2]
     names = [urllib.parse.urlsplit("//" + h.strip()).hostname for h in hosts.split(",") if h.strip()]
     # no host: a Unix socket (or libpq's default, one)
-    return not names or any(n is None or n in ("localhost", "::1") or n.startswith("127.") for n in names)
+    return not names or any(n is None or n in ("localhost", "::1", "0.0.0.0") or n.startswith("127.") for n in names)
 
 
 def uvicorn_options(server: ServerSettings) -> dict[str, Any]:

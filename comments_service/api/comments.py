@@ -22,6 +22,7 @@ from ..services.comments import CommentService, CommentSource, page_suffix
 from ..services.nudge import NudgeService, ToxicityCheckResult
 from ..services.reader_reports import ReaderReports
 from .deps import actor_of, client_ip, reader_of, services_of, site_entry_of
+from .fast_reads import COUNTS_REFUSAL
 from .params import ArticlePath, Cursor, Limit, Replies, SiteParam, checked_article_id
 from .public_answers import Conditions, PublicAnswer, SendBytes, answer
 from .schemas import (
@@ -158,6 +159,9 @@ class PublicCommentsController(Controller):
     async def counts_get(self, request: Request, article_ids: FromQuery[str],
                          site: SiteParam = None) -> Response[CountsResponse]:
         services = services_of(request)
+        refusal = request.scope["state"].pop(COUNTS_REFUSAL, None)  # the fast path asked already
+        if refusal is not None:
+            raise refusal
         await services.limiter.check("counts", user=None, ip=client_ip(request))
         ids = list(dict.fromkeys(article_ids.split("\n")))
         if not 0 < len(ids) <= 200 or not all(map(is_valid_article_id, ids)):

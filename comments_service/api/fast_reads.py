@@ -51,6 +51,8 @@ COUNTS_PATH = "/api/v1/counts"
 # the route templates the metrics and the access log name (as Litestar's routing gives them)
 THREAD_ROUTE = "/api/v1/articles/{article_id}/comments"
 COUNTS_ROUTE = COUNTS_PATH
+# request state: the rate limit's refusal of a counts request the fast path checked (the handler raises it)
+COUNTS_REFUSAL = "counts_refusal"
 _SORTS = frozenset({"oldest", "newest", "top"})
 # ``lang`` (the widget sends it on every call) names the language of an error's message: an answer
 # given here is never one, and its bytes are the same in every language
@@ -86,8 +88,8 @@ def _read_headers(scope: Scope) -> _Request | None:
             return None  # a reader's own view; a GET with a body
         elif key == b"x-request-id":
             incoming = value.decode("latin-1")
-        elif key == b"if-none-match":
-            if_none_match = value
+        elif key == b"if-none-match":  # a list may come in several lines
+            if_none_match = value if if_none_match is None else if_none_match + b", " + value
         elif key == b"accept-encoding":
             accept_encoding = value
     return _Request(origin, incoming, Conditions(if_none_match, accept_encoding))
@@ -132,12 +134,13 @@ class Answer:
 class FastReads:
     """ASGI, in front of the application's own handler (see the module's docstring)."""
 
-    __slots__ = ("app", "inner", "answered", "_parsed")
+    __slots__ = ("app", "inner", "answered", "written", "_parsed")
 
     def __init__(self, app: Litestar, inner: ASGIApp) -> None:
         self.app = app  # whose lifespan puts its services in app.state
         self.inner = inner
-        self.answered = 0  # requests this layer answered (tests tell the two paths apart by it)
+        self.answered = 0  # requests this layer answered (tests tell the paths apart by these two)
+        self.written = 0  # of which the server's protocol wrote itself
         self._parsed: dict[tuple[Any, bytes], Any] = {}  # (path, query) -> what they name, or False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -160,6 +163,9 @@ class FastReads:
         """The answer to a GET when it can be given at once, from what this process holds (None:
         the application answers; so does the caller when this raises)."""
         path = scope["path"]
+        if path != COUNTS_PATH and not (path.startswith(THREAD_PREFIX) and path.endswith(THREAD_SUFFIX)):
+            return None
+        path = routed_path(scope)  # the path as routing reads it: an encoded slash is no separator
         counts = path == COUNTS_PATH
         if not counts and not (path.startswith(THREAD_PREFIX) and path.endswith(THREAD_SUFFIX)):
             return None
@@ -178,9 +184,11 @@ class FastReads:
             found = self._page(scope, services, request)
         return None if found is None else self._answer(found, request, started, counts)
 
-    def done(self, answer: Answer) -> None:
-        """Count the answer sent: metrics and the access log line, as the edge does for the others."""
+    def done(self, answer: Answer, written: bool = False) -> None:
+        """Count the answer sent: metrics and the access log line, as the edge does for the others.
+        ``written``: by the server's own protocol rather than through ASGI."""
         self.answered += 1
+        self.written += written
         record_request("GET", answer.route, answer.status, time.perf_counter() - answer.started, answer.request_id,
                        answer.site_id, None, self.app.state.get("services"))
 
@@ -197,7 +205,9 @@ class FastReads:
             return None
         try:
             await services.limiter.check("counts", user=None, ip=scope_client_ip(scope))
-        except RateLimited:
+        except RateLimited as refusal:
+            # the handler answers it, with its problem response and Retry-After, without asking again
+            scope["state"][COUNTS_REFUSAL] = refusal
             return None
         return self._answer(found, request, started, True)
 
@@ -288,6 +298,8 @@ def _page_params(scope: Scope, cfg: Any) -> tuple[str, str, str] | Literal[False
     """(site, article, the cache's name of the page) a thread page's path and query name, or False
     where the route handler should read them (anything unusual)."""
     path = routed_path(scope)
+    if not (path.startswith(THREAD_PREFIX) and path.endswith(THREAD_SUFFIX)):
+        return False
     raw_id = path[len(THREAD_PREFIX):-len(THREAD_SUFFIX)]
     if "/" in raw_id or len(raw_id) > article_ids.MAX_LENGTH:
         return False

@@ -38,7 +38,7 @@ from ..logs import access, request_id
 from .pages import HTML_POLICIES, NOSNIFF, html_security_headers
 from .problems import PROBLEM_JSON, problem_bytes
 
-_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 _PUBLIC_PREFIX = "/api/v1/"
 # Route ``opt`` keys. PRIVATE: a staff route, never answered cross-origin. ANY_ORIGIN: a route that
 # answers every origin and lets the page read the answer (the troubleshooter, which reports a
@@ -142,7 +142,7 @@ class EdgeMiddleware:
 
 def request_id_for(incoming: str | None) -> str:
     """A request's id: the caller's when it is well-formed, else a new one."""
-    return incoming if incoming and _INCOMING_ID.match(incoming) else os.urandom(16).hex()
+    return incoming if incoming and _INCOMING_ID.fullmatch(incoming) else os.urandom(16).hex()
 
 
 def record_request(method: str, route: str, status: int, elapsed: float, rid: str, site: str | None,

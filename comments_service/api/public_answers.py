@@ -28,8 +28,8 @@ class Conditions:
     def of(cls, scope: Scope) -> Conditions:
         if_none_match = accept_encoding = None
         for key, value in scope["headers"]:
-            if key == b"if-none-match":
-                if_none_match = value
+            if key == b"if-none-match":  # a list may come in several lines
+                if_none_match = value if if_none_match is None else if_none_match + b", " + value
             elif key == b"accept-encoding":
                 accept_encoding = value
         return cls(if_none_match, accept_encoding)
@@ -40,12 +40,14 @@ def answer(body: EncodedBody, headers: list[tuple[bytes, bytes]], conditions: Co
     """(status, headers, content) of a 200 or a 304. ``headers``: the answer's own (cache control,
     Vary); ``compress``: whether ``body`` is a cached one, whose encodings are made once."""
     coding = body.coding_for(conditions.accept_encoding) if compress else None
-    etag = (b"etag", body.etag(coding))
-    if conditions.if_none_match is not None and body.matches(conditions.if_none_match):
-        return 304, [*headers, etag], b""
+    etag = body.etag(coding)
+    if conditions.if_none_match is not None:
+        held = body.held_tag(conditions.if_none_match, etag)
+        if held is not None:
+            return 304, [*headers, (b"etag", held)], b""
     content = body.encoded(coding)
     length = body.length if coding is None else str(len(content)).encode()
-    out = [content_type, (b"content-length", length), *headers, etag]
+    out = [content_type, (b"content-length", length), *headers, (b"etag", etag)]
     if coding is not None:
         out.append((b"content-encoding", coding.encode()))
     return 200, out, content
