@@ -17,6 +17,9 @@ It does so at little cost per request (a keep-alive GET: about a microsecond bes
 phase to its deadline a few times a second, and headers counted one by one only when what arrived
 could exceed the cap.
 
+It also writes the public-read fast path's answers itself (api/fast_reads.py): a cached page or
+counts answer goes straight to the connection, with no ASGI cycle.
+
 A reverse proxy in front should enforce the same (README, "Behind a reverse proxy"); these are the
 backstop when it does not, or when the service is reached directly.
 """
@@ -172,14 +175,16 @@ class BoundedHttpProtocol(HttpToolsProtocol):
                 limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit)) or (
                 self.transport.is_closing()):
             return False
-        parsed = httptools.parse_url(self.url)
-        raw_path = parsed.path
-        path = raw_path.decode("ascii")
-        scope = self.scope
-        scope["method"], scope["raw_path"], scope["query_string"] = "GET", raw_path, parsed.query or b""
-        scope["path"] = urllib.parse.unquote(path) if "%" in path else path
         try:
+            parsed = httptools.parse_url(self.url)
+            raw_path = parsed.path
+            path = raw_path.decode("ascii")  # as uvicorn reads it: what it refuses, it refuses below
+            scope = self.scope
+            scope["method"], scope["raw_path"], scope["query_string"] = "GET", raw_path, parsed.query or b""
+            scope["path"] = urllib.parse.unquote(path) if "%" in path else path
             found = fast.answer_now(cast(Any, scope))
+        except (httptools.HttpParserInvalidURLError, UnicodeDecodeError):
+            return False
         except Exception:  # the application's own path answers it, and logs what it meets
             log.exception("fast path failed; the request goes on through the application")
             return False

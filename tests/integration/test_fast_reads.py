@@ -355,3 +355,8 @@ async def test_keep_alive_pipelining_and_http_1_0_on_the_servers_protocol(serve,
         async with live.http() as http:
             response = await http.get(page_url(site, a), headers={"Accept-Encoding": "identity"})
         assert response.json()["comments"][0]["score"] == 0
+        # a path that is not ASCII: refused as uvicorn refuses it, the connection closed
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"GET /api/v1/articles/\xff/comments?site=x HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (await asyncio.wait_for(reader.read(), timeout=10)).startswith(b"HTTP/1.1 400 ")
+        writer.close()
