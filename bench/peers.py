@@ -67,7 +67,7 @@ import psutil
 
 from .common import ADMIN_URL, SITE_ID
 from .peer_article import write_export
-from .reads import NO_LIMITS, Server, _cpu_model, _ms, api_env, free_port
+from .reads import NO_LIMITS, Server, _cpu_model, _ms, api_env, free_port, wait_until_answered
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -95,16 +95,7 @@ class Proc:
                                         start_new_session=True)
 
     def wait_ready(self, path: str) -> None:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + path, timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError as err:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{self.name} did not start: {' '.join(self.cmd)}") from err
-                time.sleep(0.2)
+        wait_until_answered(self.url + path, self.process, f"{self.name} did not start: {' '.join(self.cmd)}")
 
     def rss(self) -> dict[int, float]:
         out: dict[int, float] = {}

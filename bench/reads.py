@@ -87,6 +87,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_answered(url: str, process: subprocess.Popen, failure: str, seconds: float = 60) -> None:
+    """Until ``url`` answers 200; RuntimeError(``failure``) if ``process`` ends or time runs out first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError as err:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(failure) from err
+            time.sleep(0.2)
+
+
 class Server:
     """One ASGI server process (uvicorn or granian) for ``target``, with its workers' RSS sampled."""
 
@@ -112,16 +126,7 @@ class Server:
         self._stop = threading.Event()
 
     def wait_ready(self, path: str) -> None:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + path, timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError as err:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start: {' '.join(self.cmd)}") from err
-                time.sleep(0.2)
+        wait_until_answered(self.url + path, self.process, f"server did not start: {' '.join(self.cmd)}")
         threading.Thread(target=self._sample, daemon=True).start()
 
     def workers(self) -> list[psutil.Process]:
