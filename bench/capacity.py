@@ -256,7 +256,7 @@ ROWS = (
     ("counts requests/s reaching the API", lambda r: _n(r["origin_counts_s"])),
     ("comments/s; all writes/s", lambda r: f"{_n(r['posts_s'])}; {_n(r['writes_s'])}"),
     ("**API** cores busy → processes (at 60 %)", lambda r: f"{_n(r['api_cores'])} → **{r['api_processes']:,}**"),
-    ("API memory (80 MB each)", lambda r: f"{_n(r['api_memory_gb'])} GB"),
+    ("API memory (the measured RSS each)", lambda r: f"{_n(r['api_memory_gb'])} GB"),
     ("**SSE** streams open", lambda r: _n(r["sse_streams"])),
     ("SSE deliveries/s (big story's comments × its readers)", lambda r: _n(r["sse_deliveries_s"])),
     ("SSE cores busy → processes (≤ 5,000 streams each)",
