@@ -167,14 +167,9 @@ def ours_env(port: int) -> dict[str, str]:
 
 
 async def _fresh_database() -> None:
-    import asyncpg
+    from .seed import recreate
 
-    admin = await asyncpg.connect(ADMIN_URL)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await admin.close()
+    await recreate(DATABASE)
 
 
 async def _drop_database() -> None:

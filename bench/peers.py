@@ -62,12 +62,12 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import psutil
 
-from .common import ADMIN_URL, SITE_ID
+from .common import SITE_ID
 from .peer_article import write_export
 from .reads import NO_LIMITS, Server, _cpu_model, _ms, api_env, free_port, wait_until_answered
+from .seed import recreate
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -197,12 +197,7 @@ def our_env(db: str) -> dict[str, str]:
 
 
 async def fresh_database(db: str) -> None:
-    admin = await asyncpg.connect(ADMIN_URL)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{db}"')
-    finally:
-        await admin.close()
+    await recreate(db)
     import redis.asyncio as aioredis
 
     from .reads import REDIS_URL
