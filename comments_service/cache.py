@@ -45,6 +45,7 @@ from .domain.page_parts import Header, PageParts, join
 from .http_encodings import EncodedBody
 from .local_cache import ALL, LocalCache
 from .redis_cluster import Client, article_key, bucket_tags, is_cluster, run_scripts, subscriber_from_url
+from .redis_scripts import ScriptConnection
 from .settings import RedisSettings
 
 log = logging.getLogger("comments_service.cache")
@@ -65,15 +66,25 @@ class CacheStats:
 
 class RedisGate:
     """Wraps calls to Redis: after a failure, skip Redis for a short backoff instead of paying a
-    timeout on every request; remember whether a write missed its invalidation."""
+    timeout on every request; remember whether a write missed its invalidation. Hands out the Lua
+    scripts every service runs through it: on ``scripts`` when given (the API's, redis_scripts.py),
+    else on the client."""
 
-    def __init__(self, client: Client | None, backoff_seconds: float = 1.0) -> None:
+    def __init__(self, client: Client | None, backoff_seconds: float = 1.0, *,
+                 scripts: ScriptConnection | None = None) -> None:
         self.client = client
+        self.scripts = scripts if client is not None else None
         self.backoff_seconds = backoff_seconds
         self._down_until = 0.0
         self.last_error: str | None = None
         self.dirty = False  # a version bump was lost while Redis was unreachable
         self.on_recover: Callable[[], Awaitable[None]] | None = None
+
+    def register_script(self, source: str) -> Any:
+        """``source`` as a script called ``await script(keys=[...], args=[...])`` (None: no Redis)."""
+        if self.scripts is not None:
+            return self.scripts.script(source)
+        return self.client.register_script(source) if self.client is not None else None
 
     @property
     def available(self) -> bool:
@@ -114,10 +125,10 @@ class Cache:
         self._inflight: dict[str, asyncio.Future[Any]] = {}
         gate.on_recover = self._bump_epoch
         client = gate.client
-        self._read_page = client.register_script(lua("read_page")) if client else None
-        self._bump = client.register_script(lua("bump")) if client else None
-        self._bump_article = client.register_script(lua("bump_article")) if client else None
-        self._read_counts = client.register_script(lua("read_counts")) if client else None
+        self._read_page = gate.register_script(lua("read_page"))
+        self._bump = gate.register_script(lua("bump"))
+        self._bump_article = gate.register_script(lua("bump_article"))
+        self._read_counts = gate.register_script(lua("read_counts"))
         self.cluster = is_cluster(client)
         bucket_tags()  # made once, now rather than in the first reader's request
         self._epoch_bump: asyncio.Future[None] | None = None

@@ -43,7 +43,7 @@ class RateLimiter:
         self.limits = limits
         self.local = _LocalGCRA()
         self.rejections: dict[str, int] = {}
-        self._script = gate.client.register_script(lua("rate_limit")) if gate.client else None
+        self._script = gate.register_script(lua("rate_limit"))
 
     def applies(self, action: str, subject: str) -> bool:
         """Whether ``action`` is limited for ``subject`` ("user" or "ip") at all."""

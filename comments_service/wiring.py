@@ -16,6 +16,7 @@ from .db.replicas import ReadPools
 from .identity import Keyring
 from .ratelimit import RateLimiter
 from .redis_cluster import client_from_url
+from .redis_scripts import ScriptConnection, serves
 from .secret_keys import keyring as service_keyring
 from .secret_keys import secret_key
 from .services.admission import Admission, PublishNow
@@ -77,6 +78,16 @@ def redis_client(settings: Settings) -> aioredis.Redis | None:
     # a redis+cluster:// URL gives a cluster client (redis_cluster.py), which the code uses alike
     return client_from_url(settings.redis.url, socket_timeout=timeout,  # type: ignore[return-value]
                            socket_connect_timeout=timeout, health_check_interval=5, max_connections=64)
+
+
+def _script_connection(settings: Settings) -> ScriptConnection | None:
+    """The API's Lua scripts go over a lean connection of their own where Redis is one server
+    without TLS (redis_scripts.py): each post runs two on the loop that answers the hot reads."""
+    url = settings.redis.url
+    if not serves(url):
+        return None
+    timeout = settings.redis.socket_timeout
+    return ScriptConnection(url, socket_timeout=timeout, connect_timeout=timeout)  # type: ignore[arg-type]
 
 
 async def _pool(settings: Settings) -> asyncpg.Pool:
@@ -155,7 +166,7 @@ async def build_api(settings: Settings) -> ApiServices:
     pool = await _pool(settings)
     reads = await _read_pools(settings, pool)
     client = redis_client(settings)
-    gate = RedisGate(client)
+    gate = RedisGate(client, scripts=_script_connection(settings))
     cache = Cache(gate, settings.redis)
     if client is not None and settings.redis.url and settings.redis.local_cache:
         cache.enable_local(settings.redis.url, settings.redis.socket_timeout)
@@ -225,6 +236,8 @@ async def close_api(services: ApiServices) -> None:
     await services.moderation_events.close()
     await services.cdn.close()
     services.nudge.close()
+    if services.gate.scripts is not None:
+        services.gate.scripts.close()
     if services.redis is not None:
         await step("api: Redis client", services.redis.aclose(), CLOSE_S)
     await services.reads.close()

@@ -95,7 +95,7 @@ class GuestChallenge:
         self.enabled = enabled
         self._keys = keyring.derived_keys("guest-challenge")
         self.local = _LocalStore()
-        self._script = gate.client.register_script(lua("challenge_count")) if gate.client else None
+        self._script = gate.register_script(lua("challenge_count"))
 
     async def _count(self, ip: str | None, weight: int) -> tuple[int, int]:
         if ip is None:  # no address (a unix socket, an in-process client): nothing to count by

@@ -86,7 +86,7 @@ class RepeatGuard:
         self.key = key  # keys the authors' tags: an address cannot be found again from its tag
         self.enabled = enabled
         self._rules: dict[str, tuple[Any, RepeatRules]] = {}
-        self._script = gate.client.register_script(lua("repeats")) if gate.client else None
+        self._script = gate.register_script(lua("repeats"))
 
     def rules(self, site: Site) -> RepeatRules:
         # where PolicyConfig.from_site_settings reads it: the moderation object, or the whole settings

@@ -66,8 +66,7 @@ class Surges:
         self.prefix = prefix
         self._rules: dict[str, tuple[Any, SurgeRules]] = {}
         self._since: dict[int, datetime] = {}
-        client = gate.client if gate is not None else None
-        self._script = client.register_script(lua("surge")) if client is not None else None
+        self._script = gate.register_script(lua("surge")) if gate is not None else None
 
     def rules(self, site_id: str, settings: Mapping[str, Any]) -> SurgeRules:
         moderation = settings.get("moderation")

@@ -1,0 +1,199 @@
+"""The lean script connection (redis_scripts.py) against real redis-server processes of its own:
+the same answers as redis-py, scripts reloaded after a flush, replies matched to their callers under
+concurrency, and failures (lost connection, a stalled server, a wrong password) raised as redis-py
+raises them, so that RedisGate skips Redis for a moment, followed by a fresh connection."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, ResponseError
+
+from comments_service.cache import RedisGate, lua
+from comments_service.redis_scripts import NAME, ScriptConnection, serves
+from tests.support.apps import other_app
+from tests.support.servers import RedisProcess
+from tests.support.sites import article_body, make_site
+
+ECHO = "return {KEYS[1], ARGV[1], tonumber(ARGV[2]) + 1, {ARGV[3], false}, redis.call('INCR', KEYS[2])}"
+FAILS = "return redis.error_reply('ERR refused by the script')"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RedisProcess]:
+    redis = RedisProcess().start()
+    yield redis
+    redis.stop()
+
+
+def connection(url: str, timeout: float = 2.0) -> ScriptConnection:
+    return ScriptConnection(url, socket_timeout=timeout, connect_timeout=timeout)
+
+
+async def test_answers_as_redis_py_does(server: RedisProcess) -> None:
+    lean, plain = connection(server.url), aioredis.Redis.from_url(server.url)
+    try:
+        ours = await lean.script(ECHO)(keys=["k:a", "k:n"], args=[b"\x00bytes\xff", 41, "nested"])
+        theirs = await plain.register_script(ECHO)(keys=["k:a", "k:n"], args=[b"\x00bytes\xff", 41, "nested"])
+        assert ours[:4] == theirs[:4] == [b"k:a", b"\x00bytes\xff", 42, [b"nested", None]]
+        assert theirs[4] == ours[4] + 1  # the same counter, one call later
+    finally:
+        lean.close()
+        await plain.aclose()
+
+
+async def test_a_flushed_script_is_loaded_again(server: RedisProcess) -> None:
+    lean, plain = connection(server.url), aioredis.Redis.from_url(server.url)
+    script = lean.script("return 'loaded ' .. ARGV[1]")
+    try:
+        assert await script(args=["once"]) == b"loaded once"
+        await plain.script_flush()
+        assert await script(args=["again"]) == b"loaded again"
+        assert await plain.script_exists(script.sha) == [True]
+    finally:
+        lean.close()
+        await plain.aclose()
+
+
+async def test_concurrent_callers_get_their_own_replies(server: RedisProcess) -> None:
+    lean = connection(server.url)
+    script = lean.script("return ARGV[1]")
+    try:
+        answers = await asyncio.gather(*(script(args=[f"caller {i}"]) for i in range(500)))
+        assert answers == [f"caller {i}".encode() for i in range(500)]
+    finally:
+        lean.close()
+
+
+async def test_an_error_reply_fails_one_call_only(server: RedisProcess) -> None:
+    lean = connection(server.url)
+    try:
+        failing, fine = lean.script(FAILS), lean.script("return ARGV[1]")
+        results = await asyncio.gather(fine(args=["before"]), failing(), fine(args=["after"]),
+                                       return_exceptions=True)
+        assert results[0] == b"before" and results[2] == b"after"
+        assert isinstance(results[1], ResponseError) and "refused by the script" in str(results[1])
+    finally:
+        lean.close()
+
+
+async def test_the_database_and_password_in_the_url_are_used() -> None:
+    redis = RedisProcess(args=["--requirepass", "s3cret"]).start()
+    base = f"redis://:s3cret@127.0.0.1:{redis.port}"
+    try:
+        lean = connection(base + "/3")
+        assert await lean.script("return redis.call('SET', KEYS[1], 'x')")(keys=["in-three"]) == b"OK"
+        plain = aioredis.Redis.from_url(base + "/3")
+        assert await plain.get("in-three") == b"x"
+        assert await aioredis.Redis.from_url(base + "/0").exists("in-three") == 0
+        await plain.aclose()
+        lean.close()
+        wrong = connection(f"redis://:wrong@127.0.0.1:{redis.port}/0")
+        with pytest.raises(RedisConnectionError):
+            await wrong.script("return 1")()
+        wrong.close()
+    finally:
+        redis.stop()
+
+
+async def test_a_lost_connection_fails_its_calls_and_the_next_call_reconnects() -> None:
+    redis = RedisProcess().start()
+    lean = connection(redis.url, timeout=5.0)
+    script = lean.script("return ARGV[1]")
+    try:
+        assert await script(args=["first"]) == b"first"
+        killer = aioredis.Redis.from_url(redis.url)
+        assert await killer.client_kill_filter(_type="normal", skipme=True) >= 1
+        await killer.aclose()
+        await asyncio.sleep(0.1)
+        assert await script(args=["second"]) == b"second"  # on a new connection
+        redis.freeze()
+        in_flight = asyncio.ensure_future(script(args=["never answered"]))
+        await asyncio.sleep(0.1)
+        redis.proc.kill()  # type: ignore[union-attr]  # the host's kernel closes its sockets
+        redis.proc.wait()  # type: ignore[union-attr]
+        with pytest.raises(RedisConnectionError):
+            await asyncio.wait_for(in_flight, 3)
+        with pytest.raises(RedisError):  # nothing to connect to: redis-py's ConnectionError
+            await script(args=["nobody"])
+        redis.start()
+        assert await script(args=["back"]) == b"back"
+    finally:
+        lean.close()
+        redis.stop()
+
+
+async def test_a_stalled_server_times_out_and_the_gate_skips_redis() -> None:
+    redis = RedisProcess().start()
+    lean = connection(redis.url, timeout=0.2)
+    gate = RedisGate(aioredis.Redis.from_url(redis.url, socket_timeout=0.2), backoff_seconds=0.3, scripts=lean)
+    script = gate.register_script("return ARGV[1]")
+    try:
+        assert await gate.call(lambda: script(args=["up"])) == b"up"
+        redis.freeze()
+        waiting = [asyncio.ensure_future(gate.call(lambda: script(args=["stalled"]), default=b"skipped"))
+                   for _ in range(3)]
+        assert await asyncio.wait_for(asyncio.gather(*waiting), 5) == [b"skipped"] * 3
+        assert not gate.available and "Timeout" in (gate.last_error or "")
+        redis.proc.send_signal(__import__("signal").SIGCONT)  # type: ignore[union-attr]
+        await asyncio.sleep(0.35)
+        assert await gate.call(lambda: script(args=["back"])) == b"back"
+    finally:
+        lean.close()
+        await gate.client.aclose()  # type: ignore[union-attr]
+        redis.stop()
+
+
+async def test_the_service_scripts_run_on_it(server: RedisProcess) -> None:
+    """The cache's own script (the bump every post makes) through the lean connection: what it
+    stores and publishes is what redis-py's call of the same script would."""
+    lean = connection(server.url)
+    plain = aioredis.Redis.from_url(server.url)
+    try:
+        pubsub = plain.pubsub()
+        await pubsub.subscribe("scripts:channel")
+        await pubsub.get_message(timeout=1)
+        bump = lean.script(lua("bump_article"))
+        first = await bump(keys=["scripts:v", "scripts:s"], args=[1000, "1", "scripts:channel", b"gone", 60])
+        second = await bump(keys=["scripts:v", "scripts:s"], args=[1000, "0", "scripts:channel", b"appended", 60])
+        assert (first, second) == (1000, 1001)
+        assert await plain.get("scripts:s") == b"1000" and 0 < await plain.ttl("scripts:v") <= 60
+        got = [await pubsub.get_message(timeout=1) for _ in range(2)]
+        assert [m["data"] for m in got if m] == [b"gone", b"appended"]
+        await pubsub.aclose()
+    finally:
+        lean.close()
+        await plain.aclose()
+
+
+async def test_the_api_posts_through_it(storage, services, db, server: RedisProcess) -> None:
+    """A post's repeat check and cache bump go over the API's script connection (named in CLIENT
+    LIST), and do their work there: the post is stored, the same text again refused as a repeat."""
+    site = await make_site(services, db)
+    async with other_app(storage, COMMENTS_REDIS_URL=server.url, COMMENTS_REPEAT_CHECKS="on") as api:
+        gate = api.app.state.services.gate
+        assert isinstance(gate.scripts, ScriptConnection)
+        headers = site.auth(site.sso_token(sub="lean-1"))
+        text = "The bridge at the crossing reopened this morning after two weeks of repairs."
+        first = await api.post("/api/v1/articles/lean/comments", params=site.q(), json=article_body(text),
+                               headers=headers)
+        assert first.status_code == 201, first.text
+        again = await api.post("/api/v1/articles/lean/comments", params=site.q(), json=article_body(text),
+                               headers=headers)
+        assert again.status_code == 409 and again.json()["code"] == "repeat_post"
+        clients = await aioredis.Redis.from_url(server.url).client_list()
+        ours = [c for c in clients if c["name"] == NAME]
+        assert len(ours) == 1 and ours[0]["cmd"] in ("evalsha", "eval"), clients
+        page = await api.get("/api/v1/articles/lean/comments", params=site.q())
+        assert [c["body_html"] for c in page.json()["comments"]] == [first.json()["comment"]["body_html"]]
+
+
+def test_which_urls_it_serves() -> None:
+    assert serves("redis://127.0.0.1:6379/0") and serves("unix:///run/redis.sock")
+    # TLS (certificate options read from the URL) and a cluster stay with redis-py
+    assert not serves("rediss://cache.example:6380/0") and not serves("redis+cluster://a:1,b:2")
+    assert not serves(None) and not serves("")
