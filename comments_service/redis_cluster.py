@@ -20,6 +20,7 @@ node and move to the next listed node when it fails (:class:`NodeRotation`).
 
 from __future__ import annotations
 
+import asyncio
 import binascii
 import itertools
 from collections.abc import Iterable, Sequence
@@ -31,6 +32,8 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
+
+from .redis_scripts import LeanScript
 
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 
@@ -199,6 +202,8 @@ async def run_scripts(client: Client, script: Any, calls: Sequence[tuple[list[st
     if len(calls) == 1:
         keys, args = calls[0]
         return [await script(keys=keys, args=args)]
+    if isinstance(script, LeanScript):  # one server, one connection: the calls are pipelined on it
+        return list(await asyncio.gather(*(script(keys=keys, args=args) for keys, args in calls)))
     results: list[Any] = [None] * len(calls)
     todo = list(range(len(calls)))
     for attempt in range(2):

@@ -21,22 +21,26 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import hashlib
+import socket
 from collections.abc import Sequence
 from typing import Any
 
 import hiredis
-from redis.asyncio.connection import UnixDomainSocketConnection
 from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import DataError, NoScriptError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 NAME = "comments_service:scripts"
 
 
 def _pack(parts: tuple[Any, ...]) -> bytes:
-    return hiredis.pack_command(parts)
+    try:
+        return hiredis.pack_command(parts)
+    except TypeError as exc:  # redis-py refuses such an argument with a DataError (a RedisError)
+        raise DataError(f"Invalid input for a Redis command: {exc}") from exc
 
 
 class _Replies(asyncio.Protocol):
@@ -71,15 +75,26 @@ class _Replies(asyncio.Protocol):
         self.fail(RedisConnectionError(f"Connection to Redis lost: {exc}" if exc else "Connection to Redis closed"))
 
     def fail(self, exc: BaseException) -> None:
-        """Every waiting call fails with ``exc``; the connection is closed and never used again."""
+        """Every waiting call fails with ``exc``; the connection is closed and never used again.
+        Also when its event loop has ended (a test client's, or an earlier ``asyncio.run``): its
+        waiters are gone with it, and its socket is closed directly."""
         if self.lost is None:
             self.lost = exc
         while self.waiting:
             future = self.waiting.popleft()
             if not future.done():
-                future.set_exception(exc)
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.abort()
+                with contextlib.suppress(RuntimeError):  # a closed loop cannot run their callbacks
+                    future.set_exception(exc)
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            try:
+                transport.abort()
+            except RuntimeError:  # its loop has ended: end the connection itself (the transport,
+                # when collected, closes the descriptor)
+                sock = transport.get_extra_info("socket")
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
 
     def send(self, command: bytes) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -107,16 +122,17 @@ class ScriptConnection:
         options = parse_url(url)
         self._host = options.get("host", "localhost")
         self._port = int(options.get("port", 6379))
-        self._path: str | None = options.get("path") if options.get("connection_class") is \
-            UnixDomainSocketConnection else None
+        self._path: str | None = options.get("path") if url.partition("://")[0].lower() == "unix" else None
         self._setup: list[bytes] = []
         password, username = options.get("password"), options.get("username")
         if password is not None:
             self._setup.append(_pack(("AUTH", username, password) if username else ("AUTH", password)))
         if int(options.get("db", 0) or 0):
             self._setup.append(_pack(("SELECT", int(options["db"]))))
-        # named, so that an operator's CLIENT LIST tells it from redis-py's pool
-        self._setup.append(_pack(("CLIENT", "SETNAME", NAME)))
+        # named, so that an operator's CLIENT LIST tells it from redis-py's pool (a proxy that
+        # refuses CLIENT commands refuses only the name: see _handshake)
+        self._name = _pack(("CLIENT", "SETNAME", NAME))
+        self._closed = False
         self.socket_timeout = socket_timeout
         self.connect_timeout = connect_timeout
         self._replies: _Replies | None = None
@@ -135,6 +151,8 @@ class ScriptConnection:
             return await self._call(_pack(("EVAL", source, len(keys), *keys, *args)))
 
     async def _call(self, command: bytes) -> Any:
+        if self._closed:
+            raise RedisConnectionError("The script connection is closed")
         replies = self._replies
         if replies is None or replies.lost is not None or self._loop is not asyncio.get_running_loop():
             replies = await self._connected()
@@ -159,17 +177,27 @@ class ScriptConnection:
         loop = asyncio.get_running_loop()
         opening = self._connecting
         if opening is None or opening.done() or self._loop is not loop:
-            self.close()
+            self._drop()
             self._loop = loop
             opening = self._connecting = loop.create_task(self._open())
             opening.add_done_callback(_retrieved)
-        return await asyncio.shield(opening)
+        try:
+            return await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if opening.cancelled() and not (task is not None and task.cancelling()):
+                # the attempt was called off (close()), not this caller: a Redis failure to it
+                raise RedisConnectionError("The script connection closed while connecting") from None
+            raise
 
     async def _open(self) -> _Replies:
         try:
             replies = await asyncio.wait_for(self._handshake(), self.connect_timeout)
         except (OSError, TimeoutError, RedisError) as exc:
             raise RedisConnectionError(f"Error connecting to Redis: {type(exc).__name__}: {exc}") from exc
+        if self._closed:  # closed while the handshake ran
+            replies.fail(RedisConnectionError("The script connection is closed"))
+            raise RedisConnectionError("The script connection is closed")
         self._replies = replies
         return replies
 
@@ -180,20 +208,34 @@ class ScriptConnection:
         else:
             _, replies = await loop.create_connection(_Replies, self._host, self._port)
         try:
-            for command in self._setup:  # AUTH, SELECT, SETNAME: an error ends the attempt
+            for command in self._setup:  # AUTH, SELECT: an error ends the attempt
                 await replies.send(command)
+            with contextlib.suppress(ResponseError):
+                await replies.send(self._name)
         except BaseException:
             replies.fail(RedisConnectionError("Connection to Redis closed"))
             raise
         return replies
 
     def close(self) -> None:
+        """For good: every call waiting fails, and later calls fail at once (the API's shutdown)."""
+        self._closed = True
+        self._drop()
+
+    def _drop(self) -> None:
         replies, self._replies = self._replies, None
         if replies is not None:
             replies.fail(RedisConnectionError("Connection to Redis closed"))
         opening, self._connecting = self._connecting, None
-        if opening is not None and not opening.done() and self._loop is not None and not self._loop.is_closed():
+        if opening is not None and not opening.done() and self._loop is _running_loop():
             opening.cancel()  # an attempt still under way would open a connection nobody closes
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _retrieved(task: asyncio.Task[Any]) -> None:

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import DataError, RedisError, ResponseError
 
 from comments_service.cache import RedisGate, lua
+from comments_service.redis_cluster import run_scripts
 from comments_service.redis_scripts import NAME, ScriptConnection, serves
 from tests.support.apps import other_app
 from tests.support.servers import RedisProcess
@@ -21,6 +22,9 @@ from tests.support.sites import article_body, make_site
 
 ECHO = "return {KEYS[1], ARGV[1], tonumber(ARGV[2]) + 1, {ARGV[3], false}, redis.call('INCR', KEYS[2])}"
 FAILS = "return redis.error_reply('ERR refused by the script')"
+# holds the server for about ``ARGV[1]`` milliseconds (a slow script: its reply is long in flight)
+BUSY = ("local t = redis.call('TIME') while true do local n = redis.call('TIME') "
+        "if (n[1] - t[1]) * 1000000 + (n[2] - t[2]) > tonumber(ARGV[1]) * 1000 then return 'done' end end")
 
 
 @pytest.fixture(scope="module")
@@ -87,17 +91,103 @@ async def test_the_database_and_password_in_the_url_are_used() -> None:
     try:
         lean = connection(base + "/3")
         assert await lean.script("return redis.call('SET', KEYS[1], 'x')")(keys=["in-three"]) == b"OK"
-        plain = aioredis.Redis.from_url(base + "/3")
-        assert await plain.get("in-three") == b"x"
-        assert await aioredis.Redis.from_url(base + "/0").exists("in-three") == 0
-        await plain.aclose()
         lean.close()
-        wrong = connection(f"redis://:wrong@127.0.0.1:{redis.port}/0")
-        with pytest.raises(RedisConnectionError):
-            await wrong.script("return 1")()
-        wrong.close()
+        three, zero = aioredis.Redis.from_url(base + "/3"), aioredis.Redis.from_url(base + "/0")
+        try:
+            assert await three.get("in-three") == b"x"
+            assert await zero.exists("in-three") == 0
+        finally:
+            await three.aclose()
+            await zero.aclose()
+        for refused in (f"redis://:wrong@127.0.0.1:{redis.port}/0", base + "/99"):  # a password, a database
+            wrong = connection(refused)
+            with pytest.raises(RedisConnectionError):
+                await wrong.script("return 1")()
+            wrong.close()
     finally:
         redis.stop()
+
+
+async def test_a_unix_socket_url_reaches_that_socket(tmp_path) -> None:
+    path = tmp_path / "redis.sock"
+    redis = RedisProcess(args=["--unixsocket", str(path), "--unixsocketperm", "700"]).start()
+    lean = connection(f"unix://{path}?db=2")
+    plain = aioredis.Redis.from_url(f"unix://{path}?db=2")
+    try:
+        assert await lean.script("return redis.call('INCR', KEYS[1])")(keys=["over-the-socket"]) == 1
+        assert await plain.get("over-the-socket") == b"1"  # that server, that database
+        clients = await plain.client_list()
+        assert [c for c in clients if c["name"] == NAME][0]["db"] == "2"
+    finally:
+        lean.close()
+        await plain.aclose()
+        redis.stop()
+
+
+async def test_a_caller_that_goes_away_leaves_the_others_their_replies(server: RedisProcess) -> None:
+    lean = connection(server.url)
+    busy, echo = lean.script(BUSY), lean.script("return ARGV[1]")
+    try:
+        gone = asyncio.ensure_future(busy(args=[300]))
+        after = asyncio.ensure_future(echo(args=["mine"]))
+        await asyncio.sleep(0.05)
+        gone.cancel()  # its reply is still to come, before the next caller's
+        assert await after == b"mine"
+        assert await echo(args=["and mine"]) == b"and mine"
+        assert gone.cancelled()
+    finally:
+        lean.close()
+
+
+async def test_closing_ends_the_connection_for_good(server: RedisProcess) -> None:
+    redis = RedisProcess().start()
+    lean = connection(redis.url, timeout=5.0)
+    try:
+        redis.freeze()  # the kernel still accepts the connection; the handshake gets no answer
+        waiting = asyncio.ensure_future(lean.script("return 1")())
+        await asyncio.sleep(0.2)
+        lean.close()
+        with pytest.raises(RedisConnectionError):
+            await asyncio.wait_for(waiting, 2)
+        with pytest.raises(RedisConnectionError):  # at once, and no new connection
+            await asyncio.wait_for(lean.script("return 2")(), 1)
+    finally:
+        redis.stop()
+
+
+async def test_several_calls_at_once_share_the_connection(server: RedisProcess) -> None:
+    """redis_cluster.run_scripts (the cache's counts and epoch bumps) with this connection's script."""
+    lean = connection(server.url)
+    try:
+        script = lean.script("return KEYS[1] .. ARGV[1]")
+        calls = [([f"k{i}"], [f":{i}"]) for i in range(20)]
+        assert await run_scripts(None, script, calls) == [f"k{i}:{i}".encode() for i in range(20)]  # type: ignore[arg-type]
+    finally:
+        lean.close()
+
+
+async def test_an_argument_redis_cannot_take_is_a_redis_error(server: RedisProcess) -> None:
+    lean = connection(server.url)
+    try:
+        with pytest.raises(DataError):  # a RedisError: the gate answers as for a failed call
+            await lean.script("return 1")(args=[None])
+        assert await lean.script("return 1")() == 1
+    finally:
+        lean.close()
+
+
+def test_it_follows_the_caller_to_a_new_event_loop(server: RedisProcess) -> None:
+    """One connection object used from two event loops one after the other (test clients, a CLI
+    that runs twice): the first loop's connection is dropped, the second opens its own."""
+    lean = connection(server.url)
+    script = lean.script("return ARGV[1]")
+    assert asyncio.run(script(args=["first loop"])) == b"first loop"
+    assert asyncio.run(script(args=["second loop"])) == b"second loop"
+
+    async def close() -> None:
+        lean.close()
+
+    asyncio.run(close())
 
 
 async def test_a_lost_connection_fails_its_calls_and_the_next_call_reconnects() -> None:
@@ -107,8 +197,10 @@ async def test_a_lost_connection_fails_its_calls_and_the_next_call_reconnects() 
     try:
         assert await script(args=["first"]) == b"first"
         killer = aioredis.Redis.from_url(redis.url)
-        assert await killer.client_kill_filter(_type="normal", skipme=True) >= 1
-        await killer.aclose()
+        try:
+            assert await killer.client_kill_filter(_type="normal", skipme=True) >= 1
+        finally:
+            await killer.aclose()
         await asyncio.sleep(0.1)
         assert await script(args=["second"]) == b"second"  # on a new connection
         redis.freeze()
@@ -185,7 +277,9 @@ async def test_the_api_posts_through_it(storage, services, db, server: RedisProc
         again = await api.post("/api/v1/articles/lean/comments", params=site.q(), json=article_body(text),
                                headers=headers)
         assert again.status_code == 409 and again.json()["code"] == "repeat_post"
-        clients = await aioredis.Redis.from_url(server.url).client_list()
+        lister = aioredis.Redis.from_url(server.url)
+        clients = await lister.client_list()
+        await lister.aclose()
         ours = [c for c in clients if c["name"] == NAME]
         assert len(ours) == 1 and ours[0]["cmd"] in ("evalsha", "eval"), clients
         page = await api.get("/api/v1/articles/lean/comments", params=site.q())
