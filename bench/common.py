@@ -42,7 +42,22 @@ async def scratch_storage(label: str, keep: bool = False) -> AsyncIterator[tuple
         if not keep:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-        client = aioredis.Redis.from_url(REDIS_URL)
-        async for key in client.scan_iter(match=prefix + "*", count=1000):
-            await client.delete(key)
+        await forget_keys(REDIS_URL, prefix)
+
+
+async def forget_keys(redis_url: str, prefix: str) -> None:
+    """Delete a run's Redis keys: a bench's posts leave hundreds of thousands (each one's repeat
+    check writes five, living an hour; versions live a day) in the Redis the tests share, whose
+    SCANs they slow down."""
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        batch: list[bytes] = []
+        async for key in client.scan_iter(match=prefix + "*", count=10_000):
+            batch.append(key)
+            if len(batch) >= 10_000:
+                await client.unlink(*batch)
+                batch.clear()
+        if batch:
+            await client.unlink(*batch)
+    finally:
         await client.aclose()

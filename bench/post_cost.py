@@ -40,7 +40,7 @@ from litestar.testing import AsyncTestClient
 from comments_service.app import create_app
 from comments_service.settings import Settings
 
-from .common import HOT_ARTICLE, REDIS_URL, SECRET_KEY, SITE_ID, SSO_SECRET, database_url
+from .common import HOT_ARTICLE, REDIS_URL, SECRET_KEY, SITE_ID, SSO_SECRET, database_url, forget_keys
 
 NO_LIMITS = "post.user=0:1,post.ip=0:1"
 
@@ -79,9 +79,10 @@ async def measure(db: str, rounds: int, per_round: int, scoring: bool = False,
             await conn.close()
     # asyncpg passes a DSN's unknown parameters on as server settings
     url = database_url(db) + ("?synchronous_commit=off" if async_commit else "")
+    prefix = f"postcost{secrets.token_hex(3)}:"
     app = create_app(Settings.from_env({
         "COMMENTS_DATABASE_URL": url, "COMMENTS_REDIS_URL": REDIS_URL,
-        "COMMENTS_REDIS_PREFIX": f"postcost{secrets.token_hex(3)}:", "COMMENTS_SECRET_KEY": SECRET_KEY,
+        "COMMENTS_REDIS_PREFIX": prefix, "COMMENTS_SECRET_KEY": SECRET_KEY,
         "COMMENTS_LOG_LEVEL": "ERROR", "COMMENTS_SCORING": "on" if scoring else "off",
         "COMMENTS_DECISION_WAIT_MS": "0", "COMMENTS_RATE_LIMITS": NO_LIMITS}))
     rng = random.Random(7)
@@ -119,6 +120,7 @@ async def measure(db: str, rounds: int, per_round: int, scoring: bool = False,
                 sides[checked].append(statistics.median(post_us))
         if checks is not None:
             comments.repeats, comments.surges = checks
+    await forget_keys(REDIS_URL, prefix)
     if ab:
         pairs = [on - off for on, off in zip(sides[True], sides[False], strict=False)]
         return {"post_median_us_checks_on": round(statistics.median(sides[True])),

@@ -35,16 +35,17 @@ from comments_service.app import create_app
 from comments_service.identity import Identity
 from comments_service.settings import Settings
 
-from .common import HOT_ARTICLE, REDIS_URL, SECRET_KEY, SITE_ID, SSO_SECRET, database_url
+from .common import HOT_ARTICLE, REDIS_URL, SECRET_KEY, SITE_ID, SSO_SECRET, database_url, forget_keys
 from .post_cost import NO_LIMITS, comment_text
 
 READERS = 2000
+PREFIX = "postcpu:"
 
 
 async def measure(db: str, posts: int, rounds: int, without: set[str], direct: bool) -> dict[str, Any]:
     app = create_app(Settings.from_env({
         "COMMENTS_DATABASE_URL": database_url(db) + "?synchronous_commit=off",
-        "COMMENTS_REDIS_URL": REDIS_URL, "COMMENTS_REDIS_PREFIX": "postcpu:", "COMMENTS_SECRET_KEY": SECRET_KEY,
+        "COMMENTS_REDIS_URL": REDIS_URL, "COMMENTS_REDIS_PREFIX": PREFIX, "COMMENTS_SECRET_KEY": SECRET_KEY,
         "COMMENTS_LOG_LEVEL": "ERROR", "COMMENTS_SCORING": "off", "COMMENTS_RATE_LIMITS": NO_LIMITS}))
     rng = random.Random(time.time_ns())
     # readers the seed knows as ``bench-N`` (bench/reads.py posts as them too)
@@ -118,6 +119,7 @@ async def measure(db: str, posts: int, rounds: int, without: set[str], direct: b
     finally:
         await startup.put({"type": "lifespan.shutdown"})
         await lifespan
+        await forget_keys(REDIS_URL, PREFIX)
     return {"cpu_us_per_post": round(statistics.median(cpu)), "wall_us_per_post": round(statistics.median(wall)),
             "cpu_rounds_us": [round(x) for x in cpu], "without": sorted(without), "direct": direct}
 

@@ -38,7 +38,7 @@ from pathlib import Path
 import jwt
 import psutil
 
-from .common import BIG_ARTICLE, HOT_ARTICLE, SECRET_KEY, SITE_ID, SSO_SECRET, database_url
+from .common import BIG_ARTICLE, HOT_ARTICLE, SECRET_KEY, SITE_ID, SSO_SECRET, database_url, forget_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -492,6 +492,7 @@ def main() -> None:
                 info["rss_mb_peak"] = api.peak
             finally:
                 api.stop(), b0.stop()
+                asyncio.run(forget_keys(REDIS_URL, PREFIX))  # R4's posts leave ~5 keys each
     info["load_after"] = os.getloadavg()
     text = json.dumps(info, indent=2)
     print(text)

@@ -42,7 +42,7 @@ from comments_service.identity import Keyring
 from comments_service.services.sites import SiteDirectory
 from comments_service.settings import Settings
 
-from .common import ADMIN_URL, ORIGIN, SECRET_KEY, SSO_SECRET, database_url
+from .common import ADMIN_URL, ORIGIN, SECRET_KEY, SSO_SECRET, database_url, forget_keys
 
 REPO = Path(__file__).resolve().parent.parent
 SITE = "soak"
@@ -283,17 +283,6 @@ async def queue_depth(url: str) -> dict:
         return dict(row)
     finally:
         await conn.close()
-
-
-async def forget_keys(redis_url: str, prefix: str) -> None:
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(redis_url)
-    try:
-        async for key in client.scan_iter(match=prefix + "*", count=1000):
-            await client.delete(key)
-    finally:
-        await client.aclose()
 
 
 def main() -> int:
