@@ -54,7 +54,7 @@ from ..ratelimit import RateLimiter
 from ..settings import CommentSettings
 from .admission import Admission
 from .guest_challenge import GuestChallenge
-from .offload import render_markdown_bounded
+from .offload import render_markdown_bounded, step_aside
 from .publishing import Publication, Publisher, VisibleChange
 from .readers import Readers, ReaderStanding
 from .repeats import RepeatGuard, Sighting
@@ -303,6 +303,10 @@ class CommentService:
                    author_name: str | None, article_url: str | None, article_title: str | None,
                    challenge: str | None = None, locale: str = i18n.DEFAULT) -> PostedComment:
         """``locale`` (i18n.negotiate) is the language of the answer's message, never of its codes."""
+        # steps aside (offload.step_aside) between its long stretches: after the request's parsing,
+        # after the checks and rendering, and after the publication (never between the insert and
+        # the publication: a post cancelled there would leave its readers' pages unretired)
+        await step_aside()
         site = entry.site
         text = self._validate_body(body)
         identity = actor.identity
@@ -328,6 +332,7 @@ class CommentService:
             repeat_check = asyncio.ensure_future(self.repeats.check(site, author, text))
         try:
             html = await render_markdown_bounded(text, allow_images=site.allow_images)
+            await step_aside()
         except BaseException:
             await self._settle_repeat_check(repeat_check, failed=True)
             raise
@@ -421,6 +426,7 @@ class CommentService:
         if noting is not None:  # a surge this post started is in force before its author hears back
             # shielded: a reader who goes away mid-answer must not cut the count short
             await asyncio.shield(noting)
+        await step_aside()
         log.info("comment posted", extra={"comment_id": row.id, "site": site.id, "status": row.status})
         category = explain_own_comment(row.status, row.status_reason)[1] if row.status in ("held", "rejected") else None
         # a site that explains its decisions (the demo) tells the author what decided and why

@@ -62,3 +62,16 @@ async def render_markdown_bounded(text: str, *, allow_images: bool = False,
     if html is not None:
         return html
     return await run_bounded(render_full, text, allow_images, budget_s=budget_s)
+
+
+async def step_aside() -> None:
+    """Let the loop answer what is waiting before a write's next long stretch of CPU.
+
+    The hot reads are answered as their bytes arrive (api/fast_reads.py), but only once the loop
+    has run every task step queued before them, and a post's stretches between awaits (the
+    request's parsing and checks, the publication, the answer: 100-300 µs each) are the longest
+    work it queues. On a story's busy article a reader could find several posts' stretches queued
+    ahead, which is what R4's read p99 measured (bench/reads.py); a post that steps aside at each
+    lets the reads waiting meanwhile go first. It costs the post one turn of the loop each time
+    (microseconds on an idle loop) and no reader anything."""
+    await asyncio.sleep(0)
