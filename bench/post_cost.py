@@ -95,32 +95,34 @@ async def measure(db: str, rounds: int, per_round: int, scoring: bool = False,
     posts: list[float] = []
     misses: list[float] = []
     sides: dict[bool, list[float]] = {True: [], False: []}
-    async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as client:
-        comments = app.state.services.comments
-        checks = (comments.repeats, comments.surges) if ab else None
-        for round_no in range(rounds + 1):  # the first round warms plans and pools
-            checked = not ab or round_no % 4 in (0, 3)  # on, off, off, on: drift cancels in pairs
+    try:
+        async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as client:
+            comments = app.state.services.comments
+            checks = (comments.repeats, comments.surges) if ab else None
+            for round_no in range(rounds + 1):  # the first round warms plans and pools
+                checked = not ab or round_no % 4 in (0, 3)  # on, off, off, on: drift cancels in pairs
+                if checks is not None:
+                    comments.repeats, comments.surges = checks if checked else (None, None)
+                post_us, miss_us = [], []
+                for _ in range(per_round):
+                    body["body"] = comment_text(rng)
+                    headers["Authorization"] = "Bearer " + rng.choice(tokens)  # many readers, as on a busy article
+                    t = time.perf_counter()
+                    r = await client.post(path, params={"site": SITE_ID}, json=body, headers=headers)
+                    post_us.append((time.perf_counter() - t) * 1e6)
+                    assert r.status_code == 201 and r.json()["status"] == expected, r.text
+                    t = time.perf_counter()
+                    r = await client.get(path, params={"site": SITE_ID})
+                    miss_us.append((time.perf_counter() - t) * 1e6)
+                    assert r.status_code == 200, r.text
+                if round_no:
+                    posts.append(statistics.median(post_us))
+                    misses.append(statistics.median(miss_us))
+                    sides[checked].append(statistics.median(post_us))
             if checks is not None:
-                comments.repeats, comments.surges = checks if checked else (None, None)
-            post_us, miss_us = [], []
-            for _ in range(per_round):
-                body["body"] = comment_text(rng)
-                headers["Authorization"] = "Bearer " + rng.choice(tokens)  # many readers, as on a busy article
-                t = time.perf_counter()
-                r = await client.post(path, params={"site": SITE_ID}, json=body, headers=headers)
-                post_us.append((time.perf_counter() - t) * 1e6)
-                assert r.status_code == 201 and r.json()["status"] == expected, r.text
-                t = time.perf_counter()
-                r = await client.get(path, params={"site": SITE_ID})
-                miss_us.append((time.perf_counter() - t) * 1e6)
-                assert r.status_code == 200, r.text
-            if round_no:
-                posts.append(statistics.median(post_us))
-                misses.append(statistics.median(miss_us))
-                sides[checked].append(statistics.median(post_us))
-        if checks is not None:
-            comments.repeats, comments.surges = checks
-    await forget_keys(REDIS_URL, prefix)
+                comments.repeats, comments.surges = checks
+    finally:
+        await forget_keys(REDIS_URL, prefix)
     if ab:
         pairs = [on - off for on, off in zip(sides[True], sides[False], strict=False)]
         return {"post_median_us_checks_on": round(statistics.median(sides[True])),

@@ -93,7 +93,7 @@ class _Replies(asyncio.Protocol):
                 # when collected, closes the descriptor)
                 sock = transport.get_extra_info("socket")
                 if sock is not None:
-                    with contextlib.suppress(OSError):
+                    with contextlib.suppress(OSError, TypeError):  # uvloop's stand-in refuses
                         sock.shutdown(socket.SHUT_RDWR)
 
     def send(self, command: bytes) -> asyncio.Future[Any]:
@@ -195,7 +195,8 @@ class ScriptConnection:
             replies = await asyncio.wait_for(self._handshake(), self.connect_timeout)
         except (OSError, TimeoutError, RedisError) as exc:
             raise RedisConnectionError(f"Error connecting to Redis: {type(exc).__name__}: {exc}") from exc
-        if self._closed:  # closed while the handshake ran
+        if self._closed or self._connecting is not asyncio.current_task():
+            # closed, or replaced by another loop's attempt, while the handshake ran
             replies.fail(RedisConnectionError("The script connection is closed"))
             raise RedisConnectionError("The script connection is closed")
         self._replies = replies
