@@ -3,7 +3,7 @@
 Every post runs two scripts (the repeat check and the cache bump, each one round trip) on the same
 event loop that answers the hot reads, so their cost is paid by every reader waiting behind them.
 Through redis-py a script call costs ~125 µs of this process's CPU (its connection pool, retry
-wrapper, per-call timeout task and RESP3 parser); here it costs ~50 µs: one connection per process
+wrapper, timeouts and parser); here it costs ~50 µs: one connection per process
 that every caller shares, commands packed by hiredis and written as they come, replies parsed by
 hiredis and handed to the callers in the order they asked (Redis answers one connection in order).
 
@@ -77,7 +77,7 @@ class _Replies(asyncio.Protocol):
     def fail(self, exc: BaseException) -> None:
         """Every waiting call fails with ``exc``; the connection is closed and never used again.
         Also when its event loop has ended (a test client's, or an earlier ``asyncio.run``): its
-        waiters are gone with it, and its socket is closed directly."""
+        waiters are gone with it, and the connection is shut down directly."""
         if self.lost is None:
             self.lost = exc
         while self.waiting:
