@@ -420,6 +420,8 @@ class Cache:
         self.forget_local(site_id, external_id, structural, appended)
         if done is False:
             self.gate.dirty = True
+        elif appended is not None and self.local is not None:
+            self.local.own_append(site_id, external_id, appended.version)
 
     def forget_local(self, site_id: str, external_id: str, structural: bool = True, header: Header | None = None,
                      version: int | None = None) -> None:

@@ -13,8 +13,9 @@ Correctness under concurrent writes rests on generation counters: a reader notes
 Redis (or PostgreSQL) and stores what it got only if no invalidation arrived meanwhile, so a page
 read just before a write can never be stored after that write's invalidation was processed (for a
 lasting tail, no invalidation other than an append's, which cannot have changed it). In the
-writing process the copy is dropped before the write answers; other processes drop theirs when the
-message arrives (pub/sub delivery, well under a millisecond on one host). ``max_age`` bounds how
+writing process the copy is dropped before the write answers (and an append's own message, when it
+comes back, is passed over: see own_append); other processes drop theirs when the message arrives
+(pub/sub delivery, well under a millisecond on one host). ``max_age`` bounds how
 long a copy can outlive a message lost without the connection being seen to fail.
 
 Any reader may name any article, so what is held is bounded (``max_entries`` tails and articles,
@@ -76,6 +77,10 @@ class LocalCache:
         self.generation = 0
         self.structure = 0
         self.invalidations = 0
+        # appends this process's own writes announced and already applied (see own_append), and how
+        # many of their messages came back and were passed over
+        self._own: OrderedDict[tuple[str, str, int], None] = OrderedDict()
+        self.own_echoes = 0
         # least recently used first (see _entry)
         self._articles: OrderedDict[tuple[str, str], _Article] = OrderedDict()
         # page lookups in progress in this process (Redis, and PostgreSQL on a miss), by page, with
@@ -288,6 +293,18 @@ class LocalCache:
             entry.version = version
             entry.header = (header.body, time.monotonic()) if header is not None else None
 
+    def own_append(self, site_id: str, external_id: str, version: int) -> None:
+        """An append this process wrote and has already applied (``invalidate`` with its header):
+        its message, when it comes back on the channel, changes nothing here and is passed over.
+        Applying it a second time would only drop the page joined since and refuse the refills
+        begun since (a new generation), all of which read data at least as new as the append. Only
+        appends can be told apart (by the article's version); a message that comes back before this
+        is called is applied as any other, and what is noted here for it is dropped in time."""
+        own = self._own
+        own[(site_id, external_id, version)] = None
+        if len(own) > 4096:
+            own.popitem(last=False)
+
     def clear(self) -> None:
         self.generation += 1
         self.structure += 1
@@ -295,6 +312,7 @@ class LocalCache:
         self._counts.clear()
         self._answers.clear()
         self._entries = 0
+        self._own.clear()  # what was noted may never come back now
 
     def _on_message(self, data: bytes) -> None:
         if data == ALL:
@@ -303,7 +321,11 @@ class LocalCache:
         parts = data.split(b"\x00", 3)
         if len(parts) == 4:
             version = int(parts[2])
-            self.invalidate(parts[0].decode(), parts[1].decode(), False,
+            site_id, external_id = parts[0].decode(), parts[1].decode()
+            if self._own.pop((site_id, external_id, version), False) is None:
+                self.own_echoes += 1
+                return
+            self.invalidate(site_id, external_id, False,
                             Header(body=parts[3], version=version) if parts[3] else None, version)
         else:
             self.invalidate(parts[0].decode(), parts[1].decode())

@@ -24,6 +24,7 @@ import redis.asyncio as aioredis
 from comments_service.db import articles as article_repo
 from comments_service.db import comments as comment_repo
 from comments_service.domain.page_parts import Header
+from comments_service.local_cache import LocalCache
 from comments_service.redis_cluster import article_key
 from tests.support.apps import other_app
 from tests.support.seeding import seed_comment
@@ -356,6 +357,27 @@ async def test_local_copy_serves_hot_pages_and_is_dropped_by_any_instance_write(
         assert counts.json()["counts"] == {article: 2}
 
 
+async def test_the_writer_passes_over_its_own_append_when_it_comes_back(live, site):
+    """A writer applies its append at once (the header it hands over); the same message coming back
+    on the channel must not drop the page joined since, nor refuse the refills begun since. Any
+    other change's message is applied again as it comes."""
+    local, cache = live.services.cache.local, live.services.cache
+    article = new_article()
+    heard, echoes = local.invalidations, local.own_echoes
+    await cache.bump(site.id, article, appended=Header(b'{"n":7}', 7))
+    generation = local.generation
+    assert local.invalidations == heard + 1  # applied at once, by the writer itself
+    await until(lambda: local.own_echoes > echoes, "the append's own message")
+    assert local.generation == generation and local.invalidations == heard + 1
+    # an append announced by anyone else (another version) is applied
+    await cache.gate.client.publish(local.channel, LocalCache.message(site.id, article, Header(b'{"n":8}', 8)))
+    await until(lambda: local.invalidations == heard + 2, "another process's append")
+    # a change that is not an append comes back and is applied a second time
+    await cache.bump(site.id, article)
+    await until(lambda: local.invalidations == heard + 4, "the change's own message")
+    assert local.own_echoes == echoes + 1
+
+
 async def test_a_read_that_raced_a_write_is_not_kept(live, site):
     """The generation checks: parts read before an invalidation are refused when stored after it,
     except a lasting tail after an append, which an append cannot have changed. And the article
@@ -364,11 +386,12 @@ async def test_a_read_that_raced_a_write_is_not_kept(live, site):
     article, lasting, other = new_article(), "oldest::20:5", "newest::20:5"
 
     async def bump(appended: Header | None = None) -> None:
-        # this process drops its copy at once, then again when its own message comes back: wait for
-        # that too, so that it cannot land in the middle of what follows
-        heard = local.invalidations
+        # this process drops its copy at once, then hears its own message come back (applied again,
+        # or passed over for an append): wait for that too, so that it cannot land in the middle of
+        # what follows
+        heard = local.invalidations + local.own_echoes
         await live.services.cache.bump(site.id, article, appended=appended)
-        await until(lambda: local.invalidations >= heard + 2, "the invalidation message")
+        await until(lambda: local.invalidations + local.own_echoes >= heard + 2, "the invalidation message")
 
     generation, structure = local.generation, local.structure
     await bump()  # any change but an append
