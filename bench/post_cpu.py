@@ -33,6 +33,7 @@ import uvloop
 
 from comments_service.app import create_app
 from comments_service.identity import Identity
+from comments_service.services.comments import Actor
 from comments_service.settings import Settings
 
 from .common import HOT_ARTICLE, REDIS_URL, SECRET_KEY, SITE_ID, SSO_SECRET, database_url, forget_keys
@@ -91,7 +92,6 @@ async def measure(db: str, posts: int, rounds: int, without: set[str], direct: b
         await app(scope, receive, send)
 
     entry = await services.sites.get(SITE_ID)
-    from comments_service.services.comments import Actor
 
     async def in_process() -> None:
         n = rng.randrange(READERS)

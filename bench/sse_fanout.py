@@ -44,7 +44,7 @@ from pathlib import Path
 import jwt
 import psutil
 
-from .common import ADMIN_URL, HOT_ARTICLE, SECRET_KEY, SITE_ID, SSO_SECRET, database_url
+from .common import ADMIN_URL, HOT_ARTICLE, SECRET_KEY, SITE_ID, SSO_SECRET, database_url, forget_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -216,18 +216,14 @@ def seed(db: str) -> None:
 
 def drop(db: str, prefix: str) -> None:
     import asyncpg
-    import redis
 
     async def go() -> None:
         admin = await asyncpg.connect(ADMIN_URL)
         await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         await admin.close()
+        await forget_keys(REDIS_URL, prefix)
 
     asyncio.run(go())
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(match=prefix + "*", count=1000):
-        client.delete(key)
-    client.close()
 
 
 def rss_mb(pid: int) -> float:

@@ -96,8 +96,8 @@ class _Replies(asyncio.Protocol):
                     with contextlib.suppress(OSError, TypeError):  # uvloop's stand-in refuses
                         sock.shutdown(socket.SHUT_RDWR)
 
-    def send(self, command: bytes) -> asyncio.Future[Any]:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    def send(self, command: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = loop.create_future()
         if self.lost is not None:
             future.set_exception(self.lost)
             return future
@@ -122,7 +122,7 @@ class ScriptConnection:
         options = parse_url(url)
         self._host = options.get("host", "localhost")
         self._port = int(options.get("port", 6379))
-        self._path: str | None = options.get("path") if url.partition("://")[0].lower() == "unix" else None
+        self._path: str | None = options.get("path")  # set for unix:// URLs only
         self._setup: list[bytes] = []
         password, username = options.get("password"), options.get("username")
         if password is not None:
@@ -153,13 +153,13 @@ class ScriptConnection:
     async def _call(self, command: bytes) -> Any:
         if self._closed:
             raise RedisConnectionError("The script connection is closed")
-        replies = self._replies
-        if replies is None or replies.lost is not None or self._loop is not asyncio.get_running_loop():
+        replies, loop = self._replies, asyncio.get_running_loop()
+        if replies is None or replies.lost is not None or self._loop is not loop:
             replies = await self._connected()
-        future = replies.send(command)
+        future = replies.send(command, loop)
         if self.socket_timeout is None:
             return await future
-        timer = asyncio.get_running_loop().call_later(self.socket_timeout, self._expire, replies, future)
+        timer = loop.call_later(self.socket_timeout, self._expire, replies, future)
         try:
             return await future
         finally:
@@ -210,9 +210,9 @@ class ScriptConnection:
             _, replies = await loop.create_connection(_Replies, self._host, self._port)
         try:
             for command in self._setup:  # AUTH, SELECT: an error ends the attempt
-                await replies.send(command)
+                await replies.send(command, loop)
             with contextlib.suppress(ResponseError):
-                await replies.send(self._name)
+                await replies.send(self._name, loop)
         except BaseException:
             replies.fail(RedisConnectionError("Connection to Redis closed"))
             raise

@@ -6,6 +6,7 @@ raises them, so that RedisGate skips Redis for a moment, followed by a fresh con
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -231,7 +232,7 @@ async def test_a_stalled_server_times_out_and_the_gate_skips_redis() -> None:
                    for _ in range(3)]
         assert await asyncio.wait_for(asyncio.gather(*waiting), 5) == [b"skipped"] * 3
         assert not gate.available and "Timeout" in (gate.last_error or "")
-        redis.proc.send_signal(__import__("signal").SIGCONT)  # type: ignore[union-attr]
+        redis.proc.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
         await asyncio.sleep(0.35)
         assert await gate.call(lambda: script(args=["back"])) == b"back"
     finally:
