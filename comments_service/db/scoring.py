@@ -52,12 +52,15 @@ REQUEUE = """
 UPDATE scoring_jobs SET state = 'queued', claimed_by = NULL, claim_expires_at = NULL
 WHERE comment_id = ANY($1::bigint[])"""
 
-# Everything the policy needs about a batch of comments, in one round trip.
+# Everything the policy needs about a batch of comments, in one round trip. A surge holds what was
+# written (posted or edited) once it had started: the post that tips an article into a surge counts
+# it while its own comment is stored, so whether the worker or the surge came first is not a race.
 CONTEXTS = f"""
 SELECT c.id, c.article_id, c.parent_id, c.body_markdown, c.status, c.edited_at, c.author_id,
        extract(epoch FROM now() - c.created_at) AS age, c.campaign_id IS NOT NULL AS in_campaign,
        a.external_id AS external_id, a.premoderation, a.site_id, s.settings AS site_settings, s.allowed_origins,
-       coalesce(a.surge_until > now(), false) AS article_surge,
+       coalesce(a.surge_until > now() AND greatest(c.created_at, c.edited_at) >= a.surge_started_at, false)
+           AS article_surge,
        u.kind AS user_kind, u.role AS user_role, u.trusted, u.premoderate, u.shadow_restricted,
        extract(epoch FROM now() - u.created_at) AS author_age,
        EXISTS (SELECT 1 FROM bans b WHERE b.site_id = a.site_id AND b.user_id = c.author_id

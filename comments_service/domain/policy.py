@@ -20,8 +20,8 @@ Order of the rules (first match wins):
 4. article premoderation holds everything (``premoderation``), trusted users too unless the site
    exempts them;
 5. trusted users publish (``trusted_user``);
-5a. a new account's comment on an article in a surge of new accounts is held (``surge_premoderation``;
-   the ``surge`` rule: SurgeRules);
+5a. a new account's comment written (posted or edited) on an article during a surge of new accounts
+   is held (``surge_premoderation``; the ``surge`` rule: SurgeRules);
 6. user rules hold: put on premoderation by a moderator (``user_premoderated``), too many recent
    rejections (``user_recent_rejections``), a new account's first N comments (``new_account``),
    guests on sites that premoderate guests (``guest_premoderated``);

@@ -39,7 +39,7 @@ class ScoringContext(Struct, frozen=True):
     age_seconds: float = 0.0  # since the comment was posted, when the worker read it
     site_origins: tuple[str, ...] = ()  # links to these are the site's own (domain/policy link rules)
     in_campaign: bool = False  # the post path grouped it into a copy-paste campaign
-    article_surge: bool = False  # the article is in a surge of new accounts
+    article_surge: bool = False  # the comment was written during its article's surge of new accounts
     author_age_seconds: float = 0.0  # since the author's account was made
     author_shadow_restricted: bool = False
 

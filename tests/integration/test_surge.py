@@ -11,6 +11,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from comments_service.cache import RedisGate
+from comments_service.db import scoring as scoring_repo
+from comments_service.db import surges as surge_repo
 from comments_service.db.pool import create_pool
 from comments_service.services.notification_links import NotificationLinks
 from comments_service.services.notifications import Notifier
@@ -124,6 +126,37 @@ async def test_new_accounts_flooding_an_article_start_a_surge_that_holds_new_acc
     assert [s["state"] for s in states] == ["started", "ended"]
     # the one held stays for a moderator; a new account's next comment is decided as usual
     assert (await post(api, site, "fresh-6"))["status"] == "published"
+
+
+async def test_a_surge_holds_what_is_written_once_it_started_whichever_reaches_the_worker_first(db, pool):
+    """The post that tips an article into a surge is counted while its own comment is stored, so
+    the surge may start before or after the worker reads that comment: what it holds is decided by
+    when a comment was written (posted or edited), not by which came first."""
+    site_id = "s-surge-" + secrets.token_hex(3)
+    await db.execute("INSERT INTO sites (id, name) VALUES ($1, $1)", site_id)
+    article = await db.fetchval("INSERT INTO articles (site_id, external_id, url, title) "
+                                "VALUES ($1, 'tipped', 'https://news.example/t', 'Tipped') RETURNING id", site_id)
+    author = await db.fetchval("INSERT INTO users (site_id, kind, external_id, display_name) "
+                               "VALUES ($1, 'sso', 'newcomer', 'Newcomer') RETURNING id", site_id)
+
+    async def comment() -> int:
+        return await db.fetchval("INSERT INTO comments (article_id, author_id, body_markdown, body_html, status) "
+                                 "VALUES ($1, $2, 'x', '<p>x</p>', 'pending_scoring') RETURNING id", article, author)
+
+    tipping = await comment()  # stored, not yet scored, when the surge it tipped starts
+    async with pool.acquire() as conn, conn.transaction():
+        assert await surge_repo.start_or_extend(conn, article, 300, {"new_accounts": 3}) is not None
+    during = await comment()
+    async with pool.acquire() as conn:
+        seen = await scoring_repo.contexts(conn, [tipping, during], 30)
+    assert (seen[tipping].article_surge, seen[during].article_surge) == (False, True)
+
+    await db.execute("UPDATE comments SET body_markdown = 'y', edited_at = now() WHERE id = $1", tipping)
+    async with pool.acquire() as conn:
+        assert (await scoring_repo.contexts(conn, [tipping], 30))[tipping].article_surge is True  # edited since
+    await db.execute("UPDATE articles SET surge_until = now() - interval '1 second' WHERE id = $1", article)
+    async with pool.acquire() as conn:
+        assert (await scoring_repo.contexts(conn, [during], 30))[during].article_surge is False  # over
 
 
 async def test_a_site_that_turns_the_rule_off_has_no_surge(api, services, db):
