@@ -58,6 +58,22 @@ def test_plain_lines_take_the_short_path_with_the_parsers_result():
             assert render_markdown(text, allow_images=images) == render.render_full(text, images), text
 
 
+def test_every_character_the_short_path_takes_is_a_letter_a_digit_or_its_punctuation():
+    """The short path's one character class against str.isalnum() and the punctuation listed, for
+    every code point: a character it let through that markdown or HTML reads would skip the
+    sanitiser."""
+    import sys
+
+    from comments_service.domain import render
+
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # surrogates: never in a decoded request
+        ch = chr(code)
+        expected = ch.isalnum() or ch in render._PLAIN_PUNCTUATION
+        assert render._plain_line("a" + ch + "b") is expected, hex(code)
+
+
 def test_markdown_looking_lines_take_the_full_path():
     from comments_service.domain import render
 
