@@ -346,13 +346,19 @@ class CliServices:
         return Cache(RedisGate(self.redis), self.settings.redis) if self.redis is not None else None
 
     @cached_property
+    def cdn(self) -> Cdn:
+        """A CDN's copies of what a command changes are purged as the API purges them: the calls
+        go out when the command ends (close_cli), so a deleted site or an import shows at once."""
+        return Cdn(self.settings.cdn)
+
+    @cached_property
     def site_admin(self) -> SiteAdmin:
-        return SiteAdmin(self.pool, self.sites, self.cache)
+        return SiteAdmin(self.pool, self.sites, self.cache, self.cdn)
 
     @cached_property
     def importer(self) -> Importer:
         return Importer(self.pool, self.cache, pseudonym_key(secret_key(self.settings)),
-                        max_depth=self.settings.comments.max_depth)
+                        max_depth=self.settings.comments.max_depth, cdn=self.cdn)
 
     @cached_property
     def wxr_exporter(self) -> WxrExporter:
@@ -378,6 +384,9 @@ async def build_cli(settings: Settings) -> CliServices:
 
 
 async def close_cli(services: CliServices) -> None:
+    cdn = services.__dict__.get("cdn")  # made only by the commands that change what readers see
+    if cdn is not None:
+        await cdn.close()
     if services.redis is not None:
         await step("cli: Redis client", services.redis.aclose(), CLOSE_S)
     await close_pool("cli: PostgreSQL pool", services.pool)

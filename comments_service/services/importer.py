@@ -51,6 +51,7 @@ from ..formats import registry
 from ..formats.content import BodyTooLong, EmptyBody, convert
 from ..formats.records import KNOWN, Skipped, SourceComment, SourceFileError, SourceThread
 from ..formats.source_file import SourceFile
+from .cdn_purge import Cdn
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ MAX_NAME = 100
 MAX_SOURCE_ID = 200
 IMPORTED_SCORING_PRIORITY = 1  # behind every new comment (0)
 ANALYZE_AFTER = 10_000  # comments imported from which the import refreshes the table's statistics
+# articles an import may purge from a CDN one by one (three calls of 30 keys); past it, the site's key
+PURGE_EACH_MAX = 90
 
 
 class ImportFailed(Exception):
@@ -104,11 +107,15 @@ class _Silent:
 
 class Importer:
     """``cache``: retires the cached pages of each article an import wrote to (None: no Redis).
-    ``pseudonym_key``: keys the hash that names an imported author by their email without keeping it."""
+    ``cdn``: purges a CDN's copies of them once the import ends (None, or a Cdn without a purge
+    call: they age out after s-maxage). ``pseudonym_key``: keys the hash that names an imported
+    author by their email without keeping it."""
 
-    def __init__(self, pool: asyncpg.Pool, cache: Cache | None, pseudonym_key: bytes, *, max_depth: int) -> None:
+    def __init__(self, pool: asyncpg.Pool, cache: Cache | None, pseudonym_key: bytes, *, max_depth: int,
+                 cdn: Cdn | None = None) -> None:
         self.pool = pool
         self.cache = cache
+        self.cdn = cdn
         self.pseudonym_key = pseudonym_key
         self.max_depth = max_depth
 
@@ -135,6 +142,8 @@ class Importer:
             try:
                 await run.execute()
             finally:
+                # what committed is in readers' threads, however the run ended
+                self._purge_cdn(site.id, run.touched)
                 with contextlib.suppress(asyncpg.PostgresError, OSError):
                     await repo.drop_stage(conn, run.stage)
                 if not options.dry_run:
@@ -144,6 +153,17 @@ class Importer:
         report.comments_per_s = round(report.comments.read / report.elapsed_s, 1) if report.elapsed_s else 0.0
         report.bytes_read = counter.n
         return report
+
+    def _purge_cdn(self, site_id: str, articles: set[str]) -> None:
+        """Mark the CDN's copies of the articles written to for purging (sent by the command's
+        close_cli, or the purge loop); a large import purges its site's key once instead."""
+        if self.cdn is None or not articles:
+            return
+        if len(articles) > PURGE_EACH_MAX:
+            self.cdn.purge_site(site_id)
+            return
+        for external_id in sorted(articles):
+            self.cdn.purge(site_id, external_id)
 
     def author_key(self, system: str, name: str, email: str | None, username: str | None) -> str:
         """An imported author's id: the same person in one system is one user, without their email."""
@@ -198,6 +218,7 @@ class _Run:
         self.stage = repo.stage_name(site_id, temporary=options.dry_run)
         self.written = 0  # articles written so far, for the progress display
         self.repeated: set[int] = set()  # staged comments (by seq) whose source id another thread gave first
+        self.touched: set[str] = set()  # articles (external ids) whose writes committed
 
     async def execute(self) -> None:
         await self._load_known()
@@ -452,6 +473,8 @@ class _Run:
                 written = await self._write_comments(conn, rows, ids)
             if new and not dry:
                 written.extend(a for a in new if a not in written)
+        if not dry:
+            self.touched.update(written)
         if not dry and self.importer.cache is not None:
             for external in dict.fromkeys(written):
                 await self.importer.cache.bump(self.site_id, external)

@@ -135,7 +135,7 @@ class SiteAdmin:
         # the cached pages of a deleted site's articles are retired through it: a site made again
         # under the same id must not be shown the old one's comments
         self.cache = cache
-        self.cdn = cdn  # and a CDN's copies of them (the API's; a CLI's deletion waits for s-maxage)
+        self.cdn = cdn  # and a CDN's copies of them
 
     async def list_sites(self, staff: StaffLike) -> list[SiteInfo]:
         """Every site the staff member may manage (one, for a site's own admin)."""
