@@ -32,7 +32,7 @@ import msgspec
 import redis.asyncio as aioredis
 from litestar import Controller, Litestar, Request, get, head
 from litestar.di import NamedDependency, Provide
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import ServerSentEventMessage, Stream
 from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
 from redis.exceptions import RedisError
 
@@ -43,7 +43,7 @@ from ..domain.structs import Struct
 from ..errors import CATALOGUE, ServiceUnavailable
 from ..redis_cluster import NodeRotation, subscriber_from_url
 from ..services.sites import SiteEntry
-from ..settings import ServerSettings, Settings
+from ..settings import ServerSettings
 from ..shutdown import stop_task
 from .deps import client_ip, provide_site_entry
 from .params import ArticlePath, checked_article_id
@@ -52,6 +52,7 @@ from .problems import PROBLEM_JSON, problem_bytes
 log = logging.getLogger("comments_service.live")
 
 _CLOSED = None  # queue sentinel: the stream must end
+_LIFETIME = False  # queue sentinel: the stream's lifetime is over
 QUEUE_SIZE = 256
 RETRY_MS = 3000  # what browsers wait before reconnecting a dropped stream
 # a stream this process ends (it is stopping, or lost its subscription): reconnect soon, to another
@@ -77,12 +78,23 @@ def _kind(data: bytes) -> _EventKind:
         return _EventKind()  # not one of ours: drop everything, to be safe
 
 
+def _frame(message: ServerSentEventMessage) -> bytes:
+    return message.encode()
+
+
+# A reader's stream is sent as bytes made once: an event's frame is encoded when it arrives and the
+# same bytes go to every stream of the article, and these never change.
+READY_FRAME = _frame(ServerSentEventMessage(event="ready", data='{"type":"ready"}', retry=RETRY_MS))
+HEARTBEAT_FRAME = _frame(ServerSentEventMessage(comment="heartbeat", data=None))
+STREAM_HEADERS = {"Cache-Control": "no-store", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
+
+
 class LiveHub:
     """This process's one pattern subscription and the local streams it feeds."""
 
     def __init__(self, redis_url: str | None, pattern: str, connect_timeout: float = 1.0,
                  forget_local: Callable[[str, str, bool, None, int | None], None] | None = None,
-                 bounds: ServerSettings = ServerSettings()) -> None:
+                 bounds: ServerSettings = ServerSettings(), heartbeat: float = 15.0) -> None:
         self.redis_url = redis_url
         self.pattern = pattern
         self.connect_timeout = connect_timeout
@@ -99,6 +111,7 @@ class LiveHub:
         self._lock = asyncio.Lock()
         self.closing = False
         self.bounds = bounds
+        self.heartbeat = heartbeat  # seconds between a stream's heartbeats
         self.admitted = 0  # stream requests under way in this process
         self._admitted_from: dict[str | None, int] = {}
 
@@ -163,12 +176,11 @@ class LiveHub:
                 if article is not None and self.forget_local is not None:
                     kind = _kind(message["data"])
                     self.forget_local(*article, not kind.append, None, kind.article_version)
-                for queue in list(self._streams.get(channel, ())):
-                    try:
-                        queue.put_nowait(message["data"])
-                    except asyncio.QueueFull:
-                        # a reader this far behind reconnects and reloads rather than stalling others
-                        self._end(queue)
+                queues = self._streams.get(channel)
+                if queues:
+                    frame = _frame(ServerSentEventMessage(data=message["data"]))  # once for every stream
+                    for queue in list(queues):
+                        self._put(queue, frame)
         except asyncio.CancelledError:
             raise
         except (RedisError, OSError) as exc:
@@ -180,6 +192,14 @@ class LiveHub:
                 await client.aclose()
             except (RedisError, OSError):
                 pass
+
+    @classmethod
+    def _put(cls, queue: asyncio.Queue, item: bytes | bool) -> None:
+        try:
+            queue.put_nowait(item)
+        except asyncio.QueueFull:
+            # a reader this far behind reconnects and reloads rather than stalling others
+            cls._end(queue)
 
     @staticmethod
     def _end(queue: asyncio.Queue) -> None:
@@ -202,14 +222,32 @@ class LiveHub:
 
     @asynccontextmanager
     async def watch(self, channel: str, site_id: str, external_id: str) -> AsyncIterator[asyncio.Queue]:
+        """A stream's queue: the article's event frames, HEARTBEAT_FRAME every ``heartbeat`` seconds,
+        and at the end _LIFETIME (its lifetime is over) or _CLOSED (the process ends it). A timer of
+        its own puts the heartbeats and the end in, so that waiting for an event costs the stream
+        nothing but the wait."""
         queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
         self._streams.setdefault(channel, set()).add(queue)
         self._articles[channel] = (site_id, external_id)
         if self._reader is None or self._reader.done():
             self._end(queue)  # the subscription broke in between: end at once, the browser reconnects
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + self.lifetime()
+        timer: asyncio.TimerHandle | None = None
+
+        def tick() -> None:
+            nonlocal timer
+            if loop.time() >= ends:
+                self._put(queue, _LIFETIME)
+                return
+            self._put(queue, HEARTBEAT_FRAME)
+            timer = loop.call_at(min(loop.time() + self.heartbeat, ends), tick)
+
+        timer = loop.call_at(min(loop.time() + self.heartbeat, ends), tick)
         try:
             yield queue
         finally:
+            timer.cancel()
             queues = self._streams.get(channel)
             if queues is not None:
                 queues.discard(queue)
@@ -248,8 +286,22 @@ async def relay(queue: asyncio.Queue, ends: float, heartbeat: float,
     yield ServerSentEventMessage(comment="lifetime over", data=None, retry=random.randint(RETRY_MS, 3 * RETRY_MS))
 
 
-def _message(item: bytes | str) -> ServerSentEventMessage:
-    return ServerSentEventMessage(data=item.decode() if isinstance(item, bytes) else item)
+async def frames(queue: asyncio.Queue) -> AsyncIterator[bytes]:
+    """A reader's stream after its "ready": the queue's frames as they are, until it says to end;
+    then a jittered ``retry`` (short when the process ends it: it is stopping), after which the
+    browser reconnects and the page reloads what it missed."""
+    while True:
+        item = await queue.get()
+        if item.__class__ is bytes:
+            yield item
+        elif item is _LIFETIME:
+            yield _frame(ServerSentEventMessage(comment="lifetime over", data=None,
+                                                retry=random.randint(RETRY_MS, 3 * RETRY_MS)))
+            return
+        else:
+            yield _frame(ServerSentEventMessage(comment="reconnect", data=None,
+                                                retry=random.randint(CLOSING_RETRY_MS, 4 * CLOSING_RETRY_MS)))
+            return
 
 
 def provide_live_hub(request: Request) -> LiveHub:
@@ -286,7 +338,8 @@ def end_streams_on_signals(shutdown_soon: Callable[[], None], loop: asyncio.Abst
 async def live_lifespan(app: Litestar) -> AsyncIterator[None]:
     services = app.state.services
     hub = LiveHub(services.settings.redis.url, services.cache.channel("*", "*"),
-                  forget_local=services.cache.forget_local, bounds=services.settings.server)
+                  forget_local=services.cache.forget_local, bounds=services.settings.server,
+                  heartbeat=services.settings.comments.live_heartbeat_seconds)
     app.state.live_hub = hub
     with end_streams_on_signals(hub.shutdown_soon, asyncio.get_running_loop()):
         try:
@@ -343,20 +396,18 @@ class LiveController(Controller):
 
     @get("/articles/{article_id:str}/events", summary="Live events of an article (Server-Sent Events)")
     async def events(self, live_hub: NamedDependency[LiveHub], cache: NamedDependency[Cache],
-                     settings: NamedDependency[Settings], site_entry: NamedDependency[SiteEntry],
-                     article_id: ArticlePath) -> ServerSentEvent:
+                     site_entry: NamedDependency[SiteEntry], article_id: ArticlePath) -> Stream:
         article_id = checked_article_id(article_id)
         channel = cache.channel(site_entry.site.id, article_id)
-        heartbeat = settings.comments.live_heartbeat_seconds
         # connect before answering, so that "Redis is away" is a 503 the widget can see and poll
         await live_hub.ready()
 
-        async def stream() -> AsyncIterator[ServerSentEventMessage]:
-            ends = asyncio.get_running_loop().time() + live_hub.lifetime()
+        async def stream() -> AsyncIterator[bytes]:
             async with live_hub.watch(channel, site_entry.site.id, article_id) as queue:
                 # "ready" follows the subscription: nothing published after it is missed
-                yield ServerSentEventMessage(event="ready", data='{"type":"ready"}', retry=RETRY_MS)
-                async for message in relay(queue, ends, heartbeat, _message):
-                    yield message
+                yield READY_FRAME
+                async for frame in frames(queue):
+                    yield frame
 
-        return ServerSentEvent(stream(), headers={"Cache-Control": "no-store"})
+        # Server-Sent Events, as litestar's ServerSentEvent sends them, from frames made once
+        return Stream(stream(), media_type="text/event-stream", headers=STREAM_HEADERS)

@@ -147,13 +147,51 @@ async def test_an_event_drops_the_articles_in_process_copy_before_any_stream_hea
         async with hub.watch(channel_of("a:1"), "site-1", "a:1") as queue:
             await client.publish(channel_of("other"), b'{"type":"comment.published"}')  # nobody here watches it
             await client.publish(channel_of("a:1"), b'{"type":"comment.published"}')
-            assert await asyncio.wait_for(queue.get(), 5) == b'{"type":"comment.published"}'
+            # each event is queued as the bytes every stream of the article sends, made once
+            assert await asyncio.wait_for(queue.get(), 5) == b'data: {"type":"comment.published"}\r\n\r\n'
             appended = b'{"type":"comment.published","append":true,"article_version":12}'
             await client.publish(channel_of("a:1"), appended)
-            assert await asyncio.wait_for(queue.get(), 5) == appended
+            assert await asyncio.wait_for(queue.get(), 5) == b"data: " + appended + b"\r\n\r\n"
         # before each event was queued, only for the watched article, and after an append only what
         # an append changes (structural=False), with the article's version after it
         assert forgotten == [("site-1", "a:1", True, None, 0), ("site-1", "a:1", False, 12, 0)]
+    finally:
+        await client.aclose()
+        await hub.close()
+
+
+async def test_a_stream_queue_gets_heartbeats_its_end_and_is_ended_when_its_reader_falls_behind(storage):
+    """What a reader's stream sends comes through its queue: a heartbeat every ``heartbeat``
+    seconds whatever else arrives, the end of its lifetime, and, for a reader QUEUE_SIZE frames
+    behind, the end of the stream instead of a queue that grows."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from comments_service.api import live
+    from comments_service.settings import ServerSettings
+
+    channel = f"{storage.redis_prefix}live:site-1:a"
+    hub = live.LiveHub(storage.redis_url, f"{storage.redis_prefix}live:*",
+                       bounds=ServerSettings(live_max_seconds=0.5), heartbeat=0.1)
+    client = aioredis.Redis.from_url(storage.redis_url)
+    try:
+        await hub.ready()
+        async with hub.watch(channel, "site-1", "a") as queue:
+            got = []
+            while (item := await asyncio.wait_for(queue.get(), 5)) is not live._LIFETIME:
+                got.append(item)
+            assert 2 <= got.count(live.HEARTBEAT_FRAME) == len(got) <= 5  # 0.4-0.5 s of them, then its end
+
+        async with hub.watch(channel, "site-1", "a") as queue:
+            for n in range(live.QUEUE_SIZE + 10):
+                await client.publish(channel, b'{"n":%d}' % n)
+            deadline = asyncio.get_running_loop().time() + 5
+            while queue.qsize() < live.QUEUE_SIZE and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)  # the rest arrive: the queue is full, so the stream is ended
+            items = [queue.get_nowait() for _ in range(queue.qsize())]
+            assert len(items) == live.QUEUE_SIZE and items[-1] is live._CLOSED
     finally:
         await client.aclose()
         await hub.close()
