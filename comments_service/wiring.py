@@ -384,7 +384,7 @@ async def build_cli(settings: Settings) -> CliServices:
 
 
 async def close_cli(services: CliServices) -> None:
-    cdn = services.__dict__.get("cdn")  # made only by the commands that change what readers see
+    cdn = services.__dict__.get("cdn")  # made by the commands that use the site admin or the importer
     if cdn is not None:
         await cdn.close()
     if services.redis is not None:

@@ -62,7 +62,8 @@ MAX_NAME = 100
 MAX_SOURCE_ID = 200
 IMPORTED_SCORING_PRIORITY = 1  # behind every new comment (0)
 ANALYZE_AFTER = 10_000  # comments imported from which the import refreshes the table's statistics
-# articles an import may purge from a CDN one by one (three calls of 30 keys); past it, the site's key
+# articles an import may purge from a CDN one by one (three calls at the default 30 keys a call); past
+# it, the site's key
 PURGE_EACH_MAX = 90
 
 

@@ -1,7 +1,7 @@
 """The commands that change what readers see purge a CDN's copies as the API does, as they end:
 ``comments-service import`` its articles (the site's key past PURGE_EACH_MAX of them), ``site
 update`` and ``site delete`` the site's key. A real HTTP receiver on 127.0.0.1 gets the calls the
-operator configured; a command run without a purge call sends none."""
+operator configured."""
 
 from __future__ import annotations
 
@@ -81,10 +81,3 @@ async def test_site_update_and_delete_purge_the_sites_key(storage, database, ser
     receiver.requests.clear()
     await command(storage, database, receiver, "site", "delete", site.id, "--yes", "--force")
     assert purged(receiver) == {site_key(site.id)}
-
-
-async def test_without_a_purge_call_a_command_sends_none(storage, database, services, db, receiver, tmp_path):
-    site = await make_site(services, db)
-    await command(storage, database, None, "import", "--site", site.id, export(tmp_path, site, 2))
-    await command(storage, database, None, "site", "delete", site.id, "--yes", "--force")
-    assert receiver.requests == []

@@ -51,7 +51,9 @@ async def test_published_comment_reaches_an_open_stream(server, services, db):
     with httpx.Client(base_url=base, timeout=10) as http, \
             http.stream("GET", url, params={"site": site.id}, headers={"Origin": site.origin}) as response:
         assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+        # no cache or proxy may keep or buffer it
+        assert response.headers["cache-control"] == "no-store" and response.headers["x-accel-buffering"] == "no"
         assert response.headers["access-control-allow-origin"] == site.origin
         stream = events(response.iter_lines())
         assert next_data(stream) == {"type": "ready"}
@@ -183,15 +185,63 @@ async def test_a_stream_queue_gets_heartbeats_its_end_and_is_ended_when_its_read
                 got.append(item)
             assert 2 <= got.count(live.HEARTBEAT_FRAME) == len(got) <= 5  # 0.4-0.5 s of them, then its end
 
+    finally:
+        await hub.close()
+
+    # no heartbeat or end comes in the way here: only the events
+    hub = live.LiveHub(storage.redis_url, f"{storage.redis_prefix}live:*", heartbeat=3600)
+    try:
+        await hub.ready()
         async with hub.watch(channel, "site-1", "a") as queue:
             for n in range(live.QUEUE_SIZE + 10):
                 await client.publish(channel, b'{"n":%d}' % n)
             deadline = asyncio.get_running_loop().time() + 5
             while queue.qsize() < live.QUEUE_SIZE and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.01)
-            await asyncio.sleep(0.1)  # the rest arrive: the queue is full, so the stream is ended
+            await client.publish(channel, b'{"n":"last"}')
+            await asyncio.sleep(0.2)  # the rest arrive: the queue is full, so the stream is ended
             items = [queue.get_nowait() for _ in range(queue.qsize())]
             assert len(items) == live.QUEUE_SIZE and items[-1] is live._CLOSED
+            # the stream reads its events in order up to the end (the oldest gave way to it)
+            kept = items[:items.index(live._CLOSED)]
+            first = int(kept[0].split(b":")[2].rstrip(b"}\r\n"))
+            assert kept == [b'data: {"n":%d}\r\n\r\n' % n for n in range(first, first + len(kept))]
+            assert not hub._reader.done()  # the other streams go on
+    finally:
+        await client.aclose()
+        await hub.close()
+
+
+async def test_an_event_for_many_streams_lets_other_work_in_between_its_slices(storage):
+    """Each stream woken by an event writes its frame at once; thousands of them in one go would hold
+    every request behind them. The hub wakes FANOUT_SLICE streams, then lets the loop serve others:
+    this test's own task, waiting its turn, sees the first slice delivered and the last not yet."""
+    import asyncio
+    from contextlib import AsyncExitStack
+
+    import redis.asyncio as aioredis
+
+    from comments_service.api import live
+
+    channel = f"{storage.redis_prefix}live:site-1:many"
+    hub = live.LiveHub(storage.redis_url, f"{storage.redis_prefix}live:*", heartbeat=3600)
+    client = aioredis.Redis.from_url(storage.redis_url)
+    try:
+        await hub.ready()
+        async with AsyncExitStack() as stack:
+            queues = [await stack.enter_async_context(hub.watch(channel, "site-1", "many"))
+                      for _ in range(5 * live.FANOUT_SLICE)]
+            order = {id(queue): n for n, queue in enumerate(queues)}
+            await client.publish(channel, b'{"type":"comment.published"}')
+            async with asyncio.timeout(5):
+                while all(queue.empty() for queue in queues):
+                    await asyncio.sleep(0)
+            delivered = sorted(order[id(queue)] for queue in queues if not queue.empty())
+            assert 0 < len(delivered) < len(queues)  # some slices, not all of them
+            async with asyncio.timeout(5):
+                while any(queue.empty() for queue in queues):
+                    await asyncio.sleep(0)
+            assert {queue.get_nowait() for queue in queues} == {b'data: {"type":"comment.published"}\r\n\r\n'}
     finally:
         await client.aclose()
         await hub.close()
