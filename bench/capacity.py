@@ -150,7 +150,9 @@ def _sse() -> dict:
     hb_rate = cap["streams"] / run.get("heartbeat_s", 15.0)
 
     def longest_gc(stage: dict) -> float:
-        return max([g for p in stage["posts"] for g in p.get("full_gc_ms", [])] or [0.0])
+        # the stage's own collections where the bench recorded them (its posts may meet none)
+        seen = [g for p in stage["posts"] for g in p.get("full_gc_ms", [])] + stage.get("full_gc_ms_stage", [])
+        return max(seen or [0.0])
 
     return {"sse_streams_measured": top["streams"],
             "sse_kb_per_stream": max(s["rss_kb_per_stream"] for s in stages),

@@ -366,6 +366,9 @@ def main() -> None:
                 print(json.dumps({"streams": opened, **row}), flush=True)
                 time.sleep(0.5)
             stage["rss_mb_after_posts"] = round(rss_mb(server.pid), 1)
+            # every full collection from this stage's first new stream to its last post: what a
+            # process with up to this many streams pauses for, whether or not a post met one
+            stage["full_gc_ms_stage"] = [round(g * 1000, 1) for g in gc_pauses(gc_log, t0, time.monotonic())]
             done = [p for p in stage["posts"] if "p50_ms" in p]
             if done:
                 stage["median_of_posts"] = {k: statistics.median(p[k] for p in done)
