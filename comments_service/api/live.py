@@ -108,7 +108,7 @@ class LiveHub:
         self._lock = asyncio.Lock()
         self.closing = False
         self.bounds = bounds
-        self.heartbeat = heartbeat  # seconds between a stream's heartbeats
+        self.heartbeat = max(heartbeat, 0.01)  # seconds between a stream's heartbeats
         self.admitted = 0  # stream requests under way in this process
         self._admitted_from: dict[str | None, int] = {}
 
@@ -195,20 +195,22 @@ class LiveHub:
                 await client.aclose()
             except (RedisError, OSError):
                 pass
+            self.end_all()  # streams that began while the subscription was closing
 
     @classmethod
     def _put(cls, queue: asyncio.Queue, item: bytes | bool) -> None:
         try:
             queue.put_nowait(item)
         except asyncio.QueueFull:
-            # a reader this far behind reconnects and reloads rather than stalling others
-            cls._end(queue)
+            # a reader this far behind reconnects and reloads rather than stalling others (at
+            # its lifetime's end, with that end's longer retry)
+            cls._end(queue, _LIFETIME if item is _LIFETIME else _CLOSED)
 
     @staticmethod
-    def _end(queue: asyncio.Queue) -> None:
+    def _end(queue: asyncio.Queue, how: bool | None = _CLOSED) -> None:
         while True:
             try:
-                queue.put_nowait(_CLOSED)
+                queue.put_nowait(how)
                 return
             except asyncio.QueueFull:
                 queue.get_nowait()
@@ -232,8 +234,10 @@ class LiveHub:
         queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
         self._streams.setdefault(channel, set()).add(queue)
         self._articles[channel] = (site_id, external_id)
-        if self._reader is None or self._reader.done():
-            self._end(queue)  # the subscription broke in between: end at once, the browser reconnects
+        if self.closing or self._reader is None or self._reader.done():
+            # the process is stopping, or the subscription broke in between: end at once, the
+            # browser reconnects (to another instance)
+            self._end(queue)
         loop = asyncio.get_running_loop()
         ends = loop.time() + self.lifetime()
         timer: asyncio.TimerHandle
