@@ -9,6 +9,7 @@ import asyncio
 import signal
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -17,7 +18,7 @@ from redis.exceptions import DataError, RedisError, ResponseError
 from comments_service.cache import RedisGate, lua
 from comments_service.redis_cluster import run_scripts
 from comments_service.redis_scripts import NAME, ScriptConnection, serves
-from tests.support.apps import other_app
+from tests.support.apps import live_app, other_app
 from tests.support.servers import RedisProcess
 from tests.support.sites import article_body, make_site
 
@@ -285,6 +286,31 @@ async def test_the_api_posts_through_it(storage, services, db, server: RedisProc
         assert len(ours) == 1 and ours[0]["cmd"] in ("evalsha", "eval"), clients
         page = await api.get("/api/v1/articles/lean/comments", params=site.q())
         assert [c["body_html"] for c in page.json()["comments"]] == [first.json()["comment"]["body_html"]]
+
+
+async def test_a_burst_of_concurrent_posts_never_runs_redis_dry(storage, services, db) -> None:
+    """Three hundred posts at once, each with its repeat check and cache bump, and a read of
+    its page after it: the scripts have their own connection, so the pool the other commands share
+    (page stores, counts, publishes) is never exhausted and Redis is never set aside. When the
+    scripts shared that pool (64 connections), a burst like this one made redis-py raise "Too many
+    connections", and the gate turned the first-level cache off for a second."""
+    site = await make_site(services, db)
+    unlimited = "post.user=0:1,post.ip=0:1"  # one address posts them all
+    # each request on a connection of its own: one kept alive while this busy loop got round to its
+    # next request could pass the server's idle limit and be closed under it
+    async with live_app(storage, COMMENTS_REPEAT_CHECKS="on", COMMENTS_RATE_LIMITS=unlimited) as live, \
+            live.http(limits=httpx.Limits(max_connections=400, max_keepalive_connections=0)) as http:
+        gate = live.services.gate
+
+        async def one(n: int) -> None:
+            article = f"/api/v1/articles/burst-{n % 40}/comments"
+            posted = await http.post(article, params=site.q(), headers=site.auth(site.sso_token(sub=f"burst-{n}")),
+                                     json=article_body(f"Reader {n} saw the convoy cross the river at dawn, {n}."))
+            assert posted.status_code == 201, posted.text
+            assert (await http.get(article, params=site.q())).status_code == 200
+
+        await asyncio.gather(*(one(n) for n in range(300)))
+        assert gate.last_error is None and gate.available
 
 
 def test_which_urls_it_serves() -> None:
