@@ -291,6 +291,23 @@ def test_resources_cover_the_memory_the_benchmarks_measured():
     assert limits["worker"] >= 1.5 * worker_rss, (limits["worker"], worker_rss)
 
 
+def test_the_api_memory_limit_holds_the_default_number_of_live_streams():
+    """An API process serves live streams too: its RSS grows by what each open stream holds, so the
+    limit must take the default cap of them (bench/sse_fanout.py's newest results), or a breaking
+    story's readers would get the pod killed."""
+    import json
+
+    runs = sorted((ROOT / "bench").glob("results_sse_*.json"))
+    assert runs, "no bench/results_sse_*.json"
+    run = json.loads(runs[-1].read_text())
+    per_stream_mb = max(stage["rss_kb_per_stream"] for stage in run["stages"]) / 1024
+    cap = Settings.from_env({}).server.live_max_streams
+    needed = run["rss_mb_idle"] + cap * per_stream_mb
+    objects = manifests(MINIMAL_VALUES)
+    api = next(c for _, c in containers(objects) if c["name"] == "api")
+    assert _mebibytes(api["resources"]["limits"]["memory"]) >= 1.25 * needed, (api["resources"], needed)
+
+
 def test_the_default_worker_image_is_the_one_that_carries_its_model():
     objects = manifests(MINIMAL_VALUES)
     worker = _container(by_kind(objects, "Deployment")[f"{_fullname()}-worker"])
