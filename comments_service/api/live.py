@@ -287,29 +287,30 @@ async def relay(queue: asyncio.Queue, ends: float, heartbeat: float,
                 yield ServerSentEventMessage(comment="heartbeat", data=None)
             continue
         if item is _CLOSED:
-            yield ServerSentEventMessage(comment="reconnect", data=None,
-                                         retry=random.randint(CLOSING_RETRY_MS, 4 * CLOSING_RETRY_MS))
+            yield _farewell(lifetime_over=False)
             return
         yield message(item)
-    yield ServerSentEventMessage(comment="lifetime over", data=None, retry=random.randint(RETRY_MS, 3 * RETRY_MS))
+    yield _farewell(lifetime_over=True)
+
+
+def _farewell(*, lifetime_over: bool) -> ServerSentEventMessage:
+    """A stream's last message: the jittered ``retry`` its browser waits before reconnecting, short
+    when the process ends it (it is stopping: another instance takes the stream)."""
+    if lifetime_over:
+        return ServerSentEventMessage(comment="lifetime over", data=None, retry=random.randint(RETRY_MS, 3 * RETRY_MS))
+    return ServerSentEventMessage(comment="reconnect", data=None,
+                                  retry=random.randint(CLOSING_RETRY_MS, 4 * CLOSING_RETRY_MS))
 
 
 async def frames(queue: asyncio.Queue) -> AsyncIterator[bytes]:
     """A reader's stream after its "ready": the queue's frames as they are, until it says to end;
-    then a jittered ``retry`` (short when the process ends it: it is stopping), after which the
-    browser reconnects and the page reloads what it missed."""
+    then its farewell, after which the browser reconnects and the page reloads what it missed."""
     while True:
         item = await queue.get()
-        if item.__class__ is bytes:
-            yield item
-        elif item is _LIFETIME:
-            yield ServerSentEventMessage(comment="lifetime over", data=None,
-                                         retry=random.randint(RETRY_MS, 3 * RETRY_MS)).encode()
+        if item.__class__ is not bytes:
+            yield _farewell(lifetime_over=item is _LIFETIME).encode()
             return
-        else:
-            yield ServerSentEventMessage(comment="reconnect", data=None,
-                                         retry=random.randint(CLOSING_RETRY_MS, 4 * CLOSING_RETRY_MS)).encode()
-            return
+        yield item
 
 
 def provide_live_hub(request: Request) -> LiveHub:

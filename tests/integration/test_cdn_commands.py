@@ -6,15 +6,13 @@ operator configured."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 
 import pytest
 
 from comments_service.services.cdn_purge import article_key, site_key
 from comments_service.services.importer import PURGE_EACH_MAX
-from tests.support.imports import REPO, Post, Thread, disqus_xml
+from tests.support.cli import run_cli
+from tests.support.imports import Post, Thread, disqus_xml
 from tests.support.purge_receiver import PurgeReceiver
 from tests.support.sites import make_site
 
@@ -26,13 +24,11 @@ async def receiver():
     await found.stop()
 
 
-async def command(storage, database: str, receiver: PurgeReceiver | None, *args: str) -> None:
+async def command(storage, database: str, receiver: PurgeReceiver, *args: str) -> None:
     """One CLI command in a process of its own (off this loop, which serves the receiver)."""
-    purge = {} if receiver is None else {"COMMENTS_CDN_PURGE_URL": f"http://127.0.0.1:{receiver.port}/purge",
-                                         "COMMENTS_CDN_PURGE_METHOD": "PURGE"}
-    env = {**os.environ, **storage.env(COMMENTS_DATABASE_URL=database, **purge)}
-    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "comments_service.cli", *args], cwd=REPO,
-                                   env=env, capture_output=True, text=True, timeout=300)
+    done = await asyncio.to_thread(run_cli, storage, database, *args, timeout=300,
+                                   COMMENTS_CDN_PURGE_URL=f"http://127.0.0.1:{receiver.port}/purge",
+                                   COMMENTS_CDN_PURGE_METHOD="PURGE")
     assert done.returncode == 0, done.stderr + done.stdout
 
 

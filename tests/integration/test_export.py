@@ -5,10 +5,8 @@ and every comment row (ids, parents, paths, statuses, timestamps, authors, score
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +20,7 @@ from comments_service.domain.render import render_markdown
 from comments_service.identity import Keyring
 from comments_service.secret_keys import secret_key
 from comments_service.settings import Settings
+from tests.support.cli import run_cli
 from tests.support.html import unsafe_parts
 from tests.support.sites import article_body, make_site
 
@@ -31,9 +30,7 @@ COLUMNS = "id, article_id, parent_id, root_id, depth, path, author_id, body_mark
 
 
 def cli(storage, database_url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, **storage.env(COMMENTS_DATABASE_URL=database_url)}
-    return subprocess.run([sys.executable, "-m", "comments_service.cli", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return run_cli(storage, database_url, *args)
 
 
 async def build_threads(client, site, db) -> dict[str, list[int]]:

@@ -7,10 +7,9 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from xml.sax.saxutils import escape
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.cli import REPO, run_cli
 
 
 @dataclass
@@ -68,9 +67,7 @@ def disqus_xml(threads: Iterable[Thread], extra_posts: Iterable[Post] = ()) -> s
 
 def import_cli(storage, database_url: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """``comments-service import ...`` against ``database_url`` (the test run's Redis prefix)."""
-    env = {**os.environ, **storage.env(COMMENTS_DATABASE_URL=database_url)}
-    return subprocess.run([sys.executable, "-m", "comments_service.cli", "import", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return run_cli(storage, database_url, "import", *args, timeout=timeout)
 
 
 def import_process(storage, database_url: str, *args: str) -> subprocess.Popen:
