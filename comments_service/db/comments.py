@@ -111,9 +111,15 @@ REPLIES_PAGE = f"""
 SELECT {_COLUMNS} FROM comments c JOIN users u ON u.id = c.author_id
 WHERE c.parent_id = $1 AND {_VISIBLE} AND (c.created_at, c.id) > ($2, $3)
 ORDER BY c.created_at, c.id LIMIT $4"""
+# a signed-in reader's first page reads this on every view: the article and the reader's user row
+# are looked up in the same statement (one round trip). $3: the reader's user id when known (a
+# guest's token carries it), else their SSO subject ($5) on their site ($4)
 OWN_UNPUBLISHED = f"""
 SELECT {_COLUMNS} FROM comments c JOIN users u ON u.id = c.author_id
-WHERE c.article_id = $1 AND c.author_id = $2 AND c.status IN ('pending_scoring', 'held')
+WHERE c.article_id = (SELECT id FROM articles WHERE site_id = $1 AND external_id = $2)
+  AND c.author_id = coalesce($3::bigint,
+                             (SELECT id FROM users WHERE site_id = $4 AND kind = 'sso' AND external_id = $5))
+  AND c.status IN ('pending_scoring', 'held')
 ORDER BY c.created_at, c.id LIMIT 50"""
 UPDATE_BODY = "UPDATE comments SET body_markdown = $2, body_html = $3, edited_at = now() WHERE id = $1"
 SET_STATUS = """UPDATE comments SET status = $2, status_reason = $3,
@@ -180,8 +186,12 @@ async def replies_page(conn: Connection, parent_id: int, after: tuple[datetime, 
     return [to_row(r) for r in await conn.fetch(REPLIES_PAGE, parent_id, after[0], after[1], limit)]
 
 
-async def own_unpublished(conn: Connection, article_id: int, author_id: int) -> list[CommentRow]:
-    return [to_row(r) for r in await conn.fetch(OWN_UNPUBLISHED, article_id, author_id)]
+async def own_unpublished(conn: Connection, site_id: str, external_id: str, user_id: int | None,
+                          sso_site_id: str, sso_subject: str | None) -> list[CommentRow]:
+    """A reader's comments awaiting review on an article: the reader named by ``user_id``, or when
+    that is None by their SSO subject on ``sso_site_id`` (None: no one, so nothing)."""
+    return [to_row(r) for r in await conn.fetch(OWN_UNPUBLISHED, site_id, external_id, user_id, sso_site_id,
+                                                 sso_subject)]
 
 
 async def update_body(conn: Connection, comment_id: int, body_markdown: str, body_html: str) -> None:

@@ -234,14 +234,11 @@ class CommentService:
         return found
 
     async def _with_own_unpublished(self, body: bytes, site_id: str, external_id: str, viewer: Identity) -> bytes:
+        # who the reader is (as Readers.known_user_id reads it) is looked up in the same statement
+        sso_subject = viewer.external_id if viewer.kind != "guest" else None
         async with self.pool.acquire() as conn:
-            user_id = viewer.user_id or await self.readers.known_user_id(conn, viewer)
-            if user_id is None:
-                return body
-            record = await article_repo.get_by_external(conn, site_id, external_id)
-            if record is None:
-                return body
-            own = await comment_repo.own_unpublished(conn, record["id"], user_id)
+            own = await comment_repo.own_unpublished(conn, site_id, external_id, viewer.user_id, viewer.site_id,
+                                                     sso_subject)
         if not own:
             return body
         page = _page_decoder.decode(body)
