@@ -440,7 +440,7 @@ class Cache:
             pending = self._epoch_bump = asyncio.ensure_future(self._bump_epochs())
         await asyncio.shield(pending)
 
-    async def _bump_epochs(self) -> None:
+    async def _bump_epochs(self, why: str = "after redis outage") -> None:
         # pages and counts both carry the epoch, so this one write (one per bucket on a cluster)
         # retires everything cached before the outage
         client, bump = self.gate.client, self._bump
@@ -451,7 +451,16 @@ class Cache:
         await client.publish(self._invalidation_channel(), ALL)
         if self.local is not None:
             self.local.clear()
-        log.info("cache epoch bumped after redis outage")
+        log.info("cache epoch bumped " + why)
+
+    async def retire_all(self, why: str) -> bool:
+        """Retire every cached page and count, in every process (what they were read from was
+        replaced: a restore). False: Redis was not reached, and what it holds expires on its own."""
+        async def retire() -> bool:
+            await self._bump_epochs(why)
+            return True
+
+        return self.gate.client is not None and await self.gate.call(retire) is True
 
     # counts
     async def get_counts(self, site_id: str, external_ids: list[str],

@@ -372,9 +372,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         from .import_commands import run_import
 
         return run_import(args, _with_migrated_services)
-    from .services.export import ExportError, read
+    from .services.export import ExportError, Restored, read
 
-    async def restore(services: CliServices) -> dict[str, int]:
+    async def restore(services: CliServices) -> Restored:
         await services.schema.migrate()
         return await services.restorer.restore(read(args.infile))
 
@@ -385,7 +385,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     except ExportError as exc:
         print(f"comments-service: {exc}", file=sys.stderr)
         return 1
-    print("restored " + ", ".join(f"{n} {t}" for t, n in restored.items()))
+    print("restored " + ", ".join(f"{n} {t}" for t, n in restored.counts.items()))
+    if not restored.cache_retired and settings.redis.url:
+        print("comments-service: Redis was not reached (COMMENTS_REDIS_URL): pages cached before the restore "
+              "expire within COMMENTS_REDIS_PAGE_TTL", file=sys.stderr)
     return 0
 
 

@@ -370,7 +370,7 @@ class CliServices:
 
     @cached_property
     def restorer(self) -> Restorer:
-        return Restorer(self.pool, self.sites.keyring)
+        return Restorer(self.pool, self.sites.keyring, self.cache, self.cdn)
 
     @cached_property
     def secret_rotation(self) -> SecretRotation:

@@ -32,12 +32,15 @@ from typing import Any
 
 import asyncpg
 
+from ..cache import Cache
 from ..db import export as repo
 from ..db.connection import Connection
 from ..domain import article_ids
 from ..domain.labels import label_is_clean
 from ..domain.render import render_markdown
+from ..domain.structs import Struct
 from ..identity import Keyring
+from .cdn_purge import Cdn
 from .sites import normalise_origin, page_url, settings_problem
 
 FORMAT = "comments_service.export"
@@ -63,19 +66,35 @@ class Exporter:
             return await export_scope(conn, site_id, external_id)
 
 
+class Restored(Struct, frozen=True):
+    counts: dict[str, int]  # rows restored per table
+    cache_retired: bool  # False: Redis was not reached (or none is configured)
+
+
 class Restorer:
     """Restores an export into an empty database. ``keyring``: this service's, which must open the
-    sites' encrypted SSO secrets."""
+    sites' encrypted SSO secrets. ``cache`` and ``cdn``: what they hold was read from the data the
+    restore replaced (a restore after a lost database, with Redis and the CDN still serving what
+    was newer than the export): once the restore committed, every cached page is retired and each
+    restored site is purged from the CDN."""
 
-    def __init__(self, pool: asyncpg.Pool, keyring: Keyring) -> None:
+    def __init__(self, pool: asyncpg.Pool, keyring: Keyring, cache: Cache | None = None,
+                 cdn: Cdn | None = None) -> None:
         self.pool = pool
         self.keyring = keyring
+        self.cache = cache
+        self.cdn = cdn
 
-    async def restore(self, data: Any) -> dict[str, int]:
-        """The number of rows restored per table; ExportError, with nothing restored, when the file
-        or the database does not allow it."""
+    async def restore(self, data: Any) -> Restored:
+        """What was restored; ExportError, with nothing restored, when the file or the database does
+        not allow it."""
         async with self.pool.acquire() as conn:
-            return await import_data(conn, data, self.keyring)
+            counts = await import_data(conn, data, self.keyring)
+        if self.cdn is not None:
+            for site in data["tables"].get("sites", []):
+                self.cdn.purge_site(site["id"])
+        retired = self.cache is not None and await self.cache.retire_all("after a restore")
+        return Restored(counts=counts, cache_retired=retired)
 
 
 async def export_scope(conn: Connection, site_id: str, external_id: str | None = None) -> dict[str, Any]:

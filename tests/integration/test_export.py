@@ -4,6 +4,7 @@ and every comment row (ids, parents, paths, statuses, timestamps, authors, score
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import subprocess
@@ -19,9 +20,11 @@ from comments_service.db.pool import connect
 from comments_service.domain.render import render_markdown
 from comments_service.identity import Keyring
 from comments_service.secret_keys import secret_key
+from comments_service.services.cdn_purge import site_key
 from comments_service.settings import Settings
 from tests.support.cli import run_cli
 from tests.support.html import unsafe_parts
+from tests.support.purge_receiver import PurgeReceiver
 from tests.support.sites import article_body, make_site
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,10 +77,11 @@ async def views(client, site, articles) -> dict:
 
 
 @asynccontextmanager
-async def restored_service(storage, database_url: str) -> AsyncIterator[AsyncTestClient]:
-    """The service on an imported database, with a Redis prefix of its own."""
-    settings = Settings.from_env(storage.env(COMMENTS_DATABASE_URL=database_url,
-                                             COMMENTS_REDIS_PREFIX=f"{storage.redis_prefix}imp{secrets.token_hex(3)}:"))
+async def restored_service(storage, database_url: str, *, same_redis: bool = False) -> AsyncIterator[AsyncTestClient]:
+    """The service on an imported database, with a Redis prefix of its own (``same_redis``: the
+    run's, as a service whose database was replaced keeps its Redis)."""
+    prefix = storage.redis_prefix if same_redis else f"{storage.redis_prefix}imp{secrets.token_hex(3)}:"
+    settings = Settings.from_env(storage.env(COMMENTS_DATABASE_URL=database_url, COMMENTS_REDIS_PREFIX=prefix))
     async with AsyncTestClient(app=create_app(settings), base_url="http://restored.local") as restored:
         yield restored
 
@@ -129,6 +133,49 @@ async def test_export_and_restore_into_an_empty_database(client, services, db, s
             assert r.status_code == 201, r.text
             assert r.json()["comment"]["id"] > max(max(made[a]) for a in articles)
             assert r.json()["user"]["id"] == before[("exp-a", "oldest")]["comments"][0]["author"]["id"]
+
+
+async def test_a_restore_retires_what_redis_and_a_cdn_kept_of_the_lost_database(client, services, db, storage,
+                                                                               database, tmp_path):
+    """The database is lost and restored from an export older than what readers last saw: Redis
+    (kept) and the CDN must not go on serving the comments the restore does not have."""
+    site = await make_site(services, db)
+    reader = site.auth(site.sso_token(sub="r0", name="Reader 0"))
+    kept = await client.post("/api/v1/articles/lost/comments", params=site.q(), json=article_body("in the export"),
+                             headers=reader)
+    out = tmp_path / "export.json"
+    assert cli(storage, database, "export", "--site", site.id, "--out", str(out)).returncode == 0
+    await client.post("/api/v1/articles/lost/comments", params=site.q(), json=article_body("after the export"),
+                      headers=reader)
+    seen = await client.get("/api/v1/articles/lost/comments", params=site.q())
+    assert [c["body_html"] for c in seen.json()["comments"]] == ["<p>in the export</p>", "<p>after the export</p>"]
+
+    receiver = await PurgeReceiver().start()
+    try:
+        async with storage.own_database("restore") as target:
+            done = await asyncio.to_thread(run_cli, storage, target, "import", "--in", str(out),
+                                           COMMENTS_CDN_PURGE_URL=f"http://127.0.0.1:{receiver.port}/purge")
+            assert done.returncode == 0, done.stderr
+            assert "Redis was not reached" not in done.stderr
+            async with restored_service(storage, target, same_redis=True) as restored:
+                page = (await restored.get("/api/v1/articles/lost/comments", params=site.q())).json()
+                assert [c["id"] for c in page["comments"]] == [kept.json()["comment"]["id"]]
+                assert page["article"]["comment_count"] == 1
+    finally:
+        await receiver.stop()
+    assert {r["headers"].get("surrogate-key") for r in receiver.requests} == {site_key(site.id)}
+
+
+async def test_a_restore_without_redis_says_how_long_cached_pages_may_last(services, db, storage, database,
+                                                                          tmp_path):
+    site = await make_site(services, db)
+    out = tmp_path / "export.json"
+    assert cli(storage, database, "export", "--site", site.id, "--out", str(out)).returncode == 0
+    async with storage.own_database("restore") as target:
+        done = run_cli(storage, target, "import", "--in", str(out), COMMENTS_REDIS_URL="redis://127.0.0.1:1/0")
+        assert done.returncode == 0, done.stderr
+        assert "restored 1 sites" in done.stdout
+        assert "Redis was not reached" in done.stderr and "COMMENTS_REDIS_PAGE_TTL" in done.stderr
 
 
 def test_export_of_an_unknown_site_fails_cleanly(storage, database, tmp_path):
