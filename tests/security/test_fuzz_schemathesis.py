@@ -29,6 +29,7 @@ import json
 import math
 import os
 import zlib
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 
 import pytest
@@ -41,6 +42,8 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.support.database import SyncDb, data_tables, snapshot_query
+from tests.support.servers import ServiceProcess
+from tests.support.sites import SeededSite, seed_world
 
 # Streaming (SSE) routes never end a response; they are covered by their own tests.
 SKIP_PATHS = ("/events",)
@@ -115,14 +118,36 @@ def _pick(case, n: int, salt: str) -> int:
     return zlib.crc32(key) % n
 
 
+# The fuzzer's own database and server: each refused request is checked against a snapshot of
+# every table, which reads every row, so on the run's database (everything the tests before it
+# wrote) its cost would grow with the rest of the suite.
 @pytest.fixture(scope="module")
-def sync_db(database):
-    db = SyncDb(database)
+async def fuzz_database(storage) -> AsyncIterator[str]:
+    async with storage.own_database("fuzz", migrated=True) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(storage, fuzz_database) -> Iterator[ServiceProcess]:
+    with ServiceProcess(storage.env(COMMENTS_DATABASE_URL=fuzz_database, COMMENTS_LOG_LEVEL="INFO",
+                                    COMMENTS_LOG_JSON="true")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+async def fuzz_world(services, fuzz_database, fuzz_server) -> SeededSite:
+    return await seed_world(services, fuzz_database, fuzz_server)
+
+
+@pytest.fixture(scope="module")
+def sync_db(fuzz_database):
+    db = SyncDb(fuzz_database)
     yield db
     db.close()
 
 
-def test_schemathesis_fuzz(live_server, world, sync_db):
+def test_schemathesis_fuzz(fuzz_server, fuzz_world, sync_db):
+    live_server, world = fuzz_server, fuzz_world
     schema = schemathesis.openapi.from_url(live_server.url + "/schema/openapi.json")
     operations = []
     for result in schema.get_all_operations():

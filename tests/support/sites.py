@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
-from tests.support.tokens import SSO_SECRET, bearer, sso_token
+import httpx
+
+from comments_service.db.pool import connect
+from tests.support.tokens import SSO_SECRET, bearer, sso_token, staff_token
+
+if TYPE_CHECKING:
+    from tests.support.servers import ServiceProcess
 
 # The articles of every test site live here (article_body); a site's own origin is its widget's.
 NEWS_ORIGIN = "https://news.example"
@@ -49,7 +56,7 @@ def article_body(text: str, **extra) -> dict:
 
 class SeededSite:
     """A site with a small thread, its readers' tokens and staff tokens, for fuzzing and access tests
-    (filled by the security tests' ``world`` fixture)."""
+    (filled by seed_world)."""
 
     def __init__(self, site: SiteHandle) -> None:
         self.site = site
@@ -59,3 +66,32 @@ class SeededSite:
         self.guest_token = ""
         self.admin_token = ""
         self.moderator_token = ""
+
+
+async def seed_world(services, database: str, server: ServiceProcess) -> SeededSite:
+    """A site on ``database`` with staff tokens, a thread of five comments (SSO and guest) posted
+    through ``server``, and the tokens of their authors."""
+    conn = await connect(database)
+    try:
+        site = await make_site(services, conn, guests=True, sso=True)
+        w = SeededSite(site)
+        w.admin_token = await staff_token(conn, "admin", None)
+        w.moderator_token = await staff_token(conn, "moderator", site.id)
+    finally:
+        await conn.close()
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        other = site.auth(site.sso_token(sub="fuzz-author", name="Fuzz Author"))
+        parent = None
+        for i in range(4):
+            r = await http.post(f"/api/v1/articles/{w.article}/comments", params=site.q(),
+                                json=article_body(f"seed comment {i} " + secrets.token_hex(3),
+                                                  parent_id=parent), headers=other)
+            assert r.status_code == 201, r.text
+            w.comment_ids.append(r.json()["comment"]["id"])
+            parent = w.comment_ids[-1] if i % 2 == 0 else None
+        r = await http.post(f"/api/v1/articles/{w.article}/comments", params=site.q(),
+                            json=article_body("a guest's comment", author_name="Guesty"))
+        assert r.status_code == 201, r.text
+        w.guest_token = r.json()["guest_token"]
+        w.comment_ids.append(r.json()["comment"]["id"])
+    return w
