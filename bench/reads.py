@@ -287,7 +287,7 @@ def fetch_headers(url: str) -> dict[str, str]:
         return {k.lower(): v for k, v in r.headers.items()}
 
 
-SCENARIOS = ("B0", "B1", "R1", "R1c", "R1e", "R2", "R3", "R4", "R4b")
+SCENARIOS = ("B0", "B1", "R1", "R1c", "R1e", "R1s", "R2", "R3", "R4", "R4b")
 BROWSER_ENCODINGS = "gzip, deflate, br, zstd"  # Chromium's Accept-Encoding
 
 
@@ -304,12 +304,20 @@ def http_pass(api: Server, b0: Server, duration: float, tmp: Path,
             res["B1_page"] = wrk(raw.url + PAGE_PATH, duration, 32)
         finally:
             raw.stop()
+    before = cpu_ticks()
     res["R1"] = wrk(api.url + PAGE_PATH, duration, 32)  # always: R4's post rate is derived from it
+    res["R1_cpu_cores"] = cpu_cores(before, cpu_ticks(), {p.pid for p in api.workers()})
     if "R1c" in only:  # as a browser asks: the page compressed (brotli)
         res["R1c"] = wrk(api.url + PAGE_PATH, duration, 32, headers=(f"Accept-Encoding: {BROWSER_ENCODINGS}",))
     if "R1e" in only:  # a browser revalidating the copy it holds: 304s
         etag = fetch_headers(api.url + PAGE_PATH)["etag"]
         res["R1e"] = wrk(api.url + PAGE_PATH, duration, 32, headers=(f"If-None-Match: {etag}",))
+    if "R1s" in only:  # a signed-in reader's first page: their own view (the handler looks up their
+        # comments awaiting review in PostgreSQL), never the shared copy; a reader the seed made
+        # (bench.seed's ``bench-N``), who has commented before but has nothing awaiting review
+        token = jwt.encode({"sub": "bench-7", "name": "Bench 7", "exp": int(time.time()) + 7200}, SSO_SECRET,
+                           algorithm="HS256")
+        res["R1s"] = wrk(api.url + PAGE_PATH, duration, 32, headers=(f"Authorization: Bearer {token}",))
     if "B0" in only:
         res["B0_counts"] = wrk(b0.url + COUNTS_GET_PATH, duration, 32)
     if "R3" in only:
@@ -348,9 +356,26 @@ def http_pass(api: Server, b0: Server, duration: float, tmp: Path,
         res[f"{name}_posts"] = mixed["posts"]
         res[f"{name}_post_rate"] = round(rate, 1)
         res[f"{name}_post_share"] = mixed["share"]
+        res[f"{name}_cpu_cores"] = mixed["cpu_cores"]
+        res[f"{name}_cpu_us_per_post"] = post_cost(res["R1"], res["R1_cpu_cores"], mixed)
         res[f"{name}_warmups"] = warmups
         res[f"{name}_tries"] = tries
     return res
+
+
+def post_cost(r1: dict, r1_cpu: dict[str, float], mixed: dict) -> dict[str, int]:
+    """What one post cost each part of the machine during a mixed run, in CPU µs: the API's cores
+    less what its reads cost at R1's price (R1's API cores over R1's reads/s), over the posts made;
+    the other parts (PostgreSQL, Redis, the kernel) whole, over the posts made (the reads, served
+    from the API's own memory, use none of them: R1's own figures show it)."""
+    posts = mixed["posts"].get("rps") or 0.0
+    if not posts or not r1.get("rps"):
+        return {}
+    cpu = mixed["cpu_cores"]
+    read_price = r1_cpu["api"] / r1["rps"]
+    cost = {"api": (cpu["api"] - mixed["reads"]["rps"] * read_price) / posts}
+    cost.update({k: (cpu[k] - r1_cpu[k]) / posts for k in ("postgres", "redis", "kernel")})
+    return {k: round(v * 1e6) for k, v in cost.items()}
 
 
 POST_SHARE = 0.05
@@ -364,14 +389,61 @@ POSTERS = 32
 
 
 def mixed_run(api: Server, duration: float, rate: float, targets: list[str], script: Path) -> dict:
-    """32 connections read the hot page while posts run at ``rate`` posts/s (open loop)."""
+    """32 connections read the hot page while posts run at ``rate`` posts/s (open loop), and where
+    the machine's CPU went meanwhile (see cpu_cores)."""
     posts_lua = lua_posts(script, rate, 2, targets)
     box: dict = {}
     poster = threading.Thread(target=lambda: box.update(wrk(api.url + PAGE_PATH, duration, POSTERS, posts_lua)))
+    before = cpu_ticks()
     poster.start()
     reads = wrk(api.url + PAGE_PATH, duration, 32)
     poster.join()
-    return {"reads": reads, "posts": box, "share": round(box["requests"] / (box["requests"] + reads["requests"]), 4)}
+    cpu = cpu_cores(before, cpu_ticks(), {p.pid for p in api.workers()})
+    return {"reads": reads, "posts": box, "share": round(box["requests"] / (box["requests"] + reads["requests"]), 4),
+            "cpu_cores": cpu}
+
+
+# ------------------------------------------------------------------ where the CPU went
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+Ticks = tuple[float, float, dict[int, tuple[str, int]]]
+
+
+def cpu_ticks() -> Ticks:
+    """(now, the CPU seconds of this process's finished children (wrk), each running process's name
+    and CPU ticks so far), from /proc (empty where there is none)."""
+    found: dict[int, tuple[str, int]] = {}
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        found[int(entry.name)] = (name, int(fields[11]) + int(fields[12]))  # utime + stime
+    times = os.times()
+    return time.monotonic(), times.children_user + times.children_system, found
+
+
+def cpu_cores(before: Ticks, after: Ticks, api_pids: set[int]) -> dict[str, float]:
+    """Cores each part of the machine used between two cpu_ticks(): the API's processes, PostgreSQL,
+    Redis, wrk (the load itself), the kernel's threads and the rest. R4 shares one machine among all
+    of them: what a post costs is in all of these, not only in the API (BENCHMARKS.md, R4)."""
+    (t0, waited0, first), (t1, waited1, last) = before, after
+    seconds = max(t1 - t0, 1e-9)
+    # wrk has ended by now: its CPU is in this process's children's times (the running server's is not)
+    used: dict[str, float] = {"api": 0.0, "postgres": 0.0, "redis": 0.0, "wrk": (waited1 - waited0) / seconds,
+                              "kernel": 0.0, "other": 0.0}
+    for pid, (name, ticks) in last.items():
+        was = first.get(pid)
+        spent = ticks - (was[1] if was is not None and was[0] == name else 0)
+        group = ("api" if pid in api_pids else "postgres" if name == "postgres" else
+                 "redis" if name.startswith("redis-server") else
+                 "kernel" if name.startswith(("kworker", "ksoftirqd", "kswapd", "rcu_")) else "other")
+        used[group] += spent / _TICK / seconds
+    return {k: round(v, 3) for k, v in used.items()}
 
 
 def post_rate_for(api: Server, r1_rps: float, seconds: float, targets: list[str], script: Path,
