@@ -39,7 +39,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from .domain.page_parts import Header, PageParts, join
 from .http_encodings import EncodedBody
@@ -105,7 +105,8 @@ class RedisGate:
                 await self.on_recover()
                 self.dirty = False
             return await fn()
-        except (TimeoutError, RedisError, OSError) as exc:
+        # RedisClusterException: a cluster client that reaches none of its nodes (not a RedisError)
+        except (TimeoutError, RedisError, RedisClusterException, OSError) as exc:
             self.failed(exc)
             return default
 

@@ -25,6 +25,7 @@ the API uses (with the site's image setting); the file's ``body_html`` is never 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +46,7 @@ from .sites import normalise_origin, page_url, settings_problem
 
 FORMAT = "comments_service.export"
 VERSION = 1
+log = logging.getLogger(__name__)
 # The file's JSON as read: untrusted until _check has gone through every row.
 Row = dict[str, Any]
 Seen = dict[str, dict[Any, Row]]  # per table, the rows checked so far by id
@@ -90,10 +92,17 @@ class Restorer:
         not allow it."""
         async with self.pool.acquire() as conn:
             counts = await import_data(conn, data, self.keyring)
+        # the restore has committed: from here nothing may make it look failed (run again, it would
+        # be refused as a restore into a database that is not empty)
+        retired = False
+        try:
+            # Redis first: a CDN that refetched a page before the bump would keep the old one again
+            retired = self.cache is not None and await self.cache.retire_all("after a restore")
+        except Exception:
+            log.exception("restore: the cached pages could not be retired")
         if self.cdn is not None:
             for site in data["tables"].get("sites", []):
                 self.cdn.purge_site(site["id"])
-        retired = self.cache is not None and await self.cache.retire_all("after a restore")
         return Restored(counts=counts, cache_retired=retired)
 
 
