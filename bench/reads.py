@@ -313,9 +313,9 @@ def http_pass(api: Server, b0: Server, duration: float, tmp: Path,
         etag = fetch_headers(api.url + PAGE_PATH)["etag"]
         res["R1e"] = wrk(api.url + PAGE_PATH, duration, 32, headers=(f"If-None-Match: {etag}",))
     if "R1s" in only:  # a signed-in reader's first page: their own view (the handler looks up their
-        # comments awaiting review in PostgreSQL), never the shared copy; a reader the seed made
-        # (bench.seed's ``bench-N``), who has commented before but has nothing awaiting review
-        token = jwt.encode({"sub": "bench-7", "name": "Bench 7", "exp": int(time.time()) + 7200}, SSO_SECRET,
+        # comments awaiting review in PostgreSQL), never the shared copy; a reader the seed stored
+        # (bench.seed's ``uN``, who has commented) with nothing awaiting review
+        token = jwt.encode({"sub": "u7", "name": "Reader 7", "exp": int(time.time()) + 7200}, SSO_SECRET,
                            algorithm="HS256")
         res["R1s"] = wrk(api.url + PAGE_PATH, duration, 32, headers=(f"Authorization: Bearer {token}",))
     if "B0" in only:
@@ -364,18 +364,16 @@ def http_pass(api: Server, b0: Server, duration: float, tmp: Path,
 
 
 def post_cost(r1: dict, r1_cpu: dict[str, float], mixed: dict) -> dict[str, int]:
-    """What one post cost each part of the machine during a mixed run, in CPU µs: the API's cores
-    less what its reads cost at R1's price (R1's API cores over R1's reads/s), over the posts made;
-    the other parts (PostgreSQL, Redis, the kernel) whole, over the posts made (the reads, served
-    from the API's own memory, use none of them: R1's own figures show it)."""
+    """What one post cost each part of the machine during a mixed run, in CPU µs: each part's cores
+    (the API's, PostgreSQL's, Redis's, the kernel's) less what the run's reads cost it at R1's price
+    (its R1 cores over R1's reads/s: nothing but the API and the kernel's networking, for a page
+    read from the API's own memory), over the posts made. Empty where /proc could not be read."""
     posts = mixed["posts"].get("rps") or 0.0
-    if not posts or not r1.get("rps"):
+    if not posts or not r1.get("rps") or not r1_cpu["api"]:
         return {}
-    cpu = mixed["cpu_cores"]
-    read_price = r1_cpu["api"] / r1["rps"]
-    cost = {"api": (cpu["api"] - mixed["reads"]["rps"] * read_price) / posts}
-    cost.update({k: (cpu[k] - r1_cpu[k]) / posts for k in ("postgres", "redis", "kernel")})
-    return {k: round(v * 1e6) for k, v in cost.items()}
+    cpu, reads = mixed["cpu_cores"], mixed["reads"]["rps"]
+    return {k: round((cpu[k] - reads * r1_cpu[k] / r1["rps"]) / posts * 1e6)
+            for k in ("api", "postgres", "redis", "kernel")}
 
 
 POST_SHARE = 0.05
