@@ -155,13 +155,14 @@ async def test_guests_get_a_token_that_edits_only_their_own_comments(client, sit
     assert again.status_code == 201 and again.json()["user"]["id"] == data["user"]["id"]
 
 
-async def test_a_guest_sees_their_own_comment_awaiting_review_and_no_one_elses(client, site, services, db):
+async def test_a_guest_sees_their_own_comment_awaiting_review_and_no_one_elses(client, site, db):
     mine = (await post(client, site, "a6g", "mine, held", author_name="Visitor")).json()
     theirs = (await post(client, site, "a6g", "theirs, held", author_name="Other")).json()
     sso = (await post(client, site, "a6g", "a subscriber's, held", token=site.sso_token(sub="held-sub"))).json()
     held = [mine["comment"]["id"], theirs["comment"]["id"], sso["comment"]["id"]]
+    # held, as the moderation pipeline would leave them: each reader's own view reads them from
+    # PostgreSQL on every first page, whatever the cache holds
     await db.execute("UPDATE comments SET status = 'held' WHERE id = ANY($1::bigint[])", held)
-    await services.cache.bump(site.id, "a6g")
     as_guest = await thread(client, site, "a6g", token=mine["guest_token"])
     assert [c["id"] for c in as_guest["own_pending"]] == [mine["comment"]["id"]]
     as_subscriber = await thread(client, site, "a6g", token=site.sso_token(sub="held-sub"))
