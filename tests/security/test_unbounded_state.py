@@ -21,9 +21,8 @@ READS = 10_000
 PAGE_READS = 100  # of READS, read as thread pages; the rest through /counts
 BATCH = 200  # the most ids one /counts request may name
 # the page and count TTLs, and so the life of a version key that a read created: long enough that
-# the first of READS is still there when the last is made on a slow or loaded machine (1 s was not,
-# with other test sessions running beside this one), and short of 6 s: the cache's spread of a TTL
-# (+20%, cut to whole seconds: cache.Cache._ttl) then never passes it
+# the first of READS is still there when the last is made on a slow or loaded machine, and short of
+# 6 s: the cache's spread of a TTL (+20%, cut to whole seconds: cache.Cache._ttl) then never passes it
 READ_TTL = 5
 VERSION_TTL = 3600  # a written article's version keys: reads of made-up ids must never get this
 
