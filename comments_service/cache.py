@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -49,6 +50,7 @@ from .redis_scripts import ScriptConnection
 from .settings import RedisSettings
 
 log = logging.getLogger("comments_service.cache")
+TTL_SPREAD = 0.2  # each cached page and count lives its time to live, +-20%
 _LUA = Path(__file__).parent / "lua"
 _T = TypeVar("_T")
 
@@ -203,7 +205,12 @@ class Cache:
 
     def _ttl(self, base: int) -> int:
         # jitter spreads expiries so a popular set of pages does not expire in one instant
-        return max(1, int(base * random.uniform(0.8, 1.2)))
+        return max(1, int(base * random.uniform(1 - TTL_SPREAD, 1 + TTL_SPREAD)))
+
+    @staticmethod
+    def longest_kept(settings: RedisSettings) -> int:
+        """Seconds within which every page and count cached now has expired on its own."""
+        return math.ceil(max(settings.page_ttl, settings.count_ttl) * (1 + TTL_SPREAD))
 
     @staticmethod
     def _seed() -> int:

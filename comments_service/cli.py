@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import signal
 import subprocess
@@ -388,8 +387,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 1
     print("restored " + ", ".join(f"{n} {t}" for t, n in restored.counts.items()))
     if not restored.cache_retired and settings.redis.url:
-        # each is stored for its time to live, spread by up to +20% (cache.Cache._ttl)
-        lasting = math.ceil(max(settings.redis.page_ttl, settings.redis.count_ttl) * 1.2)
+        from .cache import Cache
+
+        lasting = Cache.longest_kept(settings.redis)
         print("comments-service: the restore is done, but Redis was not reached (COMMENTS_REDIS_URL): pages "
               f"and counts cached before it expire on their own within {lasting} s (COMMENTS_REDIS_PAGE_TTL, "
               "COMMENTS_REDIS_COUNT_TTL)", file=sys.stderr)
