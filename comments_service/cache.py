@@ -124,6 +124,7 @@ class Cache:
         # write's bump gives it the long ``version_ttl``
         self.version_ttl = settings.version_ttl
         self.read_ttl = max(settings.page_ttl, settings.count_ttl)
+        self.kept_s = self.longest_kept(settings)
         self.stats = CacheStats()
         self._inflight: dict[str, asyncio.Future[Any]] = {}
         gate.on_recover = self._bump_epoch

@@ -71,9 +71,11 @@ class SiteDeleted(Struct):
     articles: int
     comments: int
     users: int
-    # whether the pages cached of its articles were retired (False: no Redis reached; they expire
-    # within COMMENTS_REDIS_PAGE_TTL)
+    # whether the pages and counts cached of its articles were retired
     cache_retired: bool = False
+    # where they were not (no Redis reached): the seconds within which they expire on their own
+    # (None: the service was given no Redis here, so it cannot say)
+    cache_expires_within_s: int | None = None
 
 
 def _info(row: asyncpg.Record) -> SiteInfo:
@@ -280,4 +282,5 @@ class SiteAdmin:
             # a lost bump marks the cache dirty: the whole cache is retired once Redis is back
             retired = not self.cache.gate.dirty
         return SiteDeleted(id=site_id, articles=row["articles"], comments=row["comments"], users=row["users"],
-                           cache_retired=retired)
+                           cache_retired=retired,
+                           cache_expires_within_s=None if retired or self.cache is None else self.cache.kept_s)

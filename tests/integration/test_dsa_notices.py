@@ -36,6 +36,13 @@ async def send(client, site, body, headers=None):
     return await client.post("/api/v1/notices", params=site.q(), json=body, headers=headers or {})
 
 
+async def received(client, site, body) -> dict:
+    """The receipt of a notice that must be accepted (the answer's body shown where it was not)."""
+    r = await send(client, site, body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 async def test_a_guest_sends_a_notice_and_moderators_see_it_open_with_its_clock(client, services, db, site, mod):
     comment = await seed_comment(services, db, site.id, status="published", reason=None, body="A claim")
     r = await send(client, site, notice(comment.id))
@@ -165,7 +172,7 @@ async def test_few_decisions_a_day_are_mailed_to_one_unconfirmed_address(client,
 async def test_removing_on_a_notice_rejects_through_moderation_and_tells_the_notifier(client, services, db, site,
                                                                                       mod):
     comment = await seed_comment(services, db, site.id, status="published", reason=None)
-    ref = (await send(client, site, notice(comment.id))).json()["reference"]
+    ref = (await received(client, site, notice(comment.id)))["reference"]
     notice_id = await db.fetchval("SELECT id FROM dsa_notices WHERE reference = $1", ref)
     # a removal needs a reason code; refused whole, nothing written
     r = await client.post(f"{API}/notices/{notice_id}/decision", headers=mod,
@@ -198,7 +205,7 @@ async def test_removing_on_a_notice_rejects_through_moderation_and_tells_the_not
 
 async def test_keeping_leaves_the_comment_and_gives_the_notifier_the_appeal_key(client, services, db, site, mod):
     comment = await seed_comment(services, db, site.id, status="published", reason=None)
-    receipt = (await send(client, site, notice(comment.id))).json()
+    receipt = await received(client, site, notice(comment.id))
     notice_id = await db.fetchval("SELECT id FROM dsa_notices WHERE reference = $1", receipt["reference"])
     r = await client.post(f"{API}/notices/{notice_id}/decision", headers=mod,
                           json={"action": "keep", "explanation": "Fair comment on a public figure."})
@@ -213,7 +220,7 @@ async def test_keeping_leaves_the_comment_and_gives_the_notifier_the_appeal_key(
 async def test_a_decision_on_a_notice_of_another_site_answers_not_found(client, services, db, site, mod):
     other = await make_site(services, db)
     comment = await seed_comment(services, db, other.id, status="published", reason=None)
-    ref = (await send(client, other, notice(comment.id))).json()["reference"]
+    ref = (await received(client, other, notice(comment.id)))["reference"]
     notice_id = await db.fetchval("SELECT id FROM dsa_notices WHERE reference = $1", ref)
     r = await client.post(f"{API}/notices/{notice_id}/decision", headers=mod,
                           json={"action": "remove", "reason_code": "illegal", "explanation": "No."})
@@ -245,7 +252,7 @@ async def test_the_decision_email_reaches_the_notifier(client, services, db, sit
 async def test_a_removal_that_cannot_be_made_leaves_the_notice_open_and_nothing_written(client, services, db, site,
                                                                                        mod):
     comment = await seed_comment(services, db, site.id, status="published", reason=None)
-    ref = (await send(client, site, notice(comment.id))).json()["reference"]
+    ref = (await received(client, site, notice(comment.id)))["reference"]
     notice_id = await db.fetchval("SELECT id FROM dsa_notices WHERE reference = $1", ref)
     # its author took it down meanwhile
     await db.execute("UPDATE comments SET status = 'deleted', deleted_at = now() WHERE id = $1", comment.id)

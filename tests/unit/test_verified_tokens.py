@@ -1,0 +1,81 @@
+"""A signed-in reader's token is verified once per process and then known by its whole text, but
+only for the site, SSO secret and rules it was verified under, and only until it expires."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from comments_service import identity
+from comments_service.errors import DomainError
+from comments_service.identity import Keyring, SsoRules, VerifiedTokens, verify_bearer_token
+
+SECRET = "s" * 40
+KEYRING = Keyring("k" * 40)
+
+
+def sso(secret: str = SECRET, expires_in: float = 3600, **claims) -> str:
+    return jwt.encode({"sub": "ann", "name": "Ann", "exp": int(time.time() + expires_in), **claims}, secret,
+                      algorithm="HS256")
+
+
+@pytest.fixture(autouse=True)
+def empty_memo():
+    identity.VERIFIED_SSO.clear()
+    yield
+    identity.VERIFIED_SSO.clear()
+
+
+def refuse_any_signature(monkeypatch) -> None:
+    """A verification that would refuse every token: an answer after this came from the memo."""
+    def refused(*args, **kwargs):
+        raise identity.hs256.TokenError("signature")
+
+    monkeypatch.setattr(identity.hs256, "verify", refused)
+
+
+def test_a_token_verified_once_is_known_without_checking_its_signature_again(monkeypatch):
+    token = sso()
+    first = verify_bearer_token(KEYRING, token, "daily", SECRET)
+    refuse_any_signature(monkeypatch)
+    assert verify_bearer_token(KEYRING, token, "daily", SECRET) == first
+    with pytest.raises(DomainError) as refused:  # a token never verified is not let through
+        verify_bearer_token(KEYRING, sso(name="Bob"), "daily", SECRET)
+    assert refused.value.code == "token_invalid"
+
+
+@pytest.mark.parametrize("site, secret, rules", [
+    ("weekly", SECRET, SsoRules()),  # another site
+    ("daily", "t" * 40, SsoRules()),  # the site's secret changed
+    ("daily", SECRET, SsoRules(require_aud=True)),  # the site now requires aud
+    ("daily", None, SsoRules()),  # the site no longer takes sign-in tokens
+])
+def test_a_known_token_is_verified_again_for_another_site_secret_or_rules(monkeypatch, site, secret, rules):
+    token = sso()
+    verify_bearer_token(KEYRING, token, "daily", SECRET)
+    refuse_any_signature(monkeypatch)
+    with pytest.raises(DomainError) as refused:
+        verify_bearer_token(KEYRING, token, site, secret, rules)
+    assert refused.value.code == "token_invalid"
+
+
+def test_a_known_token_expires_when_a_full_verification_would_say_so(monkeypatch):
+    token = sso(expires_in=60)
+    verify_bearer_token(KEYRING, token, "daily", SECRET)
+    later = time.time() + 60 + 30 + 1  # past exp and the leeway
+    monkeypatch.setattr(identity.time, "time", lambda: later)
+    monkeypatch.setattr(identity.hs256.time, "time", lambda: later)
+    with pytest.raises(DomainError) as refused:
+        verify_bearer_token(KEYRING, token, "daily", SECRET)
+    assert refused.value.code == "token_expired"
+
+
+def test_the_memo_keeps_its_newest_tokens_only():
+    memo = VerifiedTokens(size=3)
+    who = identity.Identity(site_id="daily", kind="sso", external_id="ann", name="Ann")
+    for n in range(5):
+        memo.put(f"t{n}", "daily", SECRET, SsoRules(), time.time() + 60, who)
+    assert [memo.get(f"t{n}", "daily", SECRET, SsoRules(), time.time()) for n in range(5)] == [None, None, who,
+                                                                                                who, who]
