@@ -170,6 +170,11 @@ def verify_bearer_token(keyring: Keyring, token: str, site_id: str, sso_secret: 
     return identity
 
 
+# the longest token remembered: a host site's tokens are a few hundred characters, and a site that
+# signs huge ones (its own secret lets it) must not fill every process's memory with them
+MEMO_TOKEN_MAX = 2048
+
+
 class VerifiedTokens:
     """SSO tokens this process verified lately, and whom they name. A signed-in reader's widget
     sends the same token with every request, and checking its signature and claims again is a few
@@ -179,7 +184,8 @@ class VerifiedTokens:
     (its signature included), and answers only for the same site, SSO secret and rules, and only
     until the moment that verification would call the token expired (``exp`` plus the leeway).
     Its other time checks (``iat``, ``nbf``) refuse only a token from the future, which one that
-    passed can no longer be. The oldest entries go first past ``size``."""
+    passed can no longer be. The oldest entries go first past ``size``, and a token longer than
+    ``MEMO_TOKEN_MAX`` is never kept (at most ``size`` times that in memory)."""
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
@@ -195,6 +201,8 @@ class VerifiedTokens:
         return identity
 
     def put(self, token: str, site_id: str, secret: str, rules: SsoRules, expires: float, identity: Identity) -> None:
+        if len(token) > MEMO_TOKEN_MAX:
+            return
         held = self._held
         held.pop(token, None)
         held[token] = (site_id, secret, rules, expires, identity)

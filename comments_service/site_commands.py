@@ -158,12 +158,11 @@ def _delete(args: argparse.Namespace, with_site_admin: WithSiteAdmin) -> int:
         gone = await admin.delete(args.id, force=args.force, staff=OPERATOR)
         print(f"site {gone.id!r} deleted with {gone.comments} comment(s), {gone.articles} article(s) and "
               f"{gone.users} reader(s)")
-        if gone.articles and not gone.cache_retired:
-            within = (f"{gone.cache_expires_within_s} s" if gone.cache_expires_within_s is not None
-                      else "COMMENTS_REDIS_PAGE_TTL and COMMENTS_REDIS_COUNT_TTL, plus a fifth")
-            print("comments-service: no Redis reached (COMMENTS_REDIS_URL): pages and counts cached of the site's "
-                  f"articles expire on their own within {within}; do not make a site with this id again before "
-                  "then", file=sys.stderr)
+        if gone.articles and gone.cache_expires_within_s is not None:
+            print("comments-service: Redis was not reached (COMMENTS_REDIS_URL): pages and counts cached of the "
+                  f"site's articles expire on their own within {gone.cache_expires_within_s} s "
+                  "(COMMENTS_REDIS_PAGE_TTL, COMMENTS_REDIS_COUNT_TTL); do not make a site with this id again "
+                  "before then", file=sys.stderr)
         return 0
 
     return _run(with_site_admin, work)

@@ -228,7 +228,9 @@ def scope_client_ip(scope: Scope) -> str | None:
 @lru_cache(maxsize=4096)
 def _normalised_ip(host: str) -> str | None:
     try:
-        addr = ipaddress.ip_address(host)
+        # an IPv6 scope ("fe80::1%eth0") names the listener's interface, not the client: left on,
+        # one client would count as one per interface, and PostgreSQL's inet refuses it
+        addr = ipaddress.ip_address(host.partition("%")[0])
     except ValueError:
         return None
     # a dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; they are IPv4 clients everywhere

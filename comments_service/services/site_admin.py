@@ -73,8 +73,8 @@ class SiteDeleted(Struct):
     users: int
     # whether the pages and counts cached of its articles were retired
     cache_retired: bool = False
-    # where they were not (no Redis reached): the seconds within which they expire on their own
-    # (None: the service was given no Redis here, so it cannot say)
+    # where they were not (Redis not reached): the seconds within which they expire on their own
+    # (None where they were, and where this process was given no Redis)
     cache_expires_within_s: int | None = None
 
 
@@ -276,11 +276,12 @@ class SiteAdmin:
         if self.cdn is not None:
             self.cdn.purge_site(site_id)
         retired = False
+        expires_within = None
         if self.cache is not None and self.cache.gate.client is not None:
             for external_id in article_ids:
                 await self.cache.bump(site_id, external_id)
             # a lost bump marks the cache dirty: the whole cache is retired once Redis is back
             retired = not self.cache.gate.dirty
+            expires_within = None if retired else self.cache.kept_s
         return SiteDeleted(id=site_id, articles=row["articles"], comments=row["comments"], users=row["users"],
-                           cache_retired=retired,
-                           cache_expires_within_s=None if retired or self.cache is None else self.cache.kept_s)
+                           cache_retired=retired, cache_expires_within_s=expires_within)

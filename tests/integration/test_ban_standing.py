@@ -3,6 +3,8 @@ and whoever it does not is not, for a reader's own ban and for a guest on a bann
 
 from __future__ import annotations
 
+import httpx
+
 from comments_service.domain import bans
 from tests.support.sites import article_body, make_site
 from tests.support.tokens import staff_token
@@ -55,3 +57,18 @@ async def test_me_and_a_post_agree_on_a_banned_guests_network(serve, services, d
         assert standing["banned"] is True
         assert refused.status_code == 403 and refused.json()["code"] == "user_banned", refused.text
         assert refused.json()["detail"] == bans.refusal_message(bans.Ban(reach="reader"))
+
+
+async def test_a_guest_on_a_link_local_address_with_its_interface_posts_and_is_known_by_the_address(serve, services,
+                                                                                                   db):
+    """uvicorn names a link-local IPv6 peer with its interface ("fe80::1%eth0"): the address is the
+    client, the interface is the listener's, and PostgreSQL's inet refuses one."""
+    site = await make_site(services, db)
+    async with serve() as live:
+        transport = httpx.ASGITransport(app=live.app, client=("fe80::1%eth0", 4321))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as http:
+            r = await http.post(f"{API}/articles/art-zone/comments", params=site.q(),
+                                json=article_body("From the next desk", author_name="Desk"))
+    assert r.status_code == 201, r.text
+    stored = await db.fetchval("SELECT host(author_ip) FROM comments WHERE id = $1", r.json()["comment"]["id"])
+    assert stored == "fe80::1"

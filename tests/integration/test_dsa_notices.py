@@ -64,7 +64,7 @@ async def test_a_guest_sends_a_notice_and_moderators_see_it_open_with_its_clock(
 
 async def test_open_notices_come_first_oldest_first(client, services, db, site, mod):
     comments = [await seed_comment(services, db, site.id, status="published", reason=None) for _ in range(3)]
-    refs = [(await send(client, site, notice(c.id))).json()["reference"] for c in comments]
+    refs = [(await received(client, site, notice(c.id)))["reference"] for c in comments]
     await db.execute("UPDATE dsa_notices SET received_at = received_at - interval '1 hour' WHERE reference = $1",
                      refs[2])
     first = await db.fetchval("SELECT id FROM dsa_notices WHERE reference = $1", refs[0])
@@ -234,7 +234,7 @@ async def test_the_decision_email_reaches_the_notifier(client, services, db, sit
                                                       notifier, smtp_sink):  # noqa: F811
     comment = await seed_comment(services, db, site.id, status="published", reason=None)
     address = f"nora-{site.id}@example.org"
-    receipt = (await send(client, site, notice(comment.id, email=address))).json()
+    receipt = await received(client, site, notice(comment.id, email=address))
     notice_id = await db.fetchval("SELECT id FROM dsa_notices WHERE reference = $1", receipt["reference"])
     await client.post(f"{API}/notices/{notice_id}/decision", headers=mod,
                       json={"action": "keep", "explanation": "Fair <comment> on a public figure."})

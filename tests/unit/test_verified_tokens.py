@@ -65,8 +65,7 @@ def test_a_known_token_expires_when_a_full_verification_would_say_so(monkeypatch
     token = sso(expires_in=60)
     verify_bearer_token(KEYRING, token, "daily", SECRET)
     later = time.time() + 60 + 30 + 1  # past exp and the leeway
-    monkeypatch.setattr(identity.time, "time", lambda: later)
-    monkeypatch.setattr(identity.hs256.time, "time", lambda: later)
+    monkeypatch.setattr(identity.time, "time", lambda: later)  # (the one time module hs256 reads too)
     with pytest.raises(DomainError) as refused:
         verify_bearer_token(KEYRING, token, "daily", SECRET)
     assert refused.value.code == "token_expired"
@@ -79,3 +78,17 @@ def test_the_memo_keeps_its_newest_tokens_only():
         memo.put(f"t{n}", "daily", SECRET, SsoRules(), time.time() + 60, who)
     assert [memo.get(f"t{n}", "daily", SECRET, SsoRules(), time.time()) for n in range(5)] == [None, None, who,
                                                                                                 who, who]
+
+
+def test_a_staff_role_is_known_only_under_the_rules_that_granted_it():
+    token = sso(role="admin", aud="daily")
+    assert verify_bearer_token(KEYRING, token, "daily", SECRET, SsoRules(staff_roles=True)).role == "admin"
+    assert verify_bearer_token(KEYRING, token, "daily", SECRET, SsoRules()).role == "reader"
+
+
+def test_an_oversized_token_is_verified_every_time_and_never_kept(monkeypatch):
+    token = sso(padding="x" * identity.MEMO_TOKEN_MAX)
+    verify_bearer_token(KEYRING, token, "daily", SECRET)
+    refuse_any_signature(monkeypatch)
+    with pytest.raises(DomainError):
+        verify_bearer_token(KEYRING, token, "daily", SECRET)
