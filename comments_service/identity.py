@@ -158,15 +158,17 @@ def verify_bearer_token(keyring: Keyring, token: str, site_id: str, sso_secret: 
     """A guest token of ours or the site's SSO token, verified for ``site_id``: the one place every
     route and the troubleshooter turn a bearer token into an identity. One unverified read of the
     claims picks the kind, so a request parses its token once."""
-    known = VERIFIED_SSO.get(token, site_id, sso_secret, rules, time.time())
+    known = VERIFIED.get(token, site_id, keyring, sso_secret, rules, time.time())
     if known is not None:
         return known
     unverified = _unverified_claims(token)
     if unverified.get("iss") == GUEST_ISSUER:
-        return keyring.verify_guest_token(token, site_id)
+        identity = keyring.verify_guest_token(token, site_id)
+        VERIFIED.put(token, site_id, keyring, rules, unverified["exp"] + _LEEWAY_SECONDS, identity)
+        return identity
     identity = verify_sso_token(token, site_id, sso_secret, unverified, rules)
     if sso_secret is not None:  # (verify_sso_token refuses every token without one)
-        VERIFIED_SSO.put(token, site_id, sso_secret, rules, unverified["exp"] + _LEEWAY_SECONDS, identity)
+        VERIFIED.put(token, site_id, sso_secret, rules, unverified["exp"] + _LEEWAY_SECONDS, identity)
     return identity
 
 
@@ -176,36 +178,41 @@ MEMO_TOKEN_MAX = 2048
 
 
 class VerifiedTokens:
-    """SSO tokens this process verified lately, and whom they name. A signed-in reader's widget
-    sends the same token with every request, and checking its signature and claims again is a few
-    per cent of a post's CPU and more of a signed-in page view's.
+    """Tokens this process verified lately, and whom they name. A reader's widget sends the same
+    token (the host site's SSO token, or the guest token we signed) with every request, and
+    checking its signature and claims again is a few per cent of a post's CPU and more of a
+    signed-in page view's.
 
     An entry only ever comes from a full verification that passed, is found by the whole token
-    (its signature included), and answers only for the same site, SSO secret and rules, and only
-    until the moment that verification would call the token expired (``exp`` plus the leeway).
-    Its other time checks (``iat``, ``nbf``) refuse only a token from the future, which one that
-    passed can no longer be. The oldest entries go first past ``size``, and a token longer than
-    ``MEMO_TOKEN_MAX`` is never kept (at most ``size`` times that in memory)."""
+    (its signature included), and answers only for the same site, and for what verified it: the
+    same SSO secret and rules, or for a guest token the same keyring (the service's keys). It
+    answers only until the moment that verification would call the token expired (``exp`` plus
+    the leeway). Its other time checks (``iat``, ``nbf``) refuse only a token from the future,
+    which one that passed can no longer be. The oldest entries go first past ``size``, and a token
+    longer than ``MEMO_TOKEN_MAX`` is never kept (at most ``size`` times that in memory)."""
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        self._held: dict[str, tuple[str, str, SsoRules, float, Identity]] = {}
+        self._held: dict[str, tuple[str, Keyring | str, SsoRules, float, Identity]] = {}
 
-    def get(self, token: str, site_id: str, secret: str | None, rules: SsoRules, now: float) -> Identity | None:
+    def get(self, token: str, site_id: str, keyring: Keyring, secret: str | None, rules: SsoRules,
+            now: float) -> Identity | None:
         held = self._held.get(token)
         if held is None:
             return None
-        held_site, held_secret, held_rules, expires, identity = held
-        if held_site != site_id or held_secret != secret or held_rules != rules or now >= expires:
-            return None
-        return identity
+        held_site, verifier, held_rules, expires, identity = held
+        # a guest token answers to the keys that signed it, an SSO token to the site's secret and rules
+        same = (verifier is keyring) if identity.kind == "guest" else (verifier == secret and held_rules == rules)
+        return identity if same and held_site == site_id and now < expires else None
 
-    def put(self, token: str, site_id: str, secret: str, rules: SsoRules, expires: float, identity: Identity) -> None:
+    def put(self, token: str, site_id: str, verifier: Keyring | str, rules: SsoRules, expires: float,
+            identity: Identity) -> None:
+        """``verifier``: the keyring that verified a guest token, the site's secret for an SSO one."""
         if len(token) > MEMO_TOKEN_MAX:
             return
         held = self._held
         held.pop(token, None)
-        held[token] = (site_id, secret, rules, expires, identity)
+        held[token] = (site_id, verifier, rules, expires, identity)
         while len(held) > self.size:
             del held[next(iter(held))]
 
@@ -213,7 +220,7 @@ class VerifiedTokens:
         self._held.clear()
 
 
-VERIFIED_SSO = VerifiedTokens()
+VERIFIED = VerifiedTokens()
 
 
 def _unverified_claims(token: str) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""A signed-in reader's token is verified once per process and then known by its whole text, but
-only for the site, SSO secret and rules it was verified under, and only until it expires."""
+"""A reader's token (a host site's SSO token, or a guest token of ours) is verified once per process
+and then known by its whole text, but only for the site, and the SSO secret and rules or the
+service's keys, it was verified under, and only until it expires."""
 
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ def sso(secret: str = SECRET, expires_in: float = 3600, **claims) -> str:
 
 @pytest.fixture(autouse=True)
 def empty_memo():
-    identity.VERIFIED_SSO.clear()
+    identity.VERIFIED.clear()
     yield
-    identity.VERIFIED_SSO.clear()
+    identity.VERIFIED.clear()
 
 
 def refuse_any_signature(monkeypatch) -> None:
@@ -76,8 +77,8 @@ def test_the_memo_keeps_its_newest_tokens_only():
     who = identity.Identity(site_id="daily", kind="sso", external_id="ann", name="Ann")
     for n in range(5):
         memo.put(f"t{n}", "daily", SECRET, SsoRules(), time.time() + 60, who)
-    assert [memo.get(f"t{n}", "daily", SECRET, SsoRules(), time.time()) for n in range(5)] == [None, None, who,
-                                                                                                who, who]
+    assert [memo.get(f"t{n}", "daily", KEYRING, SECRET, SsoRules(), time.time()) for n in range(5)] == [
+        None, None, who, who, who]
 
 
 def test_a_staff_role_is_known_only_under_the_rules_that_granted_it():
@@ -92,3 +93,15 @@ def test_an_oversized_token_is_verified_every_time_and_never_kept(monkeypatch):
     refuse_any_signature(monkeypatch)
     with pytest.raises(DomainError):
         verify_bearer_token(KEYRING, token, "daily", SECRET)
+
+
+def test_a_guest_token_is_known_only_for_its_site_and_under_the_keys_that_signed_it(monkeypatch):
+    token = KEYRING.issue_guest_token("daily", 42, "Desk", 30)
+    first = verify_bearer_token(KEYRING, token, "daily", SECRET)
+    assert (first.kind, first.user_id) == ("guest", 42)
+    refuse_any_signature(monkeypatch)
+    assert verify_bearer_token(KEYRING, token, "daily", None) == first  # whatever the site's SSO setup
+    for keyring, site in ((Keyring("k" * 40), "daily"), (KEYRING, "weekly")):  # keys rotated; another site
+        with pytest.raises(DomainError) as refused:
+            verify_bearer_token(keyring, token, site, SECRET)
+        assert refused.value.code == "token_invalid"
