@@ -164,7 +164,7 @@ def verify_bearer_token(keyring: Keyring, token: str, site_id: str, sso_secret: 
     unverified = _unverified_claims(token)
     if unverified.get("iss") == GUEST_ISSUER:
         identity = keyring.verify_guest_token(token, site_id)
-        VERIFIED.put(token, site_id, keyring, rules, unverified["exp"] + _LEEWAY_SECONDS, identity)
+        VERIFIED.put(token, site_id, keyring, None, unverified["exp"] + _LEEWAY_SECONDS, identity)
         return identity
     identity = verify_sso_token(token, site_id, sso_secret, unverified, rules)
     if sso_secret is not None:  # (verify_sso_token refuses every token without one)
@@ -188,12 +188,14 @@ class VerifiedTokens:
     same SSO secret and rules, or for a guest token the same keyring (the service's keys). It
     answers only until the moment that verification would call the token expired (``exp`` plus
     the leeway). Its other time checks (``iat``, ``nbf``) refuse only a token from the future,
-    which one that passed can no longer be. The oldest entries go first past ``size``, and a token
-    longer than ``MEMO_TOKEN_MAX`` is never kept (at most ``size`` times that in memory)."""
+    which one that passed can no longer be. The least recently used entries go first past
+    ``size`` (a site that signs tokens at will cannot push out the readers who keep coming back),
+    and a token longer than ``MEMO_TOKEN_MAX`` is never kept (at most ``size`` times that in
+    memory)."""
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        self._held: dict[str, tuple[str, Keyring | str, SsoRules, float, Identity]] = {}
+        self._held: dict[str, tuple[str, Keyring | str, SsoRules | None, float, Identity]] = {}
 
     def get(self, token: str, site_id: str, keyring: Keyring, secret: str | None, rules: SsoRules,
             now: float) -> Identity | None:
@@ -203,11 +205,16 @@ class VerifiedTokens:
         held_site, verifier, held_rules, expires, identity = held
         # a guest token answers to the keys that signed it, an SSO token to the site's secret and rules
         same = (verifier is keyring) if identity.kind == "guest" else (verifier == secret and held_rules == rules)
-        return identity if same and held_site == site_id and now < expires else None
+        if not (same and held_site == site_id and now < expires):
+            return None
+        del self._held[token]  # the newest again
+        self._held[token] = held
+        return identity
 
-    def put(self, token: str, site_id: str, verifier: Keyring | str, rules: SsoRules, expires: float,
+    def put(self, token: str, site_id: str, verifier: Keyring | str, rules: SsoRules | None, expires: float,
             identity: Identity) -> None:
-        """``verifier``: the keyring that verified a guest token, the site's secret for an SSO one."""
+        """``verifier`` and ``rules``: the keyring that verified a guest token (no rules), or the
+        site's secret and rules that verified an SSO one."""
         if len(token) > MEMO_TOKEN_MAX:
             return
         held = self._held

@@ -307,9 +307,8 @@ class CommentService:
         site = entry.site
         text = self._validate_body(body)
         identity = actor.identity
+        self._require_guests_allowed(site, identity)
         if identity is None:
-            if not site.guest_commenting:
-                raise DomainError("auth_required" if site.has_sso else "guests_not_allowed")
             name = validate_label(author_name or "")
             if not name:
                 raise DomainError("author_name_required")
@@ -443,6 +442,7 @@ class CommentService:
     async def edit(self, entry: SiteEntry, actor: Actor, comment_id: int, body: str) -> AuthorCommentView:
         text = self._validate_body(body)
         identity = self._require_identity(actor)
+        self._require_guests_allowed(entry.site, identity)
         await self.limiter.check("edit", user=self.readers.subject(identity), ip=actor.ip)
         html = await render_markdown_bounded(text, allow_images=entry.site.allow_images)
         async with self.pool.acquire() as conn, conn.transaction():
@@ -542,6 +542,13 @@ class CommentService:
         if actor.identity is None:
             raise DomainError("auth_required")
         return actor.identity
+
+    @staticmethod
+    def _require_guests_allowed(site: Site, identity: Identity | None) -> None:
+        """A site that takes no guests takes no guest's words: a returning guest's token stays
+        valid for weeks after the site turned guests off, and must not keep them writing."""
+        if (identity is None or identity.kind == "guest") and not site.guest_commenting:
+            raise DomainError("auth_required" if site.has_sso else "guests_not_allowed")
 
     async def standing_of(self, identity: Identity, address: str | None) -> ReaderStanding:
         return await self.readers.standing(identity, address)

@@ -179,6 +179,23 @@ async def test_sites_without_guests_require_sign_in(client, services, db):
     assert resp.status_code == 401 and resp.json()["code"] == "auth_required"
 
 
+async def test_a_returning_guest_writes_nothing_once_the_site_takes_no_guests(client, services, db):
+    site = await make_site(services, db, sso=False)
+    first = await post(client, site, "a7g", "Before the change", author_name="Gus")
+    assert first.status_code == 201, first.text
+    token, mine = first.json()["guest_token"], first.json()["comment"]["id"]
+    await db.execute("UPDATE sites SET guest_commenting = false WHERE id = $1", site.id)
+    services.sites.forget(site.id)
+    again = await post(client, site, "a7g", "After the change", token=token)
+    assert again.status_code == 403 and again.json()["code"] == "guests_not_allowed", again.text
+    edited = await client.patch(f"/api/v1/comments/{mine}", params=site.q(), headers=site.auth(token),
+                                json={"body": "Changed after the change"})
+    assert edited.status_code == 403 and edited.json()["code"] == "guests_not_allowed", edited.text
+    rows = await db.fetch("SELECT c.body_markdown FROM comments c JOIN articles a ON a.id = c.article_id "
+                          "WHERE a.site_id = $1", site.id)
+    assert [r["body_markdown"] for r in rows] == ["Before the change"]
+
+
 async def test_counts_for_many_articles_in_one_call(client, site):
     token = site.sso_token()
     for article, n in (("c1", 2), ("c2", 1)):

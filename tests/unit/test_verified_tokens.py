@@ -72,13 +72,21 @@ def test_a_known_token_expires_when_a_full_verification_would_say_so(monkeypatch
     assert refused.value.code == "token_expired"
 
 
-def test_the_memo_keeps_its_newest_tokens_only():
+def test_the_memo_keeps_the_tokens_used_last():
     memo = VerifiedTokens(size=3)
     who = identity.Identity(site_id="daily", kind="sso", external_id="ann", name="Ann")
-    for n in range(5):
+
+    def held() -> list[bool]:
+        return [memo.get(f"t{n}", "daily", KEYRING, SECRET, SsoRules(), time.time()) is who for n in range(6)]
+
+    for n in range(4):
         memo.put(f"t{n}", "daily", SECRET, SsoRules(), time.time() + 60, who)
-    assert [memo.get(f"t{n}", "daily", KEYRING, SECRET, SsoRules(), time.time()) for n in range(5)] == [
-        None, None, who, who, who]
+    assert held() == [False, True, True, True, False, False]
+    # held() asked for t1, then t2 and t3: asked for again, t1 outlasts the next two tokens kept
+    memo.get("t1", "daily", KEYRING, SECRET, SsoRules(), time.time())
+    memo.put("t4", "daily", SECRET, SsoRules(), time.time() + 60, who)
+    memo.put("t5", "daily", SECRET, SsoRules(), time.time() + 60, who)
+    assert held() == [False, True, False, False, True, True]
 
 
 def test_a_staff_role_is_known_only_under_the_rules_that_granted_it():
@@ -105,3 +113,13 @@ def test_a_guest_token_is_known_only_for_its_site_and_under_the_keys_that_signed
         with pytest.raises(DomainError) as refused:
             verify_bearer_token(keyring, token, site, SECRET)
         assert refused.value.code == "token_invalid"
+
+
+def test_a_known_guest_token_expires_when_a_full_verification_would_say_so(monkeypatch):
+    token = KEYRING.issue_guest_token("daily", 42, "Desk", 1)
+    verify_bearer_token(KEYRING, token, "daily", SECRET)
+    later = time.time() + 86_400 + 30 + 1  # past exp and the leeway
+    monkeypatch.setattr(identity.time, "time", lambda: later)  # (the one time module hs256 reads too)
+    with pytest.raises(DomainError) as refused:
+        verify_bearer_token(KEYRING, token, "daily", SECRET)
+    assert refused.value.code == "token_expired"
