@@ -546,7 +546,8 @@ class CommentService:
     @staticmethod
     def _require_guests_allowed(site: Site, identity: Identity | None) -> None:
         """A site that takes no guests takes no guest's words: a returning guest's token stays
-        valid for weeks after the site turned guests off, and must not keep them writing."""
+        valid for a year (guest_token_ttl_days) after the site turned guests off, and must not
+        keep them writing."""
         if (identity is None or identity.kind == "guest") and not site.guest_commenting:
             raise DomainError("auth_required" if site.has_sso else "guests_not_allowed")
 
