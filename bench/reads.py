@@ -312,9 +312,10 @@ def http_pass(api: Server, b0: Server, duration: float, tmp: Path,
     if "R1e" in only:  # a browser revalidating the copy it holds: 304s
         etag = fetch_headers(api.url + PAGE_PATH)["etag"]
         res["R1e"] = wrk(api.url + PAGE_PATH, duration, 32, headers=(f"If-None-Match: {etag}",))
-    if "R1s" in only:  # a signed-in reader's first page: their own view (the handler looks up their
-        # comments awaiting review in PostgreSQL), never the shared copy; a reader the seed stored
-        # (bench.seed's ``uN``, who has commented) with nothing awaiting review
+    if "R1s" in only:  # a signed-in reader's first page: their own view, never a shared cache's
+        # copy; a reader the seed stored (bench.seed's ``uN``, who has commented) with nothing
+        # awaiting review, which the handler finds in PostgreSQL once, the fast path remembering it
+        # (services/own_pending.py)
         token = jwt.encode({"sub": "u7", "name": "Reader 7", "exp": int(time.time()) + 7200}, SSO_SECRET,
                            algorithm="HS256")
         res["R1s"] = wrk(api.url + PAGE_PATH, duration, 32, headers=(f"Authorization: Bearer {token}",))

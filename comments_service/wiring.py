@@ -42,6 +42,7 @@ from .services.moderator_alerts import ModeratorAlerts
 from .services.notification_links import NotificationLinks
 from .services.notifications import Notifier, Subscriptions
 from .services.nudge import NudgeService
+from .services.own_pending import OwnPending
 from .services.people import People
 from .services.policy_trial import PolicyTrial, TrialChannel
 from .services.privacy import DataRights, Retention
@@ -122,6 +123,8 @@ class ApiServices:
     publisher: Publisher
     admission: Admission
     comments: CommentService
+    # None: signed-in readers are answered by the route handler only (no first-level cache or fast path)
+    own_pending: OwnPending | None
     reader_reports: ReaderReports
     moderation_queue: ModerationQueue
     moderation_events: ModerationEvents
@@ -179,12 +182,17 @@ async def build_api(settings: Settings) -> ApiServices:
     admission: Admission = (ScoreFirst(pool, DecisionWaiter(settings.database.url or ""), settings.scoring)
                             if settings.scoring.enabled else PublishNow())
     surges = Surges(pool, gate, settings.redis.prefix)
+    own_pending = None
+    if cache.local is not None and settings.server.fast_reads and settings.database.url:
+        own_pending = OwnPending(settings.database.url)
+        own_pending.start()
     challenges = GuestChallenge(gate, settings.redis.prefix, keyring, enabled=settings.comments.guest_challenge)
     comments = CommentService(pool, cache, limiter, keyring, settings.comments, policy=policy, admission=admission,
                               readers=readers, publisher=publisher, challenges=challenges,
                               repeats=RepeatGuard(gate, settings.redis.prefix, keyring.derived_keys("repeats")[0],
                                                   enabled=settings.comments.repeat_checks),
-                              surges=surges if settings.scoring.enabled else None, reads=reads)
+                              surges=surges if settings.scoring.enabled else None, reads=reads,
+                              own_pending=own_pending)
     moderation_queue = ModerationQueue(pool, sites, publisher)
     moderation_events = ModerationEvents(pool, settings.database.url or "", sites, moderation_queue,
                                          heartbeat_seconds=settings.comments.live_heartbeat_seconds,
@@ -207,6 +215,7 @@ async def build_api(settings: Settings) -> ApiServices:
         settings=settings, pool=pool, reads=reads, redis=client, gate=gate, cache=cache, cdn=cdn, limiter=limiter,
         keyring=keyring,
         sites=sites, readers=readers, publisher=publisher, admission=admission, comments=comments,
+        own_pending=own_pending,
         reader_reports=ReaderReports(pool, limiter, readers, policy), moderation_queue=moderation_queue,
         moderation_events=moderation_events,
         user_moderation=user_moderation, people=People(pool),
@@ -232,6 +241,8 @@ async def close_api(services: ApiServices) -> None:
     """Every step is bounded and named in the log (shutdown.py): the process exits within seconds
     however its connections fare."""
     await services.cache.close()
+    if services.own_pending is not None:
+        await services.own_pending.close()
     await services.admission.close()
     await services.moderation_events.close()
     await services.cdn.close()

@@ -24,7 +24,7 @@ from ..services.reader_reports import ReaderReports
 from .deps import actor_of, client_ip, reader_of, services_of, site_entry_of
 from .fast_reads import COUNTS_REFUSAL
 from .params import ArticlePath, Cursor, Limit, Replies, SiteParam, checked_article_id
-from .public_answers import Conditions, PublicAnswer, SendBytes, answer
+from .public_answers import PRIVATE_PAGE, Conditions, PublicAnswer, SendBytes, answer
 from .schemas import (
     CommentCreate,
     CommentUpdate,
@@ -66,7 +66,7 @@ class PublicCommentsController(Controller):
         encoded = held or EncodedBody(body)
         conditions = Conditions.of(request.scope)
         if actor.identity:  # the reader's own view: no shared cache may keep it
-            return PublicAnswer(*answer(encoded, _PRIVATE_PAGE, conditions, compress=held is not None))
+            return PublicAnswer(*answer(encoded, PRIVATE_PAGE, conditions, compress=held is not None))
         return PublicAnswer(*answer(encoded, services.cdn.page_headers(site_entry.site.id, external_id), conditions,
                                     compress=held is not None))
 
@@ -215,7 +215,6 @@ class PublicCommentsController(Controller):
 
 
 _json_encoder = msgspec.json.Encoder()
-_PRIVATE_PAGE = [(b"cache-control", b"private, max-age=0"), (b"vary", b"Authorization, Accept-Encoding")]
 
 
 class JSONBytes(Response):

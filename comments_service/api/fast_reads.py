@@ -9,8 +9,10 @@ one the route handler would give, and hands the request to the application uncha
 
 - anything but a GET of exactly those two routes; any parameter the route does not know, given
   twice, blank or out of its bounds; an article id that is not valid;
-- a reader's token (a signed-in reader may have comments of their own awaiting review, which only
-  the handler can look up), or an Origin given twice;
+- a reader's token this process has not verified lately (identity.VERIFIED), or, on a first
+  page, a signed-in reader not known to have nothing of their own awaiting review on the article
+  (services/own_pending.py: such comments are shown to their author, and only the handler looks
+  them up); a token, or an Origin, given twice;
 - a site this process has not loaded within its directory's time to live (services/sites.py), or
   an Origin the site does not allow (the handler refuses it, with the problem response);
 - anything the first-level cache does not hold, or holds while it may not be trusted (Redis failing,
@@ -38,11 +40,13 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from ..domain import article_ids
 from ..errors import RateLimited
 from ..http_encodings import EncodedBody
+from ..identity import VERIFIED, Identity
 from ..services.comments import page_suffix
+from ..services.own_pending import reader_key
 from .article_paths import SLASH_STAND_IN, routed_path
 from .deps import scope_client_ip
 from .middleware import EXPOSE_HEADERS, NOSNIFF, query_pairs, record_request, request_id_for
-from .public_answers import Conditions, answer
+from .public_answers import PRIVATE_PAGE, Conditions, answer
 from .schemas import CountsResponse
 
 THREAD_PREFIX = "/api/v1/articles/"
@@ -69,30 +73,36 @@ log = logging.getLogger("comments_service.fast_reads")
 class _Request:
     """What the fast path reads of a request's headers, in one pass."""
 
-    __slots__ = ("origin", "request_id", "conditions")
+    __slots__ = ("origin", "request_id", "conditions", "authorization")
 
-    def __init__(self, origin: bytes | None, request_id: str | None, conditions: Conditions) -> None:
+    def __init__(self, origin: bytes | None, request_id: str | None, conditions: Conditions,
+                 authorization: bytes | None) -> None:
         self.origin = origin
         self.request_id = request_id
         self.conditions = conditions
+        self.authorization = authorization
 
 
 def _read_headers(scope: Scope) -> _Request | None:
-    origin = incoming = if_none_match = accept_encoding = None
+    origin = incoming = if_none_match = accept_encoding = authorization = None
     for key, value in scope["headers"]:
         if key == b"origin":
             if origin is not None:
                 return None
             origin = value
-        elif key == b"authorization" or key == b"content-length" or key == b"transfer-encoding":
-            return None  # a reader's own view; a GET with a body
+        elif key == b"authorization":
+            if authorization is not None:
+                return None
+            authorization = value
+        elif key == b"content-length" or key == b"transfer-encoding":
+            return None  # a GET with a body
         elif key == b"x-request-id":
             incoming = value.decode("latin-1")
         elif key == b"if-none-match":  # a list may come in several lines
             if_none_match = value if if_none_match is None else if_none_match + b", " + value
         elif key == b"accept-encoding":
             accept_encoding = value
-    return _Request(origin, incoming, Conditions(if_none_match, accept_encoding))
+    return _Request(origin, incoming, Conditions(if_none_match, accept_encoding), authorization)
 
 
 def _params(query: bytes, known: frozenset[str]) -> dict[str, str] | None:
@@ -177,6 +187,8 @@ class FastReads:
         if request is None:
             return None
         if counts:
+            if request.authorization is not None:
+                return None  # counts are public: a token there is unusual
             if services.limiter.applies("counts", "ip"):
                 return None  # it waits on Redis: _limited_counts
             found = self._counts(scope, services, request)
@@ -250,15 +262,26 @@ class FastReads:
                 self._remember(key, parsed)
         if parsed is False:
             return None
-        site_id, external_id, suffix = parsed
+        site_id, external_id, suffix, first = parsed
         entry = self._site(services, site_id, request.origin)
         if entry is None:
             return None
         held = services.cache.held_page(site_id, external_id, suffix)
         if held is None:
             return None
-        return site_id, answer(held, services.cdn.page_headers(site_id, external_id), request.conditions,
-                               compress=True)
+        if request.authorization is None:
+            return site_id, answer(held, services.cdn.page_headers(site_id, external_id), request.conditions,
+                                   compress=True)
+        # a signed-in reader's view is the public page unless comments of their own await review,
+        # which only a first page shows; it is theirs alone, so no shared cache keeps it
+        identity = _known_reader(services, entry, request.authorization)
+        if identity is None:
+            return None
+        if first:
+            own_pending = services.own_pending
+            if own_pending is None or not own_pending.known_clear(site_id, external_id, reader_key(identity)):
+                return None
+        return site_id, answer(held, PRIVATE_PAGE, request.conditions, compress=True)
 
     def _counts(self, scope: Scope, services: Any, request: _Request) -> tuple[str, tuple[int, list, bytes]] | None:
         query = scope["query_string"]
@@ -294,9 +317,19 @@ class FastReads:
         return site_id, answer(body, headers, request.conditions, compress=False)
 
 
-def _page_params(scope: Scope, cfg: Any) -> tuple[str, str, str] | Literal[False]:
-    """(site, article, the cache's name of the page) a thread page's path and query name, or False
-    where the route handler should read them (anything unusual)."""
+def _known_reader(services: Any, entry: Any, authorization: bytes) -> Identity | None:
+    """Whom a token this process verified lately names, for the site (identity.VERIFIED answers
+    only as a full verification would); None for any other token, which the handler verifies."""
+    scheme, _, token = authorization.decode("latin-1").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return VERIFIED.get(token, entry.site.id, services.keyring, entry.sso_secret, entry.sso, time.time())
+
+
+def _page_params(scope: Scope, cfg: Any) -> tuple[str, str, str, bool] | Literal[False]:
+    """(site, article, the cache's name of the page, whether it is a first page) a thread page's
+    path and query name, or False where the route handler should read them (anything unusual)."""
     path = routed_path(scope)
     if not (path.startswith(THREAD_PREFIX) and path.endswith(THREAD_SUFFIX)):
         return False
@@ -313,7 +346,7 @@ def _page_params(scope: Scope, cfg: Any) -> tuple[str, str, str] | Literal[False
     replies = _bounded(params.get("replies"), cfg.replies_per_comment, 0, 20)
     if sort not in _SORTS or limit is None or replies is None or (cursor is not None and len(cursor) > _MAX_CURSOR):
         return False
-    return params["site"], external_id, page_suffix(sort, cursor, limit, replies)
+    return params["site"], external_id, page_suffix(sort, cursor, limit, replies), cursor is None
 
 
 def _counts_params(query: bytes) -> tuple[str, list[str]] | Literal[False]:

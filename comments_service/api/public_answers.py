@@ -35,6 +35,10 @@ class Conditions:
         return cls(if_none_match, accept_encoding)
 
 
+# a signed-in reader's page (their own comments awaiting review may be on it): no shared cache keeps it
+PRIVATE_PAGE = [(b"cache-control", b"private, max-age=0"), (b"vary", b"Authorization, Accept-Encoding")]
+
+
 def answer(body: EncodedBody, headers: list[tuple[bytes, bytes]], conditions: Conditions,
            compress: bool, content_type: tuple[bytes, bytes] = JSON) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """(status, headers, content) of a 200 or a 304. ``headers``: the answer's own (cache control,

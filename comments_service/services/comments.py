@@ -55,6 +55,7 @@ from ..settings import CommentSettings
 from .admission import Admission
 from .guest_challenge import GuestChallenge
 from .offload import render_markdown_bounded, step_aside
+from .own_pending import OwnPending, reader_key
 from .publishing import Publication, Publisher, VisibleChange
 from .readers import Readers, ReaderStanding
 from .repeats import RepeatGuard, Sighting
@@ -138,12 +139,15 @@ def validate_label(text: str) -> str:
     return text.strip()
 
 
+_AWAITING_REVIEW = frozenset({"pending_scoring", "held"})
+
+
 class CommentService:
     def __init__(self, pool: asyncpg.Pool, cache: Cache, limiter: RateLimiter, keyring: Keyring,
                  settings: CommentSettings, *, policy: PostPolicy, admission: Admission, readers: Readers,
                  publisher: Publisher, challenges: GuestChallenge | None = None,
                  surges: Surges | None = None, repeats: RepeatGuard | None = None,
-                 reads: ReadPools | None = None) -> None:
+                 reads: ReadPools | None = None, own_pending: OwnPending | None = None) -> None:
         self.pool = pool
         # the public reads that miss the cache may go to a replica; the rest of this service, the
         # viewer's own pending comments included, reads and writes the primary
@@ -159,6 +163,8 @@ class CommentService:
         self.challenges = challenges
         self.repeats = repeats  # None: no repeat or campaign checks
         self.surges = surges  # None: no surge rule (the scoring pipeline, which applies it, is off)
+        # None: no process memory of signed-in readers with nothing awaiting review (no fast path)
+        self.own_pending = own_pending
         self._background: set[asyncio.Future[None]] = set()
 
     # ---------------------------------------------------------------- reads
@@ -179,7 +185,12 @@ class CommentService:
 
         body = await self.cache.get_page(site_id, external_id, suffix, load, load_header)
         if viewer is not None and cursor is None:
-            body = await self._with_own_unpublished(body, site_id, external_id, viewer)
+            own_pending = self.own_pending
+            begun = own_pending.begin() if own_pending is not None else 0
+            body, any_own = await self._with_own_unpublished(body, site_id, external_id, viewer)
+            if not any_own and own_pending is not None:
+                # the reader's next views of this article may be answered from memory (api/fast_reads.py)
+                own_pending.note_clear(site_id, external_id, reader_key(viewer), begun)
         return body
 
     def _top_after(self, sort: SortOrder, cursor: str | None) -> Position:
@@ -233,17 +244,19 @@ class CommentService:
             parent_ids = [r.id for r in level if r.reply_count]
         return found
 
-    async def _with_own_unpublished(self, body: bytes, site_id: str, external_id: str, viewer: Identity) -> bytes:
+    async def _with_own_unpublished(self, body: bytes, site_id: str, external_id: str, viewer: Identity
+                                    ) -> tuple[bytes, bool]:
+        """The page with the reader's own comments awaiting review, and whether they have any."""
         # who the reader is (as Readers.known_user_id reads it) is looked up in the same statement
         sso_subject = viewer.external_id if viewer.kind != "guest" else None
         async with self.pool.acquire() as conn:
             own = await comment_repo.own_unpublished(conn, site_id, external_id, viewer.user_id, viewer.site_id,
                                                      sso_subject)
         if not own:
-            return body
+            return body, False
         page = _page_decoder.decode(body)
         page.own_pending = [own_view(r) for r in own]
-        return _page_encoder.encode(page)
+        return _page_encoder.encode(page), True
 
     async def replies(self, entry: SiteEntry, comment_id: int, *, cursor: str | None, limit: int,
                       replies: int) -> RepliesPage:
@@ -406,6 +419,8 @@ class CommentService:
                     # before the scoring job is queued: the policy must see the campaign
                     withdrawn = await self.repeats.group(conn, sighting, row.id)
                 await self.admission.admit(conn, row)
+        if row.status in _AWAITING_REVIEW:
+            self._awaits_review(site.id, external_id, identity)
         if withdrawn:  # the campaign's earlier comments left their threads
             await self.publisher.announce(withdrawn)
         published = None
@@ -433,6 +448,12 @@ class CommentService:
                       article=article_repo.to_article(article), user=user, guest_token=guest_token,
                       reason_category=category, judged_by=explained)
 
+    def _awaits_review(self, site_id: str, external_id: str, identity: Identity | None) -> None:
+        # before answering: the author's next view must show it, whichever process hears the
+        # database's notification of it first (services/own_pending.py)
+        if self.own_pending is not None and identity is not None:
+            self.own_pending.forget(site_id, external_id, reader_key(identity))
+
     @staticmethod
     def _article_details(site: Site, url: str | None, title: str | None) -> tuple[str, str]:
         if not url or not title or not title.strip():
@@ -455,6 +476,8 @@ class CommentService:
             # new words are judged like a new comment: an edit must not slip abuse past scoring
             row = await self.admission.readmit(conn, row)
             external_id = article["external_id"]
+        if row.status in _AWAITING_REVIEW:
+            self._awaits_review(entry.site.id, external_id, identity)
         if before.status == "published":
             await self.publisher.after_visible_change(entry.site.id, external_id, row, event="edited")
         if row.status == "pending_scoring":

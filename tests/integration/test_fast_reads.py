@@ -360,3 +360,88 @@ async def test_keep_alive_pipelining_and_http_1_0_on_the_servers_protocol(serve,
         writer.write(b"GET /api/v1/articles/\xff/comments?site=x HTTP/1.1\r\nHost: x\r\n\r\n")
         assert (await asyncio.wait_for(reader.read(), timeout=10)).startswith(b"HTTP/1.1 400 ")
         writer.close()
+
+
+async def listening(live) -> None:
+    """A signed-in reader's view is answered from memory only once the process hears the database
+    (services/own_pending.py); with the fast path off, nothing listens."""
+    own_pending = live.services.own_pending
+    if live.kind == "handlers":
+        assert own_pending is None
+    else:
+        assert await own_pending.wait_listening(10)
+
+
+async def test_a_signed_in_reader_with_nothing_awaiting_review_is_answered_by_the_fast_path(http, path, site):
+    a = article()
+    await post(http, site, a, "one", sub="writer-3")
+    await listening(path)
+    auth = site.auth(site.sso_token(sub="reader-3"))
+    public = await http.get(page_url(site, a))
+    before = fast_answers(path)
+    first = await http.get(page_url(site, a), headers=auth)
+    assert fast_answers(path) == before  # not yet known: the handler looks and answers
+    _, second = await read_twice(http, path, page_url(site, a), headers=auth)
+    for response in (first, second):
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "private, max-age=0"
+        assert response.headers["vary"] == "Authorization, Accept-Encoding"
+        assert response.content == public.content and response.headers["etag"] == public.headers["etag"]
+    # a token sent twice, one this process has not verified, or one of another kind: the handlers
+    before = fast_answers(path)
+    twice = await http.get(page_url(site, a), headers=[("Authorization", auth["Authorization"])] * 2)
+    other = await http.get(page_url(site, a), headers=site.auth(site.sso_token(sub="reader-3", expires_in=600)))
+    basic = await http.get(page_url(site, a), headers={"Authorization": "Basic cmVhZGVyOnB3"})
+    assert (twice.status_code, other.status_code, basic.status_code) == (400, 200, 401)
+    assert fast_answers(path) == before
+
+
+async def test_a_signed_in_readers_comment_held_anywhere_reaches_them_at_once(http, path, site, db):
+    a = article()
+    await post(http, site, a, "published", sub="writer-4")
+    await listening(path)
+    auth = site.auth(site.sso_token(sub="writer-4"))
+    others = site.auth(site.sso_token(sub="reader-4"))
+    _, known = await read_twice(http, path, page_url(site, a), headers=auth)
+    await read_twice(http, path, page_url(site, a), headers=others)
+    # their next comment held by the scoring worker, another process: the public page does not
+    # change (nothing retires it), and only the database's notification tells this process
+    writer = await db.fetchval("SELECT id FROM users WHERE site_id = $1 AND kind = 'sso' AND external_id = $2",
+                               site.id, "writer-4")
+    held = await seed_comment(path.services, db, site.id, article=a, status="held", author_id=writer)
+    if path.kind != "handlers":
+        for _ in range(500):
+            if not path.services.own_pending.known_clear(site.id, a, "s:writer-4"):
+                break
+            await asyncio.sleep(0.01)
+    before = fast_answers(path)
+    own = await http.get(page_url(site, a), headers=auth)
+    assert [c["id"] for c in own.json()["own_pending"]] == [held.id]
+    assert own.json()["comments"] == known.json()["comments"]
+    assert fast_answers(path) == before
+    # another reader's view is the public one, still answered from memory
+    _, theirs = await read_twice(http, path, page_url(site, a), headers=others)
+    assert theirs.content == known.content
+
+
+async def test_signed_in_readers_go_through_the_handlers_while_the_database_is_not_heard(http, path, site, db):
+    if path.kind == "handlers":
+        pytest.skip("the handlers answer every signed-in reader: nothing to stop")
+    a = article()
+    await post(http, site, a, "one", sub="writer-5")
+    await listening(path)
+    auth = site.auth(site.sso_token(sub="reader-5"))
+    await read_twice(http, path, page_url(site, a), headers=auth)
+    own_pending = path.services.own_pending
+    await db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE application_name = 'comments_service_own_pending' AND datname = current_database()")
+    for _ in range(500):
+        if not own_pending.listening:
+            break
+        await asyncio.sleep(0.01)
+    before = fast_answers(path)
+    response = await http.get(page_url(site, a), headers=auth)
+    assert response.status_code == 200 and fast_answers(path) == before
+    # heard again: the handler looks once more, then memory answers
+    assert await own_pending.wait_listening(10)
+    await read_twice(http, path, page_url(site, a), headers=auth)
