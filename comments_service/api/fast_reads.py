@@ -1,6 +1,7 @@
-"""The public-read fast path: an anonymous GET of a thread page or of counts that this process holds
-in its first-level cache (local_cache.py) is answered here, in front of the framework, without
-routing, parameter parsing or a handler.
+"""The read fast path: a GET of a thread page or of counts that this process holds in its
+first-level cache (local_cache.py) is answered here, in front of the framework, without routing,
+parameter parsing or a handler: an anonymous reader's, and a signed-in reader's thread page (with
+the private caching headers the handler gives it) where it is the public page.
 
 Litestar's own work per request (routing, the handler's parameters, its response) costs more than
 everything else a cached page needs together; this layer answers the hottest request at a small
