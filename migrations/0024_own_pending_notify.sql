@@ -10,19 +10,24 @@
 --
 -- Payload: the site, the article's external id and the reader, one per line; the reader is
 -- 's:' and the SSO subject, or 'g:' and the user id (guests and others). The subject may hold
--- any character, so it comes last. ENABLE ALWAYS: an import (session_replication_role = replica)
--- that writes a held comment must tell it too.
+-- any character, so it comes last. A payload past NOTIFY's limit would fail the write that sent
+-- it (an imported subject is not bounded as a signed-in one is): such a change is told as an
+-- empty payload instead, which makes every process forget everything it knows. ENABLE ALWAYS: an
+-- import (session_replication_role = replica) that writes a held comment must tell it too.
 CREATE FUNCTION own_pending_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     article text;
     reader text;
+    payload text;
 BEGIN
     SELECT external_id INTO article FROM articles WHERE id = NEW.article_id;
     SELECT CASE WHEN kind = 'sso' THEN 's:' || external_id ELSE 'g:' || id END INTO reader
     FROM users WHERE id = NEW.author_id;
-    IF article IS NOT NULL AND reader IS NOT NULL THEN
-        PERFORM pg_notify('own_pending', NEW.site_id || E'\n' || article || E'\n' || reader);
+    payload := NEW.site_id || E'\n' || coalesce(article, '') || E'\n' || coalesce(reader, '');
+    IF article IS NULL OR reader IS NULL OR octet_length(payload) > 4000 THEN
+        payload := '';
     END IF;
+    PERFORM pg_notify('own_pending', payload);
     RETURN NULL;
 END $$;
 
