@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.support.apps import live_app
+from tests.support.listeners import cut_own_pending
 from tests.support.seeding import seed_comment
 from tests.support.sites import NEWS_ORIGIN, article_body, make_site
 from tests.support.tokens import bearer, staff_token
@@ -433,12 +434,7 @@ async def test_signed_in_readers_go_through_the_handlers_while_the_database_is_n
     auth = site.auth(site.sso_token(sub="reader-5"))
     await read_twice(http, path, page_url(site, a), headers=auth)
     own_pending = path.services.own_pending
-    await db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                     "WHERE application_name = 'comments_service_own_pending' AND datname = current_database()")
-    for _ in range(500):
-        if not own_pending.listening:
-            break
-        await asyncio.sleep(0.01)
+    await cut_own_pending(db, own_pending)
     before = fast_answers(path)
     response = await http.get(page_url(site, a), headers=auth)
     assert response.status_code == 200 and fast_answers(path) == before

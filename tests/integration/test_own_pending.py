@@ -15,6 +15,7 @@ import pytest
 from comments_service.identity import Identity
 from comments_service.services import own_pending as own_pending_module
 from comments_service.services.own_pending import OwnPending, reader_key
+from tests.support.listeners import cut_own_pending
 from tests.support.seeding import seed_comment, seed_reader
 
 
@@ -84,13 +85,8 @@ async def test_findings_and_what_was_heard_are_bounded(known, db):
 async def test_nothing_is_known_while_the_listener_is_down(known, db):
     known.note_clear("news", "a-1", "g:7", known.begin())
     begun = known.begin()
-    await db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                     "WHERE application_name = 'comments_service_own_pending' AND datname = current_database()")
-    for _ in range(500):
-        if not known.listening:
-            break
-        await asyncio.sleep(0.01)
-    assert not known.listening and not known.known_clear("news", "a-1", "g:7")
+    await cut_own_pending(db, known)
+    assert not known.known_clear("news", "a-1", "g:7")
     known.note_clear("news", "a-1", "g:8", begun)
     assert not known.known_clear("news", "a-1", "g:8")
     # back, with nothing from before: a query begun while it was down counts for nothing
