@@ -206,7 +206,7 @@ async def build_api(settings: Settings) -> ApiServices:
     troubleshooter = Troubleshooter(pool, sites, keyring, readers, user_moderation, policy, limiter, health,
                                     problem_reports, dsa)
     diagnostics = DiagnosticsService(pool, client, gate, cache, limiter, health, scoring,
-                                     settings.database.migrations_dir)
+                                     settings.database.migrations_dir, own_pending=own_pending)
     api_tokens = ApiTokens(pool)
     staff_sessions = StaffSessions(pool, limiter, keyring, sites, api_tokens, settings.console)
     site_admin = SiteAdmin(pool, sites, cache, cdn)

@@ -31,6 +31,7 @@ from ..metrics import ERROR_RECORD
 from ..ratelimit import RateLimiter
 from ..settings import REPO_ROOT
 from .health import HealthMonitor, HealthStatus
+from .own_pending import OwnPending
 from .scoring import ModelState, ScoringService
 from .sites import settings_problem
 
@@ -64,6 +65,9 @@ class CacheInfo(Struct):
     misses: int
     hit_ratio: float | None
     refills: int
+    # whether signed-in readers' pages may come from this process's memory: its LISTEN for their
+    # comments entering review is up (services/own_pending.py); None where the fast path is off
+    signed_in_from_memory: bool | None = None
 
 
 class QueueInfo(Struct):
@@ -185,8 +189,10 @@ def _redis_pool(client: aioredis.Redis | None) -> PoolUsage:
 
 class DiagnosticsService:
     def __init__(self, pool: asyncpg.Pool, redis: aioredis.Redis | None, gate: RedisGate, cache: Cache,
-                 limiter: RateLimiter, monitor: HealthMonitor, scoring: ScoringService, migrations_dir: str) -> None:
+                 limiter: RateLimiter, monitor: HealthMonitor, scoring: ScoringService, migrations_dir: str,
+                 own_pending: OwnPending | None = None) -> None:
         self.pool = pool
+        self.own_pending = own_pending
         self.redis = redis
         self.gate = gate
         self.cache = cache
@@ -238,7 +244,8 @@ class DiagnosticsService:
                             last_error=self.gate.last_error, cache_dirty=self.gate.dirty,
                             pool=_redis_pool(self.redis)),
             cache=CacheInfo(hits=stats.hits, misses=stats.misses, refills=stats.refills,
-                            hit_ratio=round(stats.hits / looked_up, 4) if looked_up else None),
+                            hit_ratio=round(stats.hits / looked_up, 4) if looked_up else None,
+                            signed_in_from_memory=self.own_pending.listening if self.own_pending else None),
             queue=queue, scoring=scoring, model=model,
             rate_limit_rejections=dict(self.limiter.rejections), errors_by_code=errors, notes=notes,
             invalid_site_settings=invalid, notifications=notifications,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from comments_service import __version__
 from tests.support.seeding import clear_worker_status, seed_worker_status
 from tests.support.sites import article_body
@@ -18,7 +20,7 @@ async def test_diagnostics_needs_an_admin(client, site, db):
     assert r.status_code == 403
 
 
-async def test_diagnostics_report(client, site, db):
+async def test_diagnostics_report(client, services, site, db):
     admin = await staff_token(db, "admin")
     await clear_worker_status(db)
     await seed_worker_status(db, model_id="detoxify-original@feed", latency_ms={"batch_p50": 12.5, "batch_p99": 40.0},
@@ -35,6 +37,10 @@ async def test_diagnostics_report(client, site, db):
     await client.get("/api/v1/articles/diag-art/comments", params=site.q())
     await client.get("/api/v1/comments/999999999/replies", params=site.q())  # a comment_not_found
 
+    for _ in range(1000):  # after a PostgreSQL restart (tests/faults) it listens again within seconds
+        if services.own_pending.listening:
+            break
+        await asyncio.sleep(0.01)
     r = await client.get("/api/v1/diagnostics", headers=bearer(admin))
     assert r.status_code == 200, r.text
     d = r.json()
@@ -45,6 +51,7 @@ async def test_diagnostics_report(client, site, db):
     assert d["postgres"]["pool"]["max"] >= d["postgres"]["pool"]["size"] >= 1
     assert d["redis"]["configured"] and d["redis"]["reachable"]
     assert d["cache"]["hits"] >= 1 and d["cache"]["misses"] >= 1 and 0 < d["cache"]["hit_ratio"] < 1
+    assert d["cache"]["signed_in_from_memory"] is True  # the process hears comments entering review
     assert d["queue"]["depth"]["pending_scoring"] >= 1
     assert d["queue"]["oldest_pending_seconds"] >= 89
     assert d["scoring"]["live_workers"] == 2
