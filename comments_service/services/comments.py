@@ -419,8 +419,7 @@ class CommentService:
                     # before the scoring job is queued: the policy must see the campaign
                     withdrawn = await self.repeats.group(conn, sighting, row.id)
                 await self.admission.admit(conn, row)
-        if row.status in _AWAITING_REVIEW:
-            self._awaits_review(site.id, external_id, identity)
+        self._forget_if_awaiting_review(row, site.id, external_id, identity)
         if withdrawn:  # the campaign's earlier comments left their threads
             await self.publisher.announce(withdrawn)
         published = None
@@ -448,10 +447,11 @@ class CommentService:
                       article=article_repo.to_article(article), user=user, guest_token=guest_token,
                       reason_category=category, judged_by=explained)
 
-    def _awaits_review(self, site_id: str, external_id: str, identity: Identity | None) -> None:
+    def _forget_if_awaiting_review(self, row: CommentRow, site_id: str, external_id: str,
+                                   identity: Identity | None) -> None:
         # before answering: the author's next view must show it, whichever process hears the
         # database's notification of it first (services/own_pending.py)
-        if self.own_pending is not None and identity is not None:
+        if row.status in _AWAITING_REVIEW and self.own_pending is not None and identity is not None:
             self.own_pending.forget(site_id, external_id, reader_key(identity))
 
     @staticmethod
@@ -476,8 +476,7 @@ class CommentService:
             # new words are judged like a new comment: an edit must not slip abuse past scoring
             row = await self.admission.readmit(conn, row)
             external_id = article["external_id"]
-        if row.status in _AWAITING_REVIEW:
-            self._awaits_review(entry.site.id, external_id, identity)
+        self._forget_if_awaiting_review(row, entry.site.id, external_id, identity)
         if before.status == "published":
             await self.publisher.after_visible_change(entry.site.id, external_id, row, event="edited")
         if row.status == "pending_scoring":
